@@ -1,0 +1,42 @@
+"""numnet: neural networks from first principles on NumPy."""
+
+__version__ = "0.1.0"
+
+from . import functional, initializers
+from .exceptions import DivergenceError
+from .gradcheck import check_gradients
+from .layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .network import Sequential
+from .optimizers import SGD, Adam, AdamW, Optimizer, clip_grad_norm
+from .regularizers import L1, L2, ElasticNet, Regularizer
+from .schedules import (
+    Constant,
+    ExponentialDecay,
+    InverseScaling,
+    ReduceOnPlateau,
+    Schedule,
+    StepDecay,
+)
+from .training import EarlyStopping, History, iter_minibatches, objective, train, train_lbfgs
+
+__all__ = [
+    "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Constant", "Dense", "DivergenceError",
+    "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "History", "Identity",
+    "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "Loss", "MeanSquaredError", "Optimizer",
+    "ReLU", "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid",
+    "Softmax", "SoftmaxCrossEntropy", "StepDecay", "Tanh", "__version__", "check_gradients",
+    "clip_grad_norm", "functional", "initializers", "iter_minibatches", "objective", "train",
+    "train_lbfgs",
+]

@@ -1,0 +1,5 @@
+"""``python -m numnet``: the numnet command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,400 @@
+"""Layers: the dense (fully connected) layer, activations and dropout.
+
+Every layer maps a batch of shape (n_samples, n_in) to (n_samples, n_out) and follows one
+contract (STYLE.md section 2):
+
+- ``forward(X, *, training=False)`` returns the output and caches what ``backward`` needs;
+- ``backward(dY, *, input_grad=True)`` takes dL/dY, **overwrites** dL/dparams in ``self.grads``
+  and returns dL/dX (``None`` when ``input_grad=False``, an option the training loop uses for the
+  first layer, whose input gradient nobody needs).
+
+Parameters are not owned by layers: :class:`numnet.Sequential` allocates one flat parameter
+vector and one flat gradient vector and hands each layer named views into them via ``bind``.
+"""
+
+import numpy as np
+
+from ._validation import check_bool, check_float, check_int, check_option
+from .functional import sigmoid, softmax
+from .initializers import INITIALIZERS
+
+
+class Layer:
+    """Base class: a map from (n_samples, n_in) to (n_samples, n_out).
+
+    Attributes
+    ----------
+    penalized : tuple of str
+        Names of the parameters a weight penalty applies to (weights, never biases).
+    preferred_init : str
+        The initialiser a :class:`Dense` layer with ``init="auto"`` uses when this layer
+        follows it.
+    """
+
+    penalized = ()
+    preferred_init = "glorot_uniform"
+
+    def param_shapes(self, n_in):
+        """Shapes of the parameters this layer needs for inputs of width ``n_in``."""
+        return {}
+
+    def output_dim(self, n_in):
+        """Width of the output for inputs of width ``n_in``."""
+        return n_in
+
+    def bind(self, params, grads):
+        """Receive views into the network's flat parameter and gradient vectors.
+
+        The views share memory with ``Sequential.params``/``grads``: never rebind them, write
+        into them (``out=``, ``[...] =``).
+        """
+        self.params, self.grads = params, grads
+
+    def reset_parameters(self, rng):
+        """Initialise ``self.params`` in place; layers with randomness also reseed from ``rng``."""
+
+    def forward(self, X, *, training=False):
+        """Compute the output for X of shape (n_samples, n_in) and cache what backward needs."""
+        raise NotImplementedError
+
+    def backward(self, dY, *, input_grad=True):
+        """Given dY = dL/dY, overwrite dL/dparams in ``self.grads`` and return dL/dX.
+
+        The returned array may be a buffer owned by the layer that the next call overwrites;
+        copy it to keep it.
+        """
+        raise NotImplementedError
+
+    def get_config(self):
+        """Constructor arguments that rebuild this layer (used by model files)."""
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def _buffer(self, name, shape, dtype):
+        """A reusable work array, so the training loop allocates nothing per batch."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        key = (name, shape, np.dtype(dtype))
+        buf = buffers.get(key)
+        if buf is None:
+            if len(buffers) >= 8:  # e.g. many batch sizes in a row: start afresh
+                buffers.clear()
+            buf = buffers[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+    def __getstate__(self):
+        # Views into the network's vectors, caches and buffers are rebuilt, never pickled.
+        state = self.__dict__.copy()
+        for key in ("params", "grads", "_buffers", "_X", "_Y", "_mask"):
+            state.pop(key, None)
+        return state
+
+
+class Dense(Layer):
+    """Fully connected layer: an affine map applied to each sample.
+
+    Forward, for a batch X of shape (n_samples, n_in)::
+
+        Z = X @ W + b              W: (n_in, n_out)   b: (n_out,)   Z: (n_samples, n_out)
+
+    Backward, given dZ = dL/dZ of shape (n_samples, n_out)::
+
+        dW = X.T @ dZ              db = dZ.sum(axis=0)              dX = dZ @ W.T
+
+    Parameters
+    ----------
+    n_out : int
+        Number of output units. Must be >= 1.
+    init : {"auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros"}, \
+default="auto"
+        How W is initialised; b starts at zero. ``"auto"`` uses He initialisation when a ReLU or
+        LeakyReLU follows the layer and Glorot otherwise.
+    bias : bool, default=True
+        Whether the layer has the bias b (``Z = X @ W`` without it).
+
+    Examples
+    --------
+    >>> from numnet import Sequential, ReLU
+    >>> net = Sequential([Dense(4), ReLU(), Dense(1)]).build(3, random_state=0)
+    >>> net.forward(np.ones((2, 3))).shape
+    (2, 1)
+    """
+
+    penalized = ("W",)
+
+    def __init__(self, n_out, *, init="auto", bias=True):
+        self.n_out = check_int(n_out, "n_out", min_value=1)
+        self.init = check_option(init, "init", {"auto", *INITIALIZERS})
+        self.bias = check_bool(bias, "bias")
+        self.resolved_init = "glorot_uniform" if init == "auto" else init
+
+    def param_shapes(self, n_in):
+        shapes = {"W": (n_in, self.n_out)}
+        if self.bias:
+            shapes["b"] = (self.n_out,)
+        return shapes
+
+    def output_dim(self, n_in):
+        return self.n_out
+
+    def reset_parameters(self, rng):
+        INITIALIZERS[self.resolved_init](self.params["W"], rng)
+        if self.bias:
+            self.params["b"][...] = 0
+
+    def forward(self, X, *, training=False):
+        W = self.params["W"]
+        if X.ndim != 2 or X.shape[1] != W.shape[0]:
+            raise ValueError(
+                f"X must have shape (n_samples, {W.shape[0]}) for this Dense layer, "
+                f"got {X.shape}."
+            )
+        self._X = X
+        if training:
+            Z = np.matmul(X, W, out=self._buffer("Z", (X.shape[0], self.n_out), W.dtype))
+        else:
+            Z = X @ W
+        if self.bias:
+            Z += self.params["b"]
+        return Z
+
+    def backward(self, dY, *, input_grad=True):
+        # The gradient views are written in place: the network's flat grads change with them.
+        np.matmul(self._X.T, dY, out=self.grads["W"])
+        if self.bias:
+            np.sum(dY, axis=0, out=self.grads["b"])
+        if not input_grad:
+            return None
+        W = self.params["W"]
+        return np.matmul(dY, W.T, out=self._buffer("dX", (dY.shape[0], W.shape[0]), W.dtype))
+
+    def get_config(self):
+        return {"n_out": self.n_out, "init": self.init, "bias": self.bias}
+
+
+class Activation(Layer):
+    """Base class for element-wise (or row-wise) activations ``Y = f(X)``.
+
+    Activations cache their output Y and express the derivative through it, as scikit-learn's
+    MLP does; no parameters.
+    """
+
+    def forward(self, X, *, training=False):
+        out = self._buffer("Y", X.shape, X.dtype) if training else np.empty_like(X)
+        self._Y = self._apply(X, out)
+        return self._Y
+
+    def backward(self, dY, *, input_grad=True):
+        if not input_grad:
+            return None
+        return self._derivative(self._Y, dY, self._buffer("dX", dY.shape, dY.dtype))
+
+    def _apply(self, X, out):
+        raise NotImplementedError
+
+    def _derivative(self, Y, dY, out):
+        raise NotImplementedError
+
+
+class Identity(Activation):
+    """Identity activation, ``Y = X``; backward ``dX = dY``.
+
+    Shapes: X, Y, dY and dX are all (n_samples, n_features).
+    """
+
+    def forward(self, X, *, training=False):
+        return X
+
+    def backward(self, dY, *, input_grad=True):
+        return dY if input_grad else None
+
+
+class ReLU(Activation):
+    """Rectified linear unit.
+
+    Forward and backward, element-wise on (n_samples, n_features)::
+
+        Y = max(X, 0)
+        dX = dY * (Y > 0)          (the derivative at X = 0 is taken as 0)
+    """
+
+    preferred_init = "he_uniform"
+
+    def _apply(self, X, out):
+        return np.maximum(X, 0, out=out)
+
+    def _derivative(self, Y, dY, out):
+        # Y >= 0, so sign(Y) is exactly the 0/1 mask (Y > 0): two passes, no temporary.
+        np.sign(Y, out=out)
+        out *= dY
+        return out
+
+
+class LeakyReLU(Activation):
+    """Leaky rectified linear unit.
+
+    Forward and backward, element-wise on (n_samples, n_features), with a = negative_slope::
+
+        Y = X if X > 0 else a * X
+        dX = dY if Y > 0 else a * dY
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        Slope a for negative inputs. Must be >= 0 (so that Y > 0 exactly when X > 0).
+    """
+
+    preferred_init = "he_uniform"
+
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = check_float(negative_slope, "negative_slope", min_value=0)
+
+    def _apply(self, X, out):
+        np.multiply(X, self.negative_slope, out=out)
+        return np.maximum(X, out, out=out)
+
+    def _derivative(self, Y, dY, out):
+        np.multiply(dY, self.negative_slope, out=out)
+        np.copyto(out, dY, where=Y > 0)
+        return out
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(Activation):
+    """Logistic sigmoid.
+
+    Forward and backward, element-wise on (n_samples, n_features)::
+
+        Y = 1 / (1 + exp(-X))      (scipy.special.expit: no overflow)
+        dX = dY * Y * (1 - Y)
+    """
+
+    def _apply(self, X, out):
+        return sigmoid(X, out=out)
+
+    def _derivative(self, Y, dY, out):
+        np.subtract(1, Y, out=out)
+        out *= Y
+        out *= dY
+        return out
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent.
+
+    Forward and backward, element-wise on (n_samples, n_features)::
+
+        Y = tanh(X)
+        dX = dY * (1 - Y**2)
+    """
+
+    def _apply(self, X, out):
+        return np.tanh(X, out=out)
+
+    def _derivative(self, Y, dY, out):
+        np.multiply(Y, Y, out=out)
+        np.subtract(1, out, out=out)
+        out *= dY
+        return out
+
+
+class Softmax(Activation):
+    """Softmax over each row.
+
+    Forward, for X of shape (n_samples, n_classes)::
+
+        Y[i, j] = exp(X[i, j]) / sum_k exp(X[i, k])       (shifted by the row max: no overflow)
+
+    Backward: the full Jacobian-vector product (the Jacobian of row i is diag(y) - y y^T)::
+
+        dX = Y * (dY - sum(dY * Y, axis=1, keepdims=True))
+
+    Notes
+    -----
+    For training a classifier, prefer a linear output with
+    :class:`numnet.losses.SoftmaxCrossEntropy`: the fused gradient ``p - y`` is cheaper and
+    more accurate than this layer followed by a log-loss.
+    """
+
+    def _apply(self, X, out):
+        return softmax(X, axis=1, out=out)
+
+    def _derivative(self, Y, dY, out):
+        row_dot = np.einsum("ij,ij->i", dY, Y)[:, None]
+        np.subtract(dY, row_dot, out=out)
+        out *= Y
+        return out
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero each input with probability ``rate`` during training.
+
+    Forward, with M a fresh mask of shape (n_samples, n_features), M[i, j] ~ Bernoulli(1 - rate)::
+
+        training:   Y = X * M / (1 - rate)
+        inference:  Y = X
+
+    Backward (training)::
+
+        dX = dY * M / (1 - rate)
+
+    Scaling by 1 / (1 - rate) at training time keeps the expected activation unchanged, so
+    inference needs no rescaling.
+
+    Parameters
+    ----------
+    rate : float, default=0.5
+        Probability of dropping a unit. Must be in [0, 1).
+
+    Notes
+    -----
+    The mask comes from a generator the network seeds at ``build(random_state=...)``, so
+    training with dropout is reproducible.
+    """
+
+    def __init__(self, rate=0.5):
+        self.rate = check_float(rate, "rate", min_value=0, max_value=1, include_max=False)
+        self._rng = np.random.default_rng()
+
+    def reset_parameters(self, rng):
+        self._rng = rng.spawn(1)[0]
+
+    def forward(self, X, *, training=False):
+        if not training or self.rate == 0:
+            self._mask = None
+            return X
+        mask = self._buffer("mask", X.shape, X.dtype)
+        self._rng.random(out=mask, dtype=mask.dtype)
+        # mask <- (u >= rate) / (1 - rate), without a boolean temporary
+        np.greater_equal(mask, self.rate, out=mask)
+        mask *= 1.0 / (1.0 - self.rate)
+        self._mask = mask
+        return np.multiply(X, mask, out=self._buffer("Y", X.shape, X.dtype))
+
+    def backward(self, dY, *, input_grad=True):
+        if not input_grad:
+            return None
+        if self._mask is None:
+            return dY
+        return np.multiply(dY, self._mask, out=self._buffer("dX", dY.shape, dY.dtype))
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+LAYERS = {
+    cls.__name__: cls
+    for cls in (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout)
+}
+
+ACTIVATIONS = {
+    "identity": Identity,
+    "logistic": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+}

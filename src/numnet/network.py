@@ -1,0 +1,263 @@
+"""Sequential: a stack of layers over one flat parameter vector and one flat gradient vector."""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .layers import LAYERS, Dense, Layer
+
+_NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
+
+
+class Sequential:
+    """A feed-forward network: the layers applied one after the other.
+
+    Forward and backward, for X of shape (n_samples, n_in)::
+
+        A_0 = X,   A_k = layer_k.forward(A_{k-1}),   output = A_K      (raw: logits, no link)
+        dA_K = dL/d(output),   dA_{k-1} = layer_k.backward(dA_k),   returns dA_0 = dL/dX
+
+    ``build`` allocates all trainable parameters in ONE contiguous vector ``params`` and their
+    gradients in a second one, ``grads``; each layer receives named views (``W``, ``b``) into
+    them. An optimizer step, gradient clipping, an L-BFGS call or an all-reduce is therefore one
+    operation on one array, and ``net.params[:] = v`` changes the model.
+
+    The penalised parameters (the weights, never the biases) are laid out first, so
+    ``params[:n_penalized]`` is a single contiguous slice that regularizers act on.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All trainable parameters (after ``build``).
+    grads : ndarray of shape (n_params,)
+        dL/dparams, overwritten by each ``backward``.
+    n_in : int
+        Input width the network was built for.
+    dtype : numpy.dtype
+        Floating-point type of parameters, gradients and outputs.
+
+    Examples
+    --------
+    >>> from numnet import Dense, ReLU
+    >>> net = Sequential([Dense(4), ReLU(), Dense(1)]).build(2, random_state=0)
+    >>> net.params.shape, list(net.named_parameters())
+    ((17,), ['0.W', '0.b', '2.W', '2.b'])
+    >>> net.named_parameters()["0.W"].base is net.params
+    True
+    """
+
+    def __init__(self, layers: Sequence[Layer]):
+        layers = list(layers)
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layers[{index}] must be a numnet Layer (e.g. Dense(8), ReLU()), "
+                    f"got {type(layer).__name__}."
+                )
+        self.layers = layers
+        self.built = False
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}])"
+
+    def build(self, n_in: int, *, dtype=np.float64, random_state=None) -> "Sequential":
+        """Allocate ``params``/``grads``, bind each layer's views and initialise them.
+
+        Parameters
+        ----------
+        n_in : int
+            Number of input features. Must be >= 1.
+        dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        random_state : int, numpy.random.Generator or None, default=None
+            Seed for the initial weights and for dropout masks.
+
+        Returns
+        -------
+        self
+        """
+        from ._validation import check_int
+
+        n_in = check_int(n_in, "n_in", min_value=1)
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype.name!r}.")
+        self.n_in, self.dtype = n_in, dtype
+
+        for layer, following in zip(self.layers, self.layers[1:] + [None]):
+            if isinstance(layer, Dense) and layer.init == "auto":
+                layer.resolved_init = (
+                    following.preferred_init if following is not None else "glorot_uniform"
+                )
+
+        # (layer index, name, shape) for every parameter, penalised ones first.
+        width, entries = n_in, []
+        for index, layer in enumerate(self.layers):
+            for name, shape in layer.param_shapes(width).items():
+                entries.append((name not in layer.penalized, index, name, tuple(shape)))
+            width = layer.output_dim(width)
+        self.n_out = width
+        entries.sort(key=lambda e: e[0])  # stable: penalised first, then layer order
+        self._layout = [(index, name, shape) for _, index, name, shape in entries]
+        self.n_penalized = sum(
+            int(np.prod(shape)) for penalized_last, _, _, shape in entries if not penalized_last
+        )
+        n_params = sum(int(np.prod(shape)) for _, _, shape in self._layout)
+        self.params = np.zeros(n_params, dtype=dtype)
+        self.grads = np.zeros(n_params, dtype=dtype)
+        self._bind()
+        self.built = True
+        self.reset_parameters(random_state)
+        return self
+
+    def _bind(self):
+        views = [({}, {}) for _ in self.layers]
+        offset = 0
+        for index, name, shape in self._layout:
+            size = int(np.prod(shape))
+            # reshape of a contiguous slice is a view: writing to it writes into params.
+            views[index][0][name] = self.params[offset:offset + size].reshape(shape)
+            views[index][1][name] = self.grads[offset:offset + size].reshape(shape)
+            offset += size
+        for layer, (params, grads) in zip(self.layers, views):
+            layer.bind(params, grads)
+        self._first_trainable = next(
+            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers)
+        )
+
+    def reset_parameters(self, random_state=None):
+        """Re-initialise every layer from ``random_state`` (int, Generator or None)."""
+        self._check_built()
+        rng = np.random.default_rng(random_state)
+        for layer in self.layers:
+            layer.reset_parameters(rng)
+        return self
+
+    @property
+    def penalized(self):
+        """View of the penalised parameters (all weights, no biases): ``params[:n_penalized]``."""
+        self._check_built()
+        return self.params[:self.n_penalized]
+
+    @property
+    def penalized_grads(self):
+        """The gradient entries matching :attr:`penalized`."""
+        self._check_built()
+        return self.grads[:self.n_penalized]
+
+    def named_parameters(self):
+        """Views of every parameter by dotted name, in layer order: ``{"0.W": ..., "0.b": ...}``."""
+        self._check_built()
+        return {
+            f"{index}.{name}": self.layers[index].params[name]
+            for index, layer in enumerate(self.layers) for name in layer.params
+        }
+
+    def named_gradients(self):
+        """Views of every gradient by dotted name, matching :meth:`named_parameters`."""
+        self._check_built()
+        return {
+            f"{index}.{name}": self.layers[index].grads[name]
+            for index, layer in enumerate(self.layers) for name in layer.grads
+        }
+
+    def forward(self, X, *, training=False):
+        """Raw network output (logits for classifiers) for X of shape (n_samples, n_in).
+
+        With ``training=True`` dropout is active and work buffers are reused: the returned array
+        is overwritten by the next training-mode forward.
+        """
+        self.check_input(X)
+        for layer in self.layers:
+            X = layer.forward(X, training=training)
+        return X
+
+    def backward(self, dY, *, input_grad=True):
+        """Backpropagate dY = dL/d(output); overwrite ``grads`` and return dL/dX.
+
+        Parameters
+        ----------
+        dY : ndarray of shape (n_samples, n_out)
+        input_grad : bool, default=True
+            With False, the layers below the first trainable one are skipped and None is
+            returned: the training loop never needs the gradient with respect to the data.
+        """
+        self._check_built()
+        stop = self._first_trainable if not input_grad else 0
+        for index in range(len(self.layers) - 1, stop - 1, -1):
+            dY = self.layers[index].backward(dY, input_grad=input_grad or index > stop)
+        return dY if input_grad else None
+
+    def check_input(self, X):
+        """Raise a clear error unless X is a 2-D array of this network's width and dtype."""
+        self._check_built()
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"X must be a numpy array, got {type(X).__name__}.")
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D with shape (n_samples, n_features), got shape {X.shape}. "
+                "Reshape a single sample with X.reshape(1, -1) or a single feature with "
+                "X.reshape(-1, 1)."
+            )
+        if X.shape[1] != self.n_in:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this network was built for {self.n_in}."
+            )
+        if X.dtype != self.dtype:
+            raise ValueError(
+                f"X has dtype {X.dtype.name}, but this network was built for "
+                f"{self.dtype.name}. Convert it with X.astype(np.{self.dtype.name}) or build "
+                f"the network with dtype=np.{X.dtype.name}."
+            )
+
+    def get_config(self):
+        """Architecture as plain data: ``{"layers": [{"class": "Dense", "config": {...}}, ...]}``."""
+        return {
+            "layers": [
+                {"class": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ]
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild an (unbuilt) network from :meth:`get_config` output; unknown layers raise."""
+        layers = []
+        for spec in config["layers"]:
+            name = spec["class"]
+            if name not in LAYERS:
+                raise ValueError(
+                    f"layer class must be one of {sorted(LAYERS)}, got {name!r}."
+                )
+            layers.append(LAYERS[name](**spec["config"]))
+        return cls(layers)
+
+    def copy(self, *, dtype=None):
+        """An independent copy with the same architecture and parameters (optionally cast)."""
+        self._check_built()
+        clone = Sequential.from_config(self.get_config())
+        clone.build(self.n_in, dtype=dtype or self.dtype, random_state=0)
+        clone.params[...] = self.params
+        return clone
+
+    def _check_built(self):
+        if not self.built:
+            raise RuntimeError(_NOT_BUILT)
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.built:
+            self._bind()  # pickling copies views apart; point them back into params/grads
