@@ -14,7 +14,7 @@ from .training import train
 
 
 def linear_regression(rng, echo):
-    """y = 3x + noise, fitted by full-batch gradient descent on the mean squared error."""
+    """Fit y = 3x + noise by full-batch gradient descent on the mean squared error."""
     echo("(a) Linear regression: y = 3x + 0.5 + noise, full-batch gradient descent")
     echo("    model      y_hat = x @ W + b                    (one neuron, identity activation)")
     echo("    loss       L = mean((y_hat - y)^2)              (m = n_samples = 200)")
@@ -32,7 +32,7 @@ def linear_regression(rng, echo):
 
 
 def logistic_regression(rng, echo):
-    """Labels sign(x), fitted by full-batch gradient descent on the binary cross-entropy."""
+    """Fit labels sign(x) by full-batch gradient descent on the binary cross-entropy."""
     echo("(b) Logistic regression: label = 1 if x > 0 else 0, full-batch gradient descent")
     echo("    model      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))")
     echo("    loss       L = mean(log(1 + exp(z)) - y * z),  z = x @ W + b   (cross-entropy)")

@@ -37,7 +37,7 @@ def log_sigmoid(x):
     Examples
     --------
     >>> log_sigmoid(np.array([-1000.0, 0.0, 1000.0]))
-    array([-1000.        ,    -0.69314718,    -0.        ])
+    array([-1.00000000e+03, -6.93147181e-01, -0.00000000e+00])
     """
     # -logaddexp(0, -x) is -log(1 + exp(-x)) evaluated as max + log1p(exp(-|x|)).
     return -np.logaddexp(0, -x)
@@ -62,7 +62,7 @@ def logsumexp(x, *, axis=-1, keepdims=False):
     Examples
     --------
     >>> logsumexp(np.array([[1000.0, 1000.0], [-1000.0, -1000.0]]))
-    array([ 1000.69314718, -999.30685282])
+    array([1000.69314718, -999.30685282])
     """
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)

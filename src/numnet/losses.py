@@ -32,7 +32,7 @@ class Loss:
         return float(_weighted_mean(per_sample, weights))
 
     def gradient(self, y_true, raw, sample_weight=None, *, out=None):
-        """dL/draw, of the shape of ``raw``, already divided by the number (or weight) of samples."""
+        """dL/draw, shaped like ``raw``, already divided by the number (or weight) of samples."""
         return self.loss_gradient(y_true, raw, sample_weight, out=out)[1]
 
     def loss_gradient(self, y_true, raw, sample_weight=None, *, out=None):

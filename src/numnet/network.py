@@ -94,7 +94,7 @@ class Sequential:
             raise ValueError(f"dtype must be float32 or float64, got {dtype.name!r}.")
         self.n_in, self.dtype = n_in, dtype
 
-        for layer, following in zip(self.layers, self.layers[1:] + [None]):
+        for layer, following in zip(self.layers, self.layers[1:] + [None], strict=True):
             if isinstance(layer, Dense) and layer.init == "auto":
                 layer.resolved_init = (
                     following.preferred_init if following is not None else "glorot_uniform"
@@ -129,7 +129,7 @@ class Sequential:
             views[index][0][name] = self.params[offset:offset + size].reshape(shape)
             views[index][1][name] = self.grads[offset:offset + size].reshape(shape)
             offset += size
-        for layer, (params, grads) in zip(self.layers, views):
+        for layer, (params, grads) in zip(self.layers, views, strict=True):
             layer.bind(params, grads)
         self._first_trainable = next(
             (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers)
@@ -221,7 +221,7 @@ class Sequential:
             )
 
     def get_config(self):
-        """Architecture as plain data: ``{"layers": [{"class": "Dense", "config": {...}}, ...]}``."""
+        """Architecture as plain data: ``{"layers": [{"class": ..., "config": {...}}, ...]}``."""
         return {
             "layers": [
                 {"class": type(layer).__name__, "config": layer.get_config()}

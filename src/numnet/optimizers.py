@@ -9,10 +9,6 @@ import numpy as np
 
 from ._validation import check_bool, check_float
 
-# Adam's update runs chunk by chunk so that the ~12 element-wise passes over params, grads and
-# both moments stay in the CPU cache instead of streaming 5 arrays through memory 12 times.
-_CHUNK = 16384
-
 
 class Optimizer:
     """Base class.
@@ -183,23 +179,22 @@ class Adam(Optimizer):
         dtype = params.dtype.type
         one_minus_b1, one_minus_b2 = dtype(1 - b1), dtype(1 - b2)
         b1, b2, step_size, eps_hat = dtype(b1), dtype(b2), dtype(step_size), dtype(eps_hat)
-        scratch_full = self._scratch(params)
-        for start in range(0, params.shape[0], _CHUNK):
-            chunk = slice(start, start + _CHUNK)
-            p, g, m, v, s = (params[chunk], grads[chunk], self.m[chunk], self.v[chunk],
-                             scratch_full[chunk])
-            m *= b1                         # m = b1 m + (1 - b1) g
-            np.multiply(g, one_minus_b1, out=s)
-            m += s
-            v *= b2                         # v = b2 v + (1 - b2) g^2
-            np.multiply(g, g, out=s)
-            s *= one_minus_b2
-            v += s
-            np.sqrt(v, out=s)               # s = step_size * m / (sqrt(v) + eps_hat)
-            s += eps_hat
-            np.divide(m, s, out=s)
-            s *= step_size
-            p -= s
+        m, v, s = self.m, self.v, self._scratch(params)
+        # Every operation writes into m, v or the scratch buffer: no temporaries per step.
+        # (Chunking the loop to stay in cache was measured slower: the per-call overhead of
+        # ~500 small ufunc calls outweighs the memory traffic saved at 670k parameters.)
+        m *= b1                             # m = b1 m + (1 - b1) g
+        np.multiply(grads, one_minus_b1, out=s)
+        m += s
+        v *= b2                             # v = b2 v + (1 - b2) g^2
+        np.multiply(grads, grads, out=s)
+        s *= one_minus_b2
+        v += s
+        np.sqrt(v, out=s)                   # s = step_size * m / (sqrt(v) + eps_hat)
+        s += eps_hat
+        np.divide(m, s, out=s)
+        s *= step_size
+        params -= s
 
     def _decay(self, params):
         """Decoupled weight decay hook (AdamW); plain Adam has none."""

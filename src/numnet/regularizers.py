@@ -114,7 +114,7 @@ class L1(Regularizer):
     --------
     >>> w = np.array([0.5, -0.05, 2.0])
     >>> L1(alpha=1.0).prox(w, step=0.1)
-    array([ 0.4,  0. ,  1.9])
+    array([0.4, 0. , 1.9])
     """
 
     def __init__(self, alpha):

@@ -273,7 +273,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
     n_seen = 0
     started = time.perf_counter()
-    progress = _progress(max_epochs, verbose)
+    progress = _Progress(max_epochs, verbose)
 
     try:
         for epoch in range(1, max_epochs + 1):
@@ -397,7 +397,7 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
         validation_data = _check_validation(net, validation_data)
     history = History(metric_name=_metric_name(loss))
     started = time.perf_counter()
-    progress = _progress(max_iter, verbose)
+    progress = _Progress(max_iter, verbose)
 
     def fun(theta):
         np.copyto(net.params, theta, casting="unsafe")
@@ -556,7 +556,7 @@ def _evaluate(net, loss, X, y, sample_weight=None):
     return value, float(np.average(correct, weights=sample_weight))
 
 
-class _progress:
+class _Progress:
     """A tqdm bar over epochs showing the latest losses; does nothing unless verbose."""
 
     def __init__(self, total, verbose):
