@@ -253,7 +253,9 @@ class LeakyReLU(Activation):
 
     def _apply(self, X, out):
         np.multiply(X, self.negative_slope, out=out)
-        return np.maximum(X, out, out=out)
+        # Y = max(X, a X) only while a <= 1; for a steeper slope the branch is min(X, a X).
+        pick = np.maximum if self.negative_slope <= 1 else np.minimum
+        return pick(X, out, out=out)
 
     def _derivative(self, Y, dY, out):
         np.multiply(dY, self.negative_slope, out=out)
