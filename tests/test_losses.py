@@ -1,0 +1,254 @@
+"""Losses: closed forms, finite differences, parity with sklearn.metrics, weights, stability."""
+
+import re
+
+import numpy as np
+import pytest
+from gradcheck_utils import assert_gradient_close, numeric_gradient
+from scipy.special import expit, softmax
+from sklearn.metrics import log_loss, mean_squared_error
+
+from numnet import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+
+LOSSES = {
+    "mse": MeanSquaredError,
+    "bce": BinaryCrossEntropy,
+    "softmax_ce": SoftmaxCrossEntropy,
+}
+
+
+def make_targets(name, rng, n_samples, n_outputs):
+    """Targets in each loss's format: real values, {0, 1} labels, one-hot rows."""
+    if name == "mse":
+        return rng.normal(size=(n_samples, n_outputs))
+    if name == "bce":
+        return rng.integers(0, 2, size=(n_samples, n_outputs)).astype(float)
+    return np.eye(n_outputs)[rng.integers(0, n_outputs, size=n_samples)]
+
+
+# --- closed forms -----------------------------------------------------------------------------
+
+def test_mse_closed_form():
+    raw = np.array([[1.0, 2.0], [3.0, 5.0]])
+    y = np.array([[0.0, 2.0], [1.0, 1.0]])
+    # squared errors 1, 0, 4, 16 over 4 entries
+    assert MeanSquaredError().loss(y, raw) == 5.25
+    np.testing.assert_array_equal(
+        MeanSquaredError().gradient(y, raw), 2 * (raw - y) / 4
+    )
+
+
+def test_bce_closed_form():
+    raw = np.array([[0.0], [np.log(3.0)]])  # p = 0.5 and 0.75
+    y = np.array([[1.0], [0.0]])
+    expected = (np.log(2) + np.log(4)) / 2  # -log(0.5), -log(1 - 0.75)
+    np.testing.assert_allclose(BinaryCrossEntropy().loss(y, raw), expected, rtol=1e-15)
+    np.testing.assert_allclose(BinaryCrossEntropy().gradient(y, raw),
+                               [[(0.5 - 1) / 2], [0.75 / 2]], rtol=1e-15)
+
+
+def test_softmax_cross_entropy_closed_form():
+    raw = np.array([[0.0, 0.0, 0.0, 0.0], [np.log(2.0), 0.0, 0.0, 0.0]])  # p0 = 1/4 and 2/5
+    y = np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    expected = (np.log(4) + np.log(5 / 2)) / 2
+    np.testing.assert_allclose(SoftmaxCrossEntropy().loss(y, raw), expected, rtol=1e-15)
+    np.testing.assert_allclose(
+        SoftmaxCrossEntropy().gradient(y, raw),
+        np.array([[0.25, -0.75, 0.25, 0.25], [-0.6, 0.2, 0.2, 0.2]]) / 2, rtol=1e-14,
+    )
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_link(name, rng):
+    raw = rng.normal(size=(4, 3))
+    expected = {"mse": raw, "bce": expit(raw), "softmax_ce": softmax(raw, axis=1)}[name]
+    np.testing.assert_allclose(LOSSES[name]().link(raw), expected, rtol=1e-15)
+
+
+# --- gradients --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_gradient_matches_finite_differences(name, n_outputs, weighted, rng):
+    loss = LOSSES[name]()
+    raw = rng.normal(scale=2, size=(6, n_outputs))
+    y = make_targets(name, rng, 6, n_outputs)
+    if name == "bce" and n_outputs == 3:
+        y = rng.uniform(size=y.shape)  # soft labels are allowed too
+    w = rng.uniform(0.1, 3, size=6) if weighted else None
+    numeric = numeric_gradient(lambda: loss.loss(y, raw, w), raw)
+    assert_gradient_close(loss.gradient(y, raw, w), numeric, f"{name} {n_outputs} {weighted}")
+    value, grad = loss.loss_gradient(y, raw, w)
+    np.testing.assert_allclose(value, loss.loss(y, raw, w), rtol=1e-15)
+    np.testing.assert_array_equal(grad, loss.gradient(y, raw, w))
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_gradient_writes_into_out(name, rng):
+    loss = LOSSES[name]()
+    raw = rng.normal(size=(5, 3))
+    y = make_targets(name, rng, 5, 3)
+    out = np.full_like(raw, np.nan)
+    assert loss.gradient(y, raw, out=out) is out
+    value, grad = loss.loss_gradient(y, raw, out=out)
+    assert grad is out
+    np.testing.assert_array_equal(out, loss.gradient(y, raw))
+
+
+def test_fused_gradients_are_link_minus_target_over_weight(rng):
+    raw = rng.normal(size=(5, 3))
+    w = rng.uniform(0.5, 2, size=5)
+    y = make_targets("softmax_ce", rng, 5, 3)
+    np.testing.assert_allclose(SoftmaxCrossEntropy().gradient(y, raw, w),
+                               w[:, None] * (softmax(raw, axis=1) - y) / w.sum(), rtol=1e-14)
+    yb = make_targets("bce", rng, 5, 3)
+    np.testing.assert_allclose(BinaryCrossEntropy().gradient(yb, raw, w),
+                               w[:, None] * (expit(raw) - yb) / w.sum(), rtol=1e-14)
+    np.testing.assert_allclose(MeanSquaredError().gradient(yb, raw, w),
+                               2 * w[:, None] * (raw - yb) / (w.sum() * 3), rtol=1e-14)
+
+
+# --- parity with scikit-learn -----------------------------------------------------------------
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_bce_matches_sklearn_log_loss(weighted, rng):
+    raw = rng.normal(scale=3, size=(40, 1))
+    labels = rng.integers(0, 2, size=40)
+    w = rng.uniform(0, 2, size=40) if weighted else None
+    expected = log_loss(labels, expit(raw[:, 0]), sample_weight=w)
+    np.testing.assert_allclose(BinaryCrossEntropy().loss(labels, raw, w), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_softmax_cross_entropy_matches_sklearn_log_loss(weighted, rng):
+    raw = rng.normal(scale=3, size=(40, 4))
+    labels = rng.integers(0, 4, size=40)
+    w = rng.uniform(0, 2, size=40) if weighted else None
+    expected = log_loss(labels, softmax(raw, axis=1), sample_weight=w, labels=range(4))
+    np.testing.assert_allclose(SoftmaxCrossEntropy().loss(np.eye(4)[labels], raw, w), expected,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_mse_matches_sklearn_mean_squared_error(n_outputs, weighted, rng):
+    raw = rng.normal(size=(30, n_outputs))
+    y = rng.normal(size=(30, n_outputs))
+    w = rng.uniform(0, 2, size=30) if weighted else None
+    expected = mean_squared_error(y, raw, sample_weight=w)  # uniform average over outputs
+    np.testing.assert_allclose(MeanSquaredError().loss(y, raw, w), expected, rtol=1e-13)
+
+
+# --- sample weights ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_integer_weight_k_equals_k_duplicated_rows(name, rng):
+    loss = LOSSES[name]()
+    raw = rng.normal(size=(5, 3))
+    y = make_targets(name, rng, 5, 3)
+    counts = np.array([1, 3, 0, 2, 1])
+    raw_dup, y_dup = np.repeat(raw, counts, axis=0), np.repeat(y, counts, axis=0)
+    # Equal up to the rounding of a differently ordered sum (a few ulp).
+    np.testing.assert_allclose(loss.loss(y, raw, counts), loss.loss(y_dup, raw_dup),
+                               rtol=1e-15)
+    grad_dup = loss.gradient(y_dup, raw_dup)
+    # The duplicated rows' gradients, summed back per original row.
+    summed = np.add.reduceat(grad_dup, np.r_[0, np.cumsum(counts)[:-1]], axis=0)
+    summed[counts == 0] = 0  # reduceat returns a row for empty segments; those have weight 0
+    np.testing.assert_allclose(loss.gradient(y, raw, counts), summed, rtol=1e-14, atol=1e-17)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_uniform_weights_equal_no_weights(name, rng):
+    loss = LOSSES[name]()
+    raw = rng.normal(size=(6, 2))
+    y = make_targets(name, rng, 6, 2)
+    np.testing.assert_allclose(loss.loss(y, raw, np.full(6, 2.5)), loss.loss(y, raw), rtol=1e-15)
+    np.testing.assert_allclose(loss.gradient(y, raw, np.full(6, 2.5)), loss.gradient(y, raw),
+                               rtol=1e-15)
+
+
+def test_one_dimensional_targets_are_accepted_for_a_single_output(rng):
+    raw = rng.normal(size=(6, 1))
+    y = rng.integers(0, 2, size=6).astype(float)
+    assert BinaryCrossEntropy().loss(y, raw) == BinaryCrossEntropy().loss(y[:, None], raw)
+
+
+# --- stability --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("name", "y", "expected_loss", "expected_grad"),
+    [
+        ("bce", [[1.0], [0.0]], 0.0, [[0.0], [0.0]]),
+        ("bce", [[0.0], [1.0]], 1000.0, [[0.5], [-0.5]]),
+        ("softmax_ce", [[1.0, 0.0], [0.0, 1.0]], 0.0, [[0.0, 0.0], [0.0, 0.0]]),
+        ("softmax_ce", [[0.0, 1.0], [1.0, 0.0]], 2000.0, [[0.5, -0.5], [-0.5, 0.5]]),
+    ],
+    ids=["bce_right", "bce_wrong", "softmax_right", "softmax_wrong"],
+)
+def test_losses_are_finite_and_exact_at_logits_of_1000(name, y, expected_loss, expected_grad,
+                                                       dtype):
+    raw = (np.array([[1000.0], [-1000.0]]) if name == "bce"
+           else np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])).astype(dtype)
+    loss = LOSSES[name]()
+    value, grad = loss.loss_gradient(np.array(y), raw)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    assert grad.dtype == dtype
+    assert value == expected_loss
+    np.testing.assert_array_equal(grad, np.array(expected_grad, dtype=dtype))
+    assert loss.loss(np.array(y), raw) == expected_loss
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_float32_in_gives_float32_gradient(name, rng):
+    raw = rng.normal(size=(4, 3)).astype(np.float32)
+    y = make_targets(name, rng, 4, 3)  # float64 targets are cast, not the logits
+    assert LOSSES[name]().gradient(y, raw).dtype == np.float32
+    assert LOSSES[name]().gradient(y, raw, np.ones(4)).dtype == np.float32
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def test_raw_must_be_two_dimensional():
+    with pytest.raises(ValueError, match=re.escape(
+        "raw must be 2-D with shape (n_samples, n_outputs), got shape (5,)."
+    )):
+        MeanSquaredError().loss(np.zeros(5), np.zeros(5))
+
+
+def test_target_shape_mismatch():
+    with pytest.raises(ValueError, match=re.escape(
+        "y_true must have shape (n_samples, n_outputs) = (4, 2), got (4, 3)."
+    )):
+        MeanSquaredError().gradient(np.zeros((4, 3)), np.zeros((4, 2)))
+
+
+def test_softmax_cross_entropy_asks_for_one_hot_targets():
+    with pytest.raises(ValueError, match=re.escape(
+        "y_true must have shape (n_samples, n_outputs) = (10, 3), got (10,). One-hot encode "
+        "the labels, e.g. with sklearn.preprocessing.LabelBinarizer."
+    )):
+        SoftmaxCrossEntropy().loss(np.zeros(10), np.zeros((10, 3)))
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (np.ones(3), "sample_weight must have shape (n_samples,) = (4,), got (3,)."),
+        (np.ones((4, 1)), "sample_weight must have shape (n_samples,) = (4,), got (4, 1)."),
+        (np.array([1.0, -1.0, 1.0, 1.0]), "sample_weight must contain finite values >= 0."),
+        (np.array([1.0, np.nan, 1.0, 1.0]), "sample_weight must contain finite values >= 0."),
+        (np.zeros(4), "sample_weight must have a positive sum, got all zeros. Give at least "
+                      "one sample a weight > 0."),
+    ],
+    ids=["short", "column", "negative", "nan", "zeros"],
+)
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_sample_weight_errors(name, weights, message):
+    loss = LOSSES[name]()
+    y = np.eye(2)[[0, 1, 0, 1]]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        loss.loss(y, np.zeros((4, 2)), weights)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        loss.gradient(y, np.zeros((4, 2)), weights)
