@@ -1,0 +1,401 @@
+"""Optimizers and schedules: one step vs the formula, trajectories vs reference recurrences."""
+
+import re
+
+import numpy as np
+import pytest
+
+from numnet import (
+    SGD,
+    Adam,
+    AdamW,
+    Constant,
+    ExponentialDecay,
+    InverseScaling,
+    ReduceOnPlateau,
+    StepDecay,
+    clip_grad_norm,
+)
+
+# --- one step against the written formula -----------------------------------------------------
+
+
+@pytest.fixture
+def start(rng):
+    return rng.normal(size=7), rng.normal(size=7)
+
+
+def test_sgd_one_step_is_params_minus_lr_times_grad(start):
+    params, grads = start[0].copy(), start[1]
+    SGD(learning_rate=0.1).step(params, grads)
+    np.testing.assert_array_equal(params, start[0] - 0.1 * grads)
+
+
+def test_sgd_momentum_first_step_uses_velocity_equal_to_grad(start):
+    params, grads = start[0].copy(), start[1]
+    opt = SGD(learning_rate=0.1, momentum=0.9)
+    opt.step(params, grads)
+    np.testing.assert_array_equal(opt.velocity, grads)
+    np.testing.assert_array_equal(params, start[0] - 0.1 * grads)
+
+
+def test_sgd_nesterov_first_step(start):
+    params, grads = start[0].copy(), start[1]
+    SGD(learning_rate=0.1, momentum=0.9, nesterov=True).step(params, grads)
+    np.testing.assert_allclose(params, start[0] - 0.1 * (grads + 0.9 * grads), rtol=1e-15)
+
+
+def test_sgd_momentum_second_step(start, rng):
+    params, g1 = start[0].copy(), start[1]
+    g2 = rng.normal(size=7)
+    opt = SGD(learning_rate=0.1, momentum=0.9)
+    opt.step(params, g1)
+    opt.step(params, g2)
+    v2 = 0.9 * g1 + g2
+    np.testing.assert_allclose(params, start[0] - 0.1 * g1 - 0.1 * v2, rtol=1e-15)
+
+
+@pytest.mark.parametrize("t", [1, 2, 3])
+def test_adam_step_t_matches_the_paper(t, rng):
+    params = rng.normal(size=7)
+    grads = [rng.normal(size=7) for _ in range(t)]
+    lr, b1, b2, eps = 0.01, 0.8, 0.99, 1e-3  # a large eps makes its placement visible
+    opt = Adam(lr, b1, b2, eps)
+    expected = params.copy()
+    m = v = np.zeros(7)
+    for step, g in enumerate(grads, start=1):
+        opt.step(params, g)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
+        expected = expected - lr * m_hat / (np.sqrt(v_hat) + eps)
+    # Adam folds the bias corrections into two scalars (see its Notes): equal up to rounding.
+    np.testing.assert_allclose(params, expected, rtol=1e-14)
+    assert opt.t == t
+
+
+def test_adamw_step_decays_then_takes_the_adam_step(start):
+    params, grads = start[0].copy(), start[1]
+    lr, wd = 0.01, 0.1
+    AdamW(lr, weight_decay=wd).step(params, grads)
+    decayed = start[0] * (1 - lr * wd)
+    # first Adam step: m_hat = g, v_hat = g^2
+    expected = decayed - lr * grads / (np.abs(grads) + 1e-8)
+    np.testing.assert_allclose(params, expected, rtol=1e-14)
+
+
+def test_adamw_without_decay_is_adam(start, rng):
+    a, b = start[0].copy(), start[0].copy()
+    adam, adamw = Adam(0.01), AdamW(0.01, weight_decay=0.0)
+    for _ in range(5):
+        g = rng.normal(size=7)
+        adam.step(a, g)
+        adamw.step(b, g)
+    np.testing.assert_array_equal(a, b)
+
+
+# --- many steps against independent reference recurrences -------------------------------------
+
+N_STEPS = 20
+
+
+@pytest.fixture
+def quadratic(rng):
+    """f(theta) = 0.5 theta' A theta - b' theta, gradient A theta - b (A symmetric positive)."""
+    M = rng.normal(size=(6, 6))
+    A = M @ M.T / 6 + np.eye(6)
+    b = rng.normal(size=6)
+    theta0 = rng.normal(size=6)
+    return A, b, theta0
+
+
+def run(optimizer, quadratic, n_steps=N_STEPS):
+    A, b, theta0 = quadratic
+    params = theta0.copy()
+    grads = np.empty_like(params)
+    trajectory = []
+    for _ in range(n_steps):
+        np.subtract(A @ params, b, out=grads)  # written in place, like Sequential.grads
+        optimizer.step(params, grads)
+        trajectory.append(params.copy())
+    return np.array(trajectory)
+
+
+def reference_sgd(quadratic, lr, mu, nesterov, n_steps=N_STEPS):
+    """PyTorch's SGD (dampening 0), written out: buf = mu buf + g; d = g + mu buf or buf."""
+    A, b, theta = quadratic[0], quadratic[1], quadratic[2].copy()
+    buf, out = None, []
+    for _ in range(n_steps):
+        g = A @ theta - b
+        if mu:
+            buf = g.copy() if buf is None else mu * buf + g
+            g = g + mu * buf if nesterov else buf
+        theta = theta - lr * g
+        out.append(theta)
+    return np.array(out)
+
+
+def reference_adam(quadratic, lr, b1, b2, eps, weight_decay=0.0, n_steps=N_STEPS):
+    """The paper's Algorithm 1 (plus decoupled decay for AdamW), written out."""
+    A, b, theta = quadratic[0], quadratic[1], quadratic[2].copy()
+    m, v, out = np.zeros_like(theta), np.zeros_like(theta), []
+    for t in range(1, n_steps + 1):
+        g = A @ theta - b
+        theta = theta * (1 - lr * weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        out.append(theta)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True), (0.5, True)],
+    ids=["plain", "momentum", "nesterov", "nesterov_half"],
+)
+def test_sgd_trajectory_matches_reference_recurrence(momentum, nesterov, quadratic):
+    ours = run(SGD(0.05, momentum=momentum, nesterov=nesterov), quadratic)
+    expected = reference_sgd(quadratic, 0.05, momentum, nesterov)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+    assert not np.allclose(ours[0], ours[-1])  # it really moved
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "weight_decay"),
+    [(lambda: Adam(0.05, 0.9, 0.999, 1e-8), 0.0),
+     (lambda: Adam(0.05, 0.5, 0.9, 1e-2), 0.0),
+     (lambda: AdamW(0.05, 0.9, 0.999, 1e-8, weight_decay=0.1), 0.1)],
+    ids=["adam", "adam_odd_betas", "adamw"],
+)
+def test_adam_trajectory_matches_reference_recurrence(optimizer, weight_decay, quadratic):
+    opt = optimizer()
+    ours = run(opt, quadratic)
+    expected = reference_adam(quadratic, opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon,
+                              weight_decay)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_converges_on_the_quadratic(quadratic):
+    A, b, _ = quadratic
+    final = run(SGD(0.1, momentum=0.5), quadratic, n_steps=500)[-1]
+    np.testing.assert_allclose(final, np.linalg.solve(A, b), rtol=1e-8)
+
+
+def test_float32_state_and_params_stay_float32(rng):
+    for opt in (SGD(0.1, momentum=0.9), Adam(0.1), AdamW(0.1)):
+        params = rng.normal(size=5).astype(np.float32)
+        opt.step(params, rng.normal(size=5).astype(np.float32))
+        assert params.dtype == np.float32
+        for value in opt.state_dict().values():
+            if isinstance(value, np.ndarray):
+                assert value.dtype == np.float32
+
+
+# --- state ------------------------------------------------------------------------------------
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda: SGD(0.05, momentum=0.9),
+    "nesterov": lambda: SGD(0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: Adam(0.05),
+    "adamw": lambda: AdamW(0.05, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_state_dict_round_trip_continues_identically(name, quadratic):
+    A, b, theta0 = quadratic
+    reference = OPTIMIZERS[name]()
+    params = theta0.copy()
+    for _ in range(5):
+        reference.step(params, A @ params - b)
+    state = reference.state_dict()
+    resumed = OPTIMIZERS[name]()
+    resumed.load_state_dict(state)
+    # the loaded state is a copy: changing the dict does not reach the optimizer
+    for value in state.values():
+        if isinstance(value, np.ndarray):
+            value[...] = np.nan
+    params_resumed = params.copy()
+    for _ in range(5):
+        reference.step(params, A @ params - b)
+        resumed.step(params_resumed, A @ params_resumed - b)
+    np.testing.assert_array_equal(params_resumed, params)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_reset_forgets_the_state(name, quadratic):
+    A, b, theta0 = quadratic
+    fresh_run = run(OPTIMIZERS[name](), quadratic, n_steps=3)
+    opt = OPTIMIZERS[name]()
+    run(opt, quadratic, n_steps=4)
+    opt.reset()
+    np.testing.assert_array_equal(run(opt, quadratic, n_steps=3), fresh_run)
+
+
+def test_empty_state_dicts():
+    assert SGD(0.1).state_dict() == {}
+    assert SGD(0.1, momentum=0.5).state_dict() == {}
+    assert Adam().state_dict() == {"t": 0}
+
+
+# --- gradient clipping ------------------------------------------------------------------------
+
+def test_clip_grad_norm_scales_down_to_max_norm(rng):
+    g = rng.normal(size=50) * 10
+    original = g.copy()
+    norm = clip_grad_norm(g, 1.5)
+    assert norm == pytest.approx(np.linalg.norm(original), rel=1e-14)
+    np.testing.assert_allclose(np.linalg.norm(g), 1.5, rtol=1e-14)
+    np.testing.assert_allclose(g, original * 1.5 / np.linalg.norm(original), rtol=1e-14)
+
+
+def test_clip_grad_norm_leaves_small_gradients_alone(rng):
+    g = rng.normal(size=10) * 0.01
+    original = g.copy()
+    assert clip_grad_norm(g, 1.0) == pytest.approx(np.linalg.norm(original), rel=1e-14)
+    np.testing.assert_array_equal(g, original)
+
+
+def test_clip_grad_norm_keeps_float32(rng):
+    g = (rng.normal(size=10) * 10).astype(np.float32)
+    clip_grad_norm(g, 1.0)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(g), 1.0, rtol=1e-6)
+
+
+# --- invalid hyperparameters ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("make", "exc", "message"),
+    [
+        (lambda: SGD(learning_rate=-0.1), ValueError,
+         "learning_rate must be a float > 0, got -0.1."),
+        (lambda: SGD(learning_rate=0), ValueError, "learning_rate must be a float > 0, got 0.0."),
+        (lambda: SGD(learning_rate="fast"), TypeError,
+         "learning_rate must be a float > 0, got 'fast'."),
+        (lambda: SGD(momentum=1.0), ValueError, "momentum must be a float in [0, 1), got 1.0."),
+        (lambda: SGD(momentum=-0.5), ValueError,
+         "momentum must be a float in [0, 1), got -0.5."),
+        (lambda: SGD(momentum=0.9, nesterov="yes"), TypeError,
+         "nesterov must be a bool, got 'yes'."),
+        (lambda: SGD(nesterov=True), ValueError,
+         "nesterov=True requires momentum > 0, got momentum=0.0."),
+        (lambda: Adam(learning_rate=float("nan")), ValueError,
+         "learning_rate must be a float > 0, got nan."),
+        (lambda: Adam(beta1=1.0), ValueError, "beta1 must be a float in [0, 1), got 1.0."),
+        (lambda: Adam(beta2=-0.1), ValueError, "beta2 must be a float in [0, 1), got -0.1."),
+        (lambda: Adam(epsilon=0.0), ValueError, "epsilon must be a float > 0, got 0.0."),
+        (lambda: AdamW(weight_decay=-1), ValueError,
+         "weight_decay must be a float >= 0, got -1.0."),
+        (lambda: clip_grad_norm(np.ones(3), 0), ValueError,
+         "max_norm must be a float > 0, got 0.0."),
+    ],
+    ids=["lr_negative", "lr_zero", "lr_str", "momentum_one", "momentum_negative",
+         "nesterov_str", "nesterov_without_momentum", "lr_nan", "beta1_one", "beta2_negative",
+         "epsilon_zero", "weight_decay_negative", "max_norm_zero"],
+)
+def test_invalid_hyperparameters(make, exc, message):
+    with pytest.raises(exc, match=re.escape(message)):
+        make()
+
+
+def test_repr_lists_the_hyperparameters():
+    assert repr(SGD(0.1, momentum=0.9, nesterov=True)) == (
+        "SGD(learning_rate=0.1, momentum=0.9, nesterov=True)")
+    assert repr(AdamW(0.01)) == (
+        "AdamW(learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-08, weight_decay=0.01)")
+
+
+# --- learning-rate schedules ------------------------------------------------------------------
+
+def lrs(schedule, epochs, initial=1.0, metrics=None, samples_per_epoch=None):
+    schedule.start(initial)
+    out = []
+    for epoch in range(1, epochs + 1):
+        out.append(schedule.update(
+            epoch,
+            metric=None if metrics is None else metrics[epoch - 1],
+            n_samples_seen=None if samples_per_epoch is None else samples_per_epoch * epoch,
+        ))
+    return out
+
+
+def test_constant_schedule():
+    assert lrs(Constant(), 4, initial=0.3) == [0.3] * 4
+
+
+def test_inverse_scaling_by_epoch():
+    np.testing.assert_allclose(lrs(InverseScaling(power_t=0.5), 3, initial=0.6),
+                               [0.6 / np.sqrt(2), 0.6 / np.sqrt(3), 0.6 / 2], rtol=1e-15)
+
+
+def test_inverse_scaling_by_sample_is_sklearns_invscaling():
+    # scikit-learn: lr = learning_rate_init / (t + 1) ** power_t, t = samples seen
+    np.testing.assert_allclose(
+        lrs(InverseScaling(power_t=0.25, unit="sample"), 3, initial=0.1, samples_per_epoch=15),
+        [0.1 / 16**0.25, 0.1 / 31**0.25, 0.1 / 46**0.25], rtol=1e-15,
+    )
+
+
+def test_step_decay():
+    assert lrs(StepDecay(step_size=2, gamma=0.5), 6, initial=1.0) == [
+        1.0, 0.5, 0.5, 0.25, 0.25, 0.125]
+
+
+def test_exponential_decay():
+    np.testing.assert_allclose(lrs(ExponentialDecay(gamma=0.9), 4, initial=2.0),
+                               [1.8, 1.62, 1.458, 1.3122], rtol=1e-15)
+
+
+PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.93, 0.85, 0.86, 0.87, 0.88, 0.89]
+
+
+def test_reduce_on_plateau():
+    # wait counts epochs that do not beat the best; at wait == patience (2) lr halves
+    assert lrs(ReduceOnPlateau(factor=0.5, patience=2, min_delta=0.0), 9,
+               metrics=PLATEAU_METRICS) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.125]
+
+
+def test_reduce_on_plateau_floor_and_min_delta():
+    assert lrs(ReduceOnPlateau(factor=0.5, patience=2, min_delta=0.0, min_learning_rate=0.2),
+               9, metrics=PLATEAU_METRICS)[-1] == 0.2
+    # With min_delta=0.06 the drop 0.9 -> 0.85 does not count as an improvement, but (as in
+    # scikit-learn's no-improvement counter) it still lowers the best value to 0.85.
+    assert lrs(ReduceOnPlateau(factor=0.5, patience=2, min_delta=0.06), 9,
+               metrics=PLATEAU_METRICS) == [1, 1, 1, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125]
+
+
+def test_reduce_on_plateau_resets_on_start():
+    schedule = ReduceOnPlateau(factor=0.5, patience=1)
+    lrs(schedule, 5, metrics=[1, 2, 3, 4, 5])
+    assert lrs(schedule, 2, metrics=[1, 0.5]) == [1.0, 1.0]
+
+
+def test_reduce_on_plateau_needs_a_metric():
+    schedule = ReduceOnPlateau()
+    schedule.start(1.0)
+    with pytest.raises(ValueError, match=re.escape(
+        "ReduceOnPlateau needs a metric; the training loop passes the loss."
+    )):
+        schedule.update(1)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: InverseScaling(power_t=-1), "power_t must be a float >= 0, got -1.0."),
+        (lambda: InverseScaling(unit="batch"),
+         "unit must be one of {'epoch', 'sample'}, got 'batch'."),
+        (lambda: StepDecay(0), "step_size must be an integer >= 1, got 0."),
+        (lambda: StepDecay(2, gamma=0), "gamma must be a float in (0, 1], got 0.0."),
+        (lambda: ExponentialDecay(1.5), "gamma must be a float in (0, 1], got 1.5."),
+        (lambda: ReduceOnPlateau(factor=1.0), "factor must be a float in (0, 1), got 1.0."),
+        (lambda: ReduceOnPlateau(patience=0), "patience must be an integer >= 1, got 0."),
+        (lambda: ReduceOnPlateau(min_delta=-1), "min_delta must be a float >= 0, got -1.0."),
+    ],
+    ids=["power_t", "unit", "step_size", "step_gamma", "exp_gamma", "factor", "patience",
+         "min_delta"],
+)
+def test_schedule_errors(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
