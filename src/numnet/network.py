@@ -1,5 +1,6 @@
 """Sequential: a stack of layers over one flat parameter vector and one flat gradient vector."""
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -245,7 +246,9 @@ class Sequential:
     def copy(self, *, dtype=None):
         """An independent copy with the same architecture and parameters (optionally cast)."""
         self._check_built()
-        clone = Sequential.from_config(self.get_config())
+        # deepcopy rather than from_config: a user's own Layer subclass (not in LAYERS) must
+        # copy too, e.g. for check_gradients. Layer.__getstate__ leaves views and caches out.
+        clone = Sequential(copy.deepcopy(self.layers))
         clone.build(self.n_in, dtype=dtype or self.dtype, random_state=0)
         clone.params[...] = self.params
         return clone
