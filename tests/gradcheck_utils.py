@@ -18,6 +18,7 @@ the largest error over the whole run.
 
 import numpy as np
 
+from numnet.layers import Activation
 from numnet.training import objective
 
 EPS = 1e-6
@@ -143,7 +144,7 @@ def min_abs_preactivation(net, X):
     smallest = np.inf
     A = X
     for layer in net.layers:
-        if not layer.params and A is not X:
+        if isinstance(layer, Activation):
             smallest = min(smallest, float(np.min(np.abs(A))))
         A = layer.forward(A)
     return smallest
