@@ -1,0 +1,566 @@
+"""Training: mini-batches, known answers, early stopping, history, divergence, L-BFGS, errors."""
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.metrics import r2_score
+
+from numnet import (
+    L1,
+    L2,
+    SGD,
+    Adam,
+    BinaryCrossEntropy,
+    Dense,
+    DivergenceError,
+    Dropout,
+    EarlyStopping,
+    ElasticNet,
+    InverseScaling,
+    MeanSquaredError,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    StepDecay,
+    Tanh,
+    iter_minibatches,
+    objective,
+    train,
+    train_lbfgs,
+)
+from numnet.training import _split_validation
+
+
+def linear(n_in, **build):
+    return Sequential([Dense(1)]).build(n_in, **{"random_state": 0, **build})
+
+
+@pytest.fixture
+def regression(rng):
+    X = rng.normal(size=(200, 3))
+    coef = np.array([2.0, -1.0, 0.5])
+    y = X @ coef + 1.0 + rng.normal(scale=1e-3, size=200)
+    return X, y, coef
+
+
+@pytest.fixture
+def classification(rng):
+    X = rng.normal(size=(120, 4))
+    logits = X @ np.array([1.5, -2.0, 0.5, 0.0]) + 0.3
+    y = (logits + rng.normal(size=120) > 0).astype(float)
+    return X, y
+
+
+# --- mini-batches -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_samples, batch_size", [(10, 3), (10, 5), (7, 10), (1, 1)])
+def test_iter_minibatches_covers_every_index_once(n_samples, batch_size):
+    batches = list(iter_minibatches(n_samples, batch_size, rng=0))
+    indices = np.concatenate(batches)
+    np.testing.assert_array_equal(np.sort(indices), np.arange(n_samples))
+    sizes = [len(b) for b in batches]
+    assert sizes == [batch_size] * (n_samples // batch_size) + (
+        [n_samples % batch_size] if n_samples % batch_size else [])
+
+
+def test_iter_minibatches_shuffles_reproducibly():
+    first = np.concatenate(list(iter_minibatches(20, 6, rng=3)))
+    again = np.concatenate(list(iter_minibatches(20, 6, rng=3)))
+    other = np.concatenate(list(iter_minibatches(20, 6, rng=4)))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert not np.array_equal(first, np.arange(20))
+
+
+def test_iter_minibatches_without_shuffle_yields_ordered_slices():
+    assert list(iter_minibatches(5, 2, shuffle=False)) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+
+
+# --- known answers ----------------------------------------------------------------------------
+
+def test_xor_is_solved_by_a_small_mlp():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    net = Sequential([Dense(8), Tanh(), Dense(1)]).build(2, random_state=0)
+    history = train(net, BinaryCrossEntropy(), Adam(0.05), X, y, batch_size=None,
+                    max_epochs=300, random_state=0)
+    proba = BinaryCrossEntropy().link(net.forward(X))[:, 0]
+    np.testing.assert_array_equal(proba > 0.5, y > 0.5)
+    assert np.all(np.abs(proba - y) < 0.02)
+    assert history.loss[-1] < 0.01 < history.loss[0]
+
+
+def test_linear_regression_recovers_the_true_coefficients(regression):
+    X, y, coef = regression
+    net = linear(3)
+    train(net, MeanSquaredError(), SGD(0.1), X, y, batch_size=None, max_epochs=300)
+    W, b = net[0].params["W"][:, 0], net[0].params["b"][0]
+    np.testing.assert_allclose(W, coef, atol=1e-3)
+    np.testing.assert_allclose(b, 1.0, atol=1e-3)
+    # and, tighter, the least-squares solution of the sample itself
+    lstsq = np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
+    np.testing.assert_allclose(np.r_[W, b], lstsq, rtol=1e-9)
+
+
+def test_linear_regression_by_minibatch_sgd(regression):
+    X, y, coef = regression
+    net = linear(3)
+    train(net, MeanSquaredError(), SGD(0.05, momentum=0.5), X, y, batch_size=16,
+          max_epochs=60, random_state=0)
+    np.testing.assert_allclose(net[0].params["W"][:, 0], coef, atol=1e-3)
+
+
+def test_train_lbfgs_solves_least_squares(regression):
+    X, y, _ = regression
+    net = linear(3)
+    history = train_lbfgs(net, MeanSquaredError(), X, y, tol=1e-10)
+    lstsq = np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
+    np.testing.assert_allclose(net.params, lstsq, rtol=1e-8)
+    assert history.converged and history.n_epochs >= 2
+
+
+def test_full_batch_gradient_descent_reaches_the_lbfgs_optimum(classification):
+    """L2-regularised logistic regression is strongly convex: one optimum, found by both."""
+    X, y = classification
+    loss, reg = BinaryCrossEntropy(), L2(0.05)
+    reference = linear(4)
+    lbfgs = train_lbfgs(reference, loss, X, y, regularizer=reg, tol=1e-12, max_iter=500)
+    assert lbfgs.converged
+    net = linear(4)
+    history = train(net, loss, SGD(1.0), X, y, regularizer=reg, batch_size=None,
+                    shuffle=False, max_epochs=500)
+    np.testing.assert_allclose(net.params, reference.params, atol=1e-6)
+    value_gd = objective(net, loss, X, y, regularizer=reg)[0]
+    value_lbfgs = objective(reference, loss, X, y, regularizer=reg)[0]
+    np.testing.assert_allclose(value_gd, value_lbfgs, rtol=1e-12)
+    assert np.linalg.norm(objective(net, loss, X, y, regularizer=reg)[1]) < 1e-7
+    assert np.all(np.diff(history.loss) <= 1e-15)  # GD with lr <= 1/L never goes up
+
+
+def test_integer_sample_weights_equal_duplicated_rows_in_training(rng):
+    X, y = rng.normal(size=(6, 2)), rng.normal(size=6)
+    counts = np.array([1, 2, 0, 3, 1, 1])
+    a, b = linear(2), linear(2)
+    train(a, MeanSquaredError(), SGD(0.1), X, y, sample_weight=counts, batch_size=None,
+          max_epochs=20)
+    train(b, MeanSquaredError(), SGD(0.1), np.repeat(X, counts, axis=0),
+          np.repeat(y, counts), batch_size=None, max_epochs=20)
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-13)
+
+
+def test_epoch_loss_is_the_batch_size_weighted_mean(rng):
+    X, y = rng.normal(size=(5, 2)), rng.normal(size=5)
+    net = linear(2)
+    net.params[:] = rng.normal(size=3)
+    full = MeanSquaredError().loss(y, net.forward(X))
+    # lr so small that the parameters do not move in float64: the epoch loss over batches of
+    # sizes 2, 2, 1 must then equal the full-batch loss
+    history = train(net, MeanSquaredError(), SGD(1e-300), X, y, batch_size=2, shuffle=False,
+                    max_epochs=1)
+    np.testing.assert_allclose(history.loss[0], full, rtol=1e-15)
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+def test_same_random_state_gives_bit_identical_training(rng):
+    X = rng.normal(size=(50, 4))
+    y = np.eye(3)[rng.integers(0, 3, size=50)]
+
+    def run(seed):
+        net = Sequential([Dense(8), ReLU(), Dropout(0.3), Dense(3)]).build(4, random_state=seed)
+        history = train(net, SoftmaxCrossEntropy(), Adam(0.01), X, y, batch_size=8,
+                        max_epochs=5, validation_fraction=0.2, random_state=seed)
+        return net.params.copy(), history
+
+    (p1, h1), (p2, h2), (p3, _) = run(0), run(0), run(1)
+    np.testing.assert_array_equal(p1, p2)
+    assert h1.loss == h2.loss and h1.val_loss == h2.val_loss
+    assert not np.array_equal(p1, p3)
+
+
+# --- early stopping ---------------------------------------------------------------------------
+
+def test_early_stopping_stops_and_restores_the_best_params(rng):
+    # Train towards y = 2x while validating against y = x: starting from w ~ 0, the validation
+    # loss falls until w passes 1 and then rises, so the best epoch lies in the middle.
+    X = rng.uniform(-1, 1, size=(100, 1))
+    X_val = rng.uniform(-1, 1, size=(50, 1))
+    net = linear(1)
+    net.params[:] = 0.0
+    snapshots = {}
+
+    def snapshot(epoch, history):
+        snapshots[epoch] = net.params.copy()
+
+    stopper = EarlyStopping(patience=3)
+    history = train(net, MeanSquaredError(), SGD(0.05), X, 2 * X[:, 0], batch_size=None,
+                    max_epochs=500, validation_data=(X_val, X_val[:, 0]),
+                    early_stopping=stopper, callbacks=[snapshot])
+    best = history.best_epoch
+    assert 3 < best < 400
+    assert history.stopped_epoch == best + 3 == history.n_epochs
+    assert history.converged
+    assert int(np.argmin(history.val_loss)) + 1 == best
+    np.testing.assert_array_equal(net.params, snapshots[best])
+    assert not np.array_equal(net.params, snapshots[history.stopped_epoch])
+    w = net.params[0]
+    assert 0.8 < w < 1.2  # the best weight sits near the validation target's slope
+
+
+def test_early_stopping_is_reset_between_runs(rng):
+    X = rng.uniform(-1, 1, size=(100, 1))
+    X_val = rng.uniform(-1, 1, size=(50, 1))
+    stopper = EarlyStopping(patience=3)
+
+    def run():
+        net = linear(1)
+        net.params[:] = 0.0
+        return train(net, MeanSquaredError(), SGD(0.05), X, 2 * X[:, 0], batch_size=None,
+                     max_epochs=500, validation_data=(X_val, X_val[:, 0]),
+                     early_stopping=stopper)
+
+    first, second = run(), run()
+    assert first.best_epoch == second.best_epoch
+    assert first.stopped_epoch == second.stopped_epoch
+
+
+@pytest.mark.parametrize(
+    ("values", "mode", "min_delta", "stop_at"),
+    [
+        ([5, 4, 3, 3.5, 3.2, 3.1], "min", 0.0, 6),
+        ([5, 4, 3, 2.95, 2.92, 2.91], "min", 0.1, 6),
+        ([0.5, 0.6, 0.7, 0.7, 0.65, 0.69], "max", 0.0, 6),
+        ([5, 4, 3, 2, 1, 0], "min", 0.0, None),
+    ],
+    ids=["min", "min_delta", "max", "always_improving"],
+)
+def test_early_stopping_update_rule(values, mode, min_delta, stop_at):
+    stopper = EarlyStopping(patience=3, min_delta=min_delta)
+    stopper.reset(mode)
+    params = np.zeros(2)
+    stopped = None
+    for epoch, value in enumerate(values, start=1):
+        params[:] = epoch
+        if stopper.update(value, params, epoch):
+            stopped = epoch
+            break
+    assert stopped == stop_at
+    if stop_at is not None:
+        assert stopper.best_epoch == 3
+        np.testing.assert_array_equal(stopper.best_params, 3)
+        stopper.restore(params)
+        np.testing.assert_array_equal(params, 3)
+
+
+def test_early_stopping_on_training_loss_without_validation(rng):
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    history = train(linear(2), MeanSquaredError(), SGD(0.1), X, y, batch_size=None,
+                    max_epochs=1000, early_stopping=EarlyStopping(patience=2, min_delta=1e-6))
+    assert history.stopped_epoch is not None and history.stopped_epoch < 1000
+    assert history.val_loss == []
+
+
+def test_early_stopping_on_validation_metric_maximises(rng):
+    X = rng.normal(size=(80, 2))
+    y = (X[:, 0] > 0).astype(float)
+    stopper = EarlyStopping(patience=2, monitor="val_metric")
+    history = train(linear(2), BinaryCrossEntropy(), SGD(0.5), X, y, max_epochs=200,
+                    validation_fraction=0.25, early_stopping=stopper, random_state=0)
+    assert stopper.mode == "max"
+    assert history.val_metric[history.best_epoch - 1] == max(history.val_metric)
+
+
+# --- validation split -------------------------------------------------------------------------
+
+def test_validation_fraction_split_is_stratified_and_seeded(rng):
+    X = rng.normal(size=(100, 2))
+    labels = np.r_[np.zeros(80, int), np.ones(15, int), np.full(5, 2)]
+    y = np.eye(3)[labels]
+
+    def split(seed):
+        return _split_validation(X, y, None, SoftmaxCrossEntropy(), 0.2,
+                                 np.random.default_rng(seed))
+
+    X_tr, y_tr, w_tr, (X_val, y_val, w_val) = split(0)
+    assert X_val.shape == (20, 2) and X_tr.shape == (80, 2)
+    assert w_tr is None and w_val is None
+    np.testing.assert_array_equal(y_val.sum(axis=0), [16, 3, 1])  # the 80/15/5 proportions
+    np.testing.assert_array_equal(split(0)[3][0], X_val)
+    assert not np.array_equal(split(1)[3][0], X_val)
+    # every sample ends up in exactly one part
+    together = np.sort(np.r_[X_tr[:, 0], X_val[:, 0]])
+    np.testing.assert_array_equal(together, np.sort(X[:, 0]))
+
+
+def test_validation_fraction_stratifies_binary_labels_and_splits_weights(rng):
+    X = rng.normal(size=(40, 2))
+    y = np.r_[np.zeros(30), np.ones(10)][:, None]
+    w = np.arange(40.0)
+    X_tr, y_tr, w_tr, (X_val, y_val, w_val) = _split_validation(
+        X, y, w, BinaryCrossEntropy(), 0.5, np.random.default_rng(0))
+    assert y_val.sum() == 5 and y_tr.sum() == 5
+    np.testing.assert_array_equal(np.sort(np.r_[w_tr, w_val]), w)
+    # rows stay aligned: w was the row index, so X[w] are the same rows
+    np.testing.assert_array_equal(X[w_val.astype(int)], X_val)
+
+
+def test_validation_fraction_is_used_by_train(rng):
+    X = rng.normal(size=(50, 2))
+    y = (X[:, 0] > 0).astype(float)
+    history = train(linear(2), BinaryCrossEntropy(), SGD(0.1), X, y, max_epochs=3,
+                    validation_fraction=0.2, random_state=0)
+    assert len(history.val_loss) == len(history.val_metric) == 3
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def test_history_fields_for_regression(rng):
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    X_val, y_val = rng.normal(size=(10, 2)), rng.normal(size=10)
+    net = linear(2)
+    history = train(net, MeanSquaredError(), SGD(0.05), X, y, max_epochs=4, batch_size=10,
+                    validation_data=(X_val, y_val), random_state=0)
+    assert history.n_epochs == 4
+    assert len(history.loss) == len(history.val_loss) == len(history.val_metric) == 4
+    assert len(history.time) == 4 and all(np.diff(history.time) >= 0) and history.time[0] >= 0
+    assert history.learning_rate == [0.05] * 4
+    assert history.metric_name == "r2"
+    assert history.best_epoch is None and history.stopped_epoch is None
+    assert history.converged is False
+    raw = net.forward(X_val)
+    np.testing.assert_allclose(history.val_loss[-1], MeanSquaredError().loss(y_val, raw),
+                               rtol=1e-15)
+    np.testing.assert_allclose(history.val_metric[-1], r2_score(y_val, raw[:, 0]), rtol=1e-12)
+    assert history.to_dict()["loss"] == history.loss
+
+
+def test_history_validation_accuracy(rng):
+    X = rng.normal(size=(60, 3))
+    y = np.eye(3)[rng.integers(0, 3, size=60)]
+    X_val = rng.normal(size=(20, 3))
+    y_val = np.eye(3)[rng.integers(0, 3, size=20)]
+    w_val = rng.uniform(0.5, 2, size=20)
+    net = Sequential([Dense(3)]).build(3, random_state=0)
+    history = train(net, SoftmaxCrossEntropy(), SGD(0.1), X, y, max_epochs=2,
+                    validation_data=(X_val, y_val, w_val), random_state=0)
+    assert history.metric_name == "accuracy"
+    correct = net.forward(X_val).argmax(axis=1) == y_val.argmax(axis=1)
+    np.testing.assert_allclose(history.val_metric[-1], np.average(correct, weights=w_val),
+                               rtol=1e-15)
+    np.testing.assert_allclose(
+        history.val_loss[-1], SoftmaxCrossEntropy().loss(y_val, net.forward(X_val), w_val),
+        rtol=1e-15)
+
+
+def test_verbose_shows_a_progress_bar(rng, capsys):
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    train(linear(2), MeanSquaredError(), SGD(0.05), X, y, max_epochs=3, verbose=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=" in err
+
+
+# --- callbacks, schedules, clipping -----------------------------------------------------------
+
+def test_callbacks_receive_each_epoch_and_can_stop(rng):
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    seen = []
+
+    def stop_at_three(epoch, history):
+        seen.append((epoch, history.n_epochs))
+        return epoch == 3
+
+    history = train(linear(2), MeanSquaredError(), SGD(0.05), X, y, max_epochs=10,
+                    callbacks=[stop_at_three, lambda epoch, history: None])
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert history.n_epochs == 3 and history.stopped_epoch == 3 and history.converged
+
+
+def test_lr_schedule_changes_the_optimizer_learning_rate(rng):
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    optimizer = SGD(0.1)
+    history = train(linear(2), MeanSquaredError(), optimizer, X, y, max_epochs=5,
+                    lr_schedule=StepDecay(step_size=2, gamma=0.5))
+    np.testing.assert_allclose(history.learning_rate, [0.1, 0.1, 0.05, 0.05, 0.025],
+                               rtol=1e-15)
+    assert optimizer.learning_rate == pytest.approx(0.025, rel=1e-15)  # after epoch 5
+
+
+def test_inverse_scaling_by_sample_counts_samples_seen(rng):
+    X, y = rng.normal(size=(15, 2)), rng.normal(size=15)
+    history = train(linear(2), MeanSquaredError(), SGD(0.1), X, y, max_epochs=3, batch_size=4,
+                    lr_schedule=InverseScaling(power_t=0.5, unit="sample"))
+    np.testing.assert_allclose(history.learning_rate,
+                               [0.1, 0.1 / np.sqrt(16), 0.1 / np.sqrt(31)], rtol=1e-15)
+
+
+def test_clip_norm_limits_each_step(rng):
+    X, y = rng.normal(size=(30, 2)), 100 * rng.normal(size=30)  # a steep start: big gradient
+    net = linear(2)
+    start = net.params.copy()
+    grad = objective(net, MeanSquaredError(), X, y)[1].copy()
+    assert np.linalg.norm(grad) > 10
+    train(net, MeanSquaredError(), SGD(0.01), X, y, batch_size=None, max_epochs=1,
+          clip_norm=0.5)
+    step = (start - net.params) / 0.01
+    np.testing.assert_allclose(np.linalg.norm(step), 0.5, rtol=1e-12)
+    np.testing.assert_allclose(step, grad * 0.5 / np.linalg.norm(grad), rtol=1e-12)
+
+
+# --- L1 and proximal steps --------------------------------------------------------------------
+
+def test_l1_with_proximal_steps_gives_exact_zeros(rng):
+    X = rng.normal(size=(100, 6))
+    y = X[:, 0] * 3 - 2 * X[:, 1] + rng.normal(scale=0.1, size=100)  # 4 irrelevant features
+    net = linear(6)
+    train(net, MeanSquaredError(), SGD(0.05), X, y, regularizer=L1(0.2), batch_size=None,
+          max_epochs=300)
+    W = net[0].params["W"][:, 0]
+    assert np.all(W[2:] == 0.0)  # exactly zero, the point of the proximal step
+    assert np.all(np.abs(W[:2]) > 1)
+
+    subgradient = linear(6)
+    train(subgradient, MeanSquaredError(), SGD(0.05), X, y, regularizer=L1(0.2),
+          batch_size=None, max_epochs=300, proximal=False)
+    assert not np.any(subgradient[0].params["W"][2:, 0] == 0.0)  # it only oscillates near 0
+
+
+def test_train_lbfgs_rejects_l1(regression):
+    X, y, _ = regression
+    for reg, text in [(L1(0.1), "L1(alpha=0.1)"),
+                      (ElasticNet(0.1, 0.5), "ElasticNet(alpha=0.1, l1_ratio=0.5)")]:
+        with pytest.raises(ValueError, match=re.escape(
+            f"L-BFGS needs a differentiable objective, but {text} has an L1 part. Use proximal "
+            "gradient descent instead: train(..., batch_size=None) with SGD, or Adam."
+        )):
+            train_lbfgs(linear(3), MeanSquaredError(), X, y, regularizer=reg)
+
+
+def test_train_lbfgs_callbacks_and_validation(regression):
+    X, y, _ = regression
+    history = train_lbfgs(linear(3), MeanSquaredError(), X, y, validation_data=(X, y),
+                          callbacks=[lambda it, h: it == 2])
+    assert history.stopped_epoch == 2 and history.converged
+    assert len(history.val_loss) == 2
+
+
+# --- divergence -------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_divergence_raises_naming_the_epoch_and_restores_the_last_finite_params(regression):
+    X, y, _ = regression
+    net = linear(3)
+    snapshots = []  # parameters at the end of each completed epoch
+    with pytest.raises(DivergenceError) as caught:
+        train(net, MeanSquaredError(), SGD(1e3), X, y, batch_size=None, max_epochs=200,
+              callbacks=[lambda epoch, history: snapshots.append(net.params.copy())])
+    epoch = caught.value.epoch
+    assert epoch == len(snapshots) + 1 and epoch > 2
+    assert str(caught.value) == (
+        f"Training diverged: the loss became inf at epoch {epoch}. The parameters from the "
+        f"end of epoch {epoch - 1} were restored. Lower the learning rate (now 1000) or scale "
+        "the features (e.g. with sklearn.preprocessing.StandardScaler)."
+    )
+    np.testing.assert_array_equal(net.params, snapshots[-1])
+    assert np.all(np.isfinite(net.params))
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+def _train(**overrides):
+    rng = np.random.default_rng(0)
+    kwargs = {"net": linear(2), "loss": MeanSquaredError(), "optimizer": SGD(0.1),
+              "X": rng.normal(size=(10, 2)), "y": rng.normal(size=10), "max_epochs": 1}
+    kwargs.update(overrides)
+    return train(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "exc", "message"),
+    [
+        ({"loss": "mse"}, TypeError, "loss must be a numnet Loss, got str."),
+        ({"max_epochs": 0}, ValueError, "max_epochs must be an integer >= 1, got 0."),
+        ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1, got 0."),
+        ({"shuffle": "yes"}, TypeError, "shuffle must be a bool, got 'yes'."),
+        ({"clip_norm": -1.0}, ValueError, "clip_norm must be a float > 0, got -1.0."),
+        ({"y": np.zeros((10, 2))}, ValueError,
+         "y must have shape (n_samples, 1) to match the network's output, got (10, 2)."),
+        ({"y": np.zeros(9)}, ValueError,
+         "X and y must have the same number of samples, got 10 and 9."),
+        ({"X": np.zeros((0, 2)), "y": np.zeros(0)}, ValueError,
+         "X must contain at least one sample, got 0."),
+        ({"X": np.array([[np.nan, 0.0]] * 10)}, ValueError,
+         "X contains NaN or infinity. Remove or impute those values first."),
+        ({"y": np.r_[np.inf, np.zeros(9)]}, ValueError,
+         "y contains NaN or infinity. Remove those samples first."),
+        ({"X": np.zeros((10, 3))}, ValueError,
+         "X has 3 features, but this network was built for 2."),
+        ({"sample_weight": np.ones(3)}, ValueError,
+         "sample_weight must have shape (n_samples,) = (10,), got (3,)."),
+        ({"sample_weight": -np.ones(10)}, ValueError,
+         "sample_weight must contain finite values >= 0."),
+        ({"sample_weight": np.zeros(10)}, ValueError,
+         "sample_weight must have a positive sum, got all zeros. Give at least one sample a "
+         "weight > 0."),
+        ({"validation_fraction": 0.2, "validation_data": (np.zeros((2, 2)), np.zeros(2))},
+         ValueError, "Pass validation_data or validation_fraction, not both."),
+        ({"validation_fraction": 1.5}, ValueError,
+         "validation_fraction must be a float in (0, 1), got 1.5."),
+        ({"validation_fraction": 0.99}, ValueError,
+         "validation_fraction=0.99 leaves 10 of 10 samples for validation; both parts need at "
+         "least one sample."),
+        ({"validation_data": (np.zeros((2, 2)),)}, ValueError,
+         "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight)."),
+        ({"validation_data": (np.zeros((2, 3)), np.zeros(2))}, ValueError,
+         "X has 3 features, but this network was built for 2."),
+        ({"early_stopping": EarlyStopping(monitor="val_loss")}, ValueError,
+         "EarlyStopping(monitor='val_loss') needs validation data; pass validation_data or "
+         "validation_fraction."),
+    ],
+    ids=["loss_type", "max_epochs", "batch_size", "shuffle", "clip_norm", "y_width",
+         "y_length", "empty", "x_nan", "y_inf", "x_width", "weight_shape", "weight_negative",
+         "weight_zero", "both_validations", "fraction_range", "fraction_too_big",
+         "validation_tuple", "validation_width", "early_stopping_needs_validation"],
+)
+def test_train_errors(overrides, exc, message):
+    with pytest.raises(exc, match=re.escape(message)):
+        _train(**overrides)
+
+
+def test_stratified_split_error_explains_the_fix(rng):
+    X = rng.normal(size=(10, 2))
+    y = np.r_[np.zeros(9), np.ones(1)]
+    with pytest.raises(ValueError, match=re.escape(
+        "validation_fraction=0.2 cannot split the data stratified by class: "
+    )) as caught:
+        train(linear(2), BinaryCrossEntropy(), SGD(0.1), X, y, validation_fraction=0.2)
+    assert str(caught.value).endswith(
+        " Use more samples per class or a larger validation_fraction.")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: EarlyStopping(patience=0), "patience must be an integer >= 1, got 0."),
+        (lambda: EarlyStopping(min_delta=-0.1), "min_delta must be a float >= 0, got -0.1."),
+        (lambda: EarlyStopping(monitor="accuracy"),
+         "monitor must be one of {'auto', 'loss', 'val_loss', 'val_metric'}, got 'accuracy'."),
+    ],
+    ids=["patience", "min_delta", "monitor"],
+)
+def test_early_stopping_errors(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_iter": 0}, "max_iter must be an integer >= 1, got 0."),
+     ({"tol": 0}, "tol must be a float > 0, got 0.0.")],
+    ids=["max_iter", "tol"],
+)
+def test_train_lbfgs_errors(kwargs, message, regression):
+    X, y, _ = regression
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train_lbfgs(linear(3), MeanSquaredError(), X, y, **kwargs)
