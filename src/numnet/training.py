@@ -280,7 +280,9 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
             np.copyto(last_finite, params)
             epoch_total = 0.0
             batches = (
-                [slice(0, n_samples)] if full_batch and not shuffle
+                # Full batch: the order of the rows cannot change the gradient, so skip the
+                # permutation and the gather and use X itself.
+                [slice(0, n_samples)] if full_batch
                 else iter_minibatches(n_samples, batch_size, shuffle=shuffle, rng=rng)
             )
             for batch in batches:
