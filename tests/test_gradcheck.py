@@ -1,0 +1,101 @@
+"""numnet.check_gradients: small errors for correct layers, a large one for a broken layer."""
+
+import numpy as np
+import pytest
+
+from numnet import (
+    BinaryCrossEntropy,
+    Dense,
+    ElasticNet,
+    LeakyReLU,
+    MeanSquaredError,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    SoftmaxCrossEntropy,
+    Tanh,
+    check_gradients,
+)
+from numnet.gradcheck import numeric_gradient
+
+
+class TanhWithWrongDerivative(Tanh):
+    """Forward is tanh, but backward uses 1 - Y instead of 1 - Y**2: a typical slip."""
+
+    def _derivative(self, Y, dY, out):
+        np.subtract(1, Y, out=out)
+        out *= dY
+        return out
+
+
+class ReLUWithOffByOneKink(ReLU):
+    """The widely copied max(1, x) 'ReLU' (forward wrong, backward of the real ReLU)."""
+
+    def _apply(self, X, out):
+        return np.maximum(X, 1, out=out)
+
+
+CASES = {
+    "tanh_mse": (Tanh, MeanSquaredError, 2),
+    "sigmoid_bce": (Sigmoid, BinaryCrossEntropy, 1),
+    "leaky_relu_softmax_ce": (lambda: LeakyReLU(0.1), SoftmaxCrossEntropy, 3),
+    "softmax_mse": (Softmax, MeanSquaredError, 2),
+}
+
+
+def data(rng, n_out, loss_cls):
+    X = rng.normal(size=(6, 3))
+    if loss_cls is SoftmaxCrossEntropy:
+        y = np.eye(n_out)[rng.integers(0, n_out, size=6)]
+    elif loss_cls is BinaryCrossEntropy:
+        y = rng.integers(0, 2, size=(6, n_out)).astype(float)
+    else:
+        y = rng.normal(size=(6, n_out))
+    return X, y
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_correct_network_has_tiny_errors(case, rng):
+    activation, loss_cls, n_out = CASES[case]
+    net = Sequential([Dense(5), activation(), Dense(n_out)]).build(3, random_state=0)
+    X, y = data(rng, n_out, loss_cls)
+    errors = check_gradients(net, loss_cls(), X, y, regularizer=ElasticNet(0.01),
+                             sample_weight=rng.uniform(0.5, 2, size=6))
+    assert list(errors) == ["0.W", "0.b", "2.W", "2.b"]
+    assert max(errors.values()) < 1e-6
+
+
+def test_broken_derivative_gives_a_large_error(rng):
+    net = Sequential([Dense(5), TanhWithWrongDerivative(), Dense(1)]).build(3, random_state=0)
+    net.params[:] = rng.normal(size=net.params.size)
+    X, y = data(rng, 1, MeanSquaredError)
+    errors = check_gradients(net, MeanSquaredError(), X, y)
+    # Layers above the broken one are unaffected; everything below it is wrong.
+    assert errors["2.W"] < 1e-6 and errors["2.b"] < 1e-6
+    assert errors["0.W"] > 0.1 and errors["0.b"] > 0.1
+
+
+def test_backward_that_does_not_match_forward_is_caught(rng):
+    net = Sequential([Dense(4), ReLUWithOffByOneKink(), Dense(1)]).build(2, random_state=0)
+    net.params[:] = rng.normal(size=net.params.size)
+    X, y = data(rng, 1, MeanSquaredError)
+    errors = check_gradients(net, MeanSquaredError(), X[:, :2], y)
+    assert max(errors["0.W"], errors["0.b"]) > 0.1
+
+
+def test_checks_a_float32_network_without_changing_it(rng):
+    net = Sequential([Dense(4), Tanh(), Dense(1)]).build(3, dtype=np.float32, random_state=0)
+    before = net.params.copy()
+    X, y = data(rng, 1, MeanSquaredError)
+    errors = check_gradients(net, MeanSquaredError(), X.astype(np.float32), y)
+    assert max(errors.values()) < 1e-6  # run on a float64 copy
+    np.testing.assert_array_equal(net.params, before)
+    assert net.params.dtype == np.float32
+
+
+def test_numeric_gradient_of_a_known_function():
+    x = np.array([1.0, -2.0, 0.5])
+    numeric = numeric_gradient(lambda: float(np.sum(np.sin(x))), x)
+    np.testing.assert_allclose(numeric, np.cos([1.0, -2.0, 0.5]), rtol=1e-9)
+    np.testing.assert_array_equal(x, [1.0, -2.0, 0.5])  # restored exactly
