@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from scipy import special
 
-from numnet import functional as F
+from numnet import functional
 
 # Reference implementations (scipy.special) with the axis conventions of numnet.functional.
 REFERENCES = {
-    "sigmoid": (F.sigmoid, special.expit),
-    "log_sigmoid": (F.log_sigmoid, special.log_expit),
-    "softplus": (F.softplus, lambda x: np.logaddexp(0, x)),
-    "logsumexp": (F.logsumexp, lambda x: special.logsumexp(x, axis=-1)),
-    "softmax": (F.softmax, lambda x: special.softmax(x, axis=-1)),
-    "log_softmax": (F.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
+    "sigmoid": (functional.sigmoid, special.expit),
+    "log_sigmoid": (functional.log_sigmoid, special.log_expit),
+    "softplus": (functional.softplus, lambda x: np.logaddexp(0, x)),
+    "logsumexp": (functional.logsumexp, lambda x: special.logsumexp(x, axis=-1)),
+    "softmax": (functional.softmax, lambda x: special.softmax(x, axis=-1)),
+    "log_softmax": (functional.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
 }
 NAMES = sorted(REFERENCES)
 RTOL = {np.float32: 2e-6, np.float64: 1e-14}
@@ -59,33 +59,33 @@ def test_finite_and_exact_at_plus_minus_1000(name, dtype):
 @pytest.mark.parametrize("value", [1000.0, -1000.0], ids=["plus", "minus"])
 def test_logsumexp_of_equal_extremes_is_value_plus_log_n(value, dtype):
     x = np.full((2, 3), value, dtype=dtype)
-    np.testing.assert_allclose(F.logsumexp(x), value + np.log(3), rtol=RTOL[dtype])
-    np.testing.assert_allclose(F.softmax(x), np.full((2, 3), 1 / 3), rtol=RTOL[dtype])
+    np.testing.assert_allclose(functional.logsumexp(x), value + np.log(3), rtol=RTOL[dtype])
+    np.testing.assert_allclose(functional.softmax(x), np.full((2, 3), 1 / 3), rtol=RTOL[dtype])
 
 
 def test_logsumexp_axis_and_keepdims_match_scipy(rng):
     x = rng.normal(size=(4, 3, 2))
     for axis in (0, 1, 2):
         np.testing.assert_allclose(
-            F.logsumexp(x, axis=axis, keepdims=True),
+            functional.logsumexp(x, axis=axis, keepdims=True),
             special.logsumexp(x, axis=axis, keepdims=True), rtol=1e-14,
         )
-        np.testing.assert_allclose(F.softmax(x, axis=axis), special.softmax(x, axis=axis),
+        np.testing.assert_allclose(functional.softmax(x, axis=axis), special.softmax(x, axis=axis),
                                    rtol=1e-14)
 
 
 def test_softmax_rows_sum_to_one(rng, dtype):
     x = rng.normal(scale=30, size=(50, 6)).astype(dtype)
-    np.testing.assert_allclose(F.softmax(x).sum(axis=1), 1.0, rtol=RTOL[dtype] * 4)
+    np.testing.assert_allclose(functional.softmax(x).sum(axis=1), 1.0, rtol=RTOL[dtype] * 4)
 
 
 def test_sigmoid_writes_into_out_in_place(rng, dtype):
     x = rng.normal(size=(4, 3)).astype(dtype)
     expected = special.expit(x)
     out = np.empty_like(x)
-    assert F.sigmoid(x, out=out) is out
+    assert functional.sigmoid(x, out=out) is out
     np.testing.assert_array_equal(out, expected)
-    assert F.sigmoid(x, out=x) is x  # the input itself may be the output
+    assert functional.sigmoid(x, out=x) is x  # the input itself may be the output
     np.testing.assert_array_equal(x, expected)
 
 
@@ -93,7 +93,7 @@ def test_softmax_writes_into_out_in_place(rng, dtype):
     x = rng.normal(size=(4, 3)).astype(dtype)
     expected = special.softmax(x.astype(np.float64), axis=1)
     out = np.empty_like(x)
-    assert F.softmax(x, axis=1, out=out) is out
+    assert functional.softmax(x, axis=1, out=out) is out
     np.testing.assert_allclose(out, expected, rtol=RTOL[dtype])
-    assert F.softmax(x, axis=1, out=x) is x
+    assert functional.softmax(x, axis=1, out=x) is x
     np.testing.assert_allclose(x, expected, rtol=RTOL[dtype])

@@ -4,8 +4,8 @@ import re
 
 import numpy as np
 import pytest
-from gradcheck_utils import away_from_zero, check_layer_gradients
 
+from gradcheck_utils import away_from_zero, check_layer_gradients
 from numnet import (
     Dense,
     Dropout,

@@ -4,10 +4,10 @@ import re
 
 import numpy as np
 import pytest
-from gradcheck_utils import assert_gradient_close, numeric_gradient
 from scipy.special import expit, softmax
 from sklearn.metrics import log_loss, mean_squared_error
 
+from gradcheck_utils import assert_gradient_close, numeric_gradient
 from numnet import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 
 LOSSES = {

@@ -5,12 +5,12 @@ import re
 
 import numpy as np
 import pytest
+
 from gradcheck_utils import (
     check_network_directional,
     check_network_elementwise,
     min_abs_preactivation,
 )
-
 from numnet import (
     SGD,
     BinaryCrossEntropy,

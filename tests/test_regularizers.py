@@ -4,10 +4,10 @@ import re
 
 import numpy as np
 import pytest
-from gradcheck_utils import assert_gradient_close, away_from_zero, numeric_gradient
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import Lasso
 
+from gradcheck_utils import assert_gradient_close, away_from_zero, numeric_gradient
 from numnet import (
     L1,
     L2,
