@@ -31,12 +31,29 @@ from .schedules import (
 )
 from .training import EarlyStopping, History, iter_minibatches, objective, train, train_lbfgs
 
+_ESTIMATORS = ("LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor")
+
+
+def __getattr__(name):
+    # The estimators import scikit-learn; load them on first use so that `import numnet` (and
+    # `import numnet.layers`) stays light.
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'numnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_ESTIMATORS])
+
+
 __all__ = [
     "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Constant", "Dense", "DivergenceError",
     "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "History", "Identity",
-    "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "Loss", "MeanSquaredError", "Optimizer",
-    "ReLU", "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid",
-    "Softmax", "SoftmaxCrossEntropy", "StepDecay", "Tanh", "__version__", "check_gradients",
-    "clip_grad_norm", "functional", "initializers", "iter_minibatches", "objective", "train",
-    "train_lbfgs",
+    "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression",
+    "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "Optimizer", "ReLU",
+    "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
+    "SoftmaxCrossEntropy", "StepDecay", "Tanh", "__version__", "check_gradients", "clip_grad_norm",
+    "functional", "initializers", "iter_minibatches", "objective", "train", "train_lbfgs",
 ]

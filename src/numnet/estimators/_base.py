@@ -1,0 +1,675 @@
+"""Shared scikit-learn plumbing for numnet's estimators: checks, targets, weights, training.
+
+Every estimator is a thin layer over a :class:`numnet.Sequential` trained by
+:func:`numnet.train` (solvers 'gd', 'sgd', 'adam') or :func:`numnet.train_lbfgs` ('lbfgs').
+
+The documented objective J of an estimator (scikit-learn's units) and the objective F that numnet's
+loss and regularizer compute differ by a constant factor ``J = scale * F`` (for example
+``MeanSquaredError`` has no 0.5). The minimiser is the same; the estimators convert learning
+rates, tolerances and reported losses so that every public number is in J's units.
+
+Fitted state (the contract model files rely on)
+-----------------------------------------------
+After ``fit``, ALL the state that prediction needs lives in public attributes whose names end in
+``_`` (listed by ``estimator._fitted_attributes()``), and each value is one of:
+
+- a :class:`numnet.Sequential` (``network_``: the fitted network; predictions read only this),
+- a :class:`numnet.History` (``history_``),
+- a NumPy numeric array, or a list of them (``coef_``, ``coefs_``, ``n_iter_`` of
+  LogisticRegression, ...),
+- a Python int, float, str, bool or None, or a list of them (``loss_curve_``, ...),
+- ``classes_`` and ``feature_names_in_``: NumPy arrays that may hold strings or objects.
+
+``coef_``/``intercept_`` and ``coefs_``/``intercepts_`` are read-only *copies* taken from
+``network_.params`` at the end of each fit: they never alias the network, so a model file may
+store them or re-derive them, and writing into ``network_.params`` is the way to change a model.
+Nothing else is needed at predict time: labels are decoded from ``classes_``, the output link from
+``out_activation_`` and ``n_outputs_``. State used only to *continue* training lives in private
+attributes and may be dropped by a loader: ``_optimizer`` (its moments, for ``partial_fit``),
+``_rng`` (the shuffling generator), ``_no_improvement_count``; training continues without them
+(a fresh optimizer, a generator reseeded from ``random_state``).
+"""
+
+import numbers
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .._validation import check_bool, check_float, check_int, check_option
+from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
+from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+from ..optimizers import SGD, Adam
+from ..regularizers import ElasticNet
+from ..training import History, _split_validation, train, train_lbfgs
+
+_PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0}
+_STOCHASTIC = ("sgd", "adam")
+
+
+# --- hyperparameter checks: each returns the value or raises numnet's message -----------------
+
+def _option(options):
+    return lambda value, name: check_option(value, name, set(options))
+
+
+def _fraction(value, name):
+    return check_float(value, name, min_value=0, max_value=1, include_max=False)
+
+
+def _check_penalty(value, name):
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ("l2", "l1", "elasticnet"):
+        raise ValueError(
+            f"{name} must be one of {{None, 'elasticnet', 'l1', 'l2'}}, got {value!r}."
+        )
+    return value
+
+
+def _check_verbose(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return check_int(value, name, min_value=0)
+
+
+def _check_batch_size(value, name):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be 'auto' or an integer >= 1, got {value!r}.")
+    return int(value)
+
+
+def _check_random_state(value, name):
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(
+            f"{name} must be None, an integer >= 0, a numpy Generator or RandomState, "
+            f"got {value!r}."
+        )
+    return int(value)
+
+
+def _check_class_weight(value, name):
+    if value is None or isinstance(value, dict) or (isinstance(value, str) and
+                                                       value == "balanced"):
+        return value
+    raise ValueError(f"{name} must be None, 'balanced' or a dict {{label: weight}}, got {value!r}.")
+
+
+CHECKS = {
+    "penalty": _check_penalty,
+    "alpha": lambda v, n: check_float(v, n, min_value=0),
+    "l1_ratio": lambda v, n: check_float(v, n, min_value=0, max_value=1),
+    "fit_intercept": check_bool,
+    "solver": _option(("gd", "sgd", "adam", "lbfgs")),
+    "max_iter": lambda v, n: check_int(v, n, min_value=1),
+    "tol": lambda v, n: check_float(v, n, min_value=0),
+    "batch_size": _check_batch_size,
+    "learning_rate": _option(("constant", "invscaling", "adaptive")),
+    "power_t": lambda v, n: check_float(v, n, min_value=0),
+    "momentum": _fraction,
+    "nesterovs_momentum": check_bool,
+    "shuffle": check_bool,
+    "early_stopping": check_bool,
+    "validation_fraction": lambda v, n: check_float(v, n, min_value=0, max_value=1,
+                                                    include_min=False, include_max=False),
+    "beta_1": _fraction,
+    "beta_2": _fraction,
+    "epsilon": lambda v, n: check_float(v, n, min_value=0, include_min=False),
+    "n_iter_no_change": lambda v, n: check_int(v, n, min_value=1),
+    "warm_start": check_bool,
+    "verbose": _check_verbose,
+    "random_state": _check_random_state,
+    "class_weight": _check_class_weight,
+    "dropout": _fraction,
+}
+
+
+def _stochastic_solver(estimator):
+    """available_if condition of partial_fit: only the mini-batch solvers continue by epochs."""
+    if estimator.solver not in _STOCHASTIC:
+        raise AttributeError(
+            f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
+            f"not solver={estimator.solver!r}."
+        )
+    return True
+
+
+def _make_rng(random_state):
+    """A numpy Generator from random_state (int, None, Generator or legacy RandomState)."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+def _check_sample_weight(sample_weight, n_samples, dtype):
+    """sample_weight as a 1-D array of dtype (never the caller's array modified in place)."""
+    if sample_weight is None:
+        return None
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
+                                input_name="sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},), "
+            f"got {sample_weight.shape}."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("sample_weight must contain values >= 0, got a negative weight.")
+    if not sample_weight.sum() > 0:
+        raise ValueError(
+            "sample_weight must have a positive sum, got all zeros. Give at least one sample "
+            "a weight > 0."
+        )
+    return sample_weight
+
+
+def _max_eigenvalue(X, sample_weight, fit_intercept, n_iter=50, rtol=1e-3):
+    """Largest eigenvalue of Xa.T @ diag(w) @ Xa / sum(w), Xa = [X, 1]: power iteration.
+
+    This is the Lipschitz constant of the gradient of ``1/(2 sum(w)) * ||Xa v - y||_w**2``; the
+    linear models use it for the default step of 'gd' and 'sgd'.
+    """
+    n_features = X.shape[1]
+    weights = (np.full(X.shape[0], 1.0 / X.shape[0], dtype=X.dtype) if sample_weight is None
+               else (sample_weight / sample_weight.sum()).astype(X.dtype))
+    v = np.random.default_rng(0).standard_normal(n_features + fit_intercept).astype(X.dtype)
+    v /= np.linalg.norm(v)
+    value = 0.0
+    for _ in range(n_iter):
+        u = X @ v[:n_features]
+        if fit_intercept:
+            u += v[-1]
+        u *= weights
+        g = np.empty_like(v)
+        g[:n_features] = X.T @ u
+        if fit_intercept:
+            g[-1] = u.sum()
+        new_value = float(np.linalg.norm(g))
+        if new_value == 0.0:
+            return 0.0
+        v = g / new_value
+        if abs(new_value - value) <= rtol * new_value:
+            return new_value
+        value = new_value
+    return value
+
+
+class _EpochRule:
+    """scikit-learn's per-epoch bookkeeping, learning-rate rules and stopping test.
+
+    Called by :func:`numnet.train` after each epoch as ``rule(epoch, history)``. With
+    ``early_stopping`` the monitored value is the validation score (accuracy or R^2), else the
+    training objective; an epoch "does not improve" when::
+
+        score < best_validation_score_ + tol        (early_stopping)
+        loss  > best_loss_ - tol                    (otherwise)
+
+    and training stops once more than ``n_iter_no_change`` epochs in a row did not improve; with
+    ``learning_rate='adaptive'`` ('sgd', 'gd') the learning rate is divided by 5 instead, until it
+    falls below 1e-6. ``'invscaling'`` sets ``lr = learning_rate_init / (t_ + 1) ** power_t``
+    after each epoch, t_ counting the samples seen. These are scikit-learn's MLP rules.
+    The rule also rescales the history to the documented objective (``J = scale * F``).
+    """
+
+    def __init__(self, estimator, net, optimizer, params, *, scale, n_train, stopping):
+        self.estimator, self.net, self.optimizer, self.p = estimator, net, optimizer, params
+        self.scale, self.n_train, self.stopping = scale, n_train, stopping
+        self.n_scaled = 0
+        self.best_params = None
+        self.best_epoch = None
+
+    def rescale(self, history):
+        """Convert the new history entries from numnet's units (F) to the documented J."""
+        if self.scale != 1.0:
+            for values in (history.loss, history.val_loss):
+                for index in range(self.n_scaled, len(values)):
+                    values[index] *= self.scale
+        self.n_scaled = len(history.loss)
+
+    def finish_lbfgs(self, history):
+        """Rescale what train_lbfgs appended after the last iteration.
+
+        train_lbfgs appends the final objective when it differs from the last entry; since this
+        rule already rescaled that entry, an unchanged final value shows up as a duplicate.
+        """
+        n = self.n_scaled
+        if (self.scale != 1.0 and len(history.loss) == n + 1 and n > 0
+                and history.loss[-1] * self.scale == history.loss[n - 1]):
+            for values in (history.loss, history.learning_rate, history.time):
+                values.pop()
+        self.rescale(history)
+
+    def __call__(self, epoch, history):
+        self.rescale(history)
+        if not self.stopping:
+            return False
+        est, p = self.estimator, self.p
+        est.t_ += self.n_train
+        if p.early_stopping:
+            score = history.val_metric[-1]
+            est.validation_scores_.append(score)
+            worse = score < est.best_validation_score_ + p.tol
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                self.best_epoch = epoch
+                if self.best_params is None:
+                    self.best_params = np.empty_like(self.net.params)
+                np.copyto(self.best_params, self.net.params)
+        else:
+            loss = history.loss[-1]
+            worse = loss > est.best_loss_ - p.tol
+            est.best_loss_ = min(est.best_loss_, loss)
+        est._no_improvement_count = est._no_improvement_count + 1 if worse else 0
+
+        schedules = p.solver in ("sgd", "gd")
+        if schedules and p.learning_rate == "invscaling":
+            self.optimizer.learning_rate = self.lr_factor * p.lr_init / (est.t_ + 1) ** p.power_t
+        if est._no_improvement_count > p.n_iter_no_change:
+            if (schedules and p.learning_rate == "adaptive"
+                    and self.optimizer.learning_rate / self.lr_factor > 1e-6):
+                self.optimizer.learning_rate /= 5.0
+                est._no_improvement_count = 0
+                return False
+            return True
+        return False
+
+    @property
+    def lr_factor(self):
+        """optimizer.learning_rate / learning_rate on J (scale for 'sgd'/'gd', 1 for Adam)."""
+        return self.scale if isinstance(self.optimizer, SGD) else 1.0
+
+
+class _NumnetEstimator(BaseEstimator):
+    """Base class: hyperparameter checks, data checks, the training loop, fitted attributes.
+
+    Subclasses define ``_params`` (the names checked in fit), ``_encode_targets``,
+    ``_make_network``, ``_objective`` and ``_set_model_attributes``.
+    """
+
+    _stochastic_only_partial_fit = True
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _fitted_attributes(self):
+        """Names of the fitted public attributes (the state a model file must keep)."""
+        return sorted(k for k in vars(self) if k.endswith("_") and not k.startswith("_"))
+
+    def _validate_params(self):
+        """Check every hyperparameter; return their validated values as a namespace."""
+        cls = type(self).__name__
+        values = {name: CHECKS[name](value, f"{name} of {cls}") if name in CHECKS else value
+                  for name, value in self.get_params(deep=False).items()}
+        p = SimpleNamespace(**values)
+        p.l1_ratio_effective = (
+            None if p.penalty is None
+            else _PENALTY_L1_RATIO.get(p.penalty, getattr(p, "l1_ratio", 0.5))
+        )
+        if p.solver == "lbfgs" and p.l1_ratio_effective:
+            raise ValueError(
+                f"solver of {cls} must be one of {{'adam', 'gd', 'sgd'}} with "
+                f"penalty={p.penalty!r}, got 'lbfgs'. L-BFGS needs a differentiable objective; "
+                "the other solvers apply the L1 term by a proximal (soft-thresholding) step."
+            )
+        self._check_extra_params(p)
+        return p
+
+    def _check_extra_params(self, p):
+        """Subclass hook for parameters outside the shared table."""
+
+    # --- fit -----------------------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        p = self._validate_params()
+        cls = type(self).__name__
+        if incremental and p.early_stopping:
+            raise ValueError(
+                f"early_stopping of {cls} must be False with partial_fit, got True. Early "
+                "stopping needs the whole training set: use fit()."
+            )
+        first = not hasattr(self, "network_") or (not p.warm_start and not incremental)
+        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
+                             **self._validate_data_kwargs())
+        if not first:
+            X = X.astype(self.network_.dtype, copy=False)
+        Y, class_index = self._encode_targets(y, X.dtype, first=first, classes=classes)
+        sample_weight = self._sample_weight(sample_weight, X.shape[0], X.dtype, class_index)
+
+        rng_init, rng_train = _make_rng(p.random_state).spawn(2)
+        if incremental and getattr(self, "_rng", None) is not None:
+            rng_train = self._rng
+        if first:
+            self.network_ = self._make_network(X.shape[1], Y.shape[1], X.dtype, rng_init, p)
+            self.n_iter_, self.t_, self.loss_curve_, self.history_ = 0, 0, [], None
+            self.__dict__.pop("_optimizer", None)
+        if first or not incremental or getattr(self, "_no_improvement_count", None) is None:
+            self._no_improvement_count = 0
+            self.best_loss_, self.validation_scores_ = np.inf, []
+            self.best_validation_score_ = -np.inf
+        elif self.best_loss_ is None:  # partial_fit after a fit with early stopping
+            self.best_loss_ = np.inf
+        self._rng = rng_train
+        history = self._train(X, Y, sample_weight, p, incremental=incremental, rng=rng_train)
+        self._finish(history, p, incremental=incremental, first=first)
+        return self
+
+    def _validate_data_kwargs(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _sample_weight(self, sample_weight, n_samples, dtype, class_index):
+        sample_weight = _check_sample_weight(sample_weight, n_samples, dtype)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return sample_weight
+        if class_index is None:
+            raise ValueError(
+                f"class_weight of {type(self).__name__} must be None for a multilabel y, got "
+                f"{class_weight!r}. Pass per-sample weights in sample_weight instead."
+            )
+        n_classes = len(self.classes_)
+        if isinstance(class_weight, str):
+            # 'balanced': sum(w) / (n_classes * weighted class count), as scikit-learn >= 1.6.
+            counts = np.bincount(class_index, weights=sample_weight, minlength=n_classes)
+            with np.errstate(divide="ignore"):
+                per_class = np.where(counts > 0, counts.sum() / (n_classes * counts), 0.0)
+        else:
+            per_class = compute_class_weight(class_weight, classes=self.classes_,
+                                             y=self.classes_[class_index])
+        factor = per_class[class_index].astype(dtype)
+        return factor if sample_weight is None else sample_weight * factor
+
+    def _train(self, X, Y, sample_weight, p, *, incremental, rng):
+        net, extra = self.network_, tuple(getattr(self, "_fit_callbacks", ()))
+        loss = self._loss(Y.shape[1])
+        validation = None
+        if p.early_stopping and p.solver != "lbfgs":
+            X, Y, sample_weight, validation = _split_validation(
+                X, Y, sample_weight, loss, p.validation_fraction, rng
+            )
+        n_train = X.shape[0]
+        weight_sum = n_train if sample_weight is None else float(sample_weight.sum())
+        batch_size = self._batch_size(p, n_train)
+        scale, strength = self._objective(Y.shape[1], weight_sum, n_train, batch_size, p)
+        regularizer = (None if p.l1_ratio_effective is None or strength == 0
+                       else ElasticNet(strength, p.l1_ratio_effective))
+
+        if p.solver == "lbfgs":
+            rule = _EpochRule(self, net, None, p, scale=scale, n_train=n_train, stopping=False)
+            # scipy's gtol must be > 0; tol=0 means "as far as floating point allows".
+            tol = max(p.tol, np.finfo(np.float64).tiny) / scale
+            history = train_lbfgs(net, loss, X, Y, regularizer=regularizer,
+                                  sample_weight=sample_weight, max_iter=p.max_iter, tol=tol,
+                                  verbose=bool(p.verbose), callbacks=(rule, *extra))
+            rule.finish_lbfgs(history)
+            self.best_loss_ = min(history.loss)
+            return history
+
+        p.lr_init = self._learning_rate(p, X, sample_weight)
+        optimizer = getattr(self, "_optimizer", None) if incremental else None
+        if optimizer is None:
+            optimizer = self._make_optimizer(p, scale)
+        self._optimizer = optimizer
+        rule = _EpochRule(self, net, optimizer, p, scale=scale, n_train=n_train, stopping=True)
+        history = train(
+            net, loss, optimizer, X, Y, regularizer=regularizer, sample_weight=sample_weight,
+            batch_size=None if p.solver == "gd" else batch_size,
+            max_epochs=1 if incremental else p.max_iter,
+            shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
+            random_state=rng, verbose=bool(p.verbose), callbacks=(rule, *extra),
+        )
+        rule.rescale(history)
+        if p.early_stopping and rule.best_params is not None:
+            np.copyto(net.params, rule.best_params)  # scikit-learn restores the best weights
+            history.best_epoch = rule.best_epoch
+        return history
+
+    def _batch_size(self, p, n_samples):
+        if p.solver in ("gd", "lbfgs"):
+            return n_samples
+        if p.batch_size == "auto":
+            return min(200, n_samples)
+        if p.batch_size > n_samples:
+            warnings.warn(
+                f"batch_size of {type(self).__name__} is {p.batch_size}, larger than the "
+                f"{n_samples} training samples; using {n_samples}.", UserWarning, stacklevel=5
+            )
+        return min(p.batch_size, n_samples)
+
+    def _learning_rate(self, p, X, sample_weight):
+        """The step size on J for 'gd', 'sgd' and 'adam'."""
+        return p.learning_rate_init
+
+    def _make_optimizer(self, p, scale):
+        # J = scale * F, so grad F = grad J / scale. A gradient step of size lr on J is a step of
+        # lr * scale on F. Adam is invariant to the gradient's scale except for epsilon, which
+        # must shrink with it: epsilon / scale on F is epsilon on J.
+        if p.solver == "adam":
+            return Adam(p.lr_init, beta1=p.beta_1, beta2=p.beta_2, epsilon=p.epsilon / scale)
+        if p.solver == "sgd":
+            return SGD(p.lr_init * scale, momentum=p.momentum,
+                       nesterov=p.nesterovs_momentum and p.momentum > 0)
+        return SGD(p.lr_init * scale)  # 'gd': plain full-batch gradient descent
+
+    def _finish(self, history, p, *, incremental, first):
+        cls = type(self).__name__
+        self.history_ = history if first else _merge_histories(self.history_, history)
+        self.loss_curve_ = list(self.history_.loss)
+        self.loss_ = float(self.loss_curve_[-1])
+        self.n_iter_ = self.n_iter_ + history.n_epochs if incremental else history.n_epochs
+        self._set_model_attributes()
+        if p.solver == "lbfgs":
+            self.validation_scores_ = self.best_validation_score_ = None
+            if not history.converged:
+                warnings.warn(
+                    f"{cls}: solver='lbfgs' did not converge after {history.n_epochs} "
+                    f"iterations (max_iter={p.max_iter}, tol={p.tol}). Increase max_iter or "
+                    "scale the features (e.g. with sklearn.preprocessing.StandardScaler).",
+                    ConvergenceWarning, stacklevel=4,
+                )
+            return
+        if p.early_stopping:
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+        if not incremental and not history.converged:
+            warnings.warn(
+                f"{cls}: solver={p.solver!r} reached max_iter={p.max_iter} and the "
+                f"{'validation score' if p.early_stopping else 'loss'} was still improving "
+                f"by more than tol={p.tol}. Increase max_iter or the learning rate.",
+                ConvergenceWarning, stacklevel=4,
+            )
+
+    # --- prediction ------------------------------------------------------------------------------
+
+    def _forward(self, X):
+        """Raw network output for validated X, in the network's dtype."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.network_.forward(X.astype(self.network_.dtype, copy=False))
+
+    def _read_only(self, array):
+        array = np.array(array, copy=True)
+        array.setflags(write=False)
+        return array
+
+
+def _merge_histories(old, new):
+    """One History for consecutive training runs (warm_start, partial_fit)."""
+    if old is None:
+        return new
+    offset = old.n_epochs
+    start = old.time[-1] if old.time else 0.0
+    return History(
+        loss=old.loss + new.loss, val_loss=old.val_loss + new.val_loss,
+        val_metric=old.val_metric + new.val_metric, metric_name=new.metric_name,
+        learning_rate=old.learning_rate + new.learning_rate,
+        time=old.time + [start + t for t in new.time],
+        best_epoch=None if new.best_epoch is None else new.best_epoch + offset,
+        stopped_epoch=None if new.stopped_epoch is None else new.stopped_epoch + offset,
+        converged=new.converged,
+    )
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+class _RegressorBase(_NumnetEstimator):
+    """Targets as a float matrix (n_samples, n_outputs); predictions 1-D for a 1-D y."""
+
+    def _encode_targets(self, y, dtype, *, first, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1 and self._ravel_column_y:
+            y = column_or_1d(y, warn=True)
+        Y = y.reshape(y.shape[0], -1).astype(dtype, copy=False)
+        if first:
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y must have {self.n_outputs_} output(s) to continue training, got "
+                f"{Y.shape[1]}. Set warm_start=False to fit a new model."
+            )
+        return Y, None
+
+    def _loss(self, n_outputs):
+        from ..losses import MeanSquaredError
+
+        return MeanSquaredError()
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        raw = self._forward(X)
+        return raw[:, 0] if self._predict_1d() else raw
+
+    def _predict_1d(self):
+        return self.n_outputs_ == 1
+
+
+class _ClassifierBase(_NumnetEstimator):
+    """Labels -> one-hot, one sigmoid column (binary) or an indicator matrix (multilabel).
+
+    Decoding needs only ``classes_``, ``out_activation_`` and ``n_outputs_``::
+
+        binary      1 output,  p = sigmoid(z),  label = classes_[z > 0]
+        multiclass  K outputs, p = softmax(z),  label = classes_[argmax z]
+        multilabel  L outputs, p = sigmoid(z),  labels = (z > 0)
+    """
+
+    _multilabel = False
+
+    def _validate_data_kwargs(self):
+        return {"multi_output": self._multilabel}
+
+    def _encode_targets(self, y, dtype, *, first, classes=None):
+        cls = type(self).__name__
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind == "multilabel-indicator":
+            if first:
+                self.classes_ = np.arange(y.shape[1])
+                self.n_outputs_, self.out_activation_ = y.shape[1], "logistic"
+            elif not (self.out_activation_ == "logistic" and y.shape[1] == self.n_outputs_
+                      and self.n_outputs_ > 1):
+                raise ValueError(
+                    f"y must be a multilabel indicator matrix with {self.n_outputs_} columns "
+                    f"to continue training {cls}, got shape {y.shape}."
+                )
+            return y.astype(dtype), None
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"y of {cls} must be 1-D class labels"
+                + (" or a multilabel indicator matrix" if self._multilabel else "")
+                + f", got a {kind!r} target."
+            )
+        labels = np.unique(y)
+        if first:
+            if classes is not None:
+                labels_given = np.unique(np.asarray(classes))
+                self._check_labels(labels, labels_given, "classes")
+                labels = labels_given
+            if len(labels) < 2:
+                raise ValueError(
+                    f"y of {cls} must contain at least 2 classes, got 1 class: {labels[0]!r}."
+                )
+            self.classes_ = labels
+            binary = len(labels) == 2
+            self.n_outputs_ = 1 if binary else len(labels)
+            self.out_activation_ = "logistic" if binary else "softmax"
+        else:
+            if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
+                raise ValueError(
+                    f"y must be a multilabel indicator matrix to continue training {cls}, "
+                    "got 1-D labels. Set warm_start=False to fit a new model."
+                )
+            self._check_labels(labels, self.classes_, "classes_")
+        index = np.searchsorted(self.classes_, y)
+        if self.n_outputs_ == 1:
+            Y = (index == 1).astype(dtype).reshape(-1, 1)
+        else:
+            Y = np.zeros((y.shape[0], self.n_outputs_), dtype=dtype)
+            Y[np.arange(y.shape[0]), index] = 1
+        return Y, index
+
+    def _check_labels(self, labels, known, what):
+        unknown = np.setdiff1d(labels, known)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in {what} "
+                f"{np.asarray(known).tolist()}. Pass every label in classes= on the first call "
+                "to partial_fit, or set warm_start=False to fit a new model."
+            )
+
+    def _loss(self, n_outputs):
+        return SoftmaxCrossEntropy() if self.out_activation_ == "softmax" else BinaryCrossEntropy()
+
+    def _check_partial_fit_classes(self, classes):
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError(
+                    f"classes must be passed on the first call to {type(self).__name__}"
+                    ".partial_fit, got None. Pass every label, e.g. classes=np.unique(y_all)."
+                )
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes must be {self.classes_.tolist()} (as on the first call to "
+                f"partial_fit), got {np.asarray(classes).tolist()}."
+            )
+
+    def decision_function(self, X):
+        """Raw scores z (logits): shape (n_samples,) for binary y, else (n_samples, n_outputs)."""
+        raw = self._forward(X)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes) (multilabel: (n_samples, n_labels))."""
+        raw = self._forward(X)
+        if self.out_activation_ == "softmax":
+            return softmax(raw, axis=1)
+        proba = sigmoid(raw)
+        return proba if proba.shape[1] > 1 else np.hstack([1 - proba, proba])
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed from the logits without underflow."""
+        raw = self._forward(X)
+        if self.out_activation_ == "softmax":
+            return log_softmax(raw, axis=1)
+        if raw.shape[1] > 1:
+            return log_sigmoid(raw)
+        return np.hstack([log_sigmoid(-raw), log_sigmoid(raw)])
+
+    def predict(self, X):
+        """Predicted labels (multilabel: an indicator matrix of ints)."""
+        raw = self._forward(X)
+        if self.out_activation_ == "softmax":
+            return self.classes_[np.argmax(raw, axis=1)]
+        if raw.shape[1] > 1:
+            return (raw > 0).astype(int)
+        return self.classes_[(raw[:, 0] > 0).astype(int)]

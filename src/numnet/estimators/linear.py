@@ -1,0 +1,379 @@
+"""Linear models as scikit-learn estimators: LinearRegression and LogisticRegression."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+
+from .._validation import check_float
+from ..layers import Dense
+from ..network import Sequential
+from ._base import _ClassifierBase, _max_eigenvalue, _RegressorBase, _stochastic_solver
+
+
+def _check_learning_rate_init(value, name):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be 'auto' or a float > 0, got {value!r}.")
+    return check_float(value, name, min_value=0, include_min=False)
+
+
+class _LinearMixin:
+    """What the two linear models share: one Dense layer, the 'auto' step size."""
+
+    def _check_extra_params(self, p):
+        p.learning_rate_init = _check_learning_rate_init(
+            p.learning_rate_init, f"learning_rate_init of {type(self).__name__}"
+        )
+
+    def _make_network(self, n_features, n_outputs, dtype, rng, p):
+        # Zeros, as scikit-learn's linear solvers start: the objective is convex, so the start
+        # only matters for speed, and the fit does not depend on random_state.
+        layer = Dense(n_outputs, init="zeros", bias=p.fit_intercept)
+        return Sequential([layer]).build(n_features, dtype=dtype, random_state=rng)
+
+    def _learning_rate(self, p, X, sample_weight):
+        if p.learning_rate_init != "auto":
+            return p.learning_rate_init
+        if p.solver == "adam":
+            return 1e-3
+        # 1 / L, L the Lipschitz constant of grad J: the classic step that makes (proximal)
+        # gradient descent decrease J monotonically.
+        lipschitz = (p.curvature * _max_eigenvalue(X, sample_weight, p.fit_intercept)
+                     + p.l2_coefficient)
+        return 1.0 / lipschitz if lipschitz > 0 else 1.0
+
+    def _intercept(self, n_outputs):
+        layer = self.network_[0]
+        return layer.params["b"] if layer.bias else np.zeros(n_outputs, self.network_.dtype)
+
+
+class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
+    """Least squares with an optional L2, L1 or elastic-net penalty, trained by numnet.
+
+    Objective, for X (n_samples, n_features), Y (n_samples, n_targets), sample weights s (default
+    1), coefficients W (n_features, n_targets), intercept b (n_targets,), a = alpha,
+    r = l1_ratio::
+
+        J(W, b) = 1 / (2 * sum(s)) * sum_i s_i * ||Y[i] - X[i] @ W - b||**2
+                  + a * r * sum(|W|) + 0.5 * a * (1 - r) * sum(W**2)
+
+    penalty=None drops the second line (ordinary least squares); 'l2' is r = 0, 'l1' is r = 1,
+    'elasticnet' uses l1_ratio. The intercept is never penalised. This is scikit-learn's
+    ``ElasticNet``/``Lasso`` objective, so alpha means what it means there.
+
+    Parameters
+    ----------
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+    alpha : float, default=1.0
+        Penalty strength a (ignored when penalty=None). Must be >= 0.
+    l1_ratio : float, default=0.5
+        Share r of the L1 term for penalty="elasticnet". Must be in [0, 1].
+    fit_intercept : bool, default=True
+    solver : {"lbfgs", "gd", "sgd", "adam"}, default="lbfgs"
+        - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (no L1 part allowed);
+        - "gd": full-batch gradient descent, ``params -= lr * grad J``, one step per epoch;
+        - "sgd": mini-batch gradient descent with momentum (Nesterov by default);
+        - "adam": mini-batch Adam.
+        With an L1 part, "gd", "sgd" and "adam" apply the penalty by its proximal operator
+        (soft-thresholding) after each step, so coefficients become exactly zero.
+    max_iter : int, default=1000
+        Maximum number of iterations (lbfgs) or epochs (the others).
+    tol : float, default=1e-4
+        lbfgs: stop when the largest entry of grad J is below tol. Others: stop when J has not
+        improved by at least tol for more than n_iter_no_change epochs.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size rule for "gd" and "sgd", as in scikit-learn's MLP:
+        - "constant": ``lr = learning_rate_init``;
+        - "invscaling": ``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen;
+        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6.
+    learning_rate_init : float or "auto", default="auto"
+        Step size on J. "auto": ``1 / L`` for "gd" and "sgd", with L the largest eigenvalue of
+        ``[X, 1].T @ diag(s) @ [X, 1] / sum(s)`` plus the L2 coefficient (power iteration);
+        1e-3 for "adam".
+    power_t : float, default=0.5
+    momentum : float, default=0.9
+        Momentum of "sgd". Must be in [0, 1).
+    nesterovs_momentum : bool, default=True
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates. Must be in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's epsilon, in J's units.
+    shuffle : bool, default=True
+        Reshuffle the samples each epoch ("sgd", "adam").
+    early_stopping : bool, default=False
+        Hold out validation_fraction of the data (seeded by random_state), stop when the
+        validation R^2 stops improving and restore the best coefficients. Ignored by lbfgs.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    warm_start : bool, default=False
+        Start from the previous solution instead of zeros.
+    random_state : int, numpy Generator or RandomState, default=None
+        Seeds shuffling and the validation split.
+    verbose : bool, default=False
+        Show a progress bar (tqdm).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Read-only copy of W.T (1-D when y is 1-D).
+    intercept_ : float or ndarray of shape (n_targets,)
+    n_iter_ : int
+    loss_ : float
+        Final value of J.
+    loss_curve_ : list of float
+        J after each iteration/epoch.
+    best_loss_ : float or None
+    validation_scores_, best_validation_score_ : list of float, float or None
+        Validation R^2 per epoch and its best value (early_stopping only).
+    t_ : int
+        Training samples seen by the iterative solvers.
+    n_outputs_ : int
+    history_ : numnet.History
+        Per-epoch J (``loss``), validation data term and R^2.
+    network_ : numnet.Sequential
+        The fitted network, ``[Dense(n_targets)]``; predictions use it.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    - scikit-learn: ``Lasso(alpha)`` is penalty="l1" with the same alpha,
+      ``ElasticNet(alpha, l1_ratio)`` is penalty="elasticnet" with both, and ``Ridge(alpha_r)``
+      (which minimises ``||Y - X W - b||**2 + alpha_r ||W||**2``) is penalty="l2" with
+      ``alpha = alpha_r / n_samples``.
+    - PyTorch: J is ``0.5 * n_targets * F.mse_loss(pred, y)`` plus the penalty; for "l2" that is
+      ``weight_decay=alpha`` on the weight (not the bias) with that loss.
+    - Internally numnet minimises ``F = MeanSquaredError + ElasticNet(2 * a / n_targets, r)``,
+      ``J = n_targets / 2 * F``; learning rates, tol and the reported losses are converted to J.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numnet import LinearRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> model = LinearRegression(tol=1e-10).fit(X, 2 * X[:, 0] + 1)
+    >>> model.coef_.round(6), round(model.intercept_, 6)
+    (array([2.]), 1.0)
+    """
+
+    _ravel_column_y = False
+
+    def __init__(self, *, penalty=None, alpha=1.0, l1_ratio=0.5, fit_intercept=True,
+                 solver="lbfgs", max_iter=1000, tol=1e-4, batch_size="auto",
+                 learning_rate="constant", learning_rate_init="auto", power_t=0.5,
+                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the coefficients to X of shape (n_samples, n_features) and y; returns self."""
+        return self._fit(X, y, sample_weight)
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of "sgd" or "adam" over (X, y), continuing from the current state."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_targets(self, y, dtype, *, first, classes=None):
+        self._y_1d = y.ndim == 1
+        return super()._encode_targets(y, dtype, first=first)
+
+    def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
+        # J = k/2 * MSE + P(a) = k/2 * (MSE + P(2a/k)): numnet's MSE averages over the k targets
+        # and has no 0.5.
+        p.curvature = 1.0
+        p.l2_coefficient = (p.alpha * (1 - p.l1_ratio_effective)
+                            if p.l1_ratio_effective is not None else 0.0)
+        return n_outputs / 2.0, 2.0 * p.alpha / n_outputs
+
+    def _set_model_attributes(self):
+        W = self.network_[0].params["W"]
+        b = self._intercept(W.shape[1])
+        if self._y_1d:
+            self.coef_ = self._read_only(W[:, 0])
+            self.intercept_ = float(b[0])
+        else:
+            self.coef_ = self._read_only(W.T)
+            self.intercept_ = self._read_only(b)
+
+    def _predict_1d(self):
+        return self.coef_.ndim == 1
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _check_inverse_strength(value, name):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == np.inf:
+        return float(value)
+    return check_float(value, name, min_value=0, include_min=False)
+
+
+class LogisticRegression(ClassifierMixin, _LinearMixin, _ClassifierBase):
+    """Logistic regression (binary: sigmoid; multiclass: multinomial softmax), trained by numnet.
+
+    Objective, for X (n_samples, n_features), labels y, sample weights s (default 1; times the
+    class weights), coefficients W (n_features, K), intercept b (K,), r the L1 share::
+
+        z_i = X[i] @ W + b
+        l_i = log(1 + exp(z_i)) - y_i * z_i                     binary, K = 1, y_i in {0, 1}
+        l_i = logsumexp(z_i) - z_i[y_i]                         multiclass, K = n_classes
+        J(W, b) = sum_i s_i * l_i / sum(s)
+                  + (r * sum(|W|) + 0.5 * (1 - r) * sum(W**2)) / (C * sum(s))
+
+    penalty=None (or C=inf) drops the penalty; "l2" is r = 0, "l1" is r = 1, "elasticnet" uses
+    l1_ratio. The intercept is never penalised. Multiplying J by ``C * sum(s)`` gives
+    scikit-learn's ``C * sum_i s_i * l_i + penalty(W)``: the same minimiser, so C means what it
+    means in ``sklearn.linear_model.LogisticRegression``.
+
+    Parameters
+    ----------
+    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
+    C : float, default=1.0
+        Inverse penalty strength. Must be > 0; ``np.inf`` means no penalty.
+    l1_ratio : float, default=0.5
+        Share r of the L1 term for penalty="elasticnet" (scikit-learn's ElasticNet default).
+        Must be in [0, 1].
+    fit_intercept : bool, default=True
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies each sample's weight by the weight of its class; "balanced" uses
+        ``sum(s) / (n_classes * (weighted count of the class))``.
+    solver : {"lbfgs", "gd", "sgd", "adam"}, default="lbfgs"
+        As in :class:`LinearRegression`; "lbfgs" needs penalty None or "l2" (or l1_ratio=0).
+    max_iter : int, default=100
+    tol : float, default=1e-4
+        lbfgs: stop when the largest entry of grad J is below tol. Others: stop when J has not
+        improved by at least tol for more than n_iter_no_change epochs.
+    batch_size, learning_rate, power_t, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, \
+shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, random_state
+        As in :class:`LinearRegression`; early stopping monitors the validation accuracy.
+    learning_rate_init : float or "auto", default="auto"
+        Step size on J. "auto": ``1 / L`` for "gd" and "sgd", with
+        ``L = lambda_max([X, 1].T @ diag(s) @ [X, 1] / sum(s)) / 4`` (binary) or ``/ 2``
+        (multiclass) plus the L2 coefficient; 1e-3 for "adam".
+    verbose : int or bool, default=0
+        Show a progress bar (tqdm) when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) (binary) or (n_classes, n_features)
+        Read-only copy of W.T.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_, t_, history_ : \
+see :class:`LinearRegression`
+        With validation accuracy in place of R^2.
+    n_outputs_ : int
+        1 (binary) or n_classes.
+    out_activation_ : {"logistic", "softmax"}
+    network_ : numnet.Sequential
+        ``[Dense(n_outputs_)]``; its raw output is the decision function.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    - scikit-learn: ``LogisticRegression(C=C)`` (l2, lbfgs) has the same coefficients. scikit-learn
+      >= 1.8 spells the penalty with ``l1_ratio`` (0 for l2, 1 for l1) and ``C=np.inf`` for none.
+    - PyTorch: J is ``F.binary_cross_entropy_with_logits`` (or ``F.cross_entropy``) plus the
+      penalty; for "l2" that is ``weight_decay = 1 / (C * n_samples)`` on the weight only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numnet import LogisticRegression
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> model = LogisticRegression().fit(X, ["no", "no", "yes", "yes"])
+    >>> model.predict(np.array([[-3.0], [3.0]])).tolist()
+    ['no', 'yes']
+    """
+
+    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=0.5, fit_intercept=True,
+                 class_weight=None, solver="lbfgs", max_iter=100, tol=1e-4, batch_size="auto",
+                 learning_rate="constant", learning_rate_init="auto", power_t=0.5,
+                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=0):
+        self.penalty = penalty
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X of shape (n_samples, n_features) and labels y; returns self."""
+        return self._fit(X, y, sample_weight)
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch of "sgd" or "adam" over (X, y); pass ``classes`` on the first call."""
+        self._check_partial_fit_classes(classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _check_extra_params(self, p):
+        super()._check_extra_params(p)
+        p.C = _check_inverse_strength(p.C, f"C of {type(self).__name__}")
+
+    def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
+        strength = 0.0 if p.C == np.inf else 1.0 / (p.C * weight_sum)
+        p.l2_coefficient = (strength * (1 - p.l1_ratio_effective)
+                            if p.l1_ratio_effective is not None else 0.0)
+        # Hessian of the mean log-loss <= lambda_max(X'X/n) times 1/4 (sigmoid), 1/2 (softmax).
+        p.curvature = 0.25 if n_outputs == 1 else 0.5
+        return 1.0, strength
+
+    def _set_model_attributes(self):
+        W = self.network_[0].params["W"]
+        self.coef_ = self._read_only(W.T)
+        self.intercept_ = self._read_only(self._intercept(W.shape[1]))
+        self.n_iter_ = np.array([int(np.max(self.n_iter_))], dtype=np.int32)

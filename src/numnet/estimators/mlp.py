@@ -1,0 +1,424 @@
+"""Multi-layer perceptrons as scikit-learn estimators: MLPRegressor and MLPClassifier."""
+
+import numbers
+
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+
+from .._validation import check_float, check_option
+from ..layers import ACTIVATIONS, Dense, Dropout
+from ..network import Sequential
+from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver
+
+
+def _check_hidden_layer_sizes(value, name):
+    sizes = (value,) if isinstance(value, numbers.Integral) else value
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes
+    ):
+        raise ValueError(
+            f"{name} must be an integer >= 1 or a sequence of them, got {value!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+class _MLPMixin:
+    """Network construction and the MLP-only hyperparameters."""
+
+    def _check_extra_params(self, p):
+        cls = type(self).__name__
+        p.hidden_layer_sizes = _check_hidden_layer_sizes(
+            p.hidden_layer_sizes, f"hidden_layer_sizes of {cls}"
+        )
+        check_option(p.activation, f"activation of {cls}", set(ACTIVATIONS))
+        p.learning_rate_init = check_float(p.learning_rate_init, f"learning_rate_init of {cls}",
+                                           min_value=0, include_min=False)
+
+    def _make_network(self, n_features, n_outputs, dtype, rng, p):
+        layers = []
+        for width in p.hidden_layer_sizes:
+            layers += [Dense(width), ACTIVATIONS[p.activation]()]
+            if p.dropout > 0:
+                layers.append(Dropout(p.dropout))
+        layers.append(Dense(n_outputs))
+        return Sequential(layers).build(n_features, dtype=dtype, random_state=rng)
+
+    def _penalty_denominator(self, weight_sum, n_train, batch_size):
+        # scikit-learn divides the penalty by the weight sum of each (mini-)batch; every batch
+        # but the last has the expected weight sum batch_size * sum(s) / n.
+        return weight_sum * min(batch_size, n_train) / n_train
+
+    def _set_model_attributes(self):
+        dense = [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+        self.coefs_ = [self._read_only(layer.params["W"]) for layer in dense]
+        self.intercepts_ = [self._read_only(layer.params["b"]) for layer in dense]
+        self.n_layers_ = len(dense) + 1
+
+    def _init_params(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
+                     learning_rate, learning_rate_init, power_t, max_iter, shuffle,
+                     random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+                     early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+                     n_iter_no_change, penalty, l1_ratio, dropout):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+
+
+class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
+    """Multi-layer perceptron regressor (identity output, squared error), trained by numnet.
+
+    Network and objective, for X (n_samples, n_features), Y (n_samples, n_outputs), hidden
+    activation f, weights W_k and biases b_k, sample weights s (default 1), a = alpha::
+
+        H_0 = X,   H_k = f(H_{k-1} @ W_k + b_k),   Y_hat = H_{K-1} @ W_K + b_K
+        J = sum_i s_i * ||Y[i] - Y_hat[i]||**2 / (2 * n_outputs * sum(s))
+            + a * (r * sum_k |W_k| + 0.5 * (1 - r) * sum_k ||W_k||**2) / m
+
+    with m the weight sum of the training samples (lbfgs, gd) or of an average mini-batch
+    (``batch_size * sum(s) / n_samples``), and r = 0 for the default penalty "l2". That is
+    scikit-learn's MLPRegressor objective (half squared error, ``0.5 * alpha * ||W||**2 / m``),
+    so alpha means what it means there. Biases are not penalised.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Width of each hidden layer; ``()`` gives a linear model.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"}, default="relu"
+        Hidden-layer activation:
+        - "identity": f(x) = x;
+        - "logistic": f(x) = 1 / (1 + exp(-x));
+        - "tanh": f(x) = tanh(x);
+        - "relu": f(x) = max(0, x);
+        - "leaky_relu": f(x) = x if x > 0 else 0.01 * x.
+    solver : {"adam", "sgd", "gd", "lbfgs"}, default="adam"
+        - "adam": mini-batch Adam (epsilon added after the bias correction, as in the paper);
+        - "sgd": mini-batch gradient descent with momentum (Nesterov by default);
+        - "gd": full-batch gradient descent, one step per epoch;
+        - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (full batch).
+    alpha : float, default=1e-4
+        Penalty strength a. Must be >= 0.
+    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
+        "l1"/"elasticnet" act by a proximal (soft-thresholding) step after each update, so
+        weights become exactly zero; not with "lbfgs".
+    l1_ratio : float, default=0.5
+        Share r of the L1 term for penalty="elasticnet".
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size rule for "sgd" (and "gd"):
+        - "constant": ``lr = learning_rate_init``;
+        - "invscaling": ``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen;
+        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6.
+    learning_rate_init : float, default=1e-3
+        Step size on J (for Adam: its step scale).
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Maximum number of epochs (lbfgs: iterations).
+    shuffle : bool, default=True
+    random_state : int, numpy Generator or RandomState, default=None
+        Seeds the initial weights, dropout, shuffling and the validation split.
+    tol : float, default=1e-4
+        Stop when J (or, with early_stopping, the validation score) has not improved by at
+        least tol for more than n_iter_no_change epochs; lbfgs: gradient tolerance.
+    verbose : bool, default=False
+        Show a progress bar (tqdm).
+    warm_start : bool, default=False
+        Start from the previous weights instead of a new initialisation.
+    momentum : float, default=0.9
+        Must be in [0, 1).
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out validation_fraction of the data (stratified for single-label classification,
+        seeded by random_state), stop when the validation score has not improved by tol for
+        more than n_iter_no_change epochs, and restore the best weights.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates. Must be in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's epsilon, in J's units.
+    n_iter_no_change : int, default=10
+    dropout : float, default=0.0
+        Rate of the Dropout layer after each hidden activation (inverted dropout during
+        training only). Must be in [0, 1).
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i (read-only copy).
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` of shape (n_out,).
+    n_iter_ : int
+        Epochs run by the last fit (cumulative over partial_fit calls).
+    loss_ : float
+        J at the last epoch.
+    loss_curve_ : list of float
+        J after each epoch (mean over its mini-batches, weighted by batch size).
+    best_loss_ : float or None
+        Lowest J seen (None with early_stopping).
+    validation_scores_ : list of float or None
+        Validation score per epoch (early_stopping only).
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+    out_activation_ : str
+    history_ : numnet.History
+        Per-epoch J (``loss``), validation data term and score.
+    network_ : numnet.Sequential
+        The fitted network ``[Dense, activation, (Dropout,) ..., Dense]``; its raw output feeds
+        the output link.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    - PyTorch: J is ``0.5 * F.mse_loss(pred, y)`` plus the penalty; "l2" is
+      ``weight_decay = alpha / batch_size`` on the weights (not the biases).
+    - Internally numnet minimises ``F = 2 * J`` (MeanSquaredError has no 0.5); learning
+      rates, Adam's epsilon, tol and the reported losses are converted to J.
+    - The hidden weights start from He (ReLU, leaky ReLU) or Glorot (others) uniform draws, the
+      biases at zero; scikit-learn draws both from a Glorot-style uniform.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numnet import MLPRegressor
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+    >>> model = MLPRegressor((16,), solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)
+    >>> bool(model.score(X, X[:, 0] ** 2) > 0.99)
+    True
+    """
+
+    _ravel_column_y = True
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=1e-4, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, penalty="l2",
+                 l1_ratio=0.5, dropout=0.0):
+        self._init_params(
+            hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+            learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
+            warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
+            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout,
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to X of shape (n_samples, n_features) and y; returns self."""
+        return self._fit(X, y, sample_weight)
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of "sgd" or "adam" over (X, y), continuing from the current state."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
+        # J = MSE / 2 + P / m = (MSE + 2 P / m) / 2.
+        m = self._penalty_denominator(weight_sum, n_train, batch_size)
+        return 0.5, 2.0 * p.alpha / m
+
+    def _set_model_attributes(self):
+        super()._set_model_attributes()
+        self.out_activation_ = "identity"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
+    """Multi-layer perceptron classifier (binary, multiclass, multilabel), trained by numnet.
+
+    Network and objective, with the hidden layers of :class:`MLPRegressor`, logits
+    ``Z = H_{K-1} @ W_K + b_K`` and sample weights s (default 1, times the class weights)::
+
+        binary      Z: (n_samples, 1),  l_i = log(1 + exp(z_i)) - y_i * z_i
+        multiclass  Z: (n_samples, K),  l_i = logsumexp(Z[i]) - Z[i, y_i]
+        multilabel  Z: (n_samples, L),  l_i = sum_j log(1 + exp(Z[i, j])) - Y[i, j] * Z[i, j]
+        J = sum_i s_i * l_i / sum(s)
+            + a * (r * sum_k |W_k| + 0.5 * (1 - r) * sum_k ||W_k||**2) / m
+
+    with m as in :class:`MLPRegressor`. This is scikit-learn's MLPClassifier log-loss with
+    ``0.5 * alpha * ||W||**2 / m``, so alpha means what it means there.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Width of each hidden layer; ``()`` gives a linear model.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"}, default="relu"
+        Hidden-layer activation:
+        - "identity": f(x) = x;
+        - "logistic": f(x) = 1 / (1 + exp(-x));
+        - "tanh": f(x) = tanh(x);
+        - "relu": f(x) = max(0, x);
+        - "leaky_relu": f(x) = x if x > 0 else 0.01 * x.
+    solver : {"adam", "sgd", "gd", "lbfgs"}, default="adam"
+        - "adam": mini-batch Adam (epsilon added after the bias correction, as in the paper);
+        - "sgd": mini-batch gradient descent with momentum (Nesterov by default);
+        - "gd": full-batch gradient descent, one step per epoch;
+        - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (full batch).
+    alpha : float, default=1e-4
+        Penalty strength a. Must be >= 0.
+    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
+        "l1"/"elasticnet" act by a proximal (soft-thresholding) step after each update, so
+        weights become exactly zero; not with "lbfgs".
+    l1_ratio : float, default=0.5
+        Share r of the L1 term for penalty="elasticnet".
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size rule for "sgd" (and "gd"):
+        - "constant": ``lr = learning_rate_init``;
+        - "invscaling": ``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen;
+        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6.
+    learning_rate_init : float, default=1e-3
+        Step size on J (for Adam: its step scale).
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Maximum number of epochs (lbfgs: iterations).
+    shuffle : bool, default=True
+    random_state : int, numpy Generator or RandomState, default=None
+        Seeds the initial weights, dropout, shuffling and the validation split.
+    tol : float, default=1e-4
+        Stop when J (or, with early_stopping, the validation score) has not improved by at
+        least tol for more than n_iter_no_change epochs; lbfgs: gradient tolerance.
+    verbose : bool, default=False
+        Show a progress bar (tqdm).
+    warm_start : bool, default=False
+        Start from the previous weights instead of a new initialisation.
+    momentum : float, default=0.9
+        Must be in [0, 1).
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out validation_fraction of the data (stratified for single-label classification,
+        seeded by random_state), stop when the validation score has not improved by tol for
+        more than n_iter_no_change epochs, and restore the best weights.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates. Must be in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's epsilon, in J's units.
+    n_iter_no_change : int, default=10
+    dropout : float, default=0.0
+        Rate of the Dropout layer after each hidden activation (inverted dropout during
+        training only). Must be in [0, 1).
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies each sample's weight by the weight of its class (not for multilabel y);
+        "balanced" uses ``sum(s) / (n_classes * (weighted count of the class))``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels (``arange(n_labels)`` for multilabel y).
+    coefs_ : list of ndarray
+        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i (read-only copy).
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` of shape (n_out,).
+    n_iter_ : int
+        Epochs run by the last fit (cumulative over partial_fit calls).
+    loss_ : float
+        J at the last epoch.
+    loss_curve_ : list of float
+        J after each epoch (mean over its mini-batches, weighted by batch size).
+    best_loss_ : float or None
+        Lowest J seen (None with early_stopping).
+    validation_scores_ : list of float or None
+        Validation score per epoch (early_stopping only).
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+    out_activation_ : str
+    history_ : numnet.History
+        Per-epoch J (``loss``), validation data term and score.
+    network_ : numnet.Sequential
+        The fitted network ``[Dense, activation, (Dropout,) ..., Dense]``; its raw output feeds
+        the output link.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    - PyTorch: J is ``F.binary_cross_entropy_with_logits`` (summed over labels) or
+      ``F.cross_entropy`` plus the penalty; "l2" is ``weight_decay = alpha / batch_size`` on the
+      weights only.
+    - Initialisation as in :class:`MLPRegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numnet import MLPClassifier
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+    >>> y = np.array(["even", "odd", "odd", "even"] * 10)
+    >>> model = MLPClassifier((8,), activation="tanh", solver="lbfgs", random_state=0)
+    >>> model.fit(X, y).predict(X[:4]).tolist()
+    ['even', 'odd', 'odd', 'even']
+    """
+
+    _multilabel = True
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=1e-4, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, penalty="l2",
+                 l1_ratio=0.5, dropout=0.0, class_weight=None):
+        self._init_params(
+            hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+            learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
+            warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
+            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout,
+        )
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to X of shape (n_samples, n_features) and labels y; returns self."""
+        return self._fit(X, y, sample_weight)
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch of "sgd" or "adam" over (X, y); pass ``classes`` on the first call."""
+        self._check_partial_fit_classes(classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
+        return 1.0, p.alpha / self._penalty_denominator(weight_sum, n_train, batch_size)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
