@@ -13,3 +13,29 @@ class DivergenceError(FloatingPointError):
     def __init__(self, message, *, epoch):
         super().__init__(message)
         self.epoch = epoch
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on SIGINT or SIGTERM after saving its state to a checkpoint.
+
+    Subclasses KeyboardInterrupt, so an uncaught one ends a program like Ctrl-C does.
+
+    Attributes
+    ----------
+    signal : int
+        The signal received (``signal.SIGINT`` or ``signal.SIGTERM``).
+    epoch : int
+        The 1-based epoch that was interrupted (the one a resume continues).
+    checkpoint : object
+        The checkpoint the state was saved to.
+    """
+
+    def __init__(self, signal, epoch, checkpoint):
+        import signal as signals
+
+        name = signals.Signals(signal).name
+        super().__init__(
+            f"Training interrupted by {name} in epoch {epoch}; the state was saved to "
+            f"{checkpoint}. Resume with resume=True (numnet train --resume)."
+        )
+        self.signal, self.epoch, self.checkpoint = signal, epoch, checkpoint

@@ -69,6 +69,13 @@ class Layer:
         """Constructor arguments that rebuild this layer (used by model files)."""
         return {}
 
+    def get_rng_state(self):
+        """State of the layer's random generator (None for layers without randomness)."""
+        return None
+
+    def set_rng_state(self, state):
+        """Restore what :meth:`get_rng_state` returned."""
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -364,6 +371,12 @@ class Dropout(Layer):
 
     def reset_parameters(self, rng):
         self._rng = rng.spawn(1)[0]
+
+    def get_rng_state(self):
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self._rng.bit_generator.state = state
 
     def forward(self, X, *, training=False):
         if not training or self.rate == 0:

@@ -28,6 +28,15 @@ class Schedule:
         """Constructor arguments as plain data."""
         return {}
 
+    def state_dict(self):
+        """The state that changes during training (learning rate, counters), for checkpoints."""
+        config = self.get_config()
+        return {k: v for k, v in vars(self).items() if k not in config}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned."""
+        vars(self).update(state)
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

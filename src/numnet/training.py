@@ -3,13 +3,16 @@
 Plain functions and two small classes, no callback framework (STYLE.md section 2).
 """
 
+import copy
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ._validation import check_bool, check_float, check_int, check_option
-from .exceptions import DivergenceError
+from .exceptions import DivergenceError, TrainingInterrupted
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .optimizers import clip_grad_norm
 
@@ -109,6 +112,19 @@ class EarlyStopping:
         self.wait += 1
         return self.wait >= self.patience
 
+    def state_dict(self):
+        """Mode, best value, best epoch, counter and best parameters, for checkpoints."""
+        return {"mode": self.mode, "best": float(self.best), "best_epoch": self.best_epoch,
+                "wait": self.wait,
+                "best_params": None if self.best_params is None else self.best_params.copy()}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned."""
+        self.mode, self.best = state["mode"], float(state["best"])
+        self.best_epoch, self.wait = state["best_epoch"], int(state["wait"])
+        best = state["best_params"]
+        self.best_params = None if best is None else np.array(best, copy=True)
+
     def restore(self, params):
         """Copy the best parameters back into ``params`` (if restore_best and any were seen)."""
         if self.restore_best and self.best_params is not None:
@@ -170,7 +186,7 @@ class History:
 def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, batch_size=32,
           max_epochs=100, shuffle=True, validation_data=None, validation_fraction=None,
           early_stopping=None, lr_schedule=None, clip_norm=None, proximal=None,
-          random_state=None, verbose=False, callbacks=()):
+          random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False):
     """Train ``net`` by mini-batch (or full-batch) gradient descent with ``optimizer``.
 
     Each step, on a batch (X_b, y_b)::
@@ -216,6 +232,15 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     callbacks : sequence of callables, default=()
         Each is called as ``callback(epoch, history)`` after each epoch; a truthy return
         stops training.
+    checkpoint : numnet.checkpoint.Checkpoint, default=None
+        Where to save the complete training state (parameters, optimizer state, random
+        generator states, history) every ``checkpoint.every`` epochs. With a checkpoint,
+        Ctrl-C (SIGINT) and SIGTERM finish the current step, save the state and raise
+        :class:`TrainingInterrupted`.
+    resume : bool, default=False
+        Continue from the state in ``checkpoint`` if there is one. With the same data,
+        arguments and ``random_state``, a resumed run ends with bit-identical parameters to an
+        uninterrupted one.
 
     Returns
     -------
@@ -226,6 +251,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     DivergenceError
         When the loss becomes NaN or infinite; the parameters of the last finished epoch are
         restored first.
+    TrainingInterrupted
+        After SIGINT/SIGTERM when a checkpoint is given, once the state is saved.
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be a numnet Loss, got {type(loss).__name__}.")
@@ -235,6 +262,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     shuffle = check_bool(shuffle, "shuffle")
     if clip_norm is not None:
         clip_norm = check_float(clip_norm, "clip_norm", min_value=0, include_min=False)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint to resume from; pass checkpoint=...")
     X, y, sample_weight = _check_data(net, X, y, sample_weight)
     rng = np.random.default_rng(random_state)
 
@@ -272,20 +301,51 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     X_buf = y_buf = None
     total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
     n_seen = 0
-    started = time.perf_counter()
+    start_epoch, start_batch, epoch_total, time_offset = 1, 0, 0.0, 0.0
+    fingerprint = {"n_params": int(params.size), "dtype": params.dtype.name,
+                   "n_samples": int(n_samples), "batch_size": int(batch_size),
+                   "optimizer": type(optimizer).__name__}
+    if resume:
+        state = checkpoint.load()
+        if state is not None:
+            _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
+            history = _restore_state(state, net, optimizer, rng, early_stopping, lr_schedule)
+            start_epoch, start_batch = state.epoch + 1, state.batch
+            epoch_total, n_seen = state.epoch_total, state.n_seen
+            time_offset = history.time[-1] if history.time else 0.0
+            if start_epoch > max_epochs:
+                return history
+    started = time.perf_counter() - time_offset
     progress = _Progress(max_epochs, verbose)
+    if start_epoch > 1:
+        progress.skip(start_epoch - 1)
 
+    def snapshot(epoch_done, batch_done, rng_state, total):
+        return _capture_state(epoch_done, batch_done, rng_state, total, n_seen, net, optimizer,
+                              history, early_stopping, lr_schedule, fingerprint)
+
+    guard = _InterruptGuard(enabled=checkpoint is not None)
     try:
-        for epoch in range(1, max_epochs + 1):
+        guard.__enter__()
+        for epoch in range(start_epoch, max_epochs + 1):
             np.copyto(last_finite, params)
-            epoch_total = 0.0
+            epoch_rng_state = rng.bit_generator.state
+            skip = start_batch if epoch == start_epoch else 0
+            if not skip:
+                epoch_total = 0.0
             batches = (
                 # Full batch: the order of the rows cannot change the gradient, so skip the
                 # permutation and the gather and use X itself.
                 [slice(0, n_samples)] if full_batch
                 else iter_minibatches(n_samples, batch_size, shuffle=shuffle, rng=rng)
             )
-            for batch in batches:
+            for batch_index, batch in enumerate(batches):
+                if batch_index < skip:
+                    continue  # resuming: these batches were done before the interruption
+                if guard.signal is not None:
+                    checkpoint.save(snapshot(epoch - 1, batch_index, epoch_rng_state,
+                                             epoch_total))
+                    raise TrainingInterrupted(guard.signal, epoch, checkpoint)
                 if isinstance(batch, slice):
                     X_b, y_b = X[batch], y[batch]
                 else:
@@ -346,8 +406,17 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 )
             if stop:
                 history.stopped_epoch, history.converged = epoch, True
+            if checkpoint is not None and (
+                stop or epoch == max_epochs or guard.signal is not None
+                or (checkpoint.every and epoch % checkpoint.every == 0)
+            ):
+                checkpoint.save(snapshot(epoch, 0, rng.bit_generator.state, 0.0))
+                if guard.signal is not None and not stop and epoch < max_epochs:
+                    raise TrainingInterrupted(guard.signal, epoch + 1, checkpoint)
+            if stop:
                 break
     finally:
+        guard.__exit__(None, None, None)
         progress.close()
 
     if early_stopping is not None and early_stopping.best_epoch is not None:
@@ -446,6 +515,123 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
         history.learning_rate.append(float("nan"))
         history.time.append(time.perf_counter() - started)
     return history
+
+
+@dataclass
+class TrainingState:
+    """Everything :func:`train` needs to continue exactly where it stopped.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed.
+    batch : int
+        Batches of epoch ``epoch + 1`` already done (0 at an epoch boundary).
+    rng_state : dict
+        State of the shuffling generator at the start of epoch ``epoch + 1`` (the permutation
+        is drawn again on resume and the first ``batch`` batches are skipped).
+    epoch_total : float
+        Running sum of batch losses in the interrupted epoch.
+    n_seen : int
+        Samples processed so far (for per-sample schedules).
+    params : ndarray of shape (n_params,)
+    optimizer : dict
+        ``optimizer.state_dict()`` plus ``"learning_rate"``.
+    layer_rngs : dict
+        Layer index (as str) -> generator state of layers with randomness (dropout).
+    history : dict
+        ``History.to_dict()``.
+    early_stopping : dict or None
+    schedule : dict or None
+    fingerprint : dict
+        Sizes and types that must match for a resume to be valid.
+    """
+
+    epoch: int
+    batch: int
+    rng_state: dict
+    epoch_total: float
+    n_seen: int
+    params: np.ndarray
+    optimizer: dict
+    layer_rngs: dict
+    history: dict
+    early_stopping: dict | None
+    schedule: dict | None
+    fingerprint: dict
+
+
+def _capture_state(epoch, batch, rng_state, epoch_total, n_seen, net, optimizer, history,
+                   early_stopping, lr_schedule, fingerprint):
+    layer_rngs = {}
+    for index, layer in enumerate(net.layers):
+        layer_state = layer.get_rng_state()
+        if layer_state is not None:
+            layer_rngs[str(index)] = layer_state
+    return TrainingState(
+        epoch=epoch, batch=batch, rng_state=copy.deepcopy(rng_state),
+        epoch_total=float(epoch_total), n_seen=int(n_seen), params=net.params.copy(),
+        optimizer={**optimizer.state_dict(), "learning_rate": optimizer.learning_rate},
+        layer_rngs=layer_rngs, history=copy.deepcopy(history.to_dict()),
+        early_stopping=None if early_stopping is None else early_stopping.state_dict(),
+        schedule=None if lr_schedule is None else lr_schedule.state_dict(),
+        fingerprint=dict(fingerprint),
+    )
+
+
+def _restore_state(state, net, optimizer, rng, early_stopping, lr_schedule):
+    np.copyto(net.params, state.params)
+    optimizer_state = dict(state.optimizer)
+    optimizer.learning_rate = float(optimizer_state.pop("learning_rate"))
+    optimizer.load_state_dict(optimizer_state)
+    rng.bit_generator.state = copy.deepcopy(state.rng_state)
+    for index, layer_state in state.layer_rngs.items():
+        net.layers[int(index)].set_rng_state(layer_state)
+    if early_stopping is not None and state.early_stopping is not None:
+        early_stopping.load_state_dict(state.early_stopping)
+    if lr_schedule is not None and state.schedule is not None:
+        lr_schedule.load_state_dict(state.schedule)
+    return History(**copy.deepcopy(state.history))
+
+
+def _check_fingerprint(saved, current, checkpoint):
+    for key, value in current.items():
+        if saved.get(key) != value:
+            raise ValueError(
+                f"The checkpoint in {checkpoint} was written for {key}={saved.get(key)!r}, but "
+                f"this run has {key}={value!r}. Resume with the same data and settings, or "
+                "start afresh without resume."
+            )
+
+
+class _InterruptGuard:
+    """While active, SIGINT and SIGTERM only set ``self.signal``; train() then saves and stops.
+
+    Handlers can only be installed from the main thread; elsewhere signals keep their
+    default behaviour.
+    """
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.signal = None
+        self._previous = {}
+
+    def __enter__(self):
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+        self.signal = signum
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+        return False
 
 
 def _divergence(value, epoch, optimizer, what="loss"):
@@ -577,6 +763,10 @@ class _Progress:
             postfix[f"val_{history.metric_name}"] = f"{history.val_metric[-1]:.4g}"
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(1)
+
+    def skip(self, n_epochs):
+        if self.bar is not None:
+            self.bar.update(n_epochs)
 
     def close(self):
         if self.bar is not None:
