@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from . import functional, initializers
 from .exceptions import DivergenceError
 from .gradcheck import check_gradients
+from .io import ModelFileError, load, save
 from .layers import (
     Activation,
     Dense,
@@ -52,8 +53,10 @@ __all__ = [
     "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Constant", "Dense", "DivergenceError",
     "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "History", "Identity",
     "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression",
-    "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "Optimizer", "ReLU",
+    "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",
+    "ReLU",
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "StepDecay", "Tanh", "__version__", "check_gradients", "clip_grad_norm",
-    "functional", "initializers", "iter_minibatches", "objective", "train", "train_lbfgs",
+    "functional", "initializers", "iter_minibatches", "load", "objective", "save", "train",
+    "train_lbfgs",
 ]

@@ -1,4 +1,16 @@
-"""The ``numnet`` command line."""
+"""The ``numnet`` command line: train, predict, evaluate, inspect, plot and demo.
+
+Exit codes: 0 on success; 2 for a usage or data error, reported as one line on stderr with no
+traceback; 1 for an internal error (the traceback is kept, so that it can be reported).
+Heavy imports (pandas, scikit-learn, matplotlib) happen inside the commands, so that
+``numnet --version`` and ``numnet --help`` stay fast.
+"""
+
+import json
+import math
+import sys
+import time
+import warnings
 
 import typer
 
@@ -6,10 +18,21 @@ from . import __version__
 
 app = typer.Typer(
     name="numnet",
-    help="Neural networks from first principles on NumPy.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no boxes, and [default: x] is not read as markup
 )
+
+DATA_HELP = "CSV, TSV or Parquet file (by suffix); - reads CSV from stdin."
+_QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and --json output).")
+_JSON = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
+_KEEP = typer.Option(None, "--keep", help="Copy this input column to the output (repeatable, "
+                     "or comma-separated).", show_default=False, metavar="COL")
+
+
+class UserError(Exception):
+    """An error in the user's input: reported as one line on stderr, exit code 2."""
 
 
 def _version(value: bool):
@@ -23,20 +46,645 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ):
-    """Neural networks from first principles on NumPy."""
+    """Neural networks from first principles on NumPy.
+
+    Train a model on a table, then predict, evaluate, inspect and plot it:
+
+        numnet train houses.csv --target price -o houses.numnet
+
+        numnet evaluate houses.numnet test.csv
+
+    Run 'numnet COMMAND --help' for the options and an example of each command.
+    """
+
+
+# ------------------------------------------------------------------------------------ train
+
+
+def _parse_hidden(text):
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise UserError(
+            f"--hidden must be comma-separated integers >= 1 such as 64,32, got {text!r}."
+        )
+    return sizes
+
+
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
+PENALTIES = ("none", "l2", "l1", "elasticnet")
+SOLVERS = ("gd", "sgd", "adam", "lbfgs")
+
+# CLI option -> estimator hyperparameter (scikit-learn's names).
+OPTION_PARAMS = {
+    "hidden": "hidden_layer_sizes", "activation": "activation", "solver": "solver",
+    "epochs": "max_iter", "batch_size": "batch_size", "learning_rate": "learning_rate_init",
+    "penalty": "penalty", "alpha": "alpha", "l1_ratio": "l1_ratio", "dropout": "dropout",
+    "early_stopping": "early_stopping", "patience": "n_iter_no_change",
+}
+
+
+def _model_params(cls, model, options, seed):
+    """Estimator hyperparameters from the options the user set; refuse ones it does not have."""
+    available = cls().get_params()
+    params = {}
+    for option, value in options.items():
+        if value is None:
+            continue
+        param = OPTION_PARAMS[option]
+        if param not in available:
+            flag = "--" + option.replace("_", "-")
+            if option == "early_stopping" and not value:
+                continue
+            raise UserError(
+                f"{flag} does not apply to --model {model} ({cls.__name__} has no {param})."
+            )
+        params[param] = None if (option == "penalty" and value == "none") else value
+    if "random_state" in available:
+        params["random_state"] = seed
+    return params
+
+
+def _check_choice(value, flag, options):
+    if value is not None and value not in options:
+        listed = ", ".join(repr(o) for o in sorted(options))
+        raise UserError(f"{flag} must be one of {{{listed}}}, got {value!r}.")
+    return value
+
+
+def _check_range(value, flag, rule, ok):
+    if value is not None and not ok(value):
+        raise UserError(f"{flag} must be {rule}, got {value!r}.")
+    return value
+
+
+_DATA, _MODEL, _TRAINING = "Data", "Model", "Training"
+
+
+@app.command(no_args_is_help=True)
+def train(
+    data: str = typer.Argument(..., help=DATA_HELP, show_default=False),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict.",
+                               rich_help_panel=_DATA, show_default=False, metavar="COL"),
+    output: str = typer.Option(..., "--output", "-o", help="Model file to write.",
+                               rich_help_panel=_DATA, show_default=False, metavar="MODEL"),
+    features: str = typer.Option(None, help="Comma-separated feature columns [default: every "
+                                 "column but the target and the sample weight].",
+                                 rich_help_panel=_DATA, show_default=False, metavar="A,B,C"),
+    impute: str = typer.Option(None, help="Fill missing numeric values with the column's "
+                               "mean, median or most_frequent value (strings: most frequent); "
+                               "without it, missing values are an error.",
+                               rich_help_panel=_DATA, show_default=False, metavar="HOW"),
+    sample_weight: str = typer.Option(None, "--sample-weight", help="Column of sample weights.",
+                                      rich_help_panel=_DATA, show_default=False,
+                                      metavar="COL"),
+    model: str = typer.Option("mlp", help="linear (regression), logistic (classification) or "
+                              "mlp (either).", rich_help_panel=_MODEL, metavar="NAME"),
+    task: str = typer.Option("auto", help="classification, regression or auto: "
+                             "classification for string, bool or integer targets with at most "
+                             "20 values.", rich_help_panel=_MODEL, metavar="TASK"),
+    hidden: str = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: 100].",
+                               rich_help_panel=_MODEL, show_default=False, metavar="N,N"),
+    activation: str = typer.Option(None, help="Hidden activation: identity, logistic, tanh, "
+                                   "relu or leaky_relu [default: relu].", rich_help_panel=_MODEL,
+                                   show_default=False, metavar="NAME"),
+    dropout: float = typer.Option(None, help="Dropout rate after each hidden layer, in [0, 1) "
+                                  "[default: 0].", rich_help_panel=_MODEL, show_default=False,
+                                  metavar="RATE"),
+    penalty: str = typer.Option(None, help="Weight penalty: none, l2, l1 or elasticnet "
+                                "[default: l2].", rich_help_panel=_MODEL, show_default=False,
+                                metavar="NAME"),
+    alpha: float = typer.Option(None, help="Penalty strength, >= 0.", rich_help_panel=_MODEL,
+                                show_default=False, metavar="X"),
+    l1_ratio: float = typer.Option(None, "--l1-ratio", help="Share of L1 in the elastic-net "
+                                   "penalty, in [0, 1].", rich_help_panel=_MODEL,
+                                   show_default=False, metavar="X"),
+    solver: str = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [default: adam "
+                               "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
+                               show_default=False, metavar="NAME"),
+    epochs: int = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
+                               "[default: 200].", rich_help_panel=_TRAINING, show_default=False,
+                               metavar="N"),
+    batch_size: int = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
+                                   "min(200, rows)].", rich_help_panel=_TRAINING,
+                                   show_default=False, metavar="N"),
+    learning_rate: float = typer.Option(None, "--learning-rate", help="Initial learning rate, "
+                                        "> 0 [default: 0.001].", rich_help_panel=_TRAINING,
+                                        show_default=False, metavar="X"),
+    early_stopping: bool = typer.Option(None, "--early-stopping/--no-early-stopping",
+                                        help="Stop when the score on a validation share of "
+                                        "the training rows stops improving.",
+                                        rich_help_panel=_TRAINING, show_default=False),
+    patience: int = typer.Option(None, help="Epochs without improvement before stopping "
+                                 "[default: 10].", rich_help_panel=_TRAINING, show_default=False,
+                                 metavar="N"),
+    validation_fraction: float = typer.Option(
+        0.2, "--validation-fraction", help="Share of rows held out for the validation "
+        "metrics, in [0, 1); 0 trains on every row.", rich_help_panel=_TRAINING, metavar="X"),
+    seed: int = typer.Option(0, help="Seed for the split, the initial weights and shuffling.",
+                             rich_help_panel=_TRAINING, metavar="N"),
+    dtype: str = typer.Option("float64", help="Floating-point type: float32 or float64.",
+                              rich_help_panel=_TRAINING, metavar="TYPE"),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+):
+    """Train a model on a table and save it with its preprocessing.
+
+    Numeric columns are standardised and string columns one-hot encoded; the model file keeps
+    this preprocessing, so predict and evaluate take raw data. A share of the rows
+    (--validation-fraction) is held out, and the command ends with the metrics on it.
+
+    Example:
+
+        numnet train houses.csv --target price --hidden 64,32 -o houses.numnet
+    """
+    from .io import save
+    from .tabular import (
+        IMPUTE,
+        MODELS,
+        TASKS,
+        check_columns,
+        estimator_class,
+        parse_columns,
+        read_table,
+        resolve_task,
+        train_pipeline,
+    )
+
+    _check_choice(impute, "--impute", IMPUTE)
+    _check_choice(model, "--model", MODELS)
+    _check_choice(task, "--task", TASKS)
+    _check_choice(activation, "--activation", ACTIVATIONS)
+    _check_choice(penalty, "--penalty", PENALTIES)
+    _check_choice(solver, "--solver", SOLVERS)
+    _check_choice(dtype, "--dtype", ("float32", "float64"))
+    _check_range(dropout, "--dropout", "a float in [0, 1)", lambda v: 0 <= v < 1)
+    _check_range(alpha, "--alpha", "a float >= 0", lambda v: v >= 0)
+    _check_range(l1_ratio, "--l1-ratio", "a float in [0, 1]", lambda v: 0 <= v <= 1)
+    _check_range(epochs, "--epochs", "an integer >= 1", lambda v: v >= 1)
+    _check_range(batch_size, "--batch-size", "an integer >= 1", lambda v: v >= 1)
+    _check_range(learning_rate, "--learning-rate", "a float > 0", lambda v: v > 0)
+    _check_range(patience, "--patience", "an integer >= 1", lambda v: v >= 1)
+    _check_range(validation_fraction, "--validation-fraction", "a float in [0, 1)",
+                 lambda v: 0 <= v < 1)
+    _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
+    hidden_sizes = _parse_hidden(hidden)
+    frame = read_table(data)
+    source = "<stdin>" if data == "-" else data
+    check_columns(frame, [target], "--target", source)
+    resolved = resolve_task(frame, target, task, model)
+    cls = estimator_class(model, resolved)
+    options = {"hidden": hidden_sizes, "activation": activation, "solver": solver,
+               "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+               "penalty": penalty, "alpha": alpha, "l1_ratio": l1_ratio, "dropout": dropout,
+               "early_stopping": early_stopping, "patience": patience}
+    params = _model_params(cls, model, options, seed)
+    max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
+    progress = _Progress(max_epochs, enabled=not quiet)
+
+    def announce(n_train, n_validation):
+        if not quiet:
+            held = f", {n_validation} held out for validation" if n_validation else ""
+            typer.echo(f"Training {cls.__name__} ({resolved}) on {n_train} rows{held}.",
+                       err=True)
+
+    try:
+        pipeline, report = train_pipeline(
+            frame, target=target, features=parse_columns(features), task=resolved,
+            model=model, params=params, impute=impute, sample_weight=sample_weight,
+            validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
+            callbacks=[progress], source=source, on_split=announce,
+        )
+    finally:
+        progress.close()
+    pipeline.info["settings"] = {k: v for k, v in options.items() if v is not None}
+    pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
+    save(pipeline, output)
+    report["output"] = output
+    report["epochs"] = pipeline.info["history"].get("epochs")
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        if report["metrics"]:
+            typer.echo(f"Validation metrics ({report['n_validation']} rows):")
+            _echo_metrics(report["metrics"])
+        typer.echo(f"Saved {output}")
+
+
+class _Progress:
+    """Epoch progress for ``est._fit_callbacks``: tqdm on a terminal, plain lines otherwise."""
+
+    def __init__(self, max_epochs, *, enabled, stream=None):
+        self.max_epochs = max_epochs
+        self.enabled = enabled
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = enabled and self.stream.isatty()
+        self.every = max(1, math.ceil(max_epochs / 10))
+        self.bar = None
+        self.started = None
+        self.last_printed = 0
+        self.last = None
+
+    def __call__(self, epoch, history, holdout=None):
+        if not self.enabled:
+            return
+        if self.started is None:
+            self.started = time.perf_counter()
+        fields = self._fields(history, holdout)
+        self.last = (epoch, fields)
+        if self.tty:
+            if self.bar is None:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=self.max_epochs, unit="epoch", file=self.stream,
+                                leave=False, dynamic_ncols=True)
+            self.bar.set_postfix(fields, refresh=False)
+            self.bar.update(epoch - self.bar.n)
+        elif epoch % self.every == 0 or epoch == self.max_epochs:
+            self._line(epoch, fields)
+
+    @staticmethod
+    def _fields(history, holdout):
+        fields = {"loss": f"{history.loss[-1]:.4g}"}
+        if holdout is not None:
+            fields["val_loss"] = f"{holdout['val_loss']:.4g}"
+            fields[f"val_{holdout['metric_name']}"] = f"{holdout['val_metric']:.4g}"
+        elif history.val_loss:
+            fields["val_loss"] = f"{history.val_loss[-1]:.4g}"
+            fields[f"val_{history.metric_name or 'metric'}"] = f"{history.val_metric[-1]:.4g}"
+        return fields
+
+    def _line(self, epoch, fields, *, final=False):
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / epoch * max(self.max_epochs - epoch, 0)
+        text = "  ".join(f"{k} {v}" for k, v in fields.items())
+        end = "done" if final else f"eta {eta:.1f}s"
+        print(f"epoch {epoch}/{self.max_epochs}  {text}  elapsed {elapsed:.1f}s  {end}",
+              file=self.stream, flush=True)
+        self.last_printed = epoch
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+            if self.last is not None:  # the bar vanishes (leave=False): keep one summary line
+                self._line(*self.last, final=True)
+        elif self.enabled and self.last is not None and self.last[0] != self.last_printed:
+            self._line(*self.last, final=True)
+
+
+def _history_summary(history):
+    if history is None or not getattr(history, "loss", None):
+        return {}
+    summary = {"epochs": len(history.loss), "final_loss": history.loss[-1],
+               "best_epoch": history.best_epoch, "converged": history.converged}
+    if history.val_loss:
+        summary["final_val_loss"] = history.val_loss[-1]
+        summary[f"final_val_{history.metric_name or 'metric'}"] = history.val_metric[-1]
+    return summary
+
+
+_METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
+                  "f1": "F1", "log_loss": "log-loss", "r2": "R²", "rmse": "RMSE",
+                  "mae": "MAE"}
+
+
+def _echo_metrics(metrics):
+    for key, value in metrics.items():
+        typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {value:.4f}")
+
+
+# ---------------------------------------------------------------------- predict and evaluate
+
+
+def _load_pipeline(path, command):
+    from .io import load
+    from .tabular import TabularPipeline
+
+    model = load(path)
+    if not isinstance(model, TabularPipeline):
+        raise UserError(
+            f"{command} needs a model trained with 'numnet train', but {path!r} holds a "
+            f"{type(model).__name__}. Use the Python API (numnet.load) for it."
+        )
+    return model
+
+
+@app.command(no_args_is_help=True)
+def predict(
+    model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
+                                show_default=False),
+    data: str = typer.Argument(..., help=DATA_HELP, show_default=False),
+    output: str = typer.Option(None, "--output", "-o", help="File to write (CSV, TSV or "
+                               "Parquet by suffix) [default: CSV to stdout].",
+                               show_default=False),
+    proba: bool = typer.Option(False, "--proba", help="Add a proba_<label> column per class."),
+    keep: list[str] = _KEEP,
+    quiet: bool = _QUIET,
+):
+    """Predict a label or value for each row of a table.
+
+    The output has the --keep columns, then 'prediction' (and, with --proba, one
+    'proba_<label>' column per class), one row per input row, in order.
+
+    Example:
+
+        numnet predict houses.numnet new.csv --keep id -o predictions.csv
+    """
+    from .tabular import parse_columns, prediction_frame, read_table, write_table
+
+    pipeline = _load_pipeline(model, "predict")
+    frame = read_table(data)
+    kept = [name for item in keep or [] for name in parse_columns(item)]
+    source = "<stdin>" if data == "-" else data
+    out = prediction_frame(pipeline, frame, proba=proba, keep=kept, source=source)
+    if output is None:
+        sys.stdout.write(out.to_csv(index=False))
+    else:
+        write_table(out, output)
+        if not quiet:
+            typer.echo(f"Wrote {len(out)} predictions to {output}", err=True)
+
+
+@app.command(no_args_is_help=True)
+def evaluate(
+    model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
+                                show_default=False),
+    data: str = typer.Argument(..., help=DATA_HELP + " Must hold the target column.",
+                               show_default=False),
+    target: str = typer.Option(None, "--target", "-t", help="Target column [default: the one "
+                               "the model was trained on].", show_default=False),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+):
+    """Score a model on a labelled table: metrics, and a confusion matrix for classifiers.
+
+    Classification: accuracy, balanced accuracy, F1 (of the second class for two classes,
+    macro-averaged otherwise) and log-loss. Regression: R², RMSE and MAE.
+
+    Example:
+
+        numnet evaluate houses.numnet test.csv --json
+    """
+    from .tabular import evaluate_pipeline, read_table
+
+    pipeline = _load_pipeline(model, "evaluate")
+    frame = read_table(data)
+    source = "<stdin>" if data == "-" else data
+    if target is not None and target != pipeline.target:
+        from .tabular import check_columns
+
+        check_columns(frame, [target], "--target", source)
+        frame = frame.drop(columns=[pipeline.target], errors="ignore")
+        frame = frame.rename(columns={target: pipeline.target})
+    result = evaluate_pipeline(pipeline, frame, source=source)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    if quiet:
+        return
+    typer.echo(f"Evaluated on {result['n_samples']} rows of {source} ({result['task']}):")
+    _echo_metrics(result["metrics"])
+    if "confusion_matrix" in result:
+        labels = [str(label) for label in result["labels"]]
+        matrix = result["confusion_matrix"]
+        width = max(6, *(len(label) for label in labels),
+                    *(len(str(n)) for row in matrix for n in row))
+        typer.echo("Confusion matrix (rows: true label, columns: predicted):")
+        typer.echo(" " * (width + 2) + " ".join(f"{label:>{width}}" for label in labels))
+        for label, row in zip(labels, matrix, strict=True):
+            typer.echo(f"  {label:>{width}}" + "".join(f" {n:>{width}}" for n in row))
+
+
+# -------------------------------------------------------------------------- inspect and plot
+
+
+@app.command(no_args_is_help=True)
+def inspect(
+    model: str = typer.Argument(..., help="Model file.", show_default=False),
+    as_json: bool = _JSON,
+):
+    """Describe a model file: layers, preprocessing, settings, version and history.
+
+    The file is fully validated on the way; nothing in it is executed.
+
+    Example:
+
+        numnet inspect houses.numnet
+    """
+    from .io import load, read_metadata
+
+    obj = load(model)
+    metadata = read_metadata(model)
+    description = _describe(obj, metadata)
+    if as_json:
+        typer.echo(json.dumps(description, indent=2, default=str))
+        return
+    typer.echo(f"{model}: numnet {description['kind']} (written by numnet "
+               f"{description['numnet_version']}, file format {description['format_version']})")
+    for key in ("target", "task", "estimator"):
+        if key in description:
+            typer.echo(f"{key}: {description[key]}")
+    if description.get("classes") is not None:
+        typer.echo(f"classes: {', '.join(str(c) for c in description['classes'])}")
+    if "params" in description:
+        typer.echo("hyperparameters: " + ", ".join(
+            f"{k}={v!r}" for k, v in description["params"].items()))
+    if "settings" in description and description["settings"]:
+        typer.echo("training options: " + ", ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in description["settings"].items()))
+    if "preprocessing" in description:
+        pre = description["preprocessing"]
+        typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
+                   f"features, impute={pre['impute']}):")
+        for column in pre["columns"]:
+            typer.echo(f"  {column}")
+    net = description.get("network")
+    if net:
+        typer.echo(f"network ({net['n_in']} inputs, {net['dtype']}, "
+                   f"{net['n_params']} parameters):")
+        for layer in net["layers"]:
+            typer.echo(f"  {layer['index']:>2}  {layer['layer']:<40} {layer['params']:>8} params")
+    history = description.get("history")
+    if history:
+        typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
+    if description.get("metrics"):
+        typer.echo("validation metrics at training time:")
+        _echo_metrics(description["metrics"])
+
+
+def _fmt(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _describe(obj, metadata):
+    from .network import Sequential
+    from .tabular import TabularPipeline
+
+    description = {"kind": metadata["kind"], "numnet_version": metadata["numnet_version"],
+                   "format_version": metadata["format_version"]}
+    estimator = obj.estimator if isinstance(obj, TabularPipeline) else obj
+    if isinstance(obj, TabularPipeline):
+        description.update(target=obj.target, task=obj.task)
+        pre = obj.preprocessor
+        columns = []
+        for column in pre.columns_:
+            if column["kind"] == "numeric":
+                columns.append(f"{column['name']}: numeric, mean {column['mean']:.4g}, scale "
+                               f"{column['scale']:.4g}, fill {column['fill']:.4g}")
+            else:
+                cats = column["categories"]
+                shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
+                columns.append(f"{column['name']}: categorical, {len(cats)} categories "
+                               f"({shown})")
+        description["preprocessing"] = {"impute": pre.impute, "columns": columns,
+                                        "n_features": len(pre.feature_names_out_)}
+        description["settings"] = obj.info.get("settings", {})
+        description["metrics"] = obj.info.get("metrics", {})
+    if not isinstance(estimator, Sequential):
+        description["estimator"] = type(estimator).__name__
+        description["params"] = estimator.get_params()
+        classes = getattr(estimator, "classes_", None)
+        description["classes"] = None if classes is None else [
+            c.item() if hasattr(c, "item") else c for c in classes
+        ]
+        description["history"] = _history_summary(getattr(estimator, "history_", None))
+        net = getattr(estimator, "network_", None)
+    else:
+        net = estimator
+    if isinstance(net, Sequential):
+        layers, width = [], net.n_in
+        for index, layer in enumerate(net.layers):
+            count = sum(math.prod(s) for s in layer.param_shapes(width).values())
+            width = layer.output_dim(width)
+            layers.append({"index": index, "layer": repr(layer), "params": count,
+                           "n_out": width})
+        description["network"] = {"n_in": net.n_in, "dtype": net.dtype.name,
+                                  "n_params": int(net.params.size), "layers": layers}
+    return description
+
+
+@app.command(no_args_is_help=True)
+def plot(
+    model: str = typer.Argument(..., help="Model file.", show_default=False),
+    output: str = typer.Option(..., "--output", "-o", help="Image to write (PNG, SVG, PDF by "
+                               "suffix).", show_default=False),
+    data: str = typer.Option(None, "--data", help="Table to draw the decision regions of a "
+                             "classifier with two numeric features over.", show_default=False),
+    width: int = typer.Option(900, help="Image width in pixels.", metavar="PX"),
+    height: int = typer.Option(450, help="Image height in pixels.", metavar="PX"),
+    quiet: bool = _QUIET,
+):
+    """Plot the training and validation loss curves (and decision regions with --data).
+
+    Needs matplotlib: pip install 'numnet[plot]'.
+
+    Example:
+
+        numnet plot iris.numnet -o curves.png --data iris.csv
+    """
+    from .io import load
+    from .plotting import plot_model
+
+    _check_range(width, "--width", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
+    _check_range(height, "--height", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
+    obj = load(model)
+    frame = None
+    if data is not None:
+        from .tabular import TabularPipeline, read_table
+
+        if not isinstance(obj, TabularPipeline):
+            raise UserError("--data needs a model trained with 'numnet train'.")
+        frame = read_table(data)
+    plot_model(obj, output, frame=frame, width=width, height=height)
+    if not quiet:
+        typer.echo(f"Wrote {output} ({width}x{height} pixels)", err=True)
+
+
+# -------------------------------------------------------------------------------------- demo
 
 
 @app.command()
 def demo(seed: int = typer.Option(0, help="Seed for the synthetic data.")):
     """Train linear regression, logistic regression and a 2-4-1 ReLU network, showing the math.
 
-    Example: numnet demo
+    Example:
+
+        numnet demo
     """
     from .demo import run
 
     run(echo=typer.echo, seed=seed)
 
 
-def main():
-    """Entry point of the ``numnet`` console script."""
-    app()
+# -------------------------------------------------------------------------------- entry point
+
+
+def _user_errors():
+    """Exception types that mean the user's input was wrong (exit 2, one line)."""
+    from .exceptions import DivergenceError
+    from .io import ModelFileError
+    from .tabular import DataError
+
+    return (UserError, DataError, ModelFileError, DivergenceError)
+
+
+def _one_line(message):
+    return " ".join(str(message).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(f"warning: {_one_line(message)}\n")
+
+
+def main(argv=None):
+    """Entry point of the ``numnet`` console script; returns through ``sys.exit``."""
+    command = typer.main.get_command(app)
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        result = command.main(args=argv, prog_name="numnet", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.TyperException as error:  # usage errors (typer vendors click's)
+        if type(error).__name__ == "NoArgsIsHelpError":  # no arguments: show the help
+            error.show()
+            sys.exit(2)
+        hint = ""
+        ctx = getattr(error, "ctx", None)
+        if ctx is not None:
+            hint = f" See '{ctx.command_path} --help'."
+        sys.stderr.write(f"error: {_one_line(error.format_message())}{hint}\n")
+        code = 2
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted.\n")
+        code = 130
+    except BrokenPipeError:
+        # the reader of our stdout went away (e.g. | head): not an error of ours
+        sys.stderr.close()
+        code = 0
+    except Exception as error:
+        if isinstance(error, _user_errors()) or (
+            isinstance(error, ValueError) and _from_estimator(error)
+        ):
+            sys.stderr.write(f"error: {_one_line(error)}\n")
+            code = 2
+        else:
+            raise
+    finally:
+        warnings.showwarning = previous
+    sys.exit(code)
+
+
+def _from_estimator(error):
+    """True when a ValueError was raised by a numnet estimator validating hyperparameters."""
+    tb = error.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("numnet.estimators", "numnet._validation")):
+            return True
+        tb = tb.tb_next
+    return False

@@ -1,0 +1,654 @@
+"""Model files: numnet objects saved as safetensors arrays plus JSON metadata, never pickle.
+
+A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ file::
+
+    8 bytes     N, the header length (unsigned little-endian 64-bit integer)
+    N bytes     JSON header: {"__metadata__": {"numnet": "<JSON metadata>"},
+                              "<tensor name>": {"dtype": "F64", "shape": [4, 8],
+                                                "data_offsets": [begin, end]}, ...}
+    the rest    the raw little-endian bytes of every tensor, back to back
+
+The numnet metadata is a JSON document::
+
+    {"format": "numnet", "format_version": 1, "numnet_version": "0.1.0",
+     "kind": "sequential" | "estimator" | "pipeline", "object": {...}}
+
+``object`` describes the saved object as plain data (architecture from
+``Sequential.get_config()``, hyperparameters from ``get_params()``, fitted attributes, the
+preprocessing of a pipeline, ``History.to_dict()``). Arrays appear in it as references
+``{"__numnet__": "ndarray", "key": "<tensor name>"}``.
+
+Loading never executes code from the file: the header is parsed as bounded JSON, every tensor
+entry is checked against the file size before anything is allocated, the architecture's
+parameter shapes are computed from the configuration and compared with the tensors before the
+network is built, and objects are only created from a fixed list of numnet classes. Every
+problem raises :class:`ModelFileError`.
+"""
+
+import json
+import math
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .layers import LAYERS
+from .network import Sequential
+from .training import History
+
+FORMAT_NAME = "numnet"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 64 * 2**20
+"""Largest JSON header a model file may declare; a longer one is rejected before it is read."""
+MAX_NDIM = 8
+
+_TAG = "__numnet__"
+# safetensors dtype codes and the little-endian NumPy types they hold.
+_DTYPES = {
+    "BOOL": np.dtype("?"), "U8": np.dtype("u1"), "I8": np.dtype("i1"),
+    "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "U32": np.dtype("<u4"),
+    "I32": np.dtype("<i4"), "U64": np.dtype("<u8"), "I64": np.dtype("<i8"),
+    "F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"),
+}
+_CODES = {dtype: code for code, dtype in _DTYPES.items()}
+_FLOATS = {"float32": np.float32, "float64": np.float64}
+
+
+class ModelFileError(ValueError):
+    """A file is not a valid numnet model file (truncated, altered, foreign or too new)."""
+
+
+def save(obj, path) -> None:
+    """Save a Sequential, a fitted numnet estimator or a tabular pipeline to ``path``.
+
+    The write is atomic: the bytes go to a temporary file in the same folder, which then
+    replaces ``path`` (``os.replace``), so a crash never leaves a half-written model.
+
+    Parameters
+    ----------
+    obj : Sequential, numnet estimator or numnet.tabular.TabularPipeline
+    path : str or os.PathLike
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from numnet import Dense, ReLU, Sequential
+    >>> net = Sequential([Dense(3), ReLU(), Dense(1)]).build(2, random_state=0)
+    >>> path = Path(tempfile.mkdtemp()) / "net.numnet"
+    >>> save(net, path)
+    >>> X = np.ones((1, 2))
+    >>> bool(np.array_equal(load(path).forward(X), net.forward(X)))
+    True
+    """
+    atomic_write(path, dumps(obj))
+
+
+def load(path):
+    """Load an object saved by :func:`save`; no code from the file is ever executed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Sequential, numnet estimator or numnet.tabular.TabularPipeline
+
+    Raises
+    ------
+    ModelFileError
+        When the file is truncated, altered, not a numnet model file, or written by a newer
+        file format. OSError when it cannot be read at all.
+    """
+    metadata, tensors = _read_path(path)
+    return _build(metadata, tensors, _name(path))
+
+
+def dumps(obj) -> bytes:
+    """The bytes of the model file :func:`save` writes for ``obj``."""
+    from safetensors.numpy import save as safetensors_save
+
+    writer = _Writer()
+    kind, encoded = writer.top(obj)
+    metadata = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "numnet_version": __version__,
+        "kind": kind, "object": encoded,
+    }
+    text = json.dumps(metadata, separators=(",", ":"))
+    return safetensors_save(writer.tensors, metadata={FORMAT_NAME: text})
+
+
+def loads(data: bytes, *, name="<bytes>"):
+    """Load an object from the bytes of a model file (see :func:`load`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}.")
+    data = bytes(data)
+    import io
+
+    metadata, tensors = _read(io.BytesIO(data), len(data), name)
+    return _build(metadata, tensors, name)
+
+
+def read_metadata(path) -> dict:
+    """The validated JSON metadata of a model file, plus ``"tensors"``: name -> (dtype, shape).
+
+    Reads and checks the whole file, but builds no object.
+    """
+    metadata, tensors = _read_path(path)
+    metadata = dict(metadata)
+    metadata["tensors"] = {
+        key: (array.dtype.name, list(array.shape)) for key, array in tensors.items()
+    }
+    return metadata
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Readers see either the old file or the complete new one, never a partial write.
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the permissions, as a plain open() would.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    """Turns an object into JSON-able metadata, collecting its arrays in ``tensors``."""
+
+    def __init__(self):
+        self.tensors = {}
+
+    def top(self, obj):
+        from .tabular import TabularPipeline
+
+        if isinstance(obj, Sequential):
+            return "sequential", self.sequential(obj, "")
+        if isinstance(obj, TabularPipeline):
+            return "pipeline", self.pipeline(obj)
+        if type(obj).__name__ in _estimator_classes() and isinstance(
+            obj, _estimator_classes()[type(obj).__name__]
+        ):
+            return "estimator", self.estimator(obj, "")
+        raise TypeError(
+            "obj must be a numnet Sequential, a numnet estimator (LinearRegression, "
+            "LogisticRegression, MLPRegressor, MLPClassifier) or a TabularPipeline, "
+            f"got {type(obj).__name__}."
+        )
+
+    def array(self, key, value):
+        dtype = value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype
+        if dtype not in _CODES:
+            raise TypeError(f"{key} has dtype {value.dtype}, which a model file cannot hold.")
+        self.tensors[key] = np.ascontiguousarray(value, dtype=dtype)
+        return {_TAG: "ndarray", "key": key}
+
+    def sequential(self, net, prefix):
+        if not net.built:
+            raise ValueError(
+                "Sequential is not built yet; call build(n_in) (or fit an estimator) before "
+                "saving it."
+            )
+        if not np.all(np.isfinite(net.params)):
+            raise ValueError(
+                "The network has non-finite parameters (NaN or infinity) and cannot be saved. "
+                "Training diverged: lower the learning rate or scale the features, then retrain."
+            )
+        for name, value in net.named_parameters().items():
+            self.array(prefix + name, value)
+        return {_TAG: "sequential", "prefix": prefix, "config": net.get_config(),
+                "n_in": net.n_in, "dtype": net.dtype.name}
+
+    def estimator(self, est, prefix):
+        params = est.get_params(deep=False)
+        attributes = {
+            name: value for name, value in vars(est).items()
+            if name.endswith("_") and not name.startswith("_")
+        }
+        return {
+            _TAG: "estimator", "class": type(est).__name__,
+            "params": {k: self.value(v, f"{prefix}params.{k}", hyper=True)
+                       for k, v in params.items()},
+            "attributes": {k: self.value(v, prefix + k) for k, v in attributes.items()},
+        }
+
+    def pipeline(self, pipe):
+        state = pipe.get_state()
+        return {_TAG: "pipeline", "state": state,
+                "estimator": self.estimator(pipe.estimator, "estimator/")}
+
+    def value(self, value, key, *, hyper=False):
+        """Encode one value; ``hyper`` (hyperparameters) allows plain data only."""
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            return value
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return {_TAG: "scalar", "dtype": value.dtype.name, "value": value.item()}
+        if isinstance(value, np.str_):
+            return str(value)
+        if isinstance(value, list):
+            return [self.value(v, f"{key}.{i}", hyper=hyper) for i, v in enumerate(value)]
+        if isinstance(value, tuple):
+            return {_TAG: "tuple",
+                    "items": [self.value(v, f"{key}.{i}", hyper=hyper)
+                              for i, v in enumerate(value)]}
+        if isinstance(value, dict):
+            return {_TAG: "dict",
+                    "items": [[self.value(k, f"{key}.key", hyper=hyper),
+                               self.value(v, f"{key}.{k}", hyper=hyper)]
+                              for k, v in value.items()]}
+        if not hyper:
+            if isinstance(value, np.ndarray):
+                return self.ndarray(value, key)
+            if isinstance(value, Sequential):
+                return self.sequential(value, key + "/")
+            if isinstance(value, History):
+                return {_TAG: "history", "value": self.value(value.to_dict(), key)}
+        what = "hyperparameter" if hyper else "fitted attribute"
+        name = key.rsplit("params.", 1)[-1] if hyper else key.rsplit("/", 1)[-1]
+        raise TypeError(
+            f"{what} {name} must be plain data (None, bool, int, float, str, or lists, tuples "
+            f"and dicts of them) to be saved, got {type(value).__name__}."
+            + (" Pass an int seed as random_state instead of a generator." if
+               name == "random_state" else "")
+        )
+
+    def ndarray(self, value, key):
+        if value.dtype.kind in "biuf":
+            return self.array(key, value)
+        if value.dtype.kind in "UO":
+            items = value.ravel().tolist()
+            for item in items:
+                if not (item is None or isinstance(item, (bool, int, float, str))):
+                    raise TypeError(
+                        f"fitted attribute {key} holds a {type(item).__name__}; a model file "
+                        "can hold arrays of numbers and of strings only."
+                    )
+            return {_TAG: "object_array" if value.dtype.kind == "O" else "str_array",
+                    "shape": list(value.shape), "items": items}
+        raise TypeError(f"fitted attribute {key} has dtype {value.dtype}, which a model file "
+                        "cannot hold.")
+
+
+def _estimator_classes():
+    """Estimator classes a model file may name: the public ones in numnet.estimators."""
+    try:
+        from . import estimators
+    except ImportError:  # pragma: no cover - the estimators package is part of numnet
+        return {}
+    from sklearn.base import BaseEstimator
+
+    names = getattr(estimators, "__all__", ())
+    return {
+        name: getattr(estimators, name) for name in names
+        if isinstance(getattr(estimators, name, None), type)
+        and issubclass(getattr(estimators, name), BaseEstimator)
+    }
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def _name(path):
+    return os.fspath(path)
+
+
+def _read_path(path):
+    name = _name(path)
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed below
+    except IsADirectoryError:
+        raise ModelFileError(f"Cannot load {name!r}: it is a folder, not a model file.") from None
+    with file:
+        size = os.fstat(file.fileno()).st_size
+        return _read(file, size, name)
+
+
+def _fail(name, detail):
+    raise ModelFileError(f"Cannot load {name!r}: {detail}")
+
+
+def _read(file, size, name):
+    """Parse and check a safetensors file: (numnet metadata dict, {name: ndarray})."""
+    if size < 8:
+        _fail(name, f"the file has {size} bytes, too short for a model file (truncated or "
+                    "not a model file).")
+    n_header = int.from_bytes(file.read(8), "little")
+    if n_header > MAX_HEADER_BYTES:
+        _fail(name, f"the header length field says {n_header} bytes, more than the "
+                    f"{MAX_HEADER_BYTES} a numnet model file may have; this is not a numnet "
+                    "model file (or it is corrupted).")
+    if n_header > size - 8:
+        _fail(name, f"the header length field says {n_header} bytes, but the file has only "
+                    f"{size - 8} after it; the file is truncated or not a model file.")
+    raw = file.read(n_header)
+    if len(raw) != n_header:
+        _fail(name, "the file ended while reading the header (truncated).")
+    header = _parse_json(raw, name, "header")
+    if not isinstance(header, dict):
+        _fail(name, "the header is not a JSON object; this is not a safetensors file.")
+
+    meta_block = header.pop("__metadata__", None)
+    if not isinstance(meta_block, dict) or FORMAT_NAME not in meta_block:
+        _fail(name, "the file has no numnet metadata; it is not a numnet model file (perhaps "
+                    "a safetensors file written by another library).")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta_block.items()):
+        _fail(name, "the safetensors __metadata__ must map strings to strings.")
+    metadata = _parse_json(meta_block[FORMAT_NAME], name, "numnet metadata")
+    _check_metadata(metadata, name)
+
+    data_size = size - 8 - n_header
+    entries = _check_entries(header, data_size, name)
+    data = file.read(data_size)
+    if len(data) != data_size:
+        _fail(name, "the file ended while reading the tensor data (truncated).")
+    tensors = {
+        key: np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=begin
+                           ).reshape(shape)
+        for key, (dtype, shape, begin) in entries.items()
+    }
+    return metadata, tensors
+
+
+def _parse_json(raw, name, what):
+    def no_duplicates(pairs):
+        result = {}
+        for key, value in pairs:
+            if key in result:
+                _fail(name, f"the {what} repeats the key {key!r}; the file was altered.")
+            result[key] = value
+        return result
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except UnicodeDecodeError:
+        _fail(name, f"the {what} is not UTF-8 text; this is not a numnet model file.")
+    except RecursionError:
+        _fail(name, f"the {what} is nested too deeply.")
+    except ValueError as error:  # json.JSONDecodeError, and over-long integers
+        _fail(name, f"the {what} is not valid JSON ({error}); the file is corrupted or not "
+                    "a numnet model file.")
+
+
+def _check_metadata(metadata, name):
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        _fail(name, "the metadata does not name the numnet format.")
+    version = metadata.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        _fail(name, f"format_version must be an integer >= 1, got {version!r}.")
+    if version > FORMAT_VERSION:
+        _fail(name, f"it was written by numnet {metadata.get('numnet_version')!s} in file format "
+                    f"version {version}, but this numnet ({__version__}) reads format version "
+                    f"{FORMAT_VERSION} at most. Upgrade numnet (pip install -U numnet).")
+    for key in ("numnet_version", "kind"):
+        if not isinstance(metadata.get(key), str):
+            _fail(name, f"the metadata field {key!r} is missing or not a string.")
+    if metadata["kind"] not in ("sequential", "estimator", "pipeline"):
+        _fail(name, "kind must be one of {'estimator', 'pipeline', 'sequential'}, got "
+                    f"{metadata['kind']!r}.")
+    if not isinstance(metadata.get("object"), dict):
+        _fail(name, "the metadata field 'object' is missing or not an object.")
+
+
+def _check_entries(header, data_size, name):
+    """Validate every tensor entry against the data size; nothing is allocated here."""
+    entries, spans = {}, []
+    for key, entry in header.items():
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            _fail(name, f"tensor {key!r} must have exactly the fields dtype, shape and "
+                        "data_offsets.")
+        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if code not in _DTYPES:
+            _fail(name, f"tensor {key!r} has dtype {code!r}, which is not one of "
+                        f"{sorted(_DTYPES)}.")
+        if (not isinstance(shape, list) or len(shape) > MAX_NDIM
+                or not all(_is_count(n) for n in shape)):
+            _fail(name, f"tensor {key!r} has shape {shape!r}; a shape must be a list of at most "
+                        f"{MAX_NDIM} integers >= 0.")
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(_is_count(n) for n in offsets) or offsets[0] > offsets[1]
+                or offsets[1] > data_size):
+            _fail(name, f"tensor {key!r} has data_offsets {offsets!r}, outside the "
+                        f"{data_size} bytes of data (truncated or altered file).")
+        n_bytes = math.prod(shape) * _DTYPES[code].itemsize
+        if offsets[1] - offsets[0] != n_bytes:
+            _fail(name, f"tensor {key!r} declares shape {shape} of {code} ({n_bytes} bytes) but "
+                        f"data_offsets span {offsets[1] - offsets[0]} bytes; the file was altered.")
+        entries[key] = (_DTYPES[code], tuple(shape), offsets[0])
+        spans.append(tuple(offsets))
+    position = 0
+    for begin, end in sorted(spans):
+        if begin != position:
+            _fail(name, "the tensor data overlaps or has gaps; the file was altered.")
+        position = end
+    if position != data_size:
+        _fail(name, f"the header accounts for {position} bytes of tensor data, but the file "
+                    f"holds {data_size}; the file is truncated or has extra bytes.")
+    return entries
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# --------------------------------------------------------------------------------- building
+
+
+def _build(metadata, tensors, name):
+    reader = _Reader(tensors, name)
+    try:
+        kind, spec = metadata["kind"], metadata["object"]
+        if spec.get(_TAG) != kind:
+            _fail(name, f"the object is tagged {spec.get(_TAG)!r}, but the file kind is "
+                        f"{kind!r}.")
+        obj = {"sequential": reader.sequential, "estimator": reader.estimator,
+               "pipeline": reader.pipeline}[kind](spec)
+    except ModelFileError:
+        raise
+    except RecursionError:
+        _fail(name, "the metadata is nested too deeply.")
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as error:
+        # Constructors and set_params validate what the file holds; report it as a bad file.
+        _fail(name, f"the metadata does not describe a valid numnet object: {error}")
+    unused = sorted(set(tensors) - reader.used)
+    if unused:
+        _fail(name, f"the file holds tensors that the metadata never uses: {unused[:5]}; the "
+                    "file was altered.")
+    return obj
+
+
+class _Reader:
+    """Rebuilds objects from metadata, checking every field before it is trusted."""
+
+    def __init__(self, tensors, name):
+        self.tensors, self.name, self.used = tensors, name, set()
+
+    def fail(self, detail):
+        _fail(self.name, detail)
+
+    def tensor(self, key):
+        if not isinstance(key, str) or key not in self.tensors:
+            self.fail(f"the metadata refers to a tensor {key!r} that the file does not hold.")
+        if key in self.used:
+            self.fail(f"the tensor {key!r} is used twice; the file was altered.")
+        self.used.add(key)
+        return self.tensors[key]
+
+    def fields(self, spec, required, where):
+        if not isinstance(spec, dict) or not set(required) <= set(spec):
+            self.fail(f"{where} must be an object with the fields {sorted(required)}.")
+        return [spec[key] for key in required]
+
+    def sequential(self, spec):
+        prefix, config, n_in, dtype = self.fields(
+            spec, ["prefix", "config", "n_in", "dtype"], "a Sequential entry"
+        )
+        if not isinstance(prefix, str):
+            self.fail("a Sequential prefix must be a string.")
+        if dtype not in _FLOATS:
+            self.fail(f"dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
+        if not _is_count(n_in) or n_in < 1:
+            self.fail(f"n_in must be an integer >= 1, got {n_in!r}.")
+        layer_specs = config.get("layers") if isinstance(config, dict) else None
+        if not isinstance(layer_specs, list):
+            self.fail("the architecture must be an object with a list of layers.")
+        for spec_ in layer_specs:
+            if (not isinstance(spec_, dict) or spec_.get("class") not in LAYERS
+                    or not isinstance(spec_.get("config"), dict)):
+                self.fail(f"each layer must be {{'class': one of {sorted(LAYERS)}, 'config': "
+                          f"{{...}}}}, got {spec_!r:.200}.")
+        net = Sequential.from_config(config)
+
+        # The parameter shapes follow from the architecture alone; compare them with the
+        # tensors before build() allocates anything, so a forged width cannot exhaust memory.
+        width, expected = n_in, {}
+        for index, layer in enumerate(net.layers):
+            for pname, shape in layer.param_shapes(width).items():
+                expected[f"{prefix}{index}.{pname}"] = tuple(shape)
+            width = layer.output_dim(width)
+        arrays = {}
+        for key, shape in expected.items():
+            array = self.tensor(key)
+            if array.dtype != np.dtype(_FLOATS[dtype]).newbyteorder("<"):
+                self.fail(f"tensor {key!r} has dtype {array.dtype.name}, but the network is "
+                          f"{dtype}.")
+            if array.shape != shape:
+                self.fail(f"tensor {key!r} has shape {array.shape}, but the architecture needs "
+                          f"{shape}; the file was altered.")
+            if not np.all(np.isfinite(array)):
+                self.fail(f"tensor {key!r} holds NaN or infinity; a numnet model never has "
+                          "non-finite weights.")
+            arrays[key[len(prefix):]] = array
+        net.build(n_in, dtype=_FLOATS[dtype], random_state=0)
+        for pname, view in net.named_parameters().items():
+            view[...] = arrays[pname]
+        return net
+
+    def estimator(self, spec):
+        cls_name, params, attributes = self.fields(
+            spec, ["class", "params", "attributes"], "an estimator entry"
+        )
+        classes = _estimator_classes()
+        if cls_name not in classes:
+            self.fail(f"estimator class must be one of {sorted(classes)}, got {cls_name!r:.100}.")
+        if not isinstance(params, dict) or not isinstance(attributes, dict):
+            self.fail("an estimator's params and attributes must be JSON objects.")
+        cls = classes[cls_name]
+        est = cls()
+        est.set_params(**{key: self.value(value, hyper=True) for key, value in params.items()})
+        for key, value in attributes.items():
+            if (not key.isidentifier() or not key.endswith("_") or key.startswith("_")
+                    or hasattr(cls, key)):
+                self.fail(f"{key!r:.100} is not a fitted attribute name of {cls_name}.")
+            setattr(est, key, self.value(value))
+        return est
+
+    def pipeline(self, spec):
+        from .tabular import TabularPipeline
+
+        state, est_spec = self.fields(spec, ["state", "estimator"], "a pipeline entry")
+        if not isinstance(est_spec, dict) or est_spec.get(_TAG) != "estimator":
+            self.fail("a pipeline must hold an estimator.")
+        return TabularPipeline.from_state(state, self.estimator(est_spec))
+
+    def value(self, value, *, hyper=False):
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, list):
+            return [self.value(v, hyper=hyper) for v in value]
+        if not isinstance(value, dict) or not isinstance(value.get(_TAG), str):
+            self.fail(f"unexpected value {value!r:.100} in the metadata.")
+        tag = value[_TAG]
+        if tag == "tuple":
+            (items,) = self.fields(value, ["items"], "a tuple")
+            return tuple(self.value(v, hyper=hyper) for v in _as_list(items, self))
+        if tag == "dict":
+            (items,) = self.fields(value, ["items"], "a dict")
+            pairs = [self.pair(item, hyper) for item in _as_list(items, self)]
+            return dict(pairs)
+        if tag == "scalar":
+            dtype, item = self.fields(value, ["dtype", "value"], "a scalar")
+            if dtype not in {d.name for d in _DTYPES.values()} or not isinstance(
+                item, (bool, int, float)
+            ):
+                self.fail(f"a scalar must be a number of a numeric dtype, got {value!r:.100}.")
+            return np.dtype(dtype).type(item)
+        if hyper:
+            self.fail(f"a hyperparameter must be plain data, got a {tag!r:.50} entry.")
+        if tag == "ndarray":
+            (key,) = self.fields(value, ["key"], "an array")
+            return self.tensor(key).copy()  # writable, independent of the file buffer
+        if tag in ("str_array", "object_array"):
+            shape, items = self.fields(value, ["shape", "items"], "an array of strings")
+            if (not isinstance(shape, list) or len(shape) > MAX_NDIM
+                    or not all(_is_count(n) for n in shape)
+                    or not isinstance(items, list) or math.prod(shape) != len(items)
+                    or not all(i is None or isinstance(i, (bool, int, float, str))
+                               for i in items)):
+                self.fail(f"an array of strings must have a valid shape and matching items, got "
+                          f"{value!r:.100}.")
+            if tag == "str_array":
+                if not all(isinstance(i, str) for i in items):
+                    self.fail("a string array holds a value that is not a string.")
+                return np.array(items, dtype=str).reshape(shape)
+            array = np.empty(len(items), dtype=object)
+            array[:] = items
+            return array.reshape(shape)
+        if tag == "sequential":
+            return self.sequential(value)
+        if tag == "history":
+            (fields,) = self.fields(value, ["value"], "a history")
+            return History(**self.history_fields(self.value(fields)))
+        self.fail(f"unknown entry type {tag!r:.50} in the metadata.")
+
+    def history_fields(self, fields):
+        lists = ("loss", "val_loss", "val_metric", "learning_rate", "time")
+        if not isinstance(fields, dict) or not set(fields) <= set(History.__dataclass_fields__):
+            self.fail(f"a history must be an object with fields among "
+                      f"{sorted(History.__dataclass_fields__)}.")
+        for key, item in fields.items():
+            ok = (
+                isinstance(item, list) and all(_is_number(v) for v in item) if key in lists
+                else isinstance(item, str) if key == "metric_name"
+                else isinstance(item, bool) if key == "converged"
+                else item is None or _is_count(item)
+            )
+            if not ok:
+                self.fail(f"the history field {key!r} has an invalid value {item!r:.100}.")
+        return fields
+
+    def pair(self, item, hyper):
+        if not isinstance(item, list) or len(item) != 2:
+            self.fail("a dict entry must be a [key, value] pair.")
+        key = self.value(item[0], hyper=True)
+        if isinstance(key, (list, dict)):
+            self.fail("a dict key must be a number, a string or a tuple.")
+        return key, self.value(item[1], hyper=hyper)
+
+
+def _as_list(items, reader):
+    if not isinstance(items, list):
+        reader.fail("items must be a list.")
+    return items

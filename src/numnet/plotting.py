@@ -1,0 +1,149 @@
+"""Plots of a trained model: loss curves and a classifier's decision regions (matplotlib).
+
+matplotlib is an optional dependency (``pip install 'numnet[plot]'``). Figures are drawn with
+the object-oriented API on an Agg canvas, never through pyplot's global state.
+"""
+
+import io as _io
+from pathlib import Path
+
+import numpy as np
+
+from .tabular import DataError
+
+_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def _matplotlib():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise DataError("numnet plot needs matplotlib: pip install 'numnet[plot]'.") from None
+    return Figure, FigureCanvasAgg
+
+
+def model_curves(obj):
+    """Per-epoch curves of a pipeline or estimator: (history, val_loss, val_metric, metric_name).
+
+    For a pipeline the validation curves are those of its held-out rows (recorded by
+    ``numnet train``); otherwise those in the estimator's history (early stopping).
+    """
+    estimator = getattr(obj, "estimator", obj)
+    history = getattr(estimator, "history_", None)
+    if history is None or not history.loss:
+        raise DataError(
+            f"the model must have a training history to plot, got a {type(obj).__name__} "
+            "without one. Plot a model trained with 'numnet train' or a fitted estimator."
+        )
+    curve = getattr(obj, "info", {}).get("validation_curve") or {}
+    if curve.get("val_loss"):
+        return history, curve["val_loss"], curve["val_metric"], curve["metric_name"]
+    return history, history.val_loss, history.val_metric, history.metric_name
+
+
+def plot_history(ax, history, val_loss=None, val_metric=None, metric_name=None):
+    """Training (and validation) loss per epoch on ``ax``; the kept epoch is marked."""
+    if val_loss is None:
+        val_loss, val_metric, metric_name = (history.val_loss, history.val_metric,
+                                             history.metric_name)
+    epochs = np.arange(1, len(history.loss) + 1)
+    ax.plot(epochs, history.loss, label="training loss", color="C0")
+    if val_loss:
+        ax.plot(np.arange(1, len(val_loss) + 1), val_loss, label="validation loss",
+                color="C1")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch, color="0.5", linestyle="--", linewidth=1,
+                   label=f"kept epoch {history.best_epoch}")
+    values = np.asarray(list(history.loss) + list(val_loss), dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size and values.min() > 0 and values.max() / values.min() > 100:
+        ax.set_yscale("log")  # a loss falling by orders of magnitude is unreadable linearly
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    title = "Loss curves"
+    if val_metric:
+        title += f" (final validation {metric_name or 'metric'} {val_metric[-1]:.3g})"
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+
+
+def plot_decision_regions(ax, pipeline, frame, *, resolution=200):
+    """Predicted class over a grid spanning ``frame``'s two features, with the data on top."""
+    if pipeline.task != "classification":
+        raise DataError(
+            "--data draws decision regions, which need a classifier, but this model does "
+            "regression."
+        )
+    columns = pipeline.preprocessor.columns_
+    if len(columns) != 2 or any(column["kind"] != "numeric" for column in columns):
+        described = ", ".join(f"{c['name']!r} ({c['kind']})" for c in columns)
+        raise DataError(
+            "decision regions need a model with exactly 2 numeric features, got "
+            f"{len(columns)}: {described}."
+        )
+    import pandas as pd
+    from matplotlib.colors import ListedColormap
+
+    names = [column["name"] for column in columns]
+    X = pipeline.transform(frame)  # validates the columns and values
+    raw = {name: frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names}
+    spans = []
+    for name in names:
+        values = raw[name][np.isfinite(raw[name])]
+        low, high = float(values.min()), float(values.max())
+        pad = 0.05 * (high - low) if high > low else 1.0
+        spans.append(np.linspace(low - pad, high + pad, resolution))
+    grid_x, grid_y = np.meshgrid(*spans)
+    grid = pd.DataFrame({names[0]: grid_x.ravel(), names[1]: grid_y.ravel()})
+    classes = pipeline.classes_
+    region = pipeline.predict_proba(grid).argmax(axis=1).reshape(grid_x.shape)
+    colors = [f"C{i % 10}" for i in range(len(classes))]
+    ax.contourf(grid_x, grid_y, region, levels=np.arange(len(classes) + 1) - 0.5,
+                cmap=ListedColormap(colors), alpha=0.3)
+
+    lookup = {str(c): i for i, c in enumerate(classes)}
+    labels = None
+    if pipeline.target in frame.columns and frame[pipeline.target].notna().all():
+        labels = np.array([lookup.get(str(v), -1) for v in frame[pipeline.target]])
+        if (labels < 0).any():
+            labels = None
+    marker = "true class"
+    if labels is None:
+        labels = pipeline.estimator.predict_proba(X).argmax(axis=1)
+        marker = "predicted class"
+    for index, label in enumerate(classes):
+        chosen = labels == index
+        ax.scatter(raw[names[0]][chosen], raw[names[1]][chosen], s=12, color=colors[index],
+                   edgecolors="k", linewidths=0.3,
+                   label=str(label.item() if hasattr(label, "item") else label))
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(f"Decision regions (points: {marker})")
+    ax.legend(title=pipeline.target, fontsize="small")
+
+
+def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
+    """Write the loss curves of ``obj`` (and decision regions over ``frame``) to an image.
+
+    The image is exactly ``width`` x ``height`` pixels (PNG) and is written atomically.
+    """
+    from .io import atomic_write
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMATS:
+        raise DataError(f"--output must end in .png, .svg or .pdf, got {str(path)!r}.")
+    Figure, FigureCanvasAgg = _matplotlib()
+    curves = model_curves(obj)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    FigureCanvasAgg(figure)
+    panels = 1 if frame is None else 2
+    plot_history(figure.add_subplot(1, panels, 1), *curves)
+    if frame is not None:
+        plot_decision_regions(figure.add_subplot(1, panels, 2), obj, frame)
+    figure.tight_layout()
+    buffer = _io.BytesIO()
+    # no bbox_inches="tight": it would change the pixel size
+    figure.savefig(buffer, format=_FORMATS[suffix], dpi=dpi)
+    atomic_write(path, buffer.getvalue())
