@@ -385,3 +385,15 @@ def test_from_config_rejects_unknown_layers():
         "'Sigmoid', 'Softmax', 'Tanh'], got 'Conv2D'."
     )):
         Sequential.from_config({"layers": [{"class": "Conv2D", "config": {}}]})
+
+
+def test_auto_init_looks_past_dropout_to_the_activation():
+    n_in = 50
+    net = Sequential([Dense(400), Dropout(0.5), ReLU(), Dense(400), Dropout(0.5), Tanh(),
+                      Dense(1)]).build(n_in, random_state=0)
+    he_limit, glorot_limit = np.sqrt(6 / n_in), np.sqrt(6 / (400 + 400))
+    first, second = net[0].params["W"], net[3].params["W"]
+    assert net[0].resolved_init == "he_uniform" and net[3].resolved_init == "glorot_uniform"
+    # He's bound is wider: the largest draw from 20000 uniform values sits close to it.
+    assert he_limit * 0.99 < np.abs(first).max() <= he_limit
+    assert glorot_limit * 0.99 < np.abs(second).max() <= glorot_limit

@@ -446,8 +446,6 @@ def test_train_lbfgs_callbacks_and_validation(regression):
 
 # --- divergence -------------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_divergence_raises_naming_the_epoch_and_restores_the_last_finite_params(regression):
     X, y, _ = regression
     net = linear(3)

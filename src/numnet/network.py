@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layers import LAYERS, Dense, Layer
+from .layers import LAYERS, Dense, Dropout, Layer
 
 _NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
 
@@ -95,8 +95,12 @@ class Sequential:
             raise ValueError(f"dtype must be float32 or float64, got {dtype.name!r}.")
         self.n_in, self.dtype = n_in, dtype
 
-        for layer, following in zip(self.layers, self.layers[1:] + [None], strict=True):
+        for index, layer in enumerate(self.layers):
             if isinstance(layer, Dense) and layer.init == "auto":
+                # The activation that follows decides, looking past dropout (Dense, Dropout,
+                # ReLU still feeds a ReLU).
+                following = next((f for f in self.layers[index + 1:]
+                                  if not isinstance(f, Dropout)), None)
                 layer.resolved_init = (
                     following.preferred_init if following is not None else "glorot_uniform"
                 )

@@ -325,7 +325,11 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                               history, early_stopping, lr_schedule, fingerprint)
 
     guard = _InterruptGuard(enabled=checkpoint is not None)
+    # Overflow to inf/nan is detected through the loss below and turned into a DivergenceError
+    # with the parameters restored; NumPy's warnings would only get in the way.
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     try:
+        errstate.__enter__()
         guard.__enter__()
         for epoch in range(start_epoch, max_epochs + 1):
             np.copyto(last_finite, params)
@@ -417,6 +421,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 break
     finally:
         guard.__exit__(None, None, None)
+        errstate.__exit__(None, None, None)
         progress.close()
 
     if early_stopping is not None and early_stopping.best_epoch is not None:
@@ -472,8 +477,10 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
 
     def fun(theta):
         np.copyto(net.params, theta, casting="unsafe")
-        value, grad = objective(net, loss, X, y, regularizer=regularizer,
-                                sample_weight=sample_weight)
+        # An overflowing trial point only makes the line search step back: no warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value, grad = objective(net, loss, X, y, regularizer=regularizer,
+                                    sample_weight=sample_weight)
         return value, grad.astype(np.float64)
 
     def on_iteration(intermediate_result):
