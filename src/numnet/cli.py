@@ -96,6 +96,11 @@ def _model_params(cls, model, options, seed):
         if value is None:
             continue
         param = OPTION_PARAMS[option]
+        if param == "alpha" and param not in available and "C" in available:
+            # LogisticRegression's penalty is P(W) / (C * sum(s)), the MLP's alpha * P(W) /
+            # sum(s): the same objective when C = 1 / alpha.
+            params["C"] = math.inf if value == 0 else 1.0 / value
+            continue
         if param not in available:
             flag = "--" + option.replace("_", "-")
             if option == "early_stopping" and not value:

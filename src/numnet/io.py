@@ -25,10 +25,12 @@ network is built, and objects are only created from a fixed list of numnet class
 problem raises :class:`ModelFileError`.
 """
 
+import hashlib
 import json
 import math
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +116,7 @@ def dumps(obj) -> bytes:
     kind, encoded = writer.top(obj)
     metadata = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "numnet_version": __version__,
-        "kind": kind, "object": encoded,
+        "kind": kind, "object": encoded, "sha256": _checksum(kind, encoded, writer.tensors),
     }
     text = json.dumps(metadata, separators=(",", ":"))
     return safetensors_save(writer.tensors, metadata={FORMAT_NAME: text})
@@ -249,6 +251,8 @@ class _Writer:
             return {_TAG: "tuple",
                     "items": [self.value(v, f"{key}.{i}", hyper=hyper)
                               for i, v in enumerate(value)]}
+        if isinstance(value, dict) and all(isinstance(k, str) and k != _TAG for k in value):
+            return {k: self.value(v, f"{key}.{k}", hyper=hyper) for k, v in value.items()}
         if isinstance(value, dict):
             return {_TAG: "dict",
                     "items": [[self.value(k, f"{key}.key", hyper=hyper),
@@ -272,7 +276,10 @@ class _Writer:
 
     def ndarray(self, value, key):
         if value.dtype.kind in "biuf":
-            return self.array(key, value)
+            encoded = self.array(key, value)
+            if not value.flags.writeable:
+                encoded["read_only"] = True
+            return encoded
         if value.dtype.kind in "UO":
             items = value.ravel().tolist()
             for item in items:
@@ -285,6 +292,11 @@ class _Writer:
                     "shape": list(value.shape), "items": items}
         raise TypeError(f"fitted attribute {key} has dtype {value.dtype}, which a model file "
                         "cannot hold.")
+
+
+# Fitted attributes whose type the estimators guarantee (history_ is None before training).
+_ATTRIBUTE_TYPES = {"network_": (Sequential,), "history_": (History, type(None)),
+                    "classes_": (np.ndarray,)}
 
 
 def _estimator_classes():
@@ -364,7 +376,27 @@ def _read(file, size, name):
                            ).reshape(shape)
         for key, (dtype, shape, begin) in entries.items()
     }
+    if metadata["sha256"] != _checksum(metadata["kind"], metadata["object"], tensors):
+        _fail(name, "the sha256 checksum does not match the contents; the file was altered or "
+                    "corrupted.")
     return metadata, tensors
+
+
+def _checksum(kind, obj, tensors):
+    """SHA-256 of the object description and every tensor (name, dtype, shape and bytes).
+
+    It catches accidental corruption (bit rot, a bad copy) that would otherwise change weights
+    silently. It is no signature: a deliberate forger can recompute it, which is why loading
+    validates everything else as well.
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"kind": kind, "object": obj}, sort_keys=True,
+                             separators=(",", ":")).encode())
+    for key in sorted(tensors):
+        array = tensors[key]
+        digest.update(json.dumps([key, _CODES[array.dtype], list(array.shape)]).encode())
+        digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    return digest.hexdigest()
 
 
 def _parse_json(raw, name, what):
@@ -398,7 +430,7 @@ def _check_metadata(metadata, name):
         _fail(name, f"it was written by numnet {metadata.get('numnet_version')!s} in file format "
                     f"version {version}, but this numnet ({__version__}) reads format version "
                     f"{FORMAT_VERSION} at most. Upgrade numnet (pip install -U numnet).")
-    for key in ("numnet_version", "kind"):
+    for key in ("numnet_version", "kind", "sha256"):
         if not isinstance(metadata.get(key), str):
             _fail(name, f"the metadata field {key!r} is missing or not a string.")
     if metadata["kind"] not in ("sequential", "estimator", "pipeline"):
@@ -416,7 +448,7 @@ def _check_entries(header, data_size, name):
             _fail(name, f"tensor {key!r} must have exactly the fields dtype, shape and "
                         "data_offsets.")
         code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if code not in _DTYPES:
+        if not _is_name(code, _DTYPES):
             _fail(name, f"tensor {key!r} has dtype {code!r}, which is not one of "
                         f"{sorted(_DTYPES)}.")
         if (not isinstance(shape, list) or len(shape) > MAX_NDIM
@@ -443,6 +475,11 @@ def _check_entries(header, data_size, name):
         _fail(name, f"the header accounts for {position} bytes of tensor data, but the file "
                     f"holds {data_size}; the file is truncated or has extra bytes.")
     return entries
+
+
+def _is_name(value, names):
+    """``value in names`` for an untrusted value, which may be unhashable."""
+    return isinstance(value, str) and value in names
 
 
 def _is_number(value):
@@ -496,9 +533,13 @@ class _Reader:
         self.used.add(key)
         return self.tensors[key]
 
-    def fields(self, spec, required, where):
-        if not isinstance(spec, dict) or not set(required) <= set(spec):
-            self.fail(f"{where} must be an object with the fields {sorted(required)}.")
+    def fields(self, spec, required, where, optional=()):
+        """The required fields of a metadata object that has no fields beyond these."""
+        allowed = {_TAG, *required, *optional}
+        if (not isinstance(spec, dict) or not set(required) <= set(spec)
+                or not set(spec) <= allowed):
+            self.fail(f"{where} must be an object with the fields {sorted(required)}"
+                      + (f" (and optionally {sorted(optional)})" if optional else "") + ".")
         return [spec[key] for key in required]
 
     def sequential(self, spec):
@@ -507,7 +548,7 @@ class _Reader:
         )
         if not isinstance(prefix, str):
             self.fail("a Sequential prefix must be a string.")
-        if dtype not in _FLOATS:
+        if not _is_name(dtype, _FLOATS):
             self.fail(f"dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
         if not _is_count(n_in) or n_in < 1:
             self.fail(f"n_in must be an integer >= 1, got {n_in!r}.")
@@ -515,7 +556,7 @@ class _Reader:
         if not isinstance(layer_specs, list):
             self.fail("the architecture must be an object with a list of layers.")
         for spec_ in layer_specs:
-            if (not isinstance(spec_, dict) or spec_.get("class") not in LAYERS
+            if (not isinstance(spec_, dict) or not _is_name(spec_.get("class"), LAYERS)
                     or not isinstance(spec_.get("config"), dict)):
                 self.fail(f"each layer must be {{'class': one of {sorted(LAYERS)}, 'config': "
                           f"{{...}}}}, got {spec_!r:.200}.")
@@ -551,19 +592,50 @@ class _Reader:
             spec, ["class", "params", "attributes"], "an estimator entry"
         )
         classes = _estimator_classes()
-        if cls_name not in classes:
+        if not _is_name(cls_name, classes):
             self.fail(f"estimator class must be one of {sorted(classes)}, got {cls_name!r:.100}.")
         if not isinstance(params, dict) or not isinstance(attributes, dict):
             self.fail("an estimator's params and attributes must be JSON objects.")
         cls = classes[cls_name]
         est = cls()
         est.set_params(**{key: self.value(value, hyper=True) for key, value in params.items()})
+        if hasattr(est, "_validate_params"):
+            est._validate_params()  # the estimator's own checks, as fit would run them
         for key, value in attributes.items():
             if (not key.isidentifier() or not key.endswith("_") or key.startswith("_")
                     or hasattr(cls, key)):
                 self.fail(f"{key!r:.100} is not a fitted attribute name of {cls_name}.")
-            setattr(est, key, self.value(value))
+            decoded = self.value(value)
+            expected = _ATTRIBUTE_TYPES.get(key)
+            if expected is not None and not isinstance(decoded, expected):
+                self.fail(f"fitted attribute {key} must be a {expected[0].__name__}, got "
+                          f"{type(decoded).__name__}.")
+            setattr(est, key, decoded)
+        self.check_predicts(est)
         return est
+
+    def check_predicts(self, est):
+        """Predict one row of zeros: fitted attributes that do not fit together fail here."""
+        net, n_features = getattr(est, "network_", None), getattr(est, "n_features_in_", None)
+        if net is None:
+            return
+        if not isinstance(net, Sequential) or not _is_count(n_features) or n_features != net.n_in:
+            self.fail(f"the estimator's n_features_in_ ({n_features!r:.50}) does not match its "
+                      "network; the file was altered.")
+        X = np.zeros((1, n_features), dtype=net.dtype)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.predict(X)
+                n_classes = None
+                if hasattr(est, "predict_proba") and hasattr(est, "classes_"):
+                    n_classes = est.predict_proba(X).shape[1]
+        except Exception as error:  # any failure means the state is inconsistent
+            self.fail(f"the fitted {type(est).__name__} cannot predict ({type(error).__name__}: "
+                      f"{error}); the file was altered.")
+        if n_classes is not None and n_classes != len(est.classes_):
+            self.fail(f"the fitted {type(est).__name__} has {len(est.classes_)} classes but its "
+                      f"network predicts {n_classes}; the file was altered.")
 
     def pipeline(self, spec):
         from .tabular import TabularPipeline
@@ -578,7 +650,11 @@ class _Reader:
             return value
         if isinstance(value, list):
             return [self.value(v, hyper=hyper) for v in value]
-        if not isinstance(value, dict) or not isinstance(value.get(_TAG), str):
+        if not isinstance(value, dict):
+            self.fail(f"unexpected value {value!r:.100} in the metadata.")
+        if _TAG not in value:
+            return {k: self.value(v, hyper=hyper) for k, v in value.items()}
+        if not isinstance(value[_TAG], str):
             self.fail(f"unexpected value {value!r:.100} in the metadata.")
         tag = value[_TAG]
         if tag == "tuple":
@@ -590,7 +666,7 @@ class _Reader:
             return dict(pairs)
         if tag == "scalar":
             dtype, item = self.fields(value, ["dtype", "value"], "a scalar")
-            if dtype not in {d.name for d in _DTYPES.values()} or not isinstance(
+            if not _is_name(dtype, {d.name for d in _DTYPES.values()}) or not isinstance(
                 item, (bool, int, float)
             ):
                 self.fail(f"a scalar must be a number of a numeric dtype, got {value!r:.100}.")
@@ -598,8 +674,11 @@ class _Reader:
         if hyper:
             self.fail(f"a hyperparameter must be plain data, got a {tag!r:.50} entry.")
         if tag == "ndarray":
-            (key,) = self.fields(value, ["key"], "an array")
-            return self.tensor(key).copy()  # writable, independent of the file buffer
+            (key,) = self.fields(value, ["key"], "an array", optional=["read_only"])
+            array = self.tensor(key).copy()  # independent of the file buffer
+            if value.get("read_only") is True:
+                array.setflags(write=False)
+            return array
         if tag in ("str_array", "object_array"):
             shape, items = self.fields(value, ["shape", "items"], "an array of strings")
             if (not isinstance(shape, list) or len(shape) > MAX_NDIM

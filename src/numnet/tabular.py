@@ -797,16 +797,27 @@ class _HoldoutTracker:
                       "metric_name": "accuracy" if task == "classification" else "r2"}
 
     def __call__(self, epoch, history):
+        from .functional import log_sigmoid, log_softmax
+
+        # The network itself, not est.predict: the estimator sets its public attributes only
+        # at the end of fit, but network_ and classes_ exist from the first epoch.
         est = self.estimator
+        raw = est.network_.forward(self.X.astype(est.network_.dtype, copy=False))
+        raw = raw.astype(np.float64)
         if self.task == "classification":
-            proba = est.predict_proba(self.X)
             index = np.searchsorted(est.classes_, self.y)
-            picked = np.clip(proba[np.arange(len(self.y)), index], 1e-15, 1.0)
-            loss = float(-np.mean(np.log(picked)))
-            metric = float(np.mean(proba.argmax(axis=1) == index))
+            rows = np.arange(len(self.y))
+            if raw.shape[1] == 1:  # binary: p(class 1) = sigmoid(z)
+                z = raw[:, 0]
+                log_p = np.where(index == 1, log_sigmoid(z), log_sigmoid(-z))
+                predicted = (z > 0).astype(int)
+            else:
+                log_p = log_softmax(raw, axis=1)[rows, index]
+                predicted = raw.argmax(axis=1)
+            loss = float(-np.mean(log_p))
+            metric = float(np.mean(predicted == index))
         else:
-            predicted = np.asarray(est.predict(self.X), dtype=np.float64).reshape(len(self.y))
-            residual = float(np.mean((self.y - predicted) ** 2))
+            residual = float(np.mean((self.y - raw[:, 0]) ** 2))
             loss = residual / 2
             total = float(np.var(self.y))
             metric = 1 - residual / total if total > 0 else 0.0
