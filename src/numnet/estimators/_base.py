@@ -43,6 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._validation import check_bool, check_float, check_int, check_option
+from ..exceptions import DivergenceError
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy
 from ..optimizers import SGD, Adam
@@ -419,13 +420,23 @@ class _NumnetEstimator(BaseEstimator):
             optimizer = self._make_optimizer(p, scale)
         self._optimizer = optimizer
         rule = _EpochRule(self, net, optimizer, p, scale=scale, n_train=n_train, stopping=True)
-        history = train(
-            net, loss, optimizer, X, Y, regularizer=regularizer, sample_weight=sample_weight,
-            batch_size=None if p.solver == "gd" else batch_size,
-            max_epochs=1 if incremental else p.max_iter,
-            shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
-            random_state=rng, verbose=bool(p.verbose), callbacks=(rule, *extra),
-        )
+        try:
+            history = train(
+                net, loss, optimizer, X, Y, regularizer=regularizer, sample_weight=sample_weight,
+                batch_size=None if p.solver == "gd" else batch_size,
+                max_epochs=1 if incremental else p.max_iter,
+                shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
+                random_state=rng, verbose=bool(p.verbose), callbacks=(rule, *extra),
+            )
+        except DivergenceError as error:
+            # Restate the core's message in the estimator's terms (its learning rate is in F's
+            # units, learning_rate_init in J's).
+            raise DivergenceError(
+                f"{type(self).__name__}: training diverged (the loss became non-finite in epoch "
+                f"{error.epoch}); the parameters from the epoch before were restored. Lower "
+                f"learning_rate_init (now {p.lr_init:g}) or scale the features (e.g. with "
+                "sklearn.preprocessing.StandardScaler).", epoch=error.epoch,
+            ) from None
         rule.rescale(history)
         if p.early_stopping and rule.best_params is not None:
             np.copyto(net.params, rule.best_params)  # scikit-learn restores the best weights
@@ -653,8 +664,10 @@ class _ClassifierBase(_NumnetEstimator):
         raw = self._forward(X)
         if self.out_activation_ == "softmax":
             return softmax(raw, axis=1)
-        proba = sigmoid(raw)
-        return proba if proba.shape[1] > 1 else np.hstack([1 - proba, proba])
+        if raw.shape[1] > 1:
+            return sigmoid(raw)
+        # sigmoid(-z), not 1 - sigmoid(z): no cancellation when p is close to 1.
+        return np.hstack([sigmoid(-raw), sigmoid(raw)])
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed from the logits without underflow."""

@@ -2,6 +2,7 @@
 
 import numbers
 
+import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
@@ -41,11 +42,22 @@ class _MLPMixin:
     def _make_network(self, n_features, n_outputs, dtype, rng, p):
         layers = []
         for width in p.hidden_layer_sizes:
-            layers += [Dense(width), ACTIVATIONS[p.activation]()]
+            layers += [Dense(width, init="glorot_uniform"), ACTIVATIONS[p.activation]()]
             if p.dropout > 0:
                 layers.append(Dropout(p.dropout))
-        layers.append(Dense(n_outputs))
-        return Sequential(layers).build(n_features, dtype=dtype, random_state=rng)
+        layers.append(Dense(n_outputs, init="glorot_uniform"))
+        net = Sequential(layers).build(n_features, dtype=dtype, random_state=rng)
+        # scikit-learn's MLP initialisation, so that the defaults (learning_rate_init, alpha)
+        # behave as they do there: W and b ~ U(-a, a), a = sqrt(factor / (n_in + n_out)),
+        # factor 2 for 'logistic' and 6 otherwise (Glorot & Bengio, 2010).
+        factor = 2.0 if p.activation == "logistic" else 6.0
+        for layer in net.layers:
+            if isinstance(layer, Dense):
+                W, b = layer.params["W"], layer.params["b"]
+                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+                W[...] = rng.uniform(-bound, bound, W.shape)
+                b[...] = rng.uniform(-bound, bound, b.shape)
+        return net
 
     def _penalty_denominator(self, weight_sum, n_train, batch_size):
         # scikit-learn divides the penalty by the weight sum of each (mini-)batch; every batch
@@ -204,8 +216,8 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
       ``weight_decay = alpha / batch_size`` on the weights (not the biases).
     - Internally numnet minimises ``F = 2 * J`` (MeanSquaredError has no 0.5); learning
       rates, Adam's epsilon, tol and the reported losses are converted to J.
-    - The hidden weights start from He (ReLU, leaky ReLU) or Glorot (others) uniform draws, the
-      biases at zero; scikit-learn draws both from a Glorot-style uniform.
+    - Initialisation as in scikit-learn: every W and b from ``U(-a, a)``,
+      ``a = sqrt(6 / (n_in + n_out))`` (``sqrt(2 / (n_in + n_out))`` for "logistic").
 
     Examples
     --------
