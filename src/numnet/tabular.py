@@ -114,12 +114,15 @@ def _read_parquet(path, name):
     if not raw:
         raise DataError(f"Cannot read {name!r}: the file is empty.")
     try:
-        table = pq.read_table(io.BytesIO(raw))
+        parquet = pq.ParquetFile(io.BytesIO(raw))
+        _check_duplicates(parquet.schema_arrow.names, name)
+        table = parquet.read()
+    except DataError:
+        raise
     except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ... for bad files
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(
             error).__name__
         raise DataError(f"Cannot read {name!r} as Parquet: {detail.rstrip('.')}.") from None
-    _check_duplicates(table.column_names, name)
     return table.to_pandas()
 
 
