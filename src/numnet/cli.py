@@ -500,8 +500,8 @@ def inspect(
         typer.echo("hyperparameters: " + ", ".join(
             f"{k}={v!r}" for k, v in description["params"].items()))
     if "settings" in description and description["settings"]:
-        typer.echo("training options: " + ", ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in description["settings"].items()))
+        typer.echo("training options: " + " ".join(
+            _flag(k, v) for k, v in description["settings"].items()))
     if "preprocessing" in description:
         pre = description["preprocessing"]
         typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
@@ -512,14 +512,25 @@ def inspect(
     if net:
         typer.echo(f"network ({net['n_in']} inputs, {net['dtype']}, "
                    f"{net['n_params']} parameters):")
+        width = max(len(layer["layer"]) for layer in net["layers"])
         for layer in net["layers"]:
-            typer.echo(f"  {layer['index']:>2}  {layer['layer']:<40} {layer['params']:>8} params")
+            typer.echo(f"  {layer['index']:>2}  {layer['layer']:<{width}}  "
+                       f"{layer['params']:>8} params")
     history = description.get("history")
     if history:
         typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
     if description.get("metrics"):
         typer.echo("validation metrics at training time:")
         _echo_metrics(description["metrics"])
+
+
+def _flag(option, value):
+    flag = "--" + option.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return f"{flag} {value}"
 
 
 def _fmt(value):
@@ -662,7 +673,10 @@ def main(argv=None):
         ctx = getattr(error, "ctx", None)
         if ctx is not None:
             hint = f" See '{ctx.command_path} --help'."
-        sys.stderr.write(f"error: {_one_line(error.format_message())}{hint}\n")
+        message = _one_line(error.format_message())
+        if not message.endswith("."):
+            message += "."
+        sys.stderr.write(f"error: {message}{hint}\n")
         code = 2
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("error: interrupted.\n")
