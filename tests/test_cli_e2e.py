@@ -1,0 +1,114 @@
+"""End to end: the installed ``numnet`` command on real CSV and Parquet files, in subprocesses.
+
+Each call costs an interpreter start-up (about a second), so the tests chain a few calls each.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+COMMAND = [shutil.which("numnet")] if shutil.which("numnet") else [sys.executable, "-m",
+                                                                     "numnet"]
+
+
+def numnet(*args, cwd, stdin=None):
+    return subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, input=stdin, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def flowers(tmp_path_factory):
+    """Two numeric features, a string class with a missing value, and an id column."""
+    folder = tmp_path_factory.mktemp("e2e")
+    rng = np.random.default_rng(0)
+    centres = {"setosa": (-2.0, 0.0), "versicolor": (2.0, 1.0), "virginica": (0.0, 3.0)}
+    species = rng.choice(list(centres), size=180)
+    points = np.array([centres[s] for s in species]) + rng.normal(0, 0.6, size=(180, 2))
+    frame = pd.DataFrame({"id": np.arange(180), "petal": points[:, 0], "sepal": points[:, 1],
+                          "species": species})
+    frame.loc[7, "sepal"] = np.nan
+    frame.to_csv(folder / "flowers.csv", index=False)
+    frame.to_parquet(folder / "flowers.parquet")
+    return folder
+
+
+def test_train_predict_evaluate_inspect_plot_on_csv(flowers):
+    train = numnet("train", "flowers.csv", "--target", "species", "--features", "petal,sepal",
+                   "--impute", "mean", "--hidden", "16", "--epochs", "60", "--learning-rate",
+                   "0.02", "-o", "flowers.numnet", cwd=flowers)
+    assert train.returncode == 0, train.stderr
+    assert train.stdout.splitlines()[0] == "Validation metrics (36 rows):"
+    accuracy = float(train.stdout.splitlines()[1].split()[1])
+    assert accuracy > 0.9
+    assert "epoch 60/60" in train.stderr and "Traceback" not in train.stderr
+
+    predict = numnet("predict", "flowers.numnet", "flowers.csv", "--keep", "id", "--proba",
+                     "-o", "predictions.csv", cwd=flowers)
+    assert predict.returncode == 0, predict.stderr
+    predictions = pd.read_csv(flowers / "predictions.csv")
+    assert list(predictions.columns) == ["id", "prediction", "proba_setosa", "proba_versicolor",
+                                         "proba_virginica"]
+    assert predictions["id"].tolist() == list(range(180))
+    truth = pd.read_csv(flowers / "flowers.csv")["species"]
+    assert (predictions["prediction"] == truth).mean() > 0.9
+
+    evaluate = numnet("evaluate", "flowers.numnet", "flowers.csv", "--json", cwd=flowers)
+    assert evaluate.returncode == 0, evaluate.stderr
+    result = json.loads(evaluate.stdout)
+    assert result["labels"] == ["setosa", "versicolor", "virginica"]
+    assert result["metrics"]["accuracy"] == pytest.approx((predictions["prediction"] == truth)
+                                                          .mean())
+
+    inspect = numnet("inspect", "flowers.numnet", cwd=flowers)
+    assert inspect.returncode == 0, inspect.stderr
+    assert "classes: setosa, versicolor, virginica" in inspect.stdout
+    assert "network (2 inputs, float64, 99 parameters):" in inspect.stdout
+
+    plot = numnet("plot", "flowers.numnet", "-o", "curves.png", "--data", "flowers.csv",
+                  "--width", "800", "--height", "400", cwd=flowers)
+    assert plot.returncode == 0, plot.stderr
+    header = (flowers / "curves.png").read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (800,
+                                                                                            400)
+
+
+def test_parquet_and_stdin(flowers):
+    train = numnet("train", "flowers.parquet", "-t", "petal", "--features", "sepal,species",
+                   "--impute", "median", "--model", "linear", "--json", "-q",
+                   "-o", "petal.numnet", cwd=flowers)
+    assert train.returncode == 0, train.stderr
+    assert train.stderr == ""
+    report = json.loads(train.stdout)
+    assert report["task"] == "regression" and report["metrics"]["r2"] > 0.8
+
+    csv = (flowers / "flowers.csv").read_text()
+    predict = numnet("predict", "petal.numnet", "-", "-o", "petal.parquet", "-q", cwd=flowers,
+                     stdin=csv)
+    assert predict.returncode == 0, predict.stderr
+    assert len(pd.read_parquet(flowers / "petal.parquet")) == 180
+
+
+def test_errors_are_one_line_with_exit_code_2(flowers):
+    result = numnet("train", "flowers.csv", "--target", "colour", "-o", "x.numnet",
+                    cwd=flowers)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("error: --target must name columns of 'flowers.csv', got unknown "
+                             "'colour'. The columns are: 'id', 'petal', 'sepal', 'species'.\n")
+
+
+def test_internal_errors_exit_1_with_a_traceback(flowers):
+    code = ("import sys, numnet.tabular as t\n"
+            "def broken(*a, **k): raise RuntimeError('internal bug')\n"
+            "t.read_table = broken\n"
+            "from numnet.cli import main\n"
+            "main(['train', 'flowers.csv', '-t', 'species', '-o', 'x.numnet'])\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=flowers, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "RuntimeError: internal bug" in result.stderr
