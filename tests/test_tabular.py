@@ -309,6 +309,8 @@ def test_pipeline_learns_and_reports_holdout_metrics(houses):
     assert len(curve["val_loss"]) == pipe.estimator.history_.n_epochs
     # the last recorded validation loss is half the mean squared error on the held-out rows
     assert curve["val_loss"][-1] == pytest.approx(report["metrics"]["rmse"] ** 2 / 2, rel=1e-9)
+    with raises("--proba needs a classifier, but this model does regression."):
+        prediction_frame(pipe, houses, proba=True)
 
 
 def test_classifier_pipeline_evaluates_and_predicts(houses):

@@ -9,6 +9,7 @@ Heavy imports (pandas, scikit-learn, matplotlib) happen inside the commands, so 
 import json
 import math
 import sys
+import textwrap
 import time
 import warnings
 
@@ -497,8 +498,9 @@ def inspect(
     if description.get("classes") is not None:
         typer.echo(f"classes: {', '.join(str(c) for c in description['classes'])}")
     if "params" in description:
-        typer.echo("hyperparameters: " + ", ".join(
-            f"{k}={v!r}" for k, v in description["params"].items()))
+        typer.echo(textwrap.fill("hyperparameters: " + ", ".join(
+            f"{k}={v!r}" for k, v in description["params"].items()), width=88,
+            subsequent_indent="  ", break_on_hyphens=False))
     if "settings" in description and description["settings"]:
         typer.echo("training options: " + " ".join(
             _flag(k, v) for k, v in description["settings"].items()))

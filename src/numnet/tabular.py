@@ -886,14 +886,17 @@ def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
     import pandas as pd
 
     check_columns(frame, list(keep), "--keep", source)
+    if proba and pipeline.task != "classification":
+        raise DataError("--proba needs a classifier, but this model does regression.")
     out = pd.DataFrame({name: frame[name].to_numpy() for name in keep})
+    X = pipeline.transform(frame)
+    prediction = pipeline.estimator.predict(X)
+    out["prediction"] = prediction.reshape(len(frame), -1)[:, 0] if prediction.ndim > 1 \
+        else prediction
     if proba:
-        probabilities = pipeline.predict_proba(frame)
-        out["prediction"] = pipeline.estimator.classes_[probabilities.argmax(axis=1)]
+        probabilities = pipeline.estimator.predict_proba(X)
         for index, label in enumerate(pipeline.classes_):
             out[f"proba_{_plain(label)}"] = probabilities[:, index]
-    else:
-        out["prediction"] = pipeline.predict(frame)
     return out
 
 
