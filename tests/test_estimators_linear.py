@@ -405,6 +405,6 @@ def test_bad_hyperparameters_raise_in_fit(estimator, message):
 
 
 def test_one_class_is_rejected():
-    msg = "y of LogisticRegression must contain at least 2 classes, got 1: 'a'."
+    msg = "y of LogisticRegression must contain at least 2 classes, got 1 class: 'a'."
     with pytest.raises(ValueError, match=re.escape(msg)):
         LogisticRegression().fit(np.ones((3, 2)), ["a", "a", "a"])

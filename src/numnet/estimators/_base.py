@@ -607,8 +607,10 @@ class _ClassifierBase(_NumnetEstimator):
                 self._check_labels(labels, labels_given, "classes")
                 labels = labels_given
             if len(labels) < 2:
-                only = labels.tolist()[0]
-                raise ValueError(f"y of {cls} must contain at least 2 classes, got 1: {only!r}.")
+                raise ValueError(
+                    f"y of {cls} must contain at least 2 classes, got 1 class: "
+                    f"{labels.tolist()[0]!r}."
+                )
             self.classes_ = labels
             binary = len(labels) == 2
             self.n_outputs_ = 1 if binary else len(labels)
