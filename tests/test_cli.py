@@ -84,6 +84,23 @@ def test_train_regression_prints_progress_and_metrics(capsys, folder):
     assert model.exists()
 
 
+def test_evaluate_regression_with_a_renamed_target(capsys, folder):
+    model = folder / "price2.numnet"
+    assert run(capsys, "train", folder / "data.csv", "-t", "price", "--features", "x1,city",
+               "--model", "linear", "-o", model, "-q")[0] == 0
+    frame = pd.read_csv(folder / "data.csv").rename(columns={"price": "cost"})
+    frame.to_csv(folder / "renamed.csv", index=False)
+    code, out, _ = run(capsys, "evaluate", model, folder / "renamed.csv", "--target", "cost",
+                       "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["task"] == "regression" and set(result["metrics"]) == {"r2", "rmse", "mae"}
+    assert "confusion_matrix" not in result and result["metrics"]["r2"] > 0.5
+    fails_with(capsys, f"--target must name columns of '{folder / 'renamed.csv'}', got unknown "
+               "'price'. The columns are: 'id', 'x1', 'x2', 'city', 'cost', 'label'.",
+               "evaluate", model, folder / "renamed.csv")
+
+
 def test_train_json_and_quiet(capsys, folder):
     code, out, err = run(capsys, "train", folder / "data.csv", "-t", "label", "--features",
                          "x1,city", "-o", folder / "m.numnet", "--json", *FAST)

@@ -350,6 +350,7 @@ def _history_summary(history):
                "best_epoch": history.best_epoch, "converged": history.converged}
     if history.val_loss:
         summary["final_val_loss"] = history.val_loss[-1]
+    if history.val_metric:
         summary[f"final_val_{history.metric_name or 'metric'}"] = history.val_metric[-1]
     return summary
 

@@ -25,11 +25,13 @@ network is built, and objects are only created from a fixed list of numnet class
 problem raises :class:`ModelFileError`.
 """
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import secrets
+import types
 import warnings
 from pathlib import Path
 
@@ -477,6 +479,25 @@ def _check_entries(header, data_size, name):
     return entries
 
 
+def _matches(value, annotation):
+    """Whether a JSON value fits a History field's annotation (list means a list of numbers)."""
+    if isinstance(annotation, types.UnionType):
+        return any(_matches(value, option) for option in annotation.__args__)
+    if annotation is list:
+        return isinstance(value, list) and all(_is_number(v) for v in value)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return _is_number(value)
+    if annotation is str:
+        return isinstance(value, str)
+    return value is None or isinstance(value, (bool, int, float, str, list))
+
+
 def _is_name(value, names):
     """``value in names`` for an untrusted value, which may be unhashable."""
     return isinstance(value, str) and value in names
@@ -703,18 +724,11 @@ class _Reader:
         self.fail(f"unknown entry type {tag!r:.50} in the metadata.")
 
     def history_fields(self, fields):
-        lists = ("loss", "val_loss", "val_metric", "learning_rate", "time")
-        if not isinstance(fields, dict) or not set(fields) <= set(History.__dataclass_fields__):
-            self.fail(f"a history must be an object with fields among "
-                      f"{sorted(History.__dataclass_fields__)}.")
+        known = {f.name: f.type for f in dataclasses.fields(History)}
+        if not isinstance(fields, dict) or not set(fields) <= set(known):
+            self.fail(f"a history must be an object with fields among {sorted(known)}.")
         for key, item in fields.items():
-            ok = (
-                isinstance(item, list) and all(_is_number(v) for v in item) if key in lists
-                else isinstance(item, str) if key == "metric_name"
-                else isinstance(item, bool) if key == "converged"
-                else item is None or _is_count(item)
-            )
-            if not ok:
+            if not _matches(item, known[key]):
                 self.fail(f"the history field {key!r} has an invalid value {item!r:.100}.")
         return fields
 

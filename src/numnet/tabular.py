@@ -647,8 +647,9 @@ class TabularPipeline:
         if not isinstance(state["target"], str) or state["task"] not in TASKS[1:]:
             raise ValueError("a pipeline's target must be a string and its task "
                              "'classification' or 'regression'.")
-        if state["dtype"] not in ("float32", "float64") or not isinstance(state["info"], dict):
+        if state["dtype"] not in ("float32", "float64"):
             raise ValueError("a pipeline's dtype must be 'float32' or 'float64'.")
+        _check_info(state["info"])
         return cls(TabularPreprocessor.from_state(state["preprocessor"]), estimator,
                    target=state["target"], task=state["task"], dtype=state["dtype"],
                    info=state["info"])
@@ -656,6 +657,25 @@ class TabularPipeline:
     def __repr__(self):
         return (f"TabularPipeline(target={self.target!r}, task={self.task!r}, "
                 f"features={len(self.features)}, estimator={type(self.estimator).__name__})")
+
+
+def _check_info(info):
+    """The parts of a pipeline's info that are read back (metrics, curves) must be numbers."""
+    def numbers(values):
+        return isinstance(values, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    if not isinstance(info, dict):
+        raise ValueError("a pipeline's info must be an object.")
+    metrics = info.get("metrics", {})
+    if not isinstance(metrics, dict) or not numbers(list(metrics.values())):
+        raise ValueError("a pipeline's metrics must map names to numbers.")
+    curve = info.get("validation_curve", {})
+    if not isinstance(curve, dict) or (curve and not (
+            set(curve) == {"val_loss", "val_metric", "metric_name"}
+            and numbers(curve["val_loss"]) and numbers(curve["val_metric"])
+            and isinstance(curve["metric_name"], str))):
+        raise ValueError("a pipeline's validation curve must hold lists of numbers.")
 
 
 def split_rows(n_rows, fraction, labels, random_state):
