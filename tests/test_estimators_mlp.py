@@ -246,6 +246,8 @@ def test_warm_start_and_partial_fit_extend_the_history(digits):
         model.partial_fit(X[start:start + 300], y[start:start + 300] / 10.0)
     assert model.n_iter_ == 5 and len(model.loss_curve_) == 5 and model.t_ == 1500
     assert model.loss_curve_[-1] < model.loss_curve_[0]
+    # reported in learning_rate_init's units (numnet's optimizer steps on F = 2 J with 0.005)
+    assert model.history_.learning_rate == [0.01] * 5
 
 
 def test_float32_stays_float32(digits):

@@ -218,7 +218,8 @@ class _EpochRule:
     ``learning_rate='adaptive'`` ('sgd', 'gd') the learning rate is divided by 5 instead, until it
     falls below 1e-6. ``'invscaling'`` sets ``lr = learning_rate_init / (t_ + 1) ** power_t``
     after each epoch, t_ counting the samples seen. These are scikit-learn's MLP rules.
-    The rule also rescales the history to the documented objective (``J = scale * F``).
+    The rule also converts the history to J's units (``J = scale * F``): losses are multiplied
+    by scale, and SGD's learning rates are reported as steps on J.
     """
 
     def __init__(self, estimator, net, optimizer, params, *, scale, n_train, stopping):
@@ -234,6 +235,9 @@ class _EpochRule:
             for values in (history.loss, history.val_loss):
                 for index in range(self.n_scaled, len(values)):
                     values[index] *= self.scale
+            if self.optimizer is not None:
+                for index in range(self.n_scaled, len(history.learning_rate)):
+                    history.learning_rate[index] /= self.lr_factor
         self.n_scaled = len(history.loss)
 
     def finish_lbfgs(self, history):
