@@ -99,3 +99,9 @@ def test_numeric_gradient_of_a_known_function():
     numeric = numeric_gradient(lambda: float(np.sum(np.sin(x))), x)
     np.testing.assert_allclose(numeric, np.cos([1.0, -2.0, 0.5]), rtol=1e-9)
     np.testing.assert_array_equal(x, [1.0, -2.0, 0.5])  # restored exactly
+
+
+def test_numeric_gradient_refuses_a_non_contiguous_array():
+    A = np.ones((3, 2))
+    with pytest.raises(ValueError, match="x must be a C-contiguous numpy array"):
+        numeric_gradient(lambda: float(np.sum(A ** 2)), A.T)

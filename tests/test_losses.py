@@ -237,8 +237,10 @@ def test_softmax_cross_entropy_asks_for_one_hot_targets():
     [
         (np.ones(3), "sample_weight must have shape (n_samples,) = (4,), got (3,)."),
         (np.ones((4, 1)), "sample_weight must have shape (n_samples,) = (4,), got (4, 1)."),
-        (np.array([1.0, -1.0, 1.0, 1.0]), "sample_weight must contain finite values >= 0."),
-        (np.array([1.0, np.nan, 1.0, 1.0]), "sample_weight must contain finite values >= 0."),
+        (np.array([1.0, -1.0, 1.0, 1.0]),
+         "sample_weight must contain finite values >= 0, got -1.0."),
+        (np.array([1.0, np.nan, 1.0, 1.0]),
+         "sample_weight must contain finite values >= 0, got nan."),
         (np.zeros(4), "sample_weight must have a positive sum, got all zeros. Give at least "
                       "one sample a weight > 0."),
     ],
@@ -252,3 +254,41 @@ def test_sample_weight_errors(name, weights, message):
         loss.loss(y, np.zeros((4, 2)), weights)
     with pytest.raises(ValueError, match=re.escape(message)):
         loss.gradient(y, np.zeros((4, 2)), weights)
+
+
+# --- float32 precision of confident predictions, targets -------------------------------------
+
+def test_softmax_cross_entropy_keeps_small_losses_in_float32():
+    raw = np.array([[1000.0, 990.0]], dtype=np.float32)
+    y = np.array([[1.0, 0.0]], dtype=np.float32)
+    exact = np.log1p(np.exp(-10.0))  # -log softmax = log(1 + e^-10) = 4.5398899e-05
+    value = SoftmaxCrossEntropy().loss(y, raw)
+    np.testing.assert_allclose(value, exact, rtol=1e-4)
+    # out=raw (in place) gives the same loss: the dot with y is taken before exp overwrites raw
+    value_inplace, grad = SoftmaxCrossEntropy().loss_gradient(y, raw, out=raw)
+    np.testing.assert_allclose(value_inplace, exact, rtol=1e-4)
+    np.testing.assert_allclose(grad, [[-exact, exact]], rtol=1e-3)
+
+
+@pytest.mark.parametrize("z", [12.0, 20.0, 40.0])
+def test_binary_cross_entropy_keeps_small_losses_in_float32(z):
+    exact = np.log1p(np.exp(-z))
+    value = BinaryCrossEntropy().loss(np.ones((1, 1), np.float32), np.full((1, 1), z, np.float32))
+    np.testing.assert_allclose(value, exact, rtol=1e-5)
+
+
+def test_check_targets_rejects_what_the_fused_gradients_cannot_handle():
+    with pytest.raises(ValueError, match=re.escape(
+            "SoftmaxCrossEntropy needs at least 2 outputs (one per class), got 1. For two "
+            "classes use 2 outputs, or 1 output with BinaryCrossEntropy.")):
+        SoftmaxCrossEntropy().check_targets(np.ones((3, 1)))
+    with pytest.raises(ValueError, match=re.escape(
+            "y for SoftmaxCrossEntropy must be one-hot (each row in [0, 1], summing to 1), got "
+            "row 1: [1.0, 1.0]. One-hot encode the labels, e.g. with "
+            "sklearn.preprocessing.LabelBinarizer.")):
+        SoftmaxCrossEntropy().check_targets(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match=re.escape(
+            "y for BinaryCrossEntropy must hold values in [0, 1] (0/1 labels), got -1.0. Encode "
+            "the two classes as 0 and 1, e.g. with sklearn.preprocessing.LabelEncoder.")):
+        BinaryCrossEntropy().check_targets(np.array([[1.0], [-1.0]]))
+    SoftmaxCrossEntropy().check_targets(np.array([[0.25, 0.75], [0.0, 1.0]]))  # soft labels ok

@@ -397,3 +397,18 @@ def test_auto_init_looks_past_dropout_to_the_activation():
     # He's bound is wider: the largest draw from 20000 uniform values sits close to it.
     assert he_limit * 0.99 < np.abs(first).max() <= he_limit
     assert glorot_limit * 0.99 < np.abs(second).max() <= glorot_limit
+
+
+def test_the_same_layer_object_twice_is_refused():
+    relu = ReLU()
+    with pytest.raises(ValueError, match=re.escape(
+            "layers[3] must be a new layer object, got the same object as layers[1]. Create one "
+            "instance per position, e.g. ReLU().")):
+        Sequential([Dense(3), relu, Dense(3), relu, Dense(1)])
+
+
+def test_an_empty_network_is_refused():
+    with pytest.raises(ValueError, match=re.escape(
+            "layers must contain at least one layer, got none. Start with e.g. "
+            "[Dense(8), ReLU(), Dense(1)].")):
+        Sequential([])

@@ -279,7 +279,7 @@ def test_clip_grad_norm_keeps_float32(rng):
         (lambda: SGD(momentum=0.9, nesterov="yes"), TypeError,
          "nesterov must be a bool, got 'yes'."),
         (lambda: SGD(nesterov=True), ValueError,
-         "nesterov=True requires momentum > 0, got momentum=0.0."),
+         "momentum must be > 0 when nesterov=True, got 0.0."),
         (lambda: Adam(learning_rate=float("nan")), ValueError,
          "learning_rate must be a float > 0, got nan."),
         (lambda: Adam(beta1=1.0), ValueError, "beta1 must be a float in [0, 1), got 1.0."),
@@ -399,3 +399,11 @@ def test_reduce_on_plateau_needs_a_metric():
 def test_schedule_errors(make, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         make()
+
+
+def test_clip_grad_norm_scales_float32_gradients_whose_square_overflows():
+    grads = np.full(4, 1e20, dtype=np.float32)  # the sum of squares (4e40) overflows float32
+    norm = clip_grad_norm(grads, 1.0)
+    np.testing.assert_allclose(norm, 2e20, rtol=1e-6)
+    np.testing.assert_allclose(grads, np.full(4, 0.5, dtype=np.float32), rtol=1e-6)
+    assert grads.dtype == np.float32

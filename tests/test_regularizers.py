@@ -58,11 +58,13 @@ def test_gradient_matches_finite_differences(name, rng):
     assert_gradient_close(analytic, numeric_gradient(lambda: reg.penalty(w), w), name)
 
 
-def test_smooth_gradient_is_the_l2_part_only(rng):
+def test_gradient_adds_into_out_without_touching_w(rng):
     w = rng.normal(size=5)
-    out = ElasticNet(2.0, l1_ratio=0.25).smooth_gradient(w, out=np.zeros(5))
-    np.testing.assert_allclose(out, 2 * 0.75 * w, rtol=1e-15)
-    np.testing.assert_array_equal(L1(1.0).smooth_gradient(w, out=np.zeros(5)), 0.0)
+    w_before = w.copy()
+    out = np.ones(5)
+    ElasticNet(2.0, l1_ratio=0.25).gradient(w, out=out)
+    np.testing.assert_allclose(out, 1 + 2 * 0.75 * w + 2 * 0.25 * np.sign(w), rtol=1e-15)
+    np.testing.assert_array_equal(w, w_before)
 
 
 def test_l1_and_l2_are_elastic_net_endpoints(rng):
@@ -200,3 +202,19 @@ def test_repr_and_config():
     assert repr(ElasticNet(0.3, 0.4)) == "ElasticNet(alpha=0.3, l1_ratio=0.4)"
     assert ElasticNet(0.3, 0.4).get_config() == {"alpha": 0.3, "l1_ratio": 0.4}
     assert L1(0.1).get_config() == {"alpha": 0.1}
+
+
+@pytest.mark.parametrize("regularizer", [L1(0.1), L2(0.1), ElasticNet(0.1, 0.5)], ids=repr)
+def test_penalty_gradient_and_prox_allocate_no_parameter_sized_temporaries(regularizer):
+    import tracemalloc
+
+    w = np.random.default_rng(0).normal(size=200_000)  # 1.6 MB
+    out = np.zeros_like(w)
+    regularizer.penalty(w), regularizer.gradient(w, out=out), regularizer.prox(w, 0.01)  # warm up
+    tracemalloc.start()
+    regularizer.penalty(w)
+    regularizer.gradient(w, out=out)
+    regularizer.prox(w, 0.01)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10_000, peak

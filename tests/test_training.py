@@ -431,7 +431,7 @@ def test_train_lbfgs_rejects_l1(regression):
                       (ElasticNet(0.1, 0.5), "ElasticNet(alpha=0.1, l1_ratio=0.5)")]:
         with pytest.raises(ValueError, match=re.escape(
             f"L-BFGS needs a differentiable objective, but {text} has an L1 part. Use proximal "
-            "gradient descent instead: train(..., batch_size=None) with SGD, or Adam."
+            "gradient descent instead: train(..., batch_size=None) with SGD(momentum=0)."
         )):
             train_lbfgs(linear(3), MeanSquaredError(), X, y, regularizer=reg)
 
@@ -457,8 +457,9 @@ def test_divergence_raises_naming_the_epoch_and_restores_the_last_finite_params(
     assert epoch == len(snapshots) + 1 and epoch > 2
     assert str(caught.value) == (
         f"Training diverged: the loss became inf at epoch {epoch}. The parameters from the "
-        f"end of epoch {epoch - 1} were restored. Lower the learning rate (now 1000) or scale "
-        "the features (e.g. with sklearn.preprocessing.StandardScaler)."
+        f"start of epoch {epoch} were restored and the optimizer state was reset. Lower the "
+        "learning rate (now 1000) or scale the features (e.g. with "
+        "sklearn.preprocessing.StandardScaler)."
     )
     np.testing.assert_array_equal(net.params, snapshots[-1])
     assert np.all(np.isfinite(net.params))
@@ -497,19 +498,21 @@ def _train(**overrides):
         ({"sample_weight": np.ones(3)}, ValueError,
          "sample_weight must have shape (n_samples,) = (10,), got (3,)."),
         ({"sample_weight": -np.ones(10)}, ValueError,
-         "sample_weight must contain finite values >= 0."),
+         "sample_weight must contain finite values >= 0, got -1.0."),
         ({"sample_weight": np.zeros(10)}, ValueError,
          "sample_weight must have a positive sum, got all zeros. Give at least one sample a "
          "weight > 0."),
         ({"validation_fraction": 0.2, "validation_data": (np.zeros((2, 2)), np.zeros(2))},
-         ValueError, "Pass validation_data or validation_fraction, not both."),
+         ValueError, "validation_fraction must be None when validation_data is given, got 0.2. "
+         "Pass one of them."),
         ({"validation_fraction": 1.5}, ValueError,
          "validation_fraction must be a float in (0, 1), got 1.5."),
         ({"validation_fraction": 0.99}, ValueError,
          "validation_fraction=0.99 leaves 10 of 10 samples for validation; both parts need at "
          "least one sample."),
         ({"validation_data": (np.zeros((2, 2)),)}, ValueError,
-         "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight)."),
+         "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight), "
+         "got tuple of length 1."),
         ({"validation_data": (np.zeros((2, 3)), np.zeros(2))}, ValueError,
          "X has 3 features, but this network was built for 2."),
         ({"early_stopping": EarlyStopping(monitor="val_loss")}, ValueError,
@@ -562,3 +565,54 @@ def test_train_lbfgs_errors(kwargs, message, regression):
     X, y, _ = regression
     with pytest.raises(ValueError, match=re.escape(message)):
         train_lbfgs(linear(3), MeanSquaredError(), X, y, **kwargs)
+
+
+# --- review fixes: targets, components, R^2 ---------------------------------------------------
+
+def test_train_checks_targets_and_reports_the_shape_that_was_given():
+    X = np.zeros((6, 2))
+    net = Sequential([Dense(3)]).build(2)
+    with pytest.raises(ValueError, match=re.escape(
+            "y must have shape (n_samples, 3) to match the network's output, got (6,). One-hot "
+            "encode the labels, e.g. with sklearn.preprocessing.LabelBinarizer.")):
+        train(net, SoftmaxCrossEntropy(), SGD(0.1), X, np.zeros(6))
+    with pytest.raises(ValueError, match="y for BinaryCrossEntropy must hold values in"):
+        train(linear(2), BinaryCrossEntropy(), SGD(0.1), X, np.array([1, -1] * 3))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"optimizer": "sgd"}, "optimizer must be a numnet Optimizer (e.g. Adam()), got str."),
+        ({"regularizer": 0.01}, "regularizer must be a numnet Regularizer (e.g. L2(0.01)), got "
+                                "float."),
+        ({"early_stopping": True}, "early_stopping must be a numnet EarlyStopping (e.g. "
+                                   "EarlyStopping(patience=10)), got bool."),
+        ({"lr_schedule": "step"}, "lr_schedule must be a numnet Schedule (e.g. StepDecay(10)), "
+                                  "got str."),
+        ({"callbacks": [None]}, "callbacks must hold callables callback(epoch, history), got "
+                                "NoneType."),
+        ({"checkpoint": "dir"}, "checkpoint must be a numnet Checkpoint, got str."),
+    ],
+    ids=["optimizer", "regularizer", "early_stopping", "lr_schedule", "callbacks", "checkpoint"],
+)
+def test_train_rejects_wrong_components_before_any_work(overrides, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        _train(**overrides)
+
+
+def test_train_refuses_a_network_without_parameters():
+    net = Sequential([ReLU()]).build(2)
+    with pytest.raises(ValueError, match=re.escape(
+            "net must have trainable parameters, got 0. Add a Dense layer to the network.")):
+        train(net, MeanSquaredError(), SGD(0.1), np.zeros((4, 2)), np.zeros((4, 2)))
+
+
+def test_validation_r2_of_a_constant_target_follows_sklearn():
+    X = np.ones((8, 1))
+    y = np.full(8, 2.0)
+    net = linear(1)
+    net.params[:] = [0.0, 2.0]  # predicts 2 exactly
+    history = train(net, MeanSquaredError(), SGD(1e-12), X, y, batch_size=None, max_epochs=1,
+                    validation_data=(X, y))
+    assert history.val_metric == [r2_score(y, np.full(8, 2.0))] == [1.0]

@@ -3,7 +3,8 @@
 __version__ = "0.1.0"
 
 from . import functional, initializers
-from .exceptions import DivergenceError
+from .checkpoint import TrainingState
+from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import check_gradients
 from .io import ModelFileError, load, save
 from .layers import (
@@ -56,7 +57,8 @@ __all__ = [
     "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",
     "ReLU",
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
-    "SoftmaxCrossEntropy", "StepDecay", "Tanh", "__version__", "check_gradients", "clip_grad_norm",
+    "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
+    "__version__", "check_gradients", "clip_grad_norm",
     "functional", "initializers", "iter_minibatches", "load", "objective", "save", "train",
     "train_lbfgs",
 ]

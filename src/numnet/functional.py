@@ -97,9 +97,19 @@ def softmax(x, *, axis=-1, out=None):
 def log_softmax(x, *, axis=-1):
     """``x - logsumexp(x, axis)``: log-probabilities without forming tiny probabilities.
 
+    Computed as ``s - log(sum(exp(s)))`` with ``s = x - max(x)``.
+
     Examples
     --------
     >>> log_softmax(np.array([[1000.0, 0.0]]))
     array([[    0., -1000.]])
     """
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    # s - log(sum(exp(s))) with s = x - max: subtracting the large max first keeps the small
+    # log-probabilities of confident rows accurate in float32 (x - logsumexp(x) would cancel).
+    # The max terms are exactly exp(0) = 1; the others are summed apart and enter through
+    # log1p, so they are not rounded away against 1.
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    is_top = shifted == 0
+    n_top = np.sum(is_top, axis=axis, keepdims=True).astype(shifted.dtype)
+    others = np.sum(np.where(is_top, 0, np.exp(shifted)), axis=axis, keepdims=True)
+    return shifted - (np.log(n_top) + np.log1p(others / n_top))

@@ -16,6 +16,12 @@ def numeric_gradient(f, x, *, eps=1e-6):
     >>> numeric_gradient(lambda: float(np.sum(x ** 2)), x)
     array([2., 4.])
     """
+    if not (isinstance(x, np.ndarray) and x.flags.c_contiguous):
+        # reshape(-1) of a non-contiguous array is a copy: the perturbations would never reach
+        # the array f reads, and every difference would be 0.
+        raise ValueError("x must be a C-contiguous numpy array (a parameter view), got "
+                         f"{type(x).__name__} with flags c_contiguous="
+                         f"{getattr(getattr(x, 'flags', None), 'c_contiguous', None)}.")
     flat = x.reshape(-1)
     grad = np.empty(flat.shape, dtype=np.float64)
     for i in range(flat.size):
@@ -47,7 +53,7 @@ def check_gradients(net, loss, X, y, *, regularizer=None, sample_weight=None, ep
         A built network.
     loss : Loss
     X : ndarray of shape (n_samples, n_features)
-        Keep it small: the check costs two forward passes per parameter.
+        Keep it small: the check costs two forward passes per parameter entry.
     y : ndarray
         Targets in the loss's format.
     regularizer : Regularizer, default=None
@@ -75,8 +81,10 @@ def check_gradients(net, loss, X, y, *, regularizer=None, sample_weight=None, ep
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
 
     def f():
-        return objective(net64, loss, X, y, regularizer=regularizer,
-                         sample_weight=sample_weight)[0]
+        value = loss.loss(y, net64.forward(X), sample_weight)
+        if regularizer is not None:
+            value += regularizer.penalty(net64.penalized)
+        return value
 
     _, grads = objective(net64, loss, X, y, regularizer=regularizer, sample_weight=sample_weight)
     analytic = {name: g.copy() for name, g in net64.named_gradients().items()}

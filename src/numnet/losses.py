@@ -2,8 +2,9 @@
 
 ``raw`` is the network output *before* the output activation (scikit-learn's
 ``raw_prediction``): the identity for regression, logits for classification. Fusing the link
-into the loss gives the short, exact gradients ``(link(raw) - y) / n`` and lets the loss be
-computed from logits without forming log(0).
+into the loss gives short, exact gradients (``(link(raw) - y) / n_samples`` for both
+cross-entropies, ``2 (raw - y) / (n_samples * n_outputs)`` for the squared error) and lets the
+loss be computed from logits without forming log(0).
 
 Every loss has the same signature (STYLE.md section 2)::
 
@@ -22,6 +23,30 @@ import numpy as np
 from .functional import sigmoid, softmax
 
 
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """``sample_weight`` as a 1-D array of ``dtype``, or a clear error.
+
+    Weights must have shape (n_samples,), be finite and >= 0, and have a positive sum.
+    """
+    weights = np.asarray(sample_weight, dtype=dtype)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},), got {weights.shape}."
+        )
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if np.any(bad):
+        value = weights[np.argmax(bad)]
+        raise ValueError(
+            f"sample_weight must contain finite values >= 0, got {float(value)!r}."
+        )
+    if not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight must have a positive sum, got all zeros. Give at least one "
+            "sample a weight > 0."
+        )
+    return weights
+
+
 class Loss:
     """Base class: a per-sample loss l_i(y_i, raw_i) averaged with optional weights."""
 
@@ -32,11 +57,11 @@ class Loss:
         return float(_weighted_mean(per_sample, weights))
 
     def gradient(self, y_true, raw, sample_weight=None, *, out=None):
-        """dL/draw, shaped like ``raw``, already divided by the number (or weight) of samples."""
+        """dL/draw, shaped like ``raw`` (the class docstring gives the formula)."""
         return self.loss_gradient(y_true, raw, sample_weight, out=out)[1]
 
     def loss_gradient(self, y_true, raw, sample_weight=None, *, out=None):
-        """Loss and gradient in one pass; ``out`` receives the gradient if given."""
+        """Loss and gradient in one pass; ``out`` (may be ``raw`` itself) receives the gradient."""
         y_true, weights = self._prepare(y_true, raw, sample_weight)
         if out is None:
             out = np.empty_like(raw)
@@ -48,6 +73,12 @@ class Loss:
     def link(self, raw):
         """Map raw outputs to predictions (identity) or probabilities (sigmoid, softmax)."""
         raise NotImplementedError
+
+    def check_targets(self, y_true):
+        """Raise a clear error unless ``y_true`` (2-D) is a valid target for this loss.
+
+        Called once by :func:`numnet.train` before any work starts, not on every batch.
+        """
 
     def _gradient_scale(self, raw):
         return 1.0
@@ -69,20 +100,7 @@ class Loss:
             y_true = y_true.astype(raw.dtype)
         if sample_weight is None:
             return y_true, None
-        weights = np.asarray(sample_weight, dtype=raw.dtype)
-        if weights.shape != (raw.shape[0],):
-            raise ValueError(
-                f"sample_weight must have shape (n_samples,) = ({raw.shape[0]},), "
-                f"got {weights.shape}."
-            )
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError("sample_weight must contain finite values >= 0.")
-        if not weights.sum() > 0:
-            raise ValueError(
-                "sample_weight must have a positive sum, got all zeros. Give at least one "
-                "sample a weight > 0."
-            )
-        return y_true, weights
+        return y_true, check_sample_weight(sample_weight, raw.shape[0], raw.dtype)
 
     _shape_hint = ""
 
@@ -133,23 +151,45 @@ class BinaryCrossEntropy(Loss):
 
     Notes
     -----
-    ``log(1 + exp(z))`` is evaluated as ``logaddexp(0, z)``, which never overflows, so logits of
-    +-1000 give exact, finite losses; no eps clipping. With several outputs (multilabel) the
-    per-sample loss sums over the labels, as scikit-learn's MLP does; with one output this is
-    ``sklearn.metrics.log_loss`` and ``torch.nn.BCEWithLogitsLoss()``.
+    ``log(1 + exp(z)) - y z`` is evaluated as ``max(z, 0) - y z + log1p(exp(-|z|))``: nothing
+    overflows, and the large terms cancel exactly before the small one is added, so a confident
+    correct prediction keeps its tiny loss even in float32 (z = 20, y = 1 gives 2.06e-9, not 0).
+    No eps clipping. With several outputs (multilabel) the per-sample loss sums over the labels,
+    as scikit-learn's MLP does; with one output this is ``sklearn.metrics.log_loss`` and
+    ``torch.nn.BCEWithLogitsLoss()``.
     """
 
     def link(self, raw):
         return sigmoid(raw)
 
+    def check_targets(self, y_true):
+        if y_true.size and (np.min(y_true) < 0 or np.max(y_true) > 1):
+            bad = float(y_true[(y_true < 0) | (y_true > 1)][0])
+            raise ValueError(
+                f"y for BinaryCrossEntropy must hold values in [0, 1] (0/1 labels), got {bad!r}. "
+                "Encode the two classes as 0 and 1, e.g. with sklearn.preprocessing.LabelEncoder."
+            )
+
     def _per_sample_loss(self, y_true, raw):
-        return np.sum(np.logaddexp(0, raw) - y_true * raw, axis=1)
+        return self._elementwise_loss(y_true, raw, np.empty_like(raw)).sum(axis=1)
 
     def _per_sample_loss_gradient(self, y_true, raw, out):
         per_sample = self._per_sample_loss(y_true, raw)
         sigmoid(raw, out=out)
         out -= y_true
         return per_sample
+
+    @staticmethod
+    def _elementwise_loss(y_true, raw, out):
+        # The large terms max(z, 0) - y z cancel first; the small log1p term is added last.
+        small = np.abs(raw)
+        np.negative(small, out=small)
+        np.exp(small, out=small)
+        np.log1p(small, out=small)
+        np.maximum(raw, 0, out=out)
+        out -= y_true * raw
+        out += small
+        return out
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -164,9 +204,14 @@ class SoftmaxCrossEntropy(Loss):
 
     Notes
     -----
-    logsumexp subtracts the row maximum first, so logits of +-1000 are exact and finite.
-    The gradient ``p - y`` assumes each row of y sums to 1 (one-hot or a probability vector).
-    Equals ``sklearn.metrics.log_loss`` and ``torch.nn.CrossEntropyLoss()`` on class indices.
+    Computed on shifted logits s = z - max_j z[i, j] as
+    ``l_i = log1p(sum_{j != argmax} exp(s_j)) - y . s``. Every exponent is <= 0, so logits of
+    +-1000 are finite; no large number is subtracted from another and the small terms are never
+    added to 1 before the log, so a confident correct prediction keeps its small loss accurately
+    in float32. This uses
+    ``sum_j y[i, j] = 1`` (one-hot or a probability vector per row), which ``check_targets``
+    enforces at the training boundary; the gradient ``p - y`` needs it too. Equals
+    ``sklearn.metrics.log_loss`` and ``torch.nn.CrossEntropyLoss()`` on class indices.
     """
 
     _shape_hint = (
@@ -176,19 +221,40 @@ class SoftmaxCrossEntropy(Loss):
     def link(self, raw):
         return softmax(raw, axis=1)
 
-    def _per_sample_loss(self, y_true, raw):
-        m = raw.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(raw - m).sum(axis=1)) + m[:, 0]
-        return lse - np.einsum("ij,ij->i", y_true, raw)
+    def check_targets(self, y_true):
+        if y_true.shape[1] < 2:
+            raise ValueError(
+                "SoftmaxCrossEntropy needs at least 2 outputs (one per class), got "
+                f"{y_true.shape[1]}. For two classes use 2 outputs, or 1 output with "
+                "BinaryCrossEntropy."
+            )
+        if y_true.size and (np.min(y_true) < 0 or np.max(y_true) > 1
+                            or not np.allclose(y_true.sum(axis=1), 1, atol=1e-5)):
+            row = int(np.argmax(~np.isclose(y_true.sum(axis=1), 1, atol=1e-5)
+                                | np.any((y_true < 0) | (y_true > 1), axis=1)))
+            raise ValueError(
+                "y for SoftmaxCrossEntropy must be one-hot (each row in [0, 1], summing to 1), "
+                f"got row {row}: {y_true[row].tolist()!r}.{self._shape_hint}"
+            )
 
-    def _per_sample_loss_gradient(self, y_true, raw, out):
-        m = raw.max(axis=1, keepdims=True)
-        np.subtract(raw, m, out=out)
+    def _per_sample_loss(self, y_true, raw):
+        return self._per_sample_loss_gradient(y_true, raw, np.empty_like(raw), gradient=False)
+
+    def _per_sample_loss_gradient(self, y_true, raw, out, gradient=True):
+        rows = np.arange(raw.shape[0])
+        top = raw.argmax(axis=1)
+        np.subtract(raw, raw[rows, top][:, None], out=out)    # out = s (raw may be out itself)
+        per_sample = -np.einsum("ij,ij->i", y_true, out)
         np.exp(out, out=out)
-        row_sum = out.sum(axis=1, keepdims=True)
-        per_sample = np.log(row_sum[:, 0]) + m[:, 0] - np.einsum("ij,ij->i", y_true, raw)
-        out /= row_sum
-        out -= y_true
+        # log(sum_j exp(s_j)) = log1p(sum of the others), as exp(s_top) = 1: adding the small
+        # terms to 1 first would round them away in float32.
+        out[rows, top] = 0
+        others = out.sum(axis=1)
+        per_sample += np.log1p(others)
+        if gradient:
+            out[rows, top] = 1
+            out /= (1 + others)[:, None]                       # out = p
+            out -= y_true
         return per_sample
 
 

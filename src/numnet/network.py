@@ -53,12 +53,25 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer]):
         layers = list(layers)
+        if not layers:
+            raise ValueError("layers must contain at least one layer, got none. Start with e.g. "
+                             "[Dense(8), ReLU(), Dense(1)].")
+        seen = {}
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(
                     f"layers[{index}] must be a numnet Layer (e.g. Dense(8), ReLU()), "
                     f"got {type(layer).__name__}."
                 )
+            if id(layer) in seen:
+                # A layer caches its input/output and owns its parameter views: one object in
+                # two places would overwrite its own cache and share one slot of params.
+                raise ValueError(
+                    f"layers[{index}] must be a new layer object, got the same object as "
+                    f"layers[{seen[id(layer)]}]. Create one instance per position, e.g. "
+                    f"{type(layer).__name__}()."
+                )
+            seen[id(layer)] = index
         self.layers = layers
         self.built = False
 

@@ -83,7 +83,7 @@ class SGD(Optimizer):
                                     include_max=False)
         self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True requires momentum > 0, got momentum=0.0.")
+            raise ValueError("momentum must be > 0 when nesterov=True, got 0.0.")
         self.velocity = None
 
     def step(self, params, grads):
@@ -263,7 +263,16 @@ def clip_grad_norm(grads, max_norm):
     (5.0, array([0.6, 0.8]))
     """
     max_norm = check_float(max_norm, "max_norm", min_value=0, include_min=False)
-    norm = float(np.sqrt(np.dot(grads, grads)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = float(np.sqrt(np.dot(grads, grads)))
+    if not np.isfinite(norm):
+        # The sum of squares overflowed (e.g. float32 entries near 1e20): rescale by the
+        # largest entry first. If an entry itself is inf or nan there is nothing to clip.
+        largest = float(np.max(np.abs(grads)))
+        if not np.isfinite(largest):
+            return largest
+        scaled = grads / grads.dtype.type(largest)
+        norm = largest * float(np.sqrt(np.dot(scaled, scaled)))
     if norm > max_norm:
         grads *= grads.dtype.type(max_norm / norm)
     return norm

@@ -50,34 +50,45 @@ class Regularizer:
         """Value of the penalty for the weights ``w`` (any shape)."""
         value = 0.0
         if self.l1:
-            value += self.l1 * float(np.sum(np.abs(w)))
+            value += self.l1 * float(np.sum(np.abs(w, out=self._scratch(w))))
         if self.l2:
-            value += 0.5 * self.l2 * float(np.dot(w.ravel(), w.ravel()))
+            flat = w.reshape(-1)
+            value += 0.5 * self.l2 * float(np.dot(flat, flat))
         return value
 
     def gradient(self, w, *, out):
         """Add the (sub)gradient of the penalty at ``w`` to ``out`` in place (``out += ...``)."""
+        scratch = self._scratch(w)
         if self.l2:
-            out += self.l2 * w
+            np.multiply(w, w.dtype.type(self.l2), out=scratch)
+            out += scratch
         if self.l1:
-            out += self.l1 * np.sign(w)
-        return out
-
-    def smooth_gradient(self, w, *, out):
-        """Add the gradient of the differentiable (L2) part only to ``out``."""
-        if self.l2:
-            out += self.l2 * w
+            np.sign(w, out=scratch)
+            scratch *= w.dtype.type(self.l1)
+            out += scratch
         return out
 
     def prox(self, w, step):
         """Apply the proximal operator of ``step * penalty`` to ``w`` in place."""
         if self.l1:
-            threshold = step * self.l1
-            # sign(w) * max(|w| - k, 0) == w - clip(w, -k, k): one temporary, exact zeros.
-            w -= np.clip(w, -threshold, threshold)
+            threshold = w.dtype.type(step * self.l1)
+            # sign(w) * max(|w| - k, 0) == w - clip(w, -k, k): exact zeros, no temporary.
+            w -= np.clip(w, -threshold, threshold, out=self._scratch(w))
         if self.l2:
-            w /= 1.0 + step * self.l2
+            w /= w.dtype.type(1.0 + step * self.l2)
         return w
+
+    def _scratch(self, like):
+        """A reusable work array, so the training loop allocates nothing per batch."""
+        buf = self.__dict__.get("_scratch_buffer")
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._scratch_buffer = np.empty_like(like)
+        return buf
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_scratch_buffer", None)
+        return state
 
     def get_config(self):
         """Constructor arguments as plain data."""
@@ -133,8 +144,10 @@ class L2(Regularizer):
     Notes
     -----
     The 0.5 factor makes the gradient ``alpha * w``. scikit-learn's MLP adds
-    ``0.5 * alpha_sk * ||W||^2 / n_samples`` to the mean loss, so ``alpha = alpha_sk / n_samples``
-    here; PyTorch's ``weight_decay=wd`` adds ``wd * w`` to the gradient, so ``alpha = wd``.
+    ``0.5 * alpha_sk * ||W||^2 / batch_size`` to its batch loss, so with the same data loss
+    ``alpha = alpha_sk / batch_size`` here (for regression scikit-learn's loss is half the mean
+    squared error, so ``alpha = 2 * alpha_sk / batch_size`` next to MeanSquaredError);
+    PyTorch's ``weight_decay=wd`` adds ``wd * w`` to the gradient, so ``alpha = wd``.
 
     Examples
     --------

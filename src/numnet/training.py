@@ -3,9 +3,7 @@
 Plain functions and two small classes, no callback framework (STYLE.md section 2).
 """
 
-import copy
-import signal
-import threading
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -13,8 +11,10 @@ import numpy as np
 
 from ._validation import check_bool, check_float, check_int, check_option
 from .exceptions import DivergenceError, TrainingInterrupted
-from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
-from .optimizers import clip_grad_norm
+from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, check_sample_weight
+from .optimizers import SGD, Optimizer, clip_grad_norm
+from .regularizers import Regularizer
+from .schedules import Schedule
 
 
 def iter_minibatches(n_samples, batch_size, *, shuffle=True, rng=None):
@@ -27,6 +27,7 @@ def iter_minibatches(n_samples, batch_size, *, shuffle=True, rng=None):
     >>> [b for b in iter_minibatches(5, 2, shuffle=False)]
     [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
     if shuffle:
         order = np.random.default_rng(rng).permutation(n_samples)
         for start in range(0, n_samples, batch_size):
@@ -155,7 +156,8 @@ class History:
     time : list of float
         Seconds elapsed since the start of training at the end of each epoch.
     best_epoch : int or None
-        1-based epoch whose parameters were kept by early stopping.
+        1-based epoch with the best monitored value under early stopping; its parameters are
+        the final ones when ``restore_best`` is True.
     stopped_epoch : int or None
         1-based epoch at which early stopping (or a callback) ended training.
     converged : bool
@@ -189,12 +191,14 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
           random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False):
     """Train ``net`` by mini-batch (or full-batch) gradient descent with ``optimizer``.
 
-    Each step, on a batch (X_b, y_b)::
+    Each step, on a batch (X_b, y_b, w_b)::
 
         raw = net.forward(X_b, training=True)
-        L, dL/draw = loss.loss_gradient(y_b, raw, w_b)
-        grads = net.backward(dL/draw)              (+ regularizer gradient on the weights)
-        optimizer.step(params, grads)              (then the proximal step, if proximal)
+        L, d_raw = loss.loss_gradient(y_b, raw, w_b)        d_raw = dL/draw
+        net.backward(d_raw)                                 writes dL/dparams into net.grads
+        net.grads[W] += regularizer.gradient(W)             (unless proximal)
+        optimizer.step(net.params, net.grads)
+        W = regularizer.prox(W, learning_rate)              (if proximal)
 
     Parameters
     ----------
@@ -204,7 +208,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     optimizer : Optimizer
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples, n_outputs) or (n_samples,)
-        Targets in the loss's format (one-hot for SoftmaxCrossEntropy).
+        Targets in the loss's format (one-hot for SoftmaxCrossEntropy, 0/1 for
+        BinaryCrossEntropy); checked once before training starts.
     regularizer : Regularizer, default=None
         Penalty on the weights.
     sample_weight : ndarray of shape (n_samples,), default=None
@@ -224,7 +229,10 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         Clip the global gradient norm to this value before each step.
     proximal : bool, default=None
         Apply the regularizer by its proximal operator after each step instead of through
-        the gradient (exact zeros for L1). ``None`` means: when the regularizer has an L1 part.
+        the gradient, which makes L1 weights exactly zero. ``None`` means: when the regularizer
+        has an L1 part. With plain SGD (no momentum) this is proximal gradient descent and
+        minimises the penalised objective; with momentum or Adam it is the usual heuristic
+        (still exact zeros, but not the exact minimiser).
     random_state : int, numpy.random.Generator or None, default=None
         Seeds shuffling and the validation split.
     verbose : bool, default=False
@@ -232,15 +240,15 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     callbacks : sequence of callables, default=()
         Each is called as ``callback(epoch, history)`` after each epoch; a truthy return
         stops training.
-    checkpoint : numnet.checkpoint.Checkpoint, default=None
+    checkpoint : numnet.Checkpoint, default=None
         Where to save the complete training state (parameters, optimizer state, random
-        generator states, history) every ``checkpoint.every`` epochs. With a checkpoint,
-        Ctrl-C (SIGINT) and SIGTERM finish the current step, save the state and raise
-        :class:`TrainingInterrupted`.
+        generator states, validation split, history) every ``checkpoint.every`` epochs and at
+        the end. With a checkpoint, Ctrl-C (SIGINT) and SIGTERM finish the current step, save
+        the state and raise :class:`numnet.TrainingInterrupted`.
     resume : bool, default=False
-        Continue from the state in ``checkpoint`` if there is one. With the same data,
-        arguments and ``random_state``, a resumed run ends with bit-identical parameters to an
-        uninterrupted one.
+        Continue from the state in ``checkpoint`` if there is one. With the same data and
+        arguments, a resumed run ends with bit-identical parameters to an uninterrupted one;
+        resuming a finished run returns its result without training.
 
     Returns
     -------
@@ -249,32 +257,46 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     Raises
     ------
     DivergenceError
-        When the loss becomes NaN or infinite; the parameters of the last finished epoch are
-        restored first.
+        When the loss becomes NaN or infinite; the parameters from the start of the failing
+        epoch are restored and the optimizer state is reset first.
     TrainingInterrupted
         After SIGINT/SIGTERM when a checkpoint is given, once the state is saved.
     """
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a numnet Loss, got {type(loss).__name__}.")
+    from .checkpoint import InterruptGuard, capture_state, restore_state  # (imports training)
+
+    _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,
+                      callbacks, checkpoint)
     max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", min_value=1)
     shuffle = check_bool(shuffle, "shuffle")
+    verbose = check_bool(verbose, "verbose")
+    if proximal is not None:
+        proximal = check_bool(proximal, "proximal")
     if clip_norm is not None:
         clip_norm = check_float(clip_norm, "clip_norm", min_value=0, include_min=False)
+    resume = check_bool(resume, "resume")
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs a checkpoint to resume from; pass checkpoint=...")
-    X, y, sample_weight = _check_data(net, X, y, sample_weight)
-    rng = np.random.default_rng(random_state)
-
-    if validation_fraction is not None:
-        if validation_data is not None:
-            raise ValueError("Pass validation_data or validation_fraction, not both.")
-        X, y, sample_weight, validation_data = _split_validation(
-            X, y, sample_weight, loss, validation_fraction, rng
+        raise ValueError(
+            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
+            "from."
         )
+    if validation_fraction is not None and validation_data is not None:
+        raise ValueError(
+            f"validation_fraction must be None when validation_data is given, got "
+            f"{validation_fraction!r}. Pass one of them."
+        )
+    X, y, sample_weight = _check_data(net, X, y, sample_weight, loss)
     if validation_data is not None:
-        validation_data = _check_validation(net, validation_data)
+        validation_data = _check_validation(net, validation_data, loss)
+    rng = np.random.default_rng(random_state)
+    state = checkpoint.load() if resume else None
+
+    split = None
+    if validation_fraction is not None:
+        split = (state.validation_split if state is not None and state.validation_split
+                 else _validation_split_indices(y, loss, validation_fraction, X.shape[0], rng))
+        X, y, sample_weight, validation_data = _apply_split(X, y, sample_weight, split)
 
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
@@ -284,6 +306,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     history = History(metric_name=_metric_name(loss))
     if lr_schedule is not None:
         lr_schedule.start(optimizer.learning_rate)
+    monitor = None
     if early_stopping is not None:
         monitor = early_stopping.monitor
         if monitor == "auto":
@@ -296,43 +319,41 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         early_stopping.reset("max" if monitor == "val_metric" else "min")
 
     params, grads = net.params, net.grads
-    last_finite = params.copy()
-    grad_out = None
-    X_buf = y_buf = None
-    total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
-    n_seen = 0
-    start_epoch, start_batch, epoch_total, time_offset = 1, 0, 0.0, 0.0
     fingerprint = {"n_params": int(params.size), "dtype": params.dtype.name,
                    "n_samples": int(n_samples), "batch_size": int(batch_size),
                    "optimizer": type(optimizer).__name__}
-    if resume:
-        state = checkpoint.load()
-        if state is not None:
-            _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
-            history = _restore_state(state, net, optimizer, rng, early_stopping, lr_schedule)
-            start_epoch, start_batch = state.epoch + 1, state.batch
-            epoch_total, n_seen = state.epoch_total, state.n_seen
-            time_offset = history.time[-1] if history.time else 0.0
-            if start_epoch > max_epochs:
-                return history
+    start_epoch, start_batch, epoch_total, n_seen, time_offset = 1, 0, 0.0, 0, 0.0
+    if state is not None:
+        _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
+        history = restore_state(state, net, optimizer, rng, early_stopping, lr_schedule)
+        if state.finished:
+            return history
+        start_epoch, start_batch = state.epoch + 1, state.batch
+        epoch_total, n_seen = state.epoch_total, state.n_seen
+        time_offset = history.time[-1] if history.time else 0.0
+
+    def snapshot(epoch_done, batch_done, rng_state, total, finished=False):
+        return capture_state(
+            epoch=epoch_done, batch=batch_done, rng_state=rng_state, epoch_total=total,
+            n_seen=n_seen, net=net, optimizer=optimizer, history=history,
+            early_stopping=early_stopping, lr_schedule=lr_schedule, fingerprint=fingerprint,
+            validation_split=split, finished=finished,
+        )
+
+    last_finite = params.copy()
+    grad_out = X_buf = y_buf = None
+    total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
     started = time.perf_counter() - time_offset
-    progress = _Progress(max_epochs, verbose)
-    if start_epoch > 1:
-        progress.skip(start_epoch - 1)
-
-    def snapshot(epoch_done, batch_done, rng_state, total):
-        return _capture_state(epoch_done, batch_done, rng_state, total, n_seen, net, optimizer,
-                              history, early_stopping, lr_schedule, fingerprint)
-
-    guard = _InterruptGuard(enabled=checkpoint is not None)
-    # Overflow to inf/nan is detected through the loss below and turned into a DivergenceError
-    # with the parameters restored; NumPy's warnings would only get in the way.
-    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-    try:
-        errstate.__enter__()
-        guard.__enter__()
+    with contextlib.ExitStack() as stack:
+        # Overflow to inf/nan is caught through the loss below and turned into a
+        # DivergenceError with the parameters restored; NumPy's warnings would only interfere.
+        stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        guard = stack.enter_context(InterruptGuard(enabled=checkpoint is not None))
+        progress = stack.enter_context(_Progress(max_epochs, verbose, done=start_epoch - 1))
         for epoch in range(start_epoch, max_epochs + 1):
             np.copyto(last_finite, params)
+            restored_from = (f"the start of epoch {epoch}" if epoch != start_epoch
+                             or not start_batch else f"the resume point in epoch {epoch}")
             epoch_rng_state = rng.bit_generator.state
             skip = start_batch if epoch == start_epoch else 0
             if not skip:
@@ -373,15 +394,13 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                     if not proximal:
                         regularizer.gradient(net.penalized, out=net.penalized_grads)
                 if not np.isfinite(value):
-                    np.copyto(params, last_finite)
-                    raise _divergence(value, epoch, optimizer)
+                    raise _diverged(net, optimizer, last_finite, value, epoch, restored_from)
                 if clip_norm is not None:
                     clip_grad_norm(grads, clip_norm)
                 optimizer.step(params, grads)
                 if proximal and regularizer is not None:
                     regularizer.prox(net.penalized, optimizer.learning_rate)
-                batch_weight = raw.shape[0] if w_b is None else float(w_b.sum())
-                epoch_total += value * batch_weight
+                epoch_total += value * (raw.shape[0] if w_b is None else float(w_b.sum()))
                 n_seen += raw.shape[0]
 
             history.loss.append(epoch_total / total_weight)
@@ -391,8 +410,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 history.val_loss.append(val_loss)
                 history.val_metric.append(val_metric)
                 if not np.isfinite(val_loss):
-                    np.copyto(params, last_finite)
-                    raise _divergence(val_loss, epoch, optimizer, "validation loss")
+                    raise _diverged(net, optimizer, last_finite, val_loss, epoch, restored_from,
+                                    "validation loss")
             history.time.append(time.perf_counter() - started)
             progress.update(history)
 
@@ -410,26 +429,23 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 )
             if stop:
                 history.stopped_epoch, history.converged = epoch, True
-            if checkpoint is not None and (
-                stop or epoch == max_epochs or guard.signal is not None
-                or (checkpoint.every and epoch % checkpoint.every == 0)
+                break
+            if checkpoint is not None and epoch < max_epochs and (
+                guard.signal is not None or (checkpoint.every and epoch % checkpoint.every == 0)
             ):
                 checkpoint.save(snapshot(epoch, 0, rng.bit_generator.state, 0.0))
-                if guard.signal is not None and not stop and epoch < max_epochs:
+                if guard.signal is not None:
                     raise TrainingInterrupted(guard.signal, epoch + 1, checkpoint)
-            if stop:
-                break
-    finally:
-        guard.__exit__(None, None, None)
-        errstate.__exit__(None, None, None)
-        progress.close()
 
     if early_stopping is not None and early_stopping.best_epoch is not None:
         history.best_epoch = early_stopping.best_epoch
         early_stopping.restore(params)
     if not np.all(np.isfinite(params)):
-        np.copyto(params, last_finite)
-        raise _divergence(np.nan, history.n_epochs, optimizer, "parameters")
+        raise _diverged(net, optimizer, last_finite, np.nan, history.n_epochs,
+                        f"the start of epoch {history.n_epochs}", "parameters")
+    if checkpoint is not None:
+        checkpoint.save(snapshot(history.n_epochs, 0, rng.bit_generator.state, 0.0,
+                                 finished=True))
     return history
 
 
@@ -460,17 +476,19 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     """
     from scipy.optimize import minimize
 
+    _check_components(net, loss, SGD(), regularizer, None, None, callbacks, None)
     if regularizer is not None and regularizer.l1 > 0:
         raise ValueError(
             f"L-BFGS needs a differentiable objective, but {regularizer!r} has an L1 part. "
-            "Use proximal gradient descent instead: train(..., batch_size=None) with SGD, or "
-            "Adam."
+            "Use proximal gradient descent instead: train(..., batch_size=None) with "
+            "SGD(momentum=0)."
         )
     max_iter = check_int(max_iter, "max_iter", min_value=1)
     tol = check_float(tol, "tol", min_value=0, include_min=False)
-    X, y, sample_weight = _check_data(net, X, y, sample_weight)
+    verbose = check_bool(verbose, "verbose")
+    X, y, sample_weight = _check_data(net, X, y, sample_weight, loss)
     if validation_data is not None:
-        validation_data = _check_validation(net, validation_data)
+        validation_data = _check_validation(net, validation_data, loss)
     history = History(metric_name=_metric_name(loss))
     started = time.perf_counter()
     progress = _Progress(max_iter, verbose)
@@ -500,15 +518,13 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
             history.stopped_epoch = history.n_epochs
             raise StopIteration
 
-    try:
+    with progress:
         result = minimize(
             fun, net.params.astype(np.float64), jac=True, method="L-BFGS-B",
             callback=on_iteration,
             options={"maxiter": max_iter, "maxfun": 15000 + 2 * max_iter, "gtol": tol,
                      "ftol": 64 * np.finfo(float).eps, "maxls": 50},
         )
-    finally:
-        progress.close()
     np.copyto(net.params, result.x, casting="unsafe")
     history.converged = bool(result.status == 0) or history.stopped_epoch is not None
     if not np.all(np.isfinite(net.params)) or not np.isfinite(result.fun):
@@ -524,81 +540,17 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     return history
 
 
-@dataclass
-class TrainingState:
-    """Everything :func:`train` needs to continue exactly where it stopped.
-
-    Attributes
-    ----------
-    epoch : int
-        Epochs completed.
-    batch : int
-        Batches of epoch ``epoch + 1`` already done (0 at an epoch boundary).
-    rng_state : dict
-        State of the shuffling generator at the start of epoch ``epoch + 1`` (the permutation
-        is drawn again on resume and the first ``batch`` batches are skipped).
-    epoch_total : float
-        Running sum of batch losses in the interrupted epoch.
-    n_seen : int
-        Samples processed so far (for per-sample schedules).
-    params : ndarray of shape (n_params,)
-    optimizer : dict
-        ``optimizer.state_dict()`` plus ``"learning_rate"``.
-    layer_rngs : dict
-        Layer index (as str) -> generator state of layers with randomness (dropout).
-    history : dict
-        ``History.to_dict()``.
-    early_stopping : dict or None
-    schedule : dict or None
-    fingerprint : dict
-        Sizes and types that must match for a resume to be valid.
-    """
-
-    epoch: int
-    batch: int
-    rng_state: dict
-    epoch_total: float
-    n_seen: int
-    params: np.ndarray
-    optimizer: dict
-    layer_rngs: dict
-    history: dict
-    early_stopping: dict | None
-    schedule: dict | None
-    fingerprint: dict
-
-
-def _capture_state(epoch, batch, rng_state, epoch_total, n_seen, net, optimizer, history,
-                   early_stopping, lr_schedule, fingerprint):
-    layer_rngs = {}
-    for index, layer in enumerate(net.layers):
-        layer_state = layer.get_rng_state()
-        if layer_state is not None:
-            layer_rngs[str(index)] = layer_state
-    return TrainingState(
-        epoch=epoch, batch=batch, rng_state=copy.deepcopy(rng_state),
-        epoch_total=float(epoch_total), n_seen=int(n_seen), params=net.params.copy(),
-        optimizer={**optimizer.state_dict(), "learning_rate": optimizer.learning_rate},
-        layer_rngs=layer_rngs, history=copy.deepcopy(history.to_dict()),
-        early_stopping=None if early_stopping is None else early_stopping.state_dict(),
-        schedule=None if lr_schedule is None else lr_schedule.state_dict(),
-        fingerprint=dict(fingerprint),
+def _diverged(net, optimizer, last_finite, value, epoch, restored_from, what="loss"):
+    """Restore the last finite parameters, reset the optimizer, and build the error to raise."""
+    np.copyto(net.params, last_finite)
+    optimizer.reset()
+    return DivergenceError(
+        f"Training diverged: the {what} became {value} at epoch {epoch}. The parameters from "
+        f"{restored_from} were restored and the optimizer state was reset. Lower the learning "
+        f"rate (now {optimizer.learning_rate:g}) or scale the features (e.g. with "
+        "sklearn.preprocessing.StandardScaler).",
+        epoch=epoch,
     )
-
-
-def _restore_state(state, net, optimizer, rng, early_stopping, lr_schedule):
-    np.copyto(net.params, state.params)
-    optimizer_state = dict(state.optimizer)
-    optimizer.learning_rate = float(optimizer_state.pop("learning_rate"))
-    optimizer.load_state_dict(optimizer_state)
-    rng.bit_generator.state = copy.deepcopy(state.rng_state)
-    for index, layer_state in state.layer_rngs.items():
-        net.layers[int(index)].set_rng_state(layer_state)
-    if early_stopping is not None and state.early_stopping is not None:
-        early_stopping.load_state_dict(state.early_stopping)
-    if lr_schedule is not None and state.schedule is not None:
-        lr_schedule.load_state_dict(state.schedule)
-    return History(**copy.deepcopy(state.history))
 
 
 def _check_fingerprint(saved, current, checkpoint):
@@ -611,56 +563,57 @@ def _check_fingerprint(saved, current, checkpoint):
             )
 
 
-class _InterruptGuard:
-    """While active, SIGINT and SIGTERM only set ``self.signal``; train() then saves and stops.
+def _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,
+                      callbacks, checkpoint):
+    """Type checks of train()'s collaborators, before any work starts."""
+    from .network import Sequential
 
-    Handlers can only be installed from the main thread; elsewhere signals keep their
-    default behaviour.
-    """
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self.signal = None
-        self._previous = {}
-
-    def __enter__(self):
-        if self.enabled and threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C stops at once
-        self.signal = signum
-
-    def __exit__(self, *exc_info):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
-        return False
-
-
-def _divergence(value, epoch, optimizer, what="loss"):
-    return DivergenceError(
-        f"Training diverged: the {what} became {value} at epoch {epoch}. The parameters from "
-        f"the end of epoch {epoch - 1} were restored. Lower the learning rate (now "
-        f"{optimizer.learning_rate:g}) or scale the features (e.g. with "
-        "sklearn.preprocessing.StandardScaler).",
-        epoch=epoch,
-    )
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a numnet Sequential, got {type(net).__name__}.")
+    net._check_built()
+    if net.params.size == 0:
+        raise ValueError(
+            "net must have trainable parameters, got 0. Add a Dense layer to the network."
+        )
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a numnet Loss, got {type(loss).__name__}.")
+    expected = [("optimizer", optimizer, Optimizer, "Adam()"),
+                ("regularizer", regularizer, Regularizer, "L2(0.01)"),
+                ("early_stopping", early_stopping, EarlyStopping, "EarlyStopping(patience=10)"),
+                ("lr_schedule", lr_schedule, Schedule, "StepDecay(10)")]
+    for name, value, cls, example in expected:
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(
+                f"{name} must be a numnet {cls.__name__} (e.g. {example}), got "
+                f"{type(value).__name__}."
+            )
+    if optimizer is None:
+        raise TypeError("optimizer must be a numnet Optimizer (e.g. Adam()), got NoneType.")
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(
+                f"callbacks must hold callables callback(epoch, history), got "
+                f"{type(callback).__name__}."
+            )
+    if checkpoint is not None and not (hasattr(checkpoint, "save") and
+                                       hasattr(checkpoint, "load")):
+        raise TypeError(
+            f"checkpoint must be a numnet Checkpoint, got {type(checkpoint).__name__}."
+        )
 
 
-def _check_data(net, X, y, sample_weight):
+def _check_data(net, X, y, sample_weight, loss=None):
     """Validate training data at the boundary, before any work starts."""
     net.check_input(X)
     y = np.asarray(y)
-    if y.ndim == 1:
+    given_shape = y.shape
+    if y.ndim == 1 and net.n_out == 1:
         y = y.reshape(-1, 1)
     if y.ndim != 2 or y.shape[1] != net.n_out:
+        hint = getattr(loss, "_shape_hint", "") if y.ndim == 1 else ""
         raise ValueError(
             f"y must have shape (n_samples, {net.n_out}) to match the network's output, "
-            f"got {y.shape}."
+            f"got {given_shape}.{hint}"
         )
     if y.shape[0] != X.shape[0]:
         raise ValueError(
@@ -673,33 +626,27 @@ def _check_data(net, X, y, sample_weight):
     y = y.astype(net.dtype, copy=False)
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or infinity. Remove those samples first.")
+    if loss is not None:
+        loss.check_targets(y)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=net.dtype)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight must have shape (n_samples,) = ({X.shape[0]},), "
-                f"got {sample_weight.shape}."
-            )
-        if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-            raise ValueError("sample_weight must contain finite values >= 0.")
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight must have a positive sum, got all zeros. Give at least one "
-                "sample a weight > 0."
-            )
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], net.dtype)
     return X, y, sample_weight
 
 
-def _check_validation(net, validation_data):
+def _check_validation(net, validation_data, loss=None):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
-            "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight)."
+            "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight), "
+            f"got {type(validation_data).__name__}"
+            + (f" of length {len(validation_data)}." if isinstance(validation_data,
+                                                                   (tuple, list)) else ".")
         )
     X_val, y_val, w_val = (*validation_data, None)[:3]
-    return _check_data(net, X_val, y_val, w_val)
+    return _check_data(net, X_val, y_val, w_val, loss)
 
 
-def _split_validation(X, y, sample_weight, loss, fraction, rng):
+def _validation_split_indices(y, loss, fraction, n_samples, rng):
+    """(train_indices, validation_indices): stratified by class for classification losses."""
     from sklearn.model_selection import train_test_split
 
     fraction = check_float(fraction, "validation_fraction", min_value=0, max_value=1,
@@ -709,24 +656,36 @@ def _split_validation(X, y, sample_weight, loss, fraction, rng):
         stratify = y.argmax(axis=1)
     elif isinstance(loss, BinaryCrossEntropy) and y.shape[1] == 1:
         stratify = y[:, 0]
-    n_val = int(np.ceil(fraction * X.shape[0]))
-    if n_val < 1 or n_val >= X.shape[0]:
+    n_val = int(np.ceil(fraction * n_samples))
+    if n_val < 1 or n_val >= n_samples:
         raise ValueError(
-            f"validation_fraction={fraction} leaves {n_val} of {X.shape[0]} samples for "
+            f"validation_fraction={fraction} leaves {n_val} of {n_samples} samples for "
             "validation; both parts need at least one sample."
         )
-    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
     try:
-        parts = train_test_split(*arrays, test_size=fraction, stratify=stratify,
-                                 random_state=int(rng.integers(2**31 - 1)))
+        train_idx, val_idx = train_test_split(
+            np.arange(n_samples), test_size=fraction, stratify=stratify,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
     except ValueError as error:
         raise ValueError(
             f"validation_fraction={fraction} cannot split the data stratified by class: "
             f"{error} Use more samples per class or a larger validation_fraction."
         ) from None
-    X_tr, X_val, y_tr, y_val = parts[:4]
-    w_tr, w_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-    return X_tr, y_tr, w_tr, (X_val, y_val, w_val)
+    return train_idx, val_idx
+
+
+def _apply_split(X, y, sample_weight, split):
+    train_idx, val_idx = split
+    w_train, w_val = (None, None) if sample_weight is None else (sample_weight[train_idx],
+                                                                 sample_weight[val_idx])
+    return X[train_idx], y[train_idx], w_train, (X[val_idx], y[val_idx], w_val)
+
+
+def _split_validation(X, y, sample_weight, loss, fraction, rng):
+    """Hold out a stratified, seeded share of the data: (X, y, w, (X_val, y_val, w_val))."""
+    split = _validation_split_indices(y, loss, fraction, X.shape[0], rng)
+    return _apply_split(X, y, sample_weight, split)
 
 
 def _metric_name(loss):
@@ -745,8 +704,10 @@ def _evaluate(net, loss, X, y, sample_weight=None):
         residual = np.average((y - raw) ** 2, axis=0, weights=sample_weight)
         total = np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0,
                            weights=sample_weight)
+        # As sklearn.metrics.r2_score: a constant target scores 1 if predicted exactly, else 0.
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), 0.0)
+            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                          np.where(residual == 0, 1.0, 0.0))
         return value, float(np.mean(r2))
     return value, float(np.average(correct, weights=sample_weight))
 
@@ -754,12 +715,12 @@ def _evaluate(net, loss, X, y, sample_weight=None):
 class _Progress:
     """A tqdm bar over epochs showing the latest losses; does nothing unless verbose."""
 
-    def __init__(self, total, verbose):
+    def __init__(self, total, verbose, done=0):
         self.bar = None
         if verbose:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, unit="epoch", leave=True)
+            self.bar = tqdm(total=total, initial=done, unit="epoch", leave=True)
 
     def update(self, history):
         if self.bar is None:
@@ -771,11 +732,10 @@ class _Progress:
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(1)
 
-    def skip(self, n_epochs):
-        if self.bar is not None:
-            self.bar.update(n_epochs)
+    def __enter__(self):
+        return self
 
-    def close(self):
+    def __exit__(self, *exc_info):
         if self.bar is not None:
             self.bar.close()
-
+        return False
