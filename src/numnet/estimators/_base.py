@@ -30,109 +30,26 @@ attributes and may be dropped by a loader: ``_optimizer`` (its moments, for ``pa
 (a fresh optimizer, a generator reseeded from ``random_state``).
 """
 
-import numbers
 import warnings
 from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._validation import check_bool, check_float, check_int, check_option
 from ..exceptions import DivergenceError
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
-from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
 from ..training import History, _split_validation, train, train_lbfgs
+from ._checks import CHECKS, check_sample_weight, make_rng
 
 _PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0}
 _STOCHASTIC = ("sgd", "adam")
-
-
-# --- hyperparameter checks: each returns the value or raises numnet's message -----------------
-
-def _option(options):
-    return lambda value, name: check_option(value, name, set(options))
-
-
-def _fraction(value, name):
-    return check_float(value, name, min_value=0, max_value=1, include_max=False)
-
-
-def _check_penalty(value, name):
-    if value is None:
-        return None
-    if not isinstance(value, str) or value not in ("l2", "l1", "elasticnet"):
-        raise ValueError(
-            f"{name} must be one of {{None, 'elasticnet', 'l1', 'l2'}}, got {value!r}."
-        )
-    return value
-
-
-def _check_verbose(value, name):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    return check_int(value, name, min_value=0)
-
-
-def _check_batch_size(value, name):
-    if isinstance(value, str) and value == "auto":
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be 'auto' or an integer >= 1, got {value!r}.")
-    return int(value)
-
-
-def _check_random_state(value, name):
-    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(
-            f"{name} must be None, an integer >= 0, a numpy Generator or RandomState, "
-            f"got {value!r}."
-        )
-    return int(value)
-
-
-def _check_class_weight(value, name):
-    if value is None or isinstance(value, dict) or (isinstance(value, str) and
-                                                       value == "balanced"):
-        return value
-    raise ValueError(f"{name} must be None, 'balanced' or a dict {{label: weight}}, got {value!r}.")
-
-
-CHECKS = {
-    "penalty": _check_penalty,
-    "alpha": lambda v, n: check_float(v, n, min_value=0),
-    "l1_ratio": lambda v, n: check_float(v, n, min_value=0, max_value=1),
-    "fit_intercept": check_bool,
-    "solver": _option(("gd", "sgd", "adam", "lbfgs")),
-    "max_iter": lambda v, n: check_int(v, n, min_value=1),
-    "tol": lambda v, n: check_float(v, n, min_value=0),
-    "batch_size": _check_batch_size,
-    "learning_rate": _option(("constant", "invscaling", "adaptive")),
-    "power_t": lambda v, n: check_float(v, n, min_value=0),
-    "momentum": _fraction,
-    "nesterovs_momentum": check_bool,
-    "shuffle": check_bool,
-    "early_stopping": check_bool,
-    "validation_fraction": lambda v, n: check_float(v, n, min_value=0, max_value=1,
-                                                    include_min=False, include_max=False),
-    "beta_1": _fraction,
-    "beta_2": _fraction,
-    "epsilon": lambda v, n: check_float(v, n, min_value=0, include_min=False),
-    "n_iter_no_change": lambda v, n: check_int(v, n, min_value=1),
-    "warm_start": check_bool,
-    "verbose": _check_verbose,
-    "random_state": _check_random_state,
-    "class_weight": _check_class_weight,
-    "dropout": _fraction,
-}
 
 
 def _stochastic_solver(estimator):
@@ -143,34 +60,6 @@ def _stochastic_solver(estimator):
             f"not solver={estimator.solver!r}."
         )
     return True
-
-
-def _make_rng(random_state):
-    """A numpy Generator from random_state (int, None, Generator or legacy RandomState)."""
-    if isinstance(random_state, np.random.RandomState):
-        random_state = int(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
-
-
-def _check_sample_weight(sample_weight, n_samples, dtype):
-    """sample_weight as a 1-D array of dtype (never the caller's array modified in place)."""
-    if sample_weight is None:
-        return None
-    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
-                                input_name="sample_weight")
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape (n_samples,) = ({n_samples},), "
-            f"got {sample_weight.shape}."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError("sample_weight must contain values >= 0, got a negative weight.")
-    if not sample_weight.sum() > 0:
-        raise ValueError(
-            "sample_weight must have a positive sum, got all zeros. Give at least one sample "
-            "a weight > 0."
-        )
-    return sample_weight
 
 
 def _max_eigenvalue(X, sample_weight, fit_intercept, n_iter=50, rtol=1e-3):
@@ -296,11 +185,9 @@ class _EpochRule:
 class _NumnetEstimator(BaseEstimator):
     """Base class: hyperparameter checks, data checks, the training loop, fitted attributes.
 
-    Subclasses define ``_params`` (the names checked in fit), ``_encode_targets``,
-    ``_make_network``, ``_objective`` and ``_set_model_attributes``.
+    Subclasses define ``_encode_targets``, ``_loss``, ``_make_network``, ``_objective`` and
+    ``_set_model_attributes`` (and may add checks in ``_check_extra_params``).
     """
-
-    _stochastic_only_partial_fit = True
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -349,7 +236,7 @@ class _NumnetEstimator(BaseEstimator):
         Y, class_index = self._encode_targets(y, X.dtype, first=first, classes=classes)
         sample_weight = self._sample_weight(sample_weight, X.shape[0], X.dtype, class_index)
 
-        rng_init, rng_train = _make_rng(p.random_state).spawn(2)
+        rng_init, rng_train = make_rng(p.random_state).spawn(2)
         if incremental and getattr(self, "_rng", None) is not None:
             rng_train = self._rng
         if first:
@@ -371,7 +258,7 @@ class _NumnetEstimator(BaseEstimator):
         return {"multi_output": True, "y_numeric": True}
 
     def _sample_weight(self, sample_weight, n_samples, dtype, class_index):
-        sample_weight = _check_sample_weight(sample_weight, n_samples, dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype)
         class_weight = getattr(self, "class_weight", None)
         if class_weight is None:
             return sample_weight
@@ -553,8 +440,6 @@ class _RegressorBase(_NumnetEstimator):
         return Y, None
 
     def _loss(self, n_outputs):
-        from ..losses import MeanSquaredError
-
         return MeanSquaredError()
 
     def predict(self, X):

@@ -1,30 +1,21 @@
 """Linear models as scikit-learn estimators: LinearRegression and LogisticRegression."""
 
-import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
-from .._validation import check_float
 from ..layers import Dense
 from ..network import Sequential
 from ._base import _ClassifierBase, _max_eigenvalue, _RegressorBase, _stochastic_solver
-
-
-def _check_learning_rate_init(value, name):
-    if isinstance(value, str) and value == "auto":
-        return value
-    if isinstance(value, str):
-        raise ValueError(f"{name} must be 'auto' or a float > 0, got {value!r}.")
-    return check_float(value, name, min_value=0, include_min=False)
+from ._checks import check_inverse_strength, check_learning_rate_init
 
 
 class _LinearMixin:
     """What the two linear models share: one Dense layer, the 'auto' step size."""
 
     def _check_extra_params(self, p):
-        p.learning_rate_init = _check_learning_rate_init(
+        p.learning_rate_init = check_learning_rate_init(
             p.learning_rate_init, f"learning_rate_init of {type(self).__name__}"
         )
 
@@ -233,12 +224,6 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         return tags
 
 
-def _check_inverse_strength(value, name):
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == np.inf:
-        return float(value)
-    return check_float(value, name, min_value=0, include_min=False)
-
-
 class LogisticRegression(ClassifierMixin, _LinearMixin, _ClassifierBase):
     """Logistic regression (binary: sigmoid; multiclass: multinomial softmax), trained by numnet.
 
@@ -362,7 +347,7 @@ see :class:`LinearRegression`
 
     def _check_extra_params(self, p):
         super()._check_extra_params(p)
-        p.C = _check_inverse_strength(p.C, f"C of {type(self).__name__}")
+        p.C = check_inverse_strength(p.C, f"C of {type(self).__name__}")
 
     def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
         strength = 0.0 if p.C == np.inf else 1.0 / (p.C * weight_sum)

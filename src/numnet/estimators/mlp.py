@@ -1,6 +1,5 @@
 """Multi-layer perceptrons as scikit-learn estimators: MLPRegressor and MLPClassifier."""
 
-import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -10,21 +9,7 @@ from .._validation import check_float, check_option
 from ..layers import ACTIVATIONS, Dense, Dropout
 from ..network import Sequential
 from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver
-
-
-def _check_hidden_layer_sizes(value, name):
-    sizes = (value,) if isinstance(value, numbers.Integral) else value
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        sizes = None
-    if sizes is None or any(
-        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes
-    ):
-        raise ValueError(
-            f"{name} must be an integer >= 1 or a sequence of them, got {value!r}."
-        )
-    return tuple(int(s) for s in sizes)
+from ._checks import check_hidden_layer_sizes
 
 
 class _MLPMixin:
@@ -32,7 +17,7 @@ class _MLPMixin:
 
     def _check_extra_params(self, p):
         cls = type(self).__name__
-        p.hidden_layer_sizes = _check_hidden_layer_sizes(
+        p.hidden_layer_sizes = check_hidden_layer_sizes(
             p.hidden_layer_sizes, f"hidden_layer_sizes of {cls}"
         )
         check_option(p.activation, f"activation of {cls}", set(ACTIVATIONS))

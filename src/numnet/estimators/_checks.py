@@ -1,0 +1,148 @@
+"""Hyperparameter and sample-weight checks of the estimators, in numnet's message format.
+
+Every message reads ``{name} of {Estimator} must be {rule}, got {value!r}.`` (STYLE.md section 6,
+with the class name where scikit-learn puts it); ``fit`` runs these before touching the data.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array
+
+from .._validation import check_bool, check_float, check_int, check_option
+
+
+def _option(options):
+    return lambda value, name: check_option(value, name, set(options))
+
+
+def _fraction(value, name):
+    return check_float(value, name, min_value=0, max_value=1, include_max=False)
+
+
+def _check_penalty(value, name):
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ("l2", "l1", "elasticnet"):
+        raise ValueError(
+            f"{name} must be one of {{None, 'elasticnet', 'l1', 'l2'}}, got {value!r}."
+        )
+    return value
+
+
+def _check_verbose(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return check_int(value, name, min_value=0)
+
+
+def _check_batch_size(value, name):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be 'auto' or an integer >= 1, got {value!r}.")
+    return int(value)
+
+
+def _check_random_state(value, name):
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(
+            f"{name} must be None, an integer >= 0, a numpy Generator or RandomState, "
+            f"got {value!r}."
+        )
+    return int(value)
+
+
+def _check_class_weight(value, name):
+    if value is None or isinstance(value, dict) or (isinstance(value, str) and
+                                                       value == "balanced"):
+        return value
+    raise ValueError(f"{name} must be None, 'balanced' or a dict {{label: weight}}, got {value!r}.")
+
+
+CHECKS = {
+    "penalty": _check_penalty,
+    "alpha": lambda v, n: check_float(v, n, min_value=0),
+    "l1_ratio": lambda v, n: check_float(v, n, min_value=0, max_value=1),
+    "fit_intercept": check_bool,
+    "solver": _option(("gd", "sgd", "adam", "lbfgs")),
+    "max_iter": lambda v, n: check_int(v, n, min_value=1),
+    "tol": lambda v, n: check_float(v, n, min_value=0),
+    "batch_size": _check_batch_size,
+    "learning_rate": _option(("constant", "invscaling", "adaptive")),
+    "power_t": lambda v, n: check_float(v, n, min_value=0),
+    "momentum": _fraction,
+    "nesterovs_momentum": check_bool,
+    "shuffle": check_bool,
+    "early_stopping": check_bool,
+    "validation_fraction": lambda v, n: check_float(v, n, min_value=0, max_value=1,
+                                                    include_min=False, include_max=False),
+    "beta_1": _fraction,
+    "beta_2": _fraction,
+    "epsilon": lambda v, n: check_float(v, n, min_value=0, include_min=False),
+    "n_iter_no_change": lambda v, n: check_int(v, n, min_value=1),
+    "warm_start": check_bool,
+    "verbose": _check_verbose,
+    "random_state": _check_random_state,
+    "class_weight": _check_class_weight,
+    "dropout": _fraction,
+}
+
+
+def check_learning_rate_init(value, name):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be 'auto' or a float > 0, got {value!r}.")
+    return check_float(value, name, min_value=0, include_min=False)
+
+
+def check_inverse_strength(value, name):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == np.inf:
+        return float(value)
+    return check_float(value, name, min_value=0, include_min=False)
+
+
+def check_hidden_layer_sizes(value, name):
+    sizes = (value,) if isinstance(value, numbers.Integral) else value
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes
+    ):
+        raise ValueError(
+            f"{name} must be an integer >= 1 or a sequence of them, got {value!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def make_rng(random_state):
+    """A numpy Generator from random_state (int, None, Generator or legacy RandomState)."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """sample_weight as a 1-D array of dtype (never the caller's array modified in place)."""
+    if sample_weight is None:
+        return None
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
+                                input_name="sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},), "
+            f"got {sample_weight.shape}."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("sample_weight must contain values >= 0, got a negative weight.")
+    if not sample_weight.sum() > 0:
+        raise ValueError(
+            "sample_weight must have a positive sum, got all zeros. Give at least one sample "
+            "a weight > 0."
+        )
+    return sample_weight
