@@ -1,6 +1,8 @@
 """scikit-learn's own estimator checks on every estimator, with several solver/penalty variants."""
 
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -115,3 +117,14 @@ def test_pickle_round_trip_predicts_and_continues_training_identically(estimator
     estimator.partial_fit(X, y)
     restored.partial_fit(X, y)
     np.testing.assert_array_equal(restored.network_.params, estimator.network_.params)
+
+
+def test_estimators_are_exported_from_numnet_without_weighing_down_the_core():
+    code = ("import sys, numnet.layers; loaded = 'numnet.estimators' in sys.modules; "
+            "import numnet; numnet.MLPClassifier; "
+            "print(loaded, 'numnet.estimators' in sys.modules, "
+            "{'LinearRegression', 'LogisticRegression', 'MLPClassifier', 'MLPRegressor'} "
+            "<= set(numnet.__all__) & set(dir(numnet)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False", "True", "True"]
