@@ -207,8 +207,8 @@ def test_string_labels_and_feature_names_round_trip(data):
     np.testing.assert_array_equal(loaded.predict(frame), est.predict(frame))
 
 
-@pytest.fixture(scope="module")
-def pipeline():
+@pytest.fixture(scope="module", params=["float32", "float64"])
+def pipeline(request):
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({
         "size": rng.normal(size=80), "rooms": rng.integers(1, 5, size=80).astype(float),
@@ -219,7 +219,7 @@ def pipeline():
                               "hi", "lo")
     pipe, _ = train_pipeline(frame, target="label", model="mlp", impute="median",
                              params={"hidden_layer_sizes": (4,), "max_iter": 5,
-                                     "random_state": 0}, dtype="float32")
+                                     "random_state": 0}, dtype=request.param)
     return pipe, frame
 
 
@@ -229,12 +229,12 @@ def test_pipeline_round_trip_predicts_the_same_from_raw_data(pipeline, tmp_path)
     save(pipe, path)
     loaded = load(path)
     assert isinstance(loaded, TabularPipeline)
-    assert (loaded.target, loaded.task, loaded.dtype) == ("label", "classification", "float32")
+    assert (loaded.target, loaded.task, loaded.dtype) == ("label", "classification", pipe.dtype)
     assert loaded.info == pipe.info
     assert loaded.preprocessor.get_state() == pipe.preprocessor.get_state()
     np.testing.assert_array_equal(loaded.predict(frame), pipe.predict(frame))
     np.testing.assert_array_equal(loaded.predict_proba(frame), pipe.predict_proba(frame))
-    assert loaded.predict_proba(frame).dtype == np.float32
+    assert loaded.predict_proba(frame).dtype == pipe.dtype
 
 
 # --- the file itself ----------------------------------------------------------------------------

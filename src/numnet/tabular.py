@@ -396,16 +396,18 @@ class TabularPreprocessor:
                 values = np.where(np.isnan(values), column["fill"], values)
                 blocks.append(((values - column["mean"]) / column["scale"])[:, None])
             else:
-                values = series.astype(object).where(series.notna(), column["fill"])
-                values = np.array([str(v) for v in values], dtype=object)
-                categories = np.array(column["categories"], dtype=object)
-                one_hot = (values[:, None] == categories[None, :]).astype(np.float64)
-                unknown = ~one_hot.any(axis=1)
-                if warn_unknown and unknown.any():
-                    first = int(np.flatnonzero(unknown)[0])
+                import pandas as pd
+
+                values = series.astype(object).where(series.notna(), column["fill"]).astype(str)
+                codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
+                one_hot = np.zeros((len(values), len(column["categories"])))
+                known = np.flatnonzero(codes >= 0)
+                one_hot[known, codes[known]] = 1.0
+                if warn_unknown and len(known) < len(values):
+                    unknown = np.flatnonzero(codes < 0)
                     warnings.warn(
-                        f"column {name!r} has {int(unknown.sum())} value(s) not seen in "
-                        f"training (first {values[first]!r} at row {_row(series, first)}); "
+                        f"column {name!r} has {len(unknown)} value(s) not seen in training "
+                        f"(first {values.iloc[unknown[0]]!r} at row {_row(series, unknown[0])}); "
                         "they are encoded as all zeros.", UserWarning, stacklevel=2,
                     )
                 blocks.append(one_hot)
