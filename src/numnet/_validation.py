@@ -9,6 +9,8 @@ import numpy as np
 
 
 def _fail(name, rule, value, exc=ValueError, hint=""):
+    if isinstance(value, np.generic):
+        value = value.item()  # echo 0, not np.int64(0)
     message = f"{name} must be {rule}, got {value!r}."
     if hint:
         message += " " + hint
