@@ -514,12 +514,23 @@ def edit_tensor(name, **changes):
      "the metadata does not describe a valid numnet object: ReLU() takes no arguments"),
     (lambda h, m: m["object"].update(prefix="net/"),
      "the metadata refers to a tensor 'net/0.W' that the file does not hold."),
+    (lambda h, m: m["object"]["config"]["layers"].extend([{"class": "ReLU", "config": {}}]
+                                                         * 5000),
+     "the architecture must be an object with a list of at most 4096 layers."),
 ], ids=["transposed-shape", "bigger-shape", "dtype-changed", "object-dtype", "negative-dim",
         "too-many-dims", "huge-offset", "extra-field", "newer-format", "format-version-type",
         "foreign-format", "unknown-kind", "kind-mismatch", "bad-dtype", "bad-n-in",
-        "unknown-layer", "huge-layer", "bad-layer-arg", "unknown-layer-arg", "wrong-prefix"])
+        "unknown-layer", "huge-layer", "bad-layer-arg", "unknown-layer-arg", "wrong-prefix",
+        "too-many-layers"])
 def test_altered_sequential_files_are_rejected(net_file, edit, message):
     expect_error(forge(net_file, edit), message)
+
+
+def test_width_of_a_network_without_parameters_is_bounded():
+    raw = dumps(Sequential([ReLU()]).build(3))
+    expect_error(forge(raw, lambda h, m: m["object"].update(n_in=10**12)),
+                 "n_in must be at most 1048576 for a network without parameters, got "
+                 "1000000000000.")
 
 
 def test_unused_tensors_and_nan_weights_are_rejected(net_file):
@@ -573,9 +584,13 @@ def edit_object(fn):
      "fitted attribute history_ must be a History, got str."),
     (edit_object(lambda o: o["attributes"].update(network_=None)),
      "fitted attribute network_ must be a Sequential, got NoneType."),
+    (edit_object(lambda o: o["attributes"].update(classes_={
+        "__numnet__": "str_array", "shape": [3], "width": 10**9, "items": ["a", "b", "c"]})),
+     "a string array must hold strings no longer than its width, at most 268435456 bytes in "
+     "all."),
 ], ids=["foreign-class", "dunder-attribute", "method-attribute", "unknown-param",
         "array-as-param", "inconsistent-width", "inconsistent-classes", "bad-history",
-        "unknown-tag", "scalar-overflow", "history-type", "network-type"])
+        "unknown-tag", "scalar-overflow", "history-type", "network-type", "huge-strings"])
 def test_altered_estimator_files_are_rejected(estimator_file, edit, message):
     expect_error(forge(estimator_file, edit), message)
 

@@ -47,6 +47,10 @@ FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 64 * 2**20
 """Largest JSON header a model file may declare; a longer one is rejected before it is read."""
 MAX_NDIM = 8
+MAX_LAYERS = 4096
+MAX_FREE_WIDTH = 2**20
+MAX_STR_BYTES = 4 * MAX_HEADER_BYTES
+"""Largest NumPy string array (fixed width, 4 bytes a character) a model file may describe."""
 
 _TAG = "__numnet__"
 # safetensors dtype codes and the little-endian NumPy types they hold.
@@ -290,8 +294,11 @@ class _Writer:
                         f"fitted attribute {key} holds a {type(item).__name__}; a model file "
                         "can hold arrays of numbers and of strings only."
                     )
-            return {_TAG: "object_array" if value.dtype.kind == "O" else "str_array",
-                    "shape": list(value.shape), "items": items}
+            encoded = {_TAG: "object_array" if value.dtype.kind == "O" else "str_array",
+                       "shape": list(value.shape), "items": items}
+            if value.dtype.kind == "U":
+                encoded["width"] = value.dtype.itemsize // 4  # '<U7' holds 7 characters
+            return encoded
         raise TypeError(f"fitted attribute {key} has dtype {value.dtype}, which a model file "
                         "cannot hold.")
 
@@ -574,8 +581,9 @@ class _Reader:
         if not _is_count(n_in) or n_in < 1:
             self.fail(f"n_in must be an integer >= 1, got {n_in!r}.")
         layer_specs = config.get("layers") if isinstance(config, dict) else None
-        if not isinstance(layer_specs, list):
-            self.fail("the architecture must be an object with a list of layers.")
+        if not isinstance(layer_specs, list) or len(layer_specs) > MAX_LAYERS:
+            self.fail(f"the architecture must be an object with a list of at most {MAX_LAYERS} "
+                      "layers.")
         for spec_ in layer_specs:
             if (not isinstance(spec_, dict) or not _is_name(spec_.get("class"), LAYERS)
                     or not isinstance(spec_.get("config"), dict)):
@@ -590,6 +598,10 @@ class _Reader:
             for pname, shape in layer.param_shapes(width).items():
                 expected[f"{prefix}{index}.{pname}"] = tuple(shape)
             width = layer.output_dim(width)
+        if not expected and n_in > MAX_FREE_WIDTH:
+            # no tensor pins the width of a network without parameters: bound it instead
+            self.fail(f"n_in must be at most {MAX_FREE_WIDTH} for a network without "
+                      f"parameters, got {n_in}.")
         arrays = {}
         for key, shape in expected.items():
             array = self.tensor(key)
@@ -701,7 +713,9 @@ class _Reader:
                 array.setflags(write=False)
             return array
         if tag in ("str_array", "object_array"):
-            shape, items = self.fields(value, ["shape", "items"], "an array of strings")
+            optional = ["width"] if tag == "str_array" else []
+            shape, items = self.fields(value, ["shape", "items"], "an array of strings",
+                                       optional=optional)
             if (not isinstance(shape, list) or len(shape) > MAX_NDIM
                     or not all(_is_count(n) for n in shape)
                     or not isinstance(items, list) or math.prod(shape) != len(items)
@@ -710,9 +724,12 @@ class _Reader:
                 self.fail(f"an array of strings must have a valid shape and matching items, got "
                           f"{value!r:.100}.")
             if tag == "str_array":
-                if not all(isinstance(i, str) for i in items):
-                    self.fail("a string array holds a value that is not a string.")
-                return np.array(items, dtype=str).reshape(shape)
+                width = value.get("width", max((len(i) for i in items), default=1))
+                if not all(isinstance(i, str) and len(i) <= width for i in items) or not (
+                        _is_count(width) and len(items) * max(width, 1) * 4 <= MAX_STR_BYTES):
+                    self.fail("a string array must hold strings no longer than its width, at "
+                              f"most {MAX_STR_BYTES} bytes in all.")
+                return np.array(items, dtype=f"<U{max(width, 1)}").reshape(shape)
             array = np.empty(len(items), dtype=object)
             array[:] = items
             return array.reshape(shape)
