@@ -28,7 +28,7 @@ from numnet import (
     Softmax,
     Tanh,
 )
-from numnet.io import _DTYPES as DTYPES
+from numnet._safetensors import DTYPES
 from numnet.io import (
     ModelFileError,
     _checksum,
@@ -39,7 +39,7 @@ from numnet.io import (
     read_metadata,
     save,
 )
-from numnet.tabular import TabularPipeline, train_pipeline
+from numnet.pipeline import TabularPipeline, train_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -597,7 +597,7 @@ def test_altered_estimator_files_are_rejected(estimator_file, edit, message):
 
 def test_folder_and_missing_file(tmp_path):
     with pytest.raises(ModelFileError, match=re.escape(
-            f"Cannot load {str(tmp_path)!r}: it is a folder, not a model file.")):
+            f"Cannot load {str(tmp_path)!r}: it is a folder, not a numnet model file.")):
         load(tmp_path)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.numnet")

@@ -209,17 +209,8 @@ def train(
         numnet train houses.csv --target price --hidden 64,32 -o houses.numnet
     """
     from .io import save
-    from .tabular import (
-        IMPUTE,
-        MODELS,
-        TASKS,
-        check_columns,
-        estimator_class,
-        parse_columns,
-        read_table,
-        resolve_task,
-        train_pipeline,
-    )
+    from .pipeline import estimator_class, resolve_task, train_pipeline
+    from .tabular import IMPUTE, MODELS, TASKS, check_columns, parse_columns, read_table
 
     _check_choice(impute, "--impute", IMPUTE)
     _check_choice(model, "--model", MODELS)
@@ -370,7 +361,7 @@ def _echo_metrics(metrics):
 
 def _load_pipeline(path, command):
     from .io import load
-    from .tabular import TabularPipeline
+    from .pipeline import TabularPipeline
 
     model = load(path)
     if not isinstance(model, TabularPipeline):
@@ -402,7 +393,8 @@ def predict(
 
         numnet predict houses.numnet new.csv --keep id -o predictions.csv
     """
-    from .tabular import parse_columns, prediction_frame, read_table, write_table
+    from .pipeline import prediction_frame
+    from .tabular import parse_columns, read_table, write_table
 
     pipeline = _load_pipeline(model, "predict")
     frame = read_table(data)
@@ -437,7 +429,8 @@ def evaluate(
 
         numnet evaluate houses.numnet test.csv --json
     """
-    from .tabular import evaluate_pipeline, read_table
+    from .pipeline import evaluate_pipeline
+    from .tabular import read_table
 
     pipeline = _load_pipeline(model, "evaluate")
     frame = read_table(data)
@@ -542,7 +535,7 @@ def _fmt(value):
 
 def _describe(obj, metadata):
     from .network import Sequential
-    from .tabular import TabularPipeline
+    from .pipeline import TabularPipeline
 
     description = {"kind": metadata["kind"], "numnet_version": metadata["numnet_version"],
                    "format_version": metadata["format_version"]}
@@ -614,7 +607,8 @@ def plot(
     obj = load(model)
     frame = None
     if data is not None:
-        from .tabular import TabularPipeline, read_table
+        from .pipeline import TabularPipeline
+        from .tabular import read_table
 
         if not isinstance(obj, TabularPipeline):
             raise UserError("--data needs a model trained with 'numnet train'.")

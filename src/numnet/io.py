@@ -11,15 +11,16 @@ A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ 
 The numnet metadata is a JSON document::
 
     {"format": "numnet", "format_version": 1, "numnet_version": "0.1.0",
-     "kind": "sequential" | "estimator" | "pipeline", "object": {...}}
+     "kind": "sequential" | "estimator" | "pipeline", "object": {...}, "sha256": "..."}
 
 ``object`` describes the saved object as plain data (architecture from
 ``Sequential.get_config()``, hyperparameters from ``get_params()``, fitted attributes, the
 preprocessing of a pipeline, ``History.to_dict()``). Arrays appear in it as references
 ``{"__numnet__": "ndarray", "key": "<tensor name>"}``.
 
-Loading never executes code from the file: the header is parsed as bounded JSON, every tensor
-entry is checked against the file size before anything is allocated, the architecture's
+Loading never executes code from the file: the container is read by the bounded, validating
+reader in ``numnet._safetensors`` (every tensor entry is checked against the file size before
+anything is allocated), the checksum must match, the architecture's
 parameter shapes are computed from the configuration and compared with the tensors before the
 network is built, and objects are only created from a fixed list of numnet classes. Every
 problem raises :class:`ModelFileError`.
@@ -37,35 +38,30 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _safetensors
+from ._safetensors import (
+    CODES,
+    DTYPES,
+    MAX_HEADER_BYTES,
+    MAX_NDIM,
+    ModelFileError,
+    is_count,
+    parse_json,
+)
+from ._safetensors import fail as _fail
 from .layers import LAYERS
 from .network import Sequential
 from .training import History
 
 FORMAT_NAME = "numnet"
 FORMAT_VERSION = 1
-MAX_HEADER_BYTES = 64 * 2**20
-"""Largest JSON header a model file may declare; a longer one is rejected before it is read."""
-MAX_NDIM = 8
 MAX_LAYERS = 4096
 MAX_FREE_WIDTH = 2**20
 MAX_STR_BYTES = 4 * MAX_HEADER_BYTES
 """Largest NumPy string array (fixed width, 4 bytes a character) a model file may describe."""
 
 _TAG = "__numnet__"
-# safetensors dtype codes and the little-endian NumPy types they hold.
-_DTYPES = {
-    "BOOL": np.dtype("?"), "U8": np.dtype("u1"), "I8": np.dtype("i1"),
-    "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "U32": np.dtype("<u4"),
-    "I32": np.dtype("<i4"), "U64": np.dtype("<u8"), "I64": np.dtype("<i8"),
-    "F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"),
-}
-_CODES = {dtype: code for code, dtype in _DTYPES.items()}
 _FLOATS = {"float32": np.float32, "float64": np.float64}
-
-
-class ModelFileError(ValueError):
-    """A file is not a valid numnet model file (truncated, altered, foreign or too new)."""
 
 
 def save(obj, path) -> None:
@@ -76,7 +72,7 @@ def save(obj, path) -> None:
 
     Parameters
     ----------
-    obj : Sequential, numnet estimator or numnet.tabular.TabularPipeline
+    obj : Sequential, numnet estimator or numnet.pipeline.TabularPipeline
     path : str or os.PathLike
 
     Examples
@@ -102,7 +98,7 @@ def load(path):
 
     Returns
     -------
-    Sequential, numnet estimator or numnet.tabular.TabularPipeline
+    Sequential, numnet estimator or numnet.pipeline.TabularPipeline
 
     Raises
     ------
@@ -116,8 +112,6 @@ def load(path):
 
 def dumps(obj) -> bytes:
     """The bytes of the model file :func:`save` writes for ``obj``."""
-    from safetensors.numpy import save as safetensors_save
-
     writer = _Writer()
     kind, encoded = writer.top(obj)
     metadata = {
@@ -125,7 +119,7 @@ def dumps(obj) -> bytes:
         "kind": kind, "object": encoded, "sha256": _checksum(kind, encoded, writer.tensors),
     }
     text = json.dumps(metadata, separators=(",", ":"))
-    return safetensors_save(writer.tensors, metadata={FORMAT_NAME: text})
+    return _safetensors.write(writer.tensors, {FORMAT_NAME: text})
 
 
 def loads(data: bytes, *, name="<bytes>"):
@@ -182,7 +176,7 @@ class _Writer:
         self.tensors = {}
 
     def top(self, obj):
-        from .tabular import TabularPipeline
+        from .pipeline import TabularPipeline
 
         if isinstance(obj, Sequential):
             return "sequential", self.sequential(obj, "")
@@ -200,7 +194,7 @@ class _Writer:
 
     def array(self, key, value):
         dtype = value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype
-        if dtype not in _CODES:
+        if dtype not in CODES:
             raise TypeError(f"{key} has dtype {value.dtype}, which a model file cannot hold.")
         self.tensors[key] = np.ascontiguousarray(value, dtype=dtype)
         return {_TAG: "ndarray", "key": key}
@@ -332,63 +326,13 @@ def _name(path):
 
 
 def _read_path(path):
-    name = _name(path)
-    try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below
-    except IsADirectoryError:
-        raise ModelFileError(f"Cannot load {name!r}: it is a folder, not a model file.") from None
-    with file:
-        size = os.fstat(file.fileno()).st_size
-        return _read(file, size, name)
-
-
-def _fail(name, detail):
-    raise ModelFileError(f"Cannot load {name!r}: {detail}")
+    text, tensors = _safetensors.read_path(path, FORMAT_NAME)
+    return _check_metadata(text, tensors, _name(path))
 
 
 def _read(file, size, name):
-    """Parse and check a safetensors file: (numnet metadata dict, {name: ndarray})."""
-    if size < 8:
-        _fail(name, f"the file has {size} bytes, too short for a model file (truncated or "
-                    "not a model file).")
-    n_header = int.from_bytes(file.read(8), "little")
-    if n_header > MAX_HEADER_BYTES:
-        _fail(name, f"the header length field says {n_header} bytes, more than the "
-                    f"{MAX_HEADER_BYTES} a numnet model file may have; this is not a numnet "
-                    "model file (or it is corrupted).")
-    if n_header > size - 8:
-        _fail(name, f"the header length field says {n_header} bytes, but the file has only "
-                    f"{size - 8} after it; the file is truncated or not a model file.")
-    raw = file.read(n_header)
-    if len(raw) != n_header:
-        _fail(name, "the file ended while reading the header (truncated).")
-    header = _parse_json(raw, name, "header")
-    if not isinstance(header, dict):
-        _fail(name, "the header is not a JSON object; this is not a safetensors file.")
-
-    meta_block = header.pop("__metadata__", None)
-    if not isinstance(meta_block, dict) or FORMAT_NAME not in meta_block:
-        _fail(name, "the file has no numnet metadata; it is not a numnet model file (perhaps "
-                    "a safetensors file written by another library).")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta_block.items()):
-        _fail(name, "the safetensors __metadata__ must map strings to strings.")
-    metadata = _parse_json(meta_block[FORMAT_NAME], name, "numnet metadata")
-    _check_metadata(metadata, name)
-
-    data_size = size - 8 - n_header
-    entries = _check_entries(header, data_size, name)
-    data = file.read(data_size)
-    if len(data) != data_size:
-        _fail(name, "the file ended while reading the tensor data (truncated).")
-    tensors = {
-        key: np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=begin
-                           ).reshape(shape)
-        for key, (dtype, shape, begin) in entries.items()
-    }
-    if metadata["sha256"] != _checksum(metadata["kind"], metadata["object"], tensors):
-        _fail(name, "the sha256 checksum does not match the contents; the file was altered or "
-                    "corrupted.")
-    return metadata, tensors
+    text, tensors = _safetensors.read(file, size, name, FORMAT_NAME)
+    return _check_metadata(text, tensors, name)
 
 
 def _checksum(kind, obj, tensors):
@@ -403,33 +347,14 @@ def _checksum(kind, obj, tensors):
                              separators=(",", ":")).encode())
     for key in sorted(tensors):
         array = tensors[key]
-        digest.update(json.dumps([key, _CODES[array.dtype], list(array.shape)]).encode())
+        digest.update(json.dumps([key, CODES[array.dtype], list(array.shape)]).encode())
         digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return digest.hexdigest()
 
 
-def _parse_json(raw, name, what):
-    def no_duplicates(pairs):
-        result = {}
-        for key, value in pairs:
-            if key in result:
-                _fail(name, f"the {what} repeats the key {key!r}; the file was altered.")
-            result[key] = value
-        return result
-
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return json.loads(text, object_pairs_hook=no_duplicates)
-    except UnicodeDecodeError:
-        _fail(name, f"the {what} is not UTF-8 text; this is not a numnet model file.")
-    except RecursionError:
-        _fail(name, f"the {what} is nested too deeply.")
-    except ValueError as error:  # json.JSONDecodeError, and over-long integers
-        _fail(name, f"the {what} is not valid JSON ({error}); the file is corrupted or not "
-                    "a numnet model file.")
-
-
-def _check_metadata(metadata, name):
+def _check_metadata(text, tensors, name):
+    """The numnet metadata of a file, checked (versions, fields, checksum)."""
+    metadata = parse_json(text, name, "numnet metadata")
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         _fail(name, "the metadata does not name the numnet format.")
     version = metadata.get("format_version")
@@ -447,43 +372,10 @@ def _check_metadata(metadata, name):
                     f"{metadata['kind']!r}.")
     if not isinstance(metadata.get("object"), dict):
         _fail(name, "the metadata field 'object' is missing or not an object.")
-
-
-def _check_entries(header, data_size, name):
-    """Validate every tensor entry against the data size; nothing is allocated here."""
-    entries, spans = {}, []
-    for key, entry in header.items():
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            _fail(name, f"tensor {key!r} must have exactly the fields dtype, shape and "
-                        "data_offsets.")
-        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if not _is_name(code, _DTYPES):
-            _fail(name, f"tensor {key!r} has dtype {code!r}, which is not one of "
-                        f"{sorted(_DTYPES)}.")
-        if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-                or not all(_is_count(n) for n in shape)):
-            _fail(name, f"tensor {key!r} has shape {shape!r}; a shape must be a list of at most "
-                        f"{MAX_NDIM} integers >= 0.")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(_is_count(n) for n in offsets) or offsets[0] > offsets[1]
-                or offsets[1] > data_size):
-            _fail(name, f"tensor {key!r} has data_offsets {offsets!r}, outside the "
-                        f"{data_size} bytes of data (truncated or altered file).")
-        n_bytes = math.prod(shape) * _DTYPES[code].itemsize
-        if offsets[1] - offsets[0] != n_bytes:
-            _fail(name, f"tensor {key!r} declares shape {shape} of {code} ({n_bytes} bytes) but "
-                        f"data_offsets span {offsets[1] - offsets[0]} bytes; the file was altered.")
-        entries[key] = (_DTYPES[code], tuple(shape), offsets[0])
-        spans.append(tuple(offsets))
-    position = 0
-    for begin, end in sorted(spans):
-        if begin != position:
-            _fail(name, "the tensor data overlaps or has gaps; the file was altered.")
-        position = end
-    if position != data_size:
-        _fail(name, f"the header accounts for {position} bytes of tensor data, but the file "
-                    f"holds {data_size}; the file is truncated or has extra bytes.")
-    return entries
+    if metadata["sha256"] != _checksum(metadata["kind"], metadata["object"], tensors):
+        _fail(name, "the sha256 checksum does not match the contents; the file was altered or "
+                    "corrupted.")
+    return metadata, tensors
 
 
 def _matches(value, annotation):
@@ -512,10 +404,6 @@ def _is_name(value, names):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # --------------------------------------------------------------------------------- building
@@ -578,7 +466,7 @@ class _Reader:
             self.fail("a Sequential prefix must be a string.")
         if not _is_name(dtype, _FLOATS):
             self.fail(f"dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
-        if not _is_count(n_in) or n_in < 1:
+        if not is_count(n_in) or n_in < 1:
             self.fail(f"n_in must be an integer >= 1, got {n_in!r}.")
         layer_specs = config.get("layers") if isinstance(config, dict) else None
         if not isinstance(layer_specs, list) or len(layer_specs) > MAX_LAYERS:
@@ -652,7 +540,7 @@ class _Reader:
         net, n_features = getattr(est, "network_", None), getattr(est, "n_features_in_", None)
         if net is None:
             return
-        if not isinstance(net, Sequential) or not _is_count(n_features) or n_features != net.n_in:
+        if not isinstance(net, Sequential) or not is_count(n_features) or n_features != net.n_in:
             self.fail(f"the estimator's n_features_in_ ({n_features!r:.50}) does not match its "
                       "network; the file was altered.")
         X = np.zeros((1, n_features), dtype=net.dtype)
@@ -671,7 +559,7 @@ class _Reader:
                       f"network predicts {n_classes}; the file was altered.")
 
     def pipeline(self, spec):
-        from .tabular import TabularPipeline
+        from .pipeline import TabularPipeline
 
         state, est_spec = self.fields(spec, ["state", "estimator"], "a pipeline entry")
         if not isinstance(est_spec, dict) or est_spec.get(_TAG) != "estimator":
@@ -699,7 +587,7 @@ class _Reader:
             return dict(pairs)
         if tag == "scalar":
             dtype, item = self.fields(value, ["dtype", "value"], "a scalar")
-            if not _is_name(dtype, {d.name for d in _DTYPES.values()}) or not isinstance(
+            if not _is_name(dtype, {d.name for d in DTYPES.values()}) or not isinstance(
                 item, (bool, int, float)
             ):
                 self.fail(f"a scalar must be a number of a numeric dtype, got {value!r:.100}.")
@@ -717,7 +605,7 @@ class _Reader:
             shape, items = self.fields(value, ["shape", "items"], "an array of strings",
                                        optional=optional)
             if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-                    or not all(_is_count(n) for n in shape)
+                    or not all(is_count(n) for n in shape)
                     or not isinstance(items, list) or math.prod(shape) != len(items)
                     or not all(i is None or isinstance(i, (bool, int, float, str))
                                for i in items)):
@@ -726,7 +614,7 @@ class _Reader:
             if tag == "str_array":
                 width = value.get("width", max((len(i) for i in items), default=1))
                 if not all(isinstance(i, str) and len(i) <= width for i in items) or not (
-                        _is_count(width) and len(items) * max(width, 1) * 4 <= MAX_STR_BYTES):
+                        is_count(width) and len(items) * max(width, 1) * 4 <= MAX_STR_BYTES):
                     self.fail("a string array must hold strings no longer than its width, at "
                               f"most {MAX_STR_BYTES} bytes in all.")
                 return np.array(items, dtype=f"<U{max(width, 1)}").reshape(shape)

@@ -1,0 +1,436 @@
+"""The tabular pipeline behind ``numnet train``: preprocessing plus an estimator, and its metrics.
+
+:func:`train_pipeline` splits a table, fits a :class:`~numnet.tabular.TabularPreprocessor` and
+an estimator, and scores the held-out rows; :class:`TabularPipeline` is what the model file
+keeps, and predicts from raw tables.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from .tabular import (
+    MODELS,
+    TASKS,
+    DataError,
+    TabularPreprocessor,
+    check_columns,
+    infer_task,
+    select_features,
+    target_values,
+)
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def classification_metrics(y_true, y_pred, proba, classes):
+    """Accuracy, balanced accuracy, F1 (binary: of classes[1]; else macro) and log-loss."""
+    from sklearn import metrics
+
+    with warnings.catch_warnings():
+        # a small validation split may lack a class; the metrics stay defined
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        binary = len(classes) == 2
+        f1 = metrics.f1_score(
+            y_true, y_pred, labels=list(classes), average="binary" if binary else "macro",
+            pos_label=classes[1] if binary else None, zero_division=0,
+        )
+        return {
+            "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+            "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
+            "f1": float(f1),
+            "log_loss": float(metrics.log_loss(y_true, proba, labels=list(classes))),
+        }
+
+
+def regression_metrics(y_true, y_pred):
+    """R^2, root mean squared error and mean absolute error."""
+    from sklearn import metrics
+
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_true), -1)[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # R^2 of a single validation row is undefined (nan)
+        r2 = metrics.r2_score(y_true, y_pred) if len(y_true) > 1 else float("nan")
+    return {
+        "r2": float(r2),
+        "rmse": float(np.sqrt(metrics.mean_squared_error(y_true, y_pred))),
+        "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
+    }
+
+
+# --------------------------------------------------------------------------------- pipeline
+
+
+def estimator_class(model, task):
+    """The numnet estimator class for a ``--model`` and a resolved task."""
+    from . import estimators
+
+    if model not in MODELS:
+        raise DataError(f"--model must be one of {{'linear', 'logistic', 'mlp'}}, got {model!r}.")
+    if model == "linear" and task == "classification":
+        raise DataError(
+            "--model linear is for regression, but the task is classification. Use --model "
+            "logistic or --model mlp."
+        )
+    if model == "logistic" and task == "regression":
+        raise DataError(
+            "--model logistic is for classification, but the task is regression. Use --model "
+            "linear or --model mlp."
+        )
+    name = {"linear": "LinearRegression", "logistic": "LogisticRegression"}.get(model)
+    if name is None:
+        name = "MLPClassifier" if task == "classification" else "MLPRegressor"
+    return getattr(estimators, name)
+
+
+def resolve_task(frame, target, task, model):
+    """The task: as given, implied by the model (linear, logistic), or inferred from the target."""
+    if task not in TASKS:
+        raise DataError(
+            f"--task must be one of {{'auto', 'classification', 'regression'}}, got {task!r}."
+        )
+    if task != "auto":
+        return task
+    if model == "linear":
+        return "regression"
+    if model == "logistic":
+        return "classification"
+    return infer_task(frame[target])
+
+
+class TabularPipeline:
+    """A fitted preprocessor and estimator that predict from raw tables (what ``train`` saves).
+
+    Parameters
+    ----------
+    preprocessor : TabularPreprocessor
+    estimator : numnet estimator, fitted on ``preprocessor.transform(frame)``
+    target : str
+        Name of the target column.
+    task : {"classification", "regression"}
+    dtype : {"float32", "float64"}, default="float64"
+        Floating-point type of the features fed to the estimator.
+    info : dict, default=None
+        Plain data about training (settings, row counts, validation metrics).
+    """
+
+    def __init__(self, preprocessor, estimator, *, target, task, dtype="float64", info=None):
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.target = target
+        self.task = task
+        self.dtype = dtype
+        self.info = {} if info is None else info
+
+    @property
+    def classes_(self):
+        """Class labels (classification only)."""
+        return self.estimator.classes_
+
+    @property
+    def features(self):
+        """Names of the input columns."""
+        return self.preprocessor.feature_names_in_
+
+    def transform(self, frame, **kwargs):
+        """The estimator's input for ``frame``."""
+        return self.preprocessor.transform(frame, dtype=np.dtype(self.dtype), **kwargs)
+
+    def predict(self, frame):
+        """Predicted labels or values, one per row of ``frame``."""
+        prediction = self.estimator.predict(self.transform(frame))
+        return prediction.reshape(len(frame), -1)[:, 0] if prediction.ndim > 1 else prediction
+
+    def predict_proba(self, frame):
+        """Class probabilities of shape (n_samples, n_classes), columns in ``classes_`` order."""
+        if self.task != "classification":
+            raise DataError("--proba needs a classifier, but this model does regression.")
+        return self.estimator.predict_proba(self.transform(frame))
+
+    def get_state(self):
+        """Plain-data state for model files (the estimator is saved separately)."""
+        return {"preprocessor": self.preprocessor.get_state(), "target": self.target,
+                "task": self.task, "dtype": self.dtype, "info": self.info}
+
+    @classmethod
+    def from_state(cls, state, estimator):
+        """Rebuild from :meth:`get_state` and a loaded estimator; ValueError if malformed."""
+        fields = {"preprocessor", "target", "task", "dtype", "info"}
+        if not isinstance(state, dict) or set(state) != fields:
+            raise ValueError(f"a pipeline state must have the fields {sorted(fields)}.")
+        if not isinstance(state["target"], str) or state["task"] not in TASKS[1:]:
+            raise ValueError("a pipeline's target must be a string and its task "
+                             "'classification' or 'regression'.")
+        if state["dtype"] not in ("float32", "float64"):
+            raise ValueError("a pipeline's dtype must be 'float32' or 'float64'.")
+        _check_info(state["info"])
+        return cls(TabularPreprocessor.from_state(state["preprocessor"]), estimator,
+                   target=state["target"], task=state["task"], dtype=state["dtype"],
+                   info=state["info"])
+
+    def __repr__(self):
+        return (f"TabularPipeline(target={self.target!r}, task={self.task!r}, "
+                f"features={len(self.features)}, estimator={type(self.estimator).__name__})")
+
+
+def _check_info(info):
+    """The parts of a pipeline's info that are read back (metrics, curves) must be numbers."""
+    def numbers(values):
+        return isinstance(values, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    if not isinstance(info, dict):
+        raise ValueError("a pipeline's info must be an object.")
+    metrics = info.get("metrics", {})
+    if not isinstance(metrics, dict) or not numbers(list(metrics.values())):
+        raise ValueError("a pipeline's metrics must map names to numbers.")
+    curve = info.get("validation_curve", {})
+    if not isinstance(curve, dict) or (curve and not (
+            set(curve) == {"val_loss", "val_metric", "metric_name"}
+            and numbers(curve["val_loss"]) and numbers(curve["val_metric"])
+            and isinstance(curve["metric_name"], str))):
+        raise ValueError("a pipeline's validation curve must hold lists of numbers.")
+
+
+def split_rows(n_rows, fraction, labels, random_state):
+    """Indices (train, validation); stratified by ``labels`` when every class can be split."""
+    from sklearn.model_selection import train_test_split
+
+    if fraction == 0:
+        return np.arange(n_rows), np.arange(0)
+    if not 0 < fraction < 1:
+        raise DataError(f"--validation-fraction must be a float in [0, 1), got {fraction!r}.")
+    n_val = math.ceil(fraction * n_rows)
+    if n_val >= n_rows:
+        raise DataError(
+            f"--validation-fraction {fraction} leaves no rows for training out of {n_rows}. "
+            "Use a smaller fraction, or 0 to train on every row."
+        )
+    stratify = None
+    if labels is not None:
+        _, counts = np.unique(labels.astype(str), return_counts=True)
+        if counts.min() >= 2 and n_val >= len(counts) and n_rows - n_val >= len(counts):
+            stratify = labels.astype(str)
+    train, val = train_test_split(np.arange(n_rows), test_size=n_val, stratify=stratify,
+                                  random_state=random_state)
+    return np.sort(train), np.sort(val)
+
+
+def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", params=None,
+                   impute=None, sample_weight=None, validation_fraction=0.2, dtype="float64",
+                   random_state=0, callbacks=(), source="data", on_split=None):
+    """Fit preprocessing and an estimator on a table; score it on a held-out split.
+
+    The rows are split into training and validation parts (stratified for classification,
+    seeded by ``random_state``); preprocessing and estimator see only the training part, and
+    the metrics come from the validation part.
+
+    Returns
+    -------
+    pipeline : TabularPipeline
+    report : dict
+        ``{"task", "model", "estimator", "n_train", "n_validation", "n_features", "metrics"}``
+        (metrics is empty when ``validation_fraction`` is 0).
+    """
+    import pandas as pd
+
+    if dtype not in ("float32", "float64"):
+        raise DataError(f"--dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
+    exclude = () if sample_weight is None else (sample_weight,)
+    columns = select_features(frame, target, features, source, exclude=exclude)
+    task = resolve_task(frame, target, task, model)
+    cls = estimator_class(model, task)
+    y = target_values(frame, target, task)
+    if task == "classification" and len(np.unique(y.astype(str))) < 2:
+        raise DataError(
+            f"target column {target!r} must have at least 2 classes for classification, got "
+            f"only {y[0]!r}."
+        )
+    weights = None
+    if sample_weight is not None:
+        check_columns(frame, [sample_weight], "--sample-weight", source)
+        if not pd.api.types.is_numeric_dtype(frame[sample_weight]) or pd.api.types.is_bool_dtype(
+            frame[sample_weight]
+        ):
+            raise DataError(f"--sample-weight column {sample_weight!r} must be numeric.")
+        weights = frame[sample_weight].to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
+            raise DataError(
+                f"--sample-weight column {sample_weight!r} must hold finite values >= 0, got "
+                f"{weights[bad]} at row {bad + 1}."
+            )
+    preprocessor = TabularPreprocessor(impute=impute)
+    preprocessor.check(frame, columns)
+
+    train_rows, val_rows = split_rows(
+        len(frame), validation_fraction, y if task == "classification" else None, random_state
+    )
+    if on_split is not None:
+        on_split(len(train_rows), len(val_rows))
+    preprocessor.fit(frame.iloc[train_rows], columns)
+    X_train = preprocessor.transform(frame.iloc[train_rows], dtype=np.dtype(dtype))
+    estimator = cls()
+    estimator.set_params(**(params or {}))
+    pipeline = TabularPipeline(preprocessor, estimator, target=target, task=task, dtype=dtype)
+    tracker = None
+    if len(val_rows):
+        X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
+        tracker = _HoldoutTracker(estimator, X_val, y[val_rows], task)
+    estimator._fit_callbacks = [_Callbacks(tracker, callbacks)]
+    try:
+        if weights is None:
+            estimator.fit(X_train, y[train_rows])
+        else:
+            estimator.fit(X_train, y[train_rows], sample_weight=weights[train_rows])
+    finally:
+        del estimator._fit_callbacks
+
+    pipeline.info = {
+        "source": source, "model": model, "features": columns,
+        "sample_weight": sample_weight, "validation_fraction": validation_fraction,
+        "random_state": random_state, "n_train": int(len(train_rows)),
+        "n_validation": int(len(val_rows)), "metrics": {},
+        "validation_curve": {} if tracker is None else tracker.curve,
+    }
+    if tracker is not None:
+        pipeline.info["metrics"] = _metrics(pipeline, tracker.X, tracker.y)
+    report = {"task": task, "model": model, "estimator": cls.__name__,
+              "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
+              "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
+    return pipeline, report
+
+
+class _Callbacks:
+    """The estimator's per-epoch callback: track the held-out split, then notify the caller.
+
+    Each caller callback is called as ``callback(epoch, history, holdout)``, where holdout is
+    ``{"val_loss": ..., "val_metric": ..., "metric_name": ...}`` for this epoch, or None.
+    """
+
+    def __init__(self, tracker, callbacks):
+        self.tracker, self.callbacks = tracker, list(callbacks)
+
+    def __call__(self, epoch, history):
+        holdout = None if self.tracker is None else self.tracker(epoch, history)
+        for callback in self.callbacks:
+            callback(epoch, history, holdout)
+        return False  # never stops training
+
+
+class _HoldoutTracker:
+    """Loss and metric of the network on the held-out rows after each epoch.
+
+    The loss is in the units the estimators report: the mean log-loss for classifiers and
+    half the mean squared error for regressors (scikit-learn's convention)::
+
+        classification   val_loss = -mean(log p[i, y_i]),       val_metric = accuracy
+        regression       val_loss = mean((y - y_hat)**2) / 2,   val_metric = R^2
+    """
+
+    def __init__(self, estimator, X, y, task):
+        self.estimator, self.X, self.y, self.task = estimator, X, y, task
+        self.curve = {"val_loss": [], "val_metric": [],
+                      "metric_name": "accuracy" if task == "classification" else "r2"}
+
+    def __call__(self, epoch, history):
+        from .functional import log_sigmoid, log_softmax
+
+        # The network itself, not est.predict: the estimator sets its public attributes only
+        # at the end of fit, but network_ and classes_ exist from the first epoch.
+        est = self.estimator
+        raw = est.network_.forward(self.X.astype(est.network_.dtype, copy=False))
+        raw = raw.astype(np.float64)
+        if self.task == "classification":
+            index = np.searchsorted(est.classes_, self.y)
+            rows = np.arange(len(self.y))
+            if raw.shape[1] == 1:  # binary: p(class 1) = sigmoid(z)
+                z = raw[:, 0]
+                log_p = np.where(index == 1, log_sigmoid(z), log_sigmoid(-z))
+                predicted = (z > 0).astype(int)
+            else:
+                log_p = log_softmax(raw, axis=1)[rows, index]
+                predicted = raw.argmax(axis=1)
+            loss = float(-np.mean(log_p))
+            metric = float(np.mean(predicted == index))
+        else:
+            residual = float(np.mean((self.y - raw[:, 0]) ** 2))
+            loss = residual / 2
+            total = float(np.var(self.y))
+            metric = 1 - residual / total if total > 0 else 0.0
+        self.curve["val_loss"].append(loss)
+        self.curve["val_metric"].append(metric)
+        return {"val_loss": loss, "val_metric": metric, "metric_name": self.curve["metric_name"]}
+
+
+def _metrics(pipeline, X, y):
+    est = pipeline.estimator
+    if pipeline.task == "classification":
+        return classification_metrics(y, est.predict(X), est.predict_proba(X), est.classes_)
+    return regression_metrics(y, est.predict(X))
+
+
+def evaluate_pipeline(pipeline, frame, source="data"):
+    """Metrics of a pipeline on a labelled table, plus the confusion matrix for classifiers.
+
+    Returns
+    -------
+    dict
+        ``{"task", "n_samples", "metrics"}`` and, for classifiers, ``"labels"`` and
+        ``"confusion_matrix"`` (rows: true labels, columns: predicted, in ``labels`` order).
+    """
+    from sklearn.metrics import confusion_matrix
+
+    check_columns(frame, [pipeline.target], "--target", source)
+    y = target_values(frame, pipeline.target, pipeline.task)
+    X = pipeline.transform(frame)
+    result = {"task": pipeline.task, "n_samples": int(len(frame))}
+    if pipeline.task == "classification":
+        classes = pipeline.classes_
+        known = {str(c) for c in classes}
+        unseen = np.array([str(v) not in known for v in y])
+        if unseen.any():
+            first = int(np.flatnonzero(unseen)[0])
+            listed = ", ".join(repr(_plain(c)) for c in classes[:20])
+            raise DataError(
+                f"target column {pipeline.target!r} has labels the model never saw, first "
+                f"{_plain(y[first])!r} at row {first + 1}. The model knows: {listed}."
+            )
+        # labels read back from a file may differ in type (int vs str); compare as the model's
+        lookup = {str(c): c for c in classes}
+        y = np.array([lookup[str(v)] for v in y], dtype=classes.dtype)
+        predicted = pipeline.estimator.predict(X)
+        result["metrics"] = classification_metrics(
+            y, predicted, pipeline.estimator.predict_proba(X), classes
+        )
+        result["labels"] = [_plain(c) for c in classes]
+        result["confusion_matrix"] = confusion_matrix(y, predicted, labels=classes).tolist()
+    else:
+        result["metrics"] = regression_metrics(y, pipeline.estimator.predict(X))
+    return result
+
+
+def _plain(value):
+    """A numpy scalar as the matching Python value (for JSON and messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
+    """A DataFrame of the kept columns, then ``prediction`` (and ``proba_<label>`` columns)."""
+    import pandas as pd
+
+    check_columns(frame, list(keep), "--keep", source)
+    if proba and pipeline.task != "classification":
+        raise DataError("--proba needs a classifier, but this model does regression.")
+    out = pd.DataFrame({name: frame[name].to_numpy() for name in keep})
+    X = pipeline.transform(frame)
+    prediction = pipeline.estimator.predict(X)
+    out["prediction"] = prediction.reshape(len(frame), -1)[:, 0] if prediction.ndim > 1 \
+        else prediction
+    if proba:
+        probabilities = pipeline.estimator.predict_proba(X)
+        for index, label in enumerate(pipeline.classes_):
+            out[f"proba_{_plain(label)}"] = probabilities[:, index]
+    return out
