@@ -7,10 +7,12 @@ import io
 import json
 import re
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from numnet import Dense, Sequential, save
 from numnet.cli import _Progress, app, main
@@ -110,6 +112,17 @@ def test_train_json_and_quiet(capsys, folder):
     assert (report["n_train"], report["n_validation"], report["n_features"]) == (120, 30, 4)
     assert set(report["metrics"]) == {"accuracy", "balanced_accuracy", "f1", "log_loss"}
     assert report["epochs"] == 5
+
+
+def test_warnings_are_one_line_and_quiet_silences_them(capsys, folder):
+    warnings.simplefilter("always", ConvergenceWarning)  # over the module's "ignore"
+    args = ["train", folder / "data.csv", "-t", "label", "--features", "x1", "--epochs", "2",
+            "--hidden", "4", "-o", folder / "w.numnet"]
+    code, _, err = run(capsys, *args)
+    assert code == 0
+    assert ("warning: MLPClassifier: solver='adam' reached max_iter=2 and the loss was still "
+            "improving by more than tol=0.0001. Increase max_iter or the learning rate.\n") in err
+    assert run(capsys, *args, "--quiet") == (0, "", "")
 
 
 def test_train_reads_csv_from_stdin(capsys, folder, monkeypatch):

@@ -115,6 +115,12 @@ def _model_params(cls, model, options, seed):
     return params
 
 
+def _silence_warnings(quiet):
+    """--quiet: warnings (convergence, unseen categories) are not printed either."""
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
 def _check_choice(value, flag, options):
     if value is not None and value not in options:
         listed = ", ".join(repr(o) for o in sorted(options))
@@ -208,6 +214,7 @@ def train(
 
         numnet train houses.csv --target price --hidden 64,32 -o houses.numnet
     """
+    _silence_warnings(quiet)
     from .io import save
     from .pipeline import estimator_class, resolve_task, train_pipeline
     from .tabular import IMPUTE, MODELS, TASKS, check_columns, parse_columns, read_table
@@ -393,6 +400,7 @@ def predict(
 
         numnet predict houses.numnet new.csv --keep id -o predictions.csv
     """
+    _silence_warnings(quiet)
     from .pipeline import prediction_frame
     from .tabular import parse_columns, read_table, write_table
 
@@ -429,6 +437,7 @@ def evaluate(
 
         numnet evaluate houses.numnet test.csv --json
     """
+    _silence_warnings(quiet)
     from .pipeline import evaluate_pipeline
     from .tabular import read_table
 
@@ -599,6 +608,7 @@ def plot(
 
         numnet plot iris.numnet -o curves.png --data iris.csv
     """
+    _silence_warnings(quiet)
     from .io import load
     from .plotting import plot_model
 
@@ -660,7 +670,8 @@ def main(argv=None):
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        result = command.main(args=argv, prog_name="numnet", standalone_mode=False)
+        with warnings.catch_warnings():  # --quiet's filter ends with the command
+            result = command.main(args=argv, prog_name="numnet", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.TyperException as error:  # usage errors (typer vendors click's)
         if type(error).__name__ == "NoArgsIsHelpError":  # no arguments: show the help
