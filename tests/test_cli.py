@@ -227,6 +227,14 @@ def test_option_errors(capsys, folder, args, message):
                folder / "x.numnet", *args)
 
 
+def test_estimator_parameter_errors_are_usage_errors(capsys, folder):
+    code, out, err = run(capsys, "train", folder / "data.csv", "-t", "price", "--impute",
+                         "mean", "--solver", "lbfgs", "--penalty", "l1", "-o",
+                         folder / "x.numnet")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: solver of MLPRegressor must be one of") and err.count("\n") == 1
+
+
 def test_missing_required_option(capsys, folder):
     fails_with(capsys, "Missing option '--target' / '-t'. See 'numnet train --help'.",
                "train", folder / "data.csv", "-o", folder / "x.numnet")
