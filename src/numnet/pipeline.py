@@ -264,6 +264,10 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
             )
     preprocessor = TabularPreprocessor(impute=impute)
     preprocessor.check(frame, columns)
+    estimator = cls()
+    estimator.set_params(**(params or {}))
+    if hasattr(estimator, "_validate_params"):
+        estimator._validate_params()  # bad hyperparameters fail before any work, as in fit
 
     train_rows, val_rows = split_rows(
         len(frame), validation_fraction, y if task == "classification" else None, random_state
@@ -272,8 +276,6 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         on_split(len(train_rows), len(val_rows))
     preprocessor.fit(frame.iloc[train_rows], columns)
     X_train = preprocessor.transform(frame.iloc[train_rows], dtype=np.dtype(dtype))
-    estimator = cls()
-    estimator.set_params(**(params or {}))
     pipeline = TabularPipeline(preprocessor, estimator, target=target, task=task, dtype=dtype)
     tracker = None
     if len(val_rows):
