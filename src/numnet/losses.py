@@ -205,10 +205,10 @@ class SoftmaxCrossEntropy(Loss):
     Notes
     -----
     Computed on shifted logits s = z - max_j z[i, j] as
-    ``l_i = log1p(sum_{j != argmax} exp(s_j)) - y . s``. Every exponent is <= 0, so logits of
-    +-1000 are finite; no large number is subtracted from another and the small terms are never
-    added to 1 before the log, so a confident correct prediction keeps its small loss accurately
-    in float32. This uses
+    ``l_i = log1p(sum_j exp(s_j) - 1) - y . s``, the sum accumulated in float64. Every exponent
+    is <= 0, so logits of +-1000 are finite; no large number is subtracted from another and the
+    small terms are not rounded away against exp(0) = 1, so a confident correct prediction
+    keeps its small loss accurately in float32. This uses
     ``sum_j y[i, j] = 1`` (one-hot or a probability vector per row), which ``check_targets``
     enforces at the training boundary; the gradient ``p - y`` needs it too. Equals
     ``sklearn.metrics.log_loss`` and ``torch.nn.CrossEntropyLoss()`` on class indices.
@@ -241,19 +241,16 @@ class SoftmaxCrossEntropy(Loss):
         return self._per_sample_loss_gradient(y_true, raw, np.empty_like(raw), gradient=False)
 
     def _per_sample_loss_gradient(self, y_true, raw, out, gradient=True):
-        rows = np.arange(raw.shape[0])
-        top = raw.argmax(axis=1)
-        np.subtract(raw, raw[rows, top][:, None], out=out)    # out = s (raw may be out itself)
+        np.subtract(raw, raw.max(axis=1, keepdims=True), out=out)  # s (raw may be out itself)
         per_sample = -np.einsum("ij,ij->i", y_true, out)
         np.exp(out, out=out)
-        # log(sum_j exp(s_j)) = log1p(sum of the others), as exp(s_top) = 1: adding the small
-        # terms to 1 first would round them away in float32.
-        out[rows, top] = 0
-        others = out.sum(axis=1)
-        per_sample += np.log1p(others)
+        # The row sum is 1 + (the other terms), as exp(s_max) = 1. Summed in float64 it holds
+        # the small terms exactly, so log1p(sum - 1) keeps a confident row's tiny loss accurate
+        # in float32 too (a float32 sum would round them away against the 1).
+        row_sum = out.sum(axis=1, dtype=np.float64)
+        per_sample = per_sample + np.log1p(row_sum - 1.0)
         if gradient:
-            out[rows, top] = 1
-            out /= (1 + others)[:, None]                       # out = p
+            out /= row_sum.astype(out.dtype)[:, None]                # out = p
             out -= y_true
         return per_sample
 
