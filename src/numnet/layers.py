@@ -82,8 +82,11 @@ class Layer:
 
     def _buffer(self, name, shape, dtype):
         """A reusable work array, so the training loop allocates nothing per batch."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        key = (name, shape, np.dtype(dtype))
+        try:
+            buffers = self._buffers
+        except AttributeError:
+            buffers = self._buffers = {}
+        key = (name, shape, dtype)
         buf = buffers.get(key)
         if buf is None:
             if len(buffers) >= 8:  # e.g. many batch sizes in a row: start afresh
@@ -171,7 +174,7 @@ default="auto"
         # The gradient views are written in place: the network's flat grads change with them.
         np.matmul(self._X.T, dY, out=self.grads["W"])
         if self.bias:
-            np.sum(dY, axis=0, out=self.grads["b"])
+            np.add.reduce(dY, axis=0, out=self.grads["b"])  # dY.sum(axis=0), no wrapper
         if not input_grad:
             return None
         W = self.params["W"]

@@ -257,8 +257,8 @@ class SoftmaxCrossEntropy(Loss):
 
 def _weighted_mean(values, weights):
     if weights is None:
-        return values.mean()
-    return np.dot(weights, values) / weights.sum()
+        return np.add.reduce(values) / values.shape[0]
+    return np.dot(weights, values) / np.add.reduce(weights)
 
 
 def _scale_rows(out, weights, factor):

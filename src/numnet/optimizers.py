@@ -5,6 +5,8 @@ An optimizer sees two 1-D arrays, ``params`` and ``grads`` (``Sequential.params`
 (velocity, moments, step count) is allocated on the first ``step``.
 """
 
+import math
+
 import numpy as np
 
 from ._validation import check_bool, check_float
@@ -192,7 +194,7 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         c1, c2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
-        k = np.sqrt(c2 / (1.0 - b2))
+        k = math.sqrt(c2 / (1.0 - b2))
         dtype = params.dtype.type
         step_size = dtype(self.learning_rate * (1.0 - b1) / c1 * k)
         eps_hat, b1, b2 = dtype(self.epsilon * k), dtype(b1), dtype(b2)

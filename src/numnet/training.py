@@ -325,19 +325,22 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     start_epoch, start_batch, epoch_total, n_seen, time_offset = 1, 0, 0.0, 0, 0.0
     if state is not None:
         _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
-        history = restore_state(state, net, optimizer, rng, early_stopping, lr_schedule)
+        history = restore_state(state, net, optimizer, rng, early_stopping, lr_schedule,
+                                callbacks, checkpoint)
         if state.finished:
             return history
         start_epoch, start_batch = state.epoch + 1, state.batch
         epoch_total, n_seen = state.epoch_total, state.n_seen
         time_offset = history.time[-1] if history.time else 0.0
+    else:
+        _check_first_pass(net, loss, X, y, sample_weight)
 
     def snapshot(epoch_done, batch_done, rng_state, total, finished=False):
         return capture_state(
             epoch=epoch_done, batch=batch_done, rng_state=rng_state, epoch_total=total,
             n_seen=n_seen, net=net, optimizer=optimizer, history=history,
             early_stopping=early_stopping, lr_schedule=lr_schedule, fingerprint=fingerprint,
-            validation_split=split, finished=finished,
+            validation_split=split, finished=finished, callbacks=callbacks,
         )
 
     last_finite = params.copy()
@@ -378,8 +381,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                     if X_buf is None or X_buf.shape[0] != batch.shape[0]:
                         X_buf = np.empty((batch.shape[0], X.shape[1]), dtype=X.dtype)
                         y_buf = np.empty((batch.shape[0], y.shape[1]), dtype=y.dtype)
-                    X_b = np.take(X, batch, axis=0, out=X_buf)
-                    y_b = np.take(y, batch, axis=0, out=y_buf)
+                    X_b = X.take(batch, axis=0, out=X_buf)
+                    y_b = y.take(batch, axis=0, out=y_buf)
                 w_b = None if sample_weight is None else sample_weight[batch]
                 if w_b is not None and not w_b.sum() > 0:
                     continue  # a batch of zero-weight samples carries no gradient
@@ -489,6 +492,7 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     X, y, sample_weight = _check_data(net, X, y, sample_weight, loss)
     if validation_data is not None:
         validation_data = _check_validation(net, validation_data, loss)
+    _check_first_pass(net, loss, X, y, sample_weight)
     history = History(metric_name=_metric_name(loss))
     started = time.perf_counter()
     progress = _Progress(max_iter, verbose)
@@ -631,6 +635,35 @@ def _check_data(net, X, y, sample_weight, loss=None):
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], net.dtype)
     return X, y, sample_weight
+
+
+def _check_first_pass(net, loss, X, y, sample_weight, chunk=4096):
+    """One forward pass without training: data too large for the network fails here, clearly.
+
+    Finite but huge values (say 1e300) pass the NaN/infinity checks and would only show up as a
+    "divergence" in epoch 1, with a misleading hint to lower the learning rate.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, X.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            raw = net.forward(X[rows])
+            if not np.all(np.isfinite(raw)):
+                raise ValueError(
+                    f"X must have values small enough for the network's output to stay finite, "
+                    f"got values up to {float(np.max(np.abs(X))):.3g}: the first forward pass "
+                    "overflows. Scale the features (e.g. with "
+                    "sklearn.preprocessing.StandardScaler)."
+                )
+            weights = None if sample_weight is None else sample_weight[rows]
+            if weights is None or weights.sum() > 0:
+                value = loss.loss(y[rows], raw, weights)
+                if not np.isfinite(value):
+                    raise ValueError(
+                        f"y must have values small enough for the loss to stay finite, got "
+                        f"values up to {float(np.max(np.abs(y))):.3g}: the loss of the first "
+                        "forward pass overflows. Scale the targets (e.g. divide them by their "
+                        "standard deviation)."
+                    )
 
 
 def _check_validation(net, validation_data, loss=None):
