@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from . import functional, initializers
-from .checkpoint import TrainingState
+from .checkpoint import Checkpoint, TrainingState
 from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import check_gradients
 from .io import ModelFileError, load, save
@@ -51,7 +51,8 @@ def __dir__():
 
 
 __all__ = [
-    "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Constant", "Dense", "DivergenceError",
+    "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Checkpoint", "Constant", "Dense",
+    "DivergenceError",
     "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "History", "Identity",
     "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression",
     "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",

@@ -3,17 +3,25 @@
 :func:`numnet.train` captures a :class:`TrainingState` every ``Checkpoint.every`` epochs, at the
 end, and when SIGINT/SIGTERM arrives (after finishing the current step). Resuming restores the
 parameters, the optimizer's moments, the shuffling and dropout generators, the validation split,
-early stopping, the learning-rate schedule and the history, so a resumed run ends with
-bit-identical parameters to an uninterrupted one.
+early stopping, the learning-rate schedule, the state of callbacks that have one, and the
+history, so a resumed run ends with bit-identical parameters to an uninterrupted one.
+
+:class:`Checkpoint` keeps the state in a file of numnet's model format (kind "checkpoint"):
+safetensors arrays plus JSON metadata, written atomically, never pickle, and read back by the
+same bounded, validating reader as model files.
 """
 
 import copy
+import dataclasses
+import math
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from ._validation import check_int
 from .training import History
 
 
@@ -52,6 +60,9 @@ class TrainingState:
     finished : bool
         True when the run ended (max_epochs, early stopping or a callback); resuming then
         returns the result without training.
+    callbacks : dict
+        Callback index (as str) -> ``callback.state_dict()``, for the callbacks that have one
+        (and ``load_state_dict``); plain data and arrays.
     """
 
     epoch: int
@@ -68,11 +79,17 @@ class TrainingState:
     fingerprint: dict
     validation_split: tuple | None = None
     finished: bool = False
+    callbacks: dict = field(default_factory=dict)
 
 
 def capture_state(*, epoch, batch, rng_state, epoch_total, n_seen, net, optimizer, history,
-                  early_stopping, lr_schedule, fingerprint, validation_split, finished):
+                  early_stopping, lr_schedule, fingerprint, validation_split, finished,
+                  callbacks=()):
     """A :class:`TrainingState` holding copies (not views) of the run's current state."""
+    callback_states = {
+        str(index): copy.deepcopy(callback.state_dict())
+        for index, callback in enumerate(callbacks) if _has_state(callback)
+    }
     layer_rngs = {}
     for index, layer in enumerate(net.layers):
         layer_state = layer.get_rng_state()
@@ -88,16 +105,52 @@ def capture_state(*, epoch, batch, rng_state, epoch_total, n_seen, net, optimize
         fingerprint=dict(fingerprint),
         validation_split=None if validation_split is None else tuple(
             np.asarray(part).copy() for part in validation_split),
-        finished=bool(finished),
+        finished=bool(finished), callbacks=callback_states,
     )
 
 
-def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule):
-    """Write ``state`` back into the run's objects; returns the restored :class:`History`."""
+def _has_state(callback):
+    return callable(getattr(callback, "state_dict", None)) and callable(
+        getattr(callback, "load_state_dict", None))
+
+
+def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callbacks=(),
+                  checkpoint=None):
+    """Write ``state`` back into the run's objects; returns the restored :class:`History`.
+
+    Raises ValueError when the state does not fit this run's objects (another optimizer,
+    schedule, bit generator, dropout layers or callbacks than the run that saved it).
+    """
+    def mismatch(what, detail=""):
+        return ValueError(
+            f"The checkpoint in {checkpoint} does not fit this run: {what}{detail}. Resume with "
+            "the same data and settings, or start afresh without resume."
+        )
+
+    live = {str(i) for i, layer in enumerate(net.layers) if layer.get_rng_state() is not None}
+    if set(state.layer_rngs) != live:
+        raise mismatch("its random layers (dropout) differ")
+    wanted = {str(i) for i, callback in enumerate(callbacks) if _has_state(callback)}
+    if set(state.callbacks) != wanted:
+        raise mismatch(f"it holds state for the callbacks {sorted(state.callbacks)}, this run "
+                       f"has {sorted(wanted)}")
+    name = rng.bit_generator.state["bit_generator"]
+    if state.rng_state.get("bit_generator") != name:
+        raise mismatch(f"its generator is {state.rng_state.get('bit_generator')}, not {name}")
+    if (early_stopping is None) != (state.early_stopping is None):
+        raise mismatch("early stopping is on in one run and off in the other")
+    if (lr_schedule is None) != (state.schedule is None) or (
+            lr_schedule is not None and not set(state.schedule) <= set(lr_schedule.state_dict())):
+        raise mismatch("its learning-rate schedule differs")
+
     np.copyto(net.params, state.params)
     optimizer_state = dict(state.optimizer)
     optimizer.learning_rate = float(optimizer_state.pop("learning_rate"))
-    optimizer.load_state_dict(optimizer_state)
+    try:
+        optimizer.load_state_dict(optimizer_state)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise mismatch(f"its optimizer state does not fit {type(optimizer).__name__}",
+                       f" ({error})") from None
     rng.bit_generator.state = copy.deepcopy(state.rng_state)
     for index, layer_state in state.layer_rngs.items():
         net.layers[int(index)].set_rng_state(copy.deepcopy(layer_state))
@@ -105,6 +158,13 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule):
         early_stopping.load_state_dict(state.early_stopping)
     if lr_schedule is not None and state.schedule is not None:
         lr_schedule.load_state_dict(copy.deepcopy(state.schedule))
+    for index, callback in enumerate(callbacks):
+        if _has_state(callback):
+            try:
+                callback.load_state_dict(copy.deepcopy(state.callbacks[str(index)]))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                raise mismatch(f"the state of callback {index} does not fit it",
+                               f" ({error})") from None
     return History(**copy.deepcopy(state.history))
 
 
@@ -136,3 +196,351 @@ class InterruptGuard:
             signal.signal(signum, handler)
         self._previous = {}
         return False
+
+
+# ------------------------------------------------------------------------------- the file
+
+
+CHECKPOINT_FILE = "checkpoint.numnet"
+_TAG = "__numnet__"
+_MAX_DEPTH = 32
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(TrainingState))
+
+
+class Checkpoint:
+    """A folder that holds the latest training state of a run, written atomically.
+
+    ``train(..., checkpoint=Checkpoint("run"))`` saves the :class:`TrainingState` to
+    ``run/checkpoint.numnet`` every ``every`` epochs, at the end, and on SIGINT/SIGTERM;
+    ``train(..., checkpoint=Checkpoint("run"), resume=True)`` continues from it. The file is a
+    numnet model file of kind "checkpoint" (safetensors arrays plus JSON metadata, no pickle),
+    replaced atomically (temporary file, then rename), so a crash leaves the previous state.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Folder of the checkpoint file; created on the first save.
+    every : int, default=1
+        Save every ``every`` epochs. Must be >= 1. SIGINT, SIGTERM and the end of training
+        always save.
+    info : dict, default=None
+        Plain data stored with the state (the command line keeps its options there);
+        :meth:`load` sets ``loaded_info`` to the stored one.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, numnet as nn
+    >>> X, y = np.random.default_rng(0).normal(size=(40, 3)), np.zeros(40)
+    >>> net = nn.Sequential([nn.Dense(1)]).build(3, random_state=0)
+    >>> checkpoint = nn.Checkpoint(tempfile.mkdtemp(), every=2)
+    >>> history = nn.train(net, nn.MeanSquaredError(), nn.Adam(), X, y, max_epochs=5,
+    ...                    random_state=0, checkpoint=checkpoint)
+    >>> state = checkpoint.load()
+    >>> state.epoch, state.finished, bool(np.array_equal(state.params, net.params))
+    (5, True, True)
+    """
+
+    def __init__(self, directory, every=1, *, info=None):
+        self.directory = Path(directory)
+        self.every = check_int(every, "every", min_value=1)
+        self.info = {} if info is None else info
+        self.loaded_info = None
+
+    @property
+    def path(self):
+        """The checkpoint file: ``directory / "checkpoint.numnet"``."""
+        return self.directory / CHECKPOINT_FILE
+
+    def exists(self):
+        """Whether the folder holds a checkpoint file."""
+        return self.path.is_file()
+
+    def save(self, state):
+        """Write ``state`` (a :class:`TrainingState`) atomically."""
+        from .io import atomic_write
+
+        data = dumps_state(state, info=self.info)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, data)
+
+    def load(self):
+        """The saved :class:`TrainingState`, or None when there is no checkpoint file yet.
+
+        Raises
+        ------
+        numnet.ModelFileError
+            When the file is truncated, altered or not a checkpoint.
+        """
+        try:
+            file = open(self.path, "rb")  # noqa: SIM115 - closed by load_state
+        except FileNotFoundError:
+            return None
+        with file:
+            state, self.loaded_info = load_state(file, str(self.path))
+        return state
+
+    def __str__(self):
+        return str(self.path)
+
+    def __repr__(self):
+        return f"Checkpoint({str(self.directory)!r}, every={self.every})"
+
+
+def dumps_state(state, *, info=None):
+    """The bytes of a checkpoint file holding ``state`` and the plain-data ``info``."""
+    from .io import _pack
+
+    tensors = {}
+    fields = {name: getattr(state, name) for name in _STATE_FIELDS}
+    encoded = {_TAG: "checkpoint", "state": _encode(fields, "state", tensors),
+               "info": _encode({} if info is None else info, "info", tensors)}
+    return _pack("checkpoint", encoded, tensors)
+
+
+def load_state(file, name):
+    """(TrainingState, info) from an open checkpoint file; ModelFileError if it is malformed.
+
+    The container and the metadata go through the model-file reader (bounded header, shapes
+    checked against the bytes present, checksum); then every field is checked for its type, and
+    every array for its dtype and shape, before a TrainingState is built from copies.
+    """
+    import os
+
+    from . import io
+
+    metadata, tensors = io._read(file, os.fstat(file.fileno()).st_size, name)
+    reader = _StateReader(tensors, name)
+    if metadata["kind"] != "checkpoint":
+        reader.fail(f"it is a numnet model (kind {metadata['kind']!r}), not a training "
+                    "checkpoint.")
+    try:
+        spec = metadata["object"]
+        if set(spec) != {_TAG, "state", "info"} or spec[_TAG] != "checkpoint":
+            reader.fail("a checkpoint must be an object with the fields state and info.")
+        fields = reader.decode(spec["state"])
+        info = reader.decode(spec["info"])
+        if not isinstance(info, dict):
+            reader.fail("the checkpoint info must be an object.")
+        state = reader.state(fields)
+    except RecursionError:
+        reader.fail("the metadata is nested too deeply.")
+    unused = sorted(set(tensors) - reader.used)
+    if unused:
+        reader.fail(f"the file holds tensors that the metadata never uses: {unused[:5]}; the "
+                    "file was altered.")
+    return state, info
+
+
+def _encode(value, key, tensors):
+    """Plain JSON for a state value; arrays go to ``tensors``, non-finite floats are tagged."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        value = value.item()
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {_TAG: "float", "value": repr(value)}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        from ._safetensors import CODES
+
+        dtype = value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype
+        if dtype not in CODES:
+            raise TypeError(f"checkpoint state {key} has dtype {value.dtype}, which a checkpoint "
+                            "cannot hold.")
+        tensors[key] = np.ascontiguousarray(value, dtype=dtype)
+        return {_TAG: "ndarray", "key": key}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
+        return items if isinstance(value, list) else {_TAG: "tuple", "items": items}
+    if isinstance(value, dict) and all(isinstance(k, str) and k != _TAG for k in value):
+        return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
+    raise TypeError(
+        f"checkpoint state {key} must be plain data (None, bool, int, float, str, numeric "
+        f"arrays, or lists, tuples and str-keyed dicts of them), got {type(value).__name__}."
+    )
+
+
+def _is_int(value, minimum=0):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _StateReader:
+    """Decodes a checkpoint's metadata and checks every field before it is trusted."""
+
+    def __init__(self, tensors, name):
+        self.tensors, self.name, self.used = tensors, name, set()
+
+    def fail(self, detail):
+        from ._safetensors import fail
+
+        fail(self.name, detail)
+
+    def decode(self, value, depth=0):
+        if depth > _MAX_DEPTH:
+            self.fail("the checkpoint state is nested too deeply.")
+        if value is None or isinstance(value, (bool, int, str)):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self.fail("the checkpoint holds a bare NaN or infinity; they are written as "
+                          "tagged floats.")
+            return value
+        if isinstance(value, list):
+            return [self.decode(v, depth + 1) for v in value]
+        if not isinstance(value, dict):
+            self.fail(f"unexpected value {value!r:.100} in the checkpoint.")
+        if _TAG not in value:
+            return {k: self.decode(v, depth + 1) for k, v in value.items()}
+        tag, fields = value[_TAG], set(value) - {_TAG}
+        if tag == "float" and fields == {"value"} and value["value"] in ("inf", "-inf", "nan"):
+            return float(value["value"])
+        if tag == "tuple" and fields == {"items"} and isinstance(value["items"], list):
+            return tuple(self.decode(v, depth + 1) for v in value["items"])
+        if tag == "ndarray" and fields == {"key"}:
+            key = value["key"]
+            if not isinstance(key, str) or key not in self.tensors:
+                self.fail(f"the metadata refers to a tensor {key!r:.100} that the file does not "
+                          "hold.")
+            if key in self.used:
+                self.fail(f"the tensor {key!r} is used twice; the file was altered.")
+            self.used.add(key)
+            return self.tensors[key].copy()  # writable, independent of the file buffer
+        self.fail(f"unexpected entry {value!r:.100} in the checkpoint.")
+
+    # --- the fields of a TrainingState ---------------------------------------------------------
+
+    def state(self, fields):
+        if not isinstance(fields, dict) or set(fields) != set(_STATE_FIELDS):
+            self.fail(f"a checkpoint state must have exactly the fields {sorted(_STATE_FIELDS)}.")
+        for key in ("epoch", "batch", "n_seen"):
+            if not _is_int(fields[key]):
+                self.fail(f"{key} must be an integer >= 0, got {fields[key]!r:.50}.")
+        if not isinstance(fields["finished"], bool):
+            self.fail(f"finished must be a bool, got {fields['finished']!r:.50}.")
+        if not _is_real(fields["epoch_total"]) or not math.isfinite(fields["epoch_total"]):
+            self.fail(f"epoch_total must be a finite number, got {fields['epoch_total']!r:.50}.")
+        params = fields["params"]
+        if (not isinstance(params, np.ndarray) or params.ndim != 1
+                or params.dtype.name not in ("float32", "float64")):
+            self.fail("params must be a 1-D float32 or float64 array.")
+        if not np.all(np.isfinite(params)):
+            self.fail("params holds NaN or infinity; a checkpoint never has non-finite "
+                      "parameters.")
+        fingerprint = fields["fingerprint"]
+        if not isinstance(fingerprint, dict) or not all(
+                isinstance(v, (str, int)) for v in fingerprint.values()):
+            self.fail("fingerprint must map names to strings and integers.")
+        if fingerprint.get("n_params") != params.size or fingerprint.get(
+                "dtype") != params.dtype.name:
+            self.fail(f"params has {params.size} {params.dtype.name} values, but the fingerprint "
+                      "says otherwise; the file was altered.")
+        self.rng_state(fields["rng_state"], "rng_state")
+        layer_rngs = fields["layer_rngs"]
+        if not isinstance(layer_rngs, dict) or not all(k.isdigit() and len(k) < 6
+                                                       for k in layer_rngs):
+            self.fail("layer_rngs must map layer indices to generator states.")
+        for key, value in layer_rngs.items():
+            self.rng_state(value, f"layer_rngs[{key!r}]")
+        self.optimizer(fields["optimizer"], params)
+        self.history(fields["history"], fields["epoch"])
+        self.early_stopping(fields["early_stopping"], params)
+        self.schedule(fields["schedule"])
+        self.split(fields["validation_split"], fingerprint)
+        callbacks = fields["callbacks"]
+        if not isinstance(callbacks, dict) or not all(k.isdigit() and len(k) < 6
+                                                      for k in callbacks):
+            self.fail("callbacks must map callback indices to states.")
+        return TrainingState(**fields)
+
+    def rng_state(self, value, where):
+        """A bit generator's state: its leaves are integers (or integer arrays) only."""
+        def integers(item, depth=0):
+            if isinstance(item, dict) and depth < 3:
+                return all(isinstance(k, str) and integers(v, depth + 1) for k, v in item.items())
+            if isinstance(item, np.ndarray):
+                return item.dtype.kind in "iu" and item.size <= 1024
+            return _is_int(item)
+
+        if (not isinstance(value, dict) or value.get("bit_generator") not in _BIT_GENERATORS
+                or not integers({k: v for k, v in value.items() if k != "bit_generator"})):
+            self.fail(f"{where} must be the state of one of the NumPy bit generators "
+                      f"{list(_BIT_GENERATORS)}.")
+        try:
+            getattr(np.random, value["bit_generator"])().state = copy.deepcopy(value)
+        except (TypeError, ValueError, KeyError, OverflowError, IndexError) as error:
+            self.fail(f"{where} is not a valid {value['bit_generator']} state ({error}).")
+
+    def array_like_params(self, value, params, where):
+        if (not isinstance(value, np.ndarray) or value.shape != params.shape
+                or value.dtype != params.dtype):
+            self.fail(f"{where} must be an array of shape {params.shape} and dtype "
+                      f"{params.dtype.name}, like the parameters.")
+
+    def optimizer(self, value, params):
+        if not isinstance(value, dict) or not _is_real(value.get("learning_rate")) or not (
+                math.isfinite(value["learning_rate"]) and value["learning_rate"] >= 0):
+            self.fail("optimizer must be an object with a finite learning_rate >= 0.")
+        for key, item in value.items():
+            if isinstance(item, np.ndarray):
+                self.array_like_params(item, params, f"optimizer[{key!r}]")
+                if not np.all(np.isfinite(item)):
+                    self.fail(f"optimizer[{key!r}] holds NaN or infinity.")
+            elif not (_is_real(item) and math.isfinite(item)):
+                self.fail(f"optimizer[{key!r}] must be a finite number or an array, got "
+                          f"{item!r:.50}.")
+
+    def history(self, value, epoch):
+        from .io import _matches
+
+        known = {f.name: f.type for f in dataclasses.fields(History)}
+        if not isinstance(value, dict) or set(value) != set(known):
+            self.fail(f"history must be an object with the fields {sorted(known)}.")
+        for key, item in value.items():
+            if not _matches(item, known[key]):
+                self.fail(f"the history field {key!r} has an invalid value {item!r:.100}.")
+        if len(value["loss"]) != epoch or any(
+                len(value[key]) not in (0, epoch) for key in ("val_loss", "val_metric")):
+            self.fail(f"the history must have one entry per completed epoch ({epoch}).")
+
+    def early_stopping(self, value, params):
+        if value is None:
+            return
+        keys = {"mode", "best", "best_epoch", "wait", "best_params"}
+        if (not isinstance(value, dict) or set(value) != keys
+                or value["mode"] not in ("min", "max") or not _is_real(value["best"])
+                or math.isnan(value["best"]) or not _is_int(value["wait"])
+                or not (value["best_epoch"] is None or _is_int(value["best_epoch"], 1))):
+            self.fail("early_stopping must be an object with mode 'min' or 'max', a best value, "
+                      "best_epoch, wait and best_params.")
+        if value["best_params"] is not None:
+            self.array_like_params(value["best_params"], params, "early_stopping best_params")
+
+    def schedule(self, value):
+        if value is None:
+            return
+        if not isinstance(value, dict) or not all(
+                k.isidentifier() and not k.startswith("_") and _is_real(v) and not math.isnan(v)
+                for k, v in value.items()):
+            self.fail("schedule must map attribute names to numbers.")
+
+    def split(self, value, fingerprint):
+        if value is None:
+            return
+        if (not isinstance(value, tuple) or len(value) != 2
+                or not all(isinstance(p, np.ndarray) and p.ndim == 1 and p.dtype.kind in "iu"
+                           for p in value)):
+            self.fail("validation_split must be a pair of 1-D integer arrays.")
+        train_idx, val_idx = value
+        n = train_idx.size + val_idx.size
+        rows = np.concatenate([train_idx, val_idx]).astype(np.int64)
+        rows.sort()
+        if (train_idx.size != fingerprint.get("n_samples") or val_idx.size == 0
+                or not np.array_equal(rows, np.arange(n))):
+            self.fail("validation_split must split the rows 0..n-1 into training rows (as many "
+                      "as the fingerprint's n_samples) and validation rows.")

@@ -11,7 +11,8 @@ A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ 
 The numnet metadata is a JSON document::
 
     {"format": "numnet", "format_version": 1, "numnet_version": "0.1.0",
-     "kind": "sequential" | "estimator" | "pipeline", "object": {...}, "sha256": "..."}
+     "kind": "sequential" | "estimator" | "pipeline" | "checkpoint", "object": {...},
+     "sha256": "..."}
 
 ``object`` describes the saved object as plain data (architecture from
 ``Sequential.get_config()``, hyperparameters from ``get_params()``, fitted attributes, the
@@ -114,12 +115,17 @@ def dumps(obj) -> bytes:
     """The bytes of the model file :func:`save` writes for ``obj``."""
     writer = _Writer()
     kind, encoded = writer.top(obj)
+    return _pack(kind, encoded, writer.tensors)
+
+
+def _pack(kind, encoded, tensors):
+    """A numnet file of ``kind`` from its JSON object description and its tensors."""
     metadata = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "numnet_version": __version__,
-        "kind": kind, "object": encoded, "sha256": _checksum(kind, encoded, writer.tensors),
+        "kind": kind, "object": encoded, "sha256": _checksum(kind, encoded, tensors),
     }
     text = json.dumps(metadata, separators=(",", ":"))
-    return _safetensors.write(writer.tensors, {FORMAT_NAME: text})
+    return _safetensors.write(tensors, {FORMAT_NAME: text})
 
 
 def loads(data: bytes, *, name="<bytes>"):
@@ -367,9 +373,9 @@ def _check_metadata(text, tensors, name):
     for key in ("numnet_version", "kind", "sha256"):
         if not isinstance(metadata.get(key), str):
             _fail(name, f"the metadata field {key!r} is missing or not a string.")
-    if metadata["kind"] not in ("sequential", "estimator", "pipeline"):
-        _fail(name, "kind must be one of {'estimator', 'pipeline', 'sequential'}, got "
-                    f"{metadata['kind']!r}.")
+    if metadata["kind"] not in ("sequential", "estimator", "pipeline", "checkpoint"):
+        _fail(name, "kind must be one of {'checkpoint', 'estimator', 'pipeline', 'sequential'}, "
+                    f"got {metadata['kind']!r}.")
     if not isinstance(metadata.get("object"), dict):
         _fail(name, "the metadata field 'object' is missing or not an object.")
     if metadata["sha256"] != _checksum(metadata["kind"], metadata["object"], tensors):
@@ -411,6 +417,10 @@ def _is_number(value):
 
 def _build(metadata, tensors, name):
     reader = _Reader(tensors, name)
+    if metadata["kind"] == "checkpoint":
+        _fail(name, "it is a training checkpoint, not a model. Resume the run from it with "
+                    "numnet train ... --checkpoint-dir DIR --resume, or in Python with "
+                    "train(..., checkpoint=numnet.Checkpoint(DIR), resume=True).")
     try:
         kind, spec = metadata["kind"], metadata["object"]
         if spec.get(_TAG) != kind:
