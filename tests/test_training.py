@@ -616,3 +616,18 @@ def test_validation_r2_of_a_constant_target_follows_sklearn():
     history = train(net, MeanSquaredError(), SGD(1e-12), X, y, batch_size=None, max_epochs=1,
                     validation_data=(X, y))
     assert history.val_metric == [r2_score(y, np.full(8, 2.0))] == [1.0]
+
+
+def test_huge_features_fail_before_training_even_far_from_the_first_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 3))
+    X[4321, 1] = 1e300  # finite, but no network output can stay finite with it
+    y = rng.normal(size=5000)
+    net = linear(3)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=re.escape(
+            "X must have values small enough for the network's output to stay finite, got "
+            "values up to 1e+300: the first forward pass overflows. Scale the features (e.g. "
+            "with sklearn.preprocessing.StandardScaler).")):
+        train(net, MeanSquaredError(), SGD(0.01), X, y, max_epochs=1)
+    np.testing.assert_array_equal(net.params, before)  # nothing was trained
