@@ -28,6 +28,15 @@ Nothing else is needed at predict time: labels are decoded from ``classes_``, th
 attributes and may be dropped by a loader: ``_optimizer`` (its moments, for ``partial_fit``),
 ``_rng`` (the shuffling generator), ``_no_improvement_count``; training continues without them
 (a fresh optimizer, a generator reseeded from ``random_state``).
+
+Checkpoints
+-----------
+``fit`` reads two private attributes, never set in ``__init__``: ``_checkpoint`` (a
+:class:`numnet.Checkpoint`, or any object with ``every``, ``save`` and ``load``) and ``_resume``
+(bool). They are passed to :func:`numnet.train` (solvers 'gd', 'sgd', 'adam'; L-BFGS cannot be
+resumed mid-run). The scikit-learn bookkeeping of :class:`_EpochRule` (counters, best scores,
+the best weights, the early-stopping split) is part of the saved state, so a resumed fit ends
+bit-identical to an uninterrupted one.
 """
 
 import warnings
@@ -45,8 +54,8 @@ from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
-from ..training import History, _split_validation, train, train_lbfgs
-from ._checks import CHECKS, check_sample_weight, make_rng
+from ..training import History, _apply_split, _validation_split_indices, train, train_lbfgs
+from ._checks import CHECKS, check_sample_weight, check_unique_columns, make_rng
 
 _PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0}
 _STOCHASTIC = ("sgd", "adam")
@@ -111,12 +120,53 @@ class _EpochRule:
     by scale, and SGD's learning rates are reported as steps on J.
     """
 
-    def __init__(self, estimator, net, optimizer, params, *, scale, n_train, stopping):
+    def __init__(self, estimator, net, optimizer, params, *, scale, n_train, stopping,
+                 split=None):
         self.estimator, self.net, self.optimizer, self.p = estimator, net, optimizer, params
         self.scale, self.n_train, self.stopping = scale, n_train, stopping
+        self.split = split
         self.n_scaled = 0
         self.best_params = None
         self.best_epoch = None
+
+    def state_dict(self):
+        """The rule's and the estimator's bookkeeping, for checkpoints."""
+        est = self.estimator
+        return {"n_scaled": self.n_scaled, "best_params": self.best_params,
+                "best_epoch": self.best_epoch, "t_": est.t_,
+                "no_improvement_count": est._no_improvement_count, "best_loss_": est.best_loss_,
+                "validation_scores_": list(est.validation_scores_),
+                "best_validation_score_": est.best_validation_score_,
+                "validation_split": self.split}
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict`; ValueError if it does not fit this fit() call."""
+        if not isinstance(state, dict) or set(state) != set(self.state_dict()):
+            raise ValueError("the estimator's training state has other fields")
+        best = state["best_params"]
+        if best is not None and not (isinstance(best, np.ndarray)
+                                     and best.shape == self.net.params.shape
+                                     and best.dtype == self.net.params.dtype):
+            raise ValueError("the saved best weights do not fit the network")
+        counts = [state[k] for k in ("n_scaled", "t_", "no_improvement_count")]
+        numbers = [state["best_loss_"], state["best_validation_score_"],
+                   *state["validation_scores_"]]
+        if (not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                           for x in numbers)
+                or not (state["best_epoch"] is None or isinstance(state["best_epoch"], int))):
+            raise ValueError("the estimator's counters and scores must be numbers")
+        split = state["validation_split"]
+        if (split is None) != (self.split is None) or (split is not None and not all(
+                np.array_equal(a, b) for a, b in zip(split, self.split, strict=True))):
+            raise ValueError("the early-stopping validation split differs")
+        est = self.estimator
+        self.n_scaled, self.best_epoch = state["n_scaled"], state["best_epoch"]
+        self.best_params = None if best is None else best.copy()
+        est.t_, est._no_improvement_count = state["t_"], state["no_improvement_count"]
+        est.best_loss_ = state["best_loss_"]
+        est.validation_scores_ = list(state["validation_scores_"])
+        est.best_validation_score_ = state["best_validation_score_"]
 
     def rescale(self, history):
         """Convert the new history entries from numnet's units (F) to the documented J."""
@@ -218,6 +268,9 @@ class _NumnetEstimator(BaseEstimator):
     def _check_extra_params(self, p):
         """Subclass hook for parameters outside the shared table."""
 
+    def _check_raw_targets(self, y):
+        """Subclass hook: checks of y that come before scikit-learn's own (clearer words)."""
+
     # --- fit -----------------------------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
@@ -228,6 +281,20 @@ class _NumnetEstimator(BaseEstimator):
                 f"early_stopping of {cls} must be False with partial_fit, got True. Early "
                 "stopping needs the whole training set: use fit()."
             )
+        if getattr(self, "_checkpoint", None) is not None:
+            if p.solver == "lbfgs":
+                raise ValueError(
+                    f"solver of {cls} must be one of {{'adam', 'gd', 'sgd'}} to checkpoint "
+                    "training, got 'lbfgs'. L-BFGS cannot be resumed mid-run: choose another "
+                    "solver, or train without a checkpoint."
+                )
+            if incremental:
+                raise ValueError(
+                    f"{cls}.partial_fit cannot write checkpoints (each call trains one epoch). "
+                    "Use fit(), or save the model between calls with numnet.save."
+                )
+        check_unique_columns(X, cls)
+        self._check_raw_targets(y)
         first = not hasattr(self, "network_") or (not p.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
                              **self._validate_data_kwargs())
@@ -281,12 +348,19 @@ class _NumnetEstimator(BaseEstimator):
 
     def _train(self, X, Y, sample_weight, p, *, incremental, rng):
         net, extra = self.network_, tuple(getattr(self, "_fit_callbacks", ()))
+        checkpoint = getattr(self, "_checkpoint", None)
+        resume = bool(getattr(self, "_resume", False))
         loss = self._loss(Y.shape[1])
-        validation = None
+        validation = split = None
         if p.early_stopping and p.solver != "lbfgs":
-            X, Y, sample_weight, validation = _split_validation(
-                X, Y, sample_weight, loss, p.validation_fraction, rng
-            )
+            # A resumed fit reuses the split it was started with (it may come from an unseeded
+            # generator); the checkpoint keeps it in this rule's state (callback 0).
+            saved = checkpoint.load() if checkpoint is not None and resume else None
+            if saved is not None:
+                split = saved.callbacks.get("0", {}).get("validation_split")
+            if split is None:
+                split = _validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
+            X, Y, sample_weight, validation = _apply_split(X, Y, sample_weight, split)
         n_train = X.shape[0]
         weight_sum = n_train if sample_weight is None else float(sample_weight.sum())
         batch_size = self._batch_size(p, n_train)
@@ -310,7 +384,8 @@ class _NumnetEstimator(BaseEstimator):
         if optimizer is None:
             optimizer = self._make_optimizer(p, scale)
         self._optimizer = optimizer
-        rule = _EpochRule(self, net, optimizer, p, scale=scale, n_train=n_train, stopping=True)
+        rule = _EpochRule(self, net, optimizer, p, scale=scale, n_train=n_train, stopping=True,
+                          split=split)
         try:
             history = train(
                 net, loss, optimizer, X, Y, regularizer=regularizer, sample_weight=sample_weight,
@@ -318,6 +393,7 @@ class _NumnetEstimator(BaseEstimator):
                 max_epochs=1 if incremental else p.max_iter,
                 shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
                 random_state=rng, verbose=bool(p.verbose), callbacks=(rule, *extra),
+                checkpoint=checkpoint, resume=resume,
             )
         except DivergenceError as error:
             # Restate the core's message in the estimator's terms (its learning rate is in F's
@@ -395,6 +471,7 @@ class _NumnetEstimator(BaseEstimator):
     def _forward(self, X):
         """Raw network output for validated X, in the network's dtype."""
         check_is_fitted(self)
+        check_unique_columns(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self.network_.forward(X.astype(self.network_.dtype, copy=False))
 
@@ -462,6 +539,23 @@ class _ClassifierBase(_NumnetEstimator):
     """
 
     _multilabel = False
+
+    def _check_raw_targets(self, y):
+        if y is None:
+            return  # scikit-learn's validate_data says that y is required
+        dtype = getattr(y, "dtype", None)
+        if dtype is None:
+            dtype = np.asarray(y).dtype
+        if not isinstance(dtype, np.dtype) or dtype.kind != "O":
+            return  # numeric NaN: scikit-learn's "Input y contains NaN."
+        flat = np.asarray(y, dtype=object).ravel()
+        missing = [i for i, v in enumerate(flat) if v is None or (isinstance(v, float) and v != v)]
+        if missing:
+            raise ValueError(
+                f"y of {type(self).__name__} must not contain missing labels (None or NaN), got "
+                f"{flat[missing[0]]!r} at index {missing[0]}. Drop those samples; labels are "
+                "never imputed."
+            )
 
     def _validate_data_kwargs(self):
         return {"multi_output": self._multilabel}

@@ -139,10 +139,32 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             f"got {sample_weight.shape}."
         )
     if np.any(sample_weight < 0):
-        raise ValueError("sample_weight must contain values >= 0, got a negative weight.")
+        index = int(np.argmax(sample_weight < 0))
+        raise ValueError(
+            f"sample_weight must contain values >= 0, got {sample_weight[index].item()!r} at "
+            f"index {index}."
+        )
     if not sample_weight.sum() > 0:
         raise ValueError(
             "sample_weight must have a positive sum, got all zeros. Give at least one sample "
             "a weight > 0."
         )
     return sample_weight
+
+
+def check_unique_columns(X, owner):
+    """Raise if X is a table (it has ``columns``) that repeats a column name."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return
+    seen, repeated = set(), []
+    for name in columns:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        listed = ", ".join(repr(name) for name in repeated)
+        raise ValueError(
+            f"X of {owner} must have unique column names, got {listed} more than once. Rename "
+            "the repeated columns."
+        )
