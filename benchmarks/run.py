@@ -10,7 +10,7 @@ Workloads
   tabular         20-64-64-1, ReLU, MSE, Adam, float32, batch 32, on 10000 samples
   logreg-gd       logistic regression on 100000 x 100, full-batch gradient descent
   logreg-lbfgs    the same, L-BFGS: time to reach scikit-learn's objective within 1e-6
-  linreg-lbfgs    linear regression (ridge) on 100000 x 100, L-BFGS, same criterion
+  linreg-lbfgs    linear regression (least squares) on 100000 x 100, L-BFGS, same criterion
   linreg-gd       linear regression, full-batch gradient descent
   predict         batch prediction throughput of the trained 784-512-512-10 MLP
 
@@ -38,7 +38,6 @@ LIBRARIES = ("numnet", "pytorch", "sklearn")
 MLP_SIZES = (784, 512, 512, 10)
 TABULAR_SIZES = (20, 64, 64, 1)
 L2_C = 1.0  # logistic regression: C of scikit-learn's objective C * sum(loss) + ||w||^2 / 2
-RIDGE_ALPHA = 1.0  # linear regression: scikit-learn Ridge(alpha), ||y - Xw - b||^2 + alpha ||w||^2
 
 # --------------------------------------------------------------------------------------------
 # Data (made once by the parent, memory-mapped by the workers)
@@ -260,18 +259,19 @@ def worker_linear(lib, folder, workload, iterations):
     n_samples, n_features = X.shape
     # numnet minimises mean loss + 0.5 * alpha * ||w||^2; the same objective as scikit-learn's
     # (up to the constant factor C * n or 1/n) with these alphas:
-    alpha = 1.0 / (L2_C * n_samples) if kind == "logreg" else 2.0 * RIDGE_ALPHA / n_samples
+    # Linear regression is plain least squares (scikit-learn's LinearRegression).
+    alpha = 1.0 / (L2_C * n_samples) if kind == "logreg" else 0.0
     result = {"samples": n_samples, "solver": solver}
     baseline = reset_peak_memory()
     if lib == "sklearn":
         if solver != "lbfgs":
             return None
-        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.linear_model import LinearRegression, LogisticRegression
 
-        # Ridge supports lbfgs only with positive=True, so it runs its default (direct) solver:
-        # the time a user of scikit-learn would wait.
+        # LinearRegression has no iterative solver: it runs its least-squares solve (LAPACK),
+        # the time a user of scikit-learn would wait for the same objective.
         estimator = (LogisticRegression(C=L2_C, solver="lbfgs", max_iter=1000)
-                     if kind == "logreg" else Ridge(alpha=RIDGE_ALPHA))
+                     if kind == "logreg" else LinearRegression())
         start = time.perf_counter()
         estimator.fit(X, y)
         result["seconds"] = time.perf_counter() - start
@@ -283,7 +283,7 @@ def worker_linear(lib, folder, workload, iterations):
 
         net = nn.Sequential([nn.Dense(1, init="zeros")]).build(n_features)
         loss = nn.BinaryCrossEntropy() if kind == "logreg" else nn.MeanSquaredError()
-        regularizer = nn.L2(alpha)
+        regularizer = nn.L2(alpha) if alpha else None
         if solver == "lbfgs":
             target = float(os.environ.get("NUMNET_BENCH_TARGET", "nan"))
             reached = {}
@@ -323,7 +323,9 @@ def worker_linear(lib, folder, workload, iterations):
         start = time.perf_counter()
         for _ in range(iterations):
             optimizer.zero_grad()
-            value = criterion(model(X_t), y_t) + 0.5 * alpha * model.weight.pow(2).sum()
+            value = criterion(model(X_t), y_t)
+            if alpha:
+                value = value + 0.5 * alpha * model.weight.pow(2).sum()
             value.backward()
             optimizer.step()
         result["seconds"] = time.perf_counter() - start
