@@ -8,8 +8,11 @@ Heavy imports (pandas, scikit-learn, matplotlib) happen inside the commands, so 
 
 import json
 import math
+import shlex
+import signal
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
@@ -134,7 +137,65 @@ def _check_range(value, flag, rule, ok):
     return value
 
 
-_DATA, _MODEL, _TRAINING = "Data", "Model", "Training"
+_DATA, _MODEL, _TRAINING, _CHECKPOINT = "Data", "Model", "Training", "Checkpoints"
+
+
+def _checkpoint(directory, every, resume, run, frame, source, solver, solver_option):
+    """(Checkpoint, loaded state or None) for ``train --checkpoint-dir``, checked against the run.
+
+    ``run`` holds the options that decide the result; with the data's hash it is stored in the
+    checkpoint, and --resume refuses to continue with other options or other data.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    from .checkpoint import Checkpoint
+
+    if solver == "lbfgs":
+        default = "" if solver_option is not None else f" (the default of --model {run['model']})"
+        raise UserError(
+            f"--checkpoint-dir does not work with --solver lbfgs{default}: L-BFGS cannot be "
+            "resumed mid-run. Pass --solver adam, sgd or gd."
+        )
+    digest = hashlib.sha256(json.dumps([list(frame.columns), [str(t) for t in frame.dtypes]])
+                            .encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    info = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in run.items()},
+            "data_sha256": digest.hexdigest()}
+    checkpoint = Checkpoint(directory, every=1 if every is None else every, info=info)
+    if not resume:
+        if checkpoint.exists():
+            raise UserError(
+                f"--checkpoint-dir {directory!r} already holds a checkpoint ({checkpoint}). Pass "
+                "--resume to continue that run, or choose another folder."
+            )
+        return checkpoint, None
+    state = checkpoint.load()
+    if state is None:
+        raise UserError(f"--resume found no checkpoint in {directory!r}. Run the command "
+                        "without --resume to start training.")
+    saved = checkpoint.loaded_info or {}
+    saved_run = saved.get("run", {})
+    for key, value in info["run"].items():
+        if saved_run.get(key) != value:
+            flag = {"hidden": "--hidden", "seed": "--seed"}.get(key, "--" + key.replace("_", "-"))
+            raise UserError(
+                f"--resume needs the options of the interrupted run, but {flag} was "
+                f"{_shown(saved_run.get(key))} there and is {_shown(value)} here."
+            )
+    if saved.get("data_sha256") != info["data_sha256"]:
+        raise UserError(f"--resume needs the data of the interrupted run, but {source!r} has "
+                        "changed since the checkpoint was written.")
+    return checkpoint, state
+
+
+def _shown(value):
+    if value is None:
+        return "not given"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 @app.command(no_args_is_help=True)
@@ -201,6 +262,19 @@ def train(
                              rich_help_panel=_TRAINING, metavar="N"),
     dtype: str = typer.Option("float64", help="Floating-point type: float32 or float64.",
                               rich_help_panel=_TRAINING, metavar="TYPE"),
+    checkpoint_dir: str = typer.Option(None, "--checkpoint-dir", help="Folder for a checkpoint "
+                                       "of the training state, written every --checkpoint-every "
+                                       "epochs and on Ctrl-C or SIGTERM (then the command exits "
+                                       "and prints how to resume).", rich_help_panel=_CHECKPOINT,
+                                       show_default=False, metavar="DIR"),
+    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Epochs between "
+                                         "checkpoints [default: 1].",
+                                         rich_help_panel=_CHECKPOINT, show_default=False,
+                                         metavar="N"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run saved in "
+                                "--checkpoint-dir; with the same data and options the model is "
+                                "bit for bit that of an uninterrupted run.",
+                                rich_help_panel=_CHECKPOINT),
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
@@ -213,8 +287,14 @@ def train(
     Example:
 
         numnet train houses.csv --target price --hidden 64,32 -o houses.numnet
+
+    With --checkpoint-dir, Ctrl-C (or SIGTERM) saves the training state and exits; the same
+    command with --resume continues:
+
+        numnet train houses.csv -t price -o houses.numnet --checkpoint-dir run --resume
     """
     _silence_warnings(quiet)
+    from .exceptions import DivergenceError, TrainingInterrupted
     from .io import save
     from .pipeline import estimator_class, resolve_task, train_pipeline
     from .tabular import IMPUTE, MODELS, TASKS, check_columns, parse_columns, read_table
@@ -236,6 +316,10 @@ def train(
     _check_range(validation_fraction, "--validation-fraction", "a float in [0, 1)",
                  lambda v: 0 <= v < 1)
     _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
+    _check_range(checkpoint_every, "--checkpoint-every", "an integer >= 1", lambda v: v >= 1)
+    if checkpoint_dir is None and (resume or checkpoint_every is not None):
+        flag = "--resume" if resume else "--checkpoint-every"
+        raise UserError(f"{flag} needs --checkpoint-dir DIR, the folder of the checkpoint.")
     hidden_sizes = _parse_hidden(hidden)
     frame = read_table(data)
     source = "<stdin>" if data == "-" else data
@@ -248,6 +332,13 @@ def train(
                "early_stopping": early_stopping, "patience": patience}
     params = _model_params(cls, model, options, seed)
     max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
+    checkpoint = resumed = None
+    if checkpoint_dir is not None:
+        run = {"target": target, "features": features, "impute": impute, "model": model,
+               "task": task, "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
+               "validation_fraction": validation_fraction, **options}
+        checkpoint, resumed = _checkpoint(checkpoint_dir, checkpoint_every, resume, run, frame,
+                                          source, params.get("solver", cls().solver), solver)
     progress = _Progress(max_epochs, enabled=not quiet)
 
     def announce(n_train, n_validation):
@@ -255,16 +346,34 @@ def train(
             held = f", {n_validation} held out for validation" if n_validation else ""
             typer.echo(f"Training {cls.__name__} ({resolved}) on {n_train} rows{held}.",
                        err=True)
+            if resumed is not None:
+                typer.echo(f"Resuming from {checkpoint} after {resumed.epoch} epoch(s)"
+                           + (f" and {resumed.batch} batch(es)." if resumed.batch else "."),
+                           err=True)
 
     try:
         pipeline, report = train_pipeline(
             frame, target=target, features=parse_columns(features), task=resolved,
             model=model, params=params, impute=impute, sample_weight=sample_weight,
             validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
-            callbacks=[progress], source=source, on_split=announce,
+            callbacks=[progress], source=source, on_split=announce, checkpoint=checkpoint,
+            resume=resume,
         )
-    finally:
-        progress.close()
+    except TrainingInterrupted as stop:
+        progress.close(done=False)
+        raise _Interrupted(stop) from None
+    except DivergenceError as error:
+        progress.close(done=False)
+        hint = f" (it was {learning_rate:g})" if learning_rate is not None else ""
+        raise UserError(
+            f"training diverged: the loss became NaN or infinite in epoch {error.epoch}, so no "
+            f"model was saved. Lower --learning-rate{hint}, or look for extreme values in the "
+            "data."
+        ) from None
+    except BaseException:
+        progress.close(done=False)
+        raise
+    progress.close()
     pipeline.info["settings"] = {k: v for k, v in options.items() if v is not None}
     pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
     save(pipeline, output)
@@ -297,7 +406,8 @@ class _Progress:
         if not self.enabled:
             return
         if self.started is None:
-            self.started = time.perf_counter()
+            # a resumed run starts at a later epoch: the rate counts this process's epochs
+            self.started, self.first_epoch = time.perf_counter(), epoch - 1
         fields = self._fields(history, holdout)
         self.last = (epoch, fields)
         if self.tty:
@@ -324,20 +434,22 @@ class _Progress:
 
     def _line(self, epoch, fields, *, final=False):
         elapsed = time.perf_counter() - self.started
-        eta = elapsed / epoch * max(self.max_epochs - epoch, 0)
+        eta = elapsed / max(epoch - self.first_epoch, 1) * max(self.max_epochs - epoch, 0)
         text = "  ".join(f"{k} {v}" for k, v in fields.items())
         end = "done" if final else f"eta {eta:.1f}s"
         print(f"epoch {epoch}/{self.max_epochs}  {text}  elapsed {elapsed:.1f}s  {end}",
               file=self.stream, flush=True)
         self.last_printed = epoch
 
-    def close(self):
+    def close(self, *, done=True):
+        """End the display; ``done=False`` (interrupted, diverged) prints no summary line."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-            if self.last is not None:  # the bar vanishes (leave=False): keep one summary line
+            if done and self.last is not None:  # the bar vanishes (leave=False): keep a line
                 self._line(*self.last, final=True)
-        elif self.enabled and self.last is not None and self.last[0] != self.last_printed:
+        elif (done and self.enabled and self.last is not None
+              and self.last[0] != self.last_printed):
             self._line(*self.last, final=True)
 
 
@@ -664,15 +776,46 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     sys.stderr.write(f"warning: {_one_line(message)}\n")
 
 
+class _Terminated(BaseException):
+    """SIGTERM outside training (training itself saves a checkpoint first).
+
+    Not a KeyboardInterrupt: typer turns those into a silent exit code 130.
+    """
+
+
+class _Interrupted(BaseException):
+    """Carries a TrainingInterrupted from ``train`` to :func:`main`, past typer."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
 def main(argv=None):
     """Entry point of the ``numnet`` console script; returns through ``sys.exit``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, _terminate)
     try:
         with warnings.catch_warnings():  # --quiet's filter ends with the command
             result = command.main(args=argv, prog_name="numnet", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+    except _Interrupted as interrupted:
+        stop = interrupted.args[0]
+        again = argv if "--resume" in argv else [*argv, "--resume"]
+        sys.stderr.write(
+            f"interrupted by {signal.Signals(stop.signal).name} in epoch {stop.epoch}: the "
+            f"training state is saved in {stop.checkpoint}. Resume with: "
+            f"{shlex.join(['numnet', *again])}\n"
+        )
+        code = 128 + stop.signal
+    except _Terminated:
+        sys.stderr.write("error: terminated.\n")
+        code = 128 + signal.SIGTERM
     except typer.TyperException as error:  # usage errors (typer vendors click's)
         if type(error).__name__ == "NoArgsIsHelpError":  # no arguments: show the help
             error.show()
@@ -703,6 +846,8 @@ def main(argv=None):
             raise
     finally:
         warnings.showwarning = previous
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
     sys.exit(code)
 
 

@@ -220,12 +220,16 @@ def split_rows(n_rows, fraction, labels, random_state):
 
 def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", params=None,
                    impute=None, sample_weight=None, validation_fraction=0.2, dtype="float64",
-                   random_state=0, callbacks=(), source="data", on_split=None):
+                   random_state=0, callbacks=(), source="data", on_split=None, checkpoint=None,
+                   resume=False):
     """Fit preprocessing and an estimator on a table; score it on a held-out split.
 
     The rows are split into training and validation parts (stratified for classification,
     seeded by ``random_state``); preprocessing and estimator see only the training part, and
-    the metrics come from the validation part.
+    the metrics come from the validation part. With a ``checkpoint`` (a
+    :class:`numnet.Checkpoint`), the estimator's training state is saved as it trains, and
+    ``resume=True`` continues from it; the split and the preprocessing are seeded, so they are
+    the same again, and the validation curve so far is part of the saved state.
 
     Returns
     -------
@@ -282,13 +286,22 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
         tracker = _HoldoutTracker(estimator, X_val, y[val_rows], task)
     estimator._fit_callbacks = [_Callbacks(tracker, callbacks)]
+    estimator._checkpoint, estimator._resume = checkpoint, resume
     try:
         if weights is None:
             estimator.fit(X_train, y[train_rows])
         else:
             estimator.fit(X_train, y[train_rows], sample_weight=weights[train_rows])
+    except ValueError as error:
+        if not str(error).startswith("y must have values small enough"):
+            raise
+        raise DataError(
+            f"target column {target!r} must have values small enough for the loss to stay "
+            f"finite, got values up to {float(np.max(np.abs(y[train_rows]))):.3g}. Divide the "
+            "target by a constant (e.g. its standard deviation) before training."
+        ) from None
     finally:
-        del estimator._fit_callbacks
+        del estimator._fit_callbacks, estimator._checkpoint, estimator._resume
 
     pipeline.info = {
         "source": source, "model": model, "features": columns,
@@ -314,6 +327,23 @@ class _Callbacks:
 
     def __init__(self, tracker, callbacks):
         self.tracker, self.callbacks = tracker, list(callbacks)
+
+    def state_dict(self):
+        """The validation curve so far, for checkpoints."""
+        return {} if self.tracker is None else {"curve": self.tracker.curve}
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict`; ValueError if it does not fit this run."""
+        if self.tracker is None:
+            if state != {}:
+                raise ValueError("this run holds out no rows, the checkpointed run did")
+            return
+        curve = state.get("curve") if isinstance(state, dict) else None
+        if not isinstance(curve, dict) or set(curve) != set(self.tracker.curve):
+            raise ValueError("the validation curve has other fields")
+        _check_info({"validation_curve": curve})
+        self.tracker.curve = {key: list(value) if isinstance(value, list) else value
+                              for key, value in curve.items()}
 
     def __call__(self, epoch, history):
         holdout = None if self.tracker is None else self.tracker(epoch, history)

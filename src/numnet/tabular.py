@@ -161,6 +161,7 @@ def check_columns(frame, names, option, source):
 
 def select_features(frame, target, features, source, *, exclude=()):
     """The feature columns: ``features`` if given, else every column but target and exclude."""
+    _check_duplicates([str(c) for c in frame.columns], source)
     check_columns(frame, [target], "--target", source)
     if features is None:
         features = [c for c in frame.columns if c != target and c not in exclude]
@@ -374,6 +375,7 @@ class TabularPreprocessor:
 
     def transform(self, frame, *, dtype=np.float64, warn_unknown=True):
         """The float matrix of shape (n_samples, len(feature_names_out_)) for ``frame``."""
+        _check_duplicates([str(c) for c in frame.columns], "data")
         missing = [c["name"] for c in self.columns_ if c["name"] not in frame.columns]
         if missing:
             raise DataError(
