@@ -329,7 +329,14 @@ class TabularPreprocessor:
                 values = _numeric_values(series, name)
                 fill = self._fill_value(values)
                 values = np.where(np.isnan(values), fill, values)
-                mean, std = float(values.mean()), float(values.std())
+                with np.errstate(over="ignore", invalid="ignore"):
+                    mean, std = float(values.mean()), float(values.std())
+                if not (math.isfinite(mean) and math.isfinite(std)):
+                    raise DataError(
+                        f"column {name!r} must have values small enough to standardise, got "
+                        f"values up to {float(np.max(np.abs(values))):.3g}. Rescale the column "
+                        "(e.g. divide it by a power of 10)."
+                    )
                 self.columns_.append({"name": name, "kind": "numeric", "fill": fill,
                                       "mean": mean, "scale": std if std > 0 else 1.0})
             else:
@@ -396,7 +403,15 @@ class TabularPreprocessor:
             if column["kind"] == "numeric":
                 values = _numeric_values(series, name, trained=True)
                 values = np.where(np.isnan(values), column["fill"], values)
-                blocks.append(((values - column["mean"]) / column["scale"])[:, None])
+                with np.errstate(over="ignore", invalid="ignore"):
+                    scaled = (values - column["mean"]) / column["scale"]
+                if not np.all(np.isfinite(scaled)):
+                    first = int(np.flatnonzero(~np.isfinite(scaled))[0])
+                    raise DataError(
+                        f"column {name!r} must have values small enough to standardise, got "
+                        f"{values[first]:.3g} at row {_row(series, first)}."
+                    )
+                blocks.append(scaled[:, None])
             else:
                 import pandas as pd
 

@@ -55,7 +55,7 @@ from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
 from ..training import History, _apply_split, _validation_split_indices, train, train_lbfgs
-from ._checks import CHECKS, check_sample_weight, check_unique_columns, make_rng
+from ._checks import CHECKS, check_sample_weight, check_table, make_rng
 
 _PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0}
 _STOCHASTIC = ("sgd", "adam")
@@ -293,7 +293,7 @@ class _NumnetEstimator(BaseEstimator):
                     f"{cls}.partial_fit cannot write checkpoints (each call trains one epoch). "
                     "Use fit(), or save the model between calls with numnet.save."
                 )
-        check_unique_columns(X, cls)
+        check_table(X, cls)
         self._check_raw_targets(y)
         first = not hasattr(self, "network_") or (not p.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
@@ -471,7 +471,7 @@ class _NumnetEstimator(BaseEstimator):
     def _forward(self, X):
         """Raw network output for validated X, in the network's dtype."""
         check_is_fitted(self)
-        check_unique_columns(X, type(self).__name__)
+        check_table(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self.network_.forward(X.astype(self.network_.dtype, copy=False))
 

@@ -152,8 +152,12 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     return sample_weight
 
 
-def check_unique_columns(X, owner):
-    """Raise if X is a table (it has ``columns``) that repeats a column name."""
+def check_table(X, owner):
+    """For a table X (it has ``columns``): unique column names and numeric values only.
+
+    scikit-learn's own message for a string in a numeric table ("could not convert string to
+    float") names neither the column nor the row.
+    """
     columns = getattr(X, "columns", None)
     if columns is None:
         return
@@ -168,3 +172,22 @@ def check_unique_columns(X, owner):
             f"X of {owner} must have unique column names, got {listed} more than once. Rename "
             "the repeated columns."
         )
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "iloc"):
+        return
+    import pandas as pd
+
+    for position, dtype in enumerate(dtypes):
+        if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+            continue
+        column = X.iloc[:, position]
+        bad = pd.to_numeric(column, errors="coerce").isna().to_numpy() & column.notna().to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            label = column.index[first]
+            label = label.item() if isinstance(label, np.generic) else label
+            raise ValueError(
+                f"X of {owner} must be numeric, got {column.iloc[first]!r} in column "
+                f"{columns[position]!r} at index {label!r}. Fix that value, or "
+                "encode the column (e.g. with sklearn.preprocessing.OneHotEncoder)."
+            )
