@@ -1,0 +1,318 @@
+"""Every row of docs/errors.md: the Python API raises the documented exception and message, the
+command line exits 2 with the documented line on stderr, before any training starts.
+
+The table is parsed from the docs, so a row that is added, changed or removed there must be
+matched here (``test_every_documented_row_has_a_case``). The command-line rows run in process
+(fast); a few also run through the installed ``numnet`` console script.
+"""
+
+import inspect
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import numnet as nn
+from numnet.checkpoint import Checkpoint
+from numnet.cli import main
+from numnet.pipeline import evaluate_pipeline
+from numnet.tabular import DataError
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+DOC = Path(__file__).parents[1] / "docs" / "errors.md"
+
+
+def parse_catalogue():
+    """{id: (exception name or None, API message or None, CLI line or None)} from the docs."""
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        spans = [[s.replace("\\|", "|") for s in re.findall(r"`([^`]*)`", cell)]
+                 for cell in cells]
+        row_id, api, cli = spans[0][0], spans[2], spans[3]
+        assert row_id not in rows, f"duplicate row {row_id}"
+        rows[row_id] = (api[0] if api else None, api[1] if api else None,
+                        cli[0] if cli else None)
+    return rows
+
+
+CATALOGUE = parse_catalogue()
+
+def _installed_command():
+    """The console script of this interpreter's environment, else ``python -m numnet``."""
+    script = Path(sys.executable).with_name("numnet")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("numnet")
+    return [found] if found else [sys.executable, "-m", "numnet"]
+
+
+COMMAND = _installed_command()
+EXCEPTIONS = {error.__name__: error for error in (
+    ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError)}
+
+# --- data -----------------------------------------------------------------------------------------
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(40, 2))
+LABELS = np.where(X[:, 0] > 0, "up", "down")
+Y_REG = 2 * X[:, 0] + 1
+
+
+def with_value(array, index, value):
+    array = np.array(array, dtype=object if isinstance(value, (str, type(None))) else float)
+    array[index] = value
+    return array
+
+
+def classifier(**params):
+    return nn.MLPClassifier((4,), max_iter=5, random_state=0, **params)
+
+
+def regressor(**params):
+    return nn.MLPRegressor((4,), max_iter=5, random_state=0, **params)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Files named as in the docs' messages."""
+    folder = tmp_path_factory.mktemp("catalogue")
+    frame = pd.DataFrame({"x": X[:, 0].round(3), "z": X[:, 1].round(3)})
+    frame["label"] = np.where(frame["x"] > 0, "up", "down")
+    frame["price"] = (2 * frame["x"] + 1).round(3)
+    frame.to_csv(folder / "data.csv", index=False)
+    frame.head(0).to_csv(folder / "header.csv", index=False)
+    (folder / "empty.csv").write_text("")
+
+    def variant(name, **columns):
+        edited = frame.copy()
+        for column, (row, value) in columns.items():
+            if column not in edited:
+                edited[column] = 1.0
+            if row is None:
+                edited[column] = value
+            else:
+                edited[column] = edited[column].astype(object)
+                edited.loc[row, column] = value
+        edited.to_csv(folder / name, index=False)
+
+    variant("missing.csv", x=(5, np.nan))
+    variant("infinite.csv", x=(3, np.inf))
+    variant("missing-target.csv", price=(5, np.nan))
+    variant("infinite-target.csv", price=(3, np.inf))
+    variant("missing-label.csv", label=(5, np.nan))
+    variant("one-class.csv", label=(None, "up"))
+    variant("typo.csv", x=(5, "ten"))
+    variant("weights.csv", w=(2, -1.0))
+    variant("huge.csv", x=(None, np.where(frame["x"] > 0, 1e300, -1e300)))
+    variant("huge-target.csv", price=(None, np.where(frame["x"] > 0, 1e200, -1e200)))
+    frame.assign(label="sideways").to_csv(folder / "unseen.csv", index=False)
+    frame.drop(columns=["z"]).to_csv(folder / "no-z.csv", index=False)
+    (folder / "dup.csv").write_text("a,a,label\n1,2,up\n3,4,down\n")
+    return folder
+
+
+@pytest.fixture
+def here(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def cli(capsys, *args):
+    """(exit code, stdout, stderr) of ``numnet ARGS`` in process."""
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+@pytest.fixture(scope="module")
+def model(folder):
+    """A small model file trained by the command line, and a finished run's checkpoint."""
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        for args in (["-o", "model.numnet"], ["-o", "run.numnet", "--checkpoint-dir", "run",
+                                              "--learning-rate", "0.01"]):
+            with pytest.raises(SystemExit) as stop:
+                main(["train", "data.csv", "-t", "label", "--hidden", "4", "--epochs", "3", "-q",
+                      *args])
+            assert stop.value.code == 0
+    finally:
+        os.chdir(cwd)
+    raw = bytearray((folder / "model.numnet").read_bytes())
+    raw[-3] ^= 0x01
+    (folder / "damaged.numnet").write_bytes(bytes(raw))
+    (folder / "bad-run").mkdir()
+    (folder / "bad-run" / "checkpoint.numnet").write_bytes(
+        (folder / "run" / "checkpoint.numnet").read_bytes()[:5])  # a crash of another tool
+    return folder / "model.numnet"
+
+
+def diverging_regressor():
+    return nn.MLPRegressor((4,), solver="sgd", learning_rate_init=1e6, max_iter=5,
+                           random_state=0)
+
+
+def api_resume_other_run():
+    net = nn.Sequential([nn.Dense(1)]).build(2, random_state=0)
+    nn.train(net, nn.MeanSquaredError(), nn.SGD(0.1), X, Y_REG, max_epochs=2,
+             checkpoint=Checkpoint("api-run"))
+    wider = nn.Sequential([nn.Dense(3), nn.ReLU(), nn.Dense(1)]).build(2, random_state=0)
+    nn.train(wider, nn.MeanSquaredError(), nn.SGD(0.1), X, Y_REG, max_epochs=2,
+             checkpoint=Checkpoint("api-run"), resume=True)
+
+
+def save_diverged(folder):
+    net = nn.Sequential([nn.Dense(1)]).build(2, random_state=0)
+    net.params[0] = np.nan
+    nn.save(net, folder / "diverged.numnet")
+
+
+def pickle_file(folder):
+    (folder / "model.pkl").write_bytes(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
+    nn.load("model.pkl")
+
+
+# Each case: (API trigger or None, command-line arguments or None). API triggers run in the
+# folder of the files; they may take it as an argument.
+CASES = {
+    "nan-x": (lambda: classifier().fit(with_value(X, (5, 0), np.nan), LABELS),
+              ["train", "missing.csv", "-t", "label", "-o", "m.numnet"]),
+    "inf-x": (lambda: classifier().fit(with_value(X, (3, 0), np.inf), LABELS),
+              ["train", "infinite.csv", "-t", "label", "-o", "m.numnet"]),
+    "nan-y": (lambda: regressor().fit(X, with_value(Y_REG, 5, np.nan)),
+              ["train", "missing-target.csv", "-t", "price", "-o", "m.numnet"]),
+    "inf-y": (lambda: regressor().fit(X, with_value(Y_REG, 3, np.inf)),
+              ["train", "infinite-target.csv", "-t", "price", "-o", "m.numnet"]),
+    "missing-label": (lambda: classifier().fit(X, with_value(LABELS, 5, None)),
+                      ["train", "missing-label.csv", "-t", "label", "-o", "m.numnet"]),
+    "empty": (lambda: classifier().fit(np.empty((0, 2)), np.empty(0)),
+              ["train", "empty.csv", "-t", "label", "-o", "m.numnet"]),
+    "header-only": (None, ["train", "header.csv", "-t", "label", "-o", "m.numnet"]),
+    "1d-x": (lambda: classifier().fit(X[:, 0], LABELS), None),
+    "n-features": (lambda: classifier().fit(X, LABELS).predict(X[:, :1]),
+                   ["predict", "model.numnet", "no-z.csv"]),
+    "one-class": (lambda: classifier().fit(X, np.full(40, "up")),
+                  ["train", "one-class.csv", "-t", "label", "-o", "m.numnet"]),
+    "unseen-label": (lambda: evaluate_pipeline(nn.load("model.numnet"),
+                                               pd.read_csv("unseen.csv")),
+                     ["evaluate", "model.numnet", "unseen.csv"]),
+    "non-numeric": (lambda: classifier().fit(
+        pd.DataFrame({"x": with_value(X[:, 0].round(1).astype(str), 5, "ten"), "z": X[:, 1]}),
+        LABELS), ["train", "typo.csv", "-t", "label", "-o", "m.numnet"]),
+    "missing-target-column": (None, ["train", "data.csv", "-t", "cost", "-o", "m.numnet"]),
+    "unknown-feature": (None, ["train", "data.csv", "-t", "label", "--features", "x,area",
+                               "-o", "m.numnet"]),
+    "non-numeric-target": (None, ["train", "data.csv", "-t", "label", "--task", "regression",
+                                  "-o", "m.numnet"]),
+    "duplicate-columns": (lambda: classifier().fit(pd.DataFrame(X, columns=["a", "a"]), LABELS),
+                          ["train", "dup.csv", "-t", "label", "-o", "m.numnet"]),
+    "sample-weight-length": (lambda: classifier().fit(X, LABELS, sample_weight=np.ones(39)),
+                             None),
+    "sample-weight-negative": (
+        lambda: classifier().fit(X, LABELS, sample_weight=with_value(np.ones(40), 2, -1.0)),
+        ["train", "weights.csv", "-t", "label", "--sample-weight", "w", "-o", "m.numnet"]),
+    "hidden-0": (lambda: nn.MLPClassifier((0,)).fit(X, LABELS),
+                 ["train", "data.csv", "-t", "label", "--hidden", "0", "-o", "m.numnet"]),
+    "dense-0": (lambda: nn.Dense(0), None),
+    "learning-rate": (lambda: classifier(learning_rate_init=0).fit(X, LABELS),
+                      ["train", "data.csv", "-t", "label", "--learning-rate", "0", "-o",
+                       "m.numnet"]),
+    "optimizer-learning-rate": (lambda: nn.SGD(learning_rate=-0.1), None),
+    "batch-size": (lambda: classifier(batch_size=0).fit(X, LABELS),
+                   ["train", "data.csv", "-t", "label", "--batch-size", "0", "-o", "m.numnet"]),
+    "overflow-x": (lambda: regressor().fit(np.column_stack([np.sign(X[:, 0]) * 1e300, X[:, 1]]),
+                                           Y_REG),
+                   ["train", "huge.csv", "-t", "label", "-o", "m.numnet"]),
+    "overflow-y": (lambda: regressor().fit(X, np.sign(X[:, 0]) * 1e200),
+                   ["train", "huge-target.csv", "-t", "price", "-o", "m.numnet"]),
+    "divergence": (lambda: diverging_regressor().fit(X, Y_REG),
+                   ["train", "data.csv", "-t", "price", "--solver", "sgd", "--learning-rate",
+                    "1e6", "--epochs", "5", "--hidden", "4", "-o", "diverged.numnet"]),
+    "save-non-finite": (save_diverged, None),
+    "damaged-file": (lambda: nn.load("damaged.numnet"),
+                     ["evaluate", "damaged.numnet", "data.csv"]),
+    "pickle-file": (pickle_file, None),
+    "not-a-model": (lambda: nn.load("run/checkpoint.numnet"),
+                    ["inspect", "run/checkpoint.numnet"]),
+    "missing-file": (lambda: nn.load("nope.numnet"),
+                     ["train", "nope.csv", "-t", "label", "-o", "m.numnet"]),
+    "checkpoint-lbfgs": (None, ["train", "data.csv", "-t", "price", "--model", "linear",
+                                "--checkpoint-dir", "linear-run", "-o", "m.numnet"]),
+    "resume-without-checkpoint": (
+        lambda: nn.train(nn.Sequential([nn.Dense(1)]).build(2), nn.MeanSquaredError(),
+                         nn.SGD(0.1), X, Y_REG, resume=True),
+        ["train", "data.csv", "-t", "label", "--resume", "-o", "m.numnet"]),
+    "resume-nothing-saved": (None, ["train", "data.csv", "-t", "label", "--checkpoint-dir",
+                                    "empty-run", "--resume", "-o", "m.numnet"]),
+    "checkpoint-exists": (None, ["train", "data.csv", "-t", "label", "--hidden", "4",
+                                 "--epochs", "3", "--learning-rate", "0.01", "--checkpoint-dir",
+                                 "run", "-o", "run.numnet"]),
+    "resume-other-options": (
+        api_resume_other_run,
+        ["train", "data.csv", "-t", "label", "--hidden", "4", "--epochs", "3",
+         "--learning-rate", "0.02", "--checkpoint-dir", "run", "--resume", "-o", "run.numnet"]),
+    "damaged-checkpoint": (lambda: Checkpoint("bad-run").load(),
+                           ["train", "data.csv", "-t", "label", "--checkpoint-dir", "bad-run",
+                            "--resume", "-o", "m.numnet"]),
+}
+
+# Rows run a second time through the installed console script (a subprocess each).
+CONSOLE_SCRIPT = ["nan-x", "duplicate-columns", "damaged-file", "divergence"]
+
+
+def test_every_documented_row_has_a_case():
+    assert sorted(CATALOGUE) == sorted(CASES)
+    for row_id, (api, cli_args) in CASES.items():
+        error, message, line = CATALOGUE[row_id]
+        assert (api is None) == (message is None), row_id
+        assert (cli_args is None) == (line is None), row_id
+
+
+def run_api(trigger, folder):
+    return trigger(folder) if inspect.signature(trigger).parameters else trigger()
+
+
+@pytest.mark.parametrize("row_id", [r for r, (api, _) in CASES.items() if api is not None])
+def test_python_api_row(row_id, here, model):
+    name, message, _ = CATALOGUE[row_id]
+    with pytest.raises(EXCEPTIONS[name], match=re.escape(message)) as caught:
+        run_api(CASES[row_id][0], here)
+    assert type(caught.value).__name__ == name
+    # The message starts with the documented text (some are scikit-learn's longer advice).
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("row_id", [r for r, (_, args) in CASES.items() if args is not None])
+def test_command_line_row(row_id, here, model, capsys):
+    _, _, line = CATALOGUE[row_id]
+    args = CASES[row_id][1]
+    code, out, err = cli(capsys, *args, *(["-q"] if args[0] == "train" else []))
+    assert (code, out, err) == (2, "", f"error: {line}\n")
+
+
+def test_divergence_never_saves_a_model(here, model, capsys):
+    cli(capsys, *CASES["divergence"][1])
+    assert not (here / "diverged.numnet").exists()
+
+
+@pytest.mark.parametrize("row_id", CONSOLE_SCRIPT)
+def test_console_script_row(row_id, here, model):
+    _, _, line = CATALOGUE[row_id]
+    done = subprocess.run([*COMMAND, *CASES[row_id][1]], cwd=here, capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines()[-1] == f"error: {line}"
+    assert "Traceback" not in done.stderr
