@@ -3,9 +3,11 @@
 import os
 import re
 import signal
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import numnet as nn
 
@@ -125,3 +127,251 @@ def test_resume_without_a_checkpoint_is_an_error(data):
             "resume must be False without a checkpoint, got True. Pass checkpoint=... to "
             "resume from.")):
         nn.train(net, nn.SoftmaxCrossEntropy(), nn.Adam(), X, y, resume=True)
+
+
+# --- numnet.Checkpoint: the state in a file ----------------------------------------------------
+
+
+class RecordingCheckpoint(nn.Checkpoint):
+    """A file-backed checkpoint that also keeps the last state it saved, for comparisons."""
+
+    def save(self, state):
+        self.last = state
+        super().save(state)
+
+
+def assert_same_state(loaded, saved):
+    """Field by field, arrays bit for bit (dtype included), floats including inf."""
+    for name in nn.TrainingState.__dataclass_fields__:
+        a, b = getattr(loaded, name), getattr(saved, name)
+        assert_same_value(a, b, name)
+
+
+def assert_same_value(a, b, where):
+    if isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, where
+        assert np.array_equal(a, b), where
+        assert a.flags.writeable, where
+    elif isinstance(b, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_value(x, y, f"{where}[{i}]")
+    elif isinstance(b, dict):
+        assert isinstance(a, dict) and sorted(a) == sorted(b), where
+        for key in b:
+            assert_same_value(a[key], b[key], f"{where}[{key!r}]")
+    else:
+        assert type(a) is type(b) and a == b, (where, a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_checkpoint_file_holds_the_complete_state(data, tmp_path, dtype):
+    # Interrupted in batch 5 of epoch 1: early stopping's and the schedule's best are still inf.
+    X, y = data
+    data32 = (X.astype(dtype), y.astype(dtype))
+    checkpoint = RecordingCheckpoint(tmp_path / "run", every=100)
+    with pytest.raises(nn.TrainingInterrupted):
+        run_typed(data32, SignalAtCall(5, signal.SIGINT), checkpoint, dtype)
+    loaded = nn.Checkpoint(tmp_path / "run").load()
+    assert_same_state(loaded, checkpoint.last)
+    assert loaded.early_stopping["best"] == np.inf and loaded.schedule["best"] == np.inf
+    assert loaded.params.dtype == dtype and loaded.rng_state["state"]["state"] > 2**64
+    assert sorted(os.listdir(tmp_path / "run")) == ["checkpoint.numnet"]  # no temporaries
+
+
+def run_typed(data, loss, checkpoint, dtype, resume=False):
+    X, y = data
+    net = nn.Sequential([nn.Dense(8), nn.ReLU(), nn.Dropout(0.2), nn.Dense(3)]).build(
+        5, dtype=dtype, random_state=0)
+    history = nn.train(net, loss, nn.Adam(0.01), X, y, batch_size=32, max_epochs=12,
+                       random_state=3, validation_fraction=0.2,
+                       early_stopping=nn.EarlyStopping(patience=50),
+                       lr_schedule=nn.ReduceOnPlateau(patience=2), checkpoint=checkpoint,
+                       resume=resume)
+    return net, history
+
+
+@pytest.mark.parametrize(("n_call", "signum"), [(5, signal.SIGINT), (27, signal.SIGTERM)],
+                         ids=["sigint-epoch-1", "sigterm-epoch-4"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_resume_through_files_is_bit_identical(data, tmp_path, n_call, signum, dtype):
+    X, y = data
+    typed = (X.astype(dtype), y.astype(dtype))
+    reference, reference_history = run_typed(typed, nn.SoftmaxCrossEntropy(), None, dtype)
+    with pytest.raises(nn.TrainingInterrupted) as caught:
+        run_typed(typed, SignalAtCall(n_call, signum), nn.Checkpoint(tmp_path, every=2), dtype)
+    assert str(caught.value.checkpoint) == str(tmp_path / "checkpoint.numnet")
+    # A fresh process would build everything anew: so do we, from the file alone.
+    resumed, history = run_typed(typed, nn.SoftmaxCrossEntropy(), nn.Checkpoint(tmp_path),
+                                 dtype, resume=True)
+    assert resumed.params.dtype == dtype
+    np.testing.assert_array_equal(resumed.params, reference.params)
+    assert history.loss == reference_history.loss
+    assert history.val_metric == reference_history.val_metric
+    assert nn.Checkpoint(tmp_path).load().finished
+
+
+def test_checkpoint_every_n_epochs_and_at_the_end(data, tmp_path):
+    saved_epochs = []
+
+    class Spy(nn.Checkpoint):
+        def save(self, state):
+            saved_epochs.append((state.epoch, state.finished))
+            super().save(state)
+
+    run(data, nn.SoftmaxCrossEntropy(), Spy(tmp_path, every=5))
+    assert saved_epochs == [(5, False), (10, False), (12, True)]
+    assert nn.Checkpoint(tmp_path / "nothing-here").load() is None
+    assert repr(nn.Checkpoint(tmp_path, every=5)) == f"Checkpoint({str(tmp_path)!r}, every=5)"
+    with pytest.raises(ValueError, match=re.escape("every must be an integer >= 1, got 0.")):
+        nn.Checkpoint(tmp_path, every=0)
+
+
+def test_resume_refuses_a_checkpoint_of_another_kind_of_run(data, tmp_path):
+    X, y = data
+    checkpoint = nn.Checkpoint(tmp_path)
+    net, *_ = make_run()
+    nn.train(net, nn.SoftmaxCrossEntropy(), nn.Adam(0.01), X, y, max_epochs=2,
+             checkpoint=checkpoint)
+    net, *_ = make_run()
+    with pytest.raises(ValueError, match=re.escape(
+            f"The checkpoint in {checkpoint} does not fit this run: its learning-rate schedule "
+            "differs. Resume with the same data and settings, or start afresh without resume.")):
+        nn.train(net, nn.SoftmaxCrossEntropy(), nn.Adam(0.01), X, y, max_epochs=2,
+                 lr_schedule=nn.StepDecay(1), checkpoint=checkpoint, resume=True)
+    net, *_ = make_run()
+    with pytest.raises(ValueError, match=re.escape(
+            f"The checkpoint in {checkpoint} does not fit this run: it holds state for the "
+            "callbacks [], this run has ['0']. Resume with the same data and settings, or start "
+            "afresh without resume.")):
+        nn.train(net, nn.SoftmaxCrossEntropy(), nn.Adam(0.01), X, y, max_epochs=2,
+                 callbacks=[StatefulCallback()], checkpoint=checkpoint, resume=True)
+
+
+class StatefulCallback:
+    """A callback with state: counts the epochs it saw; train() saves and restores it."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, epoch, history):
+        self.seen.append(epoch)
+
+    def state_dict(self):
+        return {"seen": list(self.seen)}
+
+    def load_state_dict(self, state):
+        self.seen = list(state["seen"])
+
+
+def test_callback_state_is_saved_and_restored(data, tmp_path):
+    X, y = data
+
+    def fit(callback, loss, resume=False):
+        net, *_ = make_run()
+        nn.train(net, loss, nn.Adam(0.01), X, y, batch_size=32, max_epochs=6, random_state=0,
+                 callbacks=[callback], checkpoint=nn.Checkpoint(tmp_path), resume=resume)
+
+    first = StatefulCallback()
+    with pytest.raises(nn.TrainingInterrupted):
+        fit(first, SignalAtCall(35, signal.SIGTERM))  # 10 batches an epoch: in epoch 4
+    assert first.seen == [1, 2, 3]
+    second = StatefulCallback()
+    fit(second, nn.SoftmaxCrossEntropy(), resume=True)
+    assert second.seen == [1, 2, 3, 4, 5, 6]
+
+
+# --- estimators: fit() with a checkpoint ------------------------------------------------------
+
+
+class KillAt:
+    """An estimator fit callback that sends a signal to this process after epoch ``epoch``."""
+
+    def __init__(self, epoch, signum):
+        self.epoch, self.signum = epoch, signum
+
+    def __call__(self, epoch, history):
+        if epoch == self.epoch:
+            os.kill(os.getpid(), self.signum)
+
+
+ESTIMATORS = {
+    "mlp-early-stopping-dropout": lambda rs: nn.MLPClassifier(
+        (8,), dropout=0.2, early_stopping=True, max_iter=25, random_state=rs,
+        n_iter_no_change=100),
+    "mlp-sgd-adaptive": lambda rs: nn.MLPClassifier(
+        (8,), solver="sgd", learning_rate="adaptive", max_iter=30, random_state=rs, tol=1e-2,
+        n_iter_no_change=2),
+    "logistic-sgd-invscaling": lambda rs: nn.LogisticRegression(
+        solver="sgd", learning_rate="invscaling", max_iter=20, random_state=rs),
+    "linear-gd-l1": lambda rs: nn.LinearRegression(penalty="l1", alpha=0.01, solver="gd",
+                                                   max_iter=20),
+}
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    labels = np.where(X[:, 0] + X[:, 1] ** 2 > 0.5, "a", np.where(X[:, 2] > 0, "b", "c"))
+    return X, labels, X @ [1.0, -2.0, 0.5, 0.0]
+
+
+def fit(make, table, random_state=0, checkpoint=None, resume=False, kill=None):
+    X, labels, values = table
+    est = make(random_state)
+    if checkpoint is not None:
+        est._checkpoint, est._resume = checkpoint, resume
+    if kill is not None:
+        est._fit_callbacks = [kill]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, values if isinstance(est, nn.LinearRegression) else labels)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_interrupted_estimator_fit_resumes_bit_identically(name, table, tmp_path):
+    make = ESTIMATORS[name]
+    reference = fit(make, table)
+    with pytest.raises(nn.TrainingInterrupted):
+        fit(make, table, checkpoint=nn.Checkpoint(tmp_path, every=3),
+            kill=KillAt(7, signal.SIGINT))
+    assert nn.Checkpoint(tmp_path).load().epoch == 7
+    resumed = fit(make, table, checkpoint=nn.Checkpoint(tmp_path), resume=True)
+    np.testing.assert_array_equal(resumed.network_.params, reference.network_.params)
+    for attribute in ("n_iter_", "t_", "loss_curve_", "best_loss_", "validation_scores_",
+                      "best_validation_score_"):
+        assert repr(getattr(resumed, attribute)) == repr(getattr(reference, attribute)), attribute
+    assert resumed.history_.loss == reference.history_.loss
+
+
+def test_unseeded_estimator_resumes_with_its_own_split(table, tmp_path):
+    make = ESTIMATORS["mlp-early-stopping-dropout"]
+    with pytest.raises(nn.TrainingInterrupted):
+        fit(make, table, random_state=None, checkpoint=nn.Checkpoint(tmp_path),
+            kill=KillAt(4, signal.SIGTERM))
+    split = nn.Checkpoint(tmp_path).load().callbacks["0"]["validation_split"]
+    resumed = fit(make, table, random_state=None, checkpoint=nn.Checkpoint(tmp_path),
+                  resume=True)
+    assert resumed.n_iter_ == 25 and len(resumed.validation_scores_) == 25
+    final = nn.Checkpoint(tmp_path).load().callbacks["0"]["validation_split"]
+    for before, after in zip(split, final, strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_estimators_refuse_checkpoints_they_cannot_honour(table, tmp_path):
+    X, labels, _ = table
+    est = nn.LogisticRegression()
+    est._checkpoint = nn.Checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(
+            "solver of LogisticRegression must be one of {'adam', 'gd', 'sgd'} to checkpoint "
+            "training, got 'lbfgs'. L-BFGS cannot be resumed mid-run: choose another solver, or "
+            "train without a checkpoint.")):
+        est.fit(X, labels)
+    est = nn.MLPClassifier((4,))
+    est._checkpoint = nn.Checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(
+            "MLPClassifier.partial_fit cannot write checkpoints (each call trains one epoch). "
+            "Use fit(), or save the model between calls with numnet.save.")):
+        est.partial_fit(X, labels, classes=["a", "b", "c"])
+    assert not os.listdir(tmp_path)
