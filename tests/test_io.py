@@ -587,8 +587,8 @@ def edit_object(fn):
      "fitted attribute network_ must be a Sequential, got NoneType."),
     (edit_object(lambda o: o["attributes"].update(classes_={
         "__numnet__": "str_array", "shape": [3], "width": 10**9, "items": ["a", "b", "c"]})),
-     "a string array must hold strings no longer than its width, at most 268435456 bytes in "
-     "all."),
+     "a string array must hold strings no longer than its width, and the string arrays of a "
+     "file at most 4 bytes for each character of its metadata ("),
 ], ids=["foreign-class", "dunder-attribute", "method-attribute", "unknown-param",
         "array-as-param", "inconsistent-width", "inconsistent-classes", "bad-history",
         "unknown-tag", "scalar-overflow", "history-type", "network-type", "huge-strings"])

@@ -298,7 +298,17 @@ def dumps_state(state, *, info=None):
     return _pack("checkpoint", encoded, tensors)
 
 
-def load_state(file, name):
+def loads_state(data, *, name="<bytes>"):
+    """(TrainingState, info) from the bytes of a checkpoint file (see :func:`load_state`)."""
+    import io
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}.")
+    data = bytes(data)
+    return load_state(io.BytesIO(data), name, size=len(data))
+
+
+def load_state(file, name, *, size=None):
     """(TrainingState, info) from an open checkpoint file; ModelFileError if it is malformed.
 
     The container and the metadata go through the model-file reader (bounded header, shapes
@@ -309,7 +319,9 @@ def load_state(file, name):
 
     from . import io
 
-    metadata, tensors = io._read(file, os.fstat(file.fileno()).st_size, name)
+    if size is None:
+        size = os.fstat(file.fileno()).st_size
+    metadata, tensors = io._read(file, size, name)
     reader = _StateReader(tensors, name)
     if metadata["kind"] != "checkpoint":
         reader.fail(f"it is a numnet model (kind {metadata['kind']!r}), not a training "

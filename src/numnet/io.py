@@ -59,7 +59,10 @@ FORMAT_VERSION = 1
 MAX_LAYERS = 4096
 MAX_FREE_WIDTH = 2**20
 MAX_STR_BYTES = 4 * MAX_HEADER_BYTES
-"""Largest NumPy string array (fixed width, 4 bytes a character) a model file may describe."""
+"""Largest NumPy string array (fixed width, 4 bytes a character) a model file may describe.
+
+A file gets less: its string arrays together may take at most 4 bytes for each character of
+its metadata (plus 64 KiB), so that a forged width cannot make a small file allocate much."""
 
 _TAG = "__numnet__"
 _FLOATS = {"float32": np.float32, "float64": np.float64}
@@ -416,7 +419,8 @@ def _is_number(value):
 
 
 def _build(metadata, tensors, name):
-    reader = _Reader(tensors, name)
+    budget = min(MAX_STR_BYTES, 4 * len(json.dumps(metadata["object"])) + 2**16)
+    reader = _Reader(tensors, name, str_budget=budget)
     if metadata["kind"] == "checkpoint":
         _fail(name, "it is a training checkpoint, not a model. Resume the run from it with "
                     "numnet train ... --checkpoint-dir DIR --resume, or in Python with "
@@ -445,8 +449,9 @@ def _build(metadata, tensors, name):
 class _Reader:
     """Rebuilds objects from metadata, checking every field before it is trusted."""
 
-    def __init__(self, tensors, name):
+    def __init__(self, tensors, name, str_budget=MAX_STR_BYTES):
         self.tensors, self.name, self.used = tensors, name, set()
+        self.str_budget = str_budget
 
     def fail(self, detail):
         _fail(self.name, detail)
@@ -623,10 +628,13 @@ class _Reader:
                           f"{value!r:.100}.")
             if tag == "str_array":
                 width = value.get("width", max((len(i) for i in items), default=1))
-                if not all(isinstance(i, str) and len(i) <= width for i in items) or not (
-                        is_count(width) and len(items) * max(width, 1) * 4 <= MAX_STR_BYTES):
-                    self.fail("a string array must hold strings no longer than its width, at "
-                              f"most {MAX_STR_BYTES} bytes in all.")
+                n_bytes = len(items) * max(width, 1) * 4 if is_count(width) else None
+                if n_bytes is None or n_bytes > self.str_budget or not all(
+                        isinstance(i, str) and len(i) <= width for i in items):
+                    self.fail("a string array must hold strings no longer than its width, and "
+                              "the string arrays of a file at most 4 bytes for each character "
+                              f"of its metadata ({self.str_budget} bytes here).")
+                self.str_budget -= n_bytes
                 return np.array(items, dtype=f"<U{max(width, 1)}").reshape(shape)
             array = np.empty(len(items), dtype=object)
             array[:] = items
