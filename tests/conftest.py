@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
 
+# tests/fuzz holds an atheris harness, run by hand (it needs atheris); pytest skips it.
+collect_ignore = ["fuzz"]
+
 
 @pytest.fixture
 def rng():

@@ -378,6 +378,11 @@ def _is_int(value, minimum=0):
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
+def _is_name(value, names):
+    """``value in names`` for an untrusted value (which may be an array or unhashable)."""
+    return isinstance(value, str) and value in names
+
+
 def _is_real(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -479,7 +484,8 @@ class _StateReader:
                 return item.dtype.kind in "iu" and item.size <= 1024
             return _is_int(item)
 
-        if (not isinstance(value, dict) or value.get("bit_generator") not in _BIT_GENERATORS
+        if (not isinstance(value, dict) or not _is_name(value.get("bit_generator"),
+                                                          _BIT_GENERATORS)
                 or not integers({k: v for k, v in value.items() if k != "bit_generator"})):
             self.fail(f"{where} must be the state of one of the NumPy bit generators "
                       f"{list(_BIT_GENERATORS)}.")
@@ -525,7 +531,7 @@ class _StateReader:
             return
         keys = {"mode", "best", "best_epoch", "wait", "best_params"}
         if (not isinstance(value, dict) or set(value) != keys
-                or value["mode"] not in ("min", "max") or not _is_real(value["best"])
+                or not _is_name(value["mode"], ("min", "max")) or not _is_real(value["best"])
                 or math.isnan(value["best"]) or not _is_int(value["wait"])
                 or not (value["best_epoch"] is None or _is_int(value["best_epoch"], 1))):
             self.fail("early_stopping must be an object with mode 'min' or 'max', a best value, "
