@@ -375,3 +375,105 @@ def test_estimators_refuse_checkpoints_they_cannot_honour(table, tmp_path):
             "Use fit(), or save the model between calls with numnet.save.")):
         est.partial_fit(X, labels, classes=["a", "b", "c"])
     assert not os.listdir(tmp_path)
+
+
+# --- loading altered checkpoint files ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    folder = tmp_path_factory.mktemp("ckpt")
+    run((X, np.eye(3)[rng.integers(0, 3, 300)]), nn.SoftmaxCrossEntropy(),
+        nn.Checkpoint(folder), max_epochs=3)
+    return (folder / "checkpoint.numnet").read_bytes()
+
+
+def with_extra_tensor(header, body, dtype="BOOL", count=0):
+    from numnet._safetensors import DTYPES
+
+    size = count * DTYPES[dtype].itemsize
+    header["extra"] = {"dtype": dtype, "shape": [count],
+                       "data_offsets": [len(body), len(body) + size]}
+    return body + bytes(size)
+
+
+def forge_checkpoint(raw, edit):
+    from test_io import join_file, split_file
+
+    header, metadata, body = split_file(raw)
+    body = edit(header, metadata["object"]["state"], body) or body
+    return join_file(header, metadata, body)
+
+
+def state_edit(fn):
+    def edit(header, state, body):
+        fn(state)
+    return edit
+
+
+def array_at(field):
+    def edit(header, state, body):
+        body = with_extra_tensor(header, body)
+        field(state, {"__numnet__": "ndarray", "key": "extra"})
+        return body
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    (state_edit(lambda s: s["rng_state"].update(bit_generator="os.system")),
+     "rng_state must be the state of one of the NumPy bit generators ['PCG64', 'PCG64DXSM', "
+     "'Philox', 'SFC64', 'MT19937']."),
+    (array_at(lambda s, a: s["rng_state"].update(bit_generator=a)),
+     "rng_state must be the state of one of the NumPy bit generators"),
+    (state_edit(lambda s: s["rng_state"]["state"].update(state=1.5)),
+     "rng_state must be the state of one of the NumPy bit generators"),
+    (state_edit(lambda s: s["rng_state"]["state"].update(state=2**200)),
+     "rng_state is not a valid PCG64 state ("),
+    (array_at(lambda s, a: s["early_stopping"].update(mode=a)),
+     "early_stopping must be an object with mode 'min' or 'max', a best value, best_epoch, wait "
+     "and best_params."),
+    (state_edit(lambda s: s.update(epoch=-1)), "epoch must be an integer >= 0, got -1."),
+    (state_edit(lambda s: s.update(epoch=2)),
+     "the history must have one entry per completed epoch (2)."),
+    (state_edit(lambda s: s.update(epoch_total=float("nan"))),
+     "the checkpoint holds a bare NaN or infinity; they are written as tagged floats."),
+    (state_edit(lambda s: s["optimizer"].update(t="x")),
+     "optimizer['t'] must be a finite number or an array, got 'x'."),
+    (state_edit(lambda s: s["fingerprint"].update(n_samples=100)),
+     "validation_split must split the rows 0..n-1 into training rows (as many as the "
+     "fingerprint's n_samples) and validation rows."),
+    (state_edit(lambda s: s["fingerprint"].update(n_params=10)),
+     "params has 75 float64 values, but the fingerprint says otherwise; the file was altered."),
+    (state_edit(lambda s: s["schedule"].update(__class__=1)),
+     "schedule must map attribute names to numbers."),
+    (state_edit(lambda s: s.update(code="os.system('x')")),
+     "a checkpoint state must have exactly the fields ['batch', 'callbacks', "),
+    (state_edit(lambda s: s["layer_rngs"].update({"x": {}})),
+     "layer_rngs must map layer indices to generator states."),
+    (state_edit(lambda s: s.update(params={"__numnet__": "eval", "code": "1"})),
+     "unexpected entry {'__numnet__': 'eval', 'code': '1'} in the checkpoint."),
+], ids=["foreign-generator", "generator-name-array", "float-state", "huge-state",
+        "mode-array", "negative-epoch", "history-length", "bare-nan", "optimizer-field",
+        "split-size", "params-size", "schedule-dunder", "extra-field", "layer-index",
+        "unknown-tag"])
+def test_altered_checkpoint_files_are_rejected(checkpoint_file, edit, message):
+    from numnet.checkpoint import loads_state
+
+    with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {message}")):
+        loads_state(forge_checkpoint(checkpoint_file, edit), name="c")
+
+
+def test_nan_parameters_in_a_checkpoint_are_rejected(checkpoint_file):
+    from numnet.checkpoint import loads_state
+    from test_io import join_file, split_file
+
+    header, metadata, body = split_file(checkpoint_file)
+    begin = header["state.params"]["data_offsets"][0]
+    body = body[:begin] + np.array([np.nan]).tobytes() + body[begin + 8:]
+    with pytest.raises(nn.ModelFileError, match=re.escape(
+            "Cannot load 'c': params holds NaN or infinity; a checkpoint never has non-finite "
+            "parameters.")):
+        loads_state(join_file(header, metadata, body), name="c")
+    assert loads_state(checkpoint_file)[0].epoch == 3
