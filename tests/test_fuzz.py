@@ -16,6 +16,7 @@ import collections
 import json
 import pickle
 import re
+import resource
 import time
 import tracemalloc
 import warnings
@@ -406,7 +407,9 @@ def test_fuzz_loaders_nightly(capsys):
     with capsys.disabled():
         print(f"\nfuzz: {tried[0]} files, {len(seen)} distinct outcomes "
               f"({seen['loaded']} loaded), {elapsed:.0f} s; largest allocation by a load "
-              f"{peak[0] / 2**20:.2f} MiB (a {peak[1]} file of {peak[2]} bytes: {peak[3]})")
+              f"{peak[0] / 2**20:.2f} MiB (a {peak[1]} file of {peak[2]} bytes: {peak[3]}); "
+              f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} "
+              "MiB")
         for message, count in seen.most_common():
             print(f"  {count:6d}  {message}")
     assert tried[0] >= 10_000

@@ -455,8 +455,10 @@ def test_duplicate_header_keys_are_rejected(net_file):
     header, metadata, body = split_file(net_file)
     raw = json.dumps(dict(header, __metadata__={"numnet": json.dumps(metadata)}))
     raw = raw.replace('{"__metadata__"', '{"0.W": {}, "__metadata__"', 1).encode()
-    expect_error(len(raw).to_bytes(8, "little") + raw + body,
-                 "the header repeats the key '0.W'; the file was altered.")
+    with pytest.raises(ModelFileError) as caught:
+        loads(len(raw).to_bytes(8, "little") + raw + body, name="m.numnet")
+    assert str(caught.value) == ("Cannot load 'm.numnet': the header repeats the key '0.W'; the "
+                                 "file was altered.")
 
 
 def edit_tensor(name, **changes):

@@ -133,6 +133,8 @@ def parse_json(raw, name, what):
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         return json.loads(text, object_pairs_hook=no_duplicates)
+    except ModelFileError:
+        raise  # a duplicate key, raised from inside the parser: not to be wrapped again
     except UnicodeDecodeError:
         fail(name, f"the {what} is not UTF-8 text; this is not a numnet model file.")
     except RecursionError:
