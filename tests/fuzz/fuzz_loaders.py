@@ -2,7 +2,7 @@
 
 Not collected by pytest and not run in CI; needs ``pip install atheris``. Run it for a minute::
 
-    python tests/fuzz/fuzz_loaders.py /tmp/numnet-corpus -max_total_time=60
+    python tests/fuzz/fuzz_loaders.py /tmp/numnet-corpus -max_total_time=60 -max_len=100000
 
 The first byte of each input picks the loader (even: numnet.io.loads, odd:
 numnet.checkpoint.loads_state); the rest is the file. An empty corpus folder is filled with
