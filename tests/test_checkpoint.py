@@ -477,3 +477,24 @@ def test_nan_parameters_in_a_checkpoint_are_rejected(checkpoint_file):
             "parameters.")):
         loads_state(join_file(header, metadata, body), name="c")
     assert loads_state(checkpoint_file)[0].epoch == 3
+
+
+class NanAtCall(nn.SoftmaxCrossEntropy):
+    """A loss that returns NaN on its n-th batch, as a diverging run would."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def loss_gradient(self, *args, **kwargs):
+        self.calls += 1
+        value, gradient = super().loss_gradient(*args, **kwargs)
+        return (float("nan") if self.calls == self.n else value), gradient
+
+
+def test_divergence_keeps_the_last_checkpoint(data, tmp_path):
+    checkpoint = nn.Checkpoint(tmp_path, every=1)
+    with pytest.raises(nn.DivergenceError) as caught:
+        run(data, NanAtCall(35), checkpoint)  # 8 batches an epoch: in epoch 5
+    assert caught.value.epoch == 5
+    state = checkpoint.load()
+    assert state.epoch == 4 and not state.finished and np.all(np.isfinite(state.params))

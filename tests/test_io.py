@@ -340,6 +340,18 @@ def test_save_refuses_non_finite_weights(tmp_path):
         save(net, tmp_path / "x.numnet")
 
 
+def test_save_refuses_estimators_and_pipelines_with_non_finite_weights(data, pipeline, tmp_path):
+    est = MLPRegressor((3,), max_iter=2, random_state=0).fit(data["X"], data["y_reg"])
+    est.network_.params[0] = np.inf
+    pipe = TabularPipeline.from_state(pipeline[0].get_state(), loads(dumps(pipeline[0].estimator)))
+    pipe.estimator.network_.params[-1] = np.nan
+    for obj in (est, pipe):
+        with pytest.raises(ValueError, match=re.escape(
+                "The network has non-finite parameters (NaN or infinity) and cannot be saved.")):
+            save(obj, tmp_path / "x.numnet")
+    assert os.listdir(tmp_path) == []
+
+
 # --- loading untrusted files -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
