@@ -625,16 +625,28 @@ def _check_data(net, X, y, sample_weight, loss=None):
         )
     if X.shape[0] == 0:
         raise ValueError("X must contain at least one sample, got 0.")
-    if not np.all(np.isfinite(X)):
+    if not _all_finite(X):
         raise ValueError("X contains NaN or infinity. Remove or impute those values first.")
     y = y.astype(net.dtype, copy=False)
-    if not np.all(np.isfinite(y)):
+    if not _all_finite(y):
         raise ValueError("y contains NaN or infinity. Remove those samples first.")
     if loss is not None:
         loss.check_targets(y)
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], net.dtype)
     return X, y, sample_weight
+
+
+def _all_finite(array):
+    """True when no entry is NaN or infinite, without a boolean copy of a large array.
+
+    The sum of finite values is finite unless it overflows, so the sum answers almost always;
+    only then are the entries checked one by one (scikit-learn's fast path).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return True
+    return bool(np.isfinite(array).all())
 
 
 def _check_first_pass(net, loss, X, y, sample_weight, n_first=256):
@@ -646,8 +658,10 @@ def _check_first_pass(net, loss, X, y, sample_weight, n_first=256):
     target, the row holding its largest absolute value catch such data at a tiny cost. The
     loss of a zero output tells whether y itself is too large for the loss.
     """
+    # argmax and argmin per column find the extreme rows without an |X| copy of the data.
     rows = np.unique(np.concatenate([np.arange(min(n_first, X.shape[0])),
-                                     np.abs(X).argmax(axis=0), np.abs(y).argmax(axis=0)]))
+                                     X.argmax(axis=0), X.argmin(axis=0),
+                                     y.argmax(axis=0), y.argmin(axis=0)]))
     weights = None if sample_weight is None else sample_weight[rows]
     if weights is not None and not weights.sum() > 0:
         weights = None  # zero-weight rows still must not overflow
