@@ -33,8 +33,9 @@ test: lint
 test-all: lint
 	$(BIN)/python -m pytest -q
 
+BENCH_ARGS ?=
 bench: $(VENV)/.bench
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
