@@ -25,7 +25,7 @@ demo: $(VENV)/.core
 	$(BIN)/numnet demo
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
