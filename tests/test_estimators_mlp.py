@@ -323,3 +323,18 @@ def test_class_weight_is_rejected_for_multilabel_y():
             "class_weight of MLPClassifier must be None for a multilabel y, got 'balanced'. "
             "Pass per-sample weights in sample_weight instead.")):
         MLPClassifier(class_weight="balanced").fit(X, Y)
+
+
+def test_predict_does_not_keep_the_input_alive():
+    import weakref
+
+    from numnet import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    model = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    X_new = rng.normal(size=(500, 3))
+    model.predict(X_new)
+    reference = weakref.ref(X_new)
+    del X_new
+    assert reference() is None

@@ -412,3 +412,16 @@ def test_an_empty_network_is_refused():
             "layers must contain at least one layer, got none. Start with e.g. "
             "[Dense(8), ReLU(), Dense(1)].")):
         Sequential([])
+
+
+def test_clear_cache_releases_the_input_and_activations(rng):
+    import weakref
+
+    net = Sequential([Dense(4), ReLU(), Dropout(0.5), Dense(1)]).build(3, random_state=0)
+    X = rng.normal(size=(50, 3))
+    net.forward(X, training=True)
+    input_ref = weakref.ref(X)
+    net.clear_cache()
+    del X
+    assert input_ref() is None  # nothing in the network keeps the input alive
+    assert not any(hasattr(layer, key) for layer in net.layers for key in ("_X", "_Y", "_mask"))

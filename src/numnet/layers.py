@@ -73,6 +73,11 @@ class Layer:
         """State of the layer's random generator (None for layers without randomness)."""
         return None
 
+    def clear_cache(self):
+        """Drop what forward cached for backward (inputs, outputs, masks) to free memory."""
+        for key in ("_X", "_Y", "_mask"):
+            self.__dict__.pop(key, None)
+
     def set_rng_state(self, state):
         """Restore what :meth:`get_rng_state` returned."""
 

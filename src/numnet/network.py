@@ -216,6 +216,15 @@ class Sequential:
             dY = self.layers[index].backward(dY, input_grad=input_grad or index > stop)
         return dY if input_grad else None
 
+    def clear_cache(self):
+        """Drop every layer's forward cache (inputs, activations, masks).
+
+        After a large prediction nothing then keeps the input and the hidden activations
+        alive; ``backward`` needs a new ``forward`` afterwards.
+        """
+        for layer in self.layers:
+            layer.clear_cache()
+
     def check_input(self, X):
         """Raise a clear error unless X is a 2-D array of this network's width and dtype."""
         self._check_built()

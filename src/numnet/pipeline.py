@@ -374,6 +374,7 @@ class _HoldoutTracker:
         # at the end of fit, but network_ and classes_ exist from the first epoch.
         est = self.estimator
         raw = est.network_.forward(self.X.astype(est.network_.dtype, copy=False))
+        est.network_.clear_cache()
         raw = raw.astype(np.float64)
         if self.task == "classification":
             index = np.searchsorted(est.classes_, self.y)

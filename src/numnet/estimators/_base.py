@@ -344,7 +344,9 @@ class _NumnetEstimator(BaseEstimator):
         check_is_fitted(self)
         check_table(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.network_.forward(X.astype(self.network_.dtype, copy=False))
+        raw = self.network_.forward(X.astype(self.network_.dtype, copy=False))
+        self.network_.clear_cache()  # do not keep the input and activations of a prediction
+        return raw
 
     def _read_only(self, array):
         array = np.array(array, copy=True)
