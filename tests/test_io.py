@@ -387,7 +387,7 @@ def test_pickle_payload_is_rejected_without_running_it(tmp_path):
     n_header = int.from_bytes(payload[:8], "little")
     with pytest.raises(ModelFileError, match=re.escape(
             f"Cannot load {str(path)!r}: the header length field says {n_header} bytes, more "
-            "than the 67108864 a numnet model file may have; this is not a numnet model file "
+            "than the 16777216 a numnet model file may have; this is not a numnet model file "
             "(or it is corrupted).")):
         load(path)
     assert not marker.exists()  # ...but loading never ran it
@@ -409,7 +409,7 @@ def test_pickle_inside_a_valid_safetensors_file_is_never_unpickled(tmp_path, mon
 
 def test_torch_zip_file_is_rejected():
     raw = b"PK\x03\x04" + bytes(200)
-    expect_error(raw, "the header length field says 67324752 bytes, more than the 67108864")
+    expect_error(raw, "the header length field says 67324752 bytes, more than the 16777216")
 
 
 def test_foreign_safetensors_file_is_rejected():

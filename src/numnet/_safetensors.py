@@ -20,8 +20,13 @@ import os
 
 import numpy as np
 
-MAX_HEADER_BYTES = 64 * 2**20
-"""Largest JSON header a file may declare; a longer one is rejected before it is read."""
+MAX_HEADER_BYTES = 16 * 2**20
+"""Largest JSON header a file may declare; a longer one is rejected before it is read.
+
+Parsed JSON takes up to ~20x its text in Python objects, so this bounds what a forged header
+can cost at a few hundred MB; real headers (architecture, preprocessing with its categories,
+history) stay far below it.
+"""
 MAX_NDIM = 8
 
 # safetensors dtype codes and the little-endian NumPy types they hold.
