@@ -72,3 +72,13 @@ def _range_rule(kind, min_value, max_value, min_op, max_op):
     if max_value is not None:
         return f"{kind} {max_op} {max_value}"
     return kind
+
+
+def repeated_names(names):
+    """The names that occur more than once, each listed once, in order of first repeat."""
+    seen, repeated = set(), []
+    for name in names:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    return repeated

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import repeated_names
+
 TASKS = ("auto", "classification", "regression")
 MODELS = ("linear", "logistic", "mlp")
 IMPUTE = ("mean", "median", "most_frequent")
@@ -127,11 +129,7 @@ def _read_parquet(path, name):
 
 
 def _check_duplicates(columns, name):
-    seen, repeated = set(), []
-    for column in columns:
-        if column in seen and column not in repeated:
-            repeated.append(column)
-        seen.add(column)
+    repeated = repeated_names(columns)
     if repeated:
         listed = ", ".join(repr(c) for c in repeated)
         raise DataError(

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_array
 
-from .._validation import check_bool, check_float, check_int, check_option
+from .._validation import check_bool, check_float, check_int, check_option, repeated_names
 
 
 def _option(options):
@@ -161,11 +161,7 @@ def check_table(X, owner):
     columns = getattr(X, "columns", None)
     if columns is None:
         return
-    seen, repeated = set(), []
-    for name in columns:
-        if name in seen and name not in repeated:
-            repeated.append(name)
-        seen.add(name)
+    repeated = repeated_names(columns)
     if repeated:
         listed = ", ".join(repr(name) for name in repeated)
         raise ValueError(
