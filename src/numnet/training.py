@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_bool, check_float, check_int, check_option
 from .exceptions import DivergenceError, TrainingInterrupted
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, check_sample_weight
@@ -54,9 +55,11 @@ def objective(net, loss, X, y, *, regularizer=None, sample_weight=None):
     grad : ndarray of shape (n_params,)
         ``net.grads`` itself, overwritten by the next call: copy it to keep it.
     """
-    raw = net.forward(X)
-    value, d_raw = loss.loss_gradient(y, raw, sample_weight)
-    net.backward(d_raw, input_grad=False)
+    value = kernels.linear_objective(net, loss, X, y, sample_weight)
+    if value is None:
+        raw = net.forward(X)
+        value, d_raw = loss.loss_gradient(y, raw, sample_weight)
+        net.backward(d_raw, input_grad=False)
     if regularizer is not None:
         value += regularizer.penalty(net.penalized)
         regularizer.gradient(net.penalized, out=net.penalized_grads)
@@ -387,11 +390,15 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 if w_b is not None and not w_b.sum() > 0:
                     continue  # a batch of zero-weight samples carries no gradient
 
-                raw = net.forward(X_b, training=True)
-                if grad_out is None or grad_out.shape != raw.shape:
-                    grad_out = np.empty_like(raw)
-                value, d_raw = loss.loss_gradient(y_b, raw, w_b, out=grad_out)
-                net.backward(d_raw, input_grad=False)
+                # A linear model on the full batch: one fused pass over X (numnet.kernels).
+                value = (kernels.linear_objective(net, loss, X_b, y_b, w_b) if full_batch
+                         else None)
+                if value is None:
+                    raw = net.forward(X_b, training=True)
+                    if grad_out is None or grad_out.shape != raw.shape:
+                        grad_out = np.empty_like(raw)
+                    value, d_raw = loss.loss_gradient(y_b, raw, w_b, out=grad_out)
+                    net.backward(d_raw, input_grad=False)
                 if regularizer is not None:
                     value += regularizer.penalty(net.penalized)
                     if not proximal:
@@ -403,8 +410,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 optimizer.step(params, grads)
                 if proximal and regularizer is not None:
                     regularizer.prox(net.penalized, optimizer.learning_rate)
-                epoch_total += value * (raw.shape[0] if w_b is None else float(w_b.sum()))
-                n_seen += raw.shape[0]
+                epoch_total += value * (X_b.shape[0] if w_b is None else float(w_b.sum()))
+                n_seen += X_b.shape[0]
 
             history.loss.append(epoch_total / total_weight)
             history.learning_rate.append(optimizer.learning_rate)

@@ -1,0 +1,223 @@
+"""numnet.kernels: the compiled loops give the NumPy path's numbers, and step aside when they
+do not apply."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import numnet as nn
+from numnet import kernels
+
+pytestmark = pytest.mark.skipif(not kernels.ENABLED, reason="numba (the 'fast' extra) missing")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    """Run the code under test with the compiled kernels switched off."""
+
+    def switch(enabled):
+        monkeypatch.setattr(kernels, "ENABLED", enabled)
+
+    return switch
+
+
+# --- Adam --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer", [nn.Adam, lambda: nn.AdamW(weight_decay=0.1)])
+def test_adam_kernel_is_bit_identical_to_the_numpy_path(rng, numpy_only, dtype, optimizer):
+    start = rng.normal(size=1001).astype(dtype)
+    gradients = [rng.normal(size=1001).astype(dtype) * 10.0 ** rng.integers(-6, 3)
+                 for _ in range(25)]
+    results = {}
+    for enabled in (True, False):
+        numpy_only(enabled)
+        params, opt = start.copy(), optimizer()
+        for g in gradients:
+            opt.step(params, g)
+        results[enabled] = params, opt.m, opt.v
+    for compiled, reference in zip(results[True], results[False], strict=True):
+        assert compiled.dtype == dtype
+        np.testing.assert_array_equal(compiled, reference)
+
+
+def test_adam_kernel_declines_what_it_cannot_take(rng):
+    params = rng.normal(size=10)
+    M, V = np.zeros(10), np.zeros(10)
+    assert kernels.adam_step(params, params.copy(), M, V, 0.9, 0.999, 1e-3, 1e-8)
+    assert not kernels.adam_step(params[::2], params[::2].copy(), M[:5], V[:5], 0.9, 0.999,
+                                 1e-3, 1e-8)  # a strided view
+    assert not kernels.adam_step(params.astype(np.float32), params, M, V, 0.9, 0.999, 1e-3,
+                                 1e-8)        # mixed dtypes
+    assert not kernels.adam_step(params.astype(int), params, M, V, 0.9, 0.999, 1e-3, 1e-8)
+
+
+def test_adam_on_a_strided_view_falls_back_to_numpy_with_the_same_result(rng, numpy_only):
+    start, g = rng.normal(size=20), rng.normal(size=20)
+    strided = start.copy()
+    nn.Adam().step(strided[::2], g[::2])
+    numpy_only(False)
+    reference = start.copy()
+    nn.Adam().step(reference[::2], g[::2])
+    np.testing.assert_array_equal(strided, reference)
+
+
+# --- linear objective --------------------------------------------------------------------------
+
+
+def linear_problem(rng, loss, dtype, n_rows=3000, n_in=7, weighted=False, bias=True):
+    X = rng.normal(size=(n_rows, n_in)).astype(dtype)
+    z = X @ rng.normal(size=n_in) + 0.3
+    if isinstance(loss, nn.BinaryCrossEntropy):
+        y = (rng.random(n_rows) < 1 / (1 + np.exp(-z))).astype(dtype)
+    else:
+        y = (z + rng.normal(size=n_rows)).astype(dtype)
+    net = nn.Sequential([nn.Dense(1, bias=bias)]).build(n_in, dtype=dtype, random_state=0)
+    net.params[:] = rng.normal(size=net.params.size)
+    weights = rng.random(n_rows) * 3 if weighted else None
+    return net, X, y.reshape(-1, 1), weights
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("loss", [nn.MeanSquaredError(), nn.BinaryCrossEntropy()], ids=repr)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_objective_matches_the_numpy_path(rng, numpy_only, dtype, rtol, loss, weighted,
+                                                 bias):
+    net, X, y, weights = linear_problem(rng, loss, dtype, weighted=weighted, bias=bias)
+    value = kernels.linear_objective(net, loss, X, y, weights)
+    assert value is not None
+    compiled = net.grads.copy()
+    assert compiled.dtype == dtype
+    numpy_only(False)
+    reference_value, reference = nn.objective(net, loss, X, y, sample_weight=weights)
+    np.testing.assert_allclose(value, reference_value, rtol=rtol)
+    np.testing.assert_allclose(compiled, reference, rtol=rtol, atol=rtol * np.abs(reference).max())
+
+
+def test_linear_objective_gradient_passes_a_finite_difference_check(rng):
+    loss = nn.BinaryCrossEntropy()
+    net, X, y, weights = linear_problem(rng, loss, np.float64, weighted=True)
+    assert kernels.linear_objective(net, loss, X, y, weights) is not None  # the path under test
+    assert max(nn.check_gradients(net, loss, X, y, sample_weight=weights).values()) < 1e-6
+
+
+def test_linear_objective_keeps_confident_logits_exact(rng, numpy_only):
+    """log(1 + exp(z)) - y z for |z| ~ 40: the stable form, no overflow, no cancellation."""
+    loss = nn.BinaryCrossEntropy()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    net.params[:] *= 40
+    value = kernels.linear_objective(net, loss, X, y)
+    numpy_only(False)
+    np.testing.assert_allclose(value, loss.loss(y, net.forward(X)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["two outputs", "two layers", "softmax loss", "few rows",
+                                  "float32 X for a float64 net", "strided X", "shape of y"])
+def test_linear_objective_declines_what_it_cannot_take(rng, case):
+    loss, n_out, layers, n_rows = nn.MeanSquaredError(), 1, None, 3000
+    if case == "two outputs":
+        n_out = 2
+    elif case == "softmax loss":
+        loss, n_out = nn.SoftmaxCrossEntropy(), 2
+    elif case == "two layers":
+        layers = [nn.Dense(3), nn.Dense(1)]
+    elif case == "few rows":
+        n_rows = 100
+    net = nn.Sequential(layers or [nn.Dense(n_out)]).build(5)
+    X = rng.normal(size=(n_rows, 5))
+    y = np.eye(n_out)[rng.integers(0, n_out, n_rows)] if n_out > 1 else rng.normal(size=n_rows)
+    if case == "float32 X for a float64 net":
+        X = X.astype(np.float32)
+    elif case == "strided X":
+        X = np.asfortranarray(X)
+    elif case == "shape of y":
+        y = y[:10]
+    grads = net.grads.copy()
+    assert kernels.linear_objective(net, loss, X, y) is None
+    np.testing.assert_array_equal(net.grads, grads)  # nothing written
+
+
+def test_linear_objective_steps_aside_while_another_thread_holds_the_loop(rng):
+    loss = nn.MeanSquaredError()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    with kernels._lock:
+        assert kernels.linear_objective(net, loss, X, y) is None
+
+
+def test_concurrent_objectives_from_threads_are_all_right(rng, numpy_only):
+    """numba's thread pool is not reentrant: a second thread must take the NumPy path."""
+    loss = nn.BinaryCrossEntropy()
+    problems = [linear_problem(np.random.default_rng(seed), loss, np.float64, n_rows=20000)
+                for seed in range(4)]
+    results = [None] * len(problems)
+
+    def work(index):
+        net, X, y, _ = problems[index]
+        for _ in range(5):
+            value, grads = nn.objective(net, loss, X, y)
+        results[index] = value, grads.copy()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numpy_only(False)
+    for (net, X, y, _), (value, grads) in zip(problems, results, strict=True):
+        reference_value, reference = nn.objective(net, loss, X, y)
+        np.testing.assert_allclose(value, reference_value, rtol=1e-12)
+        np.testing.assert_allclose(grads, reference, rtol=1e-10, atol=1e-14)
+
+
+# --- training end to end -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", [nn.MeanSquaredError(), nn.BinaryCrossEntropy()], ids=repr)
+def test_full_batch_training_follows_the_numpy_trajectory(rng, numpy_only, loss):
+    net, X, y, weights = linear_problem(rng, loss, np.float64, weighted=True)
+    start = net.params.copy()
+    runs = {}
+    for enabled in (True, False):
+        numpy_only(enabled)
+        net.params[:] = start
+        history = nn.train(net, loss, nn.SGD(0.1, momentum=0.9), X, y, sample_weight=weights,
+                           regularizer=nn.L2(0.01), batch_size=None, max_epochs=30)
+        runs[enabled] = net.params.copy(), history.loss
+    np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-10)
+    np.testing.assert_allclose(runs[True][1], runs[False][1], rtol=1e-10)
+
+
+def test_lbfgs_through_the_kernel_reaches_the_numpy_optimum(rng, numpy_only):
+    loss = nn.BinaryCrossEntropy()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    start = net.params.copy()
+    nn.train_lbfgs(net, loss, X, y, regularizer=nn.L2(1e-3), tol=1e-12)
+    compiled = net.params.copy()
+    numpy_only(False)
+    net.params[:] = start
+    nn.train_lbfgs(net, loss, X, y, regularizer=nn.L2(1e-3), tol=1e-12)
+    np.testing.assert_allclose(compiled, net.params, rtol=1e-6, atol=1e-8)
+
+
+def test_divergence_is_still_detected_through_the_kernel(rng):
+    """No fastmath "nnan"/"ninf": an overflow reaches the loss and stops training cleanly."""
+    loss = nn.MeanSquaredError()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    X *= 1e3
+    with pytest.raises(nn.DivergenceError, match="epoch"):
+        nn.train(net, loss, nn.SGD(10.0), X, y, batch_size=None, max_epochs=50)
+    assert np.all(np.isfinite(net.params))
+
+
+def test_numnet_numba_0_switches_the_kernels_off():
+    code = "import numnet.kernels as k; print(k.ENABLED)"
+    env = {**os.environ, "NUMNET_NUMBA": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
