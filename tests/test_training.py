@@ -29,7 +29,7 @@ from numnet import (
     train,
     train_lbfgs,
 )
-from numnet.training import _split_validation
+from numnet.training import _row_magnitudes, _split_validation
 
 
 def linear(n_in, **build):
@@ -631,3 +631,21 @@ def test_huge_features_fail_before_training_even_far_from_the_first_rows():
             "with sklearn.preprocessing.StandardScaler).")):
         train(net, MeanSquaredError(), SGD(0.01), X, y, max_epochs=1)
     np.testing.assert_array_equal(net.params, before)  # nothing was trained
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (37, 5), (3000, 784), (10, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_magnitudes_is_the_row_wise_max_of_abs_in_one_pass(rng, shape, dtype):
+    X = (rng.normal(size=shape) * 10.0 ** rng.integers(-3, 3, size=shape)).astype(dtype)
+    magnitudes = _row_magnitudes(X)
+    assert magnitudes.dtype == dtype
+    expected = np.abs(X).max(axis=1) if shape[1] else np.zeros(shape[0])
+    np.testing.assert_array_equal(magnitudes, expected)
+
+
+def test_row_magnitudes_flags_the_rows_that_are_not_finite(rng):
+    X = rng.normal(size=(3000, 784))
+    X[5, 700], X[2999, 0], X[1500, 3] = np.nan, -np.inf, np.inf
+    magnitudes = _row_magnitudes(X)
+    assert np.isnan(magnitudes[5]) and np.isinf(magnitudes[2999]) and np.isinf(magnitudes[1500])
+    assert np.flatnonzero(~np.isfinite(magnitudes)).tolist() == [5, 1500, 2999]

@@ -289,7 +289,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
             f"validation_fraction must be None when validation_data is given, got "
             f"{validation_fraction!r}. Pass one of them."
         )
-    X, y, sample_weight = _check_data(net, X, y, sample_weight, loss)
+    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
+                                                  with_magnitudes=True)
     if validation_data is not None:
         validation_data = _check_validation(net, validation_data, loss)
     rng = np.random.default_rng(random_state)
@@ -300,6 +301,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         split = (state.validation_split if state is not None and state.validation_split
                  else _validation_split_indices(y, loss, validation_fraction, X.shape[0], rng))
         X, y, sample_weight, validation_data = _apply_split(X, y, sample_weight, split)
+        magnitudes = magnitudes[split[0]]
 
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
@@ -336,7 +338,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         epoch_total, n_seen = state.epoch_total, state.n_seen
         time_offset = history.time[-1] if history.time else 0.0
     else:
-        _check_first_pass(net, loss, X, y, sample_weight)
+        _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
 
     def snapshot(epoch_done, batch_done, rng_state, total, finished=False):
         return capture_state(
@@ -496,10 +498,11 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     max_iter = check_int(max_iter, "max_iter", min_value=1)
     tol = check_float(tol, "tol", min_value=0, include_min=False)
     verbose = check_bool(verbose, "verbose")
-    X, y, sample_weight = _check_data(net, X, y, sample_weight, loss)
+    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
+                                                  with_magnitudes=True)
     if validation_data is not None:
         validation_data = _check_validation(net, validation_data, loss)
-    _check_first_pass(net, loss, X, y, sample_weight)
+    _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
     history = History(metric_name=_metric_name(loss))
     started = time.perf_counter()
     progress = _Progress(max_iter, verbose)
@@ -613,8 +616,12 @@ def _check_components(net, loss, optimizer, regularizer, early_stopping, lr_sche
         )
 
 
-def _check_data(net, X, y, sample_weight, loss=None):
-    """Validate training data at the boundary, before any work starts."""
+def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False):
+    """Validate training data at the boundary, before any work starts.
+
+    With ``with_magnitudes=True`` also returns ``max |x|`` of every row of X, which the
+    first-pass check reuses: one pass over X answers both questions.
+    """
     net.check_input(X)
     y = np.asarray(y)
     given_shape = y.shape
@@ -632,7 +639,8 @@ def _check_data(net, X, y, sample_weight, loss=None):
         )
     if X.shape[0] == 0:
         raise ValueError("X must contain at least one sample, got 0.")
-    if not _all_finite(X):
+    magnitudes = _row_magnitudes(X)
+    if not np.all(np.isfinite(magnitudes)):
         raise ValueError("X contains NaN or infinity. Remove or impute those values first.")
     y = y.astype(net.dtype, copy=False)
     if not _all_finite(y):
@@ -641,6 +649,8 @@ def _check_data(net, X, y, sample_weight, loss=None):
         loss.check_targets(y)
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], net.dtype)
+    if with_magnitudes:
+        return X, y, sample_weight, magnitudes
     return X, y, sample_weight
 
 
@@ -656,19 +666,40 @@ def _all_finite(array):
     return bool(np.isfinite(array).all())
 
 
-def _extreme_rows(array, n_rows=64):
+def _row_magnitudes(array):
+    """``max |x|`` of every row of a 2-D array (NaN or inf where the row holds one).
+
+    One pass over the data: blocks of rows go through a small reusable buffer (abs, then the
+    row-wise max while the block is in cache), so no copy of the data is made. A NaN propagates
+    through the max, so the result also tells whether the data are finite.
+    """
+    n_rows, n_columns = array.shape
+    out = np.zeros(n_rows, dtype=np.result_type(array.dtype, np.float32))
+    if n_columns == 0:
+        return out
+    block = max(1, (1 << 16) // n_columns)
+    buffer = np.empty((min(block, n_rows), n_columns), dtype=out.dtype)
+    for start in range(0, n_rows, block):
+        part = array[start:start + block]
+        scratch = buffer[:part.shape[0]]
+        np.abs(part, out=scratch)
+        np.maximum.reduce(scratch, axis=1, out=out[start:start + block])
+    return out
+
+
+def _extreme_rows(array, n_rows=64, magnitude=None):
     """The rows holding the largest absolute values (up to n_rows of them).
 
-    Row-wise max and min are contiguous reductions, a fraction of a forward pass and without a
-    copy of the data (a column-wise argmax would transpose all of it).
+    ``magnitude`` is ``_row_magnitudes(array)`` when the caller has it already.
     """
-    magnitude = np.maximum(array.max(axis=1), -array.min(axis=1))
+    if magnitude is None:
+        magnitude = _row_magnitudes(array)
     if magnitude.shape[0] <= n_rows:
         return np.arange(magnitude.shape[0])
     return np.argpartition(magnitude, -n_rows)[-n_rows:]
 
 
-def _check_first_pass(net, loss, X, y, sample_weight, n_first=256):
+def _check_first_pass(net, loss, X, y, sample_weight, magnitudes=None, n_first=256):
     """A forward pass on the most extreme rows: data too large for the network fails clearly.
 
     Finite but huge values (say 1e300) pass the NaN/infinity checks and would only show up as a
@@ -678,7 +709,8 @@ def _check_first_pass(net, loss, X, y, sample_weight, n_first=256):
     whether y itself is too large for the loss.
     """
     rows = np.unique(np.concatenate([np.arange(min(n_first, X.shape[0])),
-                                     _extreme_rows(X), _extreme_rows(y)]))
+                                     _extreme_rows(X, magnitude=magnitudes),
+                                     _extreme_rows(y)]))
     weights = None if sample_weight is None else sample_weight[rows]
     if weights is not None and not weights.sum() > 0:
         weights = None  # zero-weight rows still must not overflow
