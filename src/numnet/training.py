@@ -4,6 +4,7 @@ Plain functions and two small classes, no callback framework (STYLE.md section 2
 """
 
 import contextlib
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -405,7 +406,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                     value += regularizer.penalty(net.penalized)
                     if not proximal:
                         regularizer.gradient(net.penalized, out=net.penalized_grads)
-                if not np.isfinite(value):
+                if not math.isfinite(value):
                     raise _diverged(net, optimizer, last_finite, value, epoch, restored_from)
                 if clip_norm is not None:
                     clip_grad_norm(grads, clip_norm)
