@@ -31,8 +31,9 @@ def numpy_only(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("optimizer", [nn.Adam, lambda: nn.AdamW(weight_decay=0.1)])
 def test_adam_kernel_is_bit_identical_to_the_numpy_path(rng, numpy_only, dtype, optimizer):
-    start = rng.normal(size=1001).astype(dtype)
-    gradients = [rng.normal(size=1001).astype(dtype) * 10.0 ** rng.integers(-6, 3)
+    size = kernels._MIN_ADAM_SIZE + 3
+    start = rng.normal(size=size).astype(dtype)
+    gradients = [rng.normal(size=size).astype(dtype) * 10.0 ** rng.integers(-6, 3)
                  for _ in range(25)]
     results = {}
     for enabled in (True, False):
@@ -47,10 +48,13 @@ def test_adam_kernel_is_bit_identical_to_the_numpy_path(rng, numpy_only, dtype, 
 
 
 def test_adam_kernel_declines_what_it_cannot_take(rng):
-    params = rng.normal(size=10)
-    M, V = np.zeros(10), np.zeros(10)
+    n = 2 * kernels._MIN_ADAM_SIZE
+    params = rng.normal(size=n)
+    M, V = np.zeros(n), np.zeros(n)
     assert kernels.adam_step(params, params.copy(), M, V, 0.9, 0.999, 1e-3, 1e-8)
-    assert not kernels.adam_step(params[::2], params[::2].copy(), M[:5], V[:5], 0.9, 0.999,
+    assert not kernels.adam_step(params[:100], params[:100].copy(), M[:100], V[:100], 0.9,
+                                 0.999, 1e-3, 1e-8)  # too small to gain
+    assert not kernels.adam_step(params[::2], params[::2].copy(), M[::2], V[::2], 0.9, 0.999,
                                  1e-3, 1e-8)  # a strided view
     assert not kernels.adam_step(params.astype(np.float32), params, M, V, 0.9, 0.999, 1e-3,
                                  1e-8)        # mixed dtypes
@@ -58,7 +62,8 @@ def test_adam_kernel_declines_what_it_cannot_take(rng):
 
 
 def test_adam_on_a_strided_view_falls_back_to_numpy_with_the_same_result(rng, numpy_only):
-    start, g = rng.normal(size=20), rng.normal(size=20)
+    n = 2 * kernels._MIN_ADAM_SIZE
+    start, g = rng.normal(size=n), rng.normal(size=n)
     strided = start.copy()
     nn.Adam().step(strided[::2], g[::2])
     numpy_only(False)
@@ -70,7 +75,7 @@ def test_adam_on_a_strided_view_falls_back_to_numpy_with_the_same_result(rng, nu
 # --- linear objective --------------------------------------------------------------------------
 
 
-def linear_problem(rng, loss, dtype, n_rows=3000, n_in=7, weighted=False, bias=True):
+def linear_problem(rng, loss, dtype, n_rows=3000, n_in=90, weighted=False, bias=True):
     X = rng.normal(size=(n_rows, n_in)).astype(dtype)
     z = X @ rng.normal(size=n_in) + 0.3
     if isinstance(loss, nn.BinaryCrossEntropy):
@@ -118,9 +123,10 @@ def test_linear_objective_keeps_confident_logits_exact(rng, numpy_only):
 
 
 @pytest.mark.parametrize("case", ["two outputs", "two layers", "softmax loss", "few rows",
+                                  "small X",
                                   "float32 X for a float64 net", "strided X", "shape of y"])
 def test_linear_objective_declines_what_it_cannot_take(rng, case):
-    loss, n_out, layers, n_rows = nn.MeanSquaredError(), 1, None, 3000
+    loss, n_out, layers, n_rows, n_in = nn.MeanSquaredError(), 1, None, 3000, 90
     if case == "two outputs":
         n_out = 2
     elif case == "softmax loss":
@@ -129,8 +135,10 @@ def test_linear_objective_declines_what_it_cannot_take(rng, case):
         layers = [nn.Dense(3), nn.Dense(1)]
     elif case == "few rows":
         n_rows = 100
-    net = nn.Sequential(layers or [nn.Dense(n_out)]).build(5)
-    X = rng.normal(size=(n_rows, 5))
+    elif case == "small X":
+        n_in = 5
+    net = nn.Sequential(layers or [nn.Dense(n_out)]).build(n_in)
+    X = rng.normal(size=(n_rows, n_in))
     y = np.eye(n_out)[rng.integers(0, n_out, n_rows)] if n_out > 1 else rng.normal(size=n_rows)
     if case == "float32 X for a float64 net":
         X = X.astype(np.float32)
@@ -215,9 +223,35 @@ def test_divergence_is_still_detected_through_the_kernel(rng):
     assert np.all(np.isfinite(net.params))
 
 
+def run_python(code, **env):
+    completed = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
+                               capture_output=True, text=True, check=True)
+    return completed.stdout.strip()
+
+
 def test_numnet_numba_0_switches_the_kernels_off():
-    code = "import numnet.kernels as k; print(k.ENABLED)"
-    env = {**os.environ, "NUMNET_NUMBA": "0"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
+    code = "import numnet as nn; print(nn.kernels.ENABLED, nn.kernels.load())"
+    assert run_python(code, NUMNET_NUMBA="0") == "False False"
+
+
+def test_numba_is_imported_only_by_the_first_step_that_gains_from_it():
+    """`import numnet` and small models never pay numba's 0.75 s start-up; a large model does."""
+    code = """
+import sys, numpy as np, numnet as nn
+seen = ["numba" in sys.modules]
+X, y = np.random.default_rng(0).normal(size=(200, 4)), np.zeros(200)
+small = nn.Sequential([nn.Dense(8), nn.ReLU(), nn.Dense(1)]).build(4, random_state=0)
+nn.train(small, nn.MeanSquaredError(), nn.Adam(), X, y, max_epochs=2)
+nn.train_lbfgs(nn.Sequential([nn.Dense(1)]).build(4), nn.MeanSquaredError(), X, y)
+seen.append("numba" in sys.modules)
+large = nn.Sequential([nn.Dense(300), nn.ReLU(), nn.Dense(1)]).build(300, random_state=0)
+nn.train(large, nn.MeanSquaredError(), nn.Adam(), np.zeros((8, 300)), np.zeros(8), max_epochs=1)
+seen.append("numba" in sys.modules)
+print(seen)
+"""
+    assert run_python(code) == "[False, False, True]"
+
+
+def test_precompile_and_load_are_idempotent():
+    assert kernels.load() and kernels.load()
+    assert kernels.precompile()
