@@ -113,13 +113,20 @@ def test_linear_objective_gradient_passes_a_finite_difference_check(rng):
 
 
 def test_linear_objective_keeps_confident_logits_exact(rng, numpy_only):
-    """log(1 + exp(z)) - y z for |z| ~ 40: the stable form, no overflow, no cancellation."""
+    """log(1 + exp(z)) - y z for |z| >~ 30 and every row right: only the tiny log1p terms are
+    left, so a cancelling or overflowing form would lose them all."""
     loss = nn.BinaryCrossEntropy()
-    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    net, X, _, _ = linear_problem(rng, loss, np.float64, n_rows=12000)
     net.params[:] *= 40
+    raw = net.forward(X)
+    keep = np.abs(raw[:, 0]) > 30
+    X, y = np.ascontiguousarray(X[keep]), (raw[keep] > 0).astype(float)
+    assert X.size >= kernels._MIN_LINEAR_ENTRIES
     value = kernels.linear_objective(net, loss, X, y)
     numpy_only(False)
-    np.testing.assert_allclose(value, loss.loss(y, net.forward(X)), rtol=1e-12)
+    expected = loss.loss(y, net.forward(X))
+    assert 0 < expected < 1e-12
+    np.testing.assert_allclose(value, expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize("case", ["two outputs", "two layers", "softmax loss", "few rows",
@@ -151,15 +158,8 @@ def test_linear_objective_declines_what_it_cannot_take(rng, case):
     np.testing.assert_array_equal(net.grads, grads)  # nothing written
 
 
-def test_linear_objective_steps_aside_while_another_thread_holds_the_loop(rng):
-    loss = nn.MeanSquaredError()
-    net, X, y, _ = linear_problem(rng, loss, np.float64)
-    with kernels._lock:
-        assert kernels.linear_objective(net, loss, X, y) is None
-
-
 def test_concurrent_objectives_from_threads_are_all_right(rng, numpy_only):
-    """numba's thread pool is not reentrant: a second thread must take the NumPy path."""
+    """Several user threads in the compiled loop at once (each call also uses numnet's pool)."""
     loss = nn.BinaryCrossEntropy()
     problems = [linear_problem(np.random.default_rng(seed), loss, np.float64, n_rows=20000)
                 for seed in range(4)]
@@ -168,8 +168,9 @@ def test_concurrent_objectives_from_threads_are_all_right(rng, numpy_only):
     def work(index):
         net, X, y, _ = problems[index]
         for _ in range(5):
-            value, grads = nn.objective(net, loss, X, y)
-        results[index] = value, grads.copy()
+            value = kernels.linear_objective(net, loss, X, y)
+            assert value is not None  # the compiled path, in every thread
+        results[index] = value, net.grads.copy()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
     for thread in threads:
@@ -181,6 +182,48 @@ def test_concurrent_objectives_from_threads_are_all_right(rng, numpy_only):
         reference_value, reference = nn.objective(net, loss, X, y)
         np.testing.assert_allclose(value, reference_value, rtol=1e-12)
         np.testing.assert_allclose(grads, reference, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_the_linear_loop_works_in_a_forked_child():
+    """numba's OpenMP layer kills a forked child that uses it; numnet's own threads do not."""
+    code = """
+import multiprocessing, numpy as np, numnet as nn
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(4000, 100)), (rng.random(4000) < 0.5).astype(float)
+net = nn.Sequential([nn.Dense(1)]).build(100, random_state=0)
+loss = nn.BinaryCrossEntropy()
+parent = nn.kernels.linear_objective(net, loss, X, y)
+
+def child(queue):
+    queue.put(nn.kernels.linear_objective(net, loss, X, y))
+
+context = multiprocessing.get_context("fork")
+queue = context.Queue()
+process = context.Process(target=child, args=(queue,))
+process.start()
+process.join(60)
+print(process.exitcode, queue.get(timeout=5) == parent)
+"""
+    assert run_python(code) == "0 True"
+
+
+@pytest.mark.parametrize("case", ["a list", "an unbuilt network", "a negative weight",
+                                  "an infinite weight"])
+def test_objective_checks_its_input_on_the_compiled_path_too(rng, case):
+    loss = nn.MeanSquaredError()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    weights = None
+    if case == "a list":
+        X, error = X.tolist(), (TypeError, "X must be a numpy array, got list")
+    elif case == "an unbuilt network":
+        net, error = nn.Sequential([nn.Dense(1)]), (RuntimeError, "not built")
+    else:
+        weights = np.ones(X.shape[0])
+        weights[7] = -0.5 if case == "a negative weight" else np.inf
+        error = (ValueError, "sample_weight must contain finite values >= 0")
+    with pytest.raises(error[0], match=error[1]):
+        nn.objective(net, loss, X, y, sample_weight=weights)
 
 
 # --- training end to end -----------------------------------------------------------------------
@@ -213,14 +256,41 @@ def test_lbfgs_through_the_kernel_reaches_the_numpy_optimum(rng, numpy_only):
     np.testing.assert_allclose(compiled, net.params, rtol=1e-6, atol=1e-8)
 
 
-def test_divergence_is_still_detected_through_the_kernel(rng):
-    """No fastmath "nnan"/"ninf": an overflow reaches the loss and stops training cleanly."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_divergence_is_still_detected_through_the_kernel(rng, dtype):
+    """An overflow reaches the loss (in float32 too, although the loop sums in float64), and
+    training stops with finite parameters."""
     loss = nn.MeanSquaredError()
-    net, X, y, _ = linear_problem(rng, loss, np.float64)
-    X *= 1e3
+    net, X, y, _ = linear_problem(rng, loss, dtype)
+    X *= 30
+    assert kernels.linear_objective(net, loss, X, y) is not None  # the path under test
     with pytest.raises(nn.DivergenceError, match="epoch"):
-        nn.train(net, loss, nn.SGD(10.0), X, y, batch_size=None, max_epochs=50)
+        nn.train(net, loss, nn.SGD(1.0), X, y, batch_size=None, max_epochs=300)
     assert np.all(np.isfinite(net.params))
+
+
+def test_float32_losses_beyond_float32_range_are_inf_as_in_numpy(rng, numpy_only):
+    loss = nn.MeanSquaredError()
+    net, X, y, _ = linear_problem(rng, loss, np.float32)
+    net.params[:] = 1e20  # outputs ~1e21: squares overflow float32
+    assert kernels.linear_objective(net, loss, X, y) == np.inf
+    numpy_only(False)
+    assert nn.objective(net, loss, X, y)[0] == np.inf
+
+
+@pytest.mark.parametrize("loss", [nn.MeanSquaredError(), nn.BinaryCrossEntropy()], ids=repr)
+def test_a_nan_weight_gives_a_nan_loss(rng, loss):
+    """No fastmath "nnan": the loop must not optimise a NaN away."""
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    net.params[3] = np.nan
+    assert np.isnan(kernels.linear_objective(net, loss, X, y))
+
+
+def test_adam_on_read_only_parameters_raises_numpys_error(rng):
+    params = rng.normal(size=2 * kernels._MIN_ADAM_SIZE)
+    params.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        nn.Adam().step(params, np.ones_like(params))
 
 
 def run_python(code, **env):

@@ -649,3 +649,20 @@ def test_row_magnitudes_flags_the_rows_that_are_not_finite(rng):
     magnitudes = _row_magnitudes(X)
     assert np.isnan(magnitudes[5]) and np.isinf(magnitudes[2999]) and np.isinf(magnitudes[1500])
     assert np.flatnonzero(~np.isfinite(magnitudes)).tolist() == [5, 1500, 2999]
+
+
+def test_parameters_made_non_finite_without_the_loss_showing_it_are_not_kept(rng):
+    """The start-of-epoch copy that divergence restores is never a non-finite one."""
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    net = Sequential([Dense(1)]).build(3, random_state=0)
+
+    def break_after_first_epoch(epoch, history):
+        if epoch == 1:
+            net.params[0] = np.inf  # e.g. an infinite gradient in the epoch's last step
+        return False
+
+    start = net.params.copy()
+    with pytest.raises(DivergenceError, match="parameters became nan at epoch 1"):
+        train(net, MeanSquaredError(), SGD(0.01), X, y, batch_size=None, max_epochs=5,
+              callbacks=[break_after_first_epoch])
+    np.testing.assert_array_equal(net.params, start)  # the start of epoch 1, finite

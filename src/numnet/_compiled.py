@@ -35,47 +35,45 @@ def adam(params, grads, M, V, beta1, beta2, step_size, eps_hat):
 
 
 # reassoc/contract let LLVM vectorise the dot products (as BLAS does); no "nnan"/"ninf",
-# so an overflow still shows up as inf/nan in the returned loss.
-@_jit(fastmath={"reassoc", "contract"}, parallel=True)
-def linear(X, y, w, b, weights, kind, grad_w, grad_b, losses):
-    n_rows, n_in = X.shape
-    n_chunks = losses.shape[0]
-    rows_per_chunk = (n_rows + n_chunks - 1) // n_chunks
-    for chunk in numba.prange(n_chunks):
-        first, stop = chunk * rows_per_chunk, min(n_rows, (chunk + 1) * rows_per_chunk)
-        total_w = grad_w[chunk]          # float64, the chunk's sum of r_i x_i
-        total_w[:] = 0.0
-        block_w = np.zeros(n_in, dtype=X.dtype)  # in X's dtype (vectorises), flushed every
-        total_b = 0.0                    # _BLOCK rows, so float32 sums stay short
-        value = 0.0
-        for i in range(first, stop):
-            x = X[i]
-            z = X.dtype.type(0)
+# so an overflow still shows up as inf/nan in the returned loss. Serial, with the GIL
+# released: numnet.kernels runs one call per core on its own threads, which (unlike numba's
+# parallel layers) survive fork() and any number of calling threads.
+@_jit(fastmath={"reassoc", "contract"})
+def linear_rows(X, y, w, b, weights, kind, first, stop, grad_w, sums):
+    """Rows first..stop-1: grad_w = sum r_i x_i (float64), sums = [sum loss_i, sum r_i]."""
+    n_in = X.shape[1]
+    grad_w[:] = 0.0
+    block_w = np.zeros(n_in, dtype=X.dtype)  # in X's dtype (vectorises), flushed every _BLOCK
+    total_b = 0.0                            # rows into float64, so float32 sums stay short
+    value = 0.0
+    for i in range(first, stop):
+        x = X[i]
+        z = X.dtype.type(0)
+        for j in range(n_in):
+            z += x[j] * w[j]
+        z = np.float64(z) + b
+        t = np.float64(y[i])
+        if kind == 0:                # squared error: l = (z - t)^2, dl/dz = 2 (z - t)
+            diff = z - t
+            loss, r = diff * diff, 2.0 * diff
+        else:                        # binary cross-entropy from the logit z
+            e = np.exp(-abs(z))
+            loss = max(z, 0.0) - t * z + np.log1p(e)
+            r = (1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)) - t
+        if weights.shape[0]:
+            loss *= weights[i]
+            r *= weights[i]
+        value += loss
+        total_b += r
+        r_x = X.dtype.type(r)
+        for j in range(n_in):
+            block_w[j] += r_x * x[j]
+        if (i - first) % _BLOCK == _BLOCK - 1 or i == stop - 1:
             for j in range(n_in):
-                z += x[j] * w[j]
-            z = np.float64(z) + b
-            t = np.float64(y[i])
-            if kind == 0:                # squared error: l = (z - t)^2, dl/dz = 2 (z - t)
-                diff = z - t
-                loss, r = diff * diff, 2.0 * diff
-            else:                        # binary cross-entropy from the logit z
-                e = np.exp(-abs(z))
-                loss = max(z, 0.0) - t * z + np.log1p(e)
-                r = (1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)) - t
-            if weights.shape[0]:
-                loss *= weights[i]
-                r *= weights[i]
-            value += loss
-            total_b += r
-            r_x = X.dtype.type(r)
-            for j in range(n_in):
-                block_w[j] += r_x * x[j]
-            if (i - first) % _BLOCK == _BLOCK - 1 or i == stop - 1:
-                for j in range(n_in):
-                    total_w[j] += block_w[j]
-                    block_w[j] = 0
-        grad_b[chunk] = total_b
-        losses[chunk] = value
+                grad_w[j] += block_w[j]
+                block_w[j] = 0
+    sums[0] = value
+    sums[1] = total_b
 
 
 def start():

@@ -359,7 +359,13 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
         guard = stack.enter_context(InterruptGuard(enabled=checkpoint is not None))
         progress = stack.enter_context(_Progress(max_epochs, verbose, done=start_epoch - 1))
+        restored_from = None  # where last_finite comes from, set at each epoch's start
         for epoch in range(start_epoch, max_epochs + 1):
+            if epoch != start_epoch and not _all_finite(params):
+                # The previous epoch made the parameters non-finite without its loss showing
+                # it (an infinite gradient after the last loss): keep the copy from before it.
+                raise _diverged(net, optimizer, last_finite, np.nan, epoch - 1, restored_from,
+                                "parameters")
             np.copyto(last_finite, params)
             restored_from = (f"the start of epoch {epoch}" if epoch != start_epoch
                              or not start_batch else f"the resume point in epoch {epoch}")
