@@ -585,10 +585,11 @@ def print_table(summary):
             ok = mine["peak_memory_mb"] <= rows["pytorch"]["peak_memory_mb"] * 1.05 + 1
             memory.append(f"vs pytorch {rows['pytorch']['peak_memory_mb']:.0f} MB"
                           f"{' ok' if ok else ' ABOVE'}")
-        if "gemm_share" in mine:
+        if "gemm_share" in mine:  # the target is set at batch 256; batch 64 for information
             share = mine["gemm_share"]
-            memory.append(f"GEMM share of step {share:.0%} (target >= 75%"
-                          f"{' met' if share >= 0.75 else ' MISSED'})")
+            verdict = (f" (target >= 75%{' met' if share >= 0.75 else ' MISSED'})"
+                       if workload == "mlp256" else "")
+            memory.append(f"GEMM share of step {share:.0%}{verdict}")
         print(f"  {workload:<13} " + "; ".join(parts + memory))
 
 
