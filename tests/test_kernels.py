@@ -325,3 +325,22 @@ print(seen)
 def test_precompile_and_load_are_idempotent():
     assert kernels.load() and kernels.load()
     assert kernels.precompile()
+
+
+def test_a_loop_that_fails_to_compile_falls_back_to_numpy_with_a_warning(rng, monkeypatch):
+    from numba.core.errors import TypingError
+
+    from numnet import _compiled
+
+    def broken(*args):
+        raise TypingError("no implementation for this machine")
+
+    monkeypatch.setattr(kernels, "ENABLED", True)  # restored after the test
+    monkeypatch.setattr(_compiled, "linear_rows", broken)
+    loss = nn.BinaryCrossEntropy()
+    net, X, y, _ = linear_problem(rng, loss, np.float64)
+    with pytest.warns(RuntimeWarning, match="numba could not compile numnet's kernels"):
+        assert kernels.linear_objective(net, loss, X, y) is None
+    assert not kernels.ENABLED
+    value, _ = nn.objective(net, loss, X, y)  # the NumPy path, no warning this time
+    assert np.isclose(value, loss.loss(y, net.forward(X)))
