@@ -64,16 +64,14 @@ def load():
 
         module.start()
     except Exception as error:  # numba present but unusable here: NumPy still works
-        ENABLED = False
-        warnings.warn(f"numba could not compile numnet's kernels ({error}); using NumPy. Set "
-                      "NUMNET_NUMBA=0 to silence this.", RuntimeWarning, stacklevel=2)
+        _give_up(error)
         return False
     _compiled = module
     return True
 
 
 def _give_up(error):
-    """A loop failed to compile for some input: warn once, and use NumPy from now on."""
+    """Warn once that numba failed (to import, or to compile a loop); use NumPy from now on."""
     global ENABLED
     ENABLED = False
     warnings.warn(f"numba could not compile numnet's kernels ({error}); using NumPy. Set "
