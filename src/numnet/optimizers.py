@@ -159,8 +159,9 @@ class Adam(Optimizer):
         params -= (lr * (1 - beta1) / c1 * k) * M / (sqrt(V) + epsilon * k)
 
     (10 in-place array operations per step instead of 12; ``m`` and ``v`` are available as
-    attributes.) With numba installed (the ``fast`` extra) the same update runs as one compiled
-    pass over the vectors, :func:`numnet.kernels.adam_step`.
+    attributes.) With numba installed (the ``fast`` extra) and at least 65,536 parameters, the
+    same update runs as one compiled pass over the vectors, bit for bit the same
+    (:func:`numnet.kernels.adam_step`).
 
     References
     ----------
