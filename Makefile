@@ -30,8 +30,9 @@ lint: $(VENV)/.test
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
+# The slow tests too, and hypothesis drawing fresh random examples (make test replays fixed ones).
 test-all: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --hypothesis-profile=explore
 
 BENCH_ARGS ?=
 bench: $(VENV)/.bench

@@ -1,8 +1,17 @@
 import numpy as np
 import pytest
+from hypothesis import settings
 
 # tests/fuzz holds an atheris harness, run by hand (it needs atheris); pytest skips it.
 collect_ignore = ["fuzz"]
+
+# Property-based tests must not fail by chance where a failure blocks a landing: `make test` (and
+# so CI) runs hypothesis derandomized, the same examples every time, with no example database.
+# `make test-all` passes --hypothesis-profile=explore to draw fresh examples on every run.
+# A test's own @settings(max_examples=...) still sets its example count under both profiles.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 from . import functional, initializers, kernels
 from .checkpoint import Checkpoint, TrainingState
 from .exceptions import DivergenceError, TrainingInterrupted
-from .gradcheck import check_gradients
+from .gradcheck import GradientCheck, check_gradients
 from .io import ModelFileError, load, save
 from .layers import (
     Activation,
@@ -53,7 +53,8 @@ def __dir__():
 __all__ = [
     "Activation", "Adam", "AdamW", "BinaryCrossEntropy", "Checkpoint", "Constant", "Dense",
     "DivergenceError",
-    "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "History", "Identity",
+    "Dropout", "EarlyStopping", "ElasticNet", "ExponentialDecay", "GradientCheck", "History",
+    "Identity",
     "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression",
     "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",
     "ReLU",
