@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from . import functional, initializers, kernels
+from . import explain, functional, initializers, kernels
 from .checkpoint import Checkpoint, TrainingState
 from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import GradientCheck, check_gradients
@@ -61,6 +61,7 @@ __all__ = [
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
     "__version__", "check_gradients", "clip_grad_norm",
-    "functional", "initializers", "iter_minibatches", "kernels", "load", "objective", "save",
+    "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",
+    "save",
     "train", "train_lbfgs",
 ]

@@ -1,0 +1,321 @@
+"""numnet.explain: gradients checked by finite differences, completeness, exact linear forms,
+implementation invariance, a planted signal, and clear errors."""
+
+import re
+
+import numpy as np
+import pytest
+
+import numnet as nn
+from numnet.explain import (
+    expected_gradients,
+    gradient_x_input,
+    integrated_gradients,
+    permutation_importance,
+    quadrature,
+    saliency,
+    smoothgrad,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def random_net(activation, n_in=4, hidden=(6, 5), n_out=3, seed=0, dtype=np.float64):
+    layers = []
+    for width in hidden:
+        layers += [nn.Dense(width), activation()]
+    net = nn.Sequential([*layers, nn.Dense(n_out)]).build(n_in, dtype=dtype, random_state=seed)
+    # Larger weights than the initialisation, so the path from x' to x is far from linear.
+    net.params[:] = np.random.default_rng(seed).normal(scale=0.8, size=net.params.size)
+    return net
+
+
+def explained(net, X, output, column):
+    """F(X) for one output column, computed directly from the forward pass."""
+    Z = net.forward(X)
+    if output == "softmax":
+        Z = np.exp(Z - Z.max(axis=1, keepdims=True))
+        Z /= Z.sum(axis=1, keepdims=True)
+    elif output == "sigmoid":
+        Z = 1 / (1 + np.exp(-Z))
+    return Z[:, column]
+
+
+@pytest.mark.parametrize("output", ["logit", "softmax", "sigmoid"])
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid, nn.LeakyReLU])
+def test_saliency_matches_finite_differences(rng, activation, output):
+    net = random_net(activation)
+    X = rng.normal(size=(5, 4))
+    for column in range(3):
+        result = saliency(net, X, target=column, output=output)
+        eps = 1e-6
+        numeric = np.empty_like(X)
+        for j in range(4):
+            step = np.zeros(4)
+            step[j] = eps
+            numeric[:, j] = (explained(net, X + step, output, column)
+                             - explained(net, X - step, output, column)) / (2 * eps)
+        np.testing.assert_allclose(result.values, numeric, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(result.output, explained(net, X, output, column), rtol=1e-12)
+        assert result.delta is None
+
+
+@pytest.mark.parametrize("output", ["logit", "softmax", "sigmoid"])
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid])
+def test_integrated_gradients_are_complete_for_smooth_networks(rng, activation, output):
+    net = random_net(activation)
+    X = rng.normal(size=(8, 4))
+    for column in range(3):
+        result = integrated_gradients(net, X, target=column, output=output, n_steps=50)
+        change = result.output - result.baseline_output
+        np.testing.assert_allclose(result.baseline_output,
+                                   explained(net, np.zeros((8, 4)), output, column), rtol=1e-12)
+        assert np.all(np.abs(result.delta) <= 1e-6 * np.maximum(1, np.abs(change))), result.delta
+        np.testing.assert_allclose(result.delta, result.values.sum(axis=1) - change, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_integrated_gradients_of_relu_networks_within_the_documented_bound(seed):
+    # The integrand of a ReLU network is piecewise constant along the path, so the quadrature
+    # error falls only like 1/n_steps: docs/explain.md states |delta| <= 0.2 at 50 steps and
+    # 0.01 at 1000, relative to max(1, |F(x) - F(x')|), for networks like these.
+    net = random_net(nn.ReLU, seed=seed)
+    X = np.random.default_rng(seed).normal(size=(20, 4))
+    worst = {}
+    for n_steps, bound in [(50, 0.2), (1000, 0.01)]:
+        for column in range(3):
+            result = integrated_gradients(net, X, target=column, n_steps=n_steps)
+            relative = np.abs(result.delta) / np.maximum(1, np.abs(result.output
+                                                                   - result.baseline_output))
+            assert np.all(relative <= bound), relative
+            worst[n_steps] = max(worst.get(n_steps, 0), relative.max())
+    assert worst[1000] < worst[50] / 5
+
+
+def test_riemann_trapezoid_rule_converges_too(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(4, 4))
+    coarse = integrated_gradients(net, X, target=1, method="riemann_trapezoid", n_steps=50)
+    fine = integrated_gradients(net, X, target=1, method="riemann_trapezoid", n_steps=2000)
+    exact = integrated_gradients(net, X, target=1, n_steps=100)
+    assert np.max(np.abs(fine.values - exact.values)) < 1e-5
+    assert np.max(np.abs(fine.values - exact.values)) < np.max(np.abs(coarse.values
+                                                                       - exact.values)) / 100
+
+
+def test_quadrature_rules_integrate_polynomials():
+    for rule, n_steps, degree in [("gausslegendre", 5, 9), ("riemann_trapezoid", 2, 1)]:
+        nodes, weights = quadrature(n_steps, rule)
+        assert np.all((nodes >= 0) & (nodes <= 1))
+        np.testing.assert_allclose(np.sum(weights * nodes ** degree), 1 / (degree + 1),
+                                   rtol=1e-14)
+
+
+@pytest.mark.parametrize("internal_batch_size", [1, 7, 50, None])
+def test_internal_batch_size_does_not_change_the_result(rng, internal_batch_size):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(6, 4))
+    reference = integrated_gradients(net, X, n_steps=20, internal_batch_size=10_000)
+    result = integrated_gradients(net, X, n_steps=20, internal_batch_size=internal_batch_size)
+    np.testing.assert_allclose(result.values, reference.values, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(result.target, reference.target)
+
+
+def test_default_target_is_the_predicted_class(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(10, 4))
+    result = integrated_gradients(net, X, n_steps=10)
+    np.testing.assert_array_equal(result.target, net.forward(X).argmax(axis=1))
+    per_row = [integrated_gradients(net, X[i:i + 1], target=int(t), n_steps=10).values[0]
+               for i, t in enumerate(result.target)]
+    np.testing.assert_allclose(result.values, per_row, rtol=1e-12)
+
+
+def test_implementation_invariance_of_integrated_gradients(rng):
+    # Two networks computing the same function: the second duplicates every hidden unit and
+    # halves the weights out of the copies. IG depends only on the function.
+    net = random_net(nn.Tanh, hidden=(5,))
+    wide = nn.Sequential([nn.Dense(10), nn.Tanh(), nn.Dense(3)]).build(4)
+    weights = net.named_parameters()
+    wide.named_parameters()["0.W"][:] = np.hstack([weights["0.W"], weights["0.W"]])
+    wide.named_parameters()["0.b"][:] = np.hstack([weights["0.b"], weights["0.b"]])
+    wide.named_parameters()["2.W"][:] = np.vstack([weights["2.W"], weights["2.W"]]) / 2
+    wide.named_parameters()["2.b"][:] = weights["2.b"]
+    X = rng.normal(size=(6, 4))
+    np.testing.assert_allclose(wide.forward(X), net.forward(X), rtol=1e-12)
+    for output in ("logit", "softmax"):
+        a = integrated_gradients(net, X, output=output, n_steps=30)
+        b = integrated_gradients(wide, X, output=output, n_steps=30)
+        np.testing.assert_allclose(b.values, a.values, rtol=1e-10, atol=1e-12)
+
+
+def test_linear_and_logistic_models_get_the_exact_closed_form(rng):
+    X = rng.normal(size=(60, 3))
+    y_reg = X @ [1.5, -2.0, 0.5] + 0.3
+    baseline = X.mean(axis=0)
+    linear = nn.LinearRegression().fit(X, y_reg)
+    result = integrated_gradients(linear, X[:5], baseline=baseline, n_steps=2)
+    np.testing.assert_allclose(result.values, linear.coef_ * (X[:5] - baseline), rtol=1e-12)
+    assert np.max(np.abs(result.delta)) < 1e-12
+
+    labels = np.array(["a", "b", "c"])[np.argmax(X @ rng.normal(size=(3, 3)), axis=1)]
+    multinomial = nn.LogisticRegression().fit(X, labels)
+    result = integrated_gradients(multinomial, X[:5], target="b")
+    np.testing.assert_allclose(result.values, multinomial.coef_[1] * X[:5], rtol=1e-12)
+    assert np.max(np.abs(result.delta)) < 1e-12
+    np.testing.assert_array_equal(result.target, ["b"] * 5)
+
+    binary = nn.LogisticRegression().fit(X, X[:, 0] + X[:, 1] > 0)
+    one = integrated_gradients(binary, X[:5], target=True)
+    zero = integrated_gradients(binary, X[:5], target=False)
+    np.testing.assert_allclose(one.values, binary.coef_[0] * X[:5], rtol=1e-12)
+    np.testing.assert_allclose(zero.values, -one.values, rtol=1e-12)
+    assert max(np.max(np.abs(one.delta)), np.max(np.abs(zero.delta))) < 1e-12
+    predicted = integrated_gradients(binary, X[:5])
+    np.testing.assert_array_equal(predicted.target, binary.predict(X[:5]))
+
+
+def test_probability_of_a_binary_classifier_is_complete(rng):
+    X = rng.normal(size=(80, 2))
+    model = nn.MLPClassifier((5,), activation="tanh", max_iter=50, random_state=0).fit(
+        X, np.where(X[:, 0] * X[:, 1] > 0, "same", "differ"))
+    result = integrated_gradients(model, X[:6], output="probability", target="same")
+    np.testing.assert_allclose(result.output, model.predict_proba(X[:6])[:, 1], rtol=1e-10)
+    assert np.max(np.abs(result.delta)) < 1e-6
+
+
+def test_a_planted_signal_gets_the_credit():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 6))
+    y = np.where(X[:, 0] - X[:, 3] > 0, "up", "down")
+    model = nn.MLPClassifier((16,), max_iter=150, random_state=0).fit(X, y)
+    ig = integrated_gradients(model, X[:200], n_steps=20)
+    share = np.abs(ig.values).mean(axis=0)
+    assert share[[0, 3]].sum() / share.sum() >= 0.9, share
+    importance = permutation_importance(model, X[:300], y[:300], n_repeats=3, random_state=0)
+    total = np.clip(importance.importances_mean, 0, None)
+    assert total[[0, 3]].sum() / total.sum() >= 0.9, importance.importances_mean
+
+
+def test_gradient_x_input_equals_integrated_gradients_for_a_linear_output(rng):
+    net = nn.Sequential([nn.Dense(2)]).build(3, random_state=0)
+    X = rng.normal(size=(4, 3))
+    a = gradient_x_input(net, X, target=1)
+    b = integrated_gradients(net, X, target=1)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
+    assert np.max(np.abs(a.delta)) < 1e-12
+
+
+def test_expected_gradients_are_complete_in_expectation(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    background = rng.normal(size=(20, 4))
+    result = expected_gradients(net, X, background, target=0, n_samples=20_000, random_state=0)
+    change = np.abs(result.output - result.baseline_output)
+    assert np.all(np.abs(result.delta) <= 0.05 * np.maximum(1, change)), result.delta
+    again = expected_gradients(net, X, background, target=0, n_samples=20_000, random_state=0)
+    np.testing.assert_array_equal(again.values, result.values)
+    # One background row: the average of IG's integrand at uniform random points.
+    single = expected_gradients(net, X, background[:1], target=0, n_samples=20_000,
+                                random_state=1)
+    ig = integrated_gradients(net, X, baseline=background[0], target=0)
+    np.testing.assert_allclose(single.values, ig.values, atol=0.02 * np.abs(ig.values).max())
+
+
+def test_smoothgrad_without_noise_is_saliency_and_is_seeded(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(5, 4))
+    np.testing.assert_allclose(smoothgrad(net, X, stdevs=0.0, n_samples=3).values,
+                               saliency(net, X).values, rtol=1e-12)
+    a = smoothgrad(net, X, n_samples=10, random_state=3)
+    b = smoothgrad(net, X, n_samples=10, random_state=3, internal_batch_size=7)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
+    assert not np.allclose(a.values, saliency(net, X).values)
+
+
+def test_float32_stays_float32_unless_float64_is_asked(rng):
+    net = random_net(nn.Tanh, dtype=np.float32)
+    X = rng.normal(size=(4, 4)).astype(np.float32)
+    result = integrated_gradients(net, X, target=0)
+    assert result.values.dtype == np.float32 and result.delta.dtype == np.float32
+    wide = integrated_gradients(net, X, target=0, dtype=np.float64)
+    assert wide.values.dtype == np.float64
+    np.testing.assert_allclose(result.values, wide.values, rtol=1e-3, atol=1e-5)
+
+
+def test_explaining_does_not_change_the_model(rng):
+    net = random_net(nn.ReLU)
+    X = rng.normal(size=(5, 4))
+    nn.objective(net, nn.MeanSquaredError(), X, rng.normal(size=(5, 3)))
+    params, grads = net.params.copy(), net.grads.copy()
+    integrated_gradients(net, X, target=2)
+    smoothgrad(net, X, random_state=0)
+    np.testing.assert_array_equal(net.params, params)
+    np.testing.assert_array_equal(net.grads, grads)
+
+
+def test_estimator_feature_names_are_kept(rng):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["height", "weight"])
+    model = nn.MLPRegressor((4,), max_iter=20, random_state=0).fit(frame, frame["height"])
+    result = saliency(model, frame.iloc[:3])
+    assert result.feature_names == ["height", "weight"]
+    np.testing.assert_array_equal(result.target, [0, 0, 0])
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda net, X: saliency(net, X[0]), ValueError,
+     "X must be 2-D with shape (n_rows, n_features), got shape (4,). Explain a single row with "
+     "X.reshape(1, -1)."),
+    (lambda net, X: saliency(net, X[:, :2]), ValueError,
+     "X has 2 features, but the model was built for 4."),
+    (lambda net, X: saliency(net, X, output="probability"), ValueError,
+     "output='probability' needs the network's output link, which a Sequential does not know. "
+     "Pass output='softmax' or 'sigmoid'."),
+    (lambda net, X: saliency(net, X, output="odds"), ValueError,
+     "output must be one of"),
+    (lambda net, X: saliency(net, X, target=3), ValueError,
+     "target must be an output index in 0 ... 2, got [3, 3, 3]."),
+    (lambda net, X: integrated_gradients(net, X, baseline="mean"), ValueError,
+     "baseline='mean' needs the data to average: pass background=X_train (the training rows)."),
+    (lambda net, X: integrated_gradients(net, X, baseline=np.zeros(3)), ValueError,
+     "baseline must have shape (4,) or (3, 4), got (3,)."),
+    (lambda net, X: integrated_gradients(net, X, n_steps=0), ValueError,
+     "n_steps must be an integer >= 1, got 0."),
+    (lambda net, X: integrated_gradients(net, X, method="simpson"), ValueError,
+     "method must be one of"),
+    (lambda net, X: integrated_gradients(net, X, internal_batch_size=0), ValueError,
+     "internal_batch_size must be an integer >= 1 or None, got 0."),
+    (lambda net, X: saliency(net, np.where(X > 0, np.nan, X)), ValueError,
+     "X must hold finite numbers, got NaN or infinity. Impute or drop them."),
+    (lambda net, X: expected_gradients(net, X, np.zeros((0, 4))), ValueError,
+     "background must have shape (n_rows, 4) with at least one row, got (0, 4)."),
+    (lambda net, X: saliency(object(), X), TypeError,
+     "model must be a numnet Sequential or a fitted numnet estimator, got object."),
+])
+def test_errors_say_what_is_wrong(rng, call, error, message):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    with pytest.raises(error, match="^" + re.escape(message)):
+        call(net, X)
+
+
+def test_unfitted_estimator_and_unknown_class_are_refused(rng):
+    from sklearn.exceptions import NotFittedError
+
+    X = rng.normal(size=(30, 2))
+    with pytest.raises(NotFittedError, match="This MLPClassifier instance is not fitted yet"):
+        saliency(nn.MLPClassifier(), X)
+    model = nn.LogisticRegression().fit(X, np.where(X[:, 0] > 0, "up", "down"))
+    with pytest.raises(ValueError, match=re.escape(
+            "target must be one of the classes ['down', 'up'], got 'sideways'.")):
+        saliency(model, X, target="sideways")
+    regressor = nn.LinearRegression().fit(X, np.c_[X[:, 0], X[:, 1]])
+    with pytest.raises(ValueError, match=re.escape(
+            "target must name the output to explain for a model with 2 outputs, got None. "
+            "Pass target=0 ... 1.")):
+        saliency(regressor, X)
+    with pytest.raises(ValueError, match=re.escape(
+            "output must be 'logit' for a regressor (LinearRegression has no probabilities), "
+            "got 'probability'.")):
+        saliency(regressor, X, target=0, output="probability")
