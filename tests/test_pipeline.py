@@ -54,7 +54,7 @@ def test_target_and_feature_errors(frame):
                 "Use --task classification to predict categories."):
         train(frame.dropna(), target="city", task="regression")
     with raises("target column 'size' has 1 missing value(s), the first at row 3. Drop those "
-                "rows; targets are never imputed."):
+                "rows (--drop-missing-target); targets are never imputed."):
         train(frame, target="size", impute="mean")
     with raises("target column 'one' must have at least 2 classes for classification, got "
                 "only 'x'."):
@@ -126,8 +126,14 @@ def test_pipeline_learns_and_reports_holdout_metrics(houses):
     curve = pipe.info["validation_curve"]
     assert curve["metric_name"] == "r2"
     assert len(curve["val_loss"]) == pipe.estimator.history_.n_epochs
-    # the last recorded validation loss is half the mean squared error on the held-out rows
-    assert curve["val_loss"][-1] == pytest.approx(report["metrics"]["rmse"] ** 2 / 2, rel=1e-9)
+    # the last recorded validation loss is half the mean squared error on the held-out rows,
+    # in the units of the standardised target the estimator was fitted on
+    train_rows, _ = split_rows(120, 0.25, None, 0)
+    y_train = houses["price"].to_numpy()[train_rows]
+    scale = pipe.target_scaler["scale"]
+    assert pipe.target_scaler == {"mean": y_train.mean(), "scale": y_train.std()}
+    assert curve["val_loss"][-1] == pytest.approx(
+        (report["metrics"]["rmse"] / scale) ** 2 / 2, rel=1e-9)
     with raises("--proba needs a classifier, but this model does regression."):
         prediction_frame(pipe, houses, proba=True)
 

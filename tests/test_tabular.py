@@ -65,8 +65,8 @@ def test_unreadable_files_give_one_clear_error(tmp_path):
         "folder.csv": "Cannot read '{}': it is a folder, not a file.",
         "empty.csv": "Cannot read '{}': the file is empty.",
         "header.csv": "'{}' has no data rows, only a header.",
-        "binary.csv": "Cannot read '{}' as CSV: 'utf-8' codec can't decode byte 0xff in "
-                      "position 0: invalid start byte.",
+        "binary.csv": "Cannot read '{}' as utf-8 text: it holds the byte 0xff, which utf-8 "
+                      "does not allow there. Pass the file's encoding, e.g. --encoding latin-1.",
         "bad.parquet": "Cannot read '{}' as Parquet: ",
         "data.json": "DATA must be a .csv, .tsv or .parquet file (or - for CSV on stdin), got "
                      "'{}'.",
@@ -159,10 +159,10 @@ def test_columns_that_cannot_be_used(frame):
         TabularPreprocessor().fit(typo, ["size"])
     with raises("column 'size' must hold finite numbers, got inf at row 2."):
         TabularPreprocessor().fit(pd.DataFrame({"size": [1.0, np.inf]}), ["size"])
-    dates = pd.DataFrame({"when": pd.to_datetime(["2024-01-01"])})
-    with raises(f"column 'when' has dtype {dates['when'].dtype}, which numnet cannot use. "
+    spans = pd.DataFrame({"took": pd.to_timedelta([1, 2], unit="s")})
+    with raises(f"column 'took' has dtype {spans['took'].dtype}, which numnet cannot use. "
                 "Convert it to numbers or strings, or leave it out with --features."):
-        TabularPreprocessor().fit(dates, ["when"])
+        TabularPreprocessor().fit(spans, ["took"])
     with raises("column 'size' must have at least one value, got only missing values. Leave "
                 "it out with --features."):
         TabularPreprocessor(impute="mean").fit(pd.DataFrame({"size": [np.nan, np.nan]}),
@@ -215,3 +215,144 @@ def test_write_table_by_suffix(frame, tmp_path):
     for name in ("out.csv", "out.tsv", "out.parquet"):
         write_table(frame.head(4), tmp_path / name)
         pd.testing.assert_frame_equal(read_table(tmp_path / name), frame.head(4))
+
+
+# --- numbers written as text, nested and date columns, constant and row-number columns ------
+
+from numnet.tabular import (  # noqa: E402
+    convert_numeric_text,
+    numbers_from_text,
+    parse_columns,
+)
+
+
+@pytest.mark.parametrize("texts, values, how", [
+    (["3,750", "4,250", "950", None], [3750, 4250, 950, np.nan], "thousands separators"),
+    (["1,234.5", "12.25", "7"], [1234.5, 12.25, 7], "thousands separators"),
+    (["3,75", "12,5", "1.234,5"], [3.75, 12.5, 1234.5], "a decimal comma"),
+    (["$1,200", "$ 35.50", "-$3"], [1200, 35.5, -3], "thousands separators and currency signs"),
+    (["€12,50", "3 €"], [12.5, 3], "a decimal comma and currency signs"),
+    (["12%", "7.5%", "100%"], [0.12, 0.075, 1.0],
+     "percent signs (read as fractions: 12% is 0.12)"),
+], ids=["thousands", "thousands-and-point", "decimal-comma", "dollars", "euros", "percent"])
+def test_numbers_written_as_text_are_read_as_numbers(texts, values, how):
+    parsed, said = numbers_from_text(pd.Series(texts, dtype=object), "mass")
+    np.testing.assert_allclose(parsed, values)
+    assert said == how
+    frame = pd.DataFrame({"mass": texts})
+    with pytest.warns(UserWarning, match=re.escape(
+            f"column 'mass' holds numbers written as text with {how} (e.g. {texts[0]!r}); read "
+            "as numbers.")):
+        converted = convert_numeric_text(frame, ["mass"])
+    np.testing.assert_allclose(converted["mass"], values)
+    assert frame["mass"].iloc[0] == texts[0]  # the caller's frame is not changed
+
+
+def test_plain_text_and_ambiguous_numbers():
+    for texts in (["a", "3,750"], ["1", "2.5"], ["2024-01-01"]):
+        assert numbers_from_text(pd.Series(texts), "c") == (None, None)
+    with raises("column 'c' must use one decimal mark, got '3,75' (decimal comma) and "
+                "'1,234.5' (decimal point). Write the numbers without thousands separators and "
+                "with a decimal point."):
+        numbers_from_text(pd.Series(["3,75", "1,234.5"]), "c")
+    with raises("column 'c' must hold numbers written one way, got both currency and percent "
+                "signs. Convert the column to plain numbers before training."):
+        numbers_from_text(pd.Series(["$3", "4%"]), "c")
+
+
+def test_trained_numeric_column_reads_text_numbers_at_predict_time():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"m": [1000.0, 3000.0]}), ["m"])
+    np.testing.assert_allclose(pre.transform(pd.DataFrame({"m": ["2,000", "1,000"]})),
+                               [[0.0], [-1.0]])
+
+
+def test_nested_parquet_columns_are_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "tags": pa.array([["a"], ["b", "c"]], pa.list_(pa.string())),
+        "point": pa.array([{"x": 1}, {"x": 2}], pa.struct([("x", pa.int64())])),
+        "attrs": pa.array([[("k", 1)], [("k", 2)]], pa.map_(pa.string(), pa.int64())),
+        "blob": pa.array([b"\x00", b"\x01"], pa.binary()),
+        "y": [1.0, 2.0],
+    })
+    pq.write_table(table, tmp_path / "nested.parquet")
+    frame = read_table(tmp_path / "nested.parquet")
+    examples = {"tags": "array(['a'], dtype=object)", "point": "{'x': 1}",
+                "attrs": "[('k', 1)]", "blob": "b'\\x00'"}
+    kinds = {"tags": "list", "point": "struct", "attrs": "map", "blob": "binary"}
+    for name, kind in kinds.items():
+        with raises(f"column {name!r} must hold numbers or strings, got {kind} values (e.g. "
+                    f"{examples[name]}). Leave it out with --exclude, or flatten it into plain "
+                    "columns."):
+            TabularPreprocessor().fit(frame, [name])
+
+
+def test_dates_become_year_month_weekday_and_day_features():
+    frame = pd.DataFrame({"when": ["2020-01-06", "2021-07-15", "2022-12-31 10:30"]})
+    pre = TabularPreprocessor().fit(frame, ["when"])
+    assert pre.feature_names_out_ == ["when.year", "when.month", "when.dayofweek",
+                                      "when.ordinal"]
+    parts = np.array([[2020, 1, 0, 18267], [2021, 7, 3, 18823], [2022, 12, 5, 19357.4375]])
+    expected = (parts - parts.mean(axis=0)) / parts.std(axis=0)
+    np.testing.assert_allclose(pre.transform(frame), expected)
+    # a year never seen in training is a number, not "all zeros"
+    later = pre.transform(pd.DataFrame({"when": ["2030-01-06"]}))
+    assert later[0, 0] == pytest.approx((2030 - parts[:, 0].mean()) / parts[:, 0].std())
+    parquet_dates = pd.DataFrame({"when": pd.to_datetime(frame["when"], format="ISO8601")})
+    np.testing.assert_allclose(pre.transform(parquet_dates), expected)
+    assert TabularPreprocessor.from_state(pre.get_state()).columns_ == pre.columns_
+    with raises("column 'when' must hold dates like 2024-01-31, got '2021-13-45' at row 1. Fix "
+                "that value."):
+        pre.transform(pd.DataFrame({"when": ["2021-13-45"]}))
+
+
+def test_constant_columns_are_left_out_and_row_numbers_warn():
+    frame = pd.DataFrame({"rownames": np.arange(1, 13), "one": 1.0, "x": np.linspace(0, 1, 12)})
+    with pytest.warns(UserWarning) as caught:
+        pre = TabularPreprocessor().fit(frame, ["rownames", "one", "x"])
+    assert [str(w.message) for w in caught] == [
+        "column 'rownames' looks like a row number (its 12 values are the consecutive integers "
+        "1..12); it is used as a feature. If it is an identifier, leave it out with --exclude "
+        "rownames.",
+        "column 'one' has the same value (1.0) in every training row, so it cannot help; it is "
+        "left out.",
+    ]
+    assert pre.feature_names_in_ == ["rownames", "x"]
+    with raises("data must have at least one feature column that varies, got only constant "
+                "ones: 'one'."), pytest.warns(UserWarning):
+        TabularPreprocessor().fit(frame, ["one"])
+
+
+# --- reading options ------------------------------------------------------------------------
+
+def test_separator_sniffing_sep_and_encoding(tmp_path):
+    (tmp_path / "semi.csv").write_text("name;mass\nAdélie;3,75\nGentoo;5,1\n")
+    frame = read_table(tmp_path / "semi.csv")
+    assert frame.columns.tolist() == ["name", "mass"]
+    assert frame["mass"].tolist() == ["3,75", "5,1"]
+    (tmp_path / "pipe.csv").write_text("a|b\n1|2\n")
+    assert read_table(tmp_path / "pipe.csv", sep="|").to_dict("list") == {"a": [1], "b": [2]}
+    assert read_table(tmp_path / "pipe.csv", sep="\\t").columns.tolist() == ["a|b"]
+    (tmp_path / "latin.csv").write_bytes("name,n\nZürich,1\n".encode("latin-1"))
+    with raises(f"Cannot read '{tmp_path / 'latin.csv'}' as utf-8 text: it holds the byte 0xfc, "
+                "which utf-8 does not allow there. Pass the file's encoding, e.g. --encoding "
+                "latin-1."):
+        read_table(tmp_path / "latin.csv")
+    assert read_table(tmp_path / "latin.csv", encoding="latin-1")["name"].tolist() == ["Zürich"]
+    with raises("--encoding must be a text encoding Python knows, got 'klingon'. Use e.g. "
+                "utf-8, latin-1 or cp1252."):
+        read_table(tmp_path / "latin.csv", encoding="klingon")
+    with raises("--sep must be a single character other than a quote or a newline, got ';;'. "
+                "Write \\t for a tab, e.g. --sep ';'."):
+        read_table(tmp_path / "latin.csv", sep=";;")
+
+
+@pytest.mark.parametrize("text, names", [
+    ("a, b,c", ["a", "b", "c"]),
+    ("price\\, EUR,rooms", ["price, EUR", "rooms"]),
+    ("back\\\\slash,x\\y", ["back\\slash", "x\\y"]),
+])
+def test_column_lists_escape_commas(text, names):
+    assert parse_columns(text) == names

@@ -16,6 +16,7 @@ from .tabular import (
     DataError,
     TabularPreprocessor,
     check_columns,
+    convert_numeric_text,
     infer_task,
     select_features,
     target_values,
@@ -24,8 +25,19 @@ from .tabular import (
 # ---------------------------------------------------------------------------------- metrics
 
 
+def f1_labels(y_true, classes):
+    """The classes F1 is averaged over: those of ``classes`` present in ``y_true``."""
+    present = {str(v) for v in np.asarray(y_true, dtype=object)}
+    return [c for c in classes if str(c) in present]
+
+
 def classification_metrics(y_true, y_pred, proba, classes):
-    """Accuracy, balanced accuracy, F1 (binary: of classes[1]; else macro) and log-loss."""
+    """Accuracy, balanced accuracy, F1 and log-loss.
+
+    F1 is that of classes[1] for two classes, else the macro average over the classes present
+    in ``y_true`` (:func:`f1_labels`): a class absent from the data would count as 0 and drag
+    the average down, as ``sklearn.metrics.f1_score(labels=...)`` allows avoiding.
+    """
     from sklearn import metrics
 
     with warnings.catch_warnings():
@@ -33,8 +45,9 @@ def classification_metrics(y_true, y_pred, proba, classes):
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         binary = len(classes) == 2
+        labels = list(classes) if binary else f1_labels(y_true, classes)
         f1 = metrics.f1_score(
-            y_true, y_pred, labels=list(classes), average="binary" if binary else "macro",
+            y_true, y_pred, labels=labels, average="binary" if binary else "macro",
             pos_label=classes[1] if binary else None, zero_division=0,
         )
         return {
@@ -114,15 +127,21 @@ class TabularPipeline:
         Floating-point type of the features fed to the estimator.
     info : dict, default=None
         Plain data about training (settings, row counts, validation metrics).
+    target_scaler : dict, default=None
+        ``{"mean": m, "scale": s}``: the estimator was fitted on ``(y - m) / s`` (a regression
+        target standardised by ``numnet train``), and predictions are mapped back with
+        ``y = m + s * prediction``.
     """
 
-    def __init__(self, preprocessor, estimator, *, target, task, dtype="float64", info=None):
+    def __init__(self, preprocessor, estimator, *, target, task, dtype="float64", info=None,
+                 target_scaler=None):
         self.preprocessor = preprocessor
         self.estimator = estimator
         self.target = target
         self.task = task
         self.dtype = dtype
         self.info = {} if info is None else info
+        self.target_scaler = target_scaler
 
     @property
     def classes_(self):
@@ -140,8 +159,23 @@ class TabularPipeline:
 
     def predict(self, frame):
         """Predicted labels or values, one per row of ``frame``."""
-        prediction = self.estimator.predict(self.transform(frame))
-        return prediction.reshape(len(frame), -1)[:, 0] if prediction.ndim > 1 else prediction
+        return self._predict_features(self.transform(frame))
+
+    def _predict_features(self, X):
+        prediction = self.estimator.predict(X)
+        if prediction.ndim > 1:
+            prediction = prediction.reshape(len(X), -1)[:, 0]
+        if self.target_scaler is not None:
+            prediction = self.target_scaler["mean"] + self.target_scaler["scale"] * prediction
+        return prediction
+
+    def score(self, frame):
+        """Accuracy (classification) or R² (regression) on a labelled table.
+
+        The same figures as ``numnet evaluate`` and :func:`evaluate_pipeline` report.
+        """
+        metrics = evaluate_pipeline(self, frame)["metrics"]
+        return metrics["accuracy" if self.task == "classification" else "r2"]
 
     def predict_proba(self, frame):
         """Class probabilities of shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -151,15 +185,26 @@ class TabularPipeline:
 
     def get_state(self):
         """Plain-data state for model files (the estimator is saved separately)."""
-        return {"preprocessor": self.preprocessor.get_state(), "target": self.target,
-                "task": self.task, "dtype": self.dtype, "info": self.info}
+        state = {"preprocessor": self.preprocessor.get_state(), "target": self.target,
+                 "task": self.task, "dtype": self.dtype, "info": self.info}
+        if self.target_scaler is not None:  # optional: files without it load as before
+            state["target_scaler"] = dict(self.target_scaler)
+        return state
 
     @classmethod
     def from_state(cls, state, estimator):
         """Rebuild from :meth:`get_state` and a loaded estimator; ValueError if malformed."""
         fields = {"preprocessor", "target", "task", "dtype", "info"}
-        if not isinstance(state, dict) or set(state) != fields:
+        if not isinstance(state, dict) or set(state) - {"target_scaler"} != fields:
             raise ValueError(f"a pipeline state must have the fields {sorted(fields)}.")
+        scaler = state.get("target_scaler")
+        if scaler is not None and not (
+                isinstance(scaler, dict) and set(scaler) == {"mean", "scale"}
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                        and math.isfinite(v) for v in scaler.values())
+                and scaler["scale"] > 0 and state["task"] == "regression"):
+            raise ValueError("a pipeline's target_scaler must be {'mean': m, 'scale': s} with "
+                             "finite numbers, s > 0, for a regression.")
         if not isinstance(state["target"], str) or state["task"] not in TASKS[1:]:
             raise ValueError("a pipeline's target must be a string and its task "
                              "'classification' or 'regression'.")
@@ -168,7 +213,7 @@ class TabularPipeline:
         _check_info(state["info"])
         return cls(TabularPreprocessor.from_state(state["preprocessor"]), estimator,
                    target=state["target"], task=state["task"], dtype=state["dtype"],
-                   info=state["info"])
+                   info=state["info"], target_scaler=scaler)
 
     def __repr__(self):
         return (f"TabularPipeline(target={self.target!r}, task={self.task!r}, "
@@ -215,13 +260,65 @@ def split_rows(n_rows, fraction, labels, random_state):
             stratify = labels.astype(str)
     train, val = train_test_split(np.arange(n_rows), test_size=n_val, stratify=stratify,
                                   random_state=random_state)
+    if labels is not None:
+        train, val = _every_class_in_training(train, val, labels.astype(str), random_state)
     return np.sort(train), np.sort(val)
+
+
+def _every_class_in_training(train, val, keys, random_state):
+    """(train, val) with every class of ``val`` also in ``train``.
+
+    One row of each class missing from ``train`` moves out of ``val``, and as many rows of the
+    most frequent training classes move back, so that the sizes stay the same.
+    """
+    missing = sorted(set(keys[val]) - set(keys[train]))
+    if not missing:
+        return train, val
+    rng = np.random.default_rng(random_state)
+    train, val = list(train), list(val)
+    for label in missing:
+        candidates = [row for row in val if keys[row] == label]
+        row = candidates[int(rng.integers(len(candidates)))]
+        val.remove(row)
+        train.append(row)
+        labels, counts = np.unique(keys[train], return_counts=True)
+        if counts.max() < 2:
+            break  # every training row is its class's only one: keep the extra training row
+        largest = labels[np.argmax(counts)]
+        candidates = [r for r in train if keys[r] == largest]
+        back = candidates[int(rng.integers(len(candidates)))]
+        train.remove(back)
+        val.append(back)
+    return np.array(train, dtype=int), np.array(val, dtype=int)
+
+
+MAX_CLASSES = 1000
+"""``numnet train`` refuses a classification target with more classes than this (and one with
+more than 50 classes that are over half the rows): such a target is an identifier or a number."""
+
+
+def _check_classes(y, target, n_rows):
+    labels, counts = np.unique(y.astype(str), return_counts=True)
+    n_classes = len(labels)
+    if n_classes > MAX_CLASSES or (n_classes > 50 and n_classes > n_rows / 2):
+        raise DataError(
+            f"target column {target!r} must have at most {MAX_CLASSES} classes, and at most "
+            f"half as many as rows, got {n_classes} classes in {n_rows} rows. If the target is "
+            "a number, pass --task regression; if it is an identifier, choose another target."
+        )
+    for label, count in zip(labels, counts, strict=True):
+        if count == 1:
+            warnings.warn(
+                f"class {label!r} of target column {target!r} has only 1 row; it is kept for "
+                "training, so the validation metrics cannot cover it.", UserWarning,
+                stacklevel=3,
+            )
 
 
 def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", params=None,
                    impute=None, sample_weight=None, validation_fraction=0.2, dtype="float64",
                    random_state=0, callbacks=(), source="data", on_split=None, checkpoint=None,
-                   resume=False):
+                   resume=False, scale_target=True):
     """Fit preprocessing and an estimator on a table; score it on a held-out split.
 
     The rows are split into training and validation parts (stratified for classification,
@@ -230,6 +327,12 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     :class:`numnet.Checkpoint`), the estimator's training state is saved as it trains, and
     ``resume=True`` continues from it; the split and the preprocessing are seeded, so they are
     the same again, and the validation curve so far is part of the saved state.
+
+    Columns that hold numbers written as text (``"3,750"``, ``"12%"``) are read as numbers,
+    with a warning. With ``scale_target`` (the default), a regression target is standardised
+    with the training rows' mean and standard deviation, and the pipeline maps predictions
+    back. Warnings say when the validation R² is below 0 and when the validation loss ended
+    well above its best.
 
     Returns
     -------
@@ -244,6 +347,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         raise DataError(f"--dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
     exclude = () if sample_weight is None else (sample_weight,)
     columns = select_features(frame, target, features, source, exclude=exclude)
+    frame = convert_numeric_text(frame, [target, *columns])
     task = resolve_task(frame, target, task, model)
     cls = estimator_class(model, task)
     y = target_values(frame, target, task)
@@ -252,6 +356,8 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
             f"target column {target!r} must have at least 2 classes for classification, got "
             f"only {y[0]!r}."
         )
+    if task == "classification":
+        _check_classes(y, target, len(frame))
     weights = None
     if sample_weight is not None:
         check_columns(frame, [sample_weight], "--sample-weight", source)
@@ -281,17 +387,29 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     preprocessor.fit(frame.iloc[train_rows], columns)
     X_train = preprocessor.transform(frame.iloc[train_rows], dtype=np.dtype(dtype))
     pipeline = TabularPipeline(preprocessor, estimator, target=target, task=task, dtype=dtype)
+    y_fit = y
+    if task == "regression" and scale_target:
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = float(y[train_rows].mean()), float(y[train_rows].std())
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise DataError(
+                f"target column {target!r} must have values small enough for the loss to stay "
+                f"finite, got values up to {float(np.max(np.abs(y[train_rows]))):.3g}. Divide "
+                "the target by a constant (e.g. its standard deviation) before training."
+            )
+        pipeline.target_scaler = {"mean": mean, "scale": std if std > 0 else 1.0}
+        y_fit = (y - mean) / pipeline.target_scaler["scale"]
     tracker = None
     if len(val_rows):
         X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
-        tracker = _HoldoutTracker(estimator, X_val, y[val_rows], task)
+        tracker = _HoldoutTracker(estimator, X_val, y_fit[val_rows], task)
     estimator._fit_callbacks = [_Callbacks(tracker, callbacks)]
     estimator._checkpoint, estimator._resume = checkpoint, resume
     try:
         if weights is None:
-            estimator.fit(X_train, y[train_rows])
+            estimator.fit(X_train, y_fit[train_rows])
         else:
-            estimator.fit(X_train, y[train_rows], sample_weight=weights[train_rows])
+            estimator.fit(X_train, y_fit[train_rows], sample_weight=weights[train_rows])
     except ValueError as error:
         if not str(error).startswith("y must have values small enough"):
             raise
@@ -310,8 +428,14 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         "n_validation": int(len(val_rows)), "metrics": {},
         "validation_curve": {} if tracker is None else tracker.curve,
     }
+    history = getattr(estimator, "history_", None)
+    kept = None
+    if history is not None and getattr(history, "loss", None):
+        kept = history.best_epoch if history.best_epoch is not None else len(history.loss)
+        pipeline.info["metrics_epoch"] = int(kept)
     if tracker is not None:
-        pipeline.info["metrics"] = _metrics(pipeline, tracker.X, tracker.y)
+        pipeline.info["metrics"] = _metrics(pipeline, tracker.X, y[val_rows])
+        _warn_about_result(pipeline, tracker.curve, kept, model)
     report = {"task": task, "model": model, "estimator": cls.__name__,
               "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
               "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
@@ -362,6 +486,9 @@ class _HoldoutTracker:
         regression       val_loss = mean((y - y_hat)**2) / 2,   val_metric = R^2
     """
 
+    batch_size = 4096
+    """Rows per forward pass: the memory of evaluation does not grow with the held-out rows."""
+
     def __init__(self, estimator, X, y, task):
         self.estimator, self.X, self.y, self.task = estimator, X, y, task
         self.curve = {"val_loss": [], "val_metric": [],
@@ -373,23 +500,32 @@ class _HoldoutTracker:
         # The network itself, not est.predict: the estimator sets its public attributes only
         # at the end of fit, but network_ and classes_ exist from the first epoch.
         est = self.estimator
-        raw = est.network_.forward(self.X.astype(est.network_.dtype, copy=False))
-        est.network_.clear_cache()
-        raw = raw.astype(np.float64)
+        net = est.network_
+        total_log_p = total_correct = total_squares = 0.0
         if self.task == "classification":
             index = np.searchsorted(est.classes_, self.y)
-            rows = np.arange(len(self.y))
-            if raw.shape[1] == 1:  # binary: p(class 1) = sigmoid(z)
-                z = raw[:, 0]
-                log_p = np.where(index == 1, log_sigmoid(z), log_sigmoid(-z))
-                predicted = (z > 0).astype(int)
+        for start in range(0, len(self.y), self.batch_size):
+            part = slice(start, start + self.batch_size)
+            raw = net.forward(self.X[part].astype(net.dtype, copy=False)).astype(np.float64)
+            net.clear_cache()
+            if self.task == "classification":
+                target = index[part]
+                if raw.shape[1] == 1:  # binary: p(class 1) = sigmoid(z)
+                    z = raw[:, 0]
+                    log_p = np.where(target == 1, log_sigmoid(z), log_sigmoid(-z))
+                    predicted = (z > 0).astype(int)
+                else:
+                    log_p = log_softmax(raw, axis=1)[np.arange(len(target)), target]
+                    predicted = raw.argmax(axis=1)
+                total_log_p += float(np.sum(log_p))
+                total_correct += float(np.sum(predicted == target))
             else:
-                log_p = log_softmax(raw, axis=1)[rows, index]
-                predicted = raw.argmax(axis=1)
-            loss = float(-np.mean(log_p))
-            metric = float(np.mean(predicted == index))
+                total_squares += float(np.sum((self.y[part] - raw[:, 0]) ** 2))
+        if self.task == "classification":
+            loss = -total_log_p / len(self.y)
+            metric = total_correct / len(self.y)
         else:
-            residual = float(np.mean((self.y - raw[:, 0]) ** 2))
+            residual = total_squares / len(self.y)
             loss = residual / 2
             total = float(np.var(self.y))
             metric = 1 - residual / total if total > 0 else 0.0
@@ -398,26 +534,70 @@ class _HoldoutTracker:
         return {"val_loss": loss, "val_metric": metric, "metric_name": self.curve["metric_name"]}
 
 
+def _in_batches(function, X, size=_HoldoutTracker.batch_size):
+    """``function(X)`` computed on batches of rows and stacked (bounded memory)."""
+    if len(X) <= size:
+        return function(X)
+    parts = [function(X[start:start + size]) for start in range(0, len(X), size)]
+    return np.concatenate(parts)
+
+
 def _metrics(pipeline, X, y):
     est = pipeline.estimator
     if pipeline.task == "classification":
-        return classification_metrics(y, est.predict(X), est.predict_proba(X), est.classes_)
-    return regression_metrics(y, est.predict(X))
+        return classification_metrics(y, _in_batches(est.predict, X),
+                                      _in_batches(est.predict_proba, X), est.classes_)
+    return regression_metrics(y, _in_batches(pipeline._predict_features, X))
 
 
-def evaluate_pipeline(pipeline, frame, source="data"):
+LOSS_RISE = 0.02
+"""A validation loss that ends more than this share above its best gets a warning."""
+
+
+def _warn_about_result(pipeline, curve, kept, model):
+    metrics = pipeline.info["metrics"]
+    r2 = metrics.get("r2")
+    if r2 is not None and r2 < 0:
+        advice = ("Try more --epochs or a higher --learning-rate" if model == "linear" else
+                  "Try --model linear, or more --epochs")
+        warnings.warn(
+            f"the validation R² is {r2:.4g}, below 0: the model predicts worse than the mean "
+            f"of the target. {advice}.", UserWarning, stacklevel=3,
+        )
+    losses = curve["val_loss"]
+    params = pipeline.estimator.get_params()
+    if losses and kept == len(losses) and params.get("solver", "lbfgs") != "lbfgs":
+        best = int(np.argmin(losses))
+        if losses[-1] > losses[best] * (1 + LOSS_RISE) and losses[best] > 0:
+            warnings.warn(
+                f"the validation loss ended at {losses[-1]:.4g}, "
+                f"{losses[-1] / losses[best] - 1:.0%} above its best of {losses[best]:.4g} in "
+                f"epoch {best + 1}, and the last epoch's model was kept. Pass --early-stopping "
+                "to keep the best one.",
+                UserWarning, stacklevel=3,
+            )
+
+
+def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
     """Metrics of a pipeline on a labelled table, plus the confusion matrix for classifiers.
+
+    ``target`` is the column holding the true values (default: the one the model was trained
+    on).
 
     Returns
     -------
     dict
-        ``{"task", "n_samples", "metrics"}`` and, for classifiers, ``"labels"`` and
-        ``"confusion_matrix"`` (rows: true labels, columns: predicted, in ``labels`` order).
+        ``{"task", "n_samples", "metrics"}`` and, for classifiers, ``"labels"``,
+        ``"confusion_matrix"`` (rows: true labels, columns: predicted, in ``labels`` order) and
+        ``"f1_labels"`` (the classes present in the data, which F1 averages over).
     """
     from sklearn.metrics import confusion_matrix
 
-    check_columns(frame, [pipeline.target], "--target", source)
-    y = target_values(frame, pipeline.target, pipeline.task)
+    target = pipeline.target if target is None else target
+    check_columns(frame, [target], "--target", source)
+    if pipeline.task == "regression":
+        frame = convert_numeric_text(frame, [target])
+    y = target_values(frame, target, pipeline.task)
     X = pipeline.transform(frame)
     result = {"task": pipeline.task, "n_samples": int(len(frame))}
     if pipeline.task == "classification":
@@ -428,20 +608,22 @@ def evaluate_pipeline(pipeline, frame, source="data"):
             first = int(np.flatnonzero(unseen)[0])
             listed = ", ".join(repr(_plain(c)) for c in classes[:20])
             raise DataError(
-                f"target column {pipeline.target!r} has labels the model never saw, first "
+                f"target column {target!r} has labels the model never saw, first "
                 f"{_plain(y[first])!r} at row {first + 1}. The model knows: {listed}."
             )
         # labels read back from a file may differ in type (int vs str); compare as the model's
         lookup = {str(c): c for c in classes}
         y = np.array([lookup[str(v)] for v in y], dtype=classes.dtype)
-        predicted = pipeline.estimator.predict(X)
+        predicted = _in_batches(pipeline.estimator.predict, X)
         result["metrics"] = classification_metrics(
-            y, predicted, pipeline.estimator.predict_proba(X), classes
+            y, predicted, _in_batches(pipeline.estimator.predict_proba, X), classes
         )
         result["labels"] = [_plain(c) for c in classes]
         result["confusion_matrix"] = confusion_matrix(y, predicted, labels=classes).tolist()
+        result["f1_labels"] = [_plain(c) for c in (
+            classes if len(classes) == 2 else f1_labels(y, classes))]
     else:
-        result["metrics"] = regression_metrics(y, pipeline.estimator.predict(X))
+        result["metrics"] = regression_metrics(y, _in_batches(pipeline._predict_features, X))
     return result
 
 
@@ -459,9 +641,7 @@ def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
         raise DataError("--proba needs a classifier, but this model does regression.")
     out = pd.DataFrame({name: frame[name].to_numpy() for name in keep})
     X = pipeline.transform(frame)
-    prediction = pipeline.estimator.predict(X)
-    out["prediction"] = prediction.reshape(len(frame), -1)[:, 0] if prediction.ndim > 1 \
-        else prediction
+    out["prediction"] = pipeline._predict_features(X)
     if proba:
         probabilities = pipeline.estimator.predict_proba(X)
         for index, label in enumerate(pipeline.classes_):

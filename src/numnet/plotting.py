@@ -5,6 +5,8 @@ the object-oriented API on an Agg canvas, never through pyplot's global state.
 """
 
 import io as _io
+import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,12 @@ import numpy as np
 from .tabular import DataError
 
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+METRIC_NAMES = {"r2": "R²", "accuracy": "accuracy"}
+"""How metrics are named in titles, as in the command line's tables."""
+_CJK_FONTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "IPAGothic",
+              "IPAexGothic", "IPAPGothic", "Droid Sans Fallback", "AR PL", "Unifont",
+              "Noto Sans JP", "Noto Sans SC", "Noto Sans TC", "Noto Sans KR", "Microsoft YaHei",
+              "SimHei", "MS Gothic", "Hiragino", "PingFang", "Apple SD Gothic", "Malgun")
 
 
 def _matplotlib():
@@ -42,8 +50,13 @@ def model_curves(obj):
     return history, history.val_loss, history.val_metric, history.metric_name
 
 
-def plot_history(ax, history, val_loss=None, val_metric=None, metric_name=None):
-    """Training (and validation) loss per epoch on ``ax``; the kept epoch is marked."""
+def plot_history(ax, history, val_loss=None, val_metric=None, metric_name=None, *,
+                 title_chars=None):
+    """Training (and validation) loss per epoch on ``ax``; the kept epoch is marked.
+
+    The title gives the validation metric of the kept parameters: the best epoch's under early
+    stopping (the figure the metrics table reports), else the last epoch's.
+    """
     if val_loss is None:
         val_loss, val_metric, metric_name = (history.val_loss, history.val_metric,
                                              history.metric_name)
@@ -63,7 +76,13 @@ def plot_history(ax, history, val_loss=None, val_metric=None, metric_name=None):
     ax.set_ylabel("loss")
     title = "Loss curves"
     if val_metric:
-        title += f" (final validation {metric_name or 'metric'} {val_metric[-1]:.3g})"
+        name = METRIC_NAMES.get(metric_name, metric_name or "metric")
+        kept = history.best_epoch if history.best_epoch is not None else len(val_metric)
+        kept = min(max(int(kept), 1), len(val_metric))
+        which = "kept epoch" if history.best_epoch is not None else "epoch"
+        title += f" (validation {name} {val_metric[kept - 1]:.4g} at {which} {kept})"
+    if title_chars:
+        title = textwrap.fill(title, max(title_chars, 12))
     ax.set_title(title)
     ax.legend()
     ax.grid(True, alpha=0.3)
@@ -135,15 +154,60 @@ def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
     if suffix not in _FORMATS:
         raise DataError(f"--output must end in .png, .svg or .pdf, got {str(path)!r}.")
     Figure, FigureCanvasAgg = _matplotlib()
+    import matplotlib
+
     curves = model_curves(obj)
-    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(figure)
     panels = 1 if frame is None else 2
-    plot_history(figure.add_subplot(1, panels, 1), *curves)
+    texts = []
     if frame is not None:
-        plot_decision_regions(figure.add_subplot(1, panels, 2), obj, frame)
-    figure.tight_layout()
-    buffer = _io.BytesIO()
-    # no bbox_inches="tight": it would change the pixel size
-    figure.savefig(buffer, format=_FORMATS[suffix], dpi=dpi)
+        texts = [str(c) for c in getattr(obj, "classes_", [])] + [str(c) for c in frame.columns]
+    # Small images get smaller fonts (10 points at 450 pixels per panel), so that titles fit.
+    scale = min(1.0, width / panels / 450, height / 300)
+    font = max(4.0, 10 * scale)
+    with matplotlib.rc_context({"font.size": font, "font.family": _font_family(texts)}):
+        figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        FigureCanvasAgg(figure)
+        # a title wraps at the width of its panel (a character is about 0.6 font sizes wide)
+        chars = int(width / panels / (font * 1.2 * dpi / 72 * 0.6))
+        plot_history(figure.add_subplot(1, panels, 1), *curves, title_chars=chars)
+        if frame is not None:
+            ax = figure.add_subplot(1, panels, 2)
+            plot_decision_regions(ax, obj, frame)
+            ax.set_title(textwrap.fill(ax.get_title(), max(chars, 12)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # tight_layout on tiny figures
+            figure.tight_layout(pad=0.4 if scale < 1 else 1.08)
+        buffer = _io.BytesIO()
+        # no bbox_inches="tight": it would change the pixel size
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Glyph .* missing from font")
+            figure.savefig(buffer, format=_FORMATS[suffix], dpi=dpi)
     atomic_write(path, buffer.getvalue())
+    return figure
+
+
+def _is_cjk(char):
+    code = ord(char)
+    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
+            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x2FA1F)
+
+
+def _font_family(texts):
+    """Fonts for the labels: an installed CJK font first when a label needs one (else warn)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    family = list(matplotlib.rcParams["font.family"])
+    sample = next((c for text in texts for c in text if _is_cjk(c)), None)
+    if sample is None:
+        return family
+    names = sorted({f.name for f in font_manager.fontManager.ttflist})
+    found = [name for name in names if name.startswith(_CJK_FONTS)]
+    if found:
+        return [found[0], "DejaVu Sans"]
+    warnings.warn(
+        f"labels contain characters (e.g. {sample!r}) that no installed font can draw, so they "
+        "show as boxes. Install a CJK font, e.g. Noto Sans CJK (package fonts-noto-cjk).",
+        UserWarning, stacklevel=3,
+    )
+    return family

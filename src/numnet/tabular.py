@@ -47,15 +47,34 @@ def table_format(source) -> str:
     )
 
 
-def read_table(source):
+def read_table(source, *, sep=None, encoding=None):
     """Read a CSV, TSV or Parquet file (or CSV from stdin for ``"-"``) into a DataFrame.
 
     The index is reset to 0, 1, ... so that messages can name rows; column names become
     strings. Raises :class:`DataError` for a missing, unreadable, empty or malformed file and
     for duplicate column names.
+
+    ``sep`` is the field separator of a text file (default: tab for .tsv, else comma; a CSV
+    whose header is one field containing ``;`` is read with ``;``). ``encoding`` is the text
+    encoding (default utf-8, e.g. ``"latin-1"``).
     """
+    import codecs
+
     import pandas as pd
 
+    if sep is not None and sep != "\\t" and (len(sep) != 1 or sep in "\"\r\n"):
+        raise DataError(
+            f"--sep must be a single character other than a quote or a newline, got {sep!r}. "
+            "Write \\t for a tab, e.g. --sep ';'."
+        )
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(
+                f"--encoding must be a text encoding Python knows, got {encoding!r}. Use e.g. "
+                "utf-8, latin-1 or cp1252."
+            ) from None
     fmt = table_format(source)
     name = "<stdin>" if str(source) == "-" else str(source)
     if fmt == "parquet":
@@ -65,7 +84,9 @@ def read_table(source):
             raw = sys.stdin.buffer.read()
         else:
             raw = _read_bytes(source, name)
-        sep = "\t" if fmt == "tsv" else ","
+        explicit = sep is not None
+        if sep in (None, "\\t"):
+            sep = "\t" if (fmt == "tsv" or sep == "\\t") else ","
         compression = "infer" if str(source) != "-" else None
         if compression:
             suffix = Path(source).suffix.lower()
@@ -73,12 +94,25 @@ def read_table(source):
                            ".zst": "zstd"}.get(suffix)
         try:
             header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
-                                 compression=compression, keep_default_na=False)
+                                 compression=compression, keep_default_na=False,
+                                 encoding=encoding)
+            if (not explicit and sep == "," and header.shape[1] == 1
+                    and ";" in str(header.iloc[0, 0])):
+                sep = ";"  # a European spreadsheet's CSV
+                header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
+                                     compression=compression, keep_default_na=False,
+                                     encoding=encoding)
             frame = pd.read_csv(io.BytesIO(raw), sep=sep, compression=compression,
-                                low_memory=False)
+                                low_memory=False, encoding=encoding)
         except pd.errors.EmptyDataError:
             raise DataError(f"Cannot read {name!r}: the file is empty.") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"Cannot read {name!r} as {encoding or 'utf-8'} text: it holds the byte "
+                f"0x{error.object[error.start]:02x}, which {encoding or 'utf-8'} does not allow "
+                "there. Pass the file's encoding, e.g. --encoding latin-1."
+            ) from None
+        except (pd.errors.ParserError, ValueError, OSError) as error:
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(
                 error).__name__
             raise DataError(
@@ -139,10 +173,25 @@ def _check_duplicates(columns, name):
 
 
 def parse_columns(text):
-    """Split a comma-separated option value (``"a, b,c"``) into column names."""
+    r"""Split a comma-separated option value (``"a, b,c"``) into column names.
+
+    A comma inside a name is written ``\,`` (``"price\, EUR,rooms"`` names ``price, EUR`` and
+    ``rooms``); ``\\`` is a backslash.
+    """
     if text is None:
         return None
-    return [part.strip() for part in text.split(",") if part.strip()]
+    parts, current, chars = [], [], iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append(following if following in (",", "\\") else char + following)
+        elif char == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
 
 
 def check_columns(frame, names, option, source):
@@ -202,6 +251,9 @@ def _numeric_values(series, name, *, trained=False):
         parsed = pd.to_numeric(series, errors="coerce")
         bad = parsed.isna().to_numpy() & series.notna().to_numpy()
         if bad.any():
+            text_values, _ = numbers_from_text(series, name)
+            if text_values is not None:
+                return _numeric_values(pd.Series(text_values, index=series.index), name)
             first = int(np.flatnonzero(bad)[0])
             value = series.iloc[first]
             rule = "numeric (as in training)" if trained else "numeric"
@@ -220,6 +272,197 @@ def _numeric_values(series, name, *, trained=False):
     return values
 
 
+_PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_CURRENCY = "$€£¥"
+
+
+def _number_format(text):
+    """The format of one number written as text: ``(kind, decoration)``, or None.
+
+    kind says how it is written (``"plain"``, ``"thousands"``, ``"comma"`` for a decimal comma,
+    ``"ambiguous"`` for ``1,234`` which may be either); decoration is None, ``"currency"`` or
+    ``"percent"``.
+    """
+    import re
+
+    value = text.strip()
+    decoration = None
+    sign = value[:1] if value[:1] in "+-" else ""
+    value = value[len(sign):].strip()
+    if value[:1] in _CURRENCY or value[-1:] in _CURRENCY:
+        decoration, value = "currency", value.strip(_CURRENCY).strip()
+    elif value.endswith("%"):
+        decoration, value = "percent", value[:-1].strip()
+    body = value
+    if re.fullmatch(_PLAIN_NUMBER, value):
+        return "plain", decoration
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", body):
+        return "ambiguous", decoration  # 3,750: thousands, or 3.75 with a decimal comma
+    if re.fullmatch(r"\d{1,3}(,\d{3})+\.\d*", body):
+        return "thousands", decoration
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+,\d*", body) or re.fullmatch(r"\d+,\d+", body):
+        return "comma", decoration
+    if re.fullmatch(r"\d{1,3}(\.\d{3}){2,}", body):
+        return "comma", decoration  # 1.234.567: dots as thousands separators
+    return None
+
+
+def numbers_from_text(series, name):
+    """A text column that holds numbers with separators, currency or percent signs, as floats.
+
+    Returns ``(values, how)``: float64 values (NaN where missing) and a phrase saying how they
+    were written, or ``(None, None)`` when the column is not numbers written as text (or is
+    plain numbers, which pandas already reads). Raises :class:`DataError` when the numbers are
+    written in ways that contradict each other (a decimal comma and thousands commas).
+    Percentages become fractions (``12%`` is 0.12).
+    """
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None, None
+    present = series.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present):
+        return None, None
+    formats = {}
+    for value in present.unique():
+        found = _number_format(value)
+        if found is None:
+            return None, None
+        formats.setdefault(found, value)
+    kinds = {kind for kind, _ in formats}
+    decorations = {decoration for _, decoration in formats} - {None}
+    if kinds == {"plain"} and not decorations:
+        return None, None
+    if len(decorations) > 1:
+        raise DataError(
+            f"column {name!r} must hold numbers written one way, got both currency and percent "
+            f"signs. Convert the column to plain numbers before training."
+        )
+    if "comma" in kinds and "thousands" in kinds:
+        comma = next(v for (k, _), v in formats.items() if k == "comma")
+        thousands = next(v for (k, _), v in formats.items() if k == "thousands")
+        raise DataError(
+            f"column {name!r} must use one decimal mark, got {comma!r} (decimal comma) and "
+            f"{thousands!r} (decimal point). Write the numbers without thousands separators "
+            "and with a decimal point."
+        )
+    comma = "comma" in kinds  # "ambiguous" values follow the others; alone they are thousands
+    text = present.astype(str).str.replace(f"[{_CURRENCY}\\s]", "", regex=True)
+    percent = "percent" in decorations
+    if percent:
+        text = text.str.rstrip("%")
+    if comma:
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    values = np.full(len(series), np.nan)
+    parsed = pd.to_numeric(text).to_numpy(dtype=np.float64)
+    values[series.notna().to_numpy()] = parsed / 100 if percent else parsed
+    ways = []
+    if "thousands" in kinds or ("ambiguous" in kinds and not comma):
+        ways.append("thousands separators")
+    if comma:
+        ways.append("a decimal comma")
+    if decorations:
+        ways.append("currency signs" if "currency" in decorations else
+                    "percent signs (read as fractions: 12% is 0.12)")
+    return values, " and ".join(ways)
+
+
+def convert_numeric_text(frame, columns):
+    """``frame`` with the columns that hold numbers written as text read as numbers.
+
+    Each converted column is announced with a UserWarning (one line on the command line).
+    """
+    converted = None
+    for name in columns:
+        values, how = numbers_from_text(frame[name], name)
+        if values is None:
+            continue
+        if converted is None:
+            converted = frame.copy()
+        example = frame[name].dropna().iloc[0]
+        converted[name] = values
+        warnings.warn(
+            f"column {name!r} holds numbers written as text with {how} (e.g. {example!r}); "
+            "read as numbers.", UserWarning, stacklevel=2,
+        )
+    return frame if converted is None else converted
+
+
+def _unusable_type(series):
+    """A name for a column of lists, structs, maps or bytes (Parquet nested types), else None."""
+    present = series.dropna()
+    if not len(present):
+        return None
+    value = present.iloc[0]
+    if isinstance(value, dict):
+        return "struct"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        first = next(iter(value), None) if len(value) else None
+        if isinstance(first, tuple) and len(first) == 2:
+            return "map"
+        return "list"
+    return None
+
+
+def check_plain(series, name, role="column"):
+    """Raise for a column of lists, structs, maps or binary values (say which)."""
+    kind = _unusable_type(series)
+    if kind is not None:
+        raise DataError(
+            f"{role} {name!r} must hold numbers or strings, got {kind} values (e.g. "
+            f"{series.dropna().iloc[0]!r:.60}). Leave it out with --exclude, or flatten it "
+            "into plain columns."
+        )
+
+
+_DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+DATE_PARTS = ("year", "month", "dayofweek", "ordinal")
+"""The numeric features of a date column: its year, month, day of the week (Monday 0) and
+ordinal day (days since 1970-01-01)."""
+
+
+def _is_date(series):
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    present = series.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present.iloc[:1000]):
+        return False
+    return bool(present.astype(str).str.fullmatch(_DATE).all())
+
+
+def _date_parts(series, name, fill=None):
+    """Array (n, 4) of year, month, day of week and ordinal day.
+
+    Missing dates are filled with ``fill`` (an ordinal day) when it is given.
+    """
+    import pandas as pd
+
+    options = {} if pd.api.types.is_datetime64_any_dtype(series) else {"format": "ISO8601"}
+    try:
+        dates = pd.to_datetime(series, errors="raise", **options)
+    except (ValueError, TypeError, OverflowError):
+        dates = pd.to_datetime(series, errors="coerce", **options)
+        bad = dates.isna().to_numpy() & series.notna().to_numpy()
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} must hold dates like 2024-01-31, got {series.iloc[first]!r} at "
+            f"row {_row(series, first)}. Fix that value."
+        ) from None
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    if fill is not None:
+        dates = dates.fillna(pd.Timestamp("1970-01-01") + pd.Timedelta(days=fill))
+    ordinal = (dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return np.column_stack([dates.dt.year, dates.dt.month, dates.dt.day_of_week,
+                            ordinal]).astype(np.float64)
+
+
 def column_kind(series, name):
     """``"numeric"`` or ``"categorical"`` for a feature column; raise for unusable ones.
 
@@ -230,6 +473,9 @@ def column_kind(series, name):
 
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return "numeric"
+    if _is_date(series):
+        return "date"
+    check_plain(series, name)
     if not (pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
             or isinstance(series.dtype, pd.CategoricalDtype)):
         raise DataError(
@@ -316,14 +562,36 @@ class TabularPreprocessor:
             _check_missing(series, name, self.impute)
             if kind == "numeric":
                 _numeric_values(series, name)
+            elif kind == "date":
+                _date_parts(series, name)
 
     def fit(self, frame, columns):
-        """Learn fill values, means, scales and categories from ``frame[columns]``."""
+        """Learn fill values, means, scales and categories from ``frame[columns]``.
+
+        A column with one value in every row is left out (with a warning); an integer column
+        whose values are all different and consecutive (a row number) gets a warning.
+        """
         self.check(frame, columns)
         self.columns_ = []
+        dropped = []
         for name in columns:
             series = frame[name]
-            if column_kind(series, name) == "numeric":
+            kind = column_kind(series, name)
+            if len(series) > 1 and series.nunique(dropna=False) == 1:
+                dropped.append(name)
+                continue
+            if kind == "date":
+                parts = _date_parts(series, name)
+                ordinal = parts[:, 3]
+                fill = self._fill_value(ordinal)
+                parts = _date_parts(series, name, fill=fill)
+                std = parts.std(axis=0)
+                self.columns_.append({"name": name, "kind": "date", "fill": fill,
+                                      "mean": [float(v) for v in parts.mean(axis=0)],
+                                      "scale": [float(v) if v > 0 else 1.0 for v in std]})
+                continue
+            if kind == "numeric":
+                _warn_identifier(series, name)
                 values = _numeric_values(series, name)
                 fill = self._fill_value(values)
                 values = np.where(np.isnan(values), fill, values)
@@ -353,6 +621,17 @@ class TabularPreprocessor:
                     )
                 self.columns_.append({"name": name, "kind": "categorical",
                                       "fill": fill, "categories": categories})
+        for name in dropped:
+            value = frame[name].iloc[0]
+            warnings.warn(
+                f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
+                "row, so it cannot help; it is left out.", UserWarning, stacklevel=2,
+            )
+        if not self.columns_:
+            raise DataError(
+                f"data must have at least one feature column that varies, got only constant "
+                f"ones: {', '.join(repr(n) for n in dropped)}."
+            )
         return self
 
     def _fill_value(self, values):
@@ -370,6 +649,8 @@ class TabularPreprocessor:
         for column in self.columns_:
             if column["kind"] == "numeric":
                 names.append(column["name"])
+            elif column["kind"] == "date":
+                names.extend(f"{column['name']}.{part}" for part in DATE_PARTS)
             else:
                 names.extend(f"{column['name']}={c}" for c in column["categories"])
         return names
@@ -410,6 +691,9 @@ class TabularPreprocessor:
                         f"{values[first]:.3g} at row {_row(series, first)}."
                     )
                 blocks.append(scaled[:, None])
+            elif column["kind"] == "date":
+                parts = _date_parts(series, name, fill=column["fill"])
+                blocks.append((parts - np.array(column["mean"])) / np.array(column["scale"]))
             else:
                 import pandas as pd
 
@@ -449,11 +733,45 @@ class TabularPreprocessor:
         return pre
 
 
+def _plain_value(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _warn_identifier(series, name):
+    """Warn for an integer column that numbers the rows (all values distinct, consecutive)."""
+    import pandas as pd
+
+    if len(series) < 10 or not pd.api.types.is_integer_dtype(series):
+        return
+    values = np.sort(series.to_numpy(dtype=np.int64))
+    if values[-1] - values[0] == len(values) - 1 and np.all(np.diff(values) == 1):
+        warnings.warn(
+            f"column {name!r} looks like a row number (its {len(values)} values are the "
+            f"consecutive integers {values[0]}..{values[-1]}); it is used as a feature. If it "
+            f"is an identifier, leave it out with --exclude {name}.", UserWarning, stacklevel=3,
+        )
+
+
+def _finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
 def _check_column_state(column):
     numeric = {"name": str, "kind": str, "fill": float, "mean": float, "scale": float}
     categorical = {"name": str, "kind": str, "fill": str, "categories": list}
     if not isinstance(column, dict):
         raise ValueError("each preprocessed column must be an object.")
+    if column.get("kind") == "date":
+        ok = (set(column) == {"name", "kind", "fill", "mean", "scale"}
+              and isinstance(column["name"], str) and _finite_number(column["fill"])
+              and all(isinstance(column[key], list) and len(column[key]) == len(DATE_PARTS)
+                      and all(_finite_number(v) for v in column[key])
+                      for key in ("mean", "scale"))
+              and all(v > 0 for v in column["scale"]))
+        if not ok:
+            raise ValueError(f"invalid preprocessed column {column!r:.200}.")
+        return
     fields = numeric if column.get("kind") == "numeric" else categorical
     if column.get("kind") not in ("numeric", "categorical") or set(column) != set(fields):
         raise ValueError(f"invalid preprocessed column {column!r:.200}.")
@@ -489,12 +807,14 @@ def infer_task(series):
 def target_values(frame, target, task):
     """The target column as labels (classification) or float64 values (regression)."""
     series = frame[target]
+    check_plain(series, target, "target column")
     missing = series.isna().to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
         raise DataError(
             f"target column {target!r} has {int(missing.sum())} missing value(s), the first at "
-            f"row {_row(series, first)}. Drop those rows; targets are never imputed."
+            f"row {_row(series, first)}. Drop those rows (--drop-missing-target); targets are "
+            "never imputed."
         )
     if task == "regression":
         import pandas as pd
