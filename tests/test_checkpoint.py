@@ -452,7 +452,7 @@ def array_at(field):
      "a checkpoint state must have exactly the fields ['batch', 'callbacks', "),
     (state_edit(lambda s: s["layer_rngs"].update({"x": {}})),
      "layer_rngs must map layer indices to generator states."),
-    (state_edit(lambda s: s.update(params={"__numnet__": "eval", "code": "1"})),
+    (state_edit(lambda s: s["history"].update(loss={"__numnet__": "eval", "code": "1"})),
      "unexpected entry {'__numnet__': 'eval', 'code': '1'} in the checkpoint."),
 ], ids=["foreign-generator", "generator-name-array", "float-state", "huge-state",
         "mode-array", "negative-epoch", "history-length", "bare-nan", "optimizer-field",

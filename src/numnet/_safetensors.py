@@ -9,14 +9,17 @@ The format (https://github.com/huggingface/safetensors)::
 
 :func:`read` trusts nothing: the header length is bounded before the header is read, the JSON
 must be UTF-8 without duplicate keys or deep nesting, and every tensor's dtype, shape and byte
-range is checked against the bytes actually present before an array is created. The arrays are
-read-only views of one buffer the size of the file. Every problem raises
-:class:`ModelFileError` naming the file.
+range is checked against the bytes actually present before an array is created. Tensors are
+read one by one, only those a caller asks for (:class:`Container`), so a load's memory follows
+the object it builds, not the file's size. Only regular files are opened
+(:func:`open_regular`). Every problem raises :class:`ModelFileError` naming the file.
 """
 
+import codecs
 import json
 import math
 import os
+import stat
 
 import numpy as np
 
@@ -55,19 +58,73 @@ def write(tensors, metadata):
     return save(tensors, metadata=metadata)
 
 
-def read_path(path, key, *, what="numnet model file"):
-    """:func:`read` on the file at ``path``."""
+def describe_mode(mode):
+    """What a non-regular file is, for messages: "a folder", "a FIFO (named pipe)", ..."""
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def open_regular(path, *, what="numnet model file"):
+    """Open ``path`` for binary reading; refuse anything but a regular file before it can block.
+
+    A FIFO would block ``open()`` until a writer appears, and a device never ends; both are
+    refused from ``stat`` before opening, and again from ``fstat`` after a non-blocking open (in
+    case the path was swapped in between). A missing file raises FileNotFoundError.
+    """
     name = os.fspath(path)
-    try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below
-    except IsADirectoryError:
-        fail(name, f"it is a folder, not a {what}.")
-    with file:
-        return read(file, os.fstat(file.fileno()).st_size, name, key, what=what)
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        fail(name, f"it is {describe_mode(mode)}, not a {what}.")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    file = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        file.close()
+        fail(name, f"it is {describe_mode(mode)}, not a {what}.")
+    return file
+
+
+def read_path(path, key, *, what="numnet model file"):
+    """:func:`read` on the file at ``path`` (a regular file only)."""
+    with open_regular(path, what=what) as file:
+        return read(file, os.fstat(file.fileno()).st_size, os.fspath(path), key, what=what)
 
 
 def read(file, size, name, key, *, what="numnet model file"):
-    """Parse and check a safetensors file of ``size`` bytes.
+    """Parse and check a whole safetensors file of ``size`` bytes (see :class:`Container`).
+
+    Returns
+    -------
+    text : str
+        ``__metadata__[key]``.
+    tensors : dict of str to ndarray
+        Every tensor, as a new writable array in the file's byte order (little-endian).
+    """
+    container = Container(file, size, name, key, what=what)
+    return container.text, container.read(container.entries)
+
+
+def _looks_like_text(raw):
+    """Whether the first bytes of a file are printable text (a CSV, JSON, a script, ...)."""
+    try:  # the cut may fall inside a character: decode incrementally, leaving it out
+        text = codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and all(c.isprintable() or c in "\t\r\n" for c in text)
+
+
+class Container:
+    """The checked header of a safetensors file; tensors are read only when asked for.
+
+    The header length is bounded before the header is read, the JSON must be UTF-8 without
+    duplicate keys or deep nesting, and every tensor's dtype, shape and byte range is checked
+    against the bytes actually present. No tensor byte is read here: :meth:`read` reads the
+    tensors a caller needs, so that the memory a load takes follows the object, not the size
+    of the file (a forged file cannot make it read gigabytes it does not use).
 
     Parameters
     ----------
@@ -80,49 +137,74 @@ def read(file, size, name, key, *, what="numnet model file"):
     what : str, default="numnet model file"
         What the file should be, for error messages.
 
-    Returns
-    -------
+    Attributes
+    ----------
     text : str
         ``__metadata__[key]``.
-    tensors : dict of str to ndarray
-        Read-only arrays, in the file's byte order (little-endian).
+    entries : dict of str to (dtype, shape, begin)
+        Every tensor the header declares.
     """
-    if size < 8:
-        fail(name, f"the file has {size} bytes, too short for a model file (truncated or "
-                   "not a model file).")
-    n_header = int.from_bytes(file.read(8), "little")
-    if n_header > MAX_HEADER_BYTES:
-        fail(name, f"the header length field says {n_header} bytes, more than the "
-                   f"{MAX_HEADER_BYTES} a {what} may have; this is not a {what} (or it is "
-                   "corrupted).")
-    if n_header > size - 8:
-        fail(name, f"the header length field says {n_header} bytes, but the file has only "
-                   f"{size - 8} after it; the file is truncated or not a model file.")
-    raw = file.read(n_header)
-    if len(raw) != n_header:
-        fail(name, "the file ended while reading the header (truncated).")
-    header = parse_json(raw, name, "header")
-    if not isinstance(header, dict):
-        fail(name, "the header is not a JSON object; this is not a safetensors file.")
 
-    meta_block = header.pop("__metadata__", None)
-    if not isinstance(meta_block, dict) or key not in meta_block:
-        fail(name, f"the file has no {key} metadata; it is not a {what} (perhaps a "
-                   "safetensors file written by another library).")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta_block.items()):
-        fail(name, "the safetensors __metadata__ must map strings to strings.")
+    def __init__(self, file, size, name, key, *, what="numnet model file"):
+        self.file, self.name = file, name
+        if size < 8:
+            fail(name, f"the file has {size} bytes, too short for a model file (truncated or "
+                       "not a model file).")
+        first = file.read(8)
+        n_header = int.from_bytes(first, "little")
+        if n_header > MAX_HEADER_BYTES and _looks_like_text(first + file.read(504)):
+            fail(name, f"this is not a {what} (it looks like text/CSV).")
+        if n_header > MAX_HEADER_BYTES:
+            fail(name, f"the header length field says {n_header} bytes, more than the "
+                       f"{MAX_HEADER_BYTES} a {what} may have; this is not a {what} (or it is "
+                       "corrupted).")
+        if n_header > size - 8:
+            fail(name, f"the header length field says {n_header} bytes, but the file has only "
+                       f"{size - 8} after it; the file is truncated or not a model file.")
+        file.seek(8)
+        raw = file.read(n_header)
+        if len(raw) != n_header:
+            fail(name, "the file ended while reading the header (truncated).")
+        header = parse_json(raw, name, "header")
+        if not isinstance(header, dict):
+            fail(name, "the header is not a JSON object; this is not a safetensors file.")
 
-    data_size = size - 8 - n_header
-    entries = _check_entries(header, data_size, name)
-    data = file.read(data_size)
-    if len(data) != data_size:
-        fail(name, "the file ended while reading the tensor data (truncated).")
-    tensors = {
-        tensor: np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=begin
-                              ).reshape(shape)
-        for tensor, (dtype, shape, begin) in entries.items()
-    }
-    return meta_block[key], tensors
+        meta_block = header.pop("__metadata__", None)
+        if not isinstance(meta_block, dict) or key not in meta_block:
+            fail(name, f"the file has no {key} metadata; it is not a {what} (perhaps a "
+                       "safetensors file written by another library).")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta_block.items()):
+            fail(name, "the safetensors __metadata__ must map strings to strings.")
+        self.text = meta_block[key]
+        self.data_start = 8 + n_header
+        self.entries = _check_entries(header, size - self.data_start, name)
+
+    def read(self, keys, digest=None):
+        """{key: array} for ``keys``, read in sorted order; each array is new and writable.
+
+        With ``digest`` (a hashlib object), each tensor's name, dtype code, shape and bytes
+        are fed to it in that order, as ``numnet.io`` computes its checksum.
+        """
+        tensors = {}
+        for key in sorted(keys):
+            dtype, shape, begin = self.entries[key]
+            array = np.empty(shape, dtype=dtype)
+            view = memoryview(array.reshape(-1).view(np.uint8))
+            self.file.seek(self.data_start + begin)
+            done = 0
+            while done < len(view):
+                count = self.file.readinto(view[done:done + _CHUNK])
+                if not count:
+                    fail(self.name, "the file ended while reading the tensor data (truncated).")
+                done += count
+            if digest is not None:
+                digest.update(json.dumps([key, CODES[dtype], list(shape)]).encode())
+                digest.update(view)
+            tensors[key] = array
+        return tensors
+
+
+_CHUNK = 2**24
 
 
 def parse_json(raw, name, what):

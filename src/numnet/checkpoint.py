@@ -261,8 +261,21 @@ class Checkpoint:
         from .io import atomic_write
 
         data = dumps_state(state, info=self.info)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            from .io import OutputError, _reason
+
+            raise OutputError(f"Cannot write {str(self.directory)!r}: {_reason(error)}.") from None
         atomic_write(self.path, data)
+
+    def check_writable(self):
+        """Raise numnet.io.OutputError now if :meth:`save` could not write the file later."""
+        from .io import check_folder, check_output
+
+        check_folder(self.directory)
+        if self.directory.is_dir():
+            check_output(self.path)
 
     def load(self):
         """The saved :class:`TrainingState`, or None when there is no checkpoint file yet.
@@ -272,8 +285,10 @@ class Checkpoint:
         numnet.ModelFileError
             When the file is truncated, altered or not a checkpoint.
         """
+        from ._safetensors import open_regular
+
         try:
-            file = open(self.path, "rb")  # noqa: SIM115 - closed by load_state
+            file = open_regular(self.path)  # a FIFO or device is refused, never opened
         except FileNotFoundError:
             return None
         with file:
@@ -344,8 +359,11 @@ def load_state(file, name, *, size=None):
     return state, info
 
 
-def _encode(value, key, tensors):
+def _encode(value, key, tensors, depth=0):
     """Plain JSON for a state value; arrays go to ``tensors``, non-finite floats are tagged."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"checkpoint state {key} must be nested at most {_MAX_DEPTH} levels "
+                         "deep to be saved (as the loader allows), got more.")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
@@ -364,10 +382,10 @@ def _encode(value, key, tensors):
         tensors[key] = np.ascontiguousarray(value, dtype=dtype)
         return {_TAG: "ndarray", "key": key}
     if isinstance(value, (list, tuple)):
-        items = [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
+        items = [_encode(v, f"{key}.{i}", tensors, depth + 1) for i, v in enumerate(value)]
         return items if isinstance(value, list) else {_TAG: "tuple", "items": items}
     if isinstance(value, dict) and all(isinstance(k, str) and k != _TAG for k in value):
-        return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
+        return {k: _encode(v, f"{key}.{k}", tensors, depth + 1) for k, v in value.items()}
     raise TypeError(
         f"checkpoint state {key} must be plain data (None, bool, int, float, str, numeric "
         f"arrays, or lists, tuples and str-keyed dicts of them), got {type(value).__name__}."
@@ -427,7 +445,7 @@ class _StateReader:
             if key in self.used:
                 self.fail(f"the tensor {key!r} is used twice; the file was altered.")
             self.used.add(key)
-            return self.tensors[key].copy()  # writable, independent of the file buffer
+            return self.tensors[key]  # a new writable array of its own (Container.read)
         self.fail(f"unexpected entry {value!r:.100} in the checkpoint.")
 
     # --- the fields of a TrainingState ---------------------------------------------------------
@@ -467,13 +485,40 @@ class _StateReader:
         self.optimizer(fields["optimizer"], params)
         self.history(fields["history"], fields["epoch"])
         self.early_stopping(fields["early_stopping"], params)
+        stopping = fields["early_stopping"]
+        if stopping is not None and (stopping["wait"] > fields["epoch"] or (
+                stopping["best_epoch"] is not None and stopping["best_epoch"] > fields["epoch"])):
+            self.fail(f"early_stopping must have best_epoch and wait <= epoch "
+                      f"({fields['epoch']}), got best_epoch {stopping['best_epoch']!r} and wait "
+                      f"{stopping['wait']!r}; the file was altered.")
         self.schedule(fields["schedule"])
         self.split(fields["validation_split"], fingerprint)
         callbacks = fields["callbacks"]
         if not isinstance(callbacks, dict) or not all(k.isdigit() and len(k) < 6
                                                       for k in callbacks):
             self.fail("callbacks must map callback indices to states.")
+        self.ranges(fields, fingerprint)
         return TrainingState(**fields)
+
+    def ranges(self, fields, fingerprint):
+        """Counters must lie within the run the fingerprint describes (sizes, batches)."""
+        for key in ("n_samples", "batch_size"):
+            if not _is_int(fingerprint.get(key), 1):
+                self.fail(f"fingerprint {key} must be an integer >= 1, got "
+                          f"{fingerprint.get(key)!r:.50}.")
+        n_samples, batch_size = fingerprint["n_samples"], fingerprint["batch_size"]
+        n_batches = -(-n_samples // batch_size)
+        if fields["batch"] >= n_batches:
+            self.fail(f"batch must be an integer in [0, {n_batches}) (the batches of an epoch of "
+                      f"{n_samples} rows in batches of {batch_size}), got {fields['batch']!r}; "
+                      "the file was altered.")
+        if fields["finished"] and fields["batch"]:
+            self.fail(f"batch must be 0 in a finished run, got {fields['batch']!r}; the file was "
+                      "altered.")
+        limit = (fields["epoch"] + 1) * n_samples
+        if fields["n_seen"] > limit:
+            self.fail(f"n_seen must be at most {limit} after {fields['epoch']} epoch(s) of "
+                      f"{n_samples} rows, got {fields['n_seen']!r}; the file was altered.")
 
     def rng_state(self, value, where):
         """A bit generator's state: its leaves are integers (or integer arrays) only."""
@@ -512,6 +557,9 @@ class _StateReader:
             elif not (_is_real(item) and math.isfinite(item)):
                 self.fail(f"optimizer[{key!r}] must be a finite number or an array, got "
                           f"{item!r:.50}.")
+        if "t" in value and not _is_int(value["t"]):
+            self.fail(f"optimizer['t'] (the step count) must be an integer >= 0, got "
+                      f"{value['t']!r:.50}; the file was altered.")
 
     def history(self, value, epoch):
         from .io import _matches

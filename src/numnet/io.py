@@ -28,11 +28,15 @@ problem raises :class:`ModelFileError`.
 """
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
 import os
+import re
 import secrets
+import stat
+import time
 import types
 import warnings
 from pathlib import Path
@@ -58,6 +62,8 @@ FORMAT_NAME = "numnet"
 FORMAT_VERSION = 1
 MAX_LAYERS = 4096
 MAX_FREE_WIDTH = 2**20
+MAX_DEPTH = 100
+"""Deepest nesting of lists and objects in a file's object description (``object``)."""
 MAX_STR_BYTES = 4 * MAX_HEADER_BYTES
 """Largest NumPy string array (fixed width, 4 bytes a character) a model file may describe.
 
@@ -90,6 +96,7 @@ def save(obj, path) -> None:
     >>> bool(np.array_equal(load(path).forward(X), net.forward(X)))
     True
     """
+    check_output(path)
     atomic_write(path, dumps(obj))
 
 
@@ -107,8 +114,9 @@ def load(path):
     Raises
     ------
     ModelFileError
-        When the file is truncated, altered, not a numnet model file, or written by a newer
-        file format. OSError when it cannot be read at all.
+        When the file is truncated, altered, not a numnet model file (a folder, a FIFO or a
+        device included: only regular files are opened), or written by a newer file format.
+        OSError (FileNotFoundError, PermissionError) when it cannot be read at all.
     """
     metadata, tensors = _read_path(path)
     return _build(metadata, tensors, _name(path))
@@ -118,6 +126,19 @@ def dumps(obj) -> bytes:
     """The bytes of the model file :func:`save` writes for ``obj``."""
     writer = _Writer()
     kind, encoded = writer.top(obj)
+    if _nesting(encoded) > MAX_DEPTH:
+        raise ValueError(f"the object's description must nest at most {MAX_DEPTH} levels of "
+                         "lists and dicts to be saved, got more. Flatten deeply nested "
+                         "hyperparameters or attributes.")
+    budget = min(MAX_STR_BYTES, 4 * len(json.dumps(encoded)) + 2**16)
+    if writer.str_bytes > budget:
+        key, n_items, width, _ = writer.largest_str_array
+        raise ValueError(
+            f"string arrays must take at most {budget} bytes in this model file (4 bytes for "
+            f"each character of its metadata), got {writer.str_bytes}: {key} holds {n_items} "
+            f"strings padded to {width} characters. Store it as an object array "
+            "(array.astype(object)) or shorten its longest string."
+        )
     return _pack(kind, encoded, writer.tensors)
 
 
@@ -128,7 +149,69 @@ def _pack(kind, encoded, tensors):
         "kind": kind, "object": encoded, "sha256": _checksum(kind, encoded, tensors),
     }
     text = json.dumps(metadata, separators=(",", ":"))
-    return _safetensors.write(tensors, {FORMAT_NAME: text})
+    data = _safetensors.write(tensors, {FORMAT_NAME: text})
+    n_header = int.from_bytes(data[:8], "little")
+    if n_header > MAX_HEADER_BYTES:
+        longest = _longest_string(encoded)
+        raise ValueError(
+            f"the model file's header must be at most {MAX_HEADER_BYTES} bytes, got {n_header}"
+            f" (the longest text in it has {len(longest)} characters: {longest[:20]!r}...). "
+            "Shorten such labels or category names, or leave that column out; nothing was "
+            "written."
+        )
+    _verify(data, kind)
+    return data
+
+
+def _verify(data, kind):
+    """Load the bytes about to be written: a file that numnet.load would refuse is never saved.
+
+    The writer enforces the reader's limits itself (header size, nesting, string arrays,
+    layers, dimensions) with its own messages; this catches whatever else does not load back.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if kind == "checkpoint":
+                from .checkpoint import loads_state
+
+                loads_state(data, name="<new file>")
+            else:
+                loads(data, name="<new file>")
+    except ModelFileError as error:
+        detail = str(error).removeprefix("Cannot load '<new file>': ")
+        raise ValueError(f"numnet cannot save this {kind}: the file would not load back "
+                         f"({detail}); nothing was written.") from None
+
+
+def _longest_string(obj):
+    """The longest str in a JSON-able object (for the message about an oversized header)."""
+    longest, stack = "", [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and len(value) > len(longest):
+            longest = value
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return longest
+
+
+def _nesting(obj):
+    """How deeply lists and objects nest in a JSON-able object (a scalar is 0)."""
+    deepest, stack = 0, [(obj, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return deepest
 
 
 def loads(data: bytes, *, name="<bytes>"):
@@ -155,24 +238,183 @@ def read_metadata(path) -> dict:
     return metadata
 
 
+class OutputError(OSError):
+    """A file cannot be written where asked; the message names the path.
+
+    The folder is missing, the path is a folder, a device or a FIFO, the output is one of the
+    inputs, or the write itself failed (disk full, read-only file system, permission). An old
+    file at the path is left as it was.
+    """
+
+
+_STARTED = time.time()  # stale temporary files are those older than this process
+_REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied", errno.ENAMETOOLONG: "the name is too long",
+            errno.ELOOP: "it is a loop of symbolic links"}
+
+
+def _reason(error):
+    text = _REASONS.get(error.errno) or (error.strerror or str(error))
+    return text[:1].lower() + text[1:]
+
+
+def check_output(path, *, inputs=()):
+    """The regular file that writing ``path`` will create or replace, checked before any work.
+
+    A symbolic link is followed: its target is written (replaced atomically) and the link is
+    kept. Refused with :class:`OutputError`: a path that is a folder, a FIFO, a device or a
+    socket; a folder that does not exist or cannot be written; a path that is the same file as
+    one of ``inputs`` (paths of files read by the same command; ``"-"`` and missing ones are
+    skipped). An empty path is a ValueError.
+
+    Returns
+    -------
+    pathlib.Path
+        The file to write, symbolic links resolved.
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if text == "":
+        raise ValueError("path must name a file to write, got ''. Pass a file name such as "
+                         "'model.numnet'.")
+    destination = Path(os.path.realpath(text))
+    try:
+        mode = os.stat(destination).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise OutputError(f"Cannot write {text!r}: {_reason(error)}.") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputError(f"Cannot write {text!r}: it is a folder. Name a file to write, "
+                          f"e.g. {os.path.join(text, 'model.numnet')!r}.")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputError(f"Cannot write {text!r}: it is {_safetensors.describe_mode(mode)}; "
+                          "numnet writes only regular files. Choose a file path.")
+    folder = destination.parent
+    shown = os.path.dirname(text) or "."
+    if os.path.islink(text):
+        shown = str(folder)
+    try:
+        folder_mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        raise OutputError(f"Cannot write {text!r}: the folder {shown!r} does not exist. "
+                          "Create it first.") from None
+    except OSError as error:
+        raise OutputError(f"Cannot write {text!r}: {_reason(error)}.") from None
+    if not stat.S_ISDIR(folder_mode):
+        raise OutputError(f"Cannot write {text!r}: {shown!r} is not a folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            read_only = False
+        reason = ("the file system is read-only" if read_only
+                  else f"permission denied (the folder {shown!r} is not writable)")
+        raise OutputError(f"Cannot write {text!r}: {reason}.")
+    if mode is not None:
+        for source in inputs:
+            if source is None or os.fspath(source) in ("", "-"):
+                continue
+            try:
+                same = os.path.samefile(source, destination)
+            except OSError:
+                continue
+            if same:
+                raise OutputError(
+                    f"Cannot write {text!r}: it is the input file {os.fspath(source)!r}, which "
+                    "would be replaced. Choose another output path."
+                )
+    return destination
+
+
+def check_folder(directory):
+    """Check that ``directory`` is, or can be created as, a writable folder; OutputError if not.
+
+    The nearest existing folder on its path must be writable (the rest is created on the first
+    save).
+    """
+    text = os.fspath(directory)
+    existing = Path(os.path.realpath(text or "."))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "it is" if existing == Path(os.path.realpath(text or ".")) else (
+            f"{str(existing)!r} is")
+        raise OutputError(f"Cannot write {text!r}: {where} not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        try:
+            read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            read_only = False
+        reason = ("the file system is read-only" if read_only
+                  else f"permission denied (the folder {str(existing)!r} is not writable)")
+        raise OutputError(f"Cannot write {text!r}: {reason}.")
+
+
 def atomic_write(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
-    Readers see either the old file or the complete new one, never a partial write.
+    Readers see either the old file or the complete new one, never a partial write. The path
+    is checked first (:func:`check_output`; a symbolic link is followed to its target), and a
+    failed write (disk full, read-only file system, permission) raises :class:`OutputError`
+    with the old file intact and the temporary file removed.
+
+    The temporary file is ``.<name>.<pid>-<hex>.tmp``. A process killed with SIGKILL cannot
+    remove its own; the next write to the same path removes those whose process is gone and
+    that are older than the writing process, so they never pile up.
     """
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as a plain open() would.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    destination = check_output(path)
+    text = os.fspath(path)
+    _remove_stale_temporaries(destination)
+    temp = destination.with_name(
+        f".{destination.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    existed = destination.exists()
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, destination)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        kept = "; the old file is unchanged" if existed else ""
+        raise OutputError(f"Cannot write {text!r}: {_reason(error)}{kept}.") from error
+
+
+def _remove_stale_temporaries(destination):
+    """Remove ``.<name>.<pid>-<hex>.tmp`` files left by writers that were killed."""
+    pattern = re.compile(rf"\.{re.escape(destination.name)}\.(\d+)-[0-9a-f]{{8}}\.tmp")
+    try:
+        names = os.listdir(destination.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or int(match[1]) == os.getpid() or _running(int(match[1])):
+            continue
+        stale = destination.parent / name
+        try:
+            if stale.lstat().st_mtime < _STARTED and stat.S_ISREG(stale.lstat().st_mode):
+                stale.unlink()
+        except OSError:
+            pass  # another writer removed it first, or it cannot be removed: harmless
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or not a pid at all: leave the file alone
+    return True
 
 
 # ---------------------------------------------------------------------------------- writing
@@ -183,6 +425,8 @@ class _Writer:
 
     def __init__(self):
         self.tensors = {}
+        self.str_bytes = 0  # what the reader's string-array budget will count
+        self.largest_str_array = None
 
     def top(self, obj):
         from .pipeline import TabularPipeline
@@ -214,6 +458,12 @@ class _Writer:
                 "Sequential is not built yet; call build(n_in) (or fit an estimator) before "
                 "saving it."
             )
+        if len(net.layers) > MAX_LAYERS:
+            raise ValueError(f"a saved network must have at most {MAX_LAYERS} layers, got "
+                             f"{len(net.layers)}.")
+        if net.params.size == 0 and net.n_in > MAX_FREE_WIDTH:
+            raise ValueError(f"n_in must be at most {MAX_FREE_WIDTH} to save a network without "
+                             f"parameters, got {net.n_in}.")
         if not np.all(np.isfinite(net.params)):
             raise ValueError(
                 "The network has non-finite parameters (NaN or infinity) and cannot be saved. "
@@ -284,6 +534,9 @@ class _Writer:
         )
 
     def ndarray(self, value, key):
+        if value.ndim > MAX_NDIM:
+            raise ValueError(f"fitted attribute {key} must have at most {MAX_NDIM} dimensions "
+                             f"to be saved, got {value.ndim}.")
         if value.dtype.kind in "biuf":
             encoded = self.array(key, value)
             if not value.flags.writeable:
@@ -301,6 +554,10 @@ class _Writer:
                        "shape": list(value.shape), "items": items}
             if value.dtype.kind == "U":
                 encoded["width"] = value.dtype.itemsize // 4  # '<U7' holds 7 characters
+                n_bytes = len(items) * max(encoded["width"], 1) * 4
+                self.str_bytes += n_bytes
+                if self.largest_str_array is None or n_bytes > self.largest_str_array[3]:
+                    self.largest_str_array = (key, len(items), encoded["width"], n_bytes)
             return encoded
         raise TypeError(f"fitted attribute {key} has dtype {value.dtype}, which a model file "
                         "cannot hold.")
@@ -335,13 +592,73 @@ def _name(path):
 
 
 def _read_path(path):
-    text, tensors = _safetensors.read_path(path, FORMAT_NAME)
-    return _check_metadata(text, tensors, _name(path))
+    with _safetensors.open_regular(path) as file:
+        return _read(file, os.fstat(file.fileno()).st_size, _name(path))
 
 
 def _read(file, size, name):
-    text, tensors = _safetensors.read(file, size, name, FORMAT_NAME)
-    return _check_metadata(text, tensors, name)
+    """(metadata, tensors) of a model file or checkpoint, every part checked.
+
+    The order bounds what a forged file can cost: the header and the metadata are checked
+    first; then the tensors the metadata uses are worked out from it, and a file holding any
+    other tensor is refused before a byte of tensor data is read; then the tensors are read
+    one by one into their own arrays while the checksum is computed over them.
+    """
+    container = _safetensors.Container(file, size, name, FORMAT_NAME)
+    metadata = _check_metadata(container.text, name)
+    used = _used_tensors(metadata["object"], name)
+    missing = sorted(used - set(container.entries))
+    if missing:
+        _fail(name, f"the metadata refers to a tensor {missing[0]!r} that the file does not "
+                    "hold.")
+    unused = sorted(set(container.entries) - used)
+    if unused:
+        _fail(name, f"the file holds tensors that the metadata never uses: {unused[:5]}; the "
+                    "file was altered.")
+    digest = _object_digest(metadata["kind"], metadata["object"])
+    tensors = container.read(container.entries, digest)
+    if metadata["sha256"] != digest.hexdigest():
+        _fail(name, "the sha256 checksum does not match the contents; the file was altered or "
+                    "corrupted.")
+    return metadata, tensors
+
+
+def _used_tensors(obj, name):
+    """Names of the tensors an object description refers to, found without reading any.
+
+    Arrays are ``{"__numnet__": "ndarray", "key": ...}`` entries; a Sequential's parameters
+    follow from its architecture (the same plan the reader checks the tensors against).
+    """
+    used, stack = set(), [(obj, 0)]
+    reader = _Reader({}, name)
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            _fail(name, "the metadata is nested too deeply.")
+        if isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, dict):
+            tag = value.get(_TAG)
+            if tag == "ndarray" and isinstance(value.get("key"), str):
+                used.add(value["key"])
+            elif tag == "sequential":
+                try:
+                    used.update(reader.plan_sequential(value)[-1])
+                except ModelFileError:
+                    raise
+                except (TypeError, ValueError, KeyError, AttributeError, IndexError,
+                        OverflowError, RecursionError) as error:
+                    _fail(name, f"the metadata does not describe a valid numnet object: {error}")
+            stack.extend((item, depth + 1) for item in value.values())
+    return used
+
+
+def _object_digest(kind, obj):
+    """A sha256 object fed with the object description (the tensors follow, by name)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"kind": kind, "object": obj}, sort_keys=True,
+                             separators=(",", ":")).encode())
+    return digest
 
 
 def _checksum(kind, obj, tensors):
@@ -351,9 +668,7 @@ def _checksum(kind, obj, tensors):
     silently. It is no signature: a deliberate forger can recompute it, which is why loading
     validates everything else as well.
     """
-    digest = hashlib.sha256()
-    digest.update(json.dumps({"kind": kind, "object": obj}, sort_keys=True,
-                             separators=(",", ":")).encode())
+    digest = _object_digest(kind, obj)
     for key in sorted(tensors):
         array = tensors[key]
         digest.update(json.dumps([key, CODES[array.dtype], list(array.shape)]).encode())
@@ -361,8 +676,8 @@ def _checksum(kind, obj, tensors):
     return digest.hexdigest()
 
 
-def _check_metadata(text, tensors, name):
-    """The numnet metadata of a file, checked (versions, fields, checksum)."""
+def _check_metadata(text, name):
+    """The numnet metadata of a file, checked (versions, fields); the checksum comes later."""
     metadata = parse_json(text, name, "numnet metadata")
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         _fail(name, "the metadata does not name the numnet format.")
@@ -381,10 +696,7 @@ def _check_metadata(text, tensors, name):
                     f"got {metadata['kind']!r}.")
     if not isinstance(metadata.get("object"), dict):
         _fail(name, "the metadata field 'object' is missing or not an object.")
-    if metadata["sha256"] != _checksum(metadata["kind"], metadata["object"], tensors):
-        _fail(name, "the sha256 checksum does not match the contents; the file was altered or "
-                    "corrupted.")
-    return metadata, tensors
+    return metadata
 
 
 def _matches(value, annotation):
@@ -473,7 +785,12 @@ class _Reader:
                       + (f" (and optionally {sorted(optional)})" if optional else "") + ".")
         return [spec[key] for key in required]
 
-    def sequential(self, spec):
+    def plan_sequential(self, spec):
+        """(prefix, dtype, n_in, unbuilt net, {tensor name: shape}) of a Sequential entry.
+
+        The parameter shapes follow from the architecture alone; they are compared with the
+        tensors before build() allocates anything, so a forged width cannot exhaust memory.
+        """
         prefix, config, n_in, dtype = self.fields(
             spec, ["prefix", "config", "n_in", "dtype"], "a Sequential entry"
         )
@@ -493,9 +810,6 @@ class _Reader:
                 self.fail(f"each layer must be {{'class': one of {sorted(LAYERS)}, 'config': "
                           f"{{...}}}}, got {spec_!r:.200}.")
         net = Sequential.from_config(config)
-
-        # The parameter shapes follow from the architecture alone; compare them with the
-        # tensors before build() allocates anything, so a forged width cannot exhaust memory.
         width, expected = n_in, {}
         for index, layer in enumerate(net.layers):
             for pname, shape in layer.param_shapes(width).items():
@@ -505,6 +819,10 @@ class _Reader:
             # no tensor pins the width of a network without parameters: bound it instead
             self.fail(f"n_in must be at most {MAX_FREE_WIDTH} for a network without "
                       f"parameters, got {n_in}.")
+        return prefix, dtype, n_in, net, expected
+
+    def sequential(self, spec):
+        prefix, dtype, n_in, net, expected = self.plan_sequential(spec)
         arrays = {}
         for key, shape in expected.items():
             array = self.tensor(key)
@@ -579,7 +897,39 @@ class _Reader:
         state, est_spec = self.fields(spec, ["state", "estimator"], "a pipeline entry")
         if not isinstance(est_spec, dict) or est_spec.get(_TAG) != "estimator":
             self.fail("a pipeline must hold an estimator.")
-        return TabularPipeline.from_state(state, self.estimator(est_spec))
+        pipe = TabularPipeline.from_state(state, self.estimator(est_spec))
+        self.check_pipeline(pipe)
+        return pipe
+
+    def check_pipeline(self, pipe):
+        """The parts of a pipeline must fit together: its columns, features, task and estimator."""
+        from sklearn.base import is_classifier
+
+        columns = pipe.preprocessor.columns_
+        names = [column["name"] for column in columns]
+        repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if repeated is not None:
+            self.fail(f"the preprocessing lists the column {repeated!r} twice; the file was "
+                      "altered.")
+        if pipe.target in names:
+            self.fail(f"the target column {pipe.target!r} is also an input column of the "
+                      "preprocessing; the file was altered.")
+        for column in columns:
+            categories = column.get("categories") or []
+            if len(set(categories)) != len(categories):
+                self.fail(f"the column {column['name']!r} lists a category twice; the file was "
+                          "altered.")
+        estimator = pipe.estimator
+        n_features = len(pipe.preprocessor.feature_names_out_)
+        expected = getattr(estimator, "n_features_in_", None)
+        if n_features != expected:
+            self.fail(f"the preprocessing makes {n_features} features from "
+                      f"{len(names)} columns, but the {type(estimator).__name__} expects "
+                      f"{expected!r:.50}; the file was altered.")
+        kind = "classifier" if is_classifier(estimator) else "regressor"
+        if (pipe.task == "classification") != (kind == "classifier"):
+            self.fail(f"the pipeline's task is {pipe.task!r}, but its estimator "
+                      f"{type(estimator).__name__} is a {kind}; the file was altered.")
 
     def value(self, value, *, hyper=False):
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -611,7 +961,7 @@ class _Reader:
             self.fail(f"a hyperparameter must be plain data, got a {tag!r:.50} entry.")
         if tag == "ndarray":
             (key,) = self.fields(value, ["key"], "an array", optional=["read_only"])
-            array = self.tensor(key).copy()  # independent of the file buffer
+            array = self.tensor(key)  # a new array of its own (Container.read)
             if value.get("read_only") is True:
                 array.setflags(write=False)
             return array
