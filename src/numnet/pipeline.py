@@ -306,12 +306,13 @@ def _check_classes(y, target, n_rows):
             f"half as many as rows, got {n_classes} classes in {n_rows} rows. If the target is "
             "a number, pass --task regression; if it is an identifier, choose another target."
         )
+    originals = {str(v): v for v in y}
     for label, count in zip(labels, counts, strict=True):
         if count == 1:
             warnings.warn(
-                f"class {label!r} of target column {target!r} has only 1 row; it is kept for "
-                "training, so the validation metrics cannot cover it.", UserWarning,
-                stacklevel=3,
+                f"class {_plain(originals[label])!r} of target column {target!r} has only 1 "
+                "row; it is kept for training, so the validation metrics cannot cover it.",
+                UserWarning, stacklevel=3,
             )
 
 
