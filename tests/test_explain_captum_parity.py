@@ -10,7 +10,24 @@ torch = pytest.importorskip("torch")
 captum_attr = pytest.importorskip("captum.attr")
 
 import numnet as nn  # noqa: E402  (after importorskip)
-from numnet.explain import integrated_gradients, saliency  # noqa: E402
+import numnet.explain  # noqa: E402
+from numnet.explain import integrated_gradients, quadrature, saliency  # noqa: E402
+
+
+def captum_quadrature(n_steps, rule):
+    """Captum's rules as it evaluates them.
+
+    It casts the weights to float32 (``torch.tensor(step_sizes).float()``), ~5e-8 relative in
+    float64 attributions, and its trapezoid rule takes weights ``1/n`` (halved at the ends) on
+    float32 ``torch.linspace(0, 1, n)`` nodes: they sum to ``(n - 1)/n``, not 1, so its
+    trapezoid attributions are ``(n - 1)/n`` of the integral's (numnet's rule sums to 1).
+    """
+    nodes, weights = quadrature(n_steps, rule)
+    if rule == "riemann_trapezoid":
+        nodes = torch.linspace(0, 1, n_steps).double().numpy()
+        weights = np.full(n_steps, 1 / n_steps)
+        weights[[0, -1]] /= 2
+    return nodes, weights.astype(np.float32).astype(np.float64)
 
 
 def twins(rng, activation, torch_activation):
@@ -29,7 +46,8 @@ def twins(rng, activation, torch_activation):
 
 @pytest.mark.parametrize(("activation", "torch_activation"), [
     (nn.Tanh, torch.nn.Tanh), (nn.ReLU, torch.nn.ReLU), (nn.Sigmoid, torch.nn.Sigmoid)])
-def test_saliency_and_integrated_gradients_match_captum(rng, activation, torch_activation):
+def test_saliency_and_integrated_gradients_match_captum(rng, monkeypatch, activation,
+                                                       torch_activation):
     net, model = twins(rng, activation, torch_activation)
     X = rng.normal(size=(7, 5))
     inputs = torch.tensor(X, requires_grad=True)
@@ -40,7 +58,15 @@ def test_saliency_and_integrated_gradients_match_captum(rng, activation, torch_a
     for rule in ("gausslegendre", "riemann_trapezoid"):
         expected, delta = captum_attr.IntegratedGradients(model).attribute(
             inputs, target=target, n_steps=40, method=rule, return_convergence_delta=True)
+        expected = expected.detach().numpy()
         result = integrated_gradients(net, X, target=target, n_steps=40, method=rule)
-        np.testing.assert_allclose(result.values, expected.detach().numpy(), rtol=1e-8,
+        # numnet's float64 weights against Captum's float32 ones: 1e-6 (and the trapezoid's
+        # weights sum to 1 in numnet, to (n - 1)/n in Captum).
+        scale = 39 / 40 if rule == "riemann_trapezoid" else 1.0
+        np.testing.assert_allclose(result.values * scale, expected, rtol=1e-6, atol=1e-9)
+        with monkeypatch.context() as patch:
+            patch.setattr(numnet.explain, "quadrature", captum_quadrature)
+            same_rule = integrated_gradients(net, X, target=target, n_steps=40, method=rule)
+        np.testing.assert_allclose(same_rule.values, expected, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(same_rule.delta, delta.detach().numpy(), rtol=1e-6,
                                    atol=1e-10)
-        np.testing.assert_allclose(result.delta, delta.detach().numpy(), rtol=1e-6, atol=1e-10)
