@@ -54,7 +54,7 @@ def test_multi_target_regression_matches_lstsq(regression):
 def test_l2_matches_ridge_with_alpha_divided_by_n_samples(regression):
     X, y = regression
     ridge = sk.Ridge(alpha=30.0).fit(X, y)
-    model = LinearRegression(penalty="l2", alpha=30.0 / len(y), tol=1e-12).fit(X, y)
+    model = LinearRegression(alpha=30.0 / len(y), solver="lbfgs", tol=1e-12).fit(X, y)
     np.testing.assert_allclose(model.coef_, ridge.coef_, rtol=1e-6)  # tolerance 1e-6
     np.testing.assert_allclose(model.intercept_, ridge.intercept_, rtol=1e-6)
 
@@ -64,7 +64,7 @@ def test_l1_matches_lasso_support_and_coefficients(regression, solver):
     X, y = regression
     lasso = sk.Lasso(alpha=5.0, tol=1e-12, max_iter=100_000).fit(X, y)
     kwargs = {"batch_size": 200} if solver == "sgd" else {}  # full batch: exact prox-gradient
-    model = LinearRegression(penalty="l1", alpha=5.0, solver=solver, momentum=0.0, tol=1e-10,
+    model = LinearRegression(l1_ratio=1, alpha=5.0, solver=solver, momentum=0.0, tol=1e-10,
                              max_iter=20_000, **kwargs).fit(X, y)
     assert (lasso.coef_ == 0).sum() >= 1  # the comparison is about exact zeros
     np.testing.assert_array_equal(model.coef_ == 0, lasso.coef_ == 0)
@@ -74,7 +74,7 @@ def test_l1_matches_lasso_support_and_coefficients(regression, solver):
 def test_elasticnet_matches_sklearn_elasticnet(regression):
     X, y = regression
     reference = sk.ElasticNet(alpha=4.0, l1_ratio=0.7, tol=1e-12, max_iter=100_000).fit(X, y)
-    model = LinearRegression(penalty="elasticnet", alpha=4.0, l1_ratio=0.7, solver="gd",
+    model = LinearRegression(alpha=4.0, l1_ratio=0.7, solver="gd",
                              tol=1e-10, max_iter=20_000).fit(X, y)
     np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-4)
@@ -123,7 +123,7 @@ def test_logistic_l1_gives_exact_zeros_and_matches_saga():
         warnings.simplefilter("error", FutureWarning)
         reference = sk.LogisticRegression(C=0.05, l1_ratio=1.0, solver="saga", tol=1e-12,
                                           max_iter=100_000).fit(X, y)
-    model = LogisticRegression(penalty="l1", C=0.05, solver="gd", tol=1e-12,
+    model = LogisticRegression(l1_ratio=1, C=0.05, solver="gd", tol=1e-12,
                                max_iter=20_000).fit(X, y)
     assert (model.coef_ == 0).sum() == 5
     np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)
@@ -133,8 +133,8 @@ def test_logistic_l1_gives_exact_zeros_and_matches_saga():
 # --- sample and class weights -------------------------------------------------------------------
 
 @pytest.mark.parametrize("estimator", [
-    LinearRegression(penalty="l2", alpha=0.1),
-    LinearRegression(penalty="l1", alpha=0.05, solver="gd", max_iter=300),
+    LinearRegression(alpha=0.1, solver="lbfgs"),
+    LinearRegression(l1_ratio=1, alpha=0.05, solver="gd", max_iter=300),
     LogisticRegression(),
     LogisticRegression(solver="gd", max_iter=300),
 ], ids=["linear-lbfgs", "linear-gd-l1", "logistic-lbfgs", "logistic-gd"])
@@ -197,7 +197,7 @@ def test_gd_with_the_auto_step_decreases_the_objective_monotonically(breast_canc
 
 def test_loss_is_the_documented_objective(regression):
     X, y = regression
-    model = LinearRegression(penalty="elasticnet", alpha=2.0, l1_ratio=0.3, solver="gd",
+    model = LinearRegression(alpha=2.0, l1_ratio=0.3, solver="gd",
                              max_iter=20, tol=0.0)
     with pytest.warns(ConvergenceWarning):
         model.fit(X, y)
@@ -230,12 +230,12 @@ def test_lbfgs_warns_when_max_iter_is_reached(breast_cancer):
         LogisticRegression(max_iter=2).fit(X, y)
 
 
-@pytest.mark.parametrize("estimator", [LinearRegression(penalty="l1"),
-                                       LogisticRegression(penalty="elasticnet")])
+@pytest.mark.parametrize("estimator", [LinearRegression(l1_ratio=1, alpha=1.0, solver="lbfgs"),
+                                       LogisticRegression(l1_ratio=0.5)])
 def test_lbfgs_rejects_an_l1_part_naming_the_solvers_that_support_it(estimator, regression):
     X, y = regression
-    name, penalty = type(estimator).__name__, estimator.penalty
-    msg = (f"solver of {name} must be one of {{'adam', 'gd', 'sgd'}} with penalty={penalty!r}, "
+    name, ratio = type(estimator).__name__, float(estimator.l1_ratio)
+    msg = (f"solver of {name} must be one of {{'adam', 'gd', 'sgd'}} with l1_ratio={ratio!r}, "
            "got 'lbfgs'. L-BFGS needs a differentiable objective; the other solvers apply the "
            "L1 term by a proximal (soft-thresholding) step.")
     with pytest.raises(ValueError, match=re.escape(msg)):
@@ -244,8 +244,8 @@ def test_lbfgs_rejects_an_l1_part_naming_the_solvers_that_support_it(estimator, 
 
 def test_elasticnet_with_l1_ratio_zero_is_smooth_and_allowed_with_lbfgs(breast_cancer):
     X, y = breast_cancer
-    a = LogisticRegression(penalty="elasticnet", l1_ratio=0.0, tol=1e-10).fit(X, y)
-    b = LogisticRegression(penalty="l2", tol=1e-10).fit(X, y)
+    a = LogisticRegression(l1_ratio=0.0, tol=1e-10).fit(X, y)
+    b = LogisticRegression(tol=1e-10).fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
@@ -349,8 +349,9 @@ def test_fitted_attributes_follow_the_model_file_contract(breast_cancer):
     with pytest.warns(ConvergenceWarning):
         model.fit(X, y)
     names = model._fitted_attributes()
-    assert {"coef_", "intercept_", "classes_", "n_iter_", "loss_", "loss_curve_", "history_",
+    assert {"classes_", "n_iter_", "loss_", "loss_curve_", "history_",
             "network_", "n_features_in_", "n_outputs_", "out_activation_"} <= set(names)
+    assert "coef_" not in names  # a view into network_.params, derived on access
     for name in names:
         value = getattr(model, name)
         if isinstance(value, list):
@@ -358,8 +359,7 @@ def test_fitted_attributes_follow_the_model_file_contract(breast_cancer):
         else:
             assert value is None or isinstance(
                 value, (Sequential, History, np.ndarray, int, float, str, bool)), name
-    assert not model.coef_.flags.writeable  # a copy: write into network_.params instead
-    assert not np.shares_memory(model.coef_, model.network_.params)
+    assert model.coef_.flags.writeable and np.shares_memory(model.coef_, model.network_.params)
     np.testing.assert_array_equal(model.coef_[0], model.network_[0].params["W"][:, 0])
 
 
@@ -383,7 +383,7 @@ def test_no_intercept(regression):
 @pytest.mark.parametrize("estimator, message", [
     (LinearRegression(alpha=-1), "alpha of LinearRegression must be a float >= 0, got -1.0."),
     (LinearRegression(solver="newton"), "solver of LinearRegression must be one of {'adam', "
-     "'gd', 'lbfgs', 'sgd'}, got 'newton'."),
+     "'auto', 'cholesky', 'gd', 'lbfgs', 'lstsq', 'sgd'}, got 'newton'."),
     (LinearRegression(learning_rate_init="fast"), "learning_rate_init of LinearRegression "
      "must be 'auto' or a float > 0, got 'fast'."),
     (LinearRegression(batch_size=0), "batch_size of LinearRegression must be 'auto' or an "

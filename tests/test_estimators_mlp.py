@@ -274,7 +274,7 @@ def test_verbose_shows_a_progress_bar_and_callbacks_see_each_epoch(digits, capsy
 
 def test_l1_penalty_zeroes_weights(digits):
     X, y = digits
-    model = _fit_quietly(MLPClassifier((16,), solver="sgd", penalty="l1", alpha=5.0,
+    model = _fit_quietly(MLPClassifier((16,), solver="sgd", l1_ratio=1, alpha=5.0,
                                        learning_rate_init=0.1, max_iter=20, random_state=0), X, y)
     assert (model.coefs_[0] == 0).mean() > 0.5  # measured 0.60 of the first layer
     assert model.score(X, y) > 0.95

@@ -13,6 +13,7 @@ vector and one flat gradient vector and hands each layer named views into them v
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._validation import check_bool, check_float, check_int, check_option
 from .functional import sigmoid, softmax
@@ -118,6 +119,9 @@ class Dense(Layer):
 
         dW = X.T @ dZ              db = dZ.sum(axis=0)              dX = dZ @ W.T
 
+    X may be a scipy.sparse CSR/CSC matrix: ``X @ W`` and ``X.T @ dZ`` then run on its
+    nonzeros and X is never densified (dX is dense, as dL/dX is for any X).
+
     Parameters
     ----------
     n_out : int
@@ -167,7 +171,9 @@ default="auto"
                 f"got {X.shape}."
             )
         self._X = X
-        if training:
+        if sp.issparse(X):
+            Z = np.asarray(X @ W)  # sparse @ dense: a dense C-ordered result, X never densified
+        elif training:
             Z = np.matmul(X, W, out=self._buffer("Z", (X.shape[0], self.n_out), W.dtype))
         else:
             Z = X @ W
@@ -177,7 +183,10 @@ default="auto"
 
     def backward(self, dY, *, input_grad=True):
         # The gradient views are written in place: the network's flat grads change with them.
-        np.matmul(self._X.T, dY, out=self.grads["W"])
+        if sp.issparse(self._X):
+            self.grads["W"][...] = self._X.T @ dY  # CSR.T is CSC: one pass over the nonzeros
+        else:
+            np.matmul(self._X.T, dY, out=self.grads["W"])
         if self.bias:
             np.add.reduce(dY, axis=0, out=self.grads["b"])  # dY.sum(axis=0), no wrapper
         if not input_grad:

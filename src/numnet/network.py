@@ -4,6 +4,7 @@ import copy
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from .layers import LAYERS, Dense, Dropout, Layer
 
@@ -228,7 +229,15 @@ class Sequential:
     def check_input(self, X):
         """Raise a clear error unless X is a 2-D array of this network's width and dtype."""
         self._check_built()
-        if not isinstance(X, np.ndarray):
+        if sp.issparse(X):
+            if X.format not in ("csr", "csc") or not isinstance(self.layers[0], Dense):
+                raise TypeError(
+                    f"X must be a numpy array or a CSR/CSC sparse matrix feeding a Dense first "
+                    f"layer, got a {X.format.upper()} matrix for a network starting with "
+                    f"{type(self.layers[0]).__name__}. Convert it with X.tocsr() or "
+                    "X.toarray()."
+                )
+        elif not isinstance(X, np.ndarray):
             raise TypeError(f"X must be a numpy array, got {type(X).__name__}.")
         if X.ndim != 2:
             raise ValueError(

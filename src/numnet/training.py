@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import kernels
 from ._validation import check_bool, check_float, check_int, check_option
@@ -307,6 +308,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     full_batch = batch_size == n_samples
+    if not full_batch:
+        X = _row_major(X)
     if proximal is None:
         proximal = regularizer is not None and regularizer.l1 > 0
     history = History(metric_name=_metric_name(loss))
@@ -391,9 +394,10 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                 else:
                     # Gather the batch rows into reusable buffers: no allocation per step.
                     if X_buf is None or X_buf.shape[0] != batch.shape[0]:
-                        X_buf = np.empty((batch.shape[0], X.shape[1]), dtype=X.dtype)
+                        X_buf = (None if sp.issparse(X) else
+                                 np.empty((batch.shape[0], X.shape[1]), dtype=X.dtype))
                         y_buf = np.empty((batch.shape[0], y.shape[1]), dtype=y.dtype)
-                    X_b = X.take(batch, axis=0, out=X_buf)
+                    X_b = X[batch] if X_buf is None else X.take(batch, axis=0, out=X_buf)
                     y_b = y.take(batch, axis=0, out=y_buf)
                 w_b = None if sample_weight is None else sample_weight[batch]
                 if w_b is not None and not w_b.sum() > 0:
@@ -469,7 +473,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
 
 
 def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_iter=200,
-                tol=1e-6, validation_data=None, verbose=False, callbacks=()):
+                tol=1e-6, validation_data=None, verbose=False, callbacks=(), max_fun=None):
     """Minimise :func:`objective` over ``net.params`` with SciPy's L-BFGS-B.
 
     The flat parameter vector is exactly what ``scipy.optimize.minimize`` wants, so no packing
@@ -487,6 +491,9 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     verbose : bool, default=False
     callbacks : sequence of callables, default=()
         Called as ``callback(iteration, history)``; a truthy return stops.
+    max_fun : int, default=None
+        Maximum number of objective evaluations (SciPy's ``maxfun``); None means
+        ``15000 + 2 * max_iter``.
 
     Returns
     -------
@@ -543,7 +550,8 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
         result = minimize(
             fun, net.params.astype(np.float64), jac=True, method="L-BFGS-B",
             callback=on_iteration,
-            options={"maxiter": max_iter, "maxfun": 15000 + 2 * max_iter, "gtol": tol,
+            options={"maxiter": max_iter,
+                     "maxfun": 15000 + 2 * max_iter if max_fun is None else max_fun, "gtol": tol,
                      "ftol": 64 * np.finfo(float).eps, "maxls": 50},
         )
     np.copyto(net.params, result.x, casting="unsafe")
@@ -661,6 +669,18 @@ def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False):
     return X, y, sample_weight
 
 
+def _row_major(X):
+    """X in a layout whose rows are cheap to gather: C order, or CSR for sparse X.
+
+    Gathering mini-batch rows from a column-major (Fortran-ordered) array reads one element per
+    cache line and is 14-48x slower than from a C-ordered one; one copy up front costs about
+    one epoch's gather. Full-batch training never gathers and keeps X as it is.
+    """
+    if sp.issparse(X):
+        return X.tocsr()
+    return np.ascontiguousarray(X)
+
+
 def _all_finite(array):
     """True when no entry is NaN or infinite, without a boolean copy of a large array.
 
@@ -684,6 +704,8 @@ def _row_magnitudes(array):
     out = np.zeros(n_rows, dtype=np.result_type(array.dtype, np.float32))
     if n_columns == 0:
         return out
+    if sp.issparse(array):  # abs() of the stored values only: never densified
+        return abs(array).max(axis=1).toarray().ravel().astype(out.dtype, copy=False)
     block = max(1, (1 << 16) // n_columns)
     buffer = np.empty((min(block, n_rows), n_columns), dtype=out.dtype)
     for start in range(0, n_rows, block):

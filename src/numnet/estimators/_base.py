@@ -20,9 +20,11 @@ After ``fit``, ALL the state that prediction needs lives in public attributes wh
 - a Python int, float, str, bool or None, or a list of them (``loss_curve_``, ...),
 - ``classes_`` and ``feature_names_in_``: NumPy arrays that may hold strings or objects.
 
-``coef_``/``intercept_`` and ``coefs_``/``intercepts_`` are read-only *copies* taken from
-``network_.params`` at the end of each fit: they never alias the network, so a model file may
-store them or re-derive them, and writing into ``network_.params`` is the way to change a model.
+``coef_``/``intercept_`` and ``coefs_``/``intercepts_`` are *views* into ``network_.params``,
+computed on each access and never stored in ``vars(estimator)`` (so model files do not hold them
+twice): ``coef_[:] = 0`` and ``coef_ = new`` (checked for shape, dtype and finiteness) both change
+the model, as in scikit-learn. Setting one before ``network_`` exists stores it as a plain
+attribute, which ``network_`` replaces when it is set (a model file may list either first).
 Nothing else is needed at predict time: labels are decoded from ``classes_``, the output link from
 ``out_activation_`` and ``n_outputs_``. State used only to *continue* training lives in private
 attributes and may be dropped by a loader: ``_optimizer`` (its moments, for ``partial_fit``),
@@ -39,27 +41,37 @@ the best weights, the early-stopping split) is part of the saved state, so a res
 bit-identical to an uninterrupted one.
 """
 
+import contextlib
 import warnings
 from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from threadpoolctl import threadpool_limits
 
 from ..exceptions import DivergenceError
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
-from ..training import History, _apply_split, _validation_split_indices, train, train_lbfgs
+from ..training import (
+    History,
+    _apply_split,
+    _validation_split_indices,
+    objective,
+    train,
+    train_lbfgs,
+)
 from ._checks import CHECKS, check_sample_weight, check_table, make_rng
 from ._rule import _EpochRule
 
-_PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0}
 _STOCHASTIC = ("sgd", "adam")
+_EXACT = ("lstsq", "cholesky")
 
 
 def _stochastic_solver(estimator):
@@ -110,8 +122,59 @@ class _NumnetEstimator(BaseEstimator):
     ``_set_model_attributes`` (and may add checks in ``_check_extra_params``).
     """
 
+    # Fitted arrays that are views into network_.params, computed on access and never stored:
+    # writing into them (coef_[:] = 0) or rebinding them (coef_ = ...) changes the model.
+    _VIEW_ATTRIBUTES = ()
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR/CSC X feeds the first Dense layer as it is
+        return tags
+
+    def __getattr__(self, name):
+        # Only called when the normal lookup fails, so every other attribute costs nothing.
+        if name in type(self)._VIEW_ATTRIBUTES and "network_" in self.__dict__:
+            return self._get_view(name)
+        # Raise the normal lookup's own error again (e.g. available_if's, with its cause).
+        return object.__getattribute__(self, name)
+
+    def __setattr__(self, name, value):
+        if name in type(self)._VIEW_ATTRIBUTES and "network_" in self.__dict__:
+            self.__dict__.pop(name, None)  # a stale copy from an old pickle
+            self._set_view(name, value)
+            return
+        if name == "network_":
+            stored = {view: self.__dict__.pop(view) for view in type(self)._VIEW_ATTRIBUTES
+                      if view in self.__dict__}  # the network is what predictions read
+            super().__setattr__(name, value)
+            self._adopt_stored_views(stored)
+            return
+        super().__setattr__(name, value)
+
+    def _adopt_stored_views(self, stored):
+        """Subclass hook: what coefficient attributes set before network_ still tell."""
+
+    def _write_view(self, name, view, value):
+        """Copy ``value`` into the parameter view, checking shape and dtype first."""
+        cls = type(self).__name__
+        if sp.issparse(value):
+            value = value.toarray()
+        value = np.asarray(value)
+        if value.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{name} of {cls} must hold real numbers, got an array of dtype {value.dtype}."
+            )
+        if value.shape != view.shape:
+            raise ValueError(
+                f"{name} of {cls} must have shape {view.shape}, got {value.shape}. Assign an "
+                "array of the fitted shape (refit to change the number of features or outputs)."
+            )
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} of {cls} must be finite, got NaN or infinity.")
+        view[...] = value
 
     def _fitted_attributes(self):
         """Names of the fitted public attributes (the state a model file must keep)."""
@@ -123,21 +186,80 @@ class _NumnetEstimator(BaseEstimator):
         values = {name: CHECKS[name](value, f"{name} of {cls}") if name in CHECKS else value
                   for name, value in self.get_params(deep=False).items()}
         p = SimpleNamespace(**values)
-        p.l1_ratio_effective = (
-            None if p.penalty is None
-            else _PENALTY_L1_RATIO.get(p.penalty, getattr(p, "l1_ratio", 0.5))
-        )
+        self._check_extra_params(p)
+        p.l1_ratio_effective = self._resolve_penalty(p)
         if p.solver == "lbfgs" and p.l1_ratio_effective:
             raise ValueError(
                 f"solver of {cls} must be one of {{'adam', 'gd', 'sgd'}} with "
-                f"penalty={p.penalty!r}, got 'lbfgs'. L-BFGS needs a differentiable objective; "
-                "the other solvers apply the L1 term by a proximal (soft-thresholding) step."
+                f"l1_ratio={p.l1_ratio_effective!r}, got 'lbfgs'. L-BFGS needs a differentiable "
+                "objective; the other solvers apply the L1 term by a proximal "
+                "(soft-thresholding) step."
             )
-        self._check_extra_params(p)
         return p
+
+    def _penalty_off(self, p):
+        """Whether the strength parameter switches the penalty off (alpha=0; C=inf)."""
+        return p.alpha == 0
+
+    def _resolve_penalty(self, p):
+        """The L1 share r of the penalty, or None for no penalty (scikit-learn >= 1.8 rules).
+
+        ``l1_ratio`` selects the penalty: 0 is L2, 1 is L1, in between elastic-net; the
+        strength (alpha = 0, or C = inf) switches it off. An explicit ``penalty`` (deprecated)
+        still decides, with a FutureWarning in ``fit``; an ``l1_ratio`` that names the other
+        pure penalty (1 with "l2" or None) contradicts it and raises.
+        """
+        cls = type(self).__name__
+        ratio = 0.0 if p.l1_ratio is None else p.l1_ratio
+        if p.penalty == "deprecated":
+            return None if self._penalty_off(p) else ratio
+        if p.penalty == "elasticnet":
+            if p.l1_ratio is None:
+                raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+            return None if self._penalty_off(p) else ratio
+        implied = {"l2": 0.0, "l1": 1.0, None: 0.0}[p.penalty]
+        if ratio not in (0.0, implied) and (ratio == 1.0 or p.penalty == "l1"):
+            raise ValueError(
+                f"l1_ratio of {cls} must be {implied:g} with penalty={p.penalty!r}, got "
+                f"{p.l1_ratio!r}: the two contradict each other. penalty is deprecated; set "
+                "only l1_ratio (0: L2, 1: L1, in between: elastic-net)."
+            )
+        if p.penalty is None:
+            return None
+        return None if self._penalty_off(p) else implied
+
+    def _penalty_warnings(self, p):
+        """scikit-learn >= 1.8's FutureWarnings for the deprecated spellings."""
+        off = "C=np.inf" if hasattr(p, "C") else "alpha=0"
+        if p.penalty == "deprecated":
+            if p.l1_ratio is None:
+                warnings.warn(
+                    "'l1_ratio=None' was deprecated in version 1.8 and will trigger an error "
+                    "in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning, stacklevel=4,
+                )
+            return
+        strength = "'C'" if hasattr(p, "C") else "'alpha'"
+        warnings.warn(
+            "'penalty' was deprecated in version 1.8 and will be removed in"
+            " 1.10. To avoid this warning, leave 'penalty' set to its default"
+            f" value and use 'l1_ratio' or {strength} instead."
+            " Use l1_ratio=0 instead of penalty='l2',"
+            " l1_ratio=1 instead of penalty='l1',"
+            " l1_ratio set to a float between 0 and 1 instead of"
+            f" penalty='elasticnet', and {off} instead of penalty=None.",
+            FutureWarning, stacklevel=4,
+        )
+        if p.penalty != "elasticnet" and p.l1_ratio is not None and 0 < p.l1_ratio < 1:
+            warnings.warn(
+                "l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                f"(penalty={p.penalty})", UserWarning, stacklevel=4,
+            )
 
     def _check_extra_params(self, p):
         """Subclass hook for parameters outside the shared table."""
+
+    def _resolve_solver(self, p, X):
+        """Subclass hook: choose the solver once X is known (LinearRegression's 'auto')."""
 
     def _check_raw_targets(self, y):
         """Subclass hook: checks of y that come before scikit-learn's own (clearer words)."""
@@ -146,6 +268,16 @@ class _NumnetEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         p = self._validate_params()
+        self._penalty_warnings(p)
+        n_jobs = getattr(p, "n_jobs", None)
+        # n_jobs caps the BLAS threads of this fit (threadpoolctl); None leaves them as they are.
+        limits = (contextlib.nullcontext() if n_jobs is None
+                  else threadpool_limits(limits=None if n_jobs < 0 else n_jobs))
+        with limits:
+            return self._fit_validated(p, X, y, sample_weight, incremental=incremental,
+                                       classes=classes)
+
+    def _fit_validated(self, p, X, y, sample_weight, *, incremental, classes):
         cls = type(self).__name__
         if incremental and p.early_stopping:
             raise ValueError(
@@ -168,7 +300,8 @@ class _NumnetEstimator(BaseEstimator):
         self._check_raw_targets(y)
         first = not hasattr(self, "network_") or (not p.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
-                             **self._validate_data_kwargs())
+                             accept_sparse=("csr", "csc"), **self._validate_data_kwargs())
+        self._resolve_solver(p, X)
         if not first:
             X = X.astype(self.network_.dtype, copy=False)
         Y, class_index = self._encode_targets(y, X.dtype, first=first, classes=classes)
@@ -223,7 +356,7 @@ class _NumnetEstimator(BaseEstimator):
         resume = bool(getattr(self, "_resume", False))
         loss = self._loss(Y.shape[1])
         validation = split = None
-        if p.early_stopping and p.solver != "lbfgs":
+        if p.early_stopping and p.solver not in ("lbfgs", *_EXACT):
             # A resumed fit reuses the split it was started with (it may come from an unseeded
             # generator); the checkpoint keeps it in this rule's state (callback 0).
             saved = checkpoint.load() if checkpoint is not None and resume else None
@@ -231,6 +364,14 @@ class _NumnetEstimator(BaseEstimator):
                 split = saved.callbacks.get("0", {}).get("validation_split")
             if split is None:
                 split = _validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
+            if len(split[1]) < 2:
+                # scikit-learn's rule and words: a 1-sample validation score (R^2 is 0, accuracy
+                # 0 or 1) cannot tell improvement from noise.
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the "
+                    f"size of your dataset ({type(self).__name__} kept {len(split[1])} of "
+                    f"{X.shape[0]} samples for validation; at least 2 are needed)."
+                )
             X, Y, sample_weight, validation = _apply_split(X, Y, sample_weight, split)
         n_train = X.shape[0]
         weight_sum = n_train if sample_weight is None else float(sample_weight.sum())
@@ -239,12 +380,22 @@ class _NumnetEstimator(BaseEstimator):
         regularizer = (None if p.l1_ratio_effective is None or strength == 0
                        else ElasticNet(strength, p.l1_ratio_effective))
 
+        if p.max_iter == 0:
+            # scikit-learn (LogisticRegression) allows it: the initial model, J at it, and a
+            # ConvergenceWarning from _finish.
+            value, _ = objective(net, loss, X, Y, regularizer=regularizer,
+                                 sample_weight=sample_weight)
+            return History(loss=[value * scale], learning_rate=[float("nan")], time=[0.0],
+                           metric_name="", converged=False)
+        if p.solver in _EXACT:
+            return self._solve_exact(X, Y, sample_weight, p)
         if p.solver == "lbfgs":
             rule = _EpochRule(self, net, None, p, scale=scale, n_train=n_train, stopping=False)
             # scipy's gtol must be > 0; tol=0 means "as far as floating point allows".
             tol = max(p.tol, np.finfo(np.float64).tiny) / scale
             history = train_lbfgs(net, loss, X, Y, regularizer=regularizer,
                                   sample_weight=sample_weight, max_iter=p.max_iter, tol=tol,
+                                  max_fun=getattr(p, "max_fun", None),
                                   verbose=bool(p.verbose), callbacks=(rule, *extra))
             rule.finish_lbfgs(history)
             self.best_loss_ = min(history.loss)
@@ -257,6 +408,9 @@ class _NumnetEstimator(BaseEstimator):
         self._optimizer = optimizer
         rule = _EpochRule(self, net, optimizer, p, scale=scale, n_train=n_train, stopping=True,
                           split=split)
+        if not p.early_stopping:
+            rule.optimality = self._optimality_function(loss, X, Y, sample_weight, scale,
+                                                        strength, p)
         try:
             history = train(
                 net, loss, optimizer, X, Y, regularizer=regularizer, sample_weight=sample_weight,
@@ -279,10 +433,16 @@ class _NumnetEstimator(BaseEstimator):
         if p.early_stopping and rule.best_params is not None:
             np.copyto(net.params, rule.best_params)  # scikit-learn restores the best weights
             history.best_epoch = rule.best_epoch
+        if rule.optimality is not None and not incremental:
+            self._final_optimality = rule.optimality()
         return history
 
+    def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p):
+        """Subclass hook: a function returning J's optimality measure (linear models only)."""
+        return None
+
     def _batch_size(self, p, n_samples):
-        if p.solver in ("gd", "lbfgs"):
+        if p.solver in ("gd", "lbfgs", *_EXACT):
             return n_samples
         if p.batch_size == "auto":
             return min(200, n_samples)
@@ -314,7 +474,19 @@ class _NumnetEstimator(BaseEstimator):
         self.loss_curve_ = list(self.history_.loss)
         self.loss_ = float(self.loss_curve_[-1])
         self.n_iter_ = self.n_iter_ + history.n_epochs if incremental else history.n_epochs
+        if p.max_iter == 0:
+            self.n_iter_ = 0
         self._set_model_attributes()
+        if p.max_iter == 0:
+            self.validation_scores_ = self.best_validation_score_ = None
+            warnings.warn(
+                f"{cls}: max_iter=0, so no training was done; the model is the initial one. "
+                "Increase max_iter to fit it.", ConvergenceWarning, stacklevel=4,
+            )
+            return
+        if p.solver in _EXACT:
+            self.validation_scores_ = self.best_validation_score_ = None
+            return
         if p.solver == "lbfgs":
             self.validation_scores_ = self.best_validation_score_ = None
             if not history.converged:
@@ -329,7 +501,19 @@ class _NumnetEstimator(BaseEstimator):
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.best_validation_score_ = None
-        if not incremental and not history.converged:
+        optimality = self.__dict__.pop("_final_optimality", None)
+        if not incremental and optimality is not None and optimality > p.tol:
+            # Linear models (convex): converged means the optimality measure of J, the largest
+            # entry of its minimum-norm subgradient, is at most tol (the rule of 'lbfgs').
+            how = ("reached max_iter=" + str(p.max_iter) if not history.converged
+                   else "stopped because J improved by less than tol for n_iter_no_change epochs")
+            warnings.warn(
+                f"{cls}: solver={p.solver!r} {how}, but the largest entry of the minimum-norm "
+                f"subgradient of J is {optimality:.3g} > tol={p.tol}: not converged. Increase "
+                "max_iter, use solver='lbfgs', or scale the features.",
+                ConvergenceWarning, stacklevel=4,
+            )
+        elif not incremental and not history.converged and optimality is None:
             warnings.warn(
                 f"{cls}: solver={p.solver!r} reached max_iter={p.max_iter} and the "
                 f"{'validation score' if p.early_stopping else 'loss'} was still improving "
@@ -343,15 +527,18 @@ class _NumnetEstimator(BaseEstimator):
         """Raw network output for validated X, in the network's dtype."""
         check_is_fitted(self)
         check_table(X, type(self).__name__)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        raw = self.network_.forward(X.astype(self.network_.dtype, copy=False))
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=("csr", "csc"))
+        with np.errstate(over="ignore"):
+            cast = X.astype(self.network_.dtype, copy=False)
+        if cast is not X and not np.all(np.isfinite(getattr(cast, "data", cast))):
+            # float64 input beyond float32's range: the error float32 input gets
+            raise ValueError(f"Input X contains infinity or a value too large for "
+                             f"dtype({cast.dtype.name!r}).")
+        raw = self.network_.forward(cast)
         self.network_.clear_cache()  # do not keep the input and activations of a prediction
         return raw
 
-    def _read_only(self, array):
-        array = np.array(array, copy=True)
-        array.setflags(write=False)
-        return array
 
 
 def _merge_histories(old, new):

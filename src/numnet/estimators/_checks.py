@@ -23,11 +23,34 @@ def _fraction(value, name):
 def _check_penalty(value, name):
     if value is None:
         return None
-    if not isinstance(value, str) or value not in ("l2", "l1", "elasticnet"):
+    if not isinstance(value, str) or value not in ("l2", "l1", "elasticnet", "deprecated"):
         raise ValueError(
-            f"{name} must be one of {{None, 'elasticnet', 'l1', 'l2'}}, got {value!r}."
+            f"{name} must be one of {{None, 'elasticnet', 'l1', 'l2'}}, got {value!r}. "
+            "penalty is deprecated (as in scikit-learn >= 1.8): leave it unset and choose the "
+            "penalty with l1_ratio."
         )
     return value
+
+
+def _check_l1_ratio(value, name):
+    if value is None:
+        return None  # scikit-learn >= 1.8: deprecated, means 0 (a FutureWarning in fit)
+    return check_float(value, name, min_value=0, max_value=1)
+
+
+def _check_n_iter_no_change(value, name):
+    # scikit-learn allows np.inf: patience never runs out, training runs max_iter epochs.
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == np.inf:
+        return np.inf
+    return check_int(value, name, min_value=1)
+
+
+def _check_n_jobs(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value == 0:
+        raise ValueError(f"{name} must be None or a nonzero integer, got {value!r}.")
+    return int(value)
 
 
 def _check_verbose(value, name):
@@ -65,10 +88,9 @@ def _check_class_weight(value, name):
 CHECKS = {
     "penalty": _check_penalty,
     "alpha": lambda v, n: check_float(v, n, min_value=0),
-    "l1_ratio": lambda v, n: check_float(v, n, min_value=0, max_value=1),
+    "l1_ratio": _check_l1_ratio,
     "fit_intercept": check_bool,
-    "solver": _option(("gd", "sgd", "adam", "lbfgs")),
-    "max_iter": lambda v, n: check_int(v, n, min_value=1),
+    "max_iter": lambda v, n: check_int(v, n, min_value=0),
     "tol": lambda v, n: check_float(v, n, min_value=0),
     "batch_size": _check_batch_size,
     "learning_rate": _option(("constant", "invscaling", "adaptive")),
@@ -82,7 +104,10 @@ CHECKS = {
     "beta_1": _fraction,
     "beta_2": _fraction,
     "epsilon": lambda v, n: check_float(v, n, min_value=0, include_min=False),
-    "n_iter_no_change": lambda v, n: check_int(v, n, min_value=1),
+    "n_iter_no_change": _check_n_iter_no_change,
+    "n_jobs": _check_n_jobs,
+    "max_fun": lambda v, n: check_int(v, n, min_value=1),
+    "copy_X": check_bool,
     "warm_start": check_bool,
     "verbose": _check_verbose,
     "random_state": _check_random_state,
@@ -131,6 +156,9 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     """sample_weight as a 1-D array of dtype (never the caller's array modified in place)."""
     if sample_weight is None:
         return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        # scikit-learn broadcasts a scalar weight to every sample.
+        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
     sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
                                 input_name="sample_weight")
     if sample_weight.shape != (n_samples,):

@@ -23,6 +23,10 @@ class _EpochRule:
     ``learning_rate='adaptive'`` ('sgd', 'gd') the learning rate is divided by 5 instead, until it
     falls below 1e-6. ``'invscaling'`` sets ``lr = learning_rate_init / (t_ + 1) ** power_t``
     after each epoch, t_ counting the samples seen. These are scikit-learn's MLP rules.
+    For the linear models (convex J) with solver 'gd', a plateau stops training only when J's
+    optimality measure (``optimality()``, the largest entry of its minimum-norm subgradient) is
+    at most tol as well; the estimator warns (ConvergenceWarning) whenever the final measure
+    exceeds tol, whatever ended training.
     The rule also converts the history to J's units (``J = scale * F``): losses are multiplied
     by scale, and SGD's learning rates are reported as steps on J.
     """
@@ -35,6 +39,7 @@ class _EpochRule:
         self.n_scaled = 0
         self.best_params = None
         self.best_epoch = None
+        self.optimality = None  # linear models: J's optimality measure, see __call__
 
     def state_dict(self):
         """The rule's and the estimator's bookkeeping, for checkpoints."""
@@ -128,6 +133,12 @@ class _EpochRule:
             if (schedules and p.learning_rate == "adaptive"
                     and self.optimizer.learning_rate / self.lr_factor > 1e-6):
                 self.optimizer.learning_rate /= 5.0
+                est._no_improvement_count = 0
+                return False
+            if (p.solver == "gd" and self.optimality is not None
+                    and self.optimality() > p.tol):
+                # A plateau of J is not a minimum: full-batch gd on a convex J goes on until
+                # the optimality measure (see LinearRegression) is below tol too.
                 est._no_improvement_count = 0
                 return False
             return True

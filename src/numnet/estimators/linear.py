@@ -1,23 +1,128 @@
 """Linear models as scikit-learn estimators: LinearRegression and LogisticRegression."""
 
 
+import numbers
+import time
+
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_option
 from ..layers import Dense
 from ..network import Sequential
+from ..training import History, objective
 from ._base import _ClassifierBase, _max_eigenvalue, _RegressorBase, _stochastic_solver
 from ._checks import check_inverse_strength, check_learning_rate_init
+from ._exact import solve_cholesky, solve_lstsq
 
 
 class _LinearMixin:
-    """What the two linear models share: one Dense layer, the 'auto' step size."""
+    """What the two linear models share: one Dense layer, the 'auto' step size, coef_ views."""
+
+    _VIEW_ATTRIBUTES = ("coef_", "intercept_")
 
     def _check_extra_params(self, p):
         p.learning_rate_init = check_learning_rate_init(
             p.learning_rate_init, f"learning_rate_init of {type(self).__name__}"
         )
+
+    def _check_solver(self, p, options, elsewhere):
+        """solver must be one of options; scikit-learn's other solvers get a pointer."""
+        cls = type(self).__name__
+        if isinstance(p.solver, str) and p.solver in elsewhere:
+            raise ValueError(
+                f"solver of {cls} must be one of {{{', '.join(map(repr, sorted(options)))}}}, "
+                f"got {p.solver!r}: numnet does not have scikit-learn's {p.solver!r} solver. "
+                f"{elsewhere[p.solver]}"
+            )
+        check_option(p.solver, f"solver of {cls}", set(options))
+
+    # --- fitted coefficients: views into network_.params -----------------------------------
+
+    def _coef_view(self):
+        W = self.network_[0].params["W"]
+        return W[:, 0] if self._coef_1d() else W.T
+
+    def _intercept_view(self):
+        layer = self.network_[0]
+        if not layer.bias:
+            return None
+        b = layer.params["b"]
+        return b[0:1].reshape(()) if self._coef_1d() else b
+
+    def _coef_1d(self):
+        return False
+
+    def _get_view(self, name):
+        if name == "coef_":
+            coef = self._coef_view()
+            return sp.csr_matrix(coef) if self.__dict__.get("_sparse_coef") else coef
+        b = self._intercept_view()
+        if b is None:  # fit_intercept=False: scikit-learn reports zeros
+            n = self.network_[0].params["W"].shape[1]
+            return 0.0 if self._coef_1d() else np.zeros(n, dtype=self.network_.dtype)
+        return float(b) if b.ndim == 0 else b
+
+    def _set_view(self, name, value):
+        if name == "coef_":
+            self._write_view(name, self._coef_view(), value)
+            return
+        view = self._intercept_view()
+        if view is None:
+            n = self.network_[0].params["W"].shape[1]
+            view = np.zeros(() if self._coef_1d() else n, dtype=self.network_.dtype)
+            self._write_view(name, view, value)
+            if np.any(view != 0):
+                raise ValueError(
+                    f"intercept_ of {type(self).__name__} must be 0 with fit_intercept=False, "
+                    "got a nonzero value. Refit with fit_intercept=True to have an intercept."
+                )
+            return
+        self._write_view(name, view, value)
+
+    def sparsify(self):
+        """Report ``coef_`` as a scipy.sparse CSR matrix (a copy) until :meth:`densify`.
+
+        Predictions are unchanged: they always use the dense weights in ``network_``.
+        Returns self.
+        """
+        check_is_fitted(self)
+        self._sparse_coef = True
+        return self
+
+    def densify(self):
+        """Report ``coef_`` as a dense array again (the default); returns self."""
+        check_is_fitted(self)
+        self._sparse_coef = False
+        return self
+
+    def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p):
+        ratio = p.l1_ratio_effective
+        l1 = 0.0 if ratio is None else scale * strength * ratio
+        l2 = 0.0 if ratio is None else scale * strength * (1 - ratio)
+        layer = self.network_[0]
+
+        def optimality():
+            """Largest entry of J's minimum-norm subgradient (0 exactly at the minimiser).
+
+            With g = the gradient of J's smooth part (data term + L2 term) and l1 the L1
+            coefficient of J::
+
+                w != 0:  |g + l1 * sign(w)|     w == 0:  max(|g| - l1, 0)     b:  |g_b|
+            """
+            objective(self.network_, loss, X, Y, sample_weight=sample_weight)
+            W = layer.params["W"]
+            g = scale * layer.grads["W"] + l2 * W
+            value = np.where(W != 0, np.abs(g + l1 * np.sign(W)),
+                             np.maximum(np.abs(g) - l1, 0.0)).max(initial=0.0)
+            if layer.bias:
+                value = max(value, scale * np.abs(layer.grads["b"]).max(initial=0.0))
+            return float(value)
+
+        return optimality
 
     def _make_network(self, n_features, n_outputs, dtype, rng, p):
         # Zeros, as scikit-learn's linear solvers start: the objective is convex, so the start
@@ -154,12 +259,13 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
 
     _ravel_column_y = False
 
-    def __init__(self, *, penalty=None, alpha=1.0, l1_ratio=0.5, fit_intercept=True,
-                 solver="lbfgs", max_iter=1000, tol=1e-4, batch_size="auto",
+    def __init__(self, *, penalty="deprecated", alpha=0.0, l1_ratio=0.0, fit_intercept=True,
+                 solver="auto", max_iter=1000, tol=1e-4, batch_size="auto",
                  learning_rate="constant", learning_rate_init="auto", power_t=0.5,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False,
+                 copy_X=True, n_jobs=None, positive=False):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -183,6 +289,9 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.copy_X = copy_X
+        self.n_jobs = n_jobs
+        self.positive = positive
 
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients to X of shape (n_samples, n_features) and y; returns self."""
@@ -193,8 +302,65 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         """One epoch of "sgd" or "adam" over (X, y), continuing from the current state."""
         return self._fit(X, y, sample_weight, incremental=True)
 
+    def _check_extra_params(self, p):
+        super()._check_extra_params(p)
+        cls = type(self).__name__
+        self._check_solver(p, ("auto", "lstsq", "cholesky", "lbfgs", "gd", "sgd", "adam"), {
+            "lsqr": "Use 'cholesky' (normal equations, fast when n_samples >> n_features, "
+                    "sparse X too) or 'lbfgs'.",
+            "svd": "Use 'lstsq' (the SVD of X).",
+            "sparse_cg": "Use 'cholesky' or 'lbfgs'.",
+            "sag": "Use 'sgd' or 'lbfgs'.", "saga": "Use 'sgd', 'gd' or 'lbfgs'.",
+        })
+        if p.positive is not False:
+            raise ValueError(
+                f"positive of {cls} must be False, got {p.positive!r}: numnet does not "
+                "constrain the coefficients' sign. Use "
+                "sklearn.linear_model.LinearRegression(positive=True) or scipy.optimize.nnls."
+            )
+
+    def _resolve_solver(self, p, X):
+        # 'auto': the exact solution whenever there is one; an L1 part needs proximal gd.
+        if p.solver == "auto":
+            if p.l1_ratio_effective:
+                p.solver = "gd"
+            else:
+                p.solver = "cholesky" if sp.issparse(X) else "lstsq"
+        if p.solver == "lstsq" and sp.issparse(X):
+            raise ValueError(
+                f"solver of {type(self).__name__} must be one of {{'cholesky', 'lbfgs', 'gd', "
+                "'sgd', 'adam'}} for sparse X, got 'lstsq': the SVD needs dense X. Use "
+                "'cholesky' (normal equations; n_features small) or 'lbfgs'."
+            )
+        if p.solver in ("lstsq", "cholesky") and p.l1_ratio_effective:
+            raise ValueError(
+                f"solver of {type(self).__name__} must be one of {{'adam', 'gd', 'sgd'}} with "
+                f"l1_ratio={p.l1_ratio_effective!r}, got {p.solver!r}: the exact solvers "
+                "handle no penalty or an L2 penalty only (l1_ratio=0)."
+            )
+
+    def _solve_exact(self, X, Y, sample_weight, p):
+        """Fit by 'lstsq' or 'cholesky' (numnet.estimators._exact) and record J."""
+        started = time.perf_counter()
+        ratio = p.l1_ratio_effective
+        s = sample_weight
+        total = X.shape[0] if s is None else float(s.sum())
+        l2 = 0.0 if ratio is None else p.alpha * (1 - ratio) * total
+        solve = solve_lstsq if p.solver == "lstsq" else solve_cholesky
+        W, b = solve(X, Y, s, p.fit_intercept, l2)
+        layer = self.network_[0]
+        layer.params["W"][...] = W
+        if layer.bias:
+            layer.params["b"][...] = b
+        residual = Y - (X @ W) - b
+        squares = np.einsum("ij,ij->i", residual, residual)
+        value = (squares.sum() if s is None else squares @ s) / (2 * total)
+        value += 0.5 * l2 / total * float(np.sum(W * W))
+        return History(loss=[float(value)], learning_rate=[float("nan")],
+                       time=[time.perf_counter() - started], metric_name="r2", converged=True)
+
     def _encode_targets(self, y, dtype, *, first, classes=None):
-        self._y_1d = y.ndim == 1
+        self.target_ndim_ = y.ndim
         return super()._encode_targets(y, dtype, first=first)
 
     def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
@@ -206,17 +372,23 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         return n_outputs / 2.0, 2.0 * p.alpha / n_outputs
 
     def _set_model_attributes(self):
-        W = self.network_[0].params["W"]
-        b = self._intercept(W.shape[1])
-        if self._y_1d:
-            self.coef_ = self._read_only(W[:, 0])
-            self.intercept_ = float(b[0])
-        else:
-            self.coef_ = self._read_only(W.T)
-            self.intercept_ = self._read_only(b)
+        pass  # coef_ and intercept_ are views into network_ (see _LinearMixin)
+
+    def _coef_1d(self):
+        return self.__dict__.get("target_ndim_", 2) == 1
+
+    def _adopt_stored_views(self, stored):
+        if "coef_" in stored and "target_ndim_" not in self.__dict__:
+            self.target_ndim_ = np.ndim(stored["coef_"])
+
+    def _set_view(self, name, value):
+        if "target_ndim_" not in self.__dict__ and name == "coef_":
+            # A model file from before target_ndim_ existed: coef_'s shape tells.
+            self.target_ndim_ = np.ndim(value)
+        super()._set_view(name, value)
 
     def _predict_1d(self):
-        return self.coef_.ndim == 1
+        return self._coef_1d()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -304,20 +476,27 @@ see :class:`LinearRegression`
     ['no', 'yes']
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=0.5, fit_intercept=True,
-                 class_weight=None, solver="lbfgs", max_iter=100, tol=1e-4, batch_size="auto",
-                 learning_rate="constant", learning_rate_init="auto", power_t=0.5,
-                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False, tol=1e-4,
+                 fit_intercept=True, intercept_scaling=1, class_weight=None, random_state=None,
+                 solver="lbfgs", max_iter=100, verbose=0, warm_start=False, n_jobs=None,
+                 batch_size="auto", learning_rate="constant", learning_rate_init="auto",
+                 power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=0):
+                 n_iter_no_change=10):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.tol = tol
         self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
         self.class_weight = class_weight
+        self.random_state = random_state
         self.solver = solver
         self.max_iter = max_iter
-        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -331,9 +510,6 @@ see :class:`LinearRegression`
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X of shape (n_samples, n_features) and labels y; returns self."""
@@ -347,7 +523,26 @@ see :class:`LinearRegression`
 
     def _check_extra_params(self, p):
         super()._check_extra_params(p)
-        p.C = check_inverse_strength(p.C, f"C of {type(self).__name__}")
+        cls = type(self).__name__
+        p.C = check_inverse_strength(p.C, f"C of {cls}")
+        self._check_solver(p, ("lbfgs", "gd", "sgd", "adam"), {
+            "liblinear": "Use 'lbfgs', or 'gd' for an L1 part (l1_ratio > 0).",
+            "newton-cg": "Use 'lbfgs'.", "newton-cholesky": "Use 'lbfgs'.",
+            "sag": "Use 'sgd' or 'lbfgs'.",
+            "saga": "Use 'gd' (proximal gradient descent; any l1_ratio) or 'sgd'.",
+        })
+        if p.dual is not False:
+            raise ValueError(
+                f"dual of {cls} must be False, got {p.dual!r}: numnet solves the primal "
+                "problem only (the dual form is liblinear's). Use solver='lbfgs'."
+            )
+        if isinstance(p.intercept_scaling, bool) or not isinstance(p.intercept_scaling,
+                                                                     numbers.Real):
+            raise ValueError(f"intercept_scaling of {cls} must be a float, got "
+                             f"{p.intercept_scaling!r}.")
+
+    def _penalty_off(self, p):
+        return p.C == np.inf
 
     def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
         strength = 0.0 if p.C == np.inf else 1.0 / (p.C * weight_sum)
@@ -358,7 +553,5 @@ see :class:`LinearRegression`
         return 1.0, strength
 
     def _set_model_attributes(self):
-        W = self.network_[0].params["W"]
-        self.coef_ = self._read_only(W.T)
-        self.intercept_ = self._read_only(self._intercept(W.shape[1]))
+        # coef_ and intercept_ are views into network_ (see _LinearMixin).
         self.n_iter_ = np.array([int(np.max(self.n_iter_))], dtype=np.int32)

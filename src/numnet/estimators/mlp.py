@@ -13,10 +13,34 @@ from ._checks import check_hidden_layer_sizes
 
 
 class _MLPMixin:
-    """Network construction and the MLP-only hyperparameters."""
+    """Network construction, the MLP-only hyperparameters, coefs_/intercepts_ views."""
+
+    _VIEW_ATTRIBUTES = ("coefs_", "intercepts_")
+    _LOSSES = ("squared_error",)
+
+    def _dense_layers(self):
+        return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    def _get_view(self, name):
+        key = "W" if name == "coefs_" else "b"
+        return [layer.params[key] for layer in self._dense_layers()]
+
+    def _set_view(self, name, value):
+        views = self._get_view(name)
+        if isinstance(value, np.ndarray) or len(value) != len(views):
+            raise ValueError(
+                f"{name} of {type(self).__name__} must be a list of {len(views)} arrays (one "
+                f"per layer), got {type(value).__name__}"
+                + ("" if isinstance(value, np.ndarray) else f" of length {len(value)}") + "."
+            )
+        for view, item in zip(views, value, strict=True):
+            self._write_view(name, view, item)
 
     def _check_extra_params(self, p):
         cls = type(self).__name__
+        check_option(p.solver, f"solver of {cls}", {"adam", "sgd", "gd", "lbfgs"})
+        check_option(getattr(p, "loss", "squared_error"), f"loss of {cls}",
+                     set(self._LOSSES))
         p.hidden_layer_sizes = check_hidden_layer_sizes(
             p.hidden_layer_sizes, f"hidden_layer_sizes of {cls}"
         )
@@ -50,16 +74,14 @@ class _MLPMixin:
         return weight_sum * min(batch_size, n_train) / n_train
 
     def _set_model_attributes(self):
-        dense = [layer for layer in self.network_.layers if isinstance(layer, Dense)]
-        self.coefs_ = [self._read_only(layer.params["W"]) for layer in dense]
-        self.intercepts_ = [self._read_only(layer.params["b"]) for layer in dense]
-        self.n_layers_ = len(dense) + 1
+        # coefs_ and intercepts_ are views into network_ (see _VIEW_ATTRIBUTES).
+        self.n_layers_ = len(self._dense_layers()) + 1
 
     def _init_params(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
                      learning_rate, learning_rate_init, power_t, max_iter, shuffle,
                      random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                      early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                     n_iter_no_change, penalty, l1_ratio, dropout):
+                     n_iter_no_change, penalty, l1_ratio, dropout, max_fun):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -85,6 +107,7 @@ class _MLPMixin:
         self.penalty = penalty
         self.l1_ratio = l1_ratio
         self.dropout = dropout
+        self.max_fun = max_fun
 
 
 class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
@@ -221,14 +244,15 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
                  learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, penalty="l2",
-                 l1_ratio=0.5, dropout=0.0):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 loss="squared_error", penalty="deprecated", l1_ratio=0.0, dropout=0.0):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
             warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
-            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout,
+            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
         )
+        self.loss = loss
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X of shape (n_samples, n_features) and y; returns self."""
@@ -392,13 +416,13 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
                  learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, penalty="l2",
-                 l1_ratio=0.5, dropout=0.0, class_weight=None):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
             warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
-            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout,
+            beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
         )
         self.class_weight = class_weight
 
