@@ -258,7 +258,7 @@ def test_divergence_exits_2_without_saving(capsys, folder):
                          "x1", "--solver", "sgd", "--learning-rate", "1e6", "--epochs", "5",
                          "-o", model, "-q")
     assert (code, out) == (2, "")
-    assert err == ("error: training diverged: the loss became NaN or infinite in epoch 4, so no "
+    assert err == ("error: training diverged: the loss became NaN or infinite in epoch 5, so no "
                    "model was saved. Lower --learning-rate (it was 1e+06), or look for extreme "
                    "values in the data.\n")
     assert not model.exists()

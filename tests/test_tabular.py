@@ -313,9 +313,9 @@ def test_constant_columns_are_left_out_and_row_numbers_warn():
     with pytest.warns(UserWarning) as caught:
         pre = TabularPreprocessor().fit(frame, ["rownames", "one", "x"])
     assert [str(w.message) for w in caught] == [
-        "column 'rownames' looks like a row number (its 12 values are the consecutive integers "
-        "1..12); it is used as a feature. If it is an identifier, leave it out with --exclude "
-        "rownames.",
+        "column 'rownames' looks like a row number (its 12 values are all different integers "
+        "from 1 to 12); it is used as a feature. If it is an identifier, leave it out with "
+        "--exclude rownames.",
         "column 'one' has the same value (1.0) in every training row, so it cannot help; it is "
         "left out.",
     ]

@@ -15,6 +15,7 @@ import textwrap
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import typer
 
@@ -31,8 +32,23 @@ app = typer.Typer(
 DATA_HELP = "CSV, TSV or Parquet file (by suffix); - reads CSV from stdin."
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and --json output).")
 _JSON = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
+_SEP = typer.Option(None, "--sep", help="Field separator of a text file, e.g. ';' or \\t "
+                    "[default: tab for .tsv, else comma; ';' when the header line has more ';' "
+                    "than ','].", show_default=False, metavar="CHAR")
+_ENCODING = typer.Option(None, "--encoding", help="Text encoding of the data, e.g. latin-1 "
+                         "[default: utf-8].", show_default=False, metavar="NAME")
+_DROP_MISSING = typer.Option(False, "--drop-missing-target", help="Drop the rows whose target "
+                             "is missing (and say how many) instead of stopping.")
 _KEEP = typer.Option(None, "--keep", help="Copy this input column to the output (repeatable, "
                      "or comma-separated).", show_default=False, metavar="COL")
+
+
+class _Command(typer.core.TyperCommand):
+    """Usage lines name the arguments as their metavars, ``MODEL DATA`` (typer adds braces)."""
+
+    def collect_usage_pieces(self, ctx):
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
 
 
 class UserError(Exception):
@@ -190,6 +206,30 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
     return checkpoint, state
 
 
+def _drop_missing_target(frame, target, drop, quiet):
+    """``frame`` without the rows whose target is missing, for --drop-missing-target."""
+    if not drop:
+        return frame
+    missing = frame[target].isna().to_numpy()
+    if missing.any():
+        if missing.all():
+            raise UserError(f"target column {target!r} must have at least one value, got only "
+                            "missing values.")
+        if not quiet:
+            typer.echo(f"Dropped {int(missing.sum())} row(s) with a missing {target!r}.",
+                       err=True)
+        frame = frame.loc[~missing].reset_index(drop=True)
+    return frame
+
+
+def _kept(info):
+    """', kept epoch 12 of 30' when the saved parameters are not the last epoch's, else ''."""
+    kept, epochs = info.get("metrics_epoch"), (info.get("history") or {}).get("epochs")
+    if kept is None or not epochs or kept == epochs:
+        return ""
+    return f", kept epoch {kept} of {epochs}"
+
+
 def _shown(value):
     if value is None:
         return "not given"
@@ -198,9 +238,9 @@ def _shown(value):
     return repr(value) if isinstance(value, str) else str(value)
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def train(
-    data: str = typer.Argument(..., help=DATA_HELP, show_default=False),
+    data: str = typer.Argument(..., help=DATA_HELP, show_default=False, metavar="DATA"),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict.",
                                rich_help_panel=_DATA, show_default=False, metavar="COL"),
     output: str = typer.Option(..., "--output", "-o", help="Model file to write.",
@@ -215,6 +255,16 @@ def train(
     sample_weight: str = typer.Option(None, "--sample-weight", help="Column of sample weights.",
                                       rich_help_panel=_DATA, show_default=False,
                                       metavar="COL"),
+    exclude: str = typer.Option(None, "--exclude", help="Comma-separated columns to leave out "
+                                "of the features (write \\, for a comma inside a name).",
+                                rich_help_panel=_DATA, show_default=False, metavar="A,B"),
+    drop_missing_target: bool = _DROP_MISSING,
+    sep: str = _SEP,
+    encoding: str = _ENCODING,
+    scale_target: bool = typer.Option(True, "--scale-target/--no-scale-target",
+                                      help="Standardise a regression target for training "
+                                      "(predictions are mapped back).",
+                                      rich_help_panel=_MODEL),
     model: str = typer.Option("mlp", help="linear (regression), logistic (classification) or "
                               "mlp (either).", rich_help_panel=_MODEL, metavar="NAME"),
     task: str = typer.Option("auto", help="classification, regression or auto: "
@@ -297,7 +347,15 @@ def train(
     from .exceptions import DivergenceError, TrainingInterrupted
     from .io import save
     from .pipeline import estimator_class, resolve_task, train_pipeline
-    from .tabular import IMPUTE, MODELS, TASKS, check_columns, parse_columns, read_table
+    from .tabular import (
+        IMPUTE,
+        MODELS,
+        TASKS,
+        check_columns,
+        convert_numeric_text,
+        parse_columns,
+        read_table,
+    )
 
     _check_choice(impute, "--impute", IMPUTE)
     _check_choice(model, "--model", MODELS)
@@ -321,9 +379,28 @@ def train(
         flag = "--resume" if resume else "--checkpoint-every"
         raise UserError(f"{flag} needs --checkpoint-dir DIR, the folder of the checkpoint.")
     hidden_sizes = _parse_hidden(hidden)
-    frame = read_table(data)
+    # Before any work: an output that cannot be written must not cost a training run.
+    checkpoint_file = None
+    if checkpoint_dir is not None:
+        from .checkpoint import Checkpoint
+
+        Checkpoint(checkpoint_dir).check_writable()
+        checkpoint_file = str(Checkpoint(checkpoint_dir).path)
+    _check_output(output, inputs=[data, checkpoint_file])
+    frame = read_table(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
     check_columns(frame, [target], "--target", source)
+    frame = _drop_missing_target(frame, target, drop_missing_target, quiet)
+    feature_list = parse_columns(features)
+    excluded = parse_columns(exclude) or []
+    if excluded:
+        check_columns(frame, excluded, "--exclude", source)
+        if target in excluded:
+            raise UserError(f"--exclude must not include the target column {target!r}.")
+        if feature_list is None:
+            feature_list = [c for c in frame.columns if c not in (target, sample_weight)]
+        feature_list = [c for c in feature_list if c not in excluded]
+    frame = convert_numeric_text(frame, [target])
     resolved = resolve_task(frame, target, task, model)
     cls = estimator_class(model, resolved)
     options = {"hidden": hidden_sizes, "activation": activation, "solver": solver,
@@ -334,7 +411,8 @@ def train(
     max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
     checkpoint = resumed = None
     if checkpoint_dir is not None:
-        run = {"target": target, "features": features, "impute": impute, "model": model,
+        run = {"target": target, "features": features, "exclude": exclude,
+               "impute": impute, "model": model, "scale_target": scale_target,
                "task": task, "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
                "validation_fraction": validation_fraction, **options}
         checkpoint, resumed = _checkpoint(checkpoint_dir, checkpoint_every, resume, run, frame,
@@ -342,6 +420,7 @@ def train(
     progress = _Progress(max_epochs, enabled=not quiet)
 
     def announce(n_train, n_validation):
+        progress.start()
         if not quiet:
             held = f", {n_validation} held out for validation" if n_validation else ""
             typer.echo(f"Training {cls.__name__} ({resolved}) on {n_train} rows{held}.",
@@ -353,11 +432,11 @@ def train(
 
     try:
         pipeline, report = train_pipeline(
-            frame, target=target, features=parse_columns(features), task=resolved,
+            frame, target=target, features=feature_list, task=resolved,
             model=model, params=params, impute=impute, sample_weight=sample_weight,
             validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
             callbacks=[progress], source=source, on_split=announce, checkpoint=checkpoint,
-            resume=resume,
+            resume=resume, scale_target=scale_target,
         )
     except TrainingInterrupted as stop:
         progress.close(done=False)
@@ -373,8 +452,10 @@ def train(
     except BaseException:
         progress.close(done=False)
         raise
-    progress.close()
-    pipeline.info["settings"] = {k: v for k, v in options.items() if v is not None}
+    progress.close(kept=pipeline.info.get("metrics_epoch"))
+    settings = {**options, "exclude": excluded or None,
+                "scale_target": None if scale_target else False}
+    pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
     pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
     save(pipeline, output)
     report["output"] = output
@@ -383,13 +464,21 @@ def train(
         typer.echo(json.dumps(report, indent=2))
     elif not quiet:
         if report["metrics"]:
-            typer.echo(f"Validation metrics ({report['n_validation']} rows):")
+            typer.echo(f"Validation metrics ({report['n_validation']} rows"
+                       f"{_kept(pipeline.info)}):")
             _echo_metrics(report["metrics"])
         typer.echo(f"Saved {output}")
 
 
 class _Progress:
-    """Epoch progress for ``est._fit_callbacks``: tqdm on a terminal, plain lines otherwise."""
+    """Epoch progress for ``est._fit_callbacks``: tqdm on a terminal, plain lines otherwise.
+
+    ``elapsed`` counts from :meth:`start` (called when training starts), so it includes the
+    first epoch. Warnings printed while the bar is shown go on their own line
+    (:func:`_show_warning` asks :attr:`active` to clear the bar first).
+    """
+
+    active = None
 
     def __init__(self, max_epochs, *, enabled, stream=None):
         self.max_epochs = max_epochs
@@ -401,13 +490,21 @@ class _Progress:
         self.started = None
         self.last_printed = 0
         self.last = None
+        self.first_epoch = None
+
+    def start(self):
+        """Training starts now (elapsed counts from here)."""
+        self.started = time.perf_counter()
+        _Progress.active = self
 
     def __call__(self, epoch, history, holdout=None):
         if not self.enabled:
             return
         if self.started is None:
+            self.start()
+        if self.first_epoch is None:
             # a resumed run starts at a later epoch: the rate counts this process's epochs
-            self.started, self.first_epoch = time.perf_counter(), epoch - 1
+            self.first_epoch = epoch - 1
         fields = self._fields(history, holdout)
         self.last = (epoch, fields)
         if self.tty:
@@ -416,6 +513,7 @@ class _Progress:
 
                 self.bar = tqdm(total=self.max_epochs, unit="epoch", file=self.stream,
                                 leave=False, dynamic_ncols=True)
+                _Progress.active = self
             self.bar.set_postfix(fields, refresh=False)
             self.bar.update(epoch - self.bar.n)
         elif epoch % self.every == 0 or epoch == self.max_epochs:
@@ -432,25 +530,43 @@ class _Progress:
             fields[f"val_{history.metric_name or 'metric'}"] = f"{history.val_metric[-1]:.4g}"
         return fields
 
-    def _line(self, epoch, fields, *, final=False):
+    def _line(self, epoch, fields, *, final=False, kept=None):
         elapsed = time.perf_counter() - self.started
-        eta = elapsed / max(epoch - self.first_epoch, 1) * max(self.max_epochs - epoch, 0)
+        eta = elapsed / max(epoch - (self.first_epoch or 0), 1) * max(self.max_epochs - epoch, 0)
         text = "  ".join(f"{k} {v}" for k, v in fields.items())
         end = "done" if final else f"eta {eta:.1f}s"
+        if final and kept is not None and kept != epoch:
+            end += f" (the model of epoch {kept} is kept)"
         print(f"epoch {epoch}/{self.max_epochs}  {text}  elapsed {elapsed:.1f}s  {end}",
               file=self.stream, flush=True)
         self.last_printed = epoch
 
-    def close(self, *, done=True):
-        """End the display; ``done=False`` (interrupted, diverged) prints no summary line."""
+    def clear(self):
+        """Clear the bar's line, so that the next write starts a fresh line."""
+        if self.bar is not None:
+            self.bar.clear()
+
+    def refresh(self):
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def close(self, *, done=True, kept=None):
+        """End the display; ``done=False`` (interrupted, diverged) prints no summary line.
+
+        ``kept`` is the epoch whose parameters were kept (early stopping), named on the last
+        line when it is not the last epoch.
+        """
+        if _Progress.active is self:
+            _Progress.active = None
         if self.bar is not None:
             self.bar.close()
             self.bar = None
             if done and self.last is not None:  # the bar vanishes (leave=False): keep a line
-                self._line(*self.last, final=True)
-        elif (done and self.enabled and self.last is not None
-              and self.last[0] != self.last_printed):
-            self._line(*self.last, final=True)
+                self._line(*self.last, final=True, kept=kept)
+        elif done and self.enabled and self.last is not None and (
+                self.last[0] != self.last_printed or (kept is not None
+                                                      and kept != self.last[0])):
+            self._line(*self.last, final=True, kept=kept)
 
 
 def _history_summary(history):
@@ -458,10 +574,12 @@ def _history_summary(history):
         return {}
     summary = {"epochs": len(history.loss), "final_loss": history.loss[-1],
                "best_epoch": history.best_epoch, "converged": history.converged}
+    # early stopping's own validation share of the training rows (not the held-out rows of the
+    # validation metrics), at the last epoch
     if history.val_loss:
-        summary["final_val_loss"] = history.val_loss[-1]
+        summary["stopping_split_last_loss"] = history.val_loss[-1]
     if history.val_metric:
-        summary[f"final_val_{history.metric_name or 'metric'}"] = history.val_metric[-1]
+        summary[f"stopping_split_last_{history.metric_name or 'metric'}"] = history.val_metric[-1]
     return summary
 
 
@@ -470,19 +588,54 @@ _METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accurac
                   "mae": "MAE"}
 
 
-def _echo_metrics(metrics):
+def _echo_metrics(metrics, *, f1_note=None):
     for key, value in metrics.items():
-        typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {value:.4f}")
+        note = f"  ({f1_note})" if key == "f1" and f1_note else ""
+        typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {value:.4f}{note}")
+
+
+def _escaped(value):
+    """A label or category for one line of output: newlines, tabs and backslashes escaped."""
+    return (str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+            .replace("\t", "\\t"))
 
 
 # ---------------------------------------------------------------------- predict and evaluate
 
 
-def _load_pipeline(path, command):
+def _check_output(output, *, inputs=(), suffixes=None):
+    """Refuse an --output that cannot be written, before the command does any work."""
+    from .io import check_output
+
+    if output is None:
+        return
+    if suffixes is not None and Path(output).suffix.lower() not in suffixes:
+        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+        raise UserError(f"--output must end in {listed}, got {output!r}.")
+    try:
+        check_output(output, inputs=inputs)
+    except ValueError:
+        raise UserError(f"--output must name a file to write, got {output!r}.") from None
+
+
+def _load_model(path):
+    """numnet.load, with a missing or unreadable file reported as one line (as data files are)."""
     from .io import load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise UserError(f"Cannot read {path!r}: no such file.") from None
+    except PermissionError:
+        raise UserError(f"Cannot read {path!r}: permission denied.") from None
+    except OSError as error:
+        raise UserError(f"Cannot read {path!r}: {error.strerror or error}.") from None
+
+
+def _load_pipeline(path, command):
     from .pipeline import TabularPipeline
 
-    model = load(path)
+    model = _load_model(path)
     if not isinstance(model, TabularPipeline):
         raise UserError(
             f"{command} needs a model trained with 'numnet train', but {path!r} holds a "
@@ -491,16 +644,18 @@ def _load_pipeline(path, command):
     return model
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def predict(
     model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
-                                show_default=False),
-    data: str = typer.Argument(..., help=DATA_HELP, show_default=False),
+                                show_default=False, metavar="MODEL"),
+    data: str = typer.Argument(..., help=DATA_HELP, show_default=False, metavar="DATA"),
     output: str = typer.Option(None, "--output", "-o", help="File to write (CSV, TSV or "
                                "Parquet by suffix) [default: CSV to stdout].",
                                show_default=False),
     proba: bool = typer.Option(False, "--proba", help="Add a proba_<label> column per class."),
     keep: list[str] = _KEEP,
+    sep: str = _SEP,
+    encoding: str = _ENCODING,
     quiet: bool = _QUIET,
 ):
     """Predict a label or value for each row of a table.
@@ -516,8 +671,17 @@ def predict(
     from .pipeline import prediction_frame
     from .tabular import parse_columns, read_table, write_table
 
+    if output is not None:
+        from .tabular import DataError, table_format
+
+        try:
+            table_format(output)
+        except DataError:
+            raise UserError(f"--output must be a .csv, .tsv or .parquet file (or leave it out "
+                            f"for CSV on stdout), got {output!r}.") from None
+    _check_output(output, inputs=[model, data])
     pipeline = _load_pipeline(model, "predict")
-    frame = read_table(data)
+    frame = read_table(data, sep=sep, encoding=encoding)
     kept = [name for item in keep or [] for name in parse_columns(item)]
     source = "<stdin>" if data == "-" else data
     out = prediction_frame(pipeline, frame, proba=proba, keep=kept, source=source)
@@ -529,14 +693,17 @@ def predict(
             typer.echo(f"Wrote {len(out)} predictions to {output}", err=True)
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def evaluate(
     model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
-                                show_default=False),
+                                show_default=False, metavar="MODEL"),
     data: str = typer.Argument(..., help=DATA_HELP + " Must hold the target column.",
-                               show_default=False),
+                               show_default=False, metavar="DATA"),
     target: str = typer.Option(None, "--target", "-t", help="Target column [default: the one "
                                "the model was trained on].", show_default=False),
+    drop_missing_target: bool = _DROP_MISSING,
+    sep: str = _SEP,
+    encoding: str = _ENCODING,
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
@@ -554,22 +721,27 @@ def evaluate(
     from .tabular import read_table
 
     pipeline = _load_pipeline(model, "evaluate")
-    frame = read_table(data)
+    frame = read_table(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
-    if target is not None and target != pipeline.target:
+    target = pipeline.target if target is None else target
+    if drop_missing_target:
         from .tabular import check_columns
 
         check_columns(frame, [target], "--target", source)
-        frame = frame.drop(columns=[pipeline.target], errors="ignore")
-        frame = frame.rename(columns={target: pipeline.target})
-    result = evaluate_pipeline(pipeline, frame, source=source)
+        frame = _drop_missing_target(frame, target, True, quiet or as_json)
+    result = evaluate_pipeline(pipeline, frame, source=source, target=target)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     if quiet:
         return
     typer.echo(f"Evaluated on {result['n_samples']} rows of {source} ({result['task']}):")
-    _echo_metrics(result["metrics"])
+    labels = result.get("f1_labels")
+    note = None
+    if labels is not None and len(labels) < len(result["labels"]):
+        note = (f"macro over the {len(labels)} of {len(result['labels'])} classes present: "
+                + ", ".join(_escaped(label) for label in labels))
+    _echo_metrics(result["metrics"], f1_note=note)
     if "confusion_matrix" in result:
         labels = [str(label) for label in result["labels"]]
         matrix = result["confusion_matrix"]
@@ -584,9 +756,9 @@ def evaluate(
 # -------------------------------------------------------------------------- inspect and plot
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def inspect(
-    model: str = typer.Argument(..., help="Model file.", show_default=False),
+    model: str = typer.Argument(..., help="Model file.", show_default=False, metavar="MODEL"),
     as_json: bool = _JSON,
 ):
     """Describe a model file: layers, preprocessing, settings, version and history.
@@ -597,9 +769,9 @@ def inspect(
 
         numnet inspect houses.numnet
     """
-    from .io import load, read_metadata
+    from .io import read_metadata
 
-    obj = load(model)
+    obj = _load_model(model)
     metadata = read_metadata(model)
     description = _describe(obj, metadata)
     if as_json:
@@ -611,7 +783,7 @@ def inspect(
         if key in description:
             typer.echo(f"{key}: {description[key]}")
     if description.get("classes") is not None:
-        typer.echo(f"classes: {', '.join(str(c) for c in description['classes'])}")
+        typer.echo(f"classes: {', '.join(_escaped(c) for c in description['classes'])}")
     if "params" in description:
         typer.echo(textwrap.fill("hyperparameters: " + ", ".join(
             f"{k}={v!r}" for k, v in description["params"].items()), width=88,
@@ -637,7 +809,7 @@ def inspect(
     if history:
         typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
     if description.get("metrics"):
-        typer.echo("validation metrics at training time:")
+        typer.echo(f"validation metrics at training time{description.get('kept', '')}:")
         _echo_metrics(description["metrics"])
 
 
@@ -671,13 +843,17 @@ def _describe(obj, metadata):
                                f"{column['scale']:.4g}, fill {column['fill']:.4g}")
             else:
                 cats = column["categories"]
-                shown = ", ".join(cats[:8]) + (", ..." if len(cats) > 8 else "")
+                shown = ", ".join(_escaped(c) for c in cats[:8]) + (
+                    ", ..." if len(cats) > 8 else "")
                 columns.append(f"{column['name']}: categorical, {len(cats)} categories "
                                f"({shown})")
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
         description["metrics"] = obj.info.get("metrics", {})
+        description["kept"] = _kept({**obj.info, "history": _history_summary(
+            getattr(obj.estimator, "history_", None))}) if isinstance(
+            obj.info.get("metrics_epoch"), int) else ""
     if not isinstance(estimator, Sequential):
         description["estimator"] = type(estimator).__name__
         description["params"] = estimator.get_params()
@@ -701,9 +877,9 @@ def _describe(obj, metadata):
     return description
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def plot(
-    model: str = typer.Argument(..., help="Model file.", show_default=False),
+    model: str = typer.Argument(..., help="Model file.", show_default=False, metavar="MODEL"),
     output: str = typer.Option(..., "--output", "-o", help="Image to write (PNG, SVG, PDF by "
                                "suffix).", show_default=False),
     data: str = typer.Option(None, "--data", help="Table to draw the decision regions of a "
@@ -721,12 +897,12 @@ def plot(
         numnet plot iris.numnet -o curves.png --data iris.csv
     """
     _silence_warnings(quiet)
-    from .io import load
     from .plotting import plot_model
 
     _check_range(width, "--width", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
     _check_range(height, "--height", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
-    obj = load(model)
+    _check_output(output, inputs=[model, data], suffixes=(".png", ".svg", ".pdf"))
+    obj = _load_model(model)
     frame = None
     if data is not None:
         from .pipeline import TabularPipeline
@@ -762,10 +938,10 @@ def demo(seed: int = typer.Option(0, help="Seed for the synthetic data.")):
 def _user_errors():
     """Exception types that mean the user's input was wrong (exit 2, one line)."""
     from .exceptions import DivergenceError
-    from .io import ModelFileError
+    from .io import ModelFileError, OutputError
     from .tabular import DataError
 
-    return (UserError, DataError, ModelFileError, DivergenceError)
+    return (UserError, DataError, ModelFileError, DivergenceError, OutputError)
 
 
 def _one_line(message):
@@ -773,7 +949,12 @@ def _one_line(message):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
+    progress = _Progress.active
+    if progress is not None:
+        progress.clear()  # not on the progress bar's line
     sys.stderr.write(f"warning: {_one_line(message)}\n")
+    if progress is not None:
+        progress.refresh()
 
 
 class _Terminated(BaseException):

@@ -167,8 +167,9 @@ def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
     with matplotlib.rc_context({"font.size": font, "font.family": _font_family(texts)}):
         figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
         FigureCanvasAgg(figure)
-        # a title wraps at the width of its panel (a character is about 0.6 font sizes wide)
-        chars = int(width / panels / (font * 1.2 * dpi / 72 * 0.6))
+        # a title wraps at 3/4 of its panel's width (a character is about 0.6 font sizes wide;
+        # titles are 1.2 font sizes)
+        chars = int(0.75 * width / panels / (font * 1.2 * dpi / 72 * 0.6))
         plot_history(figure.add_subplot(1, panels, 1), *curves, title_chars=chars)
         if frame is not None:
             ax = figure.add_subplot(1, panels, 2)

@@ -55,7 +55,7 @@ def read_table(source, *, sep=None, encoding=None):
     for duplicate column names.
 
     ``sep`` is the field separator of a text file (default: tab for .tsv, else comma; a CSV
-    whose header is one field containing ``;`` is read with ``;``). ``encoding`` is the text
+    whose header line has more ``;`` than ``,`` is read with ``;``). ``encoding`` is the text
     encoding (default utf-8, e.g. ``"latin-1"``).
     """
     import codecs
@@ -96,9 +96,9 @@ def read_table(source, *, sep=None, encoding=None):
             header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
                                  compression=compression, keep_default_na=False,
                                  encoding=encoding)
-            if (not explicit and sep == "," and header.shape[1] == 1
-                    and ";" in str(header.iloc[0, 0])):
-                sep = ";"  # a European spreadsheet's CSV
+            semicolons = sum(str(v).count(";") for v in header.iloc[0]) if len(header) else 0
+            if not explicit and sep == "," and semicolons > header.shape[1] - 1:
+                sep = ";"  # a European spreadsheet's CSV: more ';' than ',' in the header
                 header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
                                      compression=compression, keep_default_na=False,
                                      encoding=encoding)
@@ -738,17 +738,22 @@ def _plain_value(value):
 
 
 def _warn_identifier(series, name):
-    """Warn for an integer column that numbers the rows (all values distinct, consecutive)."""
+    """Warn for an integer column that numbers the rows.
+
+    That is: at least 10 values, all different, spanning less than twice as many integers as
+    there are rows (row numbers 1..n, or the training rows' share of them).
+    """
     import pandas as pd
 
     if len(series) < 10 or not pd.api.types.is_integer_dtype(series):
         return
     values = np.sort(series.to_numpy(dtype=np.int64))
-    if values[-1] - values[0] == len(values) - 1 and np.all(np.diff(values) == 1):
+    if np.all(np.diff(values) > 0) and values[-1] - values[0] < 2 * len(values):
         warnings.warn(
-            f"column {name!r} looks like a row number (its {len(values)} values are the "
-            f"consecutive integers {values[0]}..{values[-1]}); it is used as a feature. If it "
-            f"is an identifier, leave it out with --exclude {name}.", UserWarning, stacklevel=3,
+            f"column {name!r} looks like a row number (its {len(values)} values are all "
+            f"different integers from {values[0]} to {values[-1]}); it is used as a feature. If "
+            f"it is an identifier, leave it out with --exclude {name}.", UserWarning,
+            stacklevel=3,
         )
 
 
