@@ -30,7 +30,7 @@ class _LinearMixin:
         )
 
     def _check_solver(self, p, options, elsewhere):
-        """solver must be one of options; scikit-learn's other solvers get a pointer."""
+        """Check the solver option; scikit-learn's other solvers get a pointer to use."""
         cls = type(self).__name__
         if isinstance(p.solver, str) and p.solver in elsewhere:
             raise ValueError(
@@ -329,7 +329,7 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         if p.solver == "lstsq" and sp.issparse(X):
             raise ValueError(
                 f"solver of {type(self).__name__} must be one of {{'cholesky', 'lbfgs', 'gd', "
-                "'sgd', 'adam'}} for sparse X, got 'lstsq': the SVD needs dense X. Use "
+                "'sgd', 'adam'} for sparse X, got 'lstsq': the SVD needs dense X. Use "
                 "'cholesky' (normal equations; n_features small) or 'lbfgs'."
             )
         if p.solver in ("lstsq", "cholesky") and p.l1_ratio_effective:
