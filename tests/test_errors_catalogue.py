@@ -118,6 +118,20 @@ def folder(tmp_path_factory):
     frame.assign(label="sideways").to_csv(folder / "unseen.csv", index=False)
     frame.drop(columns=["z"]).to_csv(folder / "no-z.csv", index=False)
     (folder / "dup.csv").write_text("a,a,label\n1,2,up\n3,4,down\n")
+    frame.assign(x=["3,75"] + ["1,234.5"] * 39).to_csv(folder / "mixed-marks.csv", index=False)
+    frame.assign(name=[f"n{i}" for i in range(40)]).assign(x=np.arange(40.0)).to_csv(
+        folder / "names.csv", index=False)
+    frame.assign(when=["2021-01-05"] * 2 + ["2021-13-45"] + ["2021-02-05"] * 37).to_csv(
+        folder / "dates.csv", index=False)
+    frame.assign(c=1.0).to_csv(folder / "constant.csv", index=False)
+    (folder / "latin.csv").write_bytes("x,label\nZürich,up\n".encode("latin-1"))
+    frame.assign(x=np.where(frame["x"] > 0, 1e39, -1e39)).to_csv(folder / "huge32.csv",
+                                                                 index=False)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"tags": pa.array([["a"], ["b"]] * 20), "label": LABELS}),
+                   folder / "tags.parquet")
     return folder
 
 
@@ -143,7 +157,8 @@ def model(folder):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        for args in (["-o", "model.numnet"], ["-o", "run.numnet", "--checkpoint-dir", "run",
+        for args in (["-o", "model.numnet"], ["-o", "f32.numnet", "--dtype", "float32"],
+                     ["-o", "run.numnet", "--checkpoint-dir", "run",
                                               "--learning-rate", "0.01"]):
             with pytest.raises(SystemExit) as stop:
                 main(["train", "data.csv", "-t", "label", "--hidden", "4", "--epochs", "3", "-q",
@@ -269,8 +284,33 @@ CASES = {
                             "--resume", "-o", "m.numnet"]),
 }
 
+def float32_api():
+    X32 = X.astype(np.float32)
+    classifier().fit(X32, LABELS).predict_proba(np.full((1, 2), 1e39))
+
+
+CASES.update({
+    "float32-overflow": (float32_api, ["predict", "f32.numnet", "huge32.csv"]),
+    "mixed-decimal-marks": (None, ["train", "mixed-marks.csv", "-t", "label", "-o",
+                                   "m.numnet"]),
+    "too-many-classes": (None, ["train", "names.csv", "-t", "name", "-o", "m.numnet"]),
+    "nested-column": (None, ["train", "tags.parquet", "-t", "label", "-o", "m.numnet"]),
+    "bad-date": (None, ["train", "dates.csv", "-t", "label", "-o", "m.numnet"]),
+    "constant-features": (None, ["train", "constant.csv", "-t", "label", "--features", "c",
+                                 "-o", "m.numnet"]),
+    "unknown-exclude": (None, ["train", "data.csv", "-t", "label", "--exclude", "id", "-o",
+                               "m.numnet"]),
+    "exclude-target": (None, ["train", "data.csv", "-t", "label", "--exclude", "label", "-o",
+                              "m.numnet"]),
+    "wrong-encoding": (None, ["train", "latin.csv", "-t", "label", "-o", "m.numnet"]),
+    "unknown-encoding": (None, ["train", "data.csv", "-t", "label", "--encoding", "klingon",
+                                "-o", "m.numnet"]),
+    "bad-sep": (None, ["train", "data.csv", "-t", "label", "--sep", ";;", "-o", "m.numnet"]),
+})
+
 # Rows run a second time through the installed console script (a subprocess each).
-CONSOLE_SCRIPT = ["nan-x", "duplicate-columns", "damaged-file", "divergence"]
+CONSOLE_SCRIPT = ["nan-x", "duplicate-columns", "damaged-file", "divergence",
+                  "float32-overflow", "mixed-decimal-marks"]
 
 
 def test_every_documented_row_has_a_case():

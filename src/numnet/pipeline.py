@@ -283,7 +283,7 @@ def _every_class_in_training(train, val, keys, random_state):
         train.append(row)
         labels, counts = np.unique(keys[train], return_counts=True)
         if counts.max() < 2:
-            break  # every training row is its class's only one: keep the extra training row
+            continue  # every training row is its class's only one: keep the extra row
         largest = labels[np.argmax(counts)]
         candidates = [r for r in train if keys[r] == largest]
         back = candidates[int(rng.integers(len(candidates)))]
@@ -293,14 +293,14 @@ def _every_class_in_training(train, val, keys, random_state):
 
 
 MAX_CLASSES = 1000
-"""``numnet train`` refuses a classification target with more classes than this (and one with
-more than 50 classes that are over half the rows): such a target is an identifier or a number."""
+"""``numnet train`` refuses a classification target with more classes than this, or with more
+classes than half the rows: such a target is an identifier or a number."""
 
 
 def _check_classes(y, target, n_rows):
     labels, counts = np.unique(y.astype(str), return_counts=True)
     n_classes = len(labels)
-    if n_classes > MAX_CLASSES or (n_classes > 50 and n_classes > n_rows / 2):
+    if n_classes > MAX_CLASSES or n_classes > n_rows / 2:
         raise DataError(
             f"target column {target!r} must have at most {MAX_CLASSES} classes, and at most "
             f"half as many as rows, got {n_classes} classes in {n_rows} rows. If the target is "

@@ -690,6 +690,15 @@ class TabularPreprocessor:
                         f"column {name!r} must have values small enough to standardise, got "
                         f"{values[first]:.3g} at row {_row(series, first)}."
                     )
+                limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else np.inf
+                if np.any(np.abs(scaled) > limit):
+                    first = int(np.flatnonzero(np.abs(scaled) > limit)[0])
+                    raise DataError(
+                        f"column {name!r} must have values that fit the model's "
+                        f"{np.dtype(dtype).name} after standardising, got {values[first]:.3g} "
+                        f"at row {_row(series, first)}. Rescale the column, or retrain with "
+                        "--dtype float64."
+                    )
                 blocks.append(scaled[:, None])
             elif column["kind"] == "date":
                 parts = _date_parts(series, name, fill=column["fill"])
