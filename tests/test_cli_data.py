@@ -254,3 +254,13 @@ def test_progress_counts_the_first_epoch_and_keeps_warnings_off_the_bar(monkeypa
     assert "epoch" in after  # and the bar is drawn again below the warning
     progress.close()
     assert _Progress.active is None
+
+
+def test_an_installed_cjk_font_is_chosen(monkeypatch):
+    from matplotlib import font_manager
+
+    fake = font_manager.FontEntry(fname="/nowhere/NotoSansCJK.otf", name="Noto Sans CJK JP")
+    monkeypatch.setattr(font_manager.fontManager, "ttflist",
+                        [*font_manager.fontManager.ttflist, fake])
+    assert plotting._font_family(["x", "猫"]) == ["Noto Sans CJK JP", "DejaVu Sans"]
+    assert plotting._font_family(["x", "y"]) == ["sans-serif"]

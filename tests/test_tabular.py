@@ -356,3 +356,12 @@ def test_separator_sniffing_sep_and_encoding(tmp_path):
 ])
 def test_column_lists_escape_commas(text, names):
     assert parse_columns(text) == names
+
+
+def test_a_target_of_lists_is_refused():
+    from numnet.tabular import target_values
+
+    frame = pd.DataFrame({"y": [[1, 2], [3]], "x": [1.0, 2.0]})
+    with raises("target column 'y' must hold numbers or strings, got list values (e.g. [1, 2]). "
+                "Leave it out with --exclude, or flatten it into plain columns."):
+        target_values(frame, "y", "classification")
