@@ -404,13 +404,18 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     if len(val_rows):
         X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
         tracker = _HoldoutTracker(estimator, X_val, y_fit[val_rows], task)
-    estimator._fit_callbacks = [_Callbacks(tracker, callbacks)]
+    notify = _Callbacks(tracker, callbacks)
+    estimator._fit_callbacks = [notify]
     estimator._checkpoint, estimator._resume = checkpoint, resume
     try:
         if weights is None:
             estimator.fit(X_train, y_fit[train_rows])
         else:
             estimator.fit(X_train, y_fit[train_rows], sample_weight=weights[train_rows])
+        history = getattr(estimator, "history_", None)
+        if not notify.called and history is not None and getattr(history, "loss", None):
+            # an exact solver (no epochs to call back from): one point for the whole fit
+            notify(len(history.loss), history)
     except ValueError as error:
         if not str(error).startswith("y must have values small enough"):
             raise
@@ -452,6 +457,7 @@ class _Callbacks:
 
     def __init__(self, tracker, callbacks):
         self.tracker, self.callbacks = tracker, list(callbacks)
+        self.called = False
 
     def state_dict(self):
         """The validation curve so far, for checkpoints."""
@@ -471,6 +477,7 @@ class _Callbacks:
                               for key, value in curve.items()}
 
     def __call__(self, epoch, history):
+        self.called = True
         holdout = None if self.tracker is None else self.tracker(epoch, history)
         for callback in self.callbacks:
             callback(epoch, history, holdout)
