@@ -37,6 +37,7 @@ test-all: lint
 BENCH_ARGS ?=
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/linear_models.py --part exact layout sparse
 	$(BIN)/python benchmarks/explain.py
 
 clean:
