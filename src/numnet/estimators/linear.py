@@ -156,19 +156,25 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         J(W, b) = 1 / (2 * sum(s)) * sum_i s_i * ||Y[i] - X[i] @ W - b||**2
                   + a * r * sum(|W|) + 0.5 * a * (1 - r) * sum(W**2)
 
-    penalty=None drops the second line (ordinary least squares); 'l2' is r = 0, 'l1' is r = 1,
-    'elasticnet' uses l1_ratio. The intercept is never penalised. This is scikit-learn's
+    l1_ratio selects the penalty (scikit-learn >= 1.8): r = 0 is L2, r = 1 is L1; alpha = 0
+    (the default) drops the second line (ordinary least squares). The intercept is never
+    penalised. This is scikit-learn's
     ``ElasticNet``/``Lasso`` objective, so alpha means what it means there.
 
     Parameters
     ----------
-    penalty : {None, "l2", "l1", "elasticnet"}, default=None
-    alpha : float, default=1.0
-        Penalty strength a (ignored when penalty=None). Must be >= 0.
-    l1_ratio : float, default=0.5
-        Share r of the L1 term for penalty="elasticnet". Must be in [0, 1].
+    penalty : {None, "l2", "l1", "elasticnet"}, default="deprecated"
+        Deprecated (FutureWarning); when given it decides the penalty, and an l1_ratio that
+        contradicts it raises.
+    alpha : float, default=0.0
+        Penalty strength a. Must be >= 0.
+    l1_ratio : float, default=0.0
+        Share r of the L1 term. Must be in [0, 1].
     fit_intercept : bool, default=True
-    solver : {"lbfgs", "gd", "sgd", "adam"}, default="lbfgs"
+    solver : {"auto", "lstsq", "cholesky", "lbfgs", "gd", "sgd", "adam"}, default="auto"
+        - "auto": "lstsq" for dense X, "cholesky" for sparse X, "gd" with an L1 part (r > 0);
+        - "lstsq": exact, the SVD of the weighted, centred X (minimum-norm when rank-deficient);
+        - "cholesky": exact, ``(X'SX + l2 I) W = X'SY`` by Cholesky (sparse X too);
         - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (no L1 part allowed);
         - "gd": full-batch gradient descent, ``params -= lr * grad J``, one step per epoch;
         - "sgd": mini-batch gradient descent with momentum (Nesterov by default);
@@ -178,8 +184,10 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
     max_iter : int, default=1000
         Maximum number of iterations (lbfgs) or epochs (the others).
     tol : float, default=1e-4
-        lbfgs: stop when the largest entry of grad J is below tol. Others: stop when J has not
-        improved by at least tol for more than n_iter_no_change epochs.
+        Converged means: the largest entry of J's minimum-norm subgradient is <= tol (lbfgs
+        stops on it; gd continues past a plateau of J until it holds; sgd/adam stop when J has
+        not improved by tol for more than n_iter_no_change epochs). A final value above tol
+        gives a ConvergenceWarning.
     batch_size : int or "auto", default="auto"
         Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
@@ -212,11 +220,17 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         Seeds shuffling and the validation split.
     verbose : bool, default=False
         Show a progress bar (tqdm).
+    copy_X : bool, default=True
+        Accepted for scikit-learn; X is never modified.
+    n_jobs : int or None, default=None
+        Caps the BLAS threads during fit (threadpoolctl); -1 means all.
+    positive : False
+        Only False: numnet does not constrain the coefficients' sign.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Read-only copy of W.T (1-D when y is 1-D).
+        W.T (1-D when y is 1-D): a writable view into network_.params.
     intercept_ : float or ndarray of shape (n_targets,)
     n_iter_ : int
     loss_ : float
@@ -238,10 +252,10 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
 
     Notes
     -----
-    - scikit-learn: ``Lasso(alpha)`` is penalty="l1" with the same alpha,
-      ``ElasticNet(alpha, l1_ratio)`` is penalty="elasticnet" with both, and ``Ridge(alpha_r)``
-      (which minimises ``||Y - X W - b||**2 + alpha_r ||W||**2``) is penalty="l2" with
-      ``alpha = alpha_r / n_samples``.
+    - scikit-learn: ``Lasso(alpha)`` is l1_ratio=1 with the same alpha,
+      ``ElasticNet(alpha, l1_ratio)`` is the same pair, and ``Ridge(alpha_r)``
+      (which minimises ``sum_i s_i ||Y[i] - X[i] W - b||**2 + alpha_r ||W||**2``) is l1_ratio=0
+      with ``alpha = alpha_r / sum(s)`` (``alpha_r / n_samples`` without weights).
     - PyTorch: J is ``0.5 * n_targets * F.mse_loss(pred, y)`` plus the penalty; for "l2" that is
       ``weight_decay=alpha`` on the weight (not the bias) with that loss.
     - Internally numnet minimises ``F = MeanSquaredError + ElasticNet(2 * a / n_targets, r)``,
@@ -408,19 +422,26 @@ class LogisticRegression(ClassifierMixin, _LinearMixin, _ClassifierBase):
         J(W, b) = sum_i s_i * l_i / sum(s)
                   + (r * sum(|W|) + 0.5 * (1 - r) * sum(W**2)) / (C * sum(s))
 
-    penalty=None (or C=inf) drops the penalty; "l2" is r = 0, "l1" is r = 1, "elasticnet" uses
-    l1_ratio. The intercept is never penalised. Multiplying J by ``C * sum(s)`` gives
+    l1_ratio selects the penalty (scikit-learn >= 1.8): r = 0 is L2, r = 1 is L1; C = inf drops
+    it. The intercept is never penalised. Multiplying J by ``C * sum(s)`` gives
     scikit-learn's ``C * sum_i s_i * l_i + penalty(W)``: the same minimiser, so C means what it
     means in ``sklearn.linear_model.LogisticRegression``.
 
     Parameters
     ----------
-    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
+    penalty : {None, "l2", "l1", "elasticnet"}, default="deprecated"
+        Deprecated as in scikit-learn 1.8 (same FutureWarning); when given it decides the
+        penalty, and an l1_ratio that contradicts it raises.
     C : float, default=1.0
         Inverse penalty strength. Must be > 0; ``np.inf`` means no penalty.
-    l1_ratio : float, default=0.5
-        Share r of the L1 term for penalty="elasticnet" (scikit-learn's ElasticNet default).
-        Must be in [0, 1].
+    l1_ratio : float, default=0.0
+        Share r of the L1 term. Must be in [0, 1].
+    dual : False
+        Only False (the primal problem).
+    intercept_scaling : float, default=1
+        Accepted for scikit-learn (liblinear's); unused.
+    n_jobs : int or None, default=None
+        Caps the BLAS threads during fit (threadpoolctl); -1 means all.
     fit_intercept : bool, default=True
     class_weight : dict, "balanced" or None, default=None
         Multiplies each sample's weight by the weight of its class; "balanced" uses
@@ -445,7 +466,7 @@ shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, rand
     ----------
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) (binary) or (n_classes, n_features)
-        Read-only copy of W.T.
+        W.T, a writable view into network_.params (a CSR copy after :meth:`sparsify`).
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : ndarray of shape (1,)
     loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_, t_, history_ : \

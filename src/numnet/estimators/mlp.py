@@ -143,11 +143,13 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (full batch).
     alpha : float, default=1e-4
         Penalty strength a. Must be >= 0.
-    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
-        "l1"/"elasticnet" act by a proximal (soft-thresholding) step after each update, so
-        weights become exactly zero; not with "lbfgs".
-    l1_ratio : float, default=0.5
-        Share r of the L1 term for penalty="elasticnet".
+    penalty : {None, "l2", "l1", "elasticnet"}, default="deprecated"
+        Deprecated (FutureWarning), as LogisticRegression's in scikit-learn >= 1.8.
+    l1_ratio : float, default=0.0
+        Share r of the L1 term (0: L2). An L1 part acts by a proximal (soft-thresholding) step
+        after each update, so weights become exactly zero; not with "lbfgs".
+    max_fun : int, default=15000
+        lbfgs: maximum number of objective evaluations.
     batch_size : int or "auto", default="auto"
         Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
@@ -190,7 +192,8 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
     Attributes
     ----------
     coefs_ : list of ndarray
-        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i (read-only copy).
+        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i, a writable view
+        into network_.params; assigning a list writes through.
     intercepts_ : list of ndarray
         ``intercepts_[i]`` of shape (n_out,).
     n_iter_ : int
@@ -311,11 +314,13 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         - "lbfgs": SciPy's L-BFGS-B on the flat parameter vector (full batch).
     alpha : float, default=1e-4
         Penalty strength a. Must be >= 0.
-    penalty : {None, "l2", "l1", "elasticnet"}, default="l2"
-        "l1"/"elasticnet" act by a proximal (soft-thresholding) step after each update, so
-        weights become exactly zero; not with "lbfgs".
-    l1_ratio : float, default=0.5
-        Share r of the L1 term for penalty="elasticnet".
+    penalty : {None, "l2", "l1", "elasticnet"}, default="deprecated"
+        Deprecated (FutureWarning), as LogisticRegression's in scikit-learn >= 1.8.
+    l1_ratio : float, default=0.0
+        Share r of the L1 term (0: L2). An L1 part acts by a proximal (soft-thresholding) step
+        after each update, so weights become exactly zero; not with "lbfgs".
+    max_fun : int, default=15000
+        lbfgs: maximum number of objective evaluations.
     batch_size : int or "auto", default="auto"
         Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
@@ -363,7 +368,8 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
     classes_ : ndarray of shape (n_classes,)
         The labels (``arange(n_labels)`` for multilabel y).
     coefs_ : list of ndarray
-        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i (read-only copy).
+        ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i, a writable view
+        into network_.params; assigning a list writes through.
     intercepts_ : list of ndarray
         ``intercepts_[i]`` of shape (n_out,).
     n_iter_ : int
