@@ -659,6 +659,21 @@ class TabularPreprocessor:
     def feature_names_in_(self):
         return [column["name"] for column in self.columns_]
 
+    @property
+    def feature_groups_(self):
+        """``(name, start, stop)`` per input column: its block ``[start, stop)`` of the output.
+
+        A numeric column is one output feature, a date four, a categorical column one per
+        category.
+        """
+        groups, start = [], 0
+        for column in self.columns_:
+            width = {"numeric": 1, "date": len(DATE_PARTS)}.get(column["kind"])
+            width = len(column["categories"]) if width is None else width
+            groups.append((column["name"], start, start + width))
+            start += width
+        return groups
+
     def transform(self, frame, *, dtype=np.float64, warn_unknown=True):
         """The float matrix of shape (n_samples, len(feature_names_out_)) for ``frame``."""
         _check_duplicates([str(c) for c in frame.columns], "data")

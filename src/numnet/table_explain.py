@@ -1,0 +1,173 @@
+"""Explanations of a model trained by ``numnet train``: attributions per original column.
+
+A :class:`numnet.pipeline.TabularPipeline` standardises numeric columns, expands dates into
+four features and one-hot encodes text columns before its estimator sees them. The methods of
+:mod:`numnet.explain` run on that encoded input; this module maps the result back to the table:
+
+- additive methods (integrated gradients, gradient x input, expected gradients) are summed over
+  each column's encoded features, so a categorical column gets one attribution, and the
+  completeness ``delta`` is unchanged (the sum over all features is the same);
+- an attribution does not depend on the units of a feature (``(x - x') * dF/dx`` is the same
+  for ``x`` and for ``(x - mean) / scale``), so standardised and raw columns get the same one;
+- gradients (saliency, SmoothGrad) are per encoded feature, numeric ones in raw units
+  (``dF/dx = dF/dz / scale``), since a gradient cannot be summed over one-hot features;
+- for a regression target standardised by ``numnet train``, outputs and attributions are in
+  the target's own units (multiplied by its scale).
+
+The default baseline is the training mean of every numeric and date feature (0 after
+standardising) and "no category" (all zeros, as an unseen value) for text columns.
+"""
+
+import numpy as np
+
+from . import explain
+from .tabular import DataError
+
+METHODS = {
+    "integrated-gradients": explain.integrated_gradients,
+    "gradient-x-input": explain.gradient_x_input,
+    "expected-gradients": explain.expected_gradients,
+    "saliency": explain.saliency,
+    "smoothgrad": explain.smoothgrad,
+}
+ADDITIVE = ("integrated-gradients", "gradient-x-input", "expected-gradients")
+
+
+def explain_table(pipeline, frame, *, method="integrated-gradients", target=None,
+                  output="logit", baseline=None, background=None, random_state=None,
+                  **options):
+    """Attribute ``pipeline``'s prediction for each row of ``frame`` to its columns.
+
+    Parameters
+    ----------
+    pipeline : TabularPipeline
+        A model written by ``numnet train`` (``numnet.load``).
+    frame : pandas.DataFrame
+        Raw rows with the model's feature columns.
+    method : {"integrated-gradients", "gradient-x-input", "expected-gradients", "saliency", \
+"smoothgrad"}, default="integrated-gradients"
+    target : class label, default=None
+        The class to explain; a label written as text (``"4"``) also matches the class 4.
+        None: the predicted class of each row. Ignored for regression.
+    output : {"logit", "probability"}, default="logit"
+    baseline : pandas.DataFrame of one row or len(frame) rows, default=None
+        Raw rows to measure against; None: the training mean and no category (see above).
+    background : pandas.DataFrame, default=None
+        Raw rows whose encoded values are the baselines of expected gradients; None: ``frame``.
+    random_state : int or numpy Generator, default=None
+        For expected gradients and SmoothGrad.
+    **options
+        Passed to the method (``n_steps``, ``n_samples``, ``internal_batch_size``, ...).
+
+    Returns
+    -------
+    numnet.explain.Attributions
+        ``feature_names`` are the columns (additive methods) or the encoded features.
+    """
+    if method not in METHODS:
+        raise DataError(f"--method must be one of {sorted([*METHODS, 'permutation'])}, got "
+                        f"{method!r}.")
+    X = pipeline.transform(frame)
+    estimator = pipeline.estimator
+    if pipeline.task == "regression":
+        target = None
+    elif target is not None:
+        target = _class_label(pipeline, target)
+    kwargs = dict(options, target=target, output=output)
+    if method in ("expected-gradients", "smoothgrad"):
+        kwargs["random_state"] = random_state
+    if method == "expected-gradients":
+        result = explain.expected_gradients(
+            estimator, X, X if background is None else pipeline.transform(background), **kwargs)
+    elif method == "integrated-gradients":
+        kwargs["baseline"] = "zeros" if baseline is None else _baseline_rows(pipeline, baseline,
+                                                                              len(frame))
+        result = explain.integrated_gradients(estimator, X, **kwargs)
+    else:
+        result = METHODS[method](estimator, X, **kwargs)
+    names = pipeline.preprocessor.feature_names_out_
+    if method in ADDITIVE:
+        groups = pipeline.preprocessor.feature_groups_
+        result.values = np.stack([result.values[:, start:stop].sum(axis=1)
+                                  for _, start, stop in groups], axis=1)
+        names = [name for name, _, _ in groups]
+    else:
+        result.values = result.values / _feature_scales(pipeline.preprocessor)
+    result.feature_names = names
+    if pipeline.target_scaler is not None:
+        _to_target_units(result, pipeline.target_scaler)
+    return result
+
+
+def permutation_table(pipeline, frame, *, n_repeats=5, random_state=None):
+    """Global importance of each column: the drop in accuracy or R² when it is shuffled.
+
+    scikit-learn's ``permutation_importance`` on the raw columns (each column is shuffled
+    as a whole, so a categorical column counts once), scored as ``numnet evaluate`` scores.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``importances_mean``, ``importances_std``, ``importances`` and ``feature_names``.
+    """
+    columns = list(pipeline.features)
+    y = frame[pipeline.target] if pipeline.target in frame.columns else None
+    if y is None:
+        raise DataError(f"--method permutation needs the target column {pipeline.target!r} in "
+                        "the data, to score the shuffled predictions.")
+
+    def score(_, X, y_true):
+        table = X.copy()
+        table[pipeline.target] = y_true.to_numpy()
+        return pipeline.score(table)
+
+    # FrozenEstimator: scikit-learn's wrapper for an already fitted model (it asks for 'fit').
+    from sklearn.frozen import FrozenEstimator
+
+    result = explain.permutation_importance(FrozenEstimator(pipeline), frame[columns], y,
+                                            scoring=score, n_repeats=n_repeats,
+                                            random_state=random_state)
+    result.feature_names = columns
+    return result
+
+
+def _class_label(pipeline, target):
+    """The class of ``pipeline`` that ``target`` names, matching text to numeric labels."""
+    classes = list(pipeline.classes_)
+    if target in classes:
+        return target
+    by_text = {str(label): label for label in classes}
+    if str(target) in by_text:
+        return by_text[str(target)]
+    raise DataError(f"--target must be one of the classes {[str(c) for c in classes]}, got "
+                    f"{str(target)!r}.")
+
+
+def _baseline_rows(pipeline, baseline, n_rows):
+    rows = pipeline.transform(baseline)
+    if rows.shape[0] not in (1, n_rows):
+        raise DataError(f"the baseline must have 1 or {n_rows} rows, got {rows.shape[0]}.")
+    return rows[0] if rows.shape[0] == 1 else rows
+
+
+def _feature_scales(preprocessor):
+    """The scale each encoded feature was divided by (1 for one-hot features)."""
+    scales = []
+    for column in preprocessor.columns_:
+        if column["kind"] == "numeric":
+            scales.append(column["scale"])
+        elif column["kind"] == "date":
+            scales.extend(column["scale"])
+        else:
+            scales.extend([1.0] * len(column["categories"]))
+    return np.asarray(scales)
+
+
+def _to_target_units(result, scaler):
+    mean, scale = scaler["mean"], scaler["scale"]
+    result.values = result.values * scale
+    result.output = mean + scale * result.output
+    if result.baseline_output is not None:
+        result.baseline_output = mean + scale * result.baseline_output
+    if result.delta is not None:
+        result.delta = result.delta * scale
