@@ -74,7 +74,8 @@ def test_a_baseline_row_from_the_table(houses):
     rows, baseline = houses.iloc[:5], houses.iloc[[7]]
     result = explain_table(pipe, rows, baseline=baseline)
     np.testing.assert_allclose(result.baseline_output, pipe.predict(baseline)[0], rtol=1e-10)
-    assert np.max(np.abs(result.delta)) < 1e-6 * np.max(np.abs(result.output - result.baseline_output))
+    change = result.output - result.baseline_output
+    assert np.max(np.abs(result.delta)) < 1e-6 * np.max(np.abs(change))
     with pytest.raises(DataError, match=re.escape("the baseline must have 1 or 5 rows, got 2.")):
         explain_table(pipe, rows, baseline=houses.iloc[:2])
 
