@@ -304,7 +304,7 @@ ESTIMATORS = {
         n_iter_no_change=2),
     "logistic-sgd-invscaling": lambda rs: nn.LogisticRegression(
         solver="sgd", learning_rate="invscaling", max_iter=20, random_state=rs),
-    "linear-gd-l1": lambda rs: nn.LinearRegression(penalty="l1", alpha=0.01, solver="gd",
+    "linear-gd-l1": lambda rs: nn.LinearRegression(l1_ratio=1.0, alpha=0.01, solver="gd",
                                                    max_iter=20),
 }
 

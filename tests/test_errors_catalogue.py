@@ -264,7 +264,9 @@ CASES = {
                     ["inspect", "run/checkpoint.numnet"]),
     "missing-file": (lambda: nn.load("nope.numnet"),
                      ["train", "nope.csv", "-t", "label", "-o", "m.numnet"]),
-    "checkpoint-lbfgs": (None, ["train", "data.csv", "-t", "price", "--model", "linear",
+    "checkpoint-lbfgs": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
+                                "--checkpoint-dir", "logistic-run", "-o", "m.numnet"]),
+    "checkpoint-exact": (None, ["train", "data.csv", "-t", "price", "--model", "linear",
                                 "--checkpoint-dir", "linear-run", "-o", "m.numnet"]),
     "resume-without-checkpoint": (
         lambda: nn.train(nn.Sequential([nn.Dense(1)]).build(2), nn.MeanSquaredError(),

@@ -251,9 +251,9 @@ def test_elasticnet_with_l1_ratio_zero_is_smooth_and_allowed_with_lbfgs(breast_c
 
 def test_penalty_none_and_infinite_c_agree(breast_cancer):
     X, y = breast_cancer
-    a = LogisticRegression(penalty=None, max_iter=5)
+    a = LogisticRegression(penalty=None, max_iter=5)  # deprecated spelling of C=np.inf
     b = LogisticRegression(C=np.inf, max_iter=5)
-    with pytest.warns(ConvergenceWarning):
+    with pytest.warns(ConvergenceWarning), pytest.warns(FutureWarning, match="'penalty' was"):
         a.fit(X, y)
     with pytest.warns(ConvergenceWarning):
         b.fit(X, y)

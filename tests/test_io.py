@@ -125,7 +125,7 @@ def data():
 
 ESTIMATORS = {
     "linear": (lambda: LinearRegression(), "y_reg"),
-    "linear-2d-l1-gd": (lambda: LinearRegression(penalty="l1", alpha=0.01, solver="gd",
+    "linear-2d-l1-gd": (lambda: LinearRegression(l1_ratio=1.0, alpha=0.01, solver="gd",
                                                  max_iter=20), "y_reg2"),
     "logistic-binary": (lambda: LogisticRegression(C=0.5), "y_bin"),
     "logistic-multiclass-sgd": (lambda: LogisticRegression(solver="sgd", max_iter=5,

@@ -23,7 +23,7 @@ ESTIMATORS = {
     "logistic-sgd": lambda seed: nn.LogisticRegression(solver="sgd", max_iter=10,
                                                        random_state=seed),
     "linear-adam-elasticnet": lambda seed: nn.LinearRegression(
-        solver="adam", penalty="elasticnet", alpha=0.01, max_iter=10, random_state=seed),
+        solver="adam", l1_ratio=0.5, alpha=0.01, max_iter=10, random_state=seed),
 }
 
 

@@ -116,6 +116,8 @@ def _model_params(cls, model, options, seed):
         if value is None:
             continue
         param = OPTION_PARAMS[option]
+        if option == "penalty":
+            continue  # spelled with l1_ratio and the strength below (scikit-learn >= 1.8)
         if param == "alpha" and param not in available and "C" in available:
             # LogisticRegression's penalty is P(W) / (C * sum(s)), the MLP's alpha * P(W) /
             # sum(s): the same objective when C = 1 / alpha.
@@ -128,10 +130,26 @@ def _model_params(cls, model, options, seed):
             raise UserError(
                 f"{flag} does not apply to --model {model} ({cls.__name__} has no {param})."
             )
-        params[param] = None if (option == "penalty" and value == "none") else value
+        params[param] = value
+    params.update(_penalty_params(options.get("penalty"), options.get("l1_ratio"), available))
     if "random_state" in available:
         params["random_state"] = seed
     return params
+
+
+def _penalty_params(penalty, l1_ratio, available):
+    """--penalty as scikit-learn >= 1.8 spells it: l1_ratio selects the penalty, and "none" is
+    a zero strength (alpha = 0, or C = inf), so the estimators' deprecated penalty is never set.
+    """
+    if penalty is None:
+        return {}
+    if l1_ratio is not None and penalty != "elasticnet":
+        raise UserError(f"--l1-ratio applies only with --penalty elasticnet (or without "
+                        f"--penalty), got --penalty {penalty}.")
+    if penalty == "none":
+        return {"C": math.inf} if "C" in available else {"alpha": 0.0}
+    ratios = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.5 if l1_ratio is None else l1_ratio}
+    return {"l1_ratio": ratios[penalty]}
 
 
 def _silence_warnings(quiet):
@@ -168,6 +186,12 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
 
     from .checkpoint import Checkpoint
 
+    if solver in ("lstsq", "cholesky"):
+        raise UserError(
+            "--checkpoint-dir does not work with the exact least-squares solver of --model "
+            "linear (its default without an L1 penalty): it finishes in one step, with nothing "
+            "to resume. Train without --checkpoint-dir, or pass --solver adam, sgd or gd."
+        )
     if solver == "lbfgs":
         default = "" if solver_option is not None else f" (the default of --model {run['model']})"
         raise UserError(
@@ -415,8 +439,14 @@ def train(
                "impute": impute, "model": model, "scale_target": scale_target,
                "task": task, "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
                "validation_fraction": validation_fraction, **options}
+        chosen = {**cls().get_params(), **params}
+        if chosen["solver"] == "auto":
+            # LinearRegression's 'auto' (its _resolve_solver): proximal gd with an L1 part,
+            # otherwise an exact solver.
+            l1_part = chosen["alpha"] > 0 and chosen["l1_ratio"] > 0
+            chosen["solver"] = "gd" if l1_part else "lstsq"
         checkpoint, resumed = _checkpoint(checkpoint_dir, checkpoint_every, resume, run, frame,
-                                          source, params.get("solver", cls().solver), solver)
+                                          source, chosen["solver"], solver)
     progress = _Progress(max_epochs, enabled=not quiet)
 
     def announce(n_train, n_validation):

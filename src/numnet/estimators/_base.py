@@ -302,6 +302,12 @@ class _NumnetEstimator(BaseEstimator):
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
                              accept_sparse=("csr", "csc"), **self._validate_data_kwargs())
         self._resolve_solver(p, X)
+        if getattr(self, "_checkpoint", None) is not None and p.solver in _EXACT:
+            raise ValueError(
+                f"solver of {cls} must be one of {{'adam', 'gd', 'sgd'}} to checkpoint "
+                f"training, got {p.solver!r}. The exact solver finishes in one step, with "
+                "nothing to resume: train without a checkpoint."
+            )
         if not first:
             X = X.astype(self.network_.dtype, copy=False)
         Y, class_index = self._encode_targets(y, X.dtype, first=first, classes=classes)
