@@ -138,8 +138,10 @@ def _model_params(cls, model, options, seed):
 
 
 def _penalty_params(penalty, l1_ratio, available):
-    """--penalty as scikit-learn >= 1.8 spells it: l1_ratio selects the penalty, and "none" is
-    a zero strength (alpha = 0, or C = inf), so the estimators' deprecated penalty is never set.
+    """Estimator parameters for --penalty, spelled as scikit-learn >= 1.8 does.
+
+    l1_ratio selects the penalty and "none" is a zero strength (alpha = 0, or C = inf), so the
+    estimators' deprecated penalty is never set.
     """
     if penalty is None:
         return {}
