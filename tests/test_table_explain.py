@@ -42,7 +42,8 @@ def test_additive_attributions_are_grouped_per_column_and_still_add_up(houses):
     pipe = fit(houses, "band")
     rows = houses.iloc[:12]
     result = explain_table(pipe, rows, target="high")
-    encoded = integrated_gradients(pipe.estimator, pipe.transform(rows), target="high")
+    X = pipe.transform(rows)
+    encoded = integrated_gradients(pipe.estimator, X, target="high", baseline=X.mean(axis=0))
     assert result.feature_names == ["size", "city", "noise", "built"]
     groups = pipe.preprocessor.feature_groups_
     assert [(name, stop - start) for name, start, stop in groups] == [
@@ -59,7 +60,11 @@ def test_regression_attributions_are_in_the_target_units(houses):
     pipe = fit(houses, "price")
     assert pipe.target_scaler is not None
     rows = houses.iloc[:10]
-    result = explain_table(pipe, rows)
+    result = explain_table(pipe, rows, background=houses)
+    # the baseline is the average encoded row of the background table
+    average = pipe.transform(houses).mean(axis=0, keepdims=True)
+    np.testing.assert_allclose(result.baseline_output,
+                               pipe._predict_features(average)[0], rtol=1e-10)
     np.testing.assert_allclose(result.output, pipe.predict(rows), rtol=1e-10)
     change = result.output - result.baseline_output
     np.testing.assert_allclose(result.values.sum(axis=1) - change, result.delta, atol=1e-9)

@@ -1,4 +1,4 @@
-"""Plots of a trained model: loss curves and a classifier's decision regions (matplotlib).
+"""Plots of a trained model: loss curves, decision regions, attributions (matplotlib).
 
 matplotlib is an optional dependency (``pip install 'numnet[plot]'``). Figures are drawn with
 the object-oriented API on an Agg canvas, never through pyplot's global state.
@@ -148,8 +148,6 @@ def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
 
     The image is exactly ``width`` x ``height`` pixels (PNG) and is written atomically.
     """
-    from .io import atomic_write
-
     suffix = Path(path).suffix.lower()
     if suffix not in _FORMATS:
         raise DataError(f"--output must end in .png, .svg or .pdf, got {str(path)!r}.")
@@ -175,16 +173,90 @@ def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
             ax = figure.add_subplot(1, panels, 2)
             plot_decision_regions(ax, obj, frame)
             ax.set_title(textwrap.fill(ax.get_title(), max(chars, 12)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # tight_layout on tiny figures
-            figure.tight_layout(pad=0.4 if scale < 1 else 1.08)
-        buffer = _io.BytesIO()
-        # no bbox_inches="tight": it would change the pixel size
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Glyph .* missing from font")
-            figure.savefig(buffer, format=_FORMATS[suffix], dpi=dpi)
-    atomic_write(path, buffer.getvalue())
+        _write(figure, path, suffix, dpi, scale)
     return figure
+
+
+def _write(figure, path, suffix, dpi, scale):
+    """Lay out ``figure`` and write it to ``path`` atomically, at its exact pixel size."""
+    from .io import atomic_write
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tight_layout on tiny figures
+        figure.tight_layout(pad=0.4 if scale < 1 else 1.08)
+    buffer = _io.BytesIO()
+    # no bbox_inches="tight": it would change the pixel size
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
+        figure.savefig(buffer, format=_FORMATS[suffix], dpi=dpi)
+    atomic_write(path, buffer.getvalue())
+
+
+def plot_attributions(result, path, *, rows=None, width=900, height=450, dpi=100,
+                      max_features=15):
+    """Write a chart of an explanation (:class:`numnet.explain.Attributions`) to an image.
+
+    Without ``rows``: one bar per feature, the mean absolute attribution over all rows (the
+    ``max_features`` largest). With ``rows``, a dict ``{position in result: row label}``: a
+    waterfall per row, from the baseline's output F(x') through each feature's attribution
+    (largest first; the rest in one bar) to F(x). Written atomically, exactly ``width`` x
+    ``height`` pixels.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMATS:
+        raise DataError(f"--plot must end in .png, .svg or .pdf, got {str(path)!r}.")
+    Figure, FigureCanvasAgg = _matplotlib()
+    import matplotlib
+
+    names = [str(n) for n in result.feature_names]
+    panels = 1 if not rows else len(rows)
+    scale = min(1.0, width / 450, height / panels / 300)
+    font = max(4.0, 10 * scale)
+    with matplotlib.rc_context({"font.size": font, "font.family": _font_family(names)}):
+        figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        FigureCanvasAgg(figure)
+        if not rows:
+            ax = figure.add_subplot(1, 1, 1)
+            mean = np.abs(result.values).mean(axis=0)
+            order = np.argsort(-mean)[:max_features][::-1]
+            ax.barh([names[i] for i in order], mean[order], color="tab:blue")
+            ax.set_xlabel("mean |attribution|")
+            ax.set_title(f"{_METHOD_TITLES.get(result.method, result.method)}: mean |attribution| "
+                         f"over {len(result.values)} rows")
+        else:
+            for panel, (position, label) in enumerate(rows.items(), start=1):
+                _waterfall(figure.add_subplot(panels, 1, panel), result, position, label, names,
+                           max_features)
+        _write(figure, path, suffix, dpi, scale)
+    return figure
+
+
+_METHOD_TITLES = {"integrated_gradients": "Integrated gradients",
+                  "gradient_x_input": "Gradient x input",
+                  "expected_gradients": "Expected gradients", "saliency": "Saliency",
+                  "smoothgrad": "SmoothGrad"}
+
+
+def _waterfall(ax, result, position, label, names, max_features):
+    """F(x') at the left, then one step per feature (largest first), ending at F(x)."""
+    values = result.values[position]
+    order = np.argsort(-np.abs(values))
+    shown, rest = order[:max_features], order[max_features:]
+    steps = [(names[i], values[i]) for i in shown]
+    if len(rest):
+        steps.append((f"{len(rest)} other features", values[rest].sum()))
+    start = 0.0 if result.baseline_output is None else float(result.baseline_output[position])
+    level = start
+    for index, (_, value) in enumerate(steps):
+        ax.barh(index, value, left=level, color="tab:red" if value > 0 else "tab:blue")
+        level += value
+    ax.set_yticks(range(len(steps)), [name for name, _ in steps])
+    ax.invert_yaxis()
+    ax.axvline(start, color="gray", linewidth=0.8, linestyle="--")
+    ax.axvline(float(result.output[position]), color="black", linewidth=0.8)
+    ax.margins(x=0.05)
+    ax.set_title(f"row {label}, target {result.target[position]}: F(x') = {start:.4g} -> "
+                 f"F(x) = {float(result.output[position]):.4g}")
 
 
 def _is_cjk(char):

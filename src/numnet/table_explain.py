@@ -14,8 +14,11 @@ four features and one-hot encodes text columns before its estimator sees them. T
 - for a regression target standardised by ``numnet train``, outputs and attributions are in
   the target's own units (multiplied by its scale).
 
-The default baseline is the training mean of every numeric and date feature (0 after
-standardising) and "no category" (all zeros, as an unseen value) for text columns.
+The default baseline is the average encoded row of ``background`` (the table explained,
+unless another is given): the mean of each numeric and date feature, and for a text column the
+share of each category. Integrated gradients then explain how a row's output differs from that
+of an average row. ("No category", the all-zero encoding of a text column, is a value the model
+never saw in training; against it an irrelevant text column can get a large attribution.)
 """
 
 import numpy as np
@@ -51,9 +54,11 @@ def explain_table(pipeline, frame, *, method="integrated-gradients", target=None
         None: the predicted class of each row. Ignored for regression.
     output : {"logit", "probability"}, default="logit"
     baseline : pandas.DataFrame of one row or len(frame) rows, default=None
-        Raw rows to measure against; None: the training mean and no category (see above).
+        Raw rows to measure against (integrated gradients); None: the average encoded row of
+        ``background`` (see above).
     background : pandas.DataFrame, default=None
-        Raw rows whose encoded values are the baselines of expected gradients; None: ``frame``.
+        Raw rows: their average is the default baseline, and expected gradients draw their
+        baselines from them. None: ``frame``.
     random_state : int or numpy Generator, default=None
         For expected gradients and SmoothGrad.
     **options
@@ -76,12 +81,12 @@ def explain_table(pipeline, frame, *, method="integrated-gradients", target=None
     kwargs = dict(options, target=target, output=output)
     if method in ("expected-gradients", "smoothgrad"):
         kwargs["random_state"] = random_state
+    rows = X if background is None else pipeline.transform(background, warn_unknown=False)
     if method == "expected-gradients":
-        result = explain.expected_gradients(
-            estimator, X, X if background is None else pipeline.transform(background), **kwargs)
+        result = explain.expected_gradients(estimator, X, rows, **kwargs)
     elif method == "integrated-gradients":
-        kwargs["baseline"] = "zeros" if baseline is None else _baseline_rows(pipeline, baseline,
-                                                                              len(frame))
+        kwargs["baseline"] = (rows.mean(axis=0) if baseline is None
+                              else _baseline_rows(pipeline, baseline, len(frame)))
         result = explain.integrated_gradients(estimator, X, **kwargs)
     else:
         result = METHODS[method](estimator, X, **kwargs)
