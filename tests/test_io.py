@@ -637,3 +637,292 @@ def test_random_bytes_never_escape_as_other_errors(net_file, estimator_file):
                 pass
             tried += 1
     assert tried == 300
+
+
+# --- output paths (issue 10, section 1) ------------------------------------------------------
+
+@pytest.fixture
+def tiny():
+    return Sequential([Dense(1)]).build(2, random_state=0)
+
+
+def test_save_to_an_empty_path_says_what_is_wrong(tiny):
+    with pytest.raises(ValueError, match=re.escape(
+            "path must name a file to write, got ''. Pass a file name such as 'model.numnet'.")):
+        save(tiny, "")
+
+
+def test_output_that_is_a_folder_device_fifo_or_in_a_missing_folder_is_refused(tiny, tmp_path):
+    fifo = tmp_path / "fifo.numnet"
+    os.mkfifo(fifo)
+    cases = [
+        (tmp_path, f"Cannot write {str(tmp_path)!r}: it is a folder. Name a file to write, e.g. "
+                   f"{str(tmp_path / 'model.numnet')!r}."),
+        (fifo, f"Cannot write {str(fifo)!r}: it is a FIFO (named pipe); numnet writes only "
+               "regular files. Choose a file path."),
+        ("/dev/null", "Cannot write '/dev/null': it is a character device; numnet writes only "
+                      "regular files. Choose a file path."),
+        (tmp_path / "nope" / "m.numnet",
+         f"Cannot write {str(tmp_path / 'nope' / 'm.numnet')!r}: the folder "
+         f"{str(tmp_path / 'nope')!r} does not exist. Create it first."),
+    ]
+    for path, message in cases:
+        with pytest.raises(OutputError, match=re.escape(message)):
+            save(tiny, path)
+    assert sorted(os.listdir(tmp_path)) == ["fifo.numnet"]
+    assert fifo.is_fifo()
+
+
+def test_output_symlink_is_followed_and_kept(tiny, tmp_path):
+    target = tmp_path / "real.numnet"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.numnet"
+    link.symlink_to(target)
+    save(tiny, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert np.array_equal(load(target).params, tiny.params)
+    assert sorted(os.listdir(tmp_path)) == ["link.numnet", "real.numnet"]
+
+
+def test_output_that_is_an_input_is_refused(tmp_path):
+    from numnet.io import check_output
+
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    (tmp_path / "alias.csv").symlink_to(data)
+    for path in (data, tmp_path / "alias.csv", tmp_path / "." / "data.csv"):
+        with pytest.raises(OutputError, match=re.escape(
+                f"Cannot write {str(path)!r}: it is the input file {str(data)!r}, which would be "
+                "replaced. Choose another output path.")):
+            check_output(path, inputs=["-", str(data)])
+    assert data.read_text() == "a,b\n1,2\n"
+
+
+def test_unwritable_folder_is_refused_before_any_work(tmp_path, monkeypatch, tiny):
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(
+        tmp_path) else real_access(path, mode))
+    with pytest.raises(OutputError, match=re.escape(
+            f"Cannot write {str(tmp_path / 'm.numnet')!r}: permission denied (the folder "
+            f"{str(tmp_path)!r} is not writable).")):
+        save(tiny, tmp_path / "m.numnet")
+
+
+@pytest.mark.parametrize("code, reason", [
+    (28, "the disk is full"), (30, "the file system is read-only"), (13, "permission denied"),
+], ids=["ENOSPC", "EROFS", "EACCES"])
+def test_write_failures_leave_the_old_file_and_no_temporary(tiny, tmp_path, monkeypatch, code,
+                                                            reason):
+    path = tmp_path / "model.numnet"
+    save(tiny, path)
+    before = path.read_bytes()
+
+    def fail(fd):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(OutputError, match=re.escape(
+            f"Cannot write {str(path)!r}: {reason}; the old file is unchanged.")):
+        save(Sequential([Dense(3)]).build(2, random_state=0), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.numnet"]
+
+
+KILLED_WRITER = """
+import os, sys, time
+import numnet
+def hang(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+os.fsync = hang
+numnet.save(numnet.Sequential([numnet.Dense(1)]).build(2), sys.argv[1])
+"""
+
+
+def test_temporaries_left_by_a_killed_writer_are_removed_by_the_next_save(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.numnet"
+    path.write_bytes(b"old model")
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "writing\n"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    left = sorted(os.listdir(tmp_path))
+    assert len(left) == 2 and re.fullmatch(
+        rf"\.model\.numnet\.{writer.pid}-[0-9a-f]{{8}}\.tmp", left[0]), left
+    assert path.read_bytes() == b"old model"
+    # The next save, by a process started after the killed one, removes its temporary.
+    subprocess.run([sys.executable, "-c", "import numnet, sys; numnet.save(numnet.Sequential("
+                    "[numnet.Dense(1)]).build(2), sys.argv[1])", str(path)], check=True)
+    assert os.listdir(tmp_path) == ["model.numnet"]
+    load(path)
+
+
+def test_temporaries_of_live_writers_are_left_alone(tiny, tmp_path):
+    own = tmp_path / f".model.numnet.{os.getpid()}-0123abcd.tmp"
+    own.write_bytes(b"in progress")
+    os.utime(own, (0, 0))
+    other = tmp_path / ".model.numnet.abcd.tmp"  # not our naming: never touched
+    other.write_bytes(b"x")
+    save(tiny, tmp_path / "model.numnet")
+    assert sorted(os.listdir(tmp_path)) == sorted([own.name, other.name, "model.numnet"])
+
+
+# --- the writer enforces the reader's limits (issue 10, section 2) ----------------------------
+
+def nested(depth):
+    """A list nested ``depth`` deep: [[...[1]...]]."""
+    value = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _fitted_with(attribute, value):
+    est = LinearRegression().fit(np.eye(3), [0.0, 1.0, 2.0])
+    setattr(est, attribute, value)
+    return est
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: _fitted_with("labels_", np.array(["x" * 9_000_000, "y" * 9_000_000], dtype=object)),
+     "the model file's header must be at most 16777216 bytes, got "),
+    (lambda: _fitted_with("labels_", np.array(["a" * 1000] + ["b"] * 1000)),
+     "string arrays must take at most "),
+    (lambda: _fitted_with("deep_", nested(101)),
+     "the object's description must nest at most 100 levels of lists and dicts to be saved"),
+    (lambda: _fitted_with("cube_", np.zeros((1,) * 9)),
+     "fitted attribute cube_ must have at most 8 dimensions to be saved, got 9."),
+    (lambda: Sequential([ReLU() for _ in range(4097)]).build(2),
+     "a saved network must have at most 4096 layers, got 4097."),
+    (lambda: Sequential([ReLU()]).build(2**21),
+     "n_in must be at most 1048576 to save a network without parameters, got 2097152."),
+], ids=["huge-labels", "padded-strings", "deep", "ndim", "layers", "free-width"])
+def test_save_refuses_what_load_would_refuse_and_keeps_the_old_file(make, message, tmp_path,
+                                                                    tiny):
+    path = tmp_path / "keep.numnet"
+    save(tiny, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        save(make(), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["keep.numnet"]
+
+
+@pytest.mark.parametrize("value", [
+    np.array(["x" * 4_000_000, "y" * 4_000_000], dtype=object),  # a header near the cap
+    np.array(["a" * 50] + ["b"] * 200),  # padded strings within the budget
+    nested(90),
+    np.zeros((1,) * 8),
+], ids=["long-labels", "padded-strings", "deep", "ndim-8"])
+def test_extreme_but_allowed_objects_round_trip(value):
+    est = _fitted_with("extra_", value)
+    loaded = loads(dumps(est))
+    assert same(est.extra_, loaded.extra_)
+
+
+# --- loading: hangs and memory (issue 10, section 3) --------------------------------------------
+
+def test_fifo_and_devices_are_refused_before_opening(tmp_path):
+    fifo = tmp_path / "fifo.numnet"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.numnet").symlink_to("/dev/zero")
+    cases = [(fifo, "a FIFO (named pipe)"), ("/dev/null", "a character device"),
+             (tmp_path / "zero.numnet", "a character device")]
+    for path, kind in cases:
+        with pytest.raises(ModelFileError, match=re.escape(
+                f"Cannot load {str(path)!r}: it is {kind}, not a numnet model file.")):
+            load(path)
+        with pytest.raises(ModelFileError, match=re.escape(
+                f"Cannot load {str(path)!r}: it is {kind}, not a numnet model file.")):
+            read_metadata(path)
+
+
+def sparse_forgery(path, net_file, n_bytes):
+    """``net_file`` with an extra unused tensor of ``n_bytes`` zero bytes, as a sparse file."""
+    header, metadata, body = split_file(net_file)
+    header = dict(header, extra={"dtype": "U8", "shape": [n_bytes],
+                                 "data_offsets": [len(body), len(body) + n_bytes]})
+    start = join_file(header, metadata, body)
+    with open(path, "wb") as file:
+        file.write(start)
+        file.truncate(len(start) + n_bytes)
+
+
+def test_unused_huge_tensor_is_refused_without_reading_it(net_file, tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "forged.numnet"
+    sparse_forgery(path, net_file, 2**31)  # 2 GiB, taking no disk space
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=re.escape(
+                "the file holds tensors that the metadata never uses: ['extra']; the file was "
+                "altered.")):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**22  # 4 MiB: the header and the metadata, nothing of the 2 GiB
+
+
+def test_a_load_reads_only_the_tensor_bytes(net_file, tmp_path, monkeypatch):
+    """Memory follows the model: each tensor is read into its own array, nothing larger."""
+    import tracemalloc
+
+    net = Sequential([Dense(512), ReLU(), Dense(512)]).build(512, random_state=0)
+    path = tmp_path / "big.numnet"
+    save(net, path)
+    tracemalloc.start()
+    try:
+        loaded = load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # the tensors (4.2 MB) read once, plus the built network's parameters and gradients: 3x
+    assert peak < 3.6 * net.params.nbytes
+    assert np.array_equal(loaded.params, net.params)
+
+
+def test_text_file_given_as_a_model_says_so(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("species,bill_length_mm,island\nAdelie,39.1,Torgersen\n" * 3)
+    with pytest.raises(ModelFileError, match=re.escape(
+            f"Cannot load {str(path)!r}: this is not a numnet model file (it looks like "
+            "text/CSV).")):
+        load(path)
+
+
+def pipeline_edit(fn):
+    def edit(header, metadata):
+        fn(metadata["object"]["state"])
+    return edit
+
+
+def _drop_first_column(state):
+    del state["preprocessor"]["columns"][0]
+
+
+def _repeat_first_column(state):
+    columns = state["preprocessor"]["columns"]
+    columns[1] = dict(columns[0])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_drop_first_column, "the preprocessing makes "),
+    (_repeat_first_column, "the preprocessing lists the column "),
+    (lambda s: s.update(task="regression"),
+     "the pipeline's task is 'regression', but its estimator MLPClassifier is a classifier; "
+     "the file was altered."),
+    (lambda s: s.update(target=s["preprocessor"]["columns"][0]["name"]),
+     "is also an input column of the preprocessing; the file was altered."),
+], ids=["dropped-column", "duplicated-column", "task", "target-as-input"])
+def test_pipeline_parts_must_fit_together(pipeline, edit, message):
+    pipe, _ = pipeline
+    with pytest.raises(ModelFileError, match=re.escape(message)) as caught:
+        loads(forge(dumps(pipe), pipeline_edit(edit)), name="m.numnet")
+    assert str(caught.value).startswith("Cannot load 'm.numnet': ")
