@@ -5,15 +5,16 @@ import re
 import numpy as np
 import pytest
 from scipy.special import expit, softmax
-from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
 
 from gradcheck_utils import assert_gradient_close, numeric_gradient
-from numnet import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+from numnet import BinaryCrossEntropy, MeanSquaredError, PoissonLoss, SoftmaxCrossEntropy
 
 LOSSES = {
     "mse": MeanSquaredError,
     "bce": BinaryCrossEntropy,
     "softmax_ce": SoftmaxCrossEntropy,
+    "poisson": PoissonLoss,
 }
 
 
@@ -23,6 +24,8 @@ def make_targets(name, rng, n_samples, n_outputs):
         return rng.normal(size=(n_samples, n_outputs))
     if name == "bce":
         return rng.integers(0, 2, size=(n_samples, n_outputs)).astype(float)
+    if name == "poisson":
+        return rng.poisson(1.5, size=(n_samples, n_outputs)).astype(float)  # zeros included
     return np.eye(n_outputs)[rng.integers(0, n_outputs, size=n_samples)]
 
 
@@ -61,8 +64,19 @@ def test_softmax_cross_entropy_closed_form():
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_link(name, rng):
     raw = rng.normal(size=(4, 3))
-    expected = {"mse": raw, "bce": expit(raw), "softmax_ce": softmax(raw, axis=1)}[name]
+    expected = {"mse": raw, "bce": expit(raw), "softmax_ce": softmax(raw, axis=1),
+                "poisson": np.exp(raw)}[name]
     np.testing.assert_allclose(LOSSES[name]().link(raw), expected, rtol=1e-15)
+
+
+def test_poisson_closed_form():
+    raw = np.array([[0.0, np.log(2.0)], [np.log(3.0), 0.0]])
+    y = np.array([[1.0, 0.0], [3.0, 2.0]])
+    # half deviances y log(y / mu) - y + mu: 0, 2, 0, 2 log 2 - 1; summed per row, mean of rows
+    np.testing.assert_allclose(PoissonLoss().loss(y, raw), (1 + 2 * np.log(2.0)) / 2,
+                               rtol=1e-15)
+    np.testing.assert_allclose(PoissonLoss().gradient(y, raw), [[0.0, 1.0], [0.0, -0.5]],
+                               atol=1e-15)
 
 
 # --- gradients --------------------------------------------------------------------------------
@@ -138,6 +152,15 @@ def test_mse_matches_sklearn_mean_squared_error(n_outputs, weighted, rng):
     w = rng.uniform(0, 2, size=30) if weighted else None
     expected = mean_squared_error(y, raw, sample_weight=w)  # uniform average over outputs
     np.testing.assert_allclose(MeanSquaredError().loss(y, raw, w), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_poisson_is_half_sklearn_mean_poisson_deviance(weighted, rng):
+    raw = rng.normal(size=(40, 1))
+    y = rng.poisson(np.exp(raw[:, 0])).astype(float)
+    w = rng.uniform(0.1, 3, size=40) if weighted else None
+    expected = 0.5 * mean_poisson_deviance(y, np.exp(raw[:, 0]), sample_weight=w)
+    np.testing.assert_allclose(PoissonLoss().loss(y, raw, w), expected, rtol=1e-13)
 
 
 # --- sample weights ---------------------------------------------------------------------------
@@ -277,6 +300,23 @@ def test_binary_cross_entropy_keeps_small_losses_in_float32(z):
     np.testing.assert_allclose(value, exact, rtol=1e-5)
 
 
+@pytest.mark.parametrize("d", [1e-3, 1e-6, -1e-6])
+def test_poisson_keeps_small_losses_accurate(d):
+    # y = 1, raw = d: l = exp(d) - 1 - d = d**2/2 + d**3/6 + ...; the naive
+    # y*log(y/mu) - y + mu loses most digits to cancellation here.
+    exact = d**2 / 2 + d**3 / 6 + d**4 / 24 + d**5 / 120
+    np.testing.assert_allclose(PoissonLoss().loss(np.ones((1, 1)), np.full((1, 1), d)), exact,
+                               rtol=1e-9)
+
+
+def test_poisson_zero_target_far_below_and_above():
+    # y = 0: l = mu, so a very negative raw gives a tiny loss, not 0 or nan.
+    value, grad = PoissonLoss().loss_gradient(np.zeros((1, 1)), np.full((1, 1), -700.0))
+    assert value == np.exp(-700.0) and grad[0, 0] == np.exp(-700.0)
+    value = PoissonLoss().loss(np.full((1, 1), 5.0), np.full((1, 1), -700.0))
+    np.testing.assert_allclose(value, 5 * np.log(5) + 5 * 700 - 5, rtol=1e-15)
+
+
 def test_check_targets_rejects_what_the_fused_gradients_cannot_handle():
     with pytest.raises(ValueError, match=re.escape(
             "SoftmaxCrossEntropy needs at least 2 outputs (one per class), got 1. For two "
@@ -292,3 +332,7 @@ def test_check_targets_rejects_what_the_fused_gradients_cannot_handle():
             "the two classes as 0 and 1, e.g. with sklearn.preprocessing.LabelEncoder.")):
         BinaryCrossEntropy().check_targets(np.array([[1.0], [-1.0]]))
     SoftmaxCrossEntropy().check_targets(np.array([[0.25, 0.75], [0.0, 1.0]]))  # soft labels ok
+    with pytest.raises(ValueError, match=re.escape(
+            "y for PoissonLoss must hold values >= 0 (counts or rates), got -2.0.")):
+        PoissonLoss().check_targets(np.array([[1.0], [-2.0]]))
+    PoissonLoss().check_targets(np.array([[0.0], [2.5]]))

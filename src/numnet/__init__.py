@@ -19,7 +19,7 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, PoissonLoss, SoftmaxCrossEntropy
 from .network import Sequential
 from .optimizers import SGD, Adam, AdamW, Optimizer, clip_grad_norm
 from .regularizers import L1, L2, ElasticNet, Regularizer
@@ -57,7 +57,7 @@ __all__ = [
     "Identity",
     "InverseScaling", "L1", "L2", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression",
     "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",
-    "ReLU",
+    "PoissonLoss", "ReLU",
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
     "__version__", "check_gradients", "clip_grad_norm",

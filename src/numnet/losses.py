@@ -3,8 +3,8 @@
 ``raw`` is the network output *before* the output activation (scikit-learn's
 ``raw_prediction``): the identity for regression, logits for classification. Fusing the link
 into the loss gives short, exact gradients (``(link(raw) - y) / n_samples`` for both
-cross-entropies, ``2 (raw - y) / (n_samples * n_outputs)`` for the squared error) and lets the
-loss be computed from logits without forming log(0).
+cross-entropies and the Poisson deviance, ``2 (raw - y) / (n_samples * n_outputs)`` for the
+squared error) and lets the loss be computed from logits without forming log(0).
 
 Every loss has the same signature (STYLE.md section 2)::
 
@@ -255,6 +255,53 @@ class SoftmaxCrossEntropy(Loss):
         return per_sample
 
 
+class PoissonLoss(Loss):
+    """Half Poisson deviance with a log link (exp output), for counts and rates y >= 0.
+
+    Loss and gradient, for raw z and targets y >= 0 of shape (n_samples, n_outputs),
+    mu = exp(z), weights w (default 1)::
+
+        l_i  = sum_j [ y[i, j] * log(y[i, j] / mu[i, j]) - y[i, j] + mu[i, j] ]   (0 log 0 = 0)
+        L    = sum_i w_i * l_i / sum_i w_i
+        dL/dz[i, j] = w_i * (mu[i, j] - y[i, j]) / sum_i w_i
+
+    Notes
+    -----
+    Half of the Poisson deviance, summed over the outputs: scikit-learn's MLPRegressor
+    ``loss="poisson"`` (>= 1.7) and, for one output, ``0.5 * sklearn.metrics.
+    mean_poisson_deviance(y, mu)``; L = 0 when mu = y. The term is evaluated with
+    d = z - log(y) as ``y * (expm1(d) - d)`` (``mu`` where y = 0): it is >= 0 by construction
+    and keeps its digits when mu is close to y, where ``y log(y / mu) - y + mu`` cancels. The
+    gradient ``mu - y`` is the canonical-link form, as for the cross-entropies.
+    ``torch.nn.PoissonNLLLoss(log_input=True, full=False)`` drops the y-only terms
+    ``y log y - y``: the same gradient, another value.
+    """
+
+    def link(self, raw):
+        return np.exp(raw)
+
+    def check_targets(self, y_true):
+        if y_true.size and np.min(y_true) < 0:
+            bad = float(y_true[y_true < 0][0])
+            raise ValueError(
+                f"y for PoissonLoss must hold values >= 0 (counts or rates), got {bad!r}."
+            )
+
+    def _per_sample_loss(self, y_true, raw):
+        return self._per_sample_loss_gradient(y_true, raw, np.empty_like(raw))
+
+    def _per_sample_loss_gradient(self, y_true, raw, out):
+        positive = y_true > 0
+        d = raw - np.log(y_true, out=np.zeros_like(raw), where=positive)   # z - log(y)
+        elementwise = np.expm1(d)
+        elementwise -= d
+        elementwise *= y_true
+        np.exp(raw, out=out)                                               # mu (raw may be out)
+        np.copyto(elementwise, out, where=~positive)                      # l = mu where y = 0
+        out -= y_true
+        return elementwise.sum(axis=1)
+
+
 def _weighted_mean(values, weights):
     if weights is None:
         return np.add.reduce(values) / values.shape[0]
@@ -270,5 +317,6 @@ def _scale_rows(out, weights, factor):
 
 
 LOSSES = {
-    cls.__name__: cls for cls in (MeanSquaredError, BinaryCrossEntropy, SoftmaxCrossEntropy)
+    cls.__name__: cls
+    for cls in (MeanSquaredError, BinaryCrossEntropy, SoftmaxCrossEntropy, PoissonLoss)
 }

@@ -828,7 +828,8 @@ def _evaluate(net, loss, X, y, sample_weight=None):
     elif isinstance(loss, BinaryCrossEntropy):
         correct = np.all((raw > 0) == (y > 0.5), axis=1).astype(float)
     else:
-        residual = np.average((y - raw) ** 2, axis=0, weights=sample_weight)
+        # R^2 of the predictions: link(raw) is raw itself for the squared error, exp for Poisson.
+        residual = np.average((y - loss.link(raw)) ** 2, axis=0, weights=sample_weight)
         total = np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0,
                            weights=sample_weight)
         # As sklearn.metrics.r2_score: a constant target scores 1 if predicted exactly, else 0.

@@ -7,6 +7,7 @@ from sklearn.utils.metaestimators import available_if
 
 from .._validation import check_float, check_option
 from ..layers import ACTIVATIONS, Dense, Dropout
+from ..losses import PoissonLoss
 from ..network import Sequential
 from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver
 from ._checks import check_hidden_layer_sizes
@@ -123,7 +124,11 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
     with m the weight sum of the training samples (lbfgs, gd) or of an average mini-batch
     (``batch_size * sum(s) / n_samples``), and r = 0 for the default penalty "l2". That is
     scikit-learn's MLPRegressor objective (half squared error, ``0.5 * alpha * ||W||**2 / m``),
-    so alpha means what it means there. Biases are not penalised.
+    so alpha means what it means there. Biases are not penalised. With ``loss="poisson"`` the
+    output is ``Y_hat = exp(H_{K-1} @ W_K + b_K)`` and the data term is the half Poisson
+    deviance (:class:`numnet.PoissonLoss`)::
+
+        J = sum_i s_i * sum_j [Y log(Y / Y_hat) - Y + Y_hat][i, j] / sum(s) + (penalty as above)
 
     Parameters
     ----------
@@ -150,6 +155,9 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         after each update, so weights become exactly zero; not with "lbfgs".
     max_fun : int, default=15000
         lbfgs: maximum number of objective evaluations.
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        - "squared_error": half squared error, identity output;
+        - "poisson": half Poisson deviance, exp output (log link); needs y >= 0.
     batch_size : int or "auto", default="auto"
         Mini-batch size for "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
@@ -213,6 +221,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         Number of layers, input and output included.
     n_outputs_ : int
     out_activation_ : str
+        "identity", or "exp" with loss="poisson".
     history_ : numnet.History
         Per-epoch J (``loss``), validation data term and score.
     network_ : numnet.Sequential
@@ -241,6 +250,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
     """
 
     _ravel_column_y = True
+    _LOSSES = ("squared_error", "poisson")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=1e-4, batch_size="auto", learning_rate="constant",
@@ -267,13 +277,36 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _objective(self, n_outputs, weight_sum, n_train, batch_size, p):
-        # J = MSE / 2 + P / m = (MSE + 2 P / m) / 2.
         m = self._penalty_denominator(weight_sum, n_train, batch_size)
+        if p.loss == "poisson":
+            return 1.0, p.alpha / m  # J = PoissonLoss + P / m: numnet's loss is J's data term
+        # J = MSE / 2 + P / m = (MSE + 2 P / m) / 2.
         return 0.5, 2.0 * p.alpha / m
+
+    def _loss(self, n_outputs):
+        return PoissonLoss() if self.loss == "poisson" else super()._loss(n_outputs)
+
+    def _encode_targets(self, y, dtype, *, first, classes=None):
+        if self.loss == "poisson" and y.size and np.min(y) < 0:
+            where = tuple(index[0] for index in np.nonzero(y < 0))
+            raise ValueError(
+                f"y of {type(self).__name__} must hold values >= 0 with loss='poisson' (counts "
+                f"or rates), got {float(y[where])!r} at index {where[0]}. Use "
+                "loss='squared_error' for targets that can be negative."
+            )
+        return super()._encode_targets(y, dtype, first=first, classes=classes)
 
     def _set_model_attributes(self):
         super()._set_model_attributes()
-        self.out_activation_ = "identity"
+        # scikit-learn's name for the log link's inverse (loss="poisson").
+        self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+
+    def predict(self, X):
+        """Predicted targets (``exp`` of the output with loss="poisson"), 1-D for a 1-D y."""
+        raw = self._forward(X)
+        if self.out_activation_ == "exp":
+            raw = np.exp(raw)
+        return raw[:, 0] if self._predict_1d() else raw
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
