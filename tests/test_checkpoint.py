@@ -465,6 +465,55 @@ def test_altered_checkpoint_files_are_rejected(checkpoint_file, edit, message):
         loads_state(forge_checkpoint(checkpoint_file, edit), name="c")
 
 
+@pytest.mark.parametrize("edit, start, end", [
+    (state_edit(lambda s: s["optimizer"].update(t=-1)),
+     "optimizer['t'] (the step count) must be an integer >= 0, got -1; the file was altered.",
+     ""),
+    (state_edit(lambda s: s["optimizer"].update(t=1.5)),
+     "optimizer['t'] (the step count) must be an integer >= 0, got 1.5; the file was altered.",
+     ""),
+    (state_edit(lambda s: s.update(batch=10**9)), "batch must be an integer in [0, ",
+     "got 1000000000; the file was altered."),
+    (state_edit(lambda s: s.update(batch=1)), "batch must be 0 in a finished run, got 1; the "
+     "file was altered.", ""),
+    (state_edit(lambda s: s.update(n_seen=10**12)), "n_seen must be at most ",
+     "got 1000000000000; the file was altered."),
+    (state_edit(lambda s: s["fingerprint"].update(batch_size=0)),
+     "fingerprint batch_size must be an integer >= 1, got 0.", ""),
+    (state_edit(lambda s: s["early_stopping"].update(wait=10**6)),
+     "early_stopping must have best_epoch and wait <= epoch (3), got best_epoch ",
+     "and wait 1000000; the file was altered."),
+], ids=["negative-step", "fractional-step", "batch-beyond-epoch", "finished-mid-epoch",
+        "samples-seen", "batch-size", "early-stopping-wait"])
+def test_checkpoint_counters_out_of_range_are_rejected(checkpoint_file, edit, start, end):
+    from numnet.checkpoint import loads_state
+
+    with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {start}")) as caught:
+        loads_state(forge_checkpoint(checkpoint_file, edit), name="c")
+    assert str(caught.value).endswith(end)
+
+
+def test_a_fifo_in_place_of_the_checkpoint_is_refused(tmp_path):
+    os.mkfifo(tmp_path / "checkpoint.numnet")
+    with pytest.raises(nn.ModelFileError, match=re.escape(
+            f"Cannot load {str(tmp_path / 'checkpoint.numnet')!r}: it is a FIFO (named pipe), "
+            "not a numnet model file.")):
+        nn.Checkpoint(tmp_path).load()
+
+
+def test_checkpoint_state_nested_deeper_than_the_loader_allows_is_not_saved(tmp_path):
+    checkpoint = nn.Checkpoint(tmp_path, info={"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]
+                                                      ]]]]]]]]]]]]]]]]]]]]]]]]]]]})
+    net = nn.Sequential([nn.Dense(1)]).build(2, random_state=0)
+    X = np.ones((4, 2))
+    with pytest.raises(ValueError, match=re.escape(
+            "checkpoint state info.deep" + ".0" * 32 + " must be nested at most 32 levels "
+            "deep to be saved (as the loader allows), got more.")):
+        nn.train(net, nn.MeanSquaredError(), nn.SGD(0.1), X, X[:, 0], max_epochs=1,
+                 checkpoint=checkpoint)
+    assert os.listdir(tmp_path) == []
+
+
 def test_nan_parameters_in_a_checkpoint_are_rejected(checkpoint_file):
     from numnet.checkpoint import loads_state
     from test_io import join_file, split_file
