@@ -414,3 +414,85 @@ def test_fuzz_loaders_nightly(capsys):
             print(f"  {count:6d}  {message}")
     assert tried[0] >= 10_000
     assert peak[0] < 32 * 2**20
+
+
+# --- from the writer's side: whatever save accepts, load accepts (issue 10, section 2) ---------
+
+plain_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+)
+plain_values = st.recursive(
+    plain_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=4).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(["__numnet__", "key"])),
+                        children, max_size=4),
+        st.dictionaries(st.integers(-5, 5), children, max_size=3),
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def attribute_values(draw):
+    """A fitted attribute numnet can try to save: plain data, arrays, and extreme sizes."""
+    choice = draw(st.sampled_from(["plain", "numbers", "strings", "objects", "deep", "long"]))
+    if choice == "plain":
+        return draw(plain_values)
+    if choice == "numbers":
+        dtype = draw(st.sampled_from(["float32", "float64", "int8", "int64", "uint16", "bool"]))
+        shape = tuple(draw(st.lists(st.integers(0, 3), max_size=9)))
+        return np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+    if choice in ("strings", "objects"):
+        items = draw(st.lists(st.text(max_size=6), min_size=1, max_size=30))
+        width = draw(st.sampled_from([0, 10, 2_000, 200_000]))
+        items[0] += "w" * width
+        array = np.array(items, dtype=object if choice == "objects" else str)
+        return array.reshape(draw(st.sampled_from([(-1,), (1, -1), (-1, 1)])))
+    if choice == "deep":
+        value = draw(plain_leaves)
+        for _ in range(draw(st.integers(1, 120))):
+            value = [value] if draw(st.booleans()) else {"k": value}
+        return value
+    n_chars = draw(st.sampled_from([10, 5_000_000, 9_000_000]))
+    return [draw(st.sampled_from("aé\"\\\n")) * n_chars for _ in range(draw(st.integers(1, 2)))]
+
+
+def equal(a, b):
+    """Equality of saved and loaded values: types, dtypes and NaN included."""
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and all(equal(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist(),
+                                                   strict=True)))
+    if isinstance(a, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(equal(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, dict):
+        return (type(b) is dict and list(a) == list(b)
+                and all(equal(a[k], b[k]) for k in a))
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    return type(a) is type(b) and a == b
+
+
+@cache
+def _fitted_linear():
+    return nn.LinearRegression().fit(np.eye(3), [0.0, 1.0, 2.0])
+
+
+@settings(max_examples=60, derandomize=True, deadline=None,
+          suppress_health_check=list(HealthCheck), database=None)
+@given(value=attribute_values())
+def test_whatever_save_accepts_load_accepts(value):
+    import copy
+
+    est = copy.deepcopy(_fitted_linear())
+    est.extra_ = value
+    try:
+        raw = dumps(est)
+    except (ValueError, TypeError) as error:  # refused with a message, before any file
+        assert str(error)
+        return
+    assert equal(value, loads(raw).extra_)

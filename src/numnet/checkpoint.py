@@ -379,7 +379,7 @@ def _encode(value, key, tensors, depth=0):
         if dtype not in CODES:
             raise TypeError(f"checkpoint state {key} has dtype {value.dtype}, which a checkpoint "
                             "cannot hold.")
-        tensors[key] = np.ascontiguousarray(value, dtype=dtype)
+        tensors[key] = np.ascontiguousarray(value, dtype=dtype).reshape(value.shape)  # keeps 0-d
         return {_TAG: "ndarray", "key": key}
     if isinstance(value, (list, tuple)):
         items = [_encode(v, f"{key}.{i}", tensors, depth + 1) for i, v in enumerate(value)]

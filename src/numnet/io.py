@@ -449,7 +449,8 @@ class _Writer:
         dtype = value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype
         if dtype not in CODES:
             raise TypeError(f"{key} has dtype {value.dtype}, which a model file cannot hold.")
-        self.tensors[key] = np.ascontiguousarray(value, dtype=dtype)
+        # ascontiguousarray makes a 0-d array 1-d: reshape keeps the shape
+        self.tensors[key] = np.ascontiguousarray(value, dtype=dtype).reshape(value.shape)
         return {_TAG: "ndarray", "key": key}
 
     def sequential(self, net, prefix):
