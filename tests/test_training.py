@@ -651,6 +651,43 @@ def test_row_magnitudes_flags_the_rows_that_are_not_finite(rng):
     assert np.flatnonzero(~np.isfinite(magnitudes)).tolist() == [5, 1500, 2999]
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_magnitudes_of_sparse_x_match_the_dense_ones(rng, fmt, dtype):
+    import scipy.sparse as sp
+
+    X = sp.random(3000, 400, density=0.01, format="csr", random_state=0, dtype=dtype)
+    X.data -= 0.5
+    X = X.tolil()
+    X[7, :] = 0          # rows without stored values: magnitude 0
+    X[2998:, :] = 0      # trailing empty rows
+    X[11, 3], X[12, 5] = np.nan, -np.inf
+    X = X.asformat(fmt)
+    magnitudes = _row_magnitudes(X)
+    assert magnitudes.dtype == dtype
+    np.testing.assert_array_equal(magnitudes, np.abs(X.toarray()).max(axis=1))
+
+
+def test_row_magnitudes_of_csr_x_make_no_copy_of_the_matrix():
+    import tracemalloc
+
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    n_rows, per_row = 20_000, 20
+    X = sp.csr_matrix((rng.normal(size=n_rows * per_row),
+                       rng.integers(0, 5_000, size=n_rows * per_row),
+                       np.arange(0, n_rows * per_row + 1, per_row)), shape=(n_rows, 5_000))
+    tracemalloc.start()
+    magnitudes = _row_magnitudes(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(magnitudes, np.abs(X.data).reshape(n_rows, -1).max(axis=1))
+    # the result (one float per row) and a bounded scratch buffer, not abs(X) (measured 1.74x
+    # X.data's size before, 0.24x after)
+    assert peak < 0.3 * X.data.nbytes
+
+
 def test_parameters_made_non_finite_without_the_loss_showing_it_are_not_kept(rng):
     """The start-of-epoch copy that divergence restores is never a non-finite one."""
     X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
