@@ -1,6 +1,7 @@
 """Issue 11: the estimators as a drop-in for scikit-learn >= 1.8 code (penalties, fitted
 attributes, exact least squares, sparse and Fortran-ordered X, parameters)."""
 
+import copy
 import re
 import warnings
 
@@ -144,6 +145,45 @@ def test_rebinding_fitted_arrays_writes_through(name, breast_cancer, regression)
     assert "coef_" not in vars(model) and "coefs_" not in vars(model)
     raw = _raw(model, X[:5])
     np.testing.assert_array_equal(raw, np.full_like(raw, -2.0))
+
+
+@pytest.mark.parametrize("name", ["MLPRegressor", "MLPClassifier"])
+def test_assigning_a_list_item_of_coefs_writes_through(name, breast_cancer, regression):
+    # scikit-learn users prune or transplant one layer with mlp.coefs_[i] = W.
+    model, X = _fitted(name, breast_cancer, regression)
+    first = model.coefs_[0]
+    model.coefs_[-1] = np.zeros_like(model.coefs_[-1])
+    model.intercepts_[-1] = np.full(model.intercepts_[-1].shape, 3.0)
+    raw = _raw(model, X[:5])
+    np.testing.assert_array_equal(raw, np.full_like(raw, 3.0))
+    model.coefs_[0] = np.ones_like(first)           # through item 0 ...
+    assert np.shares_memory(model.coefs_[0], model.network_.params)
+    np.testing.assert_array_equal(first, 1.0)       # ... into the same view
+    model.coefs_[:] = [np.full_like(W, 0.5) for W in model.coefs_]
+    np.testing.assert_array_equal(model.network_.layers[0].params["W"], 0.5)
+    assert type(copy.deepcopy(model.coefs_)) is list  # a copy is a plain list of arrays
+
+
+def test_list_items_of_coefs_are_checked_and_the_list_keeps_its_length(breast_cancer):
+    X, y = breast_cancer
+    mlp = _quiet(MLPClassifier((4,), max_iter=2, random_state=0), X, y)
+    with pytest.raises(ValueError, match=re.escape(
+            "coefs_[1] of MLPClassifier must have shape (4, 1), got (4,). Assign an array of "
+            "the fitted shape (refit to change the number of features or outputs).")):
+        mlp.coefs_[1] = np.zeros(4)
+    with pytest.raises(ValueError, match=re.escape(
+            "intercepts_[0] of MLPClassifier must be finite, got NaN or infinity.")):
+        mlp.intercepts_[0] = np.full(4, np.nan)
+    with pytest.raises(TypeError, match=re.escape(
+            "coefs_ of MLPClassifier holds one array per layer, so append() cannot change it. "
+            "Assign an item (coefs_[i] = W), or refit with other hidden_layer_sizes.")):
+        mlp.coefs_.append(np.zeros((4, 1)))
+    with pytest.raises(TypeError, match=re.escape(
+            "coefs_ of MLPClassifier holds one array per layer, so del cannot change it.")):
+        del mlp.coefs_[0]
+    with pytest.raises(ValueError, match=re.escape(
+            "coefs_[0:2] of MLPClassifier must be given 2 arrays (one per layer), got 1.")):
+        mlp.coefs_[0:2] = [np.zeros((30, 4))]
 
 
 def test_rebinding_checks_shape_and_dtype(breast_cancer):

@@ -115,6 +115,25 @@ def _max_eigenvalue(X, sample_weight, fit_intercept, n_iter=50, rtol=1e-3):
     return value
 
 
+def _write_into_view(cls, name, view, value):
+    """Copy ``value`` into the parameter ``view`` of estimator class ``cls``, checked first."""
+    if sp.issparse(value):
+        value = value.toarray()
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} of {cls} must hold real numbers, got an array of dtype {value.dtype}."
+        )
+    if value.shape != view.shape:
+        raise ValueError(
+            f"{name} of {cls} must have shape {view.shape}, got {value.shape}. Assign an "
+            "array of the fitted shape (refit to change the number of features or outputs)."
+        )
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} of {cls} must be finite, got NaN or infinity.")
+    view[...] = value
+
+
 class _NumnetEstimator(BaseEstimator):
     """Base class: hyperparameter checks, data checks, the training loop, fitted attributes.
 
@@ -159,22 +178,7 @@ class _NumnetEstimator(BaseEstimator):
 
     def _write_view(self, name, view, value):
         """Copy ``value`` into the parameter view, checking shape and dtype first."""
-        cls = type(self).__name__
-        if sp.issparse(value):
-            value = value.toarray()
-        value = np.asarray(value)
-        if value.dtype.kind not in "biuf":
-            raise ValueError(
-                f"{name} of {cls} must hold real numbers, got an array of dtype {value.dtype}."
-            )
-        if value.shape != view.shape:
-            raise ValueError(
-                f"{name} of {cls} must have shape {view.shape}, got {value.shape}. Assign an "
-                "array of the fitted shape (refit to change the number of features or outputs)."
-            )
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{name} of {cls} must be finite, got NaN or infinity.")
-        view[...] = value
+        _write_into_view(type(self).__name__, name, view, value)
 
     def _fitted_attributes(self):
         """Names of the fitted public attributes (the state a model file must keep)."""

@@ -9,8 +9,68 @@ from .._validation import check_float, check_option
 from ..layers import ACTIVATIONS, Dense, Dropout
 from ..losses import PoissonLoss
 from ..network import Sequential
-from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver
+from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver, _write_into_view
 from ._checks import check_hidden_layer_sizes
+
+
+class _LayerViews(list):
+    """``coefs_`` or ``intercepts_``: one parameter view per layer; item assignment writes through.
+
+    scikit-learn's lists are the model, so ``mlp.coefs_[0] = W`` changes its predictions; here
+    it copies W (checked like a rebinding of the whole list) into the view that item 0 holds.
+    The length is the number of layers, so the list methods that would change it raise. A copy
+    (``copy.copy``, ``copy.deepcopy``, pickle) is a plain list.
+    """
+
+    def __init__(self, views, name, owner):
+        super().__init__(views)
+        self._name, self._owner = name, owner   # owner: the estimator's class name
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            positions = range(*index.indices(len(self)))
+            values = list(value)
+            if len(values) != len(positions):
+                stop = len(self) if index.stop is None else index.stop
+                raise ValueError(
+                    f"{self._name}[{index.start or 0}:{stop}] of {self._owner} must be given "
+                    f"{len(positions)} arrays (one per layer), got {len(values)}."
+                )
+            for position, item in zip(positions, values, strict=True):
+                self[position] = item
+            return
+        position = range(len(self))[index]       # IndexError and negative indices as list's
+        _write_into_view(self._owner, f"{self._name}[{position}]", list.__getitem__(self, index),
+                         value)
+
+    def _refuse(self, operation):
+        raise TypeError(
+            f"{self._name} of {self._owner} holds one array per layer, so {operation} cannot "
+            f"change it. Assign an item ({self._name}[i] = W), or refit with other "
+            "hidden_layer_sizes."
+        )
+
+    def __delitem__(self, index):
+        self._refuse("del")
+
+    def __iadd__(self, other):
+        self._refuse("+=")
+
+    def __imul__(self, other):
+        self._refuse("*=")
+
+    def __reduce_ex__(self, protocol):
+        return list, (list(self),)
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return [copy.deepcopy(item, memo) for item in self]
+
+
+for _operation in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(_LayerViews, _operation,
+            lambda self, *args, _operation=_operation, **kwargs: self._refuse(f"{_operation}()"))
 
 
 class _MLPMixin:
@@ -24,7 +84,8 @@ class _MLPMixin:
 
     def _get_view(self, name):
         key = "W" if name == "coefs_" else "b"
-        return [layer.params[key] for layer in self._dense_layers()]
+        return _LayerViews([layer.params[key] for layer in self._dense_layers()], name,
+                           type(self).__name__)
 
     def _set_view(self, name, value):
         views = self._get_view(name)
@@ -201,7 +262,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
     ----------
     coefs_ : list of ndarray
         ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i, a writable view
-        into network_.params; assigning a list writes through.
+        into network_.params; assigning an item (``coefs_[0] = W``) or a list writes through.
     intercepts_ : list of ndarray
         ``intercepts_[i]`` of shape (n_out,).
     n_iter_ : int
@@ -402,7 +463,7 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         The labels (``arange(n_labels)`` for multilabel y).
     coefs_ : list of ndarray
         ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i, a writable view
-        into network_.params; assigning a list writes through.
+        into network_.params; assigning an item (``coefs_[0] = W``) or a list writes through.
     intercepts_ : list of ndarray
         ``intercepts_[i]`` of shape (n_out,).
     n_iter_ : int
