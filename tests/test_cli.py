@@ -461,3 +461,65 @@ def test_progress_uses_a_bar_on_a_terminal():
     assert "0/4 [00:00<?, ?epoch/s]" in stream.getvalue()  # tqdm's bar
     progress.close()
     assert stream.getvalue().splitlines()[-1].startswith("epoch 4/4  loss 0.5")
+
+
+# --- outputs and model files (issue 10, sections 1-4) ---------------------------------------------
+
+def test_a_model_too_large_to_load_is_never_saved_over_a_good_one(capsys, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=30), "city": ["a", "b"] * 15,
+                          "label": ["a", "b", "c"] * 10})
+    frame.to_csv(tmp_path / "good.csv", index=False)
+    # one 17 MiB text cell: a category the model file would have to hold (a label in the
+    # target does the same, see the save-too-large row of docs/errors.md)
+    frame.loc[0, "city"] = "z" * (17 * 2**20)
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    assert run(capsys, "train", "good.csv", "-t", "label", "--hidden", "2", "--epochs", "2",
+               "-q", "-o", "keep.numnet")[0] == 0
+    before = (tmp_path / "keep.numnet").read_bytes()
+    code, out, err = run(capsys, "train", "huge.csv", "-t", "label", "--hidden", "2", "--epochs",
+                         "2", "-q", "--validation-fraction", "0", "-o", "keep.numnet")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith("error: Cannot write 'keep.numnet': the model file's header "
+                                  "must be at most 16777216 bytes, got ")
+    assert err.endswith("Shorten such labels or category names, or leave that column "
+                                "out; nothing was written.\n")
+    assert (tmp_path / "keep.numnet").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "huge.csv", "keep.numnet"]
+
+
+def test_missing_fifo_and_text_model_files_get_one_line(capsys, folder, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.numnet")
+    for command in (["predict", "{m}", "data.csv"], ["evaluate", "{m}", "data.csv"],
+                    ["inspect", "{m}"], ["plot", "{m}", "-o", "p.png"]):
+        for model, line in [
+            ("nope.numnet", "Cannot read 'nope.numnet': no such file."),
+            ("fifo.numnet", "Cannot load 'fifo.numnet': it is a FIFO (named pipe), not a "
+                            "numnet model file."),
+        ]:
+            fails_with(capsys, line, *[a.format(m=model) for a in command])
+    data = folder / "data.csv"
+    fails_with(capsys, f"Cannot load {str(data)!r}: this is not a numnet model file (it looks "
+                       "like text/CSV).", "predict", data, data)
+
+
+def test_plot_predict_and_checkpoint_outputs_are_checked_before_any_work(capsys, classifier,
+                                                                         folder, tmp_path):
+    missing = tmp_path / "missing"
+    for args in (["plot", classifier, "-o", missing / "p.png"],
+                 ["predict", classifier, folder / "data.csv", "-o", missing / "p.csv"]):
+        fails_with(capsys, f"Cannot write {str(args[-1])!r}: the folder {str(missing)!r} does "
+                           "not exist. Create it first.", *args)
+    fails_with(capsys, "--output must end in .png, .svg or .pdf, got 'p.gif'.", "plot",
+               classifier, "-o", "p.gif")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    fails_with(capsys, f"Cannot write {str(blocker / 'run')!r}: {str(blocker)!r} is not a "
+                       "folder.", "train", folder / "data.csv", "-t", "label", "--checkpoint-dir",
+               blocker / "run", "-o", tmp_path / "m.numnet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

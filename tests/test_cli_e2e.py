@@ -122,3 +122,47 @@ def test_internal_errors_exit_1_with_a_traceback(flowers):
                             text=True, timeout=300)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "RuntimeError: internal bug" in result.stderr
+
+
+# --- outputs and model files (issue 10, sections 1-4) ---------------------------------------------
+
+def test_outputs_that_would_replace_an_input_or_cannot_be_written_are_refused_first(flowers,
+                                                                                 tmp_path):
+    data = (flowers / "flowers.csv").read_bytes()
+    for args, line in [
+        (["-o", "flowers.csv"], "error: Cannot write 'flowers.csv': it is the input file "
+                                "'flowers.csv', which would be replaced. Choose another output "
+                                "path."),
+        (["-o", "missing/m.numnet"], "error: Cannot write 'missing/m.numnet': the folder "
+                                     "'missing' does not exist. Create it first."),
+        (["-o", "/dev/null"], "error: Cannot write '/dev/null': it is a character device; "
+                              "numnet writes only regular files. Choose a file path."),
+    ]:
+        done = numnet("train", "flowers.csv", "-t", "species", "--impute", "mean", *args,
+                      cwd=flowers)
+        # one line, exit 2, and no "Training ..." line: refused before the data was read
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", line + "\n")
+    assert (flowers / "flowers.csv").read_bytes() == data
+
+
+def test_predict_output_that_is_an_input_is_refused(flowers, tmp_path):
+    model = tmp_path / "m.numnet"
+    train = numnet("train", flowers / "flowers.csv", "-t", "species", "--impute", "mean",
+                   "--hidden", "4", "--epochs", "2", "-q", "-o", model, cwd=tmp_path)
+    assert train.returncode == 0, train.stderr
+    before = model.read_bytes()
+    shutil.copy(flowers / "flowers.csv", tmp_path / "data.csv")
+    shutil.copy(model, tmp_path / "model.csv")  # a model file with a table's suffix
+    for model_file, output in [(model, "data.csv"), ("model.csv", "model.csv")]:
+        done = numnet("predict", model_file, "data.csv", "-o", output, cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (
+            2, f"error: Cannot write {output!r}: it is the input file {output!r}, which "
+               "would be replaced. Choose another output path.\n")
+    assert model.read_bytes() == before == (tmp_path / "model.csv").read_bytes()
+    assert (tmp_path / "data.csv").read_bytes() == (flowers / "flowers.csv").read_bytes()
+    # a symbolic link as the output is followed: the target is written, the link kept
+    (tmp_path / "latest.csv").symlink_to(tmp_path / "out.csv")
+    done = numnet("predict", model, "data.csv", "-o", "latest.csv", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "latest.csv").is_symlink()
+    assert pd.read_csv(tmp_path / "out.csv").shape == (180, 1)

@@ -7,6 +7,7 @@ matched here (``test_every_documented_row_has_a_case``). The command-line rows r
 """
 
 import inspect
+import os
 import pickle
 import re
 import shutil
@@ -21,6 +22,7 @@ import pytest
 import numnet as nn
 from numnet.checkpoint import Checkpoint
 from numnet.cli import main
+from numnet.io import OutputError
 from numnet.pipeline import evaluate_pipeline
 from numnet.tabular import DataError
 
@@ -58,7 +60,8 @@ def _installed_command():
 
 COMMAND = _installed_command()
 EXCEPTIONS = {error.__name__: error for error in (
-    ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError)}
+    ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError,
+    OutputError)}
 
 # --- data -----------------------------------------------------------------------------------------
 
@@ -310,8 +313,77 @@ CASES.update({
     "bad-sep": (None, ["train", "data.csv", "-t", "label", "--sep", ";;", "-o", "m.numnet"]),
 })
 
+# --- model files and outputs (issue 10, sections 1-4) ------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def model_file_cases(folder, model):
+    """A FIFO, a pipeline whose task was edited, a checkpoint with an impossible step count."""
+    from test_io import forge, join_file, split_file
+
+    os.mkfifo(folder / "fifo.numnet")
+    (folder / "edited.numnet").write_bytes(forge(
+        (folder / "model.numnet").read_bytes(),
+        lambda header, metadata: metadata["object"]["state"].update(task="regression")))
+    header, metadata, body = split_file((folder / "run" / "checkpoint.numnet").read_bytes())
+    metadata["object"]["state"]["optimizer"]["t"] = -1
+    (folder / "bad-step").mkdir()
+    (folder / "bad-step" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+
+
+def tiny_network():
+    return nn.Sequential([nn.Dense(1)]).build(2, random_state=0)
+
+
+def save_on_a_full_disk():
+    from unittest import mock
+
+    with mock.patch("os.fsync", side_effect=OSError(28, "No space left on device")):
+        nn.save(tiny_network(), "full.numnet")
+
+
+def save_huge_labels():
+    labels = np.where(LABELS == "up", "u" * 9_000_000, "d" * 9_000_000).astype(object)
+    nn.save(classifier().fit(X, labels), "keep.numnet")
+
+
+CASES.update({
+    "output-is-input": (None, ["train", "data.csv", "-t", "label", "-o", "data.csv"]),
+    "output-folder-missing": (lambda: nn.save(tiny_network(), "nope/m.numnet"),
+                              ["train", "data.csv", "-t", "label", "-o", "nope/m.numnet"]),
+    "output-not-a-file": (lambda: nn.save(tiny_network(), "/dev/null"),
+                          ["train", "data.csv", "-t", "label", "-o", "/dev/null"]),
+    "save-empty-path": (lambda: nn.save(tiny_network(), ""),
+                        ["train", "data.csv", "-t", "label", "-o", ""]),
+    "write-failed": (save_on_a_full_disk, None),
+    "save-too-large": (save_huge_labels, None),
+    "model-not-regular": (lambda: nn.load("fifo.numnet"), ["inspect", "fifo.numnet"]),
+    "text-as-model": (lambda: nn.load("data.csv"), ["predict", "data.csv", "data.csv"]),
+    "missing-model": (None, ["predict", "nope.numnet", "data.csv"]),
+    "predict-output-suffix": (None, ["predict", "model.numnet", "data.csv", "-o",
+                                     "preds.json"]),
+    "checkpoint-dir-not-folder": (None, ["train", "data.csv", "-t", "label",
+                                         "--checkpoint-dir", "data.csv", "-o", "m.numnet"]),
+    "checkpoint-out-of-range": (lambda: Checkpoint("bad-step").load(),
+                                ["train", "data.csv", "-t", "label", "--checkpoint-dir",
+                                 "bad-step", "--resume", "-o", "m.numnet"]),
+    "pipeline-inconsistent": (lambda: nn.load("edited.numnet"),
+                              ["predict", "edited.numnet", "data.csv"]),
+})
+
+
+def test_write_failures_leave_nothing_behind(here, model):
+    with pytest.raises(OutputError):
+        save_on_a_full_disk()
+    with pytest.raises(ValueError):
+        save_huge_labels()
+    assert not list(here.glob("full.numnet*")) + list(here.glob(".full.numnet*"))
+    assert not list(here.glob("keep.numnet*")) + list(here.glob(".keep.numnet*"))
+
+
 # Rows run a second time through the installed console script (a subprocess each).
-CONSOLE_SCRIPT = ["nan-x", "duplicate-columns", "damaged-file", "divergence",
+CONSOLE_SCRIPT = ["output-is-input", "model-not-regular", "missing-model",
+                  "nan-x", "duplicate-columns", "damaged-file", "divergence",
                   "float32-overflow", "mixed-decimal-marks"]
 
 

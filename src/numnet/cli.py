@@ -490,7 +490,10 @@ def train(
                 "scale_target": None if scale_target else False}
     pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
     pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
-    save(pipeline, output)
+    try:
+        save(pipeline, output)
+    except ValueError as error:  # what the file would hold breaks a limit: nothing is written
+        raise UserError(f"Cannot write {output!r}: {error}") from None
     report["output"] = output
     report["epochs"] = pipeline.info["history"].get("epochs")
     if as_json:
