@@ -127,6 +127,8 @@ def folder(tmp_path_factory):
     frame.assign(when=["2021-01-05"] * 2 + ["2021-13-45"] + ["2021-02-05"] * 37).to_csv(
         folder / "dates.csv", index=False)
     frame.assign(c=1.0).to_csv(folder / "constant.csv", index=False)
+    frame.assign(label=["up"] * 5 + ["x" * 20_000_000] + ["down"] * 34).to_csv(
+        folder / "long-label.csv", index=False)
     (folder / "latin.csv").write_bytes("x,label\nZürich,up\n".encode("latin-1"))
     frame.assign(x=np.where(frame["x"] > 0, 1e39, -1e39)).to_csv(folder / "huge32.csv",
                                                                  index=False)
@@ -299,6 +301,7 @@ CASES.update({
     "mixed-decimal-marks": (None, ["train", "mixed-marks.csv", "-t", "label", "-o",
                                    "m.numnet"]),
     "too-many-classes": (None, ["train", "names.csv", "-t", "name", "-o", "m.numnet"]),
+    "long-label": (None, ["train", "long-label.csv", "-t", "label", "-o", "m.numnet"]),
     "nested-column": (None, ["train", "tags.parquet", "-t", "label", "-o", "m.numnet"]),
     "bad-date": (None, ["train", "dates.csv", "-t", "label", "-o", "m.numnet"]),
     "constant-features": (None, ["train", "constant.csv", "-t", "label", "--features", "c",

@@ -420,6 +420,9 @@ def check_plain(series, name, role="column"):
 
 
 _DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+MAX_LABEL_CHARS = 1000
+"""The longest class label a target column may hold (longer text is not a label)."""
+
 DATE_PARTS = ("year", "month", "dayofweek", "ordinal")
 """The numeric features of a date column: its year, month, day of the week (Monday 0) and
 ordinal day (days since 1970-01-01)."""
@@ -868,6 +871,16 @@ def target_values(frame, target, task):
     labels = series.to_numpy()
     if labels.dtype.kind in "OUS":
         labels = np.array([str(v) for v in labels], dtype=object)
+        # Checked before any encoding: np.unique of labels as fixed-width strings would
+        # allocate (rows x longest label) characters, gigabytes for one pasted document.
+        lengths = np.fromiter((len(v) for v in labels), dtype=np.int64, count=len(labels))
+        if lengths.size and lengths.max() > MAX_LABEL_CHARS:
+            first = int(np.argmax(lengths > MAX_LABEL_CHARS))
+            raise DataError(
+                f"target column {target!r} must hold class labels of at most "
+                f"{MAX_LABEL_CHARS} characters, got one of {int(lengths[first])} characters at "
+                f"row {_row(series, first)}. Check that --target names the label column."
+            )
     return labels
 
 
