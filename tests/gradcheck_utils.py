@@ -19,7 +19,7 @@ the largest error over the whole run.
 import numpy as np
 
 from numnet.layers import Activation
-from numnet.training import objective
+from numnet.objective import objective
 
 EPS = 1e-6
 RTOL = 1e-6

@@ -20,7 +20,7 @@ from numnet import (
     check_gradients,
 )
 from numnet.gradcheck import numeric_gradient
-from numnet.training import objective
+from numnet.objective import objective
 
 
 class TanhWithWrongDerivative(Tanh):

@@ -29,7 +29,8 @@ from numnet import (
     train,
     train_lbfgs,
 )
-from numnet.training import _row_magnitudes, _split_validation
+from numnet.training.checks import _row_magnitudes
+from numnet.training.validation import split_validation
 
 
 def linear(n_in, **build):
@@ -279,7 +280,7 @@ def test_validation_fraction_split_is_stratified_and_seeded(rng):
     y = np.eye(3)[labels]
 
     def split(seed):
-        return _split_validation(X, y, None, SoftmaxCrossEntropy(), 0.2,
+        return split_validation(X, y, None, SoftmaxCrossEntropy(), 0.2,
                                  np.random.default_rng(seed))
 
     X_tr, y_tr, w_tr, (X_val, y_val, w_val) = split(0)
@@ -297,7 +298,7 @@ def test_validation_fraction_stratifies_binary_labels_and_splits_weights(rng):
     X = rng.normal(size=(40, 2))
     y = np.r_[np.zeros(30), np.ones(10)][:, None]
     w = np.arange(40.0)
-    X_tr, y_tr, w_tr, (X_val, y_val, w_val) = _split_validation(
+    X_tr, y_tr, w_tr, (X_val, y_val, w_val) = split_validation(
         X, y, w, BinaryCrossEntropy(), 0.5, np.random.default_rng(0))
     assert y_val.sum() == 5 and y_tr.sum() == 5
     np.testing.assert_array_equal(np.sort(np.r_[w_tr, w_val]), w)

@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from . import explain, functional, initializers, kernels
-from .checkpoint import Checkpoint, TrainingState
+from .checkpoint import Checkpoint
 from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import GradientCheck, check_gradients
 from .io import ModelFileError, load, save
@@ -32,6 +32,7 @@ from .schedules import (
     StepDecay,
 )
 from .training import EarlyStopping, History, iter_minibatches, objective, train, train_lbfgs
+from .training.state import TrainingState
 
 _ESTIMATORS = ("LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .training import objective
+from .objective import objective
 
 
 def numeric_gradient(f, x, *, eps=1e-6):

@@ -57,16 +57,11 @@ from threadpoolctl import threadpool_limits
 from ..exceptions import DivergenceError
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+from ..objective import objective
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
-from ..training import (
-    History,
-    _apply_split,
-    _validation_split_indices,
-    objective,
-    train,
-    train_lbfgs,
-)
+from ..training import History, train, train_lbfgs
+from ..training.validation import apply_split, validation_split_indices
 from ._checks import CHECKS, check_sample_weight, check_table, make_rng
 from ._rule import _EpochRule
 
@@ -373,7 +368,7 @@ class _NumnetEstimator(BaseEstimator):
             if saved is not None:
                 split = saved.callbacks.get("0", {}).get("validation_split")
             if split is None:
-                split = _validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
+                split = validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
             if len(split[1]) < 2:
                 # scikit-learn's rule and words: a 1-sample validation score (R^2 is 0, accuracy
                 # 0 or 1) cannot tell improvement from noise.
@@ -382,7 +377,7 @@ class _NumnetEstimator(BaseEstimator):
                     f"size of your dataset ({type(self).__name__} kept {len(split[1])} of "
                     f"{X.shape[0]} samples for validation; at least 2 are needed)."
                 )
-            X, Y, sample_weight, validation = _apply_split(X, Y, sample_weight, split)
+            X, Y, sample_weight, validation = apply_split(X, Y, sample_weight, split)
         n_train = X.shape[0]
         weight_sum = n_train if sample_weight is None else float(sample_weight.sum())
         batch_size = self._batch_size(p, n_train)

@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_option
 from ..layers import Dense
 from ..network import Sequential
-from ..training import History, objective
+from ..objective import objective
+from ..training import History
 from ._base import _ClassifierBase, _max_eigenvalue, _RegressorBase, _stochastic_solver
 from ._checks import check_inverse_strength, check_learning_rate_init
 from ._exact import solve_cholesky, solve_lstsq

@@ -1,0 +1,354 @@
+"""The parts of the training loop that act around the steps: callbacks with named hooks.
+
+The loop (:mod:`numnet.training.loop`) calls every callback's hooks in list order::
+
+    on_train_begin(run)
+    every epoch:   on_epoch_begin(run)
+                   every batch:  on_batch_begin(run, index)
+                                 [the gradient computation, the penalty]
+                                 on_loss(run, value)            before the optimizer step
+                                 [clip, step, proximal step]
+                   on_epoch_end(run)                            set run.stop to end training
+    on_train_end(run)                                           after the last epoch
+    close(run)                                                  always, after an error too
+
+``run`` is the loop's :class:`numnet.training.loop.Run`: the network, optimizer, history,
+generator and counters. Each concern is one small class: :class:`Validation`,
+:class:`EpochTimer`, :class:`ProgressBar`, :class:`EarlyStoppingCallback`,
+:class:`FunctionCallback` (the user's ``callback(epoch, history)``),
+:class:`LearningRateSchedule`, :class:`DivergenceGuard` and :class:`CheckpointCallback`.
+"""
+
+import math
+import signal
+import threading
+import time
+
+import numpy as np
+
+from ..exceptions import DivergenceError, TrainingInterrupted
+from .checks import _all_finite
+from .state import capture_state
+from .validation import evaluate
+
+
+class Callback:
+    """A part of the training loop; every hook does nothing unless a subclass overrides it."""
+
+    def on_train_begin(self, run):
+        """Before the first epoch (of this call: a resumed run starts mid-way)."""
+
+    def on_epoch_begin(self, run):
+        """At the start of epoch ``run.epoch`` (1-based)."""
+
+    def on_batch_begin(self, run, index):
+        """Before batch ``index`` (0-based) of the epoch is gathered."""
+
+    def on_loss(self, run, value):
+        """After the batch's loss ``value`` and gradient, before the optimizer step."""
+
+    def on_epoch_end(self, run):
+        """After the epoch's loss is recorded; set ``run.stop = True`` to stop training."""
+
+    def on_train_end(self, run):
+        """After the last epoch, when training ended normally."""
+
+    def close(self, run):
+        """Release what the callback holds (bars, signal handlers); called in any case."""
+
+
+class CallbackList(Callback):
+    """Calls each hook of every callback in order."""
+
+    def __init__(self, callbacks):
+        self.callbacks = list(callbacks)
+
+    def on_train_begin(self, run):
+        for callback in self.callbacks:
+            callback.on_train_begin(run)
+
+    def on_epoch_begin(self, run):
+        for callback in self.callbacks:
+            callback.on_epoch_begin(run)
+
+    def on_batch_begin(self, run, index):
+        for callback in self.callbacks:
+            callback.on_batch_begin(run, index)
+
+    def on_loss(self, run, value):
+        for callback in self.callbacks:
+            callback.on_loss(run, value)
+
+    def on_epoch_end(self, run):
+        for callback in self.callbacks:
+            callback.on_epoch_end(run)
+
+    def on_train_end(self, run):
+        for callback in self.callbacks:
+            callback.on_train_end(run)
+
+    def close(self, run):
+        for callback in self.callbacks:
+            callback.close(run)
+
+
+class DivergenceGuard(Callback):
+    """Stops training when the loss (or the parameters) become NaN or infinite.
+
+    At each epoch's start the parameters are copied; when a batch's loss is not finite, they
+    are restored, the optimizer state is reset and :class:`numnet.DivergenceError` is raised,
+    naming the epoch. An epoch that made the parameters non-finite without its loss showing it
+    (an infinite gradient after the last loss) is caught at the next epoch's start, or at the
+    end of training.
+    """
+
+    def __init__(self):
+        self.last_finite = None
+        self.restored_from = None
+
+    def on_train_begin(self, run):
+        self.last_finite = run.net.params.copy()
+
+    def on_epoch_begin(self, run):
+        params = run.net.params
+        if run.epoch != run.start_epoch and not _all_finite(params):
+            raise self.error(run, np.nan, run.epoch - 1, "parameters")
+        np.copyto(self.last_finite, params)
+        self.restored_from = (f"the start of epoch {run.epoch}"
+                              if run.epoch != run.start_epoch or not run.skip
+                              else f"the resume point in epoch {run.epoch}")
+
+    def on_loss(self, run, value):
+        if not math.isfinite(value):
+            raise self.error(run, value, run.epoch)
+
+    def on_train_end(self, run):
+        if not np.all(np.isfinite(run.net.params)):
+            n = run.history.n_epochs
+            self.restored_from = f"the start of epoch {n}"
+            raise self.error(run, np.nan, n, "parameters")
+
+    def error(self, run, value, epoch, what="loss"):
+        """Restore the last finite parameters, reset the optimizer; the error to raise."""
+        np.copyto(run.net.params, self.last_finite)
+        run.optimizer.reset()
+        return DivergenceError(
+            f"Training diverged: the {what} became {value} at epoch {epoch}. The parameters "
+            f"from {self.restored_from} were restored and the optimizer state was reset. Lower "
+            f"the learning rate (now {run.optimizer.learning_rate:g}) or scale the features "
+            "(e.g. with sklearn.preprocessing.StandardScaler).",
+            epoch=epoch,
+        )
+
+
+class Validation(Callback):
+    """Records the validation loss and metric (accuracy or R^2) after each epoch.
+
+    Parameters
+    ----------
+    data : tuple (X_val, y_val, w_val)
+    guard : DivergenceGuard
+        Raises through it when the validation loss is not finite.
+    """
+
+    def __init__(self, data, guard):
+        self.data, self.guard = data, guard
+
+    def on_epoch_end(self, run):
+        val_loss, val_metric = evaluate(run.net, run.loss, *self.data)
+        run.history.val_loss.append(val_loss)
+        run.history.val_metric.append(val_metric)
+        if not np.isfinite(val_loss):
+            raise self.guard.error(run, val_loss, run.epoch, "validation loss")
+
+
+class EpochTimer(Callback):
+    """Records the seconds since the start of training (of the first call, when resumed)."""
+
+    def on_train_begin(self, run):
+        offset = run.history.time[-1] if run.history.time else 0.0
+        self.started = time.perf_counter() - offset
+
+    def on_epoch_end(self, run):
+        run.history.time.append(time.perf_counter() - self.started)
+
+
+class _Progress:
+    """A tqdm bar over epochs showing the latest losses; does nothing unless verbose."""
+
+    def __init__(self, total, verbose, done=0):
+        self.bar = None
+        if verbose:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="epoch", leave=True)
+
+    def update(self, history):
+        if self.bar is None:
+            return
+        postfix = {"loss": f"{history.loss[-1]:.4g}"}
+        if history.val_loss:
+            postfix["val_loss"] = f"{history.val_loss[-1]:.4g}"
+            postfix[f"val_{history.metric_name}"] = f"{history.val_metric[-1]:.4g}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the epochs with the latest losses (``train(..., verbose=True)``)."""
+
+    def on_train_begin(self, run):
+        self.progress = _Progress(run.max_epochs, True, done=run.start_epoch - 1)
+
+    def on_epoch_end(self, run):
+        self.progress.update(run.history)
+
+    def close(self, run):
+        if getattr(self, "progress", None) is not None:
+            self.progress.__exit__()
+
+
+class EarlyStoppingCallback(Callback):
+    """Drives an :class:`numnet.EarlyStopping` on the monitored curve of the history.
+
+    Parameters
+    ----------
+    early_stopping : EarlyStopping
+    monitor : {"loss", "val_loss", "val_metric"}
+    """
+
+    def __init__(self, early_stopping, monitor):
+        self.early_stopping, self.monitor = early_stopping, monitor
+
+    def on_epoch_end(self, run):
+        value = getattr(run.history, self.monitor)[-1]
+        if self.early_stopping.update(value, run.net.params, run.epoch):
+            run.stop = True
+
+    def on_train_end(self, run):
+        if self.early_stopping.best_epoch is not None:
+            run.history.best_epoch = self.early_stopping.best_epoch
+            self.early_stopping.restore(run.net.params)
+
+
+class FunctionCallback(Callback):
+    """The user's ``callback(epoch, history)`` after each epoch; a truthy return stops."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def on_epoch_end(self, run):
+        if self.function(run.epoch, run.history):
+            run.stop = True
+
+
+class LearningRateSchedule(Callback):
+    """Sets the optimizer's learning rate from a :class:`numnet.Schedule` after each epoch.
+
+    The schedule sees the validation loss when there is validation data, else the training
+    loss, and the number of samples seen.
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def on_epoch_end(self, run):
+        history = run.history
+        metric = history.val_loss[-1] if history.val_loss else history.loss[-1]
+        run.optimizer.learning_rate = self.schedule.update(run.epoch, metric=metric,
+                                                           n_samples_seen=run.n_seen)
+
+
+class InterruptGuard:
+    """While active, SIGINT and SIGTERM only set ``self.signal``; training then saves and stops.
+
+    A second Ctrl-C stops at once. Handlers can only be installed from the main thread;
+    elsewhere (and when not enabled) signals keep their default behaviour.
+    """
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.signal = None
+        self._previous = {}
+
+    def __enter__(self):
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+        return False
+
+
+class CheckpointCallback(Callback):
+    """Saves the training state every ``checkpoint.every`` epochs, at the end, and on signals.
+
+    On SIGINT/SIGTERM the current step finishes, the state is saved and
+    :class:`numnet.TrainingInterrupted` is raised.
+
+    Parameters
+    ----------
+    checkpoint : numnet.Checkpoint
+        Where the state goes (``checkpoint.save(state)``).
+    parts : dict
+        What :func:`numnet.training.state.capture_state` needs beyond the run: the
+        ``early_stopping``, ``lr_schedule``, ``fingerprint``, ``validation_split`` and the
+        user's ``callbacks`` (whose ``state_dict`` is saved).
+    """
+
+    def __init__(self, checkpoint, parts):
+        self.checkpoint, self.parts = checkpoint, parts
+        self.guard = InterruptGuard(enabled=True)
+
+    def snapshot(self, run, epoch, batch, rng_state, epoch_total, finished=False):
+        return capture_state(epoch=epoch, batch=batch, rng_state=rng_state,
+                             epoch_total=epoch_total, n_seen=run.n_seen, net=run.net,
+                             optimizer=run.optimizer, history=run.history, finished=finished,
+                             **self.parts)
+
+    def on_train_begin(self, run):
+        self.guard.__enter__()
+
+    def on_epoch_begin(self, run):
+        # The state at the start of the epoch: a resume draws this epoch's batches again.
+        self.epoch_rng_state = run.rng.bit_generator.state
+
+    def on_batch_begin(self, run, index):
+        if self.guard.signal is not None:
+            self.checkpoint.save(self.snapshot(run, run.epoch - 1, index, self.epoch_rng_state,
+                                               run.epoch_total))
+            raise TrainingInterrupted(self.guard.signal, run.epoch, self.checkpoint)
+
+    def on_epoch_end(self, run):
+        every, signum = self.checkpoint.every, self.guard.signal
+        if run.stop or run.epoch >= run.max_epochs:
+            return  # the final state is saved by on_train_end
+        if signum is not None or (every and run.epoch % every == 0):
+            self.checkpoint.save(self.snapshot(run, run.epoch, 0, run.rng.bit_generator.state,
+                                               0.0))
+            if signum is not None:
+                raise TrainingInterrupted(signum, run.epoch + 1, self.checkpoint)
+
+    def on_train_end(self, run):
+        self.checkpoint.save(self.snapshot(run, run.history.n_epochs, 0,
+                                           run.rng.bit_generator.state, 0.0, finished=True))
+
+    def close(self, run):
+        self.guard.__exit__()

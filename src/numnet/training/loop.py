@@ -1,0 +1,316 @@
+"""The training loop: epochs of batches, a gradient and an optimizer step per batch.
+
+:func:`train` checks its arguments, builds the parts from them and runs :func:`run_loop`:
+
+- a batch sampler (:mod:`~numnet.training.sampling`): which rows form each batch;
+- a gradient computation (:mod:`~numnet.training.gradients`): a batch's loss and gradient;
+- callbacks (:mod:`~numnet.training.callbacks`): validation, timing, progress, early stopping,
+  the user's callbacks, the learning-rate schedule, divergence and checkpoints.
+
+A new way to draw batches or to compute a step's gradient (DP-SGD, data-parallel training) is
+a new sampler or gradient computation passed to :func:`run_loop`, not a branch in it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_bool, check_float, check_int
+from ..optimizers import clip_grad_norm
+from .callbacks import (
+    Callback,
+    CallbackList,
+    CheckpointCallback,
+    DivergenceGuard,
+    EarlyStoppingCallback,
+    EpochTimer,
+    FunctionCallback,
+    LearningRateSchedule,
+    ProgressBar,
+    Validation,
+)
+from .checks import (
+    _check_components,
+    _check_data,
+    _check_fingerprint,
+    _check_first_pass,
+    _check_validation,
+    _row_major,
+)
+from .gradients import Backprop
+from .history import History
+from .sampling import FullBatch, MiniBatches, TrainingData
+from .state import restore_state
+from .validation import apply_split, metric_name, validation_split_indices
+
+
+@dataclass
+class Run:
+    """What the parts of one training run share: the model, the data, the counters.
+
+    The loop advances ``epoch``, ``epoch_total`` (the weighted sum of batch losses in this
+    epoch) and ``n_seen`` (samples processed); callbacks read them and may set ``stop``.
+    ``start_epoch`` and ``skip`` (batches of the start epoch already done) come from a resumed
+    checkpoint; a fresh run starts at epoch 1 with nothing to skip.
+    """
+
+    net: object
+    loss: object
+    optimizer: object
+    data: TrainingData
+    rng: np.random.Generator
+    history: History
+    max_epochs: int
+    regularizer: object = None
+    proximal: bool = False
+    clip_norm: float | None = None
+    start_epoch: int = 1
+    skip: int = 0
+    epoch: int = 0
+    epoch_total: float = 0.0
+    n_seen: int = 0
+    stop: bool = False
+
+
+def run_loop(run, sampler, gradient, callbacks):
+    """Train ``run.net`` until ``run.max_epochs`` or until a callback stops it.
+
+    ::
+
+        for each epoch:
+            for each batch the sampler draws:
+                L = gradient(net, loss, X_b, y_b, w_b)          writes net.grads
+                L += penalty(W); grads[W] += dpenalty/dW         (unless proximal)
+                clip(grads); optimizer.step(params, grads)
+                W = prox(W, learning_rate)                       (if proximal)
+            history.loss += [weighted mean of L over the epoch]
+        callbacks act at the hooks in between (see numnet.training.callbacks)
+
+    Returns
+    -------
+    History
+    """
+    net, optimizer, history = run.net, run.optimizer, run.history
+    # Overflow to inf/nan is caught through the loss (DivergenceGuard) and turned into a
+    # DivergenceError with the parameters restored; NumPy's warnings would only interfere.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            callbacks.on_train_begin(run)
+            for epoch in range(run.start_epoch, run.max_epochs + 1):
+                run.epoch = epoch
+                skip = run.skip if run.epoch == run.start_epoch else 0
+                if not skip:
+                    run.epoch_total = 0.0
+                callbacks.on_epoch_begin(run)
+                for index, rows in enumerate(sampler.epoch(run.data.n_samples, run.rng)):
+                    if index < skip:
+                        continue  # resuming: these batches were done before the interruption
+                    callbacks.on_batch_begin(run, index)
+                    X_b, y_b, w_b = run.data.batch(rows)
+                    if w_b is not None and not w_b.sum() > 0:
+                        continue  # a batch of zero-weight samples carries no gradient
+                    value = gradient(net, run.loss, X_b, y_b, w_b, full_batch=sampler.full_batch)
+                    value = _add_penalty(run, value)
+                    callbacks.on_loss(run, value)
+                    _step(run)
+                    run.epoch_total += value * (X_b.shape[0] if w_b is None else float(w_b.sum()))
+                    run.n_seen += X_b.shape[0]
+                history.loss.append(run.epoch_total / run.data.total_weight)
+                history.learning_rate.append(optimizer.learning_rate)
+                callbacks.on_epoch_end(run)
+                if run.stop:
+                    history.stopped_epoch, history.converged = run.epoch, True
+                    break
+            callbacks.on_train_end(run)
+        finally:
+            callbacks.close(run)
+    return history
+
+
+def _add_penalty(run, value):
+    """The penalty of the weights, and its gradient unless it is applied by a proximal step."""
+    if run.regularizer is not None:
+        value += run.regularizer.penalty(run.net.penalized)
+        if not run.proximal:
+            run.regularizer.gradient(run.net.penalized, out=run.net.penalized_grads)
+    return value
+
+
+def _step(run):
+    net, optimizer = run.net, run.optimizer
+    if run.clip_norm is not None:
+        clip_grad_norm(net.grads, run.clip_norm)
+    optimizer.step(net.params, net.grads)
+    if run.proximal and run.regularizer is not None:
+        run.regularizer.prox(net.penalized, optimizer.learning_rate)
+
+
+def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, batch_size=32,
+          max_epochs=100, shuffle=True, validation_data=None, validation_fraction=None,
+          early_stopping=None, lr_schedule=None, clip_norm=None, proximal=None,
+          random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False):
+    """Train ``net`` by mini-batch (or full-batch) gradient descent with ``optimizer``.
+
+    Each step, on a batch (X_b, y_b, w_b)::
+
+        raw = net.forward(X_b, training=True)
+        L, d_raw = loss.loss_gradient(y_b, raw, w_b)        d_raw = dL/draw
+        net.backward(d_raw)                                 writes dL/dparams into net.grads
+        net.grads[W] += regularizer.gradient(W)             (unless proximal)
+        optimizer.step(net.params, net.grads)
+        W = regularizer.prox(W, learning_rate)              (if proximal)
+
+    Parameters
+    ----------
+    net : Sequential
+        A built network; X must match its width and dtype.
+    loss : Loss
+    optimizer : Optimizer
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, n_outputs) or (n_samples,)
+        Targets in the loss's format (one-hot for SoftmaxCrossEntropy, 0/1 for
+        BinaryCrossEntropy); checked once before training starts.
+    regularizer : Regularizer, default=None
+        Penalty on the weights.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    batch_size : int or None, default=32
+        ``None`` means full-batch gradient descent (one step per epoch over all samples).
+    max_epochs : int, default=100
+    shuffle : bool, default=True
+        Reshuffle the sample order each epoch.
+    validation_data : tuple (X_val, y_val) or (X_val, y_val, w_val), default=None
+    validation_fraction : float, default=None
+        Hold out this share of (X, y) for validation instead (stratified for classification
+        losses, seeded by random_state). Exclusive with validation_data.
+    early_stopping : EarlyStopping, default=None
+    lr_schedule : Schedule, default=None
+        Sets ``optimizer.learning_rate`` after each epoch.
+    clip_norm : float, default=None
+        Clip the global gradient norm to this value before each step.
+    proximal : bool, default=None
+        Apply the regularizer by its proximal operator after each step instead of through
+        the gradient, which makes L1 weights exactly zero. ``None`` means: when the regularizer
+        has an L1 part. With plain SGD (no momentum) this is proximal gradient descent and
+        minimises the penalised objective; with momentum or Adam it is the usual heuristic
+        (still exact zeros, but not the exact minimiser).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds shuffling and the validation split.
+    verbose : bool, default=False
+        Show a progress bar (tqdm) with the losses.
+    callbacks : sequence of callables or Callback, default=()
+        A callable is called as ``callback(epoch, history)`` after each epoch; a truthy return
+        stops training. A :class:`numnet.training.Callback` gets every hook of the loop.
+    checkpoint : numnet.Checkpoint, default=None
+        Where to save the complete training state (parameters, optimizer state, random
+        generator states, validation split, history) every ``checkpoint.every`` epochs and at
+        the end. With a checkpoint, Ctrl-C (SIGINT) and SIGTERM finish the current step, save
+        the state and raise :class:`numnet.TrainingInterrupted`.
+    resume : bool, default=False
+        Continue from the state in ``checkpoint`` if there is one. With the same data and
+        arguments, a resumed run ends with bit-identical parameters to an uninterrupted one;
+        resuming a finished run returns its result without training.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    DivergenceError
+        When the loss becomes NaN or infinite; the parameters from the start of the failing
+        epoch are restored and the optimizer state is reset first.
+    TrainingInterrupted
+        After SIGINT/SIGTERM when a checkpoint is given, once the state is saved.
+    """
+    functions = [c for c in callbacks if not isinstance(c, Callback)]
+    _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,
+                      functions, checkpoint)
+    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", min_value=1)
+    shuffle, verbose = check_bool(shuffle, "shuffle"), check_bool(verbose, "verbose")
+    if proximal is not None:
+        proximal = check_bool(proximal, "proximal")
+    if clip_norm is not None:
+        clip_norm = check_float(clip_norm, "clip_norm", min_value=0, include_min=False)
+    if check_bool(resume, "resume") and checkpoint is None:
+        raise ValueError(
+            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
+            "from."
+        )
+    if validation_fraction is not None and validation_data is not None:
+        raise ValueError(
+            f"validation_fraction must be None when validation_data is given, got "
+            f"{validation_fraction!r}. Pass one of them."
+        )
+    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
+                                                  with_magnitudes=True)
+    if validation_data is not None:
+        validation_data = _check_validation(net, validation_data, loss)
+    rng = np.random.default_rng(random_state)
+    state = checkpoint.load() if resume else None
+
+    split = None
+    if validation_fraction is not None:
+        split = (state.validation_split if state is not None and state.validation_split
+                 else validation_split_indices(y, loss, validation_fraction, X.shape[0], rng))
+        X, y, sample_weight, validation_data = apply_split(X, y, sample_weight, split)
+        magnitudes = magnitudes[split[0]]
+
+    n_samples = X.shape[0]
+    batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
+    sampler = FullBatch() if batch_size == n_samples else MiniBatches(batch_size, shuffle)
+    if not sampler.full_batch:
+        X = _row_major(X)
+    if proximal is None:
+        proximal = regularizer is not None and regularizer.l1 > 0
+    if lr_schedule is not None:
+        lr_schedule.start(optimizer.learning_rate)
+    monitor = _monitor(early_stopping, validation_data)
+    run = Run(net=net, loss=loss, optimizer=optimizer, data=TrainingData(X, y, sample_weight),
+              rng=rng, history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
+              regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
+
+    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
+                   "n_samples": int(n_samples), "batch_size": int(batch_size),
+                   "optimizer": type(optimizer).__name__}
+    if state is not None:
+        _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
+        run.history = restore_state(state, net, optimizer, rng, early_stopping, lr_schedule,
+                                    functions, checkpoint)
+        if state.finished:
+            return run.history
+        run.start_epoch, run.skip = state.epoch + 1, state.batch
+        run.epoch_total, run.n_seen = state.epoch_total, state.n_seen
+    else:
+        _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
+
+    guard = DivergenceGuard()
+    parts = [] if validation_data is None else [Validation(validation_data, guard)]
+    parts += [EpochTimer()] + ([ProgressBar()] if verbose else [])
+    if early_stopping is not None:
+        parts.append(EarlyStoppingCallback(early_stopping, monitor))
+    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
+    parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
+    parts.append(guard)
+    if checkpoint is not None:
+        parts.append(CheckpointCallback(checkpoint, {
+            "early_stopping": early_stopping, "lr_schedule": lr_schedule,
+            "fingerprint": fingerprint, "validation_split": split, "callbacks": functions}))
+    return run_loop(run, sampler, Backprop(), CallbackList(parts))
+
+
+def _monitor(early_stopping, validation_data):
+    """The history curve early stopping watches; resets it for this run."""
+    if early_stopping is None:
+        return None
+    monitor = early_stopping.monitor
+    if monitor == "auto":
+        monitor = "val_loss" if validation_data is not None else "loss"
+    if monitor.startswith("val_") and validation_data is None:
+        raise ValueError(
+            f"EarlyStopping(monitor={monitor!r}) needs validation data; pass "
+            "validation_data or validation_fraction."
+        )
+    early_stopping.reset("max" if monitor == "val_metric" else "min")
+    return monitor

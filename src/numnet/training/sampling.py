@@ -1,0 +1,115 @@
+"""Which rows form each batch of an epoch (a batch sampler), and gathering them (TrainingData).
+
+The loop asks a :class:`BatchSampler` for each epoch's batches and gathers their rows through
+:class:`TrainingData`. A sampler yields row selections only, never data, so that a resumed run
+can skip the batches it already did without touching them. Shuffling draws one permutation of
+the indices per epoch (scikit-learn's habit), never of the data.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import check_int
+
+
+def iter_minibatches(n_samples, batch_size, *, shuffle=True, rng=None):
+    """Yield index arrays (shuffled) or slices (in order) that cover ``range(n_samples)`` once.
+
+    Indices are shuffled, never the data (scikit-learn's habit); the last batch may be smaller.
+
+    Examples
+    --------
+    >>> [b for b in iter_minibatches(5, 2, shuffle=False)]
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    if shuffle:
+        order = np.random.default_rng(rng).permutation(n_samples)
+        for start in range(0, n_samples, batch_size):
+            yield order[start:start + batch_size]
+    else:
+        for start in range(0, n_samples, batch_size):
+            yield slice(start, min(start + batch_size, n_samples))
+
+
+class BatchSampler:
+    """Decides which rows form the batches of one epoch.
+
+    ``epoch(n_samples, rng)`` yields, for each batch, its rows: a slice or an index array.
+    Randomness comes only from ``rng`` (the run's generator), so a seeded run is reproducible
+    and a resumed one draws the same batches again. ``full_batch`` is True when every epoch is
+    one batch of all rows in order (the loop may then use whole-data kernels).
+
+    Subclasses here: :class:`MiniBatches` and :class:`FullBatch`. Room for more: Poisson
+    sampling (each row independently with probability q, as DP-SGD's accountant assumes) and
+    worker-local batches (data-parallel training) are samplers too.
+    """
+
+    full_batch = False
+
+    def epoch(self, n_samples, rng):
+        raise NotImplementedError
+
+
+class MiniBatches(BatchSampler):
+    """Consecutive slices of ``batch_size`` rows of a (shuffled) order; the last may be smaller.
+
+    Parameters
+    ----------
+    batch_size : int
+    shuffle : bool, default=True
+        Draw a new permutation of the rows every epoch.
+    """
+
+    def __init__(self, batch_size, shuffle=True):
+        self.batch_size = check_int(batch_size, "batch_size", min_value=1)
+        self.shuffle = shuffle
+
+    def epoch(self, n_samples, rng):
+        return iter_minibatches(n_samples, self.batch_size, shuffle=self.shuffle, rng=rng)
+
+
+class FullBatch(BatchSampler):
+    """One batch of all rows, in order, every epoch (full-batch gradient descent).
+
+    The order of the rows cannot change the gradient, so there is no permutation and no
+    gather: the loop uses the data itself.
+    """
+
+    full_batch = True
+
+    def epoch(self, n_samples, rng):
+        yield slice(0, n_samples)
+
+
+class TrainingData:
+    """The training rows and reusable buffers to gather a batch into (no allocation per step).
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+
+    def __init__(self, X, y, sample_weight):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.n_samples = X.shape[0]
+        self.total_weight = (self.n_samples if sample_weight is None
+                             else float(sample_weight.sum()))
+        self._X_buf = self._y_buf = None
+
+    def batch(self, rows):
+        """``(X_b, y_b, w_b)`` for a slice (views) or an index array (gathered into buffers)."""
+        X, y = self.X, self.y
+        if isinstance(rows, slice):
+            X_b, y_b = X[rows], y[rows]
+        else:
+            if self._y_buf is None or self._y_buf.shape[0] != rows.shape[0]:
+                self._X_buf = (None if sp.issparse(X) else
+                               np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype))
+                self._y_buf = np.empty((rows.shape[0], y.shape[1]), dtype=y.dtype)
+            X_b = X[rows] if self._X_buf is None else X.take(rows, axis=0, out=self._X_buf)
+            y_b = y.take(rows, axis=0, out=self._y_buf)
+        w_b = None if self.sample_weight is None else self.sample_weight[rows]
+        return X_b, y_b, w_b

@@ -1,0 +1,77 @@
+"""The held-out part of a training run: a stratified, seeded split, and its loss and metric."""
+
+import numpy as np
+
+from .._validation import check_float
+from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy
+
+
+def validation_split_indices(y, loss, fraction, n_samples, rng):
+    """(train_indices, validation_indices): stratified by class for classification losses."""
+    from sklearn.model_selection import train_test_split
+
+    fraction = check_float(fraction, "validation_fraction", min_value=0, max_value=1,
+                           include_min=False, include_max=False)
+    stratify = None
+    if isinstance(loss, SoftmaxCrossEntropy):
+        stratify = y.argmax(axis=1)
+    elif isinstance(loss, BinaryCrossEntropy) and y.shape[1] == 1:
+        stratify = y[:, 0]
+    n_val = int(np.ceil(fraction * n_samples))
+    if n_val < 1 or n_val >= n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves {n_val} of {n_samples} samples for "
+            "validation; both parts need at least one sample."
+        )
+    try:
+        train_idx, val_idx = train_test_split(
+            np.arange(n_samples), test_size=fraction, stratify=stratify,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"validation_fraction={fraction} cannot split the data stratified by class: "
+            f"{error} Use more samples per class or a larger validation_fraction."
+        ) from None
+    return train_idx, val_idx
+
+
+def apply_split(X, y, sample_weight, split):
+    """``(X, y, w, (X_val, y_val, w_val))``: the rows of ``split = (train, validation)``."""
+    train_idx, val_idx = split
+    w_train, w_val = (None, None) if sample_weight is None else (sample_weight[train_idx],
+                                                                 sample_weight[val_idx])
+    return X[train_idx], y[train_idx], w_train, (X[val_idx], y[val_idx], w_val)
+
+
+def split_validation(X, y, sample_weight, loss, fraction, rng):
+    """Hold out a stratified, seeded share of the data: (X, y, w, (X_val, y_val, w_val))."""
+    split = validation_split_indices(y, loss, fraction, X.shape[0], rng)
+    return apply_split(X, y, sample_weight, split)
+
+
+def metric_name(loss):
+    """``"accuracy"`` for the classification losses, else ``"r2"``."""
+    return "r2" if not isinstance(loss, (BinaryCrossEntropy, SoftmaxCrossEntropy)) else "accuracy"
+
+
+def evaluate(net, loss, X, y, sample_weight=None):
+    """Validation loss and metric (accuracy or R^2) of the current parameters."""
+    raw = net.forward(X)
+    value = loss.loss(y, raw, sample_weight)
+    if isinstance(loss, SoftmaxCrossEntropy):
+        correct = (raw.argmax(axis=1) == y.argmax(axis=1)).astype(float)
+    elif isinstance(loss, BinaryCrossEntropy):
+        correct = np.all((raw > 0) == (y > 0.5), axis=1).astype(float)
+    else:
+        # R^2 of the predictions: link(raw) is raw itself for the squared error, exp for Poisson.
+        residual = np.average((y - loss.link(raw)) ** 2, axis=0, weights=sample_weight)
+        total = np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0,
+                           weights=sample_weight)
+        # As sklearn.metrics.r2_score: a constant target scores 1 if predicted exactly, else 0.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                          np.where(residual == 0, 1.0, 0.0))
+        return value, float(np.mean(r2))
+    return value, float(np.average(correct, weights=sample_weight))
+
