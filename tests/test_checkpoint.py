@@ -391,7 +391,7 @@ def checkpoint_file(tmp_path_factory):
 
 
 def with_extra_tensor(header, body, dtype="BOOL", count=0):
-    from numnet._safetensors import DTYPES
+    from numnet.io._safetensors import DTYPES
 
     size = count * DTYPES[dtype].itemsize
     header["extra"] = {"dtype": dtype, "shape": [count],
@@ -459,7 +459,7 @@ def array_at(field):
         "split-size", "params-size", "schedule-dunder", "extra-field", "layer-index",
         "unknown-tag"])
 def test_altered_checkpoint_files_are_rejected(checkpoint_file, edit, message):
-    from numnet.checkpoint import loads_state
+    from numnet.io.checkpoint import loads_state
 
     with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {message}")):
         loads_state(forge_checkpoint(checkpoint_file, edit), name="c")
@@ -486,7 +486,7 @@ def test_altered_checkpoint_files_are_rejected(checkpoint_file, edit, message):
 ], ids=["negative-step", "fractional-step", "batch-beyond-epoch", "finished-mid-epoch",
         "samples-seen", "batch-size", "early-stopping-wait"])
 def test_checkpoint_counters_out_of_range_are_rejected(checkpoint_file, edit, start, end):
-    from numnet.checkpoint import loads_state
+    from numnet.io.checkpoint import loads_state
 
     with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {start}")) as caught:
         loads_state(forge_checkpoint(checkpoint_file, edit), name="c")
@@ -515,7 +515,7 @@ def test_checkpoint_state_nested_deeper_than_the_loader_allows_is_not_saved(tmp_
 
 
 def test_nan_parameters_in_a_checkpoint_are_rejected(checkpoint_file):
-    from numnet.checkpoint import loads_state
+    from numnet.io.checkpoint import loads_state
     from test_io import join_file, split_file
 
     header, metadata, body = split_file(checkpoint_file)

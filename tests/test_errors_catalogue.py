@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from numnet.checkpoint import Checkpoint
 from numnet.cli import main
 from numnet.io import OutputError
+from numnet.io.checkpoint import Checkpoint
 from numnet.pipeline import evaluate_pipeline
 from numnet.tabular import DataError
 

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numnet as nn
-from numnet._safetensors import DTYPES, ModelFileError
-from numnet.checkpoint import loads_state
 from numnet.io import dumps, loads
+from numnet.io._safetensors import DTYPES, ModelFileError
+from numnet.io.checkpoint import loads_state
 from numnet.pipeline import train_pipeline
 from test_io import join_file, split_file
 
@@ -77,7 +77,7 @@ class _Keep:
     every = 1
 
     def save(self, state):
-        from numnet.checkpoint import dumps_state
+        from numnet.io.checkpoint import dumps_state
 
         self.data = dumps_state(state, info={"command": ["numnet", "train"], "seed": 3})
 

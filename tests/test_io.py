@@ -28,11 +28,9 @@ from numnet import (
     Softmax,
     Tanh,
 )
-from numnet._safetensors import DTYPES
 from numnet.io import (
     ModelFileError,
     OutputError,
-    _checksum,
     atomic_write,
     dumps,
     load,
@@ -40,6 +38,8 @@ from numnet.io import (
     read_metadata,
     save,
 )
+from numnet.io._safetensors import DTYPES
+from numnet.io.models import _checksum
 from numnet.pipeline import TabularPipeline, train_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -3,10 +3,10 @@
 __version__ = "0.1.0"
 
 from . import explain, functional, initializers, kernels
-from .checkpoint import Checkpoint
+from ._loading import load
 from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import GradientCheck, check_gradients
-from .io import ModelFileError, load, save
+from .io import Checkpoint, ModelFileError, save
 from .layers import (
     Activation,
     Dense,

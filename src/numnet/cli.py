@@ -187,7 +187,7 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
 
     import pandas as pd
 
-    from .checkpoint import Checkpoint
+    from .io import Checkpoint
 
     if solver in ("lstsq", "cholesky"):
         raise UserError(
@@ -409,7 +409,7 @@ def train(
     # Before any work: an output that cannot be written must not cost a training run.
     checkpoint_file = None
     if checkpoint_dir is not None:
-        from .checkpoint import Checkpoint
+        from .io import Checkpoint
 
         Checkpoint(checkpoint_dir).check_writable()
         checkpoint_file = str(Checkpoint(checkpoint_dir).path)
@@ -656,7 +656,7 @@ def _check_output(output, *, inputs=(), suffixes=None):
 
 def _load_model(path):
     """numnet.load, with a missing or unreadable file reported as one line (as data files are)."""
-    from .io import load
+    from ._loading import load
 
     try:
         return load(path)

@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from . import estimators
+from .io.codec import KINDS, TAG, register_kind
 from .tabular import (
     MODELS,
     TASKS,
@@ -78,8 +80,6 @@ def regression_metrics(y_true, y_pred):
 
 def estimator_class(model, task):
     """The numnet estimator class for a ``--model`` and a resolved task."""
-    from . import estimators
-
     if model not in MODELS:
         raise DataError(f"--model must be one of {{'linear', 'logistic', 'mlp'}}, got {model!r}.")
     if model == "linear" and task == "classification":
@@ -655,3 +655,56 @@ def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
         for index, label in enumerate(pipeline.classes_):
             out[f"proba_{_plain(label)}"] = probabilities[:, index]
     return out
+
+
+# ------------------------------------------------------------------------------ model files
+
+
+def write_pipeline(writer, pipe, prefix):
+    """A pipeline entry: its plain-data state and its estimator's entry."""
+    return {TAG: "pipeline", "state": pipe.get_state(),
+            "estimator": KINDS["estimator"].write(writer, pipe.estimator, "estimator/")}
+
+
+def read_pipeline(reader, spec):
+    """Rebuild a pipeline entry and check that its parts fit together."""
+    state, est_spec = reader.fields(spec, ["state", "estimator"], "a pipeline entry")
+    if not isinstance(est_spec, dict) or est_spec.get(TAG) != "estimator":
+        reader.fail("a pipeline must hold an estimator.")
+    pipe = TabularPipeline.from_state(state, reader.decode("estimator", est_spec))
+    _check_pipeline(reader, pipe)
+    return pipe
+
+
+def _check_pipeline(reader, pipe):
+    """The parts of a pipeline must fit together: its columns, features, task and estimator."""
+    from sklearn.base import is_classifier
+
+    columns = pipe.preprocessor.columns_
+    names = [column["name"] for column in columns]
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        reader.fail(f"the preprocessing lists the column {repeated!r} twice; the file was "
+                    "altered.")
+    if pipe.target in names:
+        reader.fail(f"the target column {pipe.target!r} is also an input column of the "
+                    "preprocessing; the file was altered.")
+    for column in columns:
+        categories = column.get("categories") or []
+        if len(set(categories)) != len(categories):
+            reader.fail(f"the column {column['name']!r} lists a category twice; the file was "
+                        "altered.")
+    estimator = pipe.estimator
+    n_features = len(pipe.preprocessor.feature_names_out_)
+    expected = getattr(estimator, "n_features_in_", None)
+    if n_features != expected:
+        reader.fail(f"the preprocessing makes {n_features} features from "
+                    f"{len(names)} columns, but the {type(estimator).__name__} expects "
+                    f"{expected!r:.50}; the file was altered.")
+    kind = "classifier" if is_classifier(estimator) else "regressor"
+    if (pipe.task == "classification") != (kind == "classifier"):
+        reader.fail(f"the pipeline's task is {pipe.task!r}, but its estimator "
+                    f"{type(estimator).__name__} is a {kind}; the file was altered.")
+
+
+register_kind("pipeline", TabularPipeline, write_pipeline, read_pipeline)

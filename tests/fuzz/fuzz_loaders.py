@@ -5,7 +5,7 @@ Not collected by pytest and not run in CI; needs ``pip install atheris``. Run it
     python tests/fuzz/fuzz_loaders.py /tmp/numnet-corpus -max_total_time=60 -max_len=100000
 
 The first byte of each input picks the loader (even: numnet.io.loads, odd:
-numnet.checkpoint.loads_state); the rest is the file. An empty corpus folder is filled with
+numnet.io.checkpoint.loads_state); the rest is the file. An empty corpus folder is filled with
 valid files of every kind (from tests/test_fuzz.py) to start from. Only ModelFileError may come
 out of a loader: anything else is a crash that libFuzzer reports with the input that caused it.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["numnet"]):
-    from numnet._safetensors import ModelFileError
-    from numnet.checkpoint import loads_state
     from numnet.io import loads
+    from numnet.io._safetensors import ModelFileError
+    from numnet.io.checkpoint import loads_state
 
 
 def test_one_input(data):

@@ -18,9 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_int
-from .training import History
-from .training.state import TrainingState
+from .._validation import check_int
+from ..training import History
+from ..training.state import TrainingState
+from ._safetensors import CODES, fail, open_regular
+from .codec import _matches
+from .files import OutputError, _reason, atomic_write, check_folder, check_output
+from .models import pack, read
 
 # ------------------------------------------------------------------------------- the file
 
@@ -82,21 +86,16 @@ class Checkpoint:
 
     def save(self, state):
         """Write ``state`` (a :class:`TrainingState`) atomically."""
-        from .io import atomic_write
-
         data = dumps_state(state, info=self.info)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            from .io import OutputError, _reason
 
             raise OutputError(f"Cannot write {str(self.directory)!r}: {_reason(error)}.") from None
         atomic_write(self.path, data)
 
     def check_writable(self):
         """Raise numnet.io.OutputError now if :meth:`save` could not write the file later."""
-        from .io import check_folder, check_output
-
         check_folder(self.directory)
         if self.directory.is_dir():
             check_output(self.path)
@@ -109,8 +108,6 @@ class Checkpoint:
         numnet.ModelFileError
             When the file is truncated, altered or not a checkpoint.
         """
-        from ._safetensors import open_regular
-
         try:
             file = open_regular(self.path)  # a FIFO or device is refused, never opened
         except FileNotFoundError:
@@ -128,13 +125,11 @@ class Checkpoint:
 
 def dumps_state(state, *, info=None):
     """The bytes of a checkpoint file holding ``state`` and the plain-data ``info``."""
-    from .io import _pack
-
     tensors = {}
     fields = {name: getattr(state, name) for name in _STATE_FIELDS}
     encoded = {_TAG: "checkpoint", "state": _encode(fields, "state", tensors),
                "info": _encode({} if info is None else info, "info", tensors)}
-    return _pack("checkpoint", encoded, tensors)
+    return pack("checkpoint", encoded, tensors, loads_state)
 
 
 def loads_state(data, *, name="<bytes>"):
@@ -156,11 +151,10 @@ def load_state(file, name, *, size=None):
     """
     import os
 
-    from . import io
 
     if size is None:
         size = os.fstat(file.fileno()).st_size
-    metadata, tensors = io._read(file, size, name)
+    metadata, tensors = read(file, size, name)
     reader = _StateReader(tensors, name)
     if metadata["kind"] != "checkpoint":
         reader.fail(f"it is a numnet model (kind {metadata['kind']!r}), not a training "
@@ -197,7 +191,6 @@ def _encode(value, key, tensors, depth=0):
     if isinstance(value, float):
         return value if math.isfinite(value) else {_TAG: "float", "value": repr(value)}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        from ._safetensors import CODES
 
         dtype = value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype
         if dtype not in CODES:
@@ -236,7 +229,6 @@ class _StateReader:
         self.tensors, self.name, self.used = tensors, name, set()
 
     def fail(self, detail):
-        from ._safetensors import fail
 
         fail(self.name, detail)
 
@@ -386,7 +378,6 @@ class _StateReader:
                       f"{value['t']!r:.50}; the file was altered.")
 
     def history(self, value, epoch):
-        from .io import _matches
 
         known = {f.name: f.type for f in dataclasses.fields(History)}
         if not isinstance(value, dict) or set(value) != set(known):

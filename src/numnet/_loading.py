@@ -1,0 +1,33 @@
+"""``numnet.load``: the file layer's loader with every kind of numnet object registered.
+
+The file layer (:mod:`numnet.io`) never imports the layers above it; the estimators and the
+tabular pipeline register their kinds with it when they are imported. This top-level loader
+imports them first, so that any numnet model file loads.
+"""
+
+from . import io
+
+
+def load(path):
+    """Load an object saved by :func:`numnet.save`; no code from the file is ever executed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Sequential, numnet estimator or numnet.pipeline.TabularPipeline
+
+    Raises
+    ------
+    ModelFileError
+        When the file is truncated, altered, not a numnet model file (a folder, a FIFO or a
+        device included: only regular files are opened), or written by a newer file format.
+        OSError (FileNotFoundError, PermissionError) when it cannot be read at all.
+    """
+    # Imported here, not at the top: scikit-learn and pandas take about a second to import,
+    # and `import numnet` stays light.
+    from . import estimators, pipeline  # noqa: F401  (they register "estimator", "pipeline")
+
+    return io.load(path)
