@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from numnet import cli, plotting
+from numnet import cli
 from numnet.cli import _Progress, main
+from numnet.tabular import plotting
 from numnet.training import History
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -206,7 +207,7 @@ def test_labels_a_font_cannot_draw_give_a_warning(tables, monkeypatch):
         f for f in font_manager.fontManager.ttflist if f.name.startswith("DejaVu")])
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "z": [1.0, 0.0, 1.0, 0.0],
                           "y": ["猫", "犬", "猫", "犬"]})
-    pipeline, _ = nn.pipeline.train_pipeline(frame, target="y", validation_fraction=0,
+    pipeline, _ = nn.tabular.train_pipeline(frame, target="y", validation_fraction=0,
                                              params={"max_iter": 2, "random_state": 0})
     with pytest.warns(UserWarning, match=re.escape(
             "labels contain characters (e.g. '犬') that no installed font can draw, so they "

@@ -23,8 +23,7 @@ import numnet as nn
 from numnet.cli import main
 from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
-from numnet.pipeline import evaluate_pipeline
-from numnet.tabular import DataError
+from numnet.tabular import DataError, evaluate_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -32,7 +32,7 @@ import numnet as nn
 from numnet.io import dumps, loads
 from numnet.io._safetensors import DTYPES, ModelFileError
 from numnet.io.checkpoint import loads_state
-from numnet.pipeline import train_pipeline
+from numnet.tabular import train_pipeline
 from test_io import join_file, split_file
 
 # --- the valid files the fuzzer starts from ----------------------------------------------------

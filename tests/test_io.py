@@ -40,7 +40,7 @@ from numnet.io import (
 )
 from numnet.io._safetensors import DTYPES
 from numnet.io.models import _checksum
-from numnet.pipeline import TabularPipeline, train_pipeline
+from numnet.tabular import TabularPipeline, train_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

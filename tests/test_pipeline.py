@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from numnet.pipeline import (
+from numnet.tabular import (
+    DataError,
     classification_metrics,
     evaluate_pipeline,
     prediction_frame,
@@ -15,7 +16,6 @@ from numnet.pipeline import (
     split_rows,
     train_pipeline,
 )
-from numnet.tabular import DataError
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -167,7 +167,8 @@ def test_classifier_pipeline_evaluates_and_predicts(houses):
 
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from numnet.pipeline import MAX_CLASSES, TabularPipeline, _HoldoutTracker  # noqa: E402
+from numnet.tabular import MAX_CLASSES, TabularPipeline  # noqa: E402
+from numnet.tabular.fitting import _HoldoutTracker  # noqa: E402
 
 CARB = [4, 4, 1, 1, 2, 1, 4, 2, 2, 4, 4, 3, 3, 3, 4, 4, 4, 1, 2, 1, 1, 2, 2, 4, 2, 1, 2, 2, 4, 6,
         8, 2]

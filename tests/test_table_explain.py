@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from numnet.explain import integrated_gradients, saliency
-from numnet.pipeline import train_pipeline
-from numnet.table_explain import explain_table, permutation_table
-from numnet.tabular import DataError
+from numnet.tabular import DataError, explain_table, permutation_table, train_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

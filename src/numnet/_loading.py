@@ -17,7 +17,7 @@ def load(path):
 
     Returns
     -------
-    Sequential, numnet estimator or numnet.pipeline.TabularPipeline
+    Sequential, numnet estimator or numnet.tabular.TabularPipeline
 
     Raises
     ------
@@ -28,6 +28,6 @@ def load(path):
     """
     # Imported here, not at the top: scikit-learn and pandas take about a second to import,
     # and `import numnet` stays light.
-    from . import estimators, pipeline  # noqa: F401  (they register "estimator", "pipeline")
+    from . import estimators, tabular  # noqa: F401  (they register "estimator", "pipeline")
 
     return io.load(path)

@@ -373,15 +373,17 @@ def train(
     _silence_warnings(quiet)
     from .exceptions import DivergenceError, TrainingInterrupted
     from .io import save
-    from .pipeline import estimator_class, resolve_task, train_pipeline
     from .tabular import (
         IMPUTE,
         MODELS,
         TASKS,
         check_columns,
         convert_numeric_text,
+        estimator_class,
         parse_columns,
         read_table,
+        resolve_task,
+        train_pipeline,
     )
 
     _check_choice(impute, "--impute", IMPUTE)
@@ -669,7 +671,7 @@ def _load_model(path):
 
 
 def _load_pipeline(path, command):
-    from .pipeline import TabularPipeline
+    from .tabular import TabularPipeline
 
     model = _load_model(path)
     if not isinstance(model, TabularPipeline):
@@ -704,8 +706,7 @@ def predict(
         numnet predict houses.numnet new.csv --keep id -o predictions.csv
     """
     _silence_warnings(quiet)
-    from .pipeline import prediction_frame
-    from .tabular import parse_columns, read_table, write_table
+    from .tabular import parse_columns, prediction_frame, read_table, write_table
 
     if output is not None:
         from .tabular import DataError, table_format
@@ -753,8 +754,7 @@ def evaluate(
         numnet evaluate houses.numnet test.csv --json
     """
     _silence_warnings(quiet)
-    from .pipeline import evaluate_pipeline
-    from .tabular import read_table
+    from .tabular import evaluate_pipeline, read_table
 
     pipeline = _load_pipeline(model, "evaluate")
     frame = read_table(data, sep=sep, encoding=encoding)
@@ -839,8 +839,7 @@ def explain(
         numnet explain penguins.numnet penguins.csv --rows 1,2 -o why.csv --plot why.png
     """
     _silence_warnings(quiet)
-    from .table_explain import explain_table, permutation_table
-    from .tabular import read_table
+    from .tabular import explain_table, permutation_table, read_table
 
     _check_choice(method, "--method", sorted(_EXPLAIN_METHODS))
     if steps is not None:
@@ -886,7 +885,7 @@ def explain(
 
         write_table(_attribution_frame(result, numbers), output)
     if plot is not None:
-        from .plotting import plot_attributions
+        from .tabular.plotting import plot_attributions
 
         plot_attributions(result, plot, rows=None if positions is None else dict(
             zip(range(len(numbers)), numbers.tolist(), strict=True)))
@@ -1081,7 +1080,7 @@ def _fmt(value):
 
 def _describe(obj, metadata):
     from .network import Sequential
-    from .pipeline import TabularPipeline
+    from .tabular import TabularPipeline
 
     description = {"kind": metadata["kind"], "numnet_version": metadata["numnet_version"],
                    "format_version": metadata["format_version"]}
@@ -1150,7 +1149,7 @@ def plot(
         numnet plot iris.numnet -o curves.png --data iris.csv
     """
     _silence_warnings(quiet)
-    from .plotting import plot_model
+    from .tabular.plotting import plot_model
 
     _check_range(width, "--width", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
     _check_range(height, "--height", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
@@ -1158,8 +1157,7 @@ def plot(
     obj = _load_model(model)
     frame = None
     if data is not None:
-        from .pipeline import TabularPipeline
-        from .tabular import read_table
+        from .tabular import TabularPipeline, read_table
 
         if not isinstance(obj, TabularPipeline):
             raise UserError("--data needs a model trained with 'numnet train'.")

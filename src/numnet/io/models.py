@@ -53,7 +53,7 @@ def save(obj, path) -> None:
 
     Parameters
     ----------
-    obj : Sequential, numnet estimator or numnet.pipeline.TabularPipeline
+    obj : Sequential, numnet estimator or numnet.tabular.TabularPipeline
     path : str or os.PathLike
 
     Examples
@@ -81,7 +81,7 @@ def load(path):
 
     Returns
     -------
-    Sequential, numnet estimator or numnet.pipeline.TabularPipeline
+    Sequential, numnet estimator or numnet.tabular.TabularPipeline
 
     Raises
     ------

@@ -1,8 +1,7 @@
-"""The tabular pipeline behind ``numnet train``: preprocessing plus an estimator, and its metrics.
+"""Fitting a pipeline on a table: the split, the preprocessing, the estimator, the warnings.
 
-:func:`train_pipeline` splits a table, fits a :class:`~numnet.tabular.TabularPreprocessor` and
-an estimator, and scores the held-out rows; :class:`TabularPipeline` is what the model file
-keeps, and predicts from raw tables.
+:func:`train_pipeline` splits a table, fits a :class:`TabularPreprocessor` and an estimator,
+and scores the held-out rows; the result is a :class:`TabularPipeline`.
 """
 
 import math
@@ -10,70 +9,13 @@ import warnings
 
 import numpy as np
 
-from . import estimators
-from .io.codec import KINDS, TAG, register_kind
-from .tabular import (
-    MODELS,
-    TASKS,
-    DataError,
-    TabularPreprocessor,
-    check_columns,
-    convert_numeric_text,
-    infer_task,
-    select_features,
-    target_values,
-)
-
-# ---------------------------------------------------------------------------------- metrics
-
-
-def f1_labels(y_true, classes):
-    """The classes F1 is averaged over: those of ``classes`` present in ``y_true``."""
-    present = {str(v) for v in np.asarray(y_true, dtype=object)}
-    return [c for c in classes if str(c) in present]
-
-
-def classification_metrics(y_true, y_pred, proba, classes):
-    """Accuracy, balanced accuracy, F1 and log-loss.
-
-    F1 is that of classes[1] for two classes, else the macro average over the classes present
-    in ``y_true`` (:func:`f1_labels`): a class absent from the data would count as 0 and drag
-    the average down, as ``sklearn.metrics.f1_score(labels=...)`` allows avoiding.
-    """
-    from sklearn import metrics
-
-    with warnings.catch_warnings():
-        # a small validation split may lack a class; the metrics stay defined
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        binary = len(classes) == 2
-        labels = list(classes) if binary else f1_labels(y_true, classes)
-        f1 = metrics.f1_score(
-            y_true, y_pred, labels=labels, average="binary" if binary else "macro",
-            pos_label=classes[1] if binary else None, zero_division=0,
-        )
-        return {
-            "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-            "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
-            "f1": float(f1),
-            "log_loss": float(metrics.log_loss(y_true, proba, labels=list(classes))),
-        }
-
-
-def regression_metrics(y_true, y_pred):
-    """R^2, root mean squared error and mean absolute error."""
-    from sklearn import metrics
-
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_true), -1)[:, 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # R^2 of a single validation row is undefined (nan)
-        r2 = metrics.r2_score(y_true, y_pred) if len(y_true) > 1 else float("nan")
-    return {
-        "r2": float(r2),
-        "rmse": float(np.sqrt(metrics.mean_squared_error(y_true, y_pred))),
-        "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
-    }
-
+from .. import estimators
+from ..functional import log_sigmoid, log_softmax
+from .columns import convert_numeric_text, infer_task, target_values
+from .evaluation import BATCH_ROWS, _metrics, _plain
+from .pipeline import TabularPipeline, _check_info
+from .preprocessing import TabularPreprocessor
+from .reading import MODELS, TASKS, DataError, check_columns, select_features
 
 # --------------------------------------------------------------------------------- pipeline
 
@@ -112,131 +54,6 @@ def resolve_task(frame, target, task, model):
         return "classification"
     return infer_task(frame[target])
 
-
-class TabularPipeline:
-    """A fitted preprocessor and estimator that predict from raw tables (what ``train`` saves).
-
-    Parameters
-    ----------
-    preprocessor : TabularPreprocessor
-    estimator : numnet estimator, fitted on ``preprocessor.transform(frame)``
-    target : str
-        Name of the target column.
-    task : {"classification", "regression"}
-    dtype : {"float32", "float64"}, default="float64"
-        Floating-point type of the features fed to the estimator.
-    info : dict, default=None
-        Plain data about training (settings, row counts, validation metrics).
-    target_scaler : dict, default=None
-        ``{"mean": m, "scale": s}``: the estimator was fitted on ``(y - m) / s`` (a regression
-        target standardised by ``numnet train``), and predictions are mapped back with
-        ``y = m + s * prediction``.
-    """
-
-    def __init__(self, preprocessor, estimator, *, target, task, dtype="float64", info=None,
-                 target_scaler=None):
-        self.preprocessor = preprocessor
-        self.estimator = estimator
-        self.target = target
-        self.task = task
-        self.dtype = dtype
-        self.info = {} if info is None else info
-        self.target_scaler = target_scaler
-
-    @property
-    def classes_(self):
-        """Class labels (classification only)."""
-        return self.estimator.classes_
-
-    @property
-    def features(self):
-        """Names of the input columns."""
-        return self.preprocessor.feature_names_in_
-
-    def transform(self, frame, **kwargs):
-        """The estimator's input for ``frame``."""
-        return self.preprocessor.transform(frame, dtype=np.dtype(self.dtype), **kwargs)
-
-    def predict(self, frame):
-        """Predicted labels or values, one per row of ``frame``."""
-        return self._predict_features(self.transform(frame))
-
-    def _predict_features(self, X):
-        prediction = self.estimator.predict(X)
-        if prediction.ndim > 1:
-            prediction = prediction.reshape(len(X), -1)[:, 0]
-        if self.target_scaler is not None:
-            prediction = self.target_scaler["mean"] + self.target_scaler["scale"] * prediction
-        return prediction
-
-    def score(self, frame):
-        """Accuracy (classification) or R² (regression) on a labelled table.
-
-        The same figures as ``numnet evaluate`` and :func:`evaluate_pipeline` report.
-        """
-        metrics = evaluate_pipeline(self, frame)["metrics"]
-        return metrics["accuracy" if self.task == "classification" else "r2"]
-
-    def predict_proba(self, frame):
-        """Class probabilities of shape (n_samples, n_classes), columns in ``classes_`` order."""
-        if self.task != "classification":
-            raise DataError("--proba needs a classifier, but this model does regression.")
-        return self.estimator.predict_proba(self.transform(frame))
-
-    def get_state(self):
-        """Plain-data state for model files (the estimator is saved separately)."""
-        state = {"preprocessor": self.preprocessor.get_state(), "target": self.target,
-                 "task": self.task, "dtype": self.dtype, "info": self.info}
-        if self.target_scaler is not None:  # optional: files without it load as before
-            state["target_scaler"] = dict(self.target_scaler)
-        return state
-
-    @classmethod
-    def from_state(cls, state, estimator):
-        """Rebuild from :meth:`get_state` and a loaded estimator; ValueError if malformed."""
-        fields = {"preprocessor", "target", "task", "dtype", "info"}
-        if not isinstance(state, dict) or set(state) - {"target_scaler"} != fields:
-            raise ValueError(f"a pipeline state must have the fields {sorted(fields)}.")
-        scaler = state.get("target_scaler")
-        if scaler is not None and not (
-                isinstance(scaler, dict) and set(scaler) == {"mean", "scale"}
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                        and math.isfinite(v) for v in scaler.values())
-                and scaler["scale"] > 0 and state["task"] == "regression"):
-            raise ValueError("a pipeline's target_scaler must be {'mean': m, 'scale': s} with "
-                             "finite numbers, s > 0, for a regression.")
-        if not isinstance(state["target"], str) or state["task"] not in TASKS[1:]:
-            raise ValueError("a pipeline's target must be a string and its task "
-                             "'classification' or 'regression'.")
-        if state["dtype"] not in ("float32", "float64"):
-            raise ValueError("a pipeline's dtype must be 'float32' or 'float64'.")
-        _check_info(state["info"])
-        return cls(TabularPreprocessor.from_state(state["preprocessor"]), estimator,
-                   target=state["target"], task=state["task"], dtype=state["dtype"],
-                   info=state["info"], target_scaler=scaler)
-
-    def __repr__(self):
-        return (f"TabularPipeline(target={self.target!r}, task={self.task!r}, "
-                f"features={len(self.features)}, estimator={type(self.estimator).__name__})")
-
-
-def _check_info(info):
-    """The parts of a pipeline's info that are read back (metrics, curves) must be numbers."""
-    def numbers(values):
-        return isinstance(values, list) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-    if not isinstance(info, dict):
-        raise ValueError("a pipeline's info must be an object.")
-    metrics = info.get("metrics", {})
-    if not isinstance(metrics, dict) or not numbers(list(metrics.values())):
-        raise ValueError("a pipeline's metrics must map names to numbers.")
-    curve = info.get("validation_curve", {})
-    if not isinstance(curve, dict) or (curve and not (
-            set(curve) == {"val_loss", "val_metric", "metric_name"}
-            and numbers(curve["val_loss"]) and numbers(curve["val_metric"])
-            and isinstance(curve["metric_name"], str))):
-        raise ValueError("a pipeline's validation curve must hold lists of numbers.")
 
 
 def split_rows(n_rows, fraction, labels, random_state):
@@ -494,7 +311,7 @@ class _HoldoutTracker:
         regression       val_loss = mean((y - y_hat)**2) / 2,   val_metric = R^2
     """
 
-    batch_size = 4096
+    batch_size = BATCH_ROWS
     """Rows per forward pass: the memory of evaluation does not grow with the held-out rows."""
 
     def __init__(self, estimator, X, y, task):
@@ -503,8 +320,6 @@ class _HoldoutTracker:
                       "metric_name": "accuracy" if task == "classification" else "r2"}
 
     def __call__(self, epoch, history):
-        from .functional import log_sigmoid, log_softmax
-
         # The network itself, not est.predict: the estimator sets its public attributes only
         # at the end of fit, but network_ and classes_ exist from the first epoch.
         est = self.estimator
@@ -542,22 +357,6 @@ class _HoldoutTracker:
         return {"val_loss": loss, "val_metric": metric, "metric_name": self.curve["metric_name"]}
 
 
-def _in_batches(function, X, size=_HoldoutTracker.batch_size):
-    """``function(X)`` computed on batches of rows and stacked (bounded memory)."""
-    if len(X) <= size:
-        return function(X)
-    parts = [function(X[start:start + size]) for start in range(0, len(X), size)]
-    return np.concatenate(parts)
-
-
-def _metrics(pipeline, X, y):
-    est = pipeline.estimator
-    if pipeline.task == "classification":
-        return classification_metrics(y, _in_batches(est.predict, X),
-                                      _in_batches(est.predict_proba, X), est.classes_)
-    return regression_metrics(y, _in_batches(pipeline._predict_features, X))
-
-
 LOSS_RISE = 0.02
 """A validation loss that ends more than this share above its best gets a warning."""
 
@@ -586,125 +385,3 @@ def _warn_about_result(pipeline, curve, kept, model):
             )
 
 
-def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
-    """Metrics of a pipeline on a labelled table, plus the confusion matrix for classifiers.
-
-    ``target`` is the column holding the true values (default: the one the model was trained
-    on).
-
-    Returns
-    -------
-    dict
-        ``{"task", "n_samples", "metrics"}`` and, for classifiers, ``"labels"``,
-        ``"confusion_matrix"`` (rows: true labels, columns: predicted, in ``labels`` order) and
-        ``"f1_labels"`` (the classes present in the data, which F1 averages over).
-    """
-    from sklearn.metrics import confusion_matrix
-
-    target = pipeline.target if target is None else target
-    check_columns(frame, [target], "--target", source)
-    if pipeline.task == "regression":
-        frame = convert_numeric_text(frame, [target])
-    y = target_values(frame, target, pipeline.task)
-    X = pipeline.transform(frame)
-    result = {"task": pipeline.task, "n_samples": int(len(frame))}
-    if pipeline.task == "classification":
-        classes = pipeline.classes_
-        known = {str(c) for c in classes}
-        unseen = np.array([str(v) not in known for v in y])
-        if unseen.any():
-            first = int(np.flatnonzero(unseen)[0])
-            listed = ", ".join(repr(_plain(c)) for c in classes[:20])
-            raise DataError(
-                f"target column {target!r} has labels the model never saw, first "
-                f"{_plain(y[first])!r} at row {first + 1}. The model knows: {listed}."
-            )
-        # labels read back from a file may differ in type (int vs str); compare as the model's
-        lookup = {str(c): c for c in classes}
-        y = np.array([lookup[str(v)] for v in y], dtype=classes.dtype)
-        predicted = _in_batches(pipeline.estimator.predict, X)
-        result["metrics"] = classification_metrics(
-            y, predicted, _in_batches(pipeline.estimator.predict_proba, X), classes
-        )
-        result["labels"] = [_plain(c) for c in classes]
-        result["confusion_matrix"] = confusion_matrix(y, predicted, labels=classes).tolist()
-        result["f1_labels"] = [_plain(c) for c in (
-            classes if len(classes) == 2 else f1_labels(y, classes))]
-    else:
-        result["metrics"] = regression_metrics(y, _in_batches(pipeline._predict_features, X))
-    return result
-
-
-def _plain(value):
-    """A numpy scalar as the matching Python value (for JSON and messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
-    """A DataFrame of the kept columns, then ``prediction`` (and ``proba_<label>`` columns)."""
-    import pandas as pd
-
-    check_columns(frame, list(keep), "--keep", source)
-    if proba and pipeline.task != "classification":
-        raise DataError("--proba needs a classifier, but this model does regression.")
-    out = pd.DataFrame({name: frame[name].to_numpy() for name in keep})
-    X = pipeline.transform(frame)
-    out["prediction"] = pipeline._predict_features(X)
-    if proba:
-        probabilities = pipeline.estimator.predict_proba(X)
-        for index, label in enumerate(pipeline.classes_):
-            out[f"proba_{_plain(label)}"] = probabilities[:, index]
-    return out
-
-
-# ------------------------------------------------------------------------------ model files
-
-
-def write_pipeline(writer, pipe, prefix):
-    """A pipeline entry: its plain-data state and its estimator's entry."""
-    return {TAG: "pipeline", "state": pipe.get_state(),
-            "estimator": KINDS["estimator"].write(writer, pipe.estimator, "estimator/")}
-
-
-def read_pipeline(reader, spec):
-    """Rebuild a pipeline entry and check that its parts fit together."""
-    state, est_spec = reader.fields(spec, ["state", "estimator"], "a pipeline entry")
-    if not isinstance(est_spec, dict) or est_spec.get(TAG) != "estimator":
-        reader.fail("a pipeline must hold an estimator.")
-    pipe = TabularPipeline.from_state(state, reader.decode("estimator", est_spec))
-    _check_pipeline(reader, pipe)
-    return pipe
-
-
-def _check_pipeline(reader, pipe):
-    """The parts of a pipeline must fit together: its columns, features, task and estimator."""
-    from sklearn.base import is_classifier
-
-    columns = pipe.preprocessor.columns_
-    names = [column["name"] for column in columns]
-    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
-    if repeated is not None:
-        reader.fail(f"the preprocessing lists the column {repeated!r} twice; the file was "
-                    "altered.")
-    if pipe.target in names:
-        reader.fail(f"the target column {pipe.target!r} is also an input column of the "
-                    "preprocessing; the file was altered.")
-    for column in columns:
-        categories = column.get("categories") or []
-        if len(set(categories)) != len(categories):
-            reader.fail(f"the column {column['name']!r} lists a category twice; the file was "
-                        "altered.")
-    estimator = pipe.estimator
-    n_features = len(pipe.preprocessor.feature_names_out_)
-    expected = getattr(estimator, "n_features_in_", None)
-    if n_features != expected:
-        reader.fail(f"the preprocessing makes {n_features} features from "
-                    f"{len(names)} columns, but the {type(estimator).__name__} expects "
-                    f"{expected!r:.50}; the file was altered.")
-    kind = "classifier" if is_classifier(estimator) else "regressor"
-    if (pipe.task == "classification") != (kind == "classifier"):
-        reader.fail(f"the pipeline's task is {pipe.task!r}, but its estimator "
-                    f"{type(estimator).__name__} is a {kind}; the file was altered.")
-
-
-register_kind("pipeline", TabularPipeline, write_pipeline, read_pipeline)

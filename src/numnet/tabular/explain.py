@@ -1,6 +1,6 @@
 """Explanations of a model trained by ``numnet train``: attributions per original column.
 
-A :class:`numnet.pipeline.TabularPipeline` standardises numeric columns, expands dates into
+A :class:`numnet.tabular.TabularPipeline` standardises numeric columns, expands dates into
 four features and one-hot encodes text columns before its estimator sees them. The methods of
 :mod:`numnet.explain` run on that encoded input; this module maps the result back to the table:
 
@@ -23,8 +23,8 @@ never saw in training; against it an irrelevant text column can get a large attr
 
 import numpy as np
 
-from . import explain
-from .tabular import DataError
+from .. import explain
+from .reading import DataError
 
 METHODS = {
     "integrated-gradients": explain.integrated_gradients,

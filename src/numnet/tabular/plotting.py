@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .tabular import DataError
+from ..io import atomic_write
+from .reading import DataError
 
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 METRIC_NAMES = {"r2": "R²", "accuracy": "accuracy"}
@@ -179,8 +180,6 @@ def plot_model(obj, path, *, frame=None, width=900, height=450, dpi=100):
 
 def _write(figure, path, suffix, dpi, scale):
     """Lay out ``figure`` and write it to ``path`` atomically, at its exact pixel size."""
-    from .io import atomic_write
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tight_layout on tiny figures
         figure.tight_layout(pad=0.4 if scale < 1 else 1.08)

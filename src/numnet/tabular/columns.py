@@ -1,0 +1,346 @@
+"""What a column holds: numbers (also written as text), dates, categories; the target.
+
+The checks here name the column and the row of the first bad value, and say how to fix it.
+"""
+
+import warnings
+
+import numpy as np
+
+from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, _row
+
+# ----------------------------------------------------------------------------- preprocessing
+
+
+def _numeric_values(series, name, *, trained=False):
+    """The column as float64, with NaN for missing; raise for non-numeric or infinite values."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        parsed = pd.to_numeric(series, errors="coerce")
+        bad = parsed.isna().to_numpy() & series.notna().to_numpy()
+        if bad.any():
+            text_values, _ = numbers_from_text(series, name)
+            if text_values is not None:
+                return _numeric_values(pd.Series(text_values, index=series.index), name)
+            first = int(np.flatnonzero(bad)[0])
+            value = series.iloc[first]
+            rule = "numeric (as in training)" if trained else "numeric"
+            raise DataError(
+                f"column {name!r} must be {rule}, got {value!r} at row {_row(series, first)}. "
+                "Fix that value, or leave it empty and use --impute."
+            )
+        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        first = int(np.flatnonzero(infinite)[0])
+        raise DataError(
+            f"column {name!r} must hold finite numbers, got {values[first]} at row "
+            f"{_row(series, first)}."
+        )
+    return values
+
+
+_PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_CURRENCY = "$€£¥"
+
+
+def _number_format(text):
+    """The format of one number written as text: ``(kind, decoration)``, or None.
+
+    kind says how it is written (``"plain"``, ``"thousands"``, ``"comma"`` for a decimal comma,
+    ``"ambiguous"`` for ``1,234`` which may be either); decoration is None, ``"currency"`` or
+    ``"percent"``.
+    """
+    import re
+
+    value = text.strip()
+    decoration = None
+    sign = value[:1] if value[:1] in "+-" else ""
+    value = value[len(sign):].strip()
+    if value[:1] in _CURRENCY or value[-1:] in _CURRENCY:
+        decoration, value = "currency", value.strip(_CURRENCY).strip()
+    elif value.endswith("%"):
+        decoration, value = "percent", value[:-1].strip()
+    body = value
+    if re.fullmatch(_PLAIN_NUMBER, value):
+        return "plain", decoration
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", body):
+        return "ambiguous", decoration  # 3,750: thousands, or 3.75 with a decimal comma
+    if re.fullmatch(r"\d{1,3}(,\d{3})+\.\d*", body):
+        return "thousands", decoration
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+,\d*", body) or re.fullmatch(r"\d+,\d+", body):
+        return "comma", decoration
+    if re.fullmatch(r"\d{1,3}(\.\d{3}){2,}", body):
+        return "comma", decoration  # 1.234.567: dots as thousands separators
+    return None
+
+
+def numbers_from_text(series, name):
+    """A text column that holds numbers with separators, currency or percent signs, as floats.
+
+    Returns ``(values, how)``: float64 values (NaN where missing) and a phrase saying how they
+    were written, or ``(None, None)`` when the column is not numbers written as text (or is
+    plain numbers, which pandas already reads). Raises :class:`DataError` when the numbers are
+    written in ways that contradict each other (a decimal comma and thousands commas).
+    Percentages become fractions (``12%`` is 0.12).
+    """
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None, None
+    present = series.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present):
+        return None, None
+    formats = {}
+    for value in present.unique():
+        found = _number_format(value)
+        if found is None:
+            return None, None
+        formats.setdefault(found, value)
+    kinds = {kind for kind, _ in formats}
+    decorations = {decoration for _, decoration in formats} - {None}
+    if kinds == {"plain"} and not decorations:
+        return None, None
+    if len(decorations) > 1:
+        raise DataError(
+            f"column {name!r} must hold numbers written one way, got both currency and percent "
+            f"signs. Convert the column to plain numbers before training."
+        )
+    if "comma" in kinds and "thousands" in kinds:
+        comma = next(v for (k, _), v in formats.items() if k == "comma")
+        thousands = next(v for (k, _), v in formats.items() if k == "thousands")
+        raise DataError(
+            f"column {name!r} must use one decimal mark, got {comma!r} (decimal comma) and "
+            f"{thousands!r} (decimal point). Write the numbers without thousands separators "
+            "and with a decimal point."
+        )
+    comma = "comma" in kinds  # "ambiguous" values follow the others; alone they are thousands
+    text = present.astype(str).str.replace(f"[{_CURRENCY}\\s]", "", regex=True)
+    percent = "percent" in decorations
+    if percent:
+        text = text.str.rstrip("%")
+    if comma:
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    values = np.full(len(series), np.nan)
+    parsed = pd.to_numeric(text).to_numpy(dtype=np.float64)
+    values[series.notna().to_numpy()] = parsed / 100 if percent else parsed
+    ways = []
+    if "thousands" in kinds or ("ambiguous" in kinds and not comma):
+        ways.append("thousands separators")
+    if comma:
+        ways.append("a decimal comma")
+    if decorations:
+        ways.append("currency signs" if "currency" in decorations else
+                    "percent signs (read as fractions: 12% is 0.12)")
+    return values, " and ".join(ways)
+
+
+def convert_numeric_text(frame, columns):
+    """``frame`` with the columns that hold numbers written as text read as numbers.
+
+    Each converted column is announced with a UserWarning (one line on the command line).
+    """
+    converted = None
+    for name in columns:
+        values, how = numbers_from_text(frame[name], name)
+        if values is None:
+            continue
+        if converted is None:
+            converted = frame.copy()
+        example = frame[name].dropna().iloc[0]
+        converted[name] = values
+        warnings.warn(
+            f"column {name!r} holds numbers written as text with {how} (e.g. {example!r}); "
+            "read as numbers.", UserWarning, stacklevel=2,
+        )
+    return frame if converted is None else converted
+
+
+def _unusable_type(series):
+    """A name for a column of lists, structs, maps or bytes (Parquet nested types), else None."""
+    present = series.dropna()
+    if not len(present):
+        return None
+    value = present.iloc[0]
+    if isinstance(value, dict):
+        return "struct"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        first = next(iter(value), None) if len(value) else None
+        if isinstance(first, tuple) and len(first) == 2:
+            return "map"
+        return "list"
+    return None
+
+
+def check_plain(series, name, role="column"):
+    """Raise for a column of lists, structs, maps or binary values (say which)."""
+    kind = _unusable_type(series)
+    if kind is not None:
+        raise DataError(
+            f"{role} {name!r} must hold numbers or strings, got {kind} values (e.g. "
+            f"{series.dropna().iloc[0]!r:.60}). Leave it out with --exclude, or flatten it "
+            "into plain columns."
+        )
+
+
+_DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+MAX_LABEL_CHARS = 1000
+"""The longest class label a target column may hold (longer text is not a label)."""
+
+DATE_PARTS = ("year", "month", "dayofweek", "ordinal")
+"""The numeric features of a date column: its year, month, day of the week (Monday 0) and
+ordinal day (days since 1970-01-01)."""
+
+
+def _is_date(series):
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    present = series.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present.iloc[:1000]):
+        return False
+    return bool(present.astype(str).str.fullmatch(_DATE).all())
+
+
+def _date_parts(series, name, fill=None):
+    """Array (n, 4) of year, month, day of week and ordinal day.
+
+    Missing dates are filled with ``fill`` (an ordinal day) when it is given.
+    """
+    import pandas as pd
+
+    options = {} if pd.api.types.is_datetime64_any_dtype(series) else {"format": "ISO8601"}
+    try:
+        dates = pd.to_datetime(series, errors="raise", **options)
+    except (ValueError, TypeError, OverflowError):
+        dates = pd.to_datetime(series, errors="coerce", **options)
+        bad = dates.isna().to_numpy() & series.notna().to_numpy()
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {name!r} must hold dates like 2024-01-31, got {series.iloc[first]!r} at "
+            f"row {_row(series, first)}. Fix that value."
+        ) from None
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    if fill is not None:
+        dates = dates.fillna(pd.Timestamp("1970-01-01") + pd.Timedelta(days=fill))
+    ordinal = (dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    return np.column_stack([dates.dt.year, dates.dt.month, dates.dt.day_of_week,
+                            ordinal]).astype(np.float64)
+
+
+def column_kind(series, name):
+    """``"numeric"`` or ``"categorical"`` for a feature column; raise for unusable ones.
+
+    Bool and number columns are numeric; strings are categorical, unless at least 90% of the
+    values parse as numbers, which means a typo in a numeric column (the error names it).
+    """
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    if _is_date(series):
+        return "date"
+    check_plain(series, name)
+    if not (pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
+            or isinstance(series.dtype, pd.CategoricalDtype)):
+        raise DataError(
+            f"column {name!r} has dtype {series.dtype}, which numnet cannot use. Convert it to "
+            "numbers or strings, or leave it out with --features."
+        )
+    present = series.dropna()
+    if len(present):
+        parsed = pd.to_numeric(present.astype(str), errors="coerce")
+        share = float(parsed.notna().mean())
+        if 0.9 <= share < 1.0:
+            _numeric_values(series, name)  # raises, naming the first bad value
+    return "categorical"
+
+
+def _check_missing(series, name, impute):
+    missing = series.isna().to_numpy()
+    if missing.all():
+        raise DataError(
+            f"column {name!r} must have at least one value, got only missing values. Leave it "
+            "out with --features."
+        )
+    if missing.any() and impute is None:
+        first = int(np.flatnonzero(missing)[0])
+        raise DataError(
+            f"column {name!r} has {int(missing.sum())} missing value(s), the first at row "
+            f"{_row(series, first)}. Fill or drop them, or pass --impute "
+            "mean|median|most_frequent."
+        )
+
+
+
+# ------------------------------------------------------------------------------------ target
+
+
+def infer_task(series):
+    """``"classification"`` for string, bool or few-valued integer targets, else regression."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return "classification"
+    if pd.api.types.is_integer_dtype(series) and series.nunique() <= MAX_CLASSIFICATION_INTEGERS:
+        return "classification"
+    return "regression"
+
+
+def target_values(frame, target, task):
+    """The target column as labels (classification) or float64 values (regression)."""
+    series = frame[target]
+    check_plain(series, target, "target column")
+    missing = series.isna().to_numpy()
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise DataError(
+            f"target column {target!r} has {int(missing.sum())} missing value(s), the first at "
+            f"row {_row(series, first)}. Drop those rows (--drop-missing-target); targets are "
+            "never imputed."
+        )
+    if task == "regression":
+        import pandas as pd
+
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            parsed = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(
+                series) else series.where(False)
+            first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            raise DataError(
+                f"target column {target!r} must be numeric for regression, got "
+                f"{series.iloc[first]!r} at row {_row(series, first)}. Use --task "
+                "classification to predict categories."
+            )
+        values = series.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            first = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise DataError(
+                f"target column {target!r} must hold finite numbers, got {values[first]} at "
+                f"row {_row(series, first)}."
+            )
+        return values
+    labels = series.to_numpy()
+    if labels.dtype.kind in "OUS":
+        labels = np.array([str(v) for v in labels], dtype=object)
+        # Checked before any encoding: np.unique of labels as fixed-width strings would
+        # allocate (rows x longest label) characters, gigabytes for one pasted document.
+        lengths = np.fromiter((len(v) for v in labels), dtype=np.int64, count=len(labels))
+        if lengths.size and lengths.max() > MAX_LABEL_CHARS:
+            first = int(np.argmax(lengths > MAX_LABEL_CHARS))
+            raise DataError(
+                f"target column {target!r} must hold class labels of at most "
+                f"{MAX_LABEL_CHARS} characters, got one of {int(lengths[first])} characters at "
+                f"row {_row(series, first)}. Check that --target names the label column."
+            )
+    return labels
+
+

@@ -1,0 +1,329 @@
+"""The preprocessing of ``numnet train``: standardised numbers and dates, one-hot categories."""
+
+import math
+import warnings
+
+import numpy as np
+
+from .columns import (
+    DATE_PARTS,
+    _check_missing,
+    _date_parts,
+    _numeric_values,
+    column_kind,
+)
+from .reading import IMPUTE, DataError, _check_duplicates, _row
+
+
+class TabularPreprocessor:
+    """Turn raw table columns into a float matrix: standardise numbers, one-hot encode strings.
+
+    For a numeric column x (missing values first filled with ``fill``)::
+
+        x' = (x - mean) / scale          mean, scale = x.mean(), x.std()  (scale = 1 if std == 0)
+
+    For a string column with training categories c_1 < ... < c_k (sorted)::
+
+        x' = [x == c_1, ..., x == c_k]   k columns of 0.0/1.0; an unseen value gives all zeros
+
+    The same as scikit-learn's ``SimpleImputer`` then ``StandardScaler`` on numeric columns and
+    ``OneHotEncoder(handle_unknown="ignore")`` on string columns. Everything fitted is plain
+    data (lists of floats and strings), stored in the model file as JSON.
+
+    Parameters
+    ----------
+    impute : {"mean", "median", "most_frequent"} or None, default=None
+        How to fill missing values of numeric columns; string columns always use their most
+        frequent category. None means missing values are an error.
+
+    Attributes
+    ----------
+    columns_ : list of dict
+        One entry per input column: ``{"name", "kind", "fill", "mean", "scale"}`` for numeric
+        columns, ``{"name", "kind", "fill", "categories"}`` for categorical ones.
+    feature_names_out_ : list of str
+        Names of the output columns (``"city=Paris"`` for one-hot columns).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "city": ["b", "a", "b"]})
+    >>> pre = TabularPreprocessor().fit(frame, ["x", "city"])
+    >>> pre.feature_names_out_
+    ['x', 'city=a', 'city=b']
+    >>> pre.transform(frame).round(3).tolist()
+    [[-1.225, 0.0, 1.0], [0.0, 1.0, 0.0], [1.225, 0.0, 1.0]]
+    """
+
+    def __init__(self, *, impute=None):
+        if impute is not None and impute not in IMPUTE:
+            raise DataError(
+                f"--impute must be one of {{'mean', 'median', 'most_frequent'}}, got {impute!r}."
+            )
+        self.impute = impute
+
+    def check(self, frame, columns):
+        """Validate the columns on all rows (kinds, missing and infinite values); fit nothing."""
+        for name in columns:
+            series = frame[name]
+            kind = column_kind(series, name)
+            _check_missing(series, name, self.impute)
+            if kind == "numeric":
+                _numeric_values(series, name)
+            elif kind == "date":
+                _date_parts(series, name)
+
+    def fit(self, frame, columns):
+        """Learn fill values, means, scales and categories from ``frame[columns]``.
+
+        A column with one value in every row is left out (with a warning); an integer column
+        whose values are all different and consecutive (a row number) gets a warning.
+        """
+        self.check(frame, columns)
+        self.columns_ = []
+        dropped = []
+        for name in columns:
+            series = frame[name]
+            kind = column_kind(series, name)
+            if len(series) > 1 and series.nunique(dropna=False) == 1:
+                dropped.append(name)
+                continue
+            if kind == "date":
+                parts = _date_parts(series, name)
+                ordinal = parts[:, 3]
+                fill = self._fill_value(ordinal)
+                parts = _date_parts(series, name, fill=fill)
+                std = parts.std(axis=0)
+                self.columns_.append({"name": name, "kind": "date", "fill": fill,
+                                      "mean": [float(v) for v in parts.mean(axis=0)],
+                                      "scale": [float(v) if v > 0 else 1.0 for v in std]})
+                continue
+            if kind == "numeric":
+                _warn_identifier(series, name)
+                values = _numeric_values(series, name)
+                fill = self._fill_value(values)
+                values = np.where(np.isnan(values), fill, values)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    mean, std = float(values.mean()), float(values.std())
+                if not (math.isfinite(mean) and math.isfinite(std)):
+                    raise DataError(
+                        f"column {name!r} must have values small enough to standardise, got "
+                        f"values up to {float(np.max(np.abs(values))):.3g}. Rescale the column "
+                        "(e.g. divide it by a power of 10)."
+                    )
+                self.columns_.append({"name": name, "kind": "numeric", "fill": fill,
+                                      "mean": mean, "scale": std if std > 0 else 1.0})
+            else:
+                present = series.dropna().astype(str)
+                counts = present.value_counts()
+                # ties go to the smallest value, as in scikit-learn's SimpleImputer
+                top = counts.max()
+                fill = min(str(v) for v in counts.index[counts == top])
+                categories = sorted(set(present))
+                if len(categories) > 50 and len(categories) > 0.5 * len(present):
+                    warnings.warn(
+                        f"column {name!r} has {len(categories)} distinct values in "
+                        f"{len(present)} rows, so one-hot encoding adds {len(categories)} "
+                        "features. If it is an identifier, leave it out with --features.",
+                        UserWarning, stacklevel=2,
+                    )
+                self.columns_.append({"name": name, "kind": "categorical",
+                                      "fill": fill, "categories": categories})
+        for name in dropped:
+            value = frame[name].iloc[0]
+            warnings.warn(
+                f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
+                "row, so it cannot help; it is left out.", UserWarning, stacklevel=2,
+            )
+        if not self.columns_:
+            raise DataError(
+                f"data must have at least one feature column that varies, got only constant "
+                f"ones: {', '.join(repr(n) for n in dropped)}."
+            )
+        return self
+
+    def _fill_value(self, values):
+        present = values[~np.isnan(values)]
+        if self.impute == "median":
+            return float(np.median(present))
+        if self.impute == "most_frequent":
+            uniques, counts = np.unique(present, return_counts=True)
+            return float(uniques[np.argmax(counts)])  # np.unique sorts: ties -> smallest
+        return float(present.mean())
+
+    @property
+    def feature_names_out_(self):
+        names = []
+        for column in self.columns_:
+            if column["kind"] == "numeric":
+                names.append(column["name"])
+            elif column["kind"] == "date":
+                names.extend(f"{column['name']}.{part}" for part in DATE_PARTS)
+            else:
+                names.extend(f"{column['name']}={c}" for c in column["categories"])
+        return names
+
+    @property
+    def feature_names_in_(self):
+        return [column["name"] for column in self.columns_]
+
+    @property
+    def feature_groups_(self):
+        """``(name, start, stop)`` per input column: its block ``[start, stop)`` of the output.
+
+        A numeric column is one output feature, a date four, a categorical column one per
+        category.
+        """
+        groups, start = [], 0
+        for column in self.columns_:
+            width = {"numeric": 1, "date": len(DATE_PARTS)}.get(column["kind"])
+            width = len(column["categories"]) if width is None else width
+            groups.append((column["name"], start, start + width))
+            start += width
+        return groups
+
+    def transform(self, frame, *, dtype=np.float64, warn_unknown=True):
+        """The float matrix of shape (n_samples, len(feature_names_out_)) for ``frame``."""
+        _check_duplicates([str(c) for c in frame.columns], "data")
+        missing = [c["name"] for c in self.columns_ if c["name"] not in frame.columns]
+        if missing:
+            raise DataError(
+                f"data must have the column {missing[0]!r} that the model was trained on, got "
+                f"columns {list(frame.columns)[:20]}."
+            )
+        blocks = []
+        for column in self.columns_:
+            name, series = column["name"], frame[column["name"]]
+            missing_rows = series.isna().to_numpy()
+            if missing_rows.any() and self.impute is None:
+                first = int(np.flatnonzero(missing_rows)[0])
+                raise DataError(
+                    f"column {name!r} has {int(missing_rows.sum())} missing value(s), the "
+                    f"first at row {_row(series, first)}, but the model was trained without "
+                    "--impute. Fill or drop them, or retrain with --impute."
+                )
+            if column["kind"] == "numeric":
+                values = _numeric_values(series, name, trained=True)
+                values = np.where(np.isnan(values), column["fill"], values)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    scaled = (values - column["mean"]) / column["scale"]
+                if not np.all(np.isfinite(scaled)):
+                    first = int(np.flatnonzero(~np.isfinite(scaled))[0])
+                    raise DataError(
+                        f"column {name!r} must have values small enough to standardise, got "
+                        f"{values[first]:.3g} at row {_row(series, first)}."
+                    )
+                limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else np.inf
+                if np.any(np.abs(scaled) > limit):
+                    first = int(np.flatnonzero(np.abs(scaled) > limit)[0])
+                    raise DataError(
+                        f"column {name!r} must have values that fit the model's "
+                        f"{np.dtype(dtype).name} after standardising, got {values[first]:.3g} "
+                        f"at row {_row(series, first)}. Rescale the column, or retrain with "
+                        "--dtype float64."
+                    )
+                blocks.append(scaled[:, None])
+            elif column["kind"] == "date":
+                parts = _date_parts(series, name, fill=column["fill"])
+                blocks.append((parts - np.array(column["mean"])) / np.array(column["scale"]))
+            else:
+                import pandas as pd
+
+                values = series.astype(object).where(series.notna(), column["fill"]).astype(str)
+                codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
+                one_hot = np.zeros((len(values), len(column["categories"])))
+                known = np.flatnonzero(codes >= 0)
+                one_hot[known, codes[known]] = 1.0
+                if warn_unknown and len(known) < len(values):
+                    unknown = np.flatnonzero(codes < 0)
+                    warnings.warn(
+                        f"column {name!r} has {len(unknown)} value(s) not seen in training "
+                        f"(first {values.iloc[unknown[0]]!r} at row {_row(series, unknown[0])}); "
+                        "they are encoded as all zeros.", UserWarning, stacklevel=2,
+                    )
+                blocks.append(one_hot)
+        if not blocks:
+            return np.empty((len(frame), 0), dtype=dtype)
+        return np.hstack(blocks).astype(dtype, copy=False)
+
+    def get_state(self):
+        """Plain-data state for model files."""
+        return {"impute": self.impute, "columns": self.columns_}
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuild from :meth:`get_state`; raises ValueError for malformed state."""
+        if not isinstance(state, dict) or set(state) != {"impute", "columns"}:
+            raise ValueError("the preprocessing state must have the fields impute and columns.")
+        pre = cls(impute=state["impute"])
+        columns = state["columns"]
+        if not isinstance(columns, list) or not columns:
+            raise ValueError("the preprocessing must list at least one column.")
+        for column in columns:
+            _check_column_state(column)
+        pre.columns_ = columns
+        return pre
+
+
+def _plain_value(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _warn_identifier(series, name):
+    """Warn for an integer column that numbers the rows.
+
+    That is: at least 10 values, all different, spanning less than twice as many integers as
+    there are rows (row numbers 1..n, or the training rows' share of them).
+    """
+    import pandas as pd
+
+    if len(series) < 10 or not pd.api.types.is_integer_dtype(series):
+        return
+    values = np.sort(series.to_numpy(dtype=np.int64))
+    if np.all(np.diff(values) > 0) and values[-1] - values[0] < 2 * len(values):
+        warnings.warn(
+            f"column {name!r} looks like a row number (its {len(values)} values are all "
+            f"different integers from {values[0]} to {values[-1]}); it is used as a feature. If "
+            f"it is an identifier, leave it out with --exclude {name}.", UserWarning,
+            stacklevel=3,
+        )
+
+
+def _finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value)
+
+
+def _check_column_state(column):
+    numeric = {"name": str, "kind": str, "fill": float, "mean": float, "scale": float}
+    categorical = {"name": str, "kind": str, "fill": str, "categories": list}
+    if not isinstance(column, dict):
+        raise ValueError("each preprocessed column must be an object.")
+    if column.get("kind") == "date":
+        ok = (set(column) == {"name", "kind", "fill", "mean", "scale"}
+              and isinstance(column["name"], str) and _finite_number(column["fill"])
+              and all(isinstance(column[key], list) and len(column[key]) == len(DATE_PARTS)
+                      and all(_finite_number(v) for v in column[key])
+                      for key in ("mean", "scale"))
+              and all(v > 0 for v in column["scale"]))
+        if not ok:
+            raise ValueError(f"invalid preprocessed column {column!r:.200}.")
+        return
+    fields = numeric if column.get("kind") == "numeric" else categorical
+    if column.get("kind") not in ("numeric", "categorical") or set(column) != set(fields):
+        raise ValueError(f"invalid preprocessed column {column!r:.200}.")
+    for key, kind in fields.items():
+        value = column[key]
+        if kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+                value)
+            if key == "scale":
+                ok = ok and value > 0
+        elif kind is list:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value) and value
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ValueError(f"invalid {key!r} in preprocessed column {column!r:.200}.")
+
+

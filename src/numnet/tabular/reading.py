@@ -1,0 +1,254 @@
+"""Reading and writing tables: CSV, TSV, Parquet or stdin; column names and selections.
+
+Rows are numbered from 1 in messages, counting data rows only (row 1 is the line after the
+header of a CSV file).
+"""
+
+import io
+import sys
+from pathlib import Path
+
+from .._validation import repeated_names
+from ..io import atomic_write
+
+TASKS = ("auto", "classification", "regression")
+MODELS = ("linear", "logistic", "mlp")
+IMPUTE = ("mean", "median", "most_frequent")
+MAX_CLASSIFICATION_INTEGERS = 20
+"""An integer target with at most this many distinct values is a classification target."""
+
+_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
+            ".pq": "parquet"}
+_COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
+
+
+class DataError(ValueError):
+    """The data or the options do not fit together; the command line exits with code 2."""
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def table_format(source) -> str:
+    """``"csv"``, ``"tsv"`` or ``"parquet"`` from a path's suffix (``"-"`` is CSV on stdin)."""
+    if str(source) == "-":
+        return "csv"
+    suffixes = [s.lower() for s in Path(source).suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _FORMATS:
+        return _FORMATS[suffixes[-1]]
+    raise DataError(
+        f"DATA must be a .csv, .tsv or .parquet file (or - for CSV on stdin), got "
+        f"{str(source)!r}."
+    )
+
+
+def read_table(source, *, sep=None, encoding=None):
+    """Read a CSV, TSV or Parquet file (or CSV from stdin for ``"-"``) into a DataFrame.
+
+    The index is reset to 0, 1, ... so that messages can name rows; column names become
+    strings. Raises :class:`DataError` for a missing, unreadable, empty or malformed file and
+    for duplicate column names.
+
+    ``sep`` is the field separator of a text file (default: tab for .tsv, else comma; a CSV
+    whose header line has more ``;`` than ``,`` is read with ``;``). ``encoding`` is the text
+    encoding (default utf-8, e.g. ``"latin-1"``).
+    """
+    import codecs
+
+    import pandas as pd
+
+    if sep is not None and sep != "\\t" and (len(sep) != 1 or sep in "\"\r\n"):
+        raise DataError(
+            f"--sep must be a single character other than a quote or a newline, got {sep!r}. "
+            "Write \\t for a tab, e.g. --sep ';'."
+        )
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(
+                f"--encoding must be a text encoding Python knows, got {encoding!r}. Use e.g. "
+                "utf-8, latin-1 or cp1252."
+            ) from None
+    fmt = table_format(source)
+    name = "<stdin>" if str(source) == "-" else str(source)
+    if fmt == "parquet":
+        frame = _read_parquet(source, name)
+    else:
+        if str(source) == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            raw = _read_bytes(source, name)
+        explicit = sep is not None
+        if sep in (None, "\\t"):
+            sep = "\t" if (fmt == "tsv" or sep == "\\t") else ","
+        compression = "infer" if str(source) != "-" else None
+        if compression:
+            suffix = Path(source).suffix.lower()
+            compression = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip",
+                           ".zst": "zstd"}.get(suffix)
+        try:
+            header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
+                                 compression=compression, keep_default_na=False,
+                                 encoding=encoding)
+            semicolons = sum(str(v).count(";") for v in header.iloc[0]) if len(header) else 0
+            if not explicit and sep == "," and semicolons > header.shape[1] - 1:
+                sep = ";"  # a European spreadsheet's CSV: more ';' than ',' in the header
+                header = pd.read_csv(io.BytesIO(raw), sep=sep, header=None, nrows=1, dtype=str,
+                                     compression=compression, keep_default_na=False,
+                                     encoding=encoding)
+            frame = pd.read_csv(io.BytesIO(raw), sep=sep, compression=compression,
+                                low_memory=False, encoding=encoding)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"Cannot read {name!r}: the file is empty.") from None
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"Cannot read {name!r} as {encoding or 'utf-8'} text: it holds the byte "
+                f"0x{error.object[error.start]:02x}, which {encoding or 'utf-8'} does not allow "
+                "there. Pass the file's encoding, e.g. --encoding latin-1."
+            ) from None
+        except (pd.errors.ParserError, ValueError, OSError) as error:
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(
+                error).__name__
+            raise DataError(
+                f"Cannot read {name!r} as {fmt.upper()}: {detail.rstrip('.')}."
+            ) from None
+        _check_duplicates([str(c) for c in header.iloc[0]] if len(header) else [], name)
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise DataError(f"{name!r} has no data rows, only a header.")
+    return frame.reset_index(drop=True)
+
+
+def _read_bytes(path, name):
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise DataError(f"Cannot read {name!r}: no such file.") from None
+    except IsADirectoryError:
+        raise DataError(f"Cannot read {name!r}: it is a folder, not a file.") from None
+    except PermissionError:
+        raise DataError(f"Cannot read {name!r}: permission denied.") from None
+    except OSError as error:
+        raise DataError(f"Cannot read {name!r}: {error.strerror or error}.") from None
+
+
+def _read_parquet(path, name):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(
+            "Reading Parquet files needs pyarrow: pip install 'numnet[parquet]'."
+        ) from None
+    raw = _read_bytes(path, name)
+    if not raw:
+        raise DataError(f"Cannot read {name!r}: the file is empty.")
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(raw))
+        _check_duplicates(parquet.schema_arrow.names, name)
+        table = parquet.read()
+    except DataError:
+        raise
+    except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ... for bad files
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(
+            error).__name__
+        raise DataError(f"Cannot read {name!r} as Parquet: {detail.rstrip('.')}.") from None
+    return table.to_pandas()
+
+
+def _check_duplicates(columns, name):
+    repeated = repeated_names(columns)
+    if repeated:
+        listed = ", ".join(repr(c) for c in repeated)
+        raise DataError(
+            f"column names must be unique, got {listed} more than once in {name!r}. Rename the "
+            "repeated columns."
+        )
+
+
+def parse_columns(text):
+    r"""Split a comma-separated option value (``"a, b,c"``) into column names.
+
+    A comma inside a name is written ``\,`` (``"price\, EUR,rooms"`` names ``price, EUR`` and
+    ``rooms``); ``\\`` is a backslash.
+    """
+    if text is None:
+        return None
+    parts, current, chars = [], [], iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append(following if following in (",", "\\") else char + following)
+        elif char == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+def check_columns(frame, names, option, source):
+    """Raise unless every name is a column of ``frame``; ``option`` names the CLI option."""
+    unknown = [name for name in names if name not in frame.columns]
+    if unknown:
+        listed = ", ".join(repr(c) for c in frame.columns[:20])
+        more = ", ..." if len(frame.columns) > 20 else ""
+        raise DataError(
+            f"{option} must name columns of {source!r}, got unknown {unknown[0]!r}. "
+            f"The columns are: {listed}{more}."
+        )
+
+
+def select_features(frame, target, features, source, *, exclude=()):
+    """The feature columns: ``features`` if given, else every column but target and exclude."""
+    _check_duplicates([str(c) for c in frame.columns], source)
+    check_columns(frame, [target], "--target", source)
+    if features is None:
+        features = [c for c in frame.columns if c != target and c not in exclude]
+    else:
+        check_columns(frame, features, "--features", source)
+        if target in features:
+            raise DataError(
+                f"--features must not include the target column {target!r}."
+            )
+        clash = [c for c in features if c in exclude]
+        if clash:
+            raise DataError(
+                f"--features must not include the sample-weight column {clash[0]!r}."
+            )
+        if len(set(features)) != len(features):
+            raise DataError("--features must name each column once.")
+    if not features:
+        raise DataError(
+            f"data must have at least one feature column besides the target {target!r}, got "
+            f"none in {source!r}."
+        )
+    return list(features)
+
+
+def _row(series, position):
+    """1-based data-row number of the value at ``position`` in ``series``."""
+    return int(series.index[position]) + 1
+
+
+
+def write_table(frame, destination):
+    """Write ``frame`` as CSV, TSV or Parquet (by suffix), atomically."""
+    fmt = table_format(destination)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise DataError(
+                "Writing Parquet files needs pyarrow: pip install 'numnet[parquet]'."
+            ) from None
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        data = buffer.getvalue()
+    else:
+        data = frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",").encode()
+    atomic_write(destination, data)
