@@ -15,7 +15,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from numnet import Dense, Sequential, save
-from numnet.cli import _Progress, app, main
+from numnet.cli import app, main
+from numnet.cli.progress import _Progress
 from numnet.training import History
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

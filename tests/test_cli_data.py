@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from numnet import cli
-from numnet.cli import _Progress, main
+from numnet.cli import main
+from numnet.cli import progress as cli_progress
+from numnet.cli.app import _show_warning
+from numnet.cli.progress import _Progress
 from numnet.tabular import plotting
 from numnet.training import History
 
@@ -233,7 +235,7 @@ class FakeTerminal(io.StringIO):
 
 def test_progress_counts_the_first_epoch_and_keeps_warnings_off_the_bar(monkeypatch):
     clock = iter([0.0, 9.0])
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(cli_progress.time, "perf_counter", lambda: next(clock))
     stream = io.StringIO()
     progress = _Progress(20, enabled=True, stream=stream)
     progress.start()  # training starts at 0 s, before epoch 1
@@ -243,13 +245,13 @@ def test_progress_counts_the_first_epoch_and_keeps_warnings_off_the_bar(monkeypa
     progress(2, history)  # ends at 9 s: both epochs count
     assert stream.getvalue() == "epoch 2/20  loss 0.5  elapsed 9.0s  eta 81.0s\n"
 
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: 1.0)
+    monkeypatch.setattr(cli_progress.time, "perf_counter", lambda: 1.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     progress = _Progress(4, enabled=True, stream=terminal)
     progress.start()
     progress(1, History(loss=[0.5]))
-    cli._show_warning("stopped early", UserWarning, "x.py", 1)
+    _show_warning("stopped early", UserWarning, "x.py", 1)
     before, after = terminal.getvalue().split("warning: stopped early\n")
     assert before.endswith("\r")  # the bar's line was cleared first
     assert "epoch" in after  # and the bar is drawn again below the warning

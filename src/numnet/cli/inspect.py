@@ -1,0 +1,138 @@
+"""``numnet inspect``: what a model file holds, validated on the way."""
+
+import json
+import math
+import textwrap
+
+import typer
+
+from .common import (
+    _JSON,
+    _echo_metrics,
+    _escaped,
+    _history_summary,
+    _kept,
+    _load_model,
+)
+
+
+def inspect(
+    model: str = typer.Argument(..., help="Model file.", show_default=False, metavar="MODEL"),
+    as_json: bool = _JSON,
+):
+    """Describe a model file: layers, preprocessing, settings, version and history.
+
+    The file is fully validated on the way; nothing in it is executed.
+
+    Example:
+
+        numnet inspect houses.numnet
+    """
+    from ..io import read_metadata
+
+    obj = _load_model(model)
+    metadata = read_metadata(model)
+    description = _describe(obj, metadata)
+    if as_json:
+        typer.echo(json.dumps(description, indent=2, default=str))
+        return
+    typer.echo(f"{model}: numnet {description['kind']} (written by numnet "
+               f"{description['numnet_version']}, file format {description['format_version']})")
+    for key in ("target", "task", "estimator"):
+        if key in description:
+            typer.echo(f"{key}: {description[key]}")
+    if description.get("classes") is not None:
+        typer.echo(f"classes: {', '.join(_escaped(c) for c in description['classes'])}")
+    if "params" in description:
+        typer.echo(textwrap.fill("hyperparameters: " + ", ".join(
+            f"{k}={v!r}" for k, v in description["params"].items()), width=88,
+            subsequent_indent="  ", break_on_hyphens=False))
+    if "settings" in description and description["settings"]:
+        typer.echo("training options: " + " ".join(
+            _flag(k, v) for k, v in description["settings"].items()))
+    if "preprocessing" in description:
+        pre = description["preprocessing"]
+        typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
+                   f"features, impute={pre['impute']}):")
+        for column in pre["columns"]:
+            typer.echo(f"  {column}")
+    net = description.get("network")
+    if net:
+        typer.echo(f"network ({net['n_in']} inputs, {net['dtype']}, "
+                   f"{net['n_params']} parameters):")
+        width = max(len(layer["layer"]) for layer in net["layers"])
+        for layer in net["layers"]:
+            typer.echo(f"  {layer['index']:>2}  {layer['layer']:<{width}}  "
+                       f"{layer['params']:>8} params")
+    history = description.get("history")
+    if history:
+        typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
+    if description.get("metrics"):
+        typer.echo(f"validation metrics at training time{description.get('kept', '')}:")
+        _echo_metrics(description["metrics"])
+
+
+def _flag(option, value):
+    flag = "--" + option.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return f"{flag} {value}"
+
+
+def _fmt(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _describe(obj, metadata):
+    from ..network import Sequential
+    from ..tabular import TabularPipeline
+
+    description = {"kind": metadata["kind"], "numnet_version": metadata["numnet_version"],
+                   "format_version": metadata["format_version"]}
+    estimator = obj.estimator if isinstance(obj, TabularPipeline) else obj
+    if isinstance(obj, TabularPipeline):
+        description.update(target=obj.target, task=obj.task)
+        pre = obj.preprocessor
+        columns = []
+        for column in pre.columns_:
+            if column["kind"] == "numeric":
+                columns.append(f"{column['name']}: numeric, mean {column['mean']:.4g}, scale "
+                               f"{column['scale']:.4g}, fill {column['fill']:.4g}")
+            else:
+                cats = column["categories"]
+                shown = ", ".join(_escaped(c) for c in cats[:8]) + (
+                    ", ..." if len(cats) > 8 else "")
+                columns.append(f"{column['name']}: categorical, {len(cats)} categories "
+                               f"({shown})")
+        description["preprocessing"] = {"impute": pre.impute, "columns": columns,
+                                        "n_features": len(pre.feature_names_out_)}
+        description["settings"] = obj.info.get("settings", {})
+        description["metrics"] = obj.info.get("metrics", {})
+        description["kept"] = _kept({**obj.info, "history": _history_summary(
+            getattr(obj.estimator, "history_", None))}) if isinstance(
+            obj.info.get("metrics_epoch"), int) else ""
+    if not isinstance(estimator, Sequential):
+        description["estimator"] = type(estimator).__name__
+        description["params"] = estimator.get_params()
+        classes = getattr(estimator, "classes_", None)
+        description["classes"] = None if classes is None else [
+            c.item() if hasattr(c, "item") else c for c in classes
+        ]
+        description["history"] = _history_summary(getattr(estimator, "history_", None))
+        net = getattr(estimator, "network_", None)
+    else:
+        net = estimator
+    if isinstance(net, Sequential):
+        layers, width = [], net.n_in
+        for index, layer in enumerate(net.layers):
+            count = sum(math.prod(s) for s in layer.param_shapes(width).values())
+            width = layer.output_dim(width)
+            layers.append({"index": index, "layer": repr(layer), "params": count,
+                           "n_out": width})
+        description["network"] = {"n_in": net.n_in, "dtype": net.dtype.name,
+                                  "n_params": int(net.params.size), "layers": layers}
+    return description
+
+

@@ -1,0 +1,414 @@
+"""``numnet train``: fit a model on a table and save it, with progress and a metrics table."""
+
+import json
+import math
+
+import typer
+
+from .common import (
+    _DROP_MISSING,
+    _ENCODING,
+    _JSON,
+    _QUIET,
+    _SEP,
+    DATA_HELP,
+    UserError,
+    _check_choice,
+    _check_output,
+    _check_range,
+    _drop_missing_target,
+    _echo_metrics,
+    _history_summary,
+    _Interrupted,
+    _kept,
+    _silence_warnings,
+)
+from .progress import _Progress
+
+# ------------------------------------------------------------------------------------ train
+
+
+def _parse_hidden(text):
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise UserError(
+            f"--hidden must be comma-separated integers >= 1 such as 64,32, got {text!r}."
+        )
+    return sizes
+
+
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
+PENALTIES = ("none", "l2", "l1", "elasticnet")
+SOLVERS = ("gd", "sgd", "adam", "lbfgs")
+
+# CLI option -> estimator hyperparameter (scikit-learn's names).
+OPTION_PARAMS = {
+    "hidden": "hidden_layer_sizes", "activation": "activation", "solver": "solver",
+    "epochs": "max_iter", "batch_size": "batch_size", "learning_rate": "learning_rate_init",
+    "penalty": "penalty", "alpha": "alpha", "l1_ratio": "l1_ratio", "dropout": "dropout",
+    "early_stopping": "early_stopping", "patience": "n_iter_no_change",
+}
+
+
+def _model_params(cls, model, options, seed):
+    """Estimator hyperparameters from the options the user set; refuse ones it does not have."""
+    available = cls().get_params()
+    params = {}
+    for option, value in options.items():
+        if value is None:
+            continue
+        param = OPTION_PARAMS[option]
+        if option == "penalty":
+            continue  # spelled with l1_ratio and the strength below (scikit-learn >= 1.8)
+        if param == "alpha" and param not in available and "C" in available:
+            # LogisticRegression's penalty is P(W) / (C * sum(s)), the MLP's alpha * P(W) /
+            # sum(s): the same objective when C = 1 / alpha.
+            params["C"] = math.inf if value == 0 else 1.0 / value
+            continue
+        if param not in available:
+            flag = "--" + option.replace("_", "-")
+            if option == "early_stopping" and not value:
+                continue
+            raise UserError(
+                f"{flag} does not apply to --model {model} ({cls.__name__} has no {param})."
+            )
+        params[param] = value
+    params.update(_penalty_params(options.get("penalty"), options.get("l1_ratio"), available))
+    if "random_state" in available:
+        params["random_state"] = seed
+    return params
+
+
+def _penalty_params(penalty, l1_ratio, available):
+    """Estimator parameters for --penalty, spelled as scikit-learn >= 1.8 does.
+
+    l1_ratio selects the penalty and "none" is a zero strength (alpha = 0, or C = inf), so the
+    estimators' deprecated penalty is never set.
+    """
+    if penalty is None:
+        return {}
+    if l1_ratio is not None and penalty != "elasticnet":
+        raise UserError(f"--l1-ratio applies only with --penalty elasticnet (or without "
+                        f"--penalty), got --penalty {penalty}.")
+    if penalty == "none":
+        return {"C": math.inf} if "C" in available else {"alpha": 0.0}
+    ratios = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.5 if l1_ratio is None else l1_ratio}
+    return {"l1_ratio": ratios[penalty]}
+
+
+
+_DATA, _MODEL, _TRAINING, _CHECKPOINT = "Data", "Model", "Training", "Checkpoints"
+
+
+def _checkpoint(directory, every, resume, run, frame, source, solver, solver_option):
+    """(Checkpoint, loaded state or None) for ``train --checkpoint-dir``, checked against the run.
+
+    ``run`` holds the options that decide the result; with the data's hash it is stored in the
+    checkpoint, and --resume refuses to continue with other options or other data.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    from ..io import Checkpoint
+
+    if solver in ("lstsq", "cholesky"):
+        raise UserError(
+            "--checkpoint-dir does not work with the exact least-squares solver of --model "
+            "linear (its default without an L1 penalty): it finishes in one step, with nothing "
+            "to resume. Train without --checkpoint-dir, or pass --solver adam, sgd or gd."
+        )
+    if solver == "lbfgs":
+        default = "" if solver_option is not None else f" (the default of --model {run['model']})"
+        raise UserError(
+            f"--checkpoint-dir does not work with --solver lbfgs{default}: L-BFGS cannot be "
+            "resumed mid-run. Pass --solver adam, sgd or gd."
+        )
+    digest = hashlib.sha256(json.dumps([list(frame.columns), [str(t) for t in frame.dtypes]])
+                            .encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    info = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in run.items()},
+            "data_sha256": digest.hexdigest()}
+    checkpoint = Checkpoint(directory, every=1 if every is None else every, info=info)
+    if not resume:
+        if checkpoint.exists():
+            raise UserError(
+                f"--checkpoint-dir {directory!r} already holds a checkpoint ({checkpoint}). Pass "
+                "--resume to continue that run, or choose another folder."
+            )
+        return checkpoint, None
+    state = checkpoint.load()
+    if state is None:
+        raise UserError(f"--resume found no checkpoint in {directory!r}. Run the command "
+                        "without --resume to start training.")
+    saved = checkpoint.loaded_info or {}
+    saved_run = saved.get("run", {})
+    for key, value in info["run"].items():
+        if saved_run.get(key) != value:
+            flag = {"hidden": "--hidden", "seed": "--seed"}.get(key, "--" + key.replace("_", "-"))
+            raise UserError(
+                f"--resume needs the options of the interrupted run, but {flag} was "
+                f"{_shown(saved_run.get(key))} there and is {_shown(value)} here."
+            )
+    if saved.get("data_sha256") != info["data_sha256"]:
+        raise UserError(f"--resume needs the data of the interrupted run, but {source!r} has "
+                        "changed since the checkpoint was written.")
+    return checkpoint, state
+
+
+
+def _shown(value):
+    if value is None:
+        return "not given"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def train(
+    data: str = typer.Argument(..., help=DATA_HELP, show_default=False, metavar="DATA"),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict.",
+                               rich_help_panel=_DATA, show_default=False, metavar="COL"),
+    output: str = typer.Option(..., "--output", "-o", help="Model file to write.",
+                               rich_help_panel=_DATA, show_default=False, metavar="MODEL"),
+    features: str = typer.Option(None, help="Comma-separated feature columns [default: every "
+                                 "column but the target and the sample weight].",
+                                 rich_help_panel=_DATA, show_default=False, metavar="A,B,C"),
+    impute: str = typer.Option(None, help="Fill missing numeric values with the column's "
+                               "mean, median or most_frequent value (strings: most frequent); "
+                               "without it, missing values are an error.",
+                               rich_help_panel=_DATA, show_default=False, metavar="HOW"),
+    sample_weight: str = typer.Option(None, "--sample-weight", help="Column of sample weights.",
+                                      rich_help_panel=_DATA, show_default=False,
+                                      metavar="COL"),
+    exclude: str = typer.Option(None, "--exclude", help="Comma-separated columns to leave out "
+                                "of the features (write \\, for a comma inside a name).",
+                                rich_help_panel=_DATA, show_default=False, metavar="A,B"),
+    drop_missing_target: bool = _DROP_MISSING,
+    sep: str = _SEP,
+    encoding: str = _ENCODING,
+    scale_target: bool = typer.Option(True, "--scale-target/--no-scale-target",
+                                      help="Standardise a regression target for training "
+                                      "(predictions are mapped back).",
+                                      rich_help_panel=_MODEL),
+    model: str = typer.Option("mlp", help="linear (regression), logistic (classification) or "
+                              "mlp (either).", rich_help_panel=_MODEL, metavar="NAME"),
+    task: str = typer.Option("auto", help="classification, regression or auto: "
+                             "classification for string, bool or integer targets with at most "
+                             "20 values.", rich_help_panel=_MODEL, metavar="TASK"),
+    hidden: str = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: 100].",
+                               rich_help_panel=_MODEL, show_default=False, metavar="N,N"),
+    activation: str = typer.Option(None, help="Hidden activation: identity, logistic, tanh, "
+                                   "relu or leaky_relu [default: relu].", rich_help_panel=_MODEL,
+                                   show_default=False, metavar="NAME"),
+    dropout: float = typer.Option(None, help="Dropout rate after each hidden layer, in [0, 1) "
+                                  "[default: 0].", rich_help_panel=_MODEL, show_default=False,
+                                  metavar="RATE"),
+    penalty: str = typer.Option(None, help="Weight penalty: none, l2, l1 or elasticnet "
+                                "[default: l2].", rich_help_panel=_MODEL, show_default=False,
+                                metavar="NAME"),
+    alpha: float = typer.Option(None, help="Penalty strength, >= 0.", rich_help_panel=_MODEL,
+                                show_default=False, metavar="X"),
+    l1_ratio: float = typer.Option(None, "--l1-ratio", help="Share of L1 in the elastic-net "
+                                   "penalty, in [0, 1].", rich_help_panel=_MODEL,
+                                   show_default=False, metavar="X"),
+    solver: str = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [default: adam "
+                               "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
+                               show_default=False, metavar="NAME"),
+    epochs: int = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
+                               "[default: 200].", rich_help_panel=_TRAINING, show_default=False,
+                               metavar="N"),
+    batch_size: int = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
+                                   "min(200, rows)].", rich_help_panel=_TRAINING,
+                                   show_default=False, metavar="N"),
+    learning_rate: float = typer.Option(None, "--learning-rate", help="Initial learning rate, "
+                                        "> 0 [default: 0.001].", rich_help_panel=_TRAINING,
+                                        show_default=False, metavar="X"),
+    early_stopping: bool = typer.Option(None, "--early-stopping/--no-early-stopping",
+                                        help="Stop when the score on a validation share of "
+                                        "the training rows stops improving.",
+                                        rich_help_panel=_TRAINING, show_default=False),
+    patience: int = typer.Option(None, help="Epochs without improvement before stopping "
+                                 "[default: 10].", rich_help_panel=_TRAINING, show_default=False,
+                                 metavar="N"),
+    validation_fraction: float = typer.Option(
+        0.2, "--validation-fraction", help="Share of rows held out for the validation "
+        "metrics, in [0, 1); 0 trains on every row.", rich_help_panel=_TRAINING, metavar="X"),
+    seed: int = typer.Option(0, help="Seed for the split, the initial weights and shuffling.",
+                             rich_help_panel=_TRAINING, metavar="N"),
+    dtype: str = typer.Option("float64", help="Floating-point type: float32 or float64.",
+                              rich_help_panel=_TRAINING, metavar="TYPE"),
+    checkpoint_dir: str = typer.Option(None, "--checkpoint-dir", help="Folder for a checkpoint "
+                                       "of the training state, written every --checkpoint-every "
+                                       "epochs and on Ctrl-C or SIGTERM (then the command exits "
+                                       "and prints how to resume).", rich_help_panel=_CHECKPOINT,
+                                       show_default=False, metavar="DIR"),
+    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Epochs between "
+                                         "checkpoints [default: 1].",
+                                         rich_help_panel=_CHECKPOINT, show_default=False,
+                                         metavar="N"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run saved in "
+                                "--checkpoint-dir; with the same data and options the model is "
+                                "bit for bit that of an uninterrupted run.",
+                                rich_help_panel=_CHECKPOINT),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+):
+    """Train a model on a table and save it with its preprocessing.
+
+    Numeric columns are standardised and string columns one-hot encoded; the model file keeps
+    this preprocessing, so predict and evaluate take raw data. A share of the rows
+    (--validation-fraction) is held out, and the command ends with the metrics on it.
+
+    Example:
+
+        numnet train houses.csv --target price --hidden 64,32 -o houses.numnet
+
+    With --checkpoint-dir, Ctrl-C (or SIGTERM) saves the training state and exits; the same
+    command with --resume continues:
+
+        numnet train houses.csv -t price -o houses.numnet --checkpoint-dir run --resume
+    """
+    _silence_warnings(quiet)
+    from ..exceptions import DivergenceError, TrainingInterrupted
+    from ..io import save
+    from ..tabular import (
+        IMPUTE,
+        MODELS,
+        TASKS,
+        check_columns,
+        convert_numeric_text,
+        estimator_class,
+        parse_columns,
+        read_table,
+        resolve_task,
+        train_pipeline,
+    )
+
+    _check_choice(impute, "--impute", IMPUTE)
+    _check_choice(model, "--model", MODELS)
+    _check_choice(task, "--task", TASKS)
+    _check_choice(activation, "--activation", ACTIVATIONS)
+    _check_choice(penalty, "--penalty", PENALTIES)
+    _check_choice(solver, "--solver", SOLVERS)
+    _check_choice(dtype, "--dtype", ("float32", "float64"))
+    _check_range(dropout, "--dropout", "a float in [0, 1)", lambda v: 0 <= v < 1)
+    _check_range(alpha, "--alpha", "a float >= 0", lambda v: v >= 0)
+    _check_range(l1_ratio, "--l1-ratio", "a float in [0, 1]", lambda v: 0 <= v <= 1)
+    _check_range(epochs, "--epochs", "an integer >= 1", lambda v: v >= 1)
+    _check_range(batch_size, "--batch-size", "an integer >= 1", lambda v: v >= 1)
+    _check_range(learning_rate, "--learning-rate", "a float > 0", lambda v: v > 0)
+    _check_range(patience, "--patience", "an integer >= 1", lambda v: v >= 1)
+    _check_range(validation_fraction, "--validation-fraction", "a float in [0, 1)",
+                 lambda v: 0 <= v < 1)
+    _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
+    _check_range(checkpoint_every, "--checkpoint-every", "an integer >= 1", lambda v: v >= 1)
+    if checkpoint_dir is None and (resume or checkpoint_every is not None):
+        flag = "--resume" if resume else "--checkpoint-every"
+        raise UserError(f"{flag} needs --checkpoint-dir DIR, the folder of the checkpoint.")
+    hidden_sizes = _parse_hidden(hidden)
+    # Before any work: an output that cannot be written must not cost a training run.
+    checkpoint_file = None
+    if checkpoint_dir is not None:
+        from ..io import Checkpoint
+
+        Checkpoint(checkpoint_dir).check_writable()
+        checkpoint_file = str(Checkpoint(checkpoint_dir).path)
+    _check_output(output, inputs=[data, checkpoint_file])
+    frame = read_table(data, sep=sep, encoding=encoding)
+    source = "<stdin>" if data == "-" else data
+    check_columns(frame, [target], "--target", source)
+    frame = _drop_missing_target(frame, target, drop_missing_target, quiet)
+    feature_list = parse_columns(features)
+    excluded = parse_columns(exclude) or []
+    if excluded:
+        check_columns(frame, excluded, "--exclude", source)
+        if target in excluded:
+            raise UserError(f"--exclude must not include the target column {target!r}.")
+        if feature_list is None:
+            feature_list = [c for c in frame.columns if c not in (target, sample_weight)]
+        feature_list = [c for c in feature_list if c not in excluded]
+    frame = convert_numeric_text(frame, [target])
+    resolved = resolve_task(frame, target, task, model)
+    cls = estimator_class(model, resolved)
+    options = {"hidden": hidden_sizes, "activation": activation, "solver": solver,
+               "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+               "penalty": penalty, "alpha": alpha, "l1_ratio": l1_ratio, "dropout": dropout,
+               "early_stopping": early_stopping, "patience": patience}
+    params = _model_params(cls, model, options, seed)
+    max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
+    checkpoint = resumed = None
+    if checkpoint_dir is not None:
+        run = {"target": target, "features": features, "exclude": exclude,
+               "impute": impute, "model": model, "scale_target": scale_target,
+               "task": task, "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
+               "validation_fraction": validation_fraction, **options}
+        chosen = {**cls().get_params(), **params}
+        if chosen["solver"] == "auto":
+            # LinearRegression's 'auto' (its _resolve_solver): proximal gd with an L1 part,
+            # otherwise an exact solver.
+            l1_part = chosen["alpha"] > 0 and chosen["l1_ratio"] > 0
+            chosen["solver"] = "gd" if l1_part else "lstsq"
+        checkpoint, resumed = _checkpoint(checkpoint_dir, checkpoint_every, resume, run, frame,
+                                          source, chosen["solver"], solver)
+    progress = _Progress(max_epochs, enabled=not quiet)
+
+    def announce(n_train, n_validation):
+        progress.start()
+        if not quiet:
+            held = f", {n_validation} held out for validation" if n_validation else ""
+            typer.echo(f"Training {cls.__name__} ({resolved}) on {n_train} rows{held}.",
+                       err=True)
+            if resumed is not None:
+                typer.echo(f"Resuming from {checkpoint} after {resumed.epoch} epoch(s)"
+                           + (f" and {resumed.batch} batch(es)." if resumed.batch else "."),
+                           err=True)
+
+    try:
+        pipeline, report = train_pipeline(
+            frame, target=target, features=feature_list, task=resolved,
+            model=model, params=params, impute=impute, sample_weight=sample_weight,
+            validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
+            callbacks=[progress], source=source, on_split=announce, checkpoint=checkpoint,
+            resume=resume, scale_target=scale_target,
+        )
+    except TrainingInterrupted as stop:
+        progress.close(done=False)
+        raise _Interrupted(stop) from None
+    except DivergenceError as error:
+        progress.close(done=False)
+        hint = f" (it was {learning_rate:g})" if learning_rate is not None else ""
+        raise UserError(
+            f"training diverged: the loss became NaN or infinite in epoch {error.epoch}, so no "
+            f"model was saved. Lower --learning-rate{hint}, or look for extreme values in the "
+            "data."
+        ) from None
+    except BaseException:
+        progress.close(done=False)
+        raise
+    progress.close(kept=pipeline.info.get("metrics_epoch"))
+    settings = {**options, "exclude": excluded or None,
+                "scale_target": None if scale_target else False}
+    pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
+    pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
+    try:
+        save(pipeline, output)
+    except ValueError as error:  # what the file would hold breaks a limit: nothing is written
+        raise UserError(f"Cannot write {output!r}: {error}") from None
+    report["output"] = output
+    report["epochs"] = pipeline.info["history"].get("epochs")
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        if report["metrics"]:
+            typer.echo(f"Validation metrics ({report['n_validation']} rows"
+                       f"{_kept(pipeline.info)}):")
+            _echo_metrics(report["metrics"])
+        typer.echo(f"Saved {output}")
+
+
