@@ -26,6 +26,7 @@ demo: $(VENV)/.core
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -1,9 +1,8 @@
 """numnet: neural networks from first principles on NumPy."""
 
-__version__ = "0.1.0"
-
 from . import explain, functional, initializers, kernels
 from ._loading import load
+from ._version import __version__
 from .exceptions import DivergenceError, TrainingInterrupted
 from .gradcheck import GradientCheck, check_gradients
 from .io import Checkpoint, ModelFileError, save

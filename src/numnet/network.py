@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import check_int
 from .layers import LAYERS, Dense, Dropout, Layer
 
 _NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
@@ -101,8 +102,6 @@ class Sequential:
         -------
         self
         """
-        from ._validation import check_int
-
         n_in = check_int(n_in, "n_in", min_value=1)
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):

@@ -14,7 +14,7 @@ import warnings
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from . import demo, explain, inspect, plot, predict, train
 from .common import UserError, _Command, _Interrupted
 from .progress import _Progress

@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from . import _safetensors
 from ._safetensors import CODES, MAX_HEADER_BYTES, ModelFileError, parse_json
 from ._safetensors import fail as _fail
