@@ -275,42 +275,21 @@ def train(
         numnet train houses.csv -t price -o houses.numnet --checkpoint-dir run --resume
     """
     _silence_warnings(quiet)
-    from ..exceptions import DivergenceError, TrainingInterrupted
-    from ..io import save
     from ..tabular import (
-        IMPUTE,
-        MODELS,
-        TASKS,
         check_columns,
         convert_numeric_text,
         estimator_class,
-        parse_columns,
         read_table,
         resolve_task,
-        train_pipeline,
     )
 
-    _check_choice(impute, "--impute", IMPUTE)
-    _check_choice(model, "--model", MODELS)
-    _check_choice(task, "--task", TASKS)
-    _check_choice(activation, "--activation", ACTIVATIONS)
-    _check_choice(penalty, "--penalty", PENALTIES)
-    _check_choice(solver, "--solver", SOLVERS)
-    _check_choice(dtype, "--dtype", ("float32", "float64"))
-    _check_range(dropout, "--dropout", "a float in [0, 1)", lambda v: 0 <= v < 1)
-    _check_range(alpha, "--alpha", "a float >= 0", lambda v: v >= 0)
-    _check_range(l1_ratio, "--l1-ratio", "a float in [0, 1]", lambda v: 0 <= v <= 1)
-    _check_range(epochs, "--epochs", "an integer >= 1", lambda v: v >= 1)
-    _check_range(batch_size, "--batch-size", "an integer >= 1", lambda v: v >= 1)
-    _check_range(learning_rate, "--learning-rate", "a float > 0", lambda v: v > 0)
-    _check_range(patience, "--patience", "an integer >= 1", lambda v: v >= 1)
-    _check_range(validation_fraction, "--validation-fraction", "a float in [0, 1)",
-                 lambda v: 0 <= v < 1)
-    _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
-    _check_range(checkpoint_every, "--checkpoint-every", "an integer >= 1", lambda v: v >= 1)
-    if checkpoint_dir is None and (resume or checkpoint_every is not None):
-        flag = "--resume" if resume else "--checkpoint-every"
-        raise UserError(f"{flag} needs --checkpoint-dir DIR, the folder of the checkpoint.")
+    _check_options(impute=impute, model=model, task=task, activation=activation,
+                   penalty=penalty, solver=solver, dtype=dtype, dropout=dropout, alpha=alpha,
+                   l1_ratio=l1_ratio, epochs=epochs, batch_size=batch_size,
+                   learning_rate=learning_rate, patience=patience,
+                   validation_fraction=validation_fraction, seed=seed,
+                   checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                   resume=resume)
     hidden_sizes = _parse_hidden(hidden)
     # Before any work: an output that cannot be written must not cost a training run.
     checkpoint_file = None
@@ -324,15 +303,8 @@ def train(
     source = "<stdin>" if data == "-" else data
     check_columns(frame, [target], "--target", source)
     frame = _drop_missing_target(frame, target, drop_missing_target, quiet)
-    feature_list = parse_columns(features)
-    excluded = parse_columns(exclude) or []
-    if excluded:
-        check_columns(frame, excluded, "--exclude", source)
-        if target in excluded:
-            raise UserError(f"--exclude must not include the target column {target!r}.")
-        if feature_list is None:
-            feature_list = [c for c in frame.columns if c not in (target, sample_weight)]
-        feature_list = [c for c in feature_list if c not in excluded]
+    feature_list, excluded = _feature_columns(frame, target, features, exclude, sample_weight,
+                                              source)
     frame = convert_numeric_text(frame, [target])
     resolved = resolve_task(frame, target, task, model)
     cls = estimator_class(model, resolved)
@@ -369,14 +341,71 @@ def train(
                            + (f" and {resumed.batch} batch(es)." if resumed.batch else "."),
                            err=True)
 
+    pipeline, report = _fit(progress, learning_rate, frame, target=target,
+                            features=feature_list, task=resolved, model=model, params=params,
+                            impute=impute, sample_weight=sample_weight,
+                            validation_fraction=validation_fraction, dtype=dtype,
+                            random_state=seed, source=source, on_split=announce,
+                            checkpoint=checkpoint, resume=resume, scale_target=scale_target)
+    settings = {**options, "exclude": excluded or None,
+                "scale_target": None if scale_target else False}
+    pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
+    pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
+    _save(pipeline, report, output, quiet, as_json)
+
+
+def _check_options(*, impute, model, task, activation, penalty, solver, dtype, dropout, alpha,
+                   l1_ratio, epochs, batch_size, learning_rate, patience, validation_fraction,
+                   seed, checkpoint_dir, checkpoint_every, resume):
+    """Every option's value, before anything is read."""
+    from ..tabular import IMPUTE, MODELS, TASKS
+
+    _check_choice(impute, "--impute", IMPUTE)
+    _check_choice(model, "--model", MODELS)
+    _check_choice(task, "--task", TASKS)
+    _check_choice(activation, "--activation", ACTIVATIONS)
+    _check_choice(penalty, "--penalty", PENALTIES)
+    _check_choice(solver, "--solver", SOLVERS)
+    _check_choice(dtype, "--dtype", ("float32", "float64"))
+    _check_range(dropout, "--dropout", "a float in [0, 1)", lambda v: 0 <= v < 1)
+    _check_range(alpha, "--alpha", "a float >= 0", lambda v: v >= 0)
+    _check_range(l1_ratio, "--l1-ratio", "a float in [0, 1]", lambda v: 0 <= v <= 1)
+    _check_range(epochs, "--epochs", "an integer >= 1", lambda v: v >= 1)
+    _check_range(batch_size, "--batch-size", "an integer >= 1", lambda v: v >= 1)
+    _check_range(learning_rate, "--learning-rate", "a float > 0", lambda v: v > 0)
+    _check_range(patience, "--patience", "an integer >= 1", lambda v: v >= 1)
+    _check_range(validation_fraction, "--validation-fraction", "a float in [0, 1)",
+                 lambda v: 0 <= v < 1)
+    _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
+    _check_range(checkpoint_every, "--checkpoint-every", "an integer >= 1", lambda v: v >= 1)
+    if checkpoint_dir is None and (resume or checkpoint_every is not None):
+        flag = "--resume" if resume else "--checkpoint-every"
+        raise UserError(f"{flag} needs --checkpoint-dir DIR, the folder of the checkpoint.")
+
+
+def _feature_columns(frame, target, features, exclude, sample_weight, source):
+    """(the --features, less the --exclude columns; the excluded columns)."""
+    from ..tabular import check_columns, parse_columns
+
+    feature_list = parse_columns(features)
+    excluded = parse_columns(exclude) or []
+    if excluded:
+        check_columns(frame, excluded, "--exclude", source)
+        if target in excluded:
+            raise UserError(f"--exclude must not include the target column {target!r}.")
+        if feature_list is None:
+            feature_list = [c for c in frame.columns if c not in (target, sample_weight)]
+        feature_list = [c for c in feature_list if c not in excluded]
+    return feature_list, excluded
+
+
+def _fit(progress, learning_rate, frame, **options):
+    """``train_pipeline`` with the progress line; divergence and interruption as one line."""
+    from ..exceptions import DivergenceError, TrainingInterrupted
+    from ..tabular import train_pipeline
+
     try:
-        pipeline, report = train_pipeline(
-            frame, target=target, features=feature_list, task=resolved,
-            model=model, params=params, impute=impute, sample_weight=sample_weight,
-            validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
-            callbacks=[progress], source=source, on_split=announce, checkpoint=checkpoint,
-            resume=resume, scale_target=scale_target,
-        )
+        pipeline, report = train_pipeline(frame, callbacks=[progress], **options)
     except TrainingInterrupted as stop:
         progress.close(done=False)
         raise _Interrupted(stop) from None
@@ -392,10 +421,13 @@ def train(
         progress.close(done=False)
         raise
     progress.close(kept=pipeline.info.get("metrics_epoch"))
-    settings = {**options, "exclude": excluded or None,
-                "scale_target": None if scale_target else False}
-    pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
-    pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
+    return pipeline, report
+
+
+def _save(pipeline, report, output, quiet, as_json):
+    """Write the model file, then the metrics table (or the JSON report)."""
+    from ..io import save
+
     try:
         save(pipeline, output)
     except ValueError as error:  # what the file would hold breaks a limit: nothing is written
@@ -410,5 +442,3 @@ def train(
                        f"{_kept(pipeline.info)}):")
             _echo_metrics(report["metrics"])
         typer.echo(f"Saved {output}")
-
-
