@@ -159,8 +159,6 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         ``{"task", "model", "estimator", "n_train", "n_validation", "n_features", "metrics"}``
         (metrics is empty when ``validation_fraction`` is 0).
     """
-    import pandas as pd
-
     if dtype not in ("float32", "float64"):
         raise DataError(f"--dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
     exclude = () if sample_weight is None else (sample_weight,)
@@ -176,20 +174,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         )
     if task == "classification":
         _check_classes(y, target, len(frame))
-    weights = None
-    if sample_weight is not None:
-        check_columns(frame, [sample_weight], "--sample-weight", source)
-        if not pd.api.types.is_numeric_dtype(frame[sample_weight]) or pd.api.types.is_bool_dtype(
-            frame[sample_weight]
-        ):
-            raise DataError(f"--sample-weight column {sample_weight!r} must be numeric.")
-        weights = frame[sample_weight].to_numpy(dtype=np.float64, na_value=np.nan)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
-            raise DataError(
-                f"--sample-weight column {sample_weight!r} must hold finite values >= 0, got "
-                f"{weights[bad]} at row {bad + 1}."
-            )
+    weights = _sample_weights(frame, sample_weight, source)
     preprocessor = TabularPreprocessor(impute=impute)
     preprocessor.check(frame, columns)
     estimator = cls()
@@ -207,43 +192,15 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     pipeline = TabularPipeline(preprocessor, estimator, target=target, task=task, dtype=dtype)
     y_fit = y
     if task == "regression" and scale_target:
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean, std = float(y[train_rows].mean()), float(y[train_rows].std())
-        if not (math.isfinite(mean) and math.isfinite(std)):
-            raise DataError(
-                f"target column {target!r} must have values small enough for the loss to stay "
-                f"finite, got values up to {float(np.max(np.abs(y[train_rows]))):.3g}. Divide "
-                "the target by a constant (e.g. its standard deviation) before training."
-            )
-        pipeline.target_scaler = {"mean": mean, "scale": std if std > 0 else 1.0}
-        y_fit = (y - mean) / pipeline.target_scaler["scale"]
+        pipeline.target_scaler = _target_scaler(y[train_rows], target)
+        y_fit = (y - pipeline.target_scaler["mean"]) / pipeline.target_scaler["scale"]
     tracker = None
     if len(val_rows):
         X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
         tracker = _HoldoutTracker(estimator, X_val, y_fit[val_rows], task)
-    notify = _Callbacks(tracker, callbacks)
-    estimator._fit_callbacks = [notify]
-    estimator._checkpoint, estimator._resume = checkpoint, resume
-    try:
-        if weights is None:
-            estimator.fit(X_train, y_fit[train_rows])
-        else:
-            estimator.fit(X_train, y_fit[train_rows], sample_weight=weights[train_rows])
-        history = getattr(estimator, "history_", None)
-        if not notify.called and history is not None and getattr(history, "loss", None):
-            # an exact solver (no epochs to call back from): one point for the whole fit
-            notify(len(history.loss), history)
-    except ValueError as error:
-        if not str(error).startswith("y must have values small enough"):
-            raise
-        raise DataError(
-            f"target column {target!r} must have values small enough for the loss to stay "
-            f"finite, got values up to {float(np.max(np.abs(y[train_rows]))):.3g}. Divide the "
-            "target by a constant (e.g. its standard deviation) before training."
-        ) from None
-    finally:
-        del estimator._fit_callbacks, estimator._checkpoint, estimator._resume
-
+    _fit_estimator(estimator, X_train, y_fit[train_rows],
+                   None if weights is None else weights[train_rows],
+                   _Callbacks(tracker, callbacks), checkpoint, resume, y[train_rows], target)
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
@@ -263,6 +220,65 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
               "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
               "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
     return pipeline, report
+
+
+def _sample_weights(frame, sample_weight, source):
+    """The --sample-weight column as float64 weights (finite, >= 0), or None."""
+    import pandas as pd
+
+    if sample_weight is None:
+        return None
+    check_columns(frame, [sample_weight], "--sample-weight", source)
+    if not pd.api.types.is_numeric_dtype(frame[sample_weight]) or pd.api.types.is_bool_dtype(
+        frame[sample_weight]
+    ):
+        raise DataError(f"--sample-weight column {sample_weight!r} must be numeric.")
+    weights = frame[sample_weight].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
+        raise DataError(
+            f"--sample-weight column {sample_weight!r} must hold finite values >= 0, got "
+            f"{weights[bad]} at row {bad + 1}."
+        )
+    return weights
+
+
+def _too_large(target, y):
+    return DataError(
+        f"target column {target!r} must have values small enough for the loss to stay "
+        f"finite, got values up to {float(np.max(np.abs(y))):.3g}. Divide the target by a "
+        "constant (e.g. its standard deviation) before training."
+    )
+
+
+def _target_scaler(y, target):
+    """``{"mean", "scale"}`` of the training targets: the estimator fits ``(y - mean) / scale``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(y.mean()), float(y.std())
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        raise _too_large(target, y)
+    return {"mean": mean, "scale": std if std > 0 else 1.0}
+
+
+def _fit_estimator(estimator, X, y, weights, notify, checkpoint, resume, y_raw, target):
+    """Fit with the per-epoch callback and the checkpoint handed over as private attributes."""
+    estimator._fit_callbacks = [notify]
+    estimator._checkpoint, estimator._resume = checkpoint, resume
+    try:
+        if weights is None:
+            estimator.fit(X, y)
+        else:
+            estimator.fit(X, y, sample_weight=weights)
+        history = getattr(estimator, "history_", None)
+        if not notify.called and history is not None and getattr(history, "loss", None):
+            # an exact solver (no epochs to call back from): one point for the whole fit
+            notify(len(history.loss), history)
+    except ValueError as error:
+        if not str(error).startswith("y must have values small enough"):
+            raise
+        raise _too_large(target, y_raw) from None
+    finally:
+        del estimator._fit_callbacks, estimator._checkpoint, estimator._resume
 
 
 class _Callbacks:
