@@ -46,17 +46,13 @@ import warnings
 from types import SimpleNamespace
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from ..exceptions import DivergenceError
-from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
-from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ..objective import objective
 from ..optimizers import SGD, Adam
 from ..regularizers import ElasticNet
@@ -64,6 +60,7 @@ from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
 from ._checks import CHECKS, check_sample_weight, check_table, make_rng
 from ._rule import _EpochRule
+from ._views import _FittedViews
 
 _STOCHASTIC = ("sgd", "adam")
 _EXACT = ("lstsq", "cholesky")
@@ -110,70 +107,12 @@ def _max_eigenvalue(X, sample_weight, fit_intercept, n_iter=50, rtol=1e-3):
     return value
 
 
-def _write_into_view(cls, name, view, value):
-    """Copy ``value`` into the parameter ``view`` of estimator class ``cls``, checked first."""
-    if sp.issparse(value):
-        value = value.toarray()
-    value = np.asarray(value)
-    if value.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{name} of {cls} must hold real numbers, got an array of dtype {value.dtype}."
-        )
-    if value.shape != view.shape:
-        raise ValueError(
-            f"{name} of {cls} must have shape {view.shape}, got {value.shape}. Assign an "
-            "array of the fitted shape (refit to change the number of features or outputs)."
-        )
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"{name} of {cls} must be finite, got NaN or infinity.")
-    view[...] = value
-
-
-class _NumnetEstimator(BaseEstimator):
+class _NumnetEstimator(_FittedViews, BaseEstimator):
     """Base class: hyperparameter checks, data checks, the training loop, fitted attributes.
 
     Subclasses define ``_encode_targets``, ``_loss``, ``_make_network``, ``_objective`` and
     ``_set_model_attributes`` (and may add checks in ``_check_extra_params``).
     """
-
-    # Fitted arrays that are views into network_.params, computed on access and never stored:
-    # writing into them (coef_[:] = 0) or rebinding them (coef_ = ...) changes the model.
-    _VIEW_ATTRIBUTES = ()
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "network_")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # CSR/CSC X feeds the first Dense layer as it is
-        return tags
-
-    def __getattr__(self, name):
-        # Only called when the normal lookup fails, so every other attribute costs nothing.
-        if name in type(self)._VIEW_ATTRIBUTES and "network_" in self.__dict__:
-            return self._get_view(name)
-        # Raise the normal lookup's own error again (e.g. available_if's, with its cause).
-        return object.__getattribute__(self, name)
-
-    def __setattr__(self, name, value):
-        if name in type(self)._VIEW_ATTRIBUTES and "network_" in self.__dict__:
-            self.__dict__.pop(name, None)  # a stale copy from an old pickle
-            self._set_view(name, value)
-            return
-        if name == "network_":
-            stored = {view: self.__dict__.pop(view) for view in type(self)._VIEW_ATTRIBUTES
-                      if view in self.__dict__}  # the network is what predictions read
-            super().__setattr__(name, value)
-            self._adopt_stored_views(stored)
-            return
-        super().__setattr__(name, value)
-
-    def _adopt_stored_views(self, stored):
-        """Subclass hook: what coefficient attributes set before network_ still tell."""
-
-    def _write_view(self, name, view, value):
-        """Copy ``value`` into the parameter view, checking shape and dtype first."""
-        _write_into_view(type(self).__name__, name, view, value)
 
     def _fitted_attributes(self):
         """Names of the fitted public attributes (the state a model file must keep)."""
@@ -561,177 +500,3 @@ def _merge_histories(old, new):
         stopped_epoch=None if new.stopped_epoch is None else new.stopped_epoch + offset,
         converged=new.converged,
     )
-
-
-# --- targets -------------------------------------------------------------------------------------
-
-class _RegressorBase(_NumnetEstimator):
-    """Targets as a float matrix (n_samples, n_outputs); predictions 1-D for a 1-D y."""
-
-    def _encode_targets(self, y, dtype, *, first, classes=None):
-        if y.ndim == 2 and y.shape[1] == 1 and self._ravel_column_y:
-            y = column_or_1d(y, warn=True)
-        Y = y.reshape(y.shape[0], -1).astype(dtype, copy=False)
-        if first:
-            self.n_outputs_ = Y.shape[1]
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y must have {self.n_outputs_} output(s) to continue training, got "
-                f"{Y.shape[1]}. Set warm_start=False to fit a new model."
-            )
-        return Y, None
-
-    def _loss(self, n_outputs):
-        return MeanSquaredError()
-
-    def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
-        raw = self._forward(X)
-        return raw[:, 0] if self._predict_1d() else raw
-
-    def _predict_1d(self):
-        return self.n_outputs_ == 1
-
-
-class _ClassifierBase(_NumnetEstimator):
-    """Labels -> one-hot, one sigmoid column (binary) or an indicator matrix (multilabel).
-
-    Decoding needs only ``classes_``, ``out_activation_`` and ``n_outputs_``::
-
-        binary      1 output,  p = sigmoid(z),  label = classes_[z > 0]
-        multiclass  K outputs, p = softmax(z),  label = classes_[argmax z]
-        multilabel  L outputs, p = sigmoid(z),  labels = (z > 0)
-    """
-
-    _multilabel = False
-
-    def _check_raw_targets(self, y):
-        if y is None:
-            return  # scikit-learn's validate_data says that y is required
-        dtype = getattr(y, "dtype", None)
-        if dtype is None:
-            dtype = np.asarray(y).dtype
-        if not isinstance(dtype, np.dtype) or dtype.kind != "O":
-            return  # numeric NaN: scikit-learn's "Input y contains NaN."
-        flat = np.asarray(y, dtype=object).ravel()
-        missing = [i for i, v in enumerate(flat) if v is None or (isinstance(v, float) and v != v)]
-        if missing:
-            raise ValueError(
-                f"y of {type(self).__name__} must not contain missing labels (None or NaN), got "
-                f"{flat[missing[0]]!r} at index {missing[0]}. Drop those samples; labels are "
-                "never imputed."
-            )
-
-    def _validate_data_kwargs(self):
-        return {"multi_output": self._multilabel}
-
-    def _encode_targets(self, y, dtype, *, first, classes=None):
-        cls = type(self).__name__
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        kind = type_of_target(y)
-        if kind == "multilabel-indicator":
-            if first:
-                self.classes_ = np.arange(y.shape[1])
-                self.n_outputs_, self.out_activation_ = y.shape[1], "logistic"
-            elif not (self.out_activation_ == "logistic" and y.shape[1] == self.n_outputs_
-                      and self.n_outputs_ > 1):
-                raise ValueError(
-                    f"y must be a multilabel indicator matrix with {self.n_outputs_} columns "
-                    f"to continue training {cls}, got shape {y.shape}."
-                )
-            return y.astype(dtype), None
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(
-                f"y of {cls} must be 1-D class labels"
-                + (" or a multilabel indicator matrix" if self._multilabel else "")
-                + f", got a {kind!r} target."
-            )
-        labels = np.unique(y)
-        if first:
-            if classes is not None:
-                labels_given = np.unique(np.asarray(classes))
-                self._check_labels(labels, labels_given, "classes")
-                labels = labels_given
-            if len(labels) < 2:
-                raise ValueError(
-                    f"y of {cls} must contain at least 2 classes, got 1 class: "
-                    f"{labels.tolist()[0]!r}."
-                )
-            self.classes_ = labels
-            binary = len(labels) == 2
-            self.n_outputs_ = 1 if binary else len(labels)
-            self.out_activation_ = "logistic" if binary else "softmax"
-        else:
-            if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
-                raise ValueError(
-                    f"y must be a multilabel indicator matrix to continue training {cls}, "
-                    "got 1-D labels. Set warm_start=False to fit a new model."
-                )
-            self._check_labels(labels, self.classes_, "classes_")
-        index = np.searchsorted(self.classes_, y)
-        if self.n_outputs_ == 1:
-            Y = (index == 1).astype(dtype).reshape(-1, 1)
-        else:
-            Y = np.zeros((y.shape[0], self.n_outputs_), dtype=dtype)
-            Y[np.arange(y.shape[0]), index] = 1
-        return Y, index
-
-    def _check_labels(self, labels, known, what):
-        unknown = np.setdiff1d(labels, known)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in {what} "
-                f"{np.asarray(known).tolist()}. Pass every label in classes= on the first call "
-                "to partial_fit, or set warm_start=False to fit a new model."
-            )
-
-    def _loss(self, n_outputs):
-        return SoftmaxCrossEntropy() if self.out_activation_ == "softmax" else BinaryCrossEntropy()
-
-    def _check_partial_fit_classes(self, classes):
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ValueError(
-                    f"classes must be passed on the first call to {type(self).__name__}"
-                    ".partial_fit, got None. Pass every label, e.g. classes=np.unique(y_all)."
-                )
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes must be {self.classes_.tolist()} (as on the first call to "
-                f"partial_fit), got {np.asarray(classes).tolist()}."
-            )
-
-    def decision_function(self, X):
-        """Raw scores z (logits): shape (n_samples,) for binary y, else (n_samples, n_outputs)."""
-        raw = self._forward(X)
-        return raw[:, 0] if raw.shape[1] == 1 else raw
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (multilabel: (n_samples, n_labels))."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return softmax(raw, axis=1)
-        if raw.shape[1] > 1:
-            return sigmoid(raw)
-        # sigmoid(-z), not 1 - sigmoid(z): no cancellation when p is close to 1.
-        return np.hstack([sigmoid(-raw), sigmoid(raw)])
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed from the logits without underflow."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return log_softmax(raw, axis=1)
-        if raw.shape[1] > 1:
-            return log_sigmoid(raw)
-        return np.hstack([log_sigmoid(-raw), log_sigmoid(raw)])
-
-    def predict(self, X):
-        """Predicted labels (multilabel: an indicator matrix of ints)."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return self.classes_[np.argmax(raw, axis=1)]
-        if raw.shape[1] > 1:
-            return (raw > 0).astype(int)
-        return self.classes_[(raw[:, 0] > 0).astype(int)]

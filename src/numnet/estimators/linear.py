@@ -15,9 +15,10 @@ from ..layers import Dense
 from ..network import Sequential
 from ..objective import objective
 from ..training import History
-from ._base import _ClassifierBase, _max_eigenvalue, _RegressorBase, _stochastic_solver
+from ._base import _max_eigenvalue, _stochastic_solver
 from ._checks import check_inverse_strength, check_learning_rate_init
 from ._exact import solve_cholesky, solve_lstsq
+from ._targets import _ClassifierBase, _RegressorBase
 
 
 class _LinearMixin:

@@ -9,8 +9,10 @@ from .._validation import check_float, check_option
 from ..layers import ACTIVATIONS, Dense, Dropout
 from ..losses import PoissonLoss
 from ..network import Sequential
-from ._base import _ClassifierBase, _RegressorBase, _stochastic_solver, _write_into_view
+from ._base import _stochastic_solver
 from ._checks import check_hidden_layer_sizes
+from ._targets import _ClassifierBase, _RegressorBase
+from ._views import _write_into_view
 
 
 class _LayerViews(list):
