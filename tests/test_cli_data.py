@@ -267,3 +267,24 @@ def test_an_installed_cjk_font_is_chosen(monkeypatch):
                         [*font_manager.fontManager.ttflist, fake])
     assert plotting._font_family(["x", "猫"]) == ["Noto Sans CJK JP", "DejaVu Sans"]
     assert plotting._font_family(["x", "y"]) == ["sans-serif"]
+
+
+# --- review of issue 10 ---------------------------------------------------------------------
+
+
+def test_inspect_describes_every_column_kind_through_the_installed_command(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"],
+                          "d": ["2020-01-01", "2021-02-01", "2022-03-01", "2023-01-01"],
+                          "y": [1, 0, 1, 0]})
+    frame.to_csv(tmp_path / "kinds.csv", index=False)
+    done = numnet("train", "kinds.csv", "-t", "y", "-o", "kinds.numnet", "--epochs", "2",
+                  "--validation-fraction", "0", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = numnet("inspect", "kinds.numnet", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    lines = done.stdout.splitlines()
+    assert "preprocessing (3 columns -> 7 features, impute=None):" in lines
+    assert "  x: numeric, mean 2.5, scale 1.118, fill 2.5" in lines
+    assert "  c: categorical, 2 categories (a, b)" in lines
+    assert ("  d: date, 4 features (d.year, d.month, d.dayofweek, d.ordinal), "
+            "fill 2021-07-24") in lines

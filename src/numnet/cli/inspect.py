@@ -85,9 +85,16 @@ def _fmt(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _day(ordinal):
+    """An ordinal day (days since 1970-01-01) as an ISO date, e.g. 2021-08-08."""
+    import datetime
+
+    return (datetime.date(1970, 1, 1) + datetime.timedelta(days=math.floor(ordinal))).isoformat()
+
+
 def _describe(obj, metadata):
     from ..network import Sequential
-    from ..tabular import TabularPipeline
+    from ..tabular import DATE_PARTS, TabularPipeline
 
     description = {"kind": metadata["kind"], "numnet_version": metadata["numnet_version"],
                    "format_version": metadata["format_version"]}
@@ -100,12 +107,18 @@ def _describe(obj, metadata):
             if column["kind"] == "numeric":
                 columns.append(f"{column['name']}: numeric, mean {column['mean']:.4g}, scale "
                                f"{column['scale']:.4g}, fill {column['fill']:.4g}")
-            else:
+            elif column["kind"] == "date":
+                parts = ", ".join(f"{column['name']}.{part}" for part in DATE_PARTS)
+                columns.append(f"{column['name']}: date, {len(DATE_PARTS)} features ({parts}), "
+                               f"fill {_day(column['fill'])}")
+            elif column["kind"] == "categorical":
                 cats = column["categories"]
                 shown = ", ".join(_escaped(c) for c in cats[:8]) + (
                     ", ..." if len(cats) > 8 else "")
                 columns.append(f"{column['name']}: categorical, {len(cats)} categories "
                                f"({shown})")
+            else:
+                columns.append(f"{column['name']}: {column['kind']}")
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
