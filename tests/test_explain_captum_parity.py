@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 captum_attr = pytest.importorskip("captum.attr")
 
 import numnet as nn  # noqa: E402  (after importorskip)
-import numnet.explain  # noqa: E402
+import numnet.explain.methods  # noqa: E402
 from numnet.explain import integrated_gradients, quadrature, saliency  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def test_saliency_and_integrated_gradients_match_captum(rng, monkeypatch, activa
         scale = 39 / 40 if rule == "riemann_trapezoid" else 1.0
         np.testing.assert_allclose(result.values * scale, expected, rtol=1e-6, atol=1e-9)
         with monkeypatch.context() as patch:
-            patch.setattr(numnet.explain, "quadrature", captum_quadrature)
+            patch.setattr(numnet.explain.methods, "quadrature", captum_quadrature)
             same_rule = integrated_gradients(net, X, target=target, n_steps=40, method=rule)
         np.testing.assert_allclose(same_rule.values, expected, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(same_rule.delta, delta.detach().numpy(), rtol=1e-6,
