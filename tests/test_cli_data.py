@@ -288,3 +288,38 @@ def test_inspect_describes_every_column_kind_through_the_installed_command(tmp_p
     assert "  c: categorical, 2 categories (a, b)" in lines
     assert ("  d: date, 4 features (d.year, d.month, d.dayofweek, d.ordinal), "
             "fill 2021-07-24") in lines
+
+
+def test_parquet_dates_and_decimals_are_dates_and_numbers(tmp_path, capsys, monkeypatch):
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    days = [datetime.date(2020, 1, 1) + datetime.timedelta(days=40 * i) for i in range(12)]
+    prices = [decimal.Decimal(f"{10 + 3 * i}.{i:02d}") for i in range(12)]
+    pq.write_table(pa.table({
+        "day": pa.array(days, pa.date32()),
+        "stamp": pa.array([datetime.datetime(2021, 1, 1 + i) for i in range(12)],
+                          pa.timestamp("ms")),
+        "price": pa.array(prices, pa.decimal128(10, 2)),
+        "cost": pa.array([p * 2 for p in prices], pa.decimal128(10, 2)),
+    }), "shop.parquet")
+    code, _, err = run(capsys, "train", "shop.parquet", "-t", "cost", "--model", "linear",
+                       "--validation-fraction", "0", "-o", "shop.numnet", "-q")
+    assert (code, err) == (0, "")
+    pipeline = nn.load(tmp_path / "shop.numnet")
+    assert pipeline.task == "regression"
+    assert [(c["name"], c["kind"]) for c in pipeline.preprocessor.columns_] == [
+        ("day", "date"), ("stamp", "date"), ("price", "numeric")]
+    code, out, err = run(capsys, "predict", "shop.numnet", "shop.parquet")
+    assert code == 0, err
+    predicted = pd.read_csv(io.StringIO(out))["prediction"].to_numpy()
+    np.testing.assert_allclose(predicted, [float(p) * 2 for p in prices], rtol=1e-6)
+    # the Python API: decimals in a frame are numbers too
+    frame = pd.DataFrame({"price": prices, "cost": [p * 2 for p in prices]})
+    api, _ = nn.tabular.train_pipeline(frame, target="cost", model="linear",
+                                        validation_fraction=0)
+    assert api.task == "regression" and api.preprocessor.columns_[0]["kind"] == "numeric"

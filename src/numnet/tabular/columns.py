@@ -143,10 +143,18 @@ def numbers_from_text(series, name):
 def convert_numeric_text(frame, columns):
     """``frame`` with the columns that hold numbers written as text read as numbers.
 
-    Each converted column is announced with a UserWarning (one line on the command line).
+    Columns of Python ``Decimal`` values become float64 silently. Each converted text column
+    is announced with a UserWarning (one line on the command line).
     """
+    import pandas as pd
+
     converted = None
     for name in columns:
+        if pd.api.types.infer_dtype(frame[name], skipna=True) == "decimal":
+            if converted is None:
+                converted = frame.copy()
+            converted[name] = pd.to_numeric(frame[name]).astype(np.float64)
+            continue  # Python Decimal values are numbers, no warning needed
         values, how = numbers_from_text(frame[name], name)
         if values is None:
             continue
@@ -311,6 +319,10 @@ def target_values(frame, target, task):
     if task == "regression":
         import pandas as pd
 
+        if not pd.api.types.is_bool_dtype(series) and not pd.api.types.is_numeric_dtype(series):
+            parsed = pd.to_numeric(series, errors="coerce")
+            if parsed.notna().all():
+                series = parsed  # numbers held as objects (e.g. Decimal): numbers
         if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
             parsed = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(
                 series) else series.where(False)

@@ -156,7 +156,21 @@ def _read_parquet(path, name):
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(
             error).__name__
         raise DataError(f"Cannot read {name!r} as Parquet: {detail.rstrip('.')}.") from None
-    return table.to_pandas()
+    return _arrow_to_pandas(table)
+
+
+def _arrow_to_pandas(table):
+    """The DataFrame of an Arrow table: decimals as float64, dates as datetime64.
+
+    pandas would make decimals Python ``Decimal`` objects and dates ``datetime.date`` objects
+    (columns that look like text); numnet reads them as the numbers and dates they are.
+    """
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.float64()))
+    return table.to_pandas(date_as_object=False)
 
 
 def _check_duplicates(columns, name):
