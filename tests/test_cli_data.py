@@ -323,3 +323,30 @@ def test_parquet_dates_and_decimals_are_dates_and_numbers(tmp_path, capsys, monk
     api, _ = nn.tabular.train_pipeline(frame, target="cost", model="linear",
                                         validation_fraction=0)
     assert api.task == "regression" and api.preprocessor.columns_[0]["kind"] == "numeric"
+
+
+def _limited_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (4_000_000_000, 4_000_000_000))
+
+
+def test_data_files_that_are_not_regular_files_are_refused(tmp_path):
+    import os
+
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    (tmp_path / "zero.parquet").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.csv")
+    for name, kind in (("zero.csv", "a character device"), ("zero.parquet", "a character device"),
+                       ("pipe.csv", "a FIFO (named pipe)")):
+        done = subprocess.run([*COMMAND, "train", name, "-t", "y", "-o", "b.numnet"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              preexec_fn=_limited_memory)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr[-500:]
+        assert done.stderr == (f"error: Cannot read {name!r}: it is {kind}, not a data file. "
+                               "Pass the file itself, or - to read CSV from stdin.\n")
+    done = subprocess.run([*COMMAND, "train", "-", "-t", "y", "-o", "b.numnet", "--epochs", "2",
+                           "--validation-fraction", "0", "-q"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          input="x,y\n1,0\n2,1\n3,0\n4,1\n")
+    assert (done.returncode, done.stderr) == (0, "")

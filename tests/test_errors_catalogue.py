@@ -324,6 +324,7 @@ def model_file_cases(folder, model):
     from test_io import forge, join_file, split_file
 
     os.mkfifo(folder / "fifo.numnet")
+    (folder / "zero.csv").symlink_to("/dev/zero")
     (folder / "edited.numnet").write_bytes(forge(
         (folder / "model.numnet").read_bytes(),
         lambda header, metadata: metadata["object"]["state"].update(task="regression")))
@@ -360,6 +361,7 @@ CASES.update({
     "write-failed": (save_on_a_full_disk, None),
     "save-too-large": (save_huge_labels, None),
     "model-not-regular": (lambda: nn.load("fifo.numnet"), ["inspect", "fifo.numnet"]),
+    "data-not-regular": (None, ["train", "zero.csv", "-t", "label", "-o", "m.numnet"]),
     "text-as-model": (lambda: nn.load("data.csv"), ["predict", "data.csv", "data.csv"]),
     "missing-model": (None, ["predict", "nope.numnet", "data.csv"]),
     "predict-output-suffix": (None, ["predict", "model.numnet", "data.csv", "-o",

@@ -16,8 +16,16 @@ all first; :func:`load` here reads the kinds registered so far.
 from ._safetensors import ModelFileError
 from .checkpoint import Checkpoint
 from .codec import register_kind
-from .files import OutputError, atomic_write, check_folder, check_output
+from .files import (
+    NotRegularFileError,
+    OutputError,
+    atomic_write,
+    check_folder,
+    check_output,
+    open_regular_file,
+)
 from .models import dumps, load, loads, read_metadata, save
 
-__all__ = ["Checkpoint", "ModelFileError", "OutputError", "atomic_write", "check_folder",
-           "check_output", "dumps", "load", "loads", "read_metadata", "register_kind", "save"]
+__all__ = ["Checkpoint", "ModelFileError", "NotRegularFileError", "OutputError", "atomic_write",
+           "check_folder", "check_output", "dumps", "load", "loads", "open_regular_file",
+           "read_metadata", "register_kind", "save"]

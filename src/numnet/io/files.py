@@ -26,6 +26,37 @@ class OutputError(OSError):
     """
 
 
+class NotRegularFileError(OSError):
+    """A path to read that is a folder, a FIFO, a device or a socket, not a regular file.
+
+    ``kind`` says which (``"a character device"``, ``"a FIFO (named pipe)"``, ...).
+    """
+
+    def __init__(self, path, kind):
+        super().__init__(f"{os.fspath(path)!r} is {kind}, not a regular file")
+        self.kind = kind
+
+
+def open_regular_file(path):
+    """Open ``path`` (after following symbolic links) for binary reading, if it is a regular file.
+
+    A FIFO would block ``open()`` until a writer appears and a device such as /dev/zero never
+    ends, so both are refused from ``stat`` before opening, and again from ``fstat`` after a
+    non-blocking open (in case the path was swapped in between): :class:`NotRegularFileError`.
+    A missing or unreadable file raises the usual OSError.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(path, _safetensors.describe_mode(mode))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    file = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        file.close()
+        raise NotRegularFileError(path, _safetensors.describe_mode(mode))
+    return file
+
+
 _STARTED = time.time()  # stale temporary files are those older than this process
 _REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
             errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .._validation import repeated_names
-from ..io import atomic_write
+from ..io import NotRegularFileError, atomic_write, open_regular_file
 
 TASKS = ("auto", "classification", "regression")
 MODELS = ("linear", "logistic", "mlp")
@@ -123,9 +123,17 @@ def read_table(source, *, sep=None, encoding=None):
 
 
 def _read_bytes(path, name):
+    """The bytes of a regular file (a FIFO or a device such as /dev/zero is refused first)."""
     try:
-        with open(path, "rb") as file:
+        with open_regular_file(path) as file:
             return file.read()
+    except NotRegularFileError as error:
+        if error.kind == "a folder":
+            raise DataError(f"Cannot read {name!r}: it is a folder, not a file.") from None
+        raise DataError(
+            f"Cannot read {name!r}: it is {error.kind}, not a data file. Pass the file itself, "
+            "or - to read CSV from stdin."
+        ) from None
     except FileNotFoundError:
         raise DataError(f"Cannot read {name!r}: no such file.") from None
     except IsADirectoryError:
