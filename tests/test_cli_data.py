@@ -350,3 +350,22 @@ def test_data_files_that_are_not_regular_files_are_refused(tmp_path):
                           capture_output=True, text=True, timeout=60,
                           input="x,y\n1,0\n2,1\n3,0\n4,1\n")
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_dates_and_text_identifiers_get_a_warning_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"model": [f"car {i}" for i in range(12)],
+                  "built": [f"20{10 + i}-0{1 + i % 9}-15" for i in range(12)],
+                  "hp": [90.0, 110, 95, 150, 175, 60, 245, 62, 123, 180, 66, 97],
+                  "y": [0, 1] * 6}).to_csv("cars.csv", index=False)
+    code, _, err = run(capsys, "train", "cars.csv", "-t", "y", "--epochs", "2",
+                       "--validation-fraction", "0", "-o", "cars.numnet")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: column")]
+    assert warnings == [
+        "warning: column 'model' looks like an identifier (its 12 values are all different "
+        "text); it is used as 12 one-hot features. If it is an identifier, leave it out with "
+        "--exclude model.",
+        "warning: column 'built' holds dates; it is used as 4 numeric features: built.year, "
+        "built.month, built.dayofweek and built.ordinal (days since 1970-01-01).",
+    ]

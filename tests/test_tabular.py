@@ -184,9 +184,15 @@ def test_mostly_string_column_is_categorical():
 def test_identifier_column_warns():
     ids = pd.DataFrame({"id": [f"user{i}" for i in range(60)]})
     with pytest.warns(UserWarning, match=re.escape(
-            "column 'id' has 60 distinct values in 60 rows, so one-hot encoding adds 60 "
-            "features. If it is an identifier, leave it out with --features.")):
+            "column 'id' looks like an identifier (its 60 values are all different text); it "
+            "is used as 60 one-hot features. If it is an identifier, leave it out with "
+            "--exclude id.")):
         TabularPreprocessor().fit(ids, ["id"])
+    codes = pd.DataFrame({"code": [f"c{i % 70}" for i in range(100)]})
+    with pytest.warns(UserWarning, match=re.escape(
+            "column 'code' has 70 distinct values in 100 rows, so one-hot encoding adds 70 "
+            "features. If it is an identifier, leave it out with --exclude code.")):
+        TabularPreprocessor().fit(codes, ["code"])
 
 
 def test_state_round_trips_and_rejects_garbage(frame):

@@ -77,7 +77,8 @@ class TabularPreprocessor:
         """Learn fill values, means, scales and categories from ``frame[columns]``.
 
         A column with one value in every row is left out (with a warning); an integer column
-        whose values are all different and consecutive (a row number) gets a warning.
+        whose values are all different and consecutive (a row number), a text column whose
+        values are all different (at least 10 rows) and a date column get a warning.
         """
         self.check(frame, columns)
         self.columns_ = []
@@ -97,6 +98,12 @@ class TabularPreprocessor:
                 self.columns_.append({"name": name, "kind": "date", "fill": fill,
                                       "mean": [float(v) for v in parts.mean(axis=0)],
                                       "scale": [float(v) if v > 0 else 1.0 for v in std]})
+                features = [f"{name}.{part}" for part in DATE_PARTS]
+                warnings.warn(
+                    f"column {name!r} holds dates; it is used as {len(features)} numeric "
+                    f"features: {', '.join(features[:-1])} and {features[-1]} (days since "
+                    "1970-01-01).", UserWarning, stacklevel=2,
+                )
                 continue
             if kind == "numeric":
                 _warn_identifier(series, name)
@@ -120,11 +127,18 @@ class TabularPreprocessor:
                 top = counts.max()
                 fill = min(str(v) for v in counts.index[counts == top])
                 categories = sorted(set(present))
-                if len(categories) > 50 and len(categories) > 0.5 * len(present):
+                if len(present) >= 10 and len(categories) == len(present):
+                    warnings.warn(
+                        f"column {name!r} looks like an identifier (its {len(present)} values "
+                        f"are all different text); it is used as {len(categories)} one-hot "
+                        f"features. If it is an identifier, leave it out with --exclude {name}.",
+                        UserWarning, stacklevel=2,
+                    )
+                elif len(categories) > 50 and len(categories) > 0.5 * len(present):
                     warnings.warn(
                         f"column {name!r} has {len(categories)} distinct values in "
                         f"{len(present)} rows, so one-hot encoding adds {len(categories)} "
-                        "features. If it is an identifier, leave it out with --features.",
+                        f"features. If it is an identifier, leave it out with --exclude {name}.",
                         UserWarning, stacklevel=2,
                     )
                 self.columns_.append({"name": name, "kind": "categorical",
