@@ -369,3 +369,31 @@ def test_dates_and_text_identifiers_get_a_warning_line(tmp_path, capsys, monkeyp
         "warning: column 'built' holds dates; it is used as 4 numeric features: built.year, "
         "built.month, built.dayofweek and built.ordinal (days since 1970-01-01).",
     ]
+
+
+@pytest.mark.parametrize("edit, detail", [
+    (lambda state: state["callbacks"]["1"]["curve"]["val_loss"].extend([0.5] * 4),
+     "the validation curve must have one entry per completed epoch (3), got 7 val_loss "
+     "entries"),
+    (lambda state: state["callbacks"]["0"].update(n_scaled=10**9),
+     "n_scaled (the history entries already rescaled) must be at most the completed epochs "
+     "(3), got 1000000000"),
+], ids=["curve-too-long", "n-scaled"])
+def test_checkpoints_with_callback_state_out_of_range_are_refused(tmp_path, capsys, monkeypatch,
+                                                                  edit, detail):
+    from test_io import forge
+
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"x": np.arange(20.0), "y": [0, 1] * 10}).to_csv("d.csv", index=False)
+    args = ["train", "d.csv", "-t", "y", "--hidden", "2", "--epochs", "3", "-o", "m.numnet",
+            "--checkpoint-dir", "run", "-q"]
+    assert run(capsys, *args)[0] == 0
+    path = tmp_path / "run" / "checkpoint.numnet"
+    path.write_bytes(forge(path.read_bytes(),
+                           lambda header, metadata: edit(metadata["object"]["state"])))
+    code, out, err = run(capsys, *args, "--resume")
+    assert (code, out) == (2, "")
+    assert err == (f"error: The checkpoint in {Path('run') / 'checkpoint.numnet'} does not fit "
+                   f"this run: the state of callback {0 if 'n_scaled' in detail else 1} does "
+                   f"not fit it ({detail}; the file was altered). Resume with the same data and "
+                   "settings, or start afresh without resume.\n")

@@ -332,6 +332,10 @@ def model_file_cases(folder, model):
     metadata["object"]["state"]["optimizer"]["t"] = -1
     (folder / "bad-step").mkdir()
     (folder / "bad-step" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+    header, metadata, body = split_file((folder / "run" / "checkpoint.numnet").read_bytes())
+    metadata["object"]["state"]["callbacks"]["1"]["curve"]["val_loss"].extend([0.5] * 4)
+    (folder / "bad-curve").mkdir()
+    (folder / "bad-curve" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
 
 
 def tiny_network():
@@ -371,6 +375,10 @@ CASES.update({
     "checkpoint-out-of-range": (lambda: Checkpoint("bad-step").load(),
                                 ["train", "data.csv", "-t", "label", "--checkpoint-dir",
                                  "bad-step", "--resume", "-o", "m.numnet"]),
+    "checkpoint-curve-out-of-range": (None, ["train", "data.csv", "-t", "label", "--hidden",
+                                             "4", "--epochs", "3", "--learning-rate", "0.01",
+                                             "--checkpoint-dir", "bad-curve", "--resume", "-o",
+                                             "run.numnet"]),
     "pipeline-inconsistent": (lambda: nn.load("edited.numnet"),
                               ["predict", "edited.numnet", "data.csv"]),
 })

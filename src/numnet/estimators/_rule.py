@@ -80,6 +80,17 @@ class _EpochRule:
         est.validation_scores_ = list(state["validation_scores_"])
         est.best_validation_score_ = state["best_validation_score_"]
 
+    def check_restored(self, history):
+        """ValueError unless the restored counters fit the restored history's epochs."""
+        epochs = len(history.loss)
+        if self.n_scaled > epochs:
+            raise ValueError(f"n_scaled (the history entries already rescaled) must be at most "
+                             f"the completed epochs ({epochs}), got {self.n_scaled}; the file "
+                             "was altered")
+        if self.best_epoch is not None and not 1 <= self.best_epoch <= epochs:
+            raise ValueError(f"best_epoch must be in [1, {epochs}], got {self.best_epoch}; the "
+                             "file was altered")
+
     def rescale(self, history):
         """Convert the new history entries from numnet's units (F) to the documented J."""
         if self.scale != 1.0:

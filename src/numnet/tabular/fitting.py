@@ -309,6 +309,27 @@ class _Callbacks:
         self.tracker.curve = {key: list(value) if isinstance(value, list) else value
                               for key, value in curve.items()}
 
+    def check_restored(self, history):
+        """ValueError unless the restored curve has one point per completed epoch, in range."""
+        if self.tracker is None:
+            return
+        curve, epochs = self.tracker.curve, len(history.loss)
+        if curve["metric_name"] != self.tracker.metric_name:
+            raise ValueError(f"the validation curve's metric must be "
+                             f"{self.tracker.metric_name!r}, got {curve['metric_name']!r:.50}; "
+                             "the file was altered")
+        for key in ("val_loss", "val_metric"):
+            if len(curve[key]) != epochs:
+                raise ValueError(f"the validation curve must have one entry per completed epoch "
+                                 f"({epochs}), got {len(curve[key])} {key} entries; the file "
+                                 "was altered")
+        low, high = (0.0, 1.0) if self.tracker.task == "classification" else (-math.inf, 1.0)
+        for key, (lowest, highest) in (("val_loss", (0.0, math.inf)), ("val_metric", (low, high))):
+            bad = [v for v in curve[key] if not (math.isfinite(v) and lowest <= v <= highest)]
+            if bad:
+                raise ValueError(f"the validation curve's {key} must hold finite values in "
+                                 f"[{lowest}, {highest}], got {bad[0]!r}; the file was altered")
+
     def __call__(self, epoch, history):
         self.called = True
         holdout = None if self.tracker is None else self.tracker(epoch, history)
@@ -332,8 +353,8 @@ class _HoldoutTracker:
 
     def __init__(self, estimator, X, y, task):
         self.estimator, self.X, self.y, self.task = estimator, X, y, task
-        self.curve = {"val_loss": [], "val_metric": [],
-                      "metric_name": "accuracy" if task == "classification" else "r2"}
+        self.metric_name = "accuracy" if task == "classification" else "r2"
+        self.curve = {"val_loss": [], "val_metric": [], "metric_name": self.metric_name}
 
     def __call__(self, epoch, history):
         # The network itself, not est.predict: the estimator sets its public attributes only

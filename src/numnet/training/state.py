@@ -108,7 +108,10 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
     """Write ``state`` back into the run's objects; returns the restored :class:`History`.
 
     Raises ValueError when the state does not fit this run's objects (another optimizer,
-    schedule, bit generator, dropout layers or callbacks than the run that saved it).
+    schedule, bit generator, dropout layers or callbacks than the run that saved it). A
+    callback with state may also define ``check_restored(history)``, called with the restored
+    :class:`History` after ``load_state_dict``, to check its counters against the completed
+    epochs (ValueError when they are out of range).
     """
     def mismatch(what, detail=""):
         return ValueError(
@@ -147,11 +150,15 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
         early_stopping.load_state_dict(state.early_stopping)
     if lr_schedule is not None and state.schedule is not None:
         lr_schedule.load_state_dict(copy.deepcopy(state.schedule))
+    history = History(**copy.deepcopy(state.history))
     for index, callback in enumerate(callbacks):
         if _has_state(callback):
             try:
                 callback.load_state_dict(copy.deepcopy(state.callbacks[str(index)]))
+                check = getattr(callback, "check_restored", None)
+                if callable(check):
+                    check(history)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 raise mismatch(f"the state of callback {index} does not fit it",
                                f" ({error})") from None
-    return History(**copy.deepcopy(state.history))
+    return history
