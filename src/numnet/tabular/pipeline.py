@@ -75,6 +75,9 @@ class TabularPipeline:
 
         The same figures as ``numnet evaluate`` and :func:`evaluate_pipeline` report.
         """
+        if self.target not in frame.columns:
+            raise DataError(f"frame must hold the target column {self.target!r} to score, got "
+                            f"columns {list(frame.columns)[:20]}.")
         metrics = evaluate_pipeline(self, frame)["metrics"]
         return metrics["accuracy" if self.task == "classification" else "r2"]
 
