@@ -304,3 +304,26 @@ def test_score_and_evaluate_name_the_given_target(houses):
                                   model="linear", validation_fraction=0)
     assert regressor.score(houses) == pytest.approx(metrics.r2_score(
         houses["price"], regressor.predict(houses)), rel=1e-12)
+
+
+def test_score_without_the_target_column_says_so_without_cli_flags(frame):
+    pipe, _ = train(frame, target="price", features=["size", "city"], impute="mean")
+    with raises("frame must hold the target column 'price' to score, got columns ['size', "
+                "'city']."):
+        pipe.score(frame[["size", "city"]])
+
+
+def test_a_task_edited_over_a_scaled_regressor_blames_the_task(frame, tmp_path):
+    import numnet as nn
+    from test_io import forge
+
+    pipe, _ = train(frame, target="price", features=["rooms"])
+    assert pipe.target_scaler is not None
+    nn.save(pipe, tmp_path / "reg.numnet")
+    path = tmp_path / "edited.numnet"
+    path.write_bytes(forge((tmp_path / "reg.numnet").read_bytes(), lambda header, metadata:
+                           metadata["object"]["state"].update(task="classification")))
+    with raises(f"Cannot load {str(path)!r}: the pipeline's task is 'classification', but its "
+                f"estimator {type(pipe.estimator).__name__} is a regressor; the file was "
+                "altered.", nn.ModelFileError):
+        nn.load(path)

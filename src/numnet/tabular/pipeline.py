@@ -158,15 +158,32 @@ def read_pipeline(reader, spec):
     state, est_spec = reader.fields(spec, ["state", "estimator"], "a pipeline entry")
     if not isinstance(est_spec, dict) or est_spec.get(TAG) != "estimator":
         reader.fail("a pipeline must hold an estimator.")
-    pipe = TabularPipeline.from_state(state, reader.decode("estimator", est_spec))
+    estimator = reader.decode("estimator", est_spec)
+    if isinstance(state, dict) and _is_task(state.get("task")):
+        # before from_state, whose checks (a target scaler only for a regression) assume the
+        # task is right: an edited task must be named as what is wrong
+        _check_task(reader, state["task"], estimator)
+    pipe = TabularPipeline.from_state(state, estimator)
     _check_pipeline(reader, pipe)
     return pipe
 
 
-def _check_pipeline(reader, pipe):
-    """The parts of a pipeline must fit together: its columns, features, task and estimator."""
+def _is_task(value):
+    return isinstance(value, str) and value in TASKS[1:]
+
+
+def _check_task(reader, task, estimator):
+    """The task must fit the estimator: a classifier for classification, else a regressor."""
     from sklearn.base import is_classifier
 
+    kind = "classifier" if is_classifier(estimator) else "regressor"
+    if (task == "classification") != (kind == "classifier"):
+        reader.fail(f"the pipeline's task is {task!r}, but its estimator "
+                    f"{type(estimator).__name__} is a {kind}; the file was altered.")
+
+
+def _check_pipeline(reader, pipe):
+    """The parts of a pipeline must fit together: its columns, features, task and estimator."""
     columns = pipe.preprocessor.columns_
     names = [column["name"] for column in columns]
     repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
@@ -188,10 +205,7 @@ def _check_pipeline(reader, pipe):
         reader.fail(f"the preprocessing makes {n_features} features from "
                     f"{len(names)} columns, but the {type(estimator).__name__} expects "
                     f"{expected!r:.50}; the file was altered.")
-    kind = "classifier" if is_classifier(estimator) else "regressor"
-    if (pipe.task == "classification") != (kind == "classifier"):
-        reader.fail(f"the pipeline's task is {pipe.task!r}, but its estimator "
-                    f"{type(estimator).__name__} is a {kind}; the file was altered.")
+    _check_task(reader, pipe.task, estimator)
 
 
 register_kind("pipeline", TabularPipeline, write_pipeline, read_pipeline)
