@@ -397,3 +397,18 @@ def test_checkpoints_with_callback_state_out_of_range_are_refused(tmp_path, caps
                    f"this run: the state of callback {0 if 'n_scaled' in detail else 1} does "
                    f"not fit it ({detail}; the file was altered). Resume with the same data and "
                    "settings, or start afresh without resume.\n")
+
+
+def test_an_output_that_is_the_checkpoint_file_is_refused_before_training(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"x": np.arange(20.0), "y": [0, 1] * 10}).to_csv("d.csv", index=False)
+    (tmp_path / "ckx").mkdir()
+    for output in ("ckx/checkpoint.numnet", "./ckx/../ckx/checkpoint.numnet"):
+        code, out, err = run(capsys, "train", "d.csv", "-t", "y", "-o", output,
+                             "--checkpoint-dir", "ckx")
+        assert (code, out) == (2, "")
+        assert err == (f"error: Cannot write {output!r}: it is the checkpoint file of "
+                       "--checkpoint-dir 'ckx', which training writes. Choose another output "
+                       "path.\n")
+    assert list((tmp_path / "ckx").iterdir()) == []

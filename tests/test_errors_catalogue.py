@@ -356,6 +356,8 @@ def save_huge_labels():
 
 CASES.update({
     "output-is-input": (None, ["train", "data.csv", "-t", "label", "-o", "data.csv"]),
+    "output-is-checkpoint": (None, ["train", "data.csv", "-t", "label", "-o",
+                                    "ckx/checkpoint.numnet", "--checkpoint-dir", "ckx"]),
     "output-folder-missing": (lambda: nn.save(tiny_network(), "nope/m.numnet"),
                               ["train", "data.csv", "-t", "label", "-o", "nope/m.numnet"]),
     "output-not-a-file": (lambda: nn.save(tiny_network(), "/dev/null"),

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import typer
 
@@ -298,6 +299,10 @@ def train(
 
         Checkpoint(checkpoint_dir).check_writable()
         checkpoint_file = str(Checkpoint(checkpoint_dir).path)
+        if output is not None and _same_path(output, checkpoint_file):
+            raise UserError(f"Cannot write {output!r}: it is the checkpoint file of "
+                            f"--checkpoint-dir {checkpoint_dir!r}, which training writes. "
+                            "Choose another output path.")
     _check_output(output, inputs=[data, checkpoint_file])
     frame = read_table(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
@@ -352,6 +357,16 @@ def train(
     pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
     pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
     _save(pipeline, report, output, quiet, as_json)
+
+
+def _same_path(a, b):
+    """True when two paths name one file: the same resolved path, or the same existing file."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _check_options(*, impute, model, task, activation, penalty, solver, dtype, dropout, alpha,

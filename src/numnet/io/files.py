@@ -75,8 +75,9 @@ def check_output(path, *, inputs=()):
     A symbolic link is followed: its target is written (replaced atomically) and the link is
     kept. Refused with :class:`OutputError`: a path that is a folder, a FIFO, a device or a
     socket; a folder that does not exist or cannot be written; a path that is the same file as
-    one of ``inputs`` (paths of files read by the same command; ``"-"`` and missing ones are
-    skipped). An empty path is a ValueError.
+    one of ``inputs`` (paths of files read or written by the same command, compared as
+    resolved paths and, when both exist, as files; ``"-"`` is skipped). An empty path is a
+    ValueError.
 
     Returns
     -------
@@ -123,19 +124,21 @@ def check_output(path, *, inputs=()):
         reason = ("the file system is read-only" if read_only
                   else f"permission denied (the folder {shown!r} is not writable)")
         raise OutputError(f"Cannot write {text!r}: {reason}.")
-    if mode is not None:
-        for source in inputs:
-            if source is None or os.fspath(source) in ("", "-"):
-                continue
+    for source in inputs:
+        if source is None or os.fspath(source) in ("", "-"):
+            continue
+        # the same resolved path (also for a file not written yet), or the same existing file
+        same = os.path.realpath(source) == str(destination)
+        if not same and mode is not None:
             try:
                 same = os.path.samefile(source, destination)
             except OSError:
                 continue
-            if same:
-                raise OutputError(
-                    f"Cannot write {text!r}: it is the input file {os.fspath(source)!r}, which "
-                    "would be replaced. Choose another output path."
-                )
+        if same:
+            raise OutputError(
+                f"Cannot write {text!r}: it is the input file {os.fspath(source)!r}, which "
+                "would be replaced. Choose another output path."
+            )
     return destination
 
 
