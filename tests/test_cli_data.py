@@ -412,3 +412,21 @@ def test_an_output_that_is_the_checkpoint_file_is_refused_before_training(tmp_pa
                        "--checkpoint-dir 'ckx', which training writes. Choose another output "
                        "path.\n")
     assert list((tmp_path / "ckx").iterdir()) == []
+
+
+def test_an_output_folder_gets_a_hint_that_fits_the_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"x": np.arange(20.0), "y": [0, 1] * 10}).to_csv("d.csv", index=False)
+    assert run(capsys, "train", "d.csv", "-t", "y", "--epochs", "2", "-o", "m.numnet", "-q")[0] == 0
+    (tmp_path / "q.png").mkdir()
+    (tmp_path / "out.csv").mkdir()
+    for args, example in ((["plot", "m.numnet", "-o", "q.png"], "q.png/plot.png"),
+                          (["predict", "m.numnet", "d.csv", "-o", "out.csv"],
+                           "out.csv/predictions.csv"),
+                          (["explain", "m.numnet", "d.csv", "-o", "out.csv"],
+                           "out.csv/explanations.csv"),
+                          (["train", "d.csv", "-t", "y", "-o", "q.png"], "q.png/model.numnet")):
+        code, out, err = run(capsys, *args)
+        assert (code, out) == (2, "")
+        assert err == (f"error: Cannot write {args[-1]!r}: it is a folder. Name a file to "
+                       f"write, e.g. {example!r}.\n")

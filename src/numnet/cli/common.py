@@ -116,8 +116,11 @@ def _escaped(value):
 
 
 
-def _check_output(output, *, inputs=(), suffixes=None):
-    """Refuse an --output that cannot be written, before the command does any work."""
+def _check_output(output, *, inputs=(), suffixes=None, example="model.numnet"):
+    """Refuse an --output that cannot be written, before the command does any work.
+
+    ``example`` is the file name suggested inside an --output that is a folder.
+    """
     from ..io import check_output
 
     if output is None:
@@ -126,7 +129,7 @@ def _check_output(output, *, inputs=(), suffixes=None):
         listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
         raise UserError(f"--output must end in {listed}, got {output!r}.")
     try:
-        check_output(output, inputs=inputs)
+        check_output(output, inputs=inputs, example=example)
     except ValueError:
         raise UserError(f"--output must name a file to write, got {output!r}.") from None
 

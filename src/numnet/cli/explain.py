@@ -76,7 +76,7 @@ def explain(
         _check_range(steps, "--steps", "an integer >= 1", lambda v: v >= 1)
     if output is not None and Path(output).suffix.lower() != ".csv":
         raise UserError(f"--output must end in .csv, got {output!r}.")
-    _check_output(output, inputs=[model, data])
+    _check_output(output, inputs=[model, data], example="explanations.csv")
     if plot is not None:
         if Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
             raise UserError(f"--plot must end in .png, .svg or .pdf, got {plot!r}.")

@@ -36,7 +36,8 @@ def plot(
 
     _check_range(width, "--width", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
     _check_range(height, "--height", "an integer in [100, 10000]", lambda v: 100 <= v <= 10000)
-    _check_output(output, inputs=[model, data], suffixes=(".png", ".svg", ".pdf"))
+    _check_output(output, inputs=[model, data], suffixes=(".png", ".svg", ".pdf"),
+                  example="plot.png")
     obj = _load_model(model)
     frame = None
     if data is not None:

@@ -56,7 +56,7 @@ def predict(
         except DataError:
             raise UserError(f"--output must be a .csv, .tsv or .parquet file (or leave it out "
                             f"for CSV on stdout), got {output!r}.") from None
-    _check_output(output, inputs=[model, data])
+    _check_output(output, inputs=[model, data], example="predictions.csv")
     pipeline = _load_pipeline(model, "predict")
     frame = read_table(data, sep=sep, encoding=encoding)
     kept = [name for item in keep or [] for name in parse_columns(item)]

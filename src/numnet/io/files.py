@@ -69,7 +69,7 @@ def _reason(error):
     return text[:1].lower() + text[1:]
 
 
-def check_output(path, *, inputs=()):
+def check_output(path, *, inputs=(), example="model.numnet"):
     """The regular file that writing ``path`` will create or replace, checked before any work.
 
     A symbolic link is followed: its target is written (replaced atomically) and the link is
@@ -77,7 +77,7 @@ def check_output(path, *, inputs=()):
     socket; a folder that does not exist or cannot be written; a path that is the same file as
     one of ``inputs`` (paths of files read or written by the same command, compared as
     resolved paths and, when both exist, as files; ``"-"`` is skipped). An empty path is a
-    ValueError.
+    ValueError. ``example`` is the file name the message for a folder suggests inside it.
 
     Returns
     -------
@@ -99,7 +99,7 @@ def check_output(path, *, inputs=()):
         raise OutputError(f"Cannot write {text!r}: {_reason(error)}.") from None
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(f"Cannot write {text!r}: it is a folder. Name a file to write, "
-                          f"e.g. {os.path.join(text, 'model.numnet')!r}.")
+                          f"e.g. {os.path.join(text, example)!r}.")
     if mode is not None and not stat.S_ISREG(mode):
         raise OutputError(f"Cannot write {text!r}: it is {_safetensors.describe_mode(mode)}; "
                           "numnet writes only regular files. Choose a file path.")
