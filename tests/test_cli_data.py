@@ -430,3 +430,17 @@ def test_an_output_folder_gets_a_hint_that_fits_the_command(tmp_path, capsys, mo
         assert (code, out) == (2, "")
         assert err == (f"error: Cannot write {args[-1]!r}: it is a folder. Name a file to "
                        f"write, e.g. {example!r}.\n")
+
+
+def test_a_list_target_gets_advice_for_a_target(tmp_path, capsys, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.chdir(tmp_path)
+    pq.write_table(pa.table({"x": [1.0, 2.0] * 5, "tags": pa.array([["a"], ["b"]] * 5)}),
+                   "tags.parquet")
+    code, out, err = run(capsys, "train", "tags.parquet", "-t", "tags", "-o", "m.numnet")
+    assert (code, out) == (2, "")
+    assert err == ("error: target column 'tags' must hold numbers or strings, got list values "
+                   "(e.g. array(['a'], dtype=object)). Choose another --target, or flatten it "
+                   "into a plain column of labels or numbers.\n")

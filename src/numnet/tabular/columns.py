@@ -191,10 +191,12 @@ def check_plain(series, name, role="column"):
     """Raise for a column of lists, structs, maps or binary values (say which)."""
     kind = _unusable_type(series)
     if kind is not None:
+        advice = ("Choose another --target, or flatten it into a plain column of labels or "
+                  "numbers." if role == "target column" else
+                  "Leave it out with --exclude, or flatten it into plain columns.")
         raise DataError(
             f"{role} {name!r} must hold numbers or strings, got {kind} values (e.g. "
-            f"{series.dropna().iloc[0]!r:.60}). Leave it out with --exclude, or flatten it "
-            "into plain columns."
+            f"{series.dropna().iloc[0]!r:.60}). {advice}"
         )
 
 
