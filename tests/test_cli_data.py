@@ -444,3 +444,18 @@ def test_a_list_target_gets_advice_for_a_target(tmp_path, capsys, monkeypatch):
     assert err == ("error: target column 'tags' must hold numbers or strings, got list values "
                    "(e.g. array(['a'], dtype=object)). Choose another --target, or flatten it "
                    "into a plain column of labels or numbers.\n")
+
+
+def test_the_progress_bar_clock_starts_with_training(monkeypatch):
+    from tqdm import std
+
+    now = [100.0]
+    monkeypatch.setattr(std, "time", lambda: now[0])  # tqdm's clock
+    terminal = FakeTerminal()
+    progress = _Progress(4, enabled=True, stream=terminal)
+    progress.start()  # training starts at 100 s
+    now[0] = 109.0  # epoch 1 took 9 s
+    progress(1, History(loss=[0.5]))
+    assert progress.bar.start_t == 100.0
+    assert progress.bar.format_dict["elapsed"] == 9.0
+    progress.close()

@@ -28,9 +28,18 @@ class _Progress:
         self.first_epoch = None
 
     def start(self):
-        """Training starts now (elapsed counts from here)."""
+        """Training starts now (elapsed counts from here).
+
+        On a terminal the bar starts here too, before epoch 1, so that its clock (its elapsed
+        time and rate) includes the first epoch.
+        """
         self.started = time.perf_counter()
         _Progress.active = self
+        if self.tty and self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.max_epochs, unit="epoch", file=self.stream,
+                            leave=False, dynamic_ncols=True)
 
     def __call__(self, epoch, history, holdout=None):
         if not self.enabled:
@@ -43,12 +52,6 @@ class _Progress:
         fields = self._fields(history, holdout)
         self.last = (epoch, fields)
         if self.tty:
-            if self.bar is None:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=self.max_epochs, unit="epoch", file=self.stream,
-                                leave=False, dynamic_ncols=True)
-                _Progress.active = self
             self.bar.set_postfix(fields, refresh=False)
             self.bar.update(epoch - self.bar.n)
         elif epoch % self.every == 0 or epoch == self.max_epochs:

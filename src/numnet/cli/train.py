@@ -336,7 +336,6 @@ def train(
     progress = _Progress(max_epochs, enabled=not quiet)
 
     def announce(n_train, n_validation):
-        progress.start()
         if not quiet:
             held = f", {n_validation} held out for validation" if n_validation else ""
             typer.echo(f"Training {cls.__name__} ({resolved}) on {n_train} rows{held}.",
@@ -345,6 +344,7 @@ def train(
                 typer.echo(f"Resuming from {checkpoint} after {resumed.epoch} epoch(s)"
                            + (f" and {resumed.batch} batch(es)." if resumed.batch else "."),
                            err=True)
+        progress.start()  # after the lines above: on a terminal the bar appears now
 
     pipeline, report = _fit(progress, learning_rate, frame, target=target,
                             features=feature_list, task=resolved, model=model, params=params,
