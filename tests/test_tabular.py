@@ -369,5 +369,6 @@ def test_a_target_of_lists_is_refused():
 
     frame = pd.DataFrame({"y": [[1, 2], [3]], "x": [1.0, 2.0]})
     with raises("target column 'y' must hold numbers or strings, got list values (e.g. [1, 2]). "
-                "Leave it out with --exclude, or flatten it into plain columns."):
+                "Choose another --target, or flatten it into a plain column of labels or "
+                "numbers."):
         target_values(frame, "y", "classification")
