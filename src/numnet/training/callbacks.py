@@ -58,38 +58,48 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Calls each hook of every callback in order."""
+    """Calls each hook of every callback in order.
+
+    Only the callbacks that override a hook are called for it: the per-batch hooks run once a
+    step, and for a small network a no-op call per callback and step is measurable.
+    """
 
     def __init__(self, callbacks):
         self.callbacks = list(callbacks)
+        self._hooks = {
+            name: [getattr(c, name) for c in self.callbacks
+                   if getattr(type(c), name) is not getattr(Callback, name)]
+            for name in ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_loss",
+                         "on_epoch_end", "on_train_end", "close")
+        }
 
     def on_train_begin(self, run):
-        for callback in self.callbacks:
-            callback.on_train_begin(run)
+        for hook in self._hooks["on_train_begin"]:
+            hook(run)
 
     def on_epoch_begin(self, run):
-        for callback in self.callbacks:
-            callback.on_epoch_begin(run)
+        for hook in self._hooks["on_epoch_begin"]:
+            hook(run)
 
     def on_batch_begin(self, run, index):
-        for callback in self.callbacks:
-            callback.on_batch_begin(run, index)
+        for hook in self._hooks["on_batch_begin"]:
+            hook(run, index)
 
     def on_loss(self, run, value):
-        for callback in self.callbacks:
-            callback.on_loss(run, value)
+        for hook in self._hooks["on_loss"]:
+            hook(run, value)
 
     def on_epoch_end(self, run):
-        for callback in self.callbacks:
-            callback.on_epoch_end(run)
+        for hook in self._hooks["on_epoch_end"]:
+            hook(run)
 
     def on_train_end(self, run):
-        for callback in self.callbacks:
-            callback.on_train_end(run)
+        for hook in self._hooks["on_train_end"]:
+            hook(run)
 
     def close(self, run):
-        for callback in self.callbacks:
-            callback.close(run)
+        for hook in self._hooks["close"]:
+            hook(run)
 
 
 class DivergenceGuard(Callback):
