@@ -233,6 +233,18 @@ def test_smoothgrad_without_noise_is_saliency_and_is_seeded(rng):
     assert not np.allclose(a.values, saliency(net, X).values)
 
 
+def test_smoothgrad_uses_given_draws(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    draws = rng.standard_normal(size=(3, 5, 4))
+    result = smoothgrad(net, X, stdevs=0.2, draws=draws)
+    by_hand = np.mean([saliency(net, X + 0.2 * draws[:, k]).values for k in range(5)], axis=0)
+    np.testing.assert_allclose(result.values, by_hand, rtol=1e-12)
+    with pytest.raises(ValueError, match=re.escape(
+            "draws must have shape (3, n_samples, 4), got (3, 5).")):
+        smoothgrad(net, X, draws=draws[:, :, 0])
+
+
 def test_float32_stays_float32_unless_float64_is_asked(rng):
     net = random_net(nn.Tanh, dtype=np.float32)
     X = rng.normal(size=(4, 4)).astype(np.float32)

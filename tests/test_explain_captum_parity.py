@@ -11,7 +11,12 @@ captum_attr = pytest.importorskip("captum.attr")
 
 import numnet as nn  # noqa: E402  (after importorskip)
 import numnet.explain.methods  # noqa: E402
-from numnet.explain import integrated_gradients, quadrature, saliency  # noqa: E402
+from numnet.explain import (  # noqa: E402
+    integrated_gradients,
+    quadrature,
+    saliency,
+    smoothgrad,
+)
 
 
 def captum_quadrature(n_steps, rule):
@@ -70,3 +75,20 @@ def test_saliency_and_integrated_gradients_match_captum(rng, monkeypatch, activa
         np.testing.assert_allclose(same_rule.values, expected, rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(same_rule.delta, delta.detach().numpy(), rtol=1e-6,
                                    atol=1e-10)
+
+
+def test_smoothgrad_matches_captums_noise_tunnel_with_the_same_draws(rng):
+    net, model = twins(rng, nn.Tanh, torch.nn.Tanh)
+    X = rng.normal(size=(4, 5))
+    target, n_samples, sigma = [0, 2, 1, 0], 16, 0.3
+    torch.manual_seed(7)
+    expected = captum_attr.NoiseTunnel(captum_attr.Saliency(model)).attribute(
+        torch.tensor(X, requires_grad=True), nt_type="smoothgrad", nt_samples=n_samples,
+        stdevs=sigma, target=target, abs=False).detach().numpy()
+    # Captum draws torch.normal(0, sigma) once, in float32, for the rows repeated n_samples
+    # times each (repeat_interleave): numnet's (n_rows, n_samples, n_features) order.
+    torch.manual_seed(7)
+    noise = torch.normal(0, torch.tensor(sigma).repeat(4 * n_samples, 5))
+    draws = noise.double().numpy().reshape(4, n_samples, 5) / sigma
+    result = smoothgrad(net, X, target=target, stdevs=sigma, draws=draws)
+    np.testing.assert_allclose(result.values, expected, rtol=1e-8, atol=1e-10)

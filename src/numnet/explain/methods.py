@@ -266,7 +266,8 @@ def expected_gradients(model, X, background, *, n_samples=200, target=None, outp
 
 
 def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=None,
-               output="logit", internal_batch_size=None, random_state=None, dtype=None):
+               output="logit", internal_batch_size=None, random_state=None, dtype=None,
+               draws=None):
     """SmoothGrad: the gradient averaged over noisy copies of each row.
 
     ::
@@ -283,12 +284,21 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
         (a feature constant over X then gets no noise).
     noise_level : float, default=0.15
     random_state : int or numpy Generator, default=None
+    draws : array of shape (n_rows, n_samples, n_features), default=None
+        Standard-normal draws to use instead of drawing them (``e_k = sigma * draws[:, k]``),
+        e.g. to reproduce another library's noise; ``n_samples`` is then their count.
 
     Returns
     -------
     Attributions
     """
     model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
+    if draws is not None:
+        draws = np.asarray(draws, dtype=X.dtype)
+        if draws.ndim != 3 or draws.shape[0] != X.shape[0] or draws.shape[2] != X.shape[1]:
+            raise ValueError(f"draws must have shape ({X.shape[0]}, n_samples, {X.shape[1]}), "
+                             f"got {draws.shape}.")
+        n_samples = draws.shape[1]
     if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or (
             n_samples < 1):
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
@@ -307,7 +317,9 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         rows = stop - start
-        noise = rng.standard_normal(size=(rows, n_samples, d)).astype(X.dtype) * stdevs
+        standard = (rng.standard_normal(size=(rows, n_samples, d)).astype(X.dtype)
+                    if draws is None else draws[start:stop])
+        noise = standard * stdevs
         points = (X[start:stop, None, :] + noise).reshape(-1, d)
         _, grads = model_.evaluate(points, np.repeat(column[start:stop], n_samples),
                                    np.repeat(sign[start:stop], n_samples))
