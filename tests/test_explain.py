@@ -238,7 +238,9 @@ def test_smoothgrad_uses_given_draws(rng):
     X = rng.normal(size=(3, 4))
     draws = rng.standard_normal(size=(3, 5, 4))
     result = smoothgrad(net, X, stdevs=0.2, draws=draws)
-    by_hand = np.mean([saliency(net, X + 0.2 * draws[:, k]).values for k in range(5)], axis=0)
+    # the target is the class predicted at X, not at each noisy copy
+    by_hand = np.mean([saliency(net, X + 0.2 * draws[:, k], target=result.target).values
+                       for k in range(5)], axis=0)
     np.testing.assert_allclose(result.values, by_hand, rtol=1e-12)
     with pytest.raises(ValueError, match=re.escape(
             "draws must have shape (3, n_samples, 4), got (3, 5).")):
