@@ -34,6 +34,7 @@ from .training import EarlyStopping, History, iter_minibatches, objective, train
 from .training.state import TrainingState
 
 _ESTIMATORS = ("LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor")
+_ONNX = ("save_onnx", "to_onnx")  # numnet.onnx imports scikit-learn and the tables: on first use
 
 
 def __getattr__(name):
@@ -43,11 +44,15 @@ def __getattr__(name):
         from . import estimators
 
         return getattr(estimators, name)
+    if name in _ONNX:
+        from . import onnx
+
+        return getattr(onnx, name)
     raise AttributeError(f"module 'numnet' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_ESTIMATORS])
+    return sorted([*globals(), *_ESTIMATORS, *_ONNX])
 
 
 __all__ = [
@@ -62,6 +67,6 @@ __all__ = [
     "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
     "__version__", "check_gradients", "clip_grad_norm",
     "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",
-    "save",
-    "train", "train_lbfgs",
+    "save", "save_onnx",
+    "to_onnx", "train", "train_lbfgs",
 ]

@@ -1,0 +1,109 @@
+"""The pipeline ``numnet train`` saves, from raw columns to labels or values.
+
+One graph input per original column, named as the column, shape (n_samples, 1):
+
+- a numeric column is ``tensor(double)``; NaN marks a missing value, filled with the training
+  fill value (``--impute``), then ``(x - mean) / scale`` in float64, as numnet computes it;
+- a categorical column is ``tensor(string)``; the empty string marks a missing value (what
+  pandas reads an empty cell as), filled with the most frequent training category. An
+  ``ai.onnx.ml`` ``LabelEncoder`` maps each category to its index (an unseen one to -1), and
+  ``Equal`` against ``0..k-1`` gives the one-hot block (all zeros for an unseen category);
+- a date column is refused: its four features come from calendar arithmetic on parsed dates,
+  which ONNX has no operator for.
+
+The blocks are concatenated in float64, cast to the model's dtype and fed to the estimator's
+graph; a standardised regression target is mapped back (``mean + scale * prediction``).
+"""
+
+import numpy as np
+
+from ..tabular.pipeline import TabularPipeline
+from .estimators import add_estimator
+
+MISSING_TEXT = ""
+
+
+def is_pipeline(obj):
+    """Whether ``obj`` is the pipeline ``numnet train`` saves."""
+    return isinstance(obj, TabularPipeline)
+
+
+def add_pipeline(g, pipe, dtype):
+    """Inputs, preprocessing, estimator and outputs of ``pipe`` in the builder ``g``."""
+    columns = pipe.preprocessor.columns_
+    for column in columns:
+        if column["kind"] == "date":
+            raise ValueError(
+                f"column {column['name']!r} holds dates, which ONNX export cannot represent "
+                f"(calendar parts of parsed dates); retrain without it (--exclude "
+                f"{column['name']}) to export the model."
+            )
+    for column in columns:  # the inputs first: they keep the columns' exact names
+        g.add_input(column["name"], np.float64 if column["kind"] == "numeric" else object,
+                    [None, 1])
+    imputed = pipe.preprocessor.impute is not None
+    blocks = [(_numeric if column["kind"] == "numeric" else _categorical)(g, column, imputed)
+              for column in columns]
+    features = blocks[0] if len(blocks) == 1 else g.op("Concat", blocks, "features", axis=1)
+    if np.dtype(dtype) != np.float64:
+        features = g.op("Cast", [features], "features_cast",
+                        to=g.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+    outputs = add_estimator(g, pipe.estimator, features, dtype)
+    if pipe.task == "regression":
+        (_, value, kind, _), = outputs
+        if pipe.estimator.n_outputs_ > 1:
+            value = g.op("Gather", [value, g.const([0], "first", np.int64)], "first_output",
+                         axis=1)
+        if pipe.target_scaler is not None:
+            scaled = g.op("Mul", [value, g.const(pipe.target_scaler["scale"], "target_scale",
+                                                 dtype)], "target_scaled")
+            value = g.op("Add", [scaled, g.const(pipe.target_scaler["mean"], "target_mean",
+                                                 dtype)], "target")
+        outputs = [("variable", value, kind, [None, 1])]
+    for name, node, kind, shape in outputs:
+        g.add_output(name, node, kind, shape)
+
+
+def _numeric(g, column, imputed):
+    x = column["name"]
+    if imputed:
+        missing = g.op("IsNaN", [x], f"{x}_missing")
+        x = g.op("Where", [missing, g.const([column["fill"]], f"{x}_fill", np.float64), x],
+                 f"{x}_filled")
+    centred = g.op("Sub", [x, g.const([column["mean"]], f"{x}_mean", np.float64)],
+                   f"{x}_centred")
+    return g.op("Div", [centred, g.const([column["scale"]], f"{x}_scale", np.float64)],
+                f"{x}_scaled")
+
+
+def _categorical(g, column, imputed):
+    name, categories = column["name"], column["categories"]
+    keys, values = list(categories), list(range(len(categories)))
+    if imputed and MISSING_TEXT not in categories:
+        keys.append(MISSING_TEXT)
+        values.append(categories.index(column["fill"]))
+    codes = g.op("LabelEncoder", [name], f"{name}_code", domain="ai.onnx.ml",
+                 keys_strings=keys, values_int64s=values, default_int64=-1)
+    hot = g.op("Equal", [codes, g.const(np.arange(len(categories)), f"{name}_codes",
+                                        np.int64)], f"{name}_equal")
+    return g.op("Cast", [hot], f"{name}_onehot", to=g.TensorProto.DOUBLE)
+
+
+def pipeline_inputs(pipe, frame):
+    """The graph's inputs for the raw table ``frame``: ``{column: array of shape (n, 1)}``.
+
+    Numbers are read as ``numnet predict`` reads them (numbers written as text included) into
+    float64 with NaN for missing values; categories as strings with ``""`` for missing ones.
+    """
+    from ..tabular.columns import _numeric_values
+
+    feed = {}
+    for column in pipe.preprocessor.columns_:
+        name, series = column["name"], frame[column["name"]]
+        if column["kind"] == "numeric":
+            values = _numeric_values(series, name, trained=True)
+        else:
+            values = (series.astype(object).where(series.notna(), MISSING_TEXT).astype(str)
+                      .to_numpy(dtype=object))
+        feed[name] = values.reshape(-1, 1)
+    return feed

@@ -1,0 +1,271 @@
+"""ONNX export: onnxruntime and onnx's reference evaluator against numnet's own predictions."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import numnet  # noqa: E402
+from numnet import (  # noqa: E402
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from numnet.onnx import pipeline_inputs, save_onnx, to_onnx  # noqa: E402
+
+TOL = {np.float32: 1e-5, np.float64: 1e-10}
+
+
+def run(model, feed):
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feed),
+                    strict=True))
+
+
+def every_layer_net(dtype):
+    layers = [Dense(6), LeakyReLU(0.1), Dense(5), Tanh(), Dropout(0.3), Dense(5), Sigmoid(),
+              Dense(4), ReLU(), Identity(), Dense(4, bias=False), LeakyReLU(2.5), Dense(3),
+              Softmax()]
+    return Sequential(layers).build(4, dtype=dtype, random_state=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_sequential_with_every_layer_matches_numnet(dtype):
+    from onnx.reference import ReferenceEvaluator
+
+    net = every_layer_net(dtype)
+    X = np.random.default_rng(1).normal(size=(9, 4)).astype(dtype)
+    model = to_onnx(net)
+    onnx.checker.check_model(model, full_check=True)
+    expected = net.forward(X)
+    got = run(model, {"X": X})["Y"]
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    reference = ReferenceEvaluator(model).run(None, {"X": X})[0]
+    np.testing.assert_allclose(reference, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    assert np.ptp(expected) > 0.01  # not a constant output
+
+
+def test_leaky_relu_is_numnets_formula_bit_for_bit():
+    net = Sequential([Dense(8), LeakyReLU(0.2)]).build(3, random_state=0)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    np.testing.assert_array_equal(run(to_onnx(net), {"X": X})["Y"], net.forward(X))
+
+
+def _data(task, rng):
+    X = rng.normal(size=(60, 3))
+    if task == "binary":
+        y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    elif task == "multiclass":
+        y = np.digitize(X[:, 0], [-0.5, 0.5]) * 10 + 1  # integer labels 1, 11, 21
+    elif task == "multilabel":
+        y = (X[:, :2] > 0).astype(int)
+    elif task == "regression":
+        y = X @ [1.0, -2.0, 0.5]
+    else:
+        y = np.c_[X @ [1.0, -2.0, 0.5], X[:, 0] ** 2]
+    return X, y
+
+
+CASES = ([("MLPClassifier", a, t) for a in ("identity", "logistic", "tanh", "relu")
+          for t in ("binary", "multiclass", "multilabel")]
+         + [("MLPRegressor", a, t) for a in ("identity", "logistic", "tanh", "relu")
+            for t in ("regression", "multi-output")]
+         + [("LogisticRegression", None, t) for t in ("binary", "multiclass")]
+         + [("LinearRegression", None, t) for t in ("regression", "multi-output")])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize(("name", "activation", "task"), CASES,
+                         ids=[f"{n}-{a}-{t}" for n, a, t in CASES])
+def test_estimators_match_numnet(name, activation, task, dtype):
+    X, y = _data(task, np.random.default_rng(0))
+    X = X.astype(dtype)
+    params = {} if activation is None else {"hidden_layer_sizes": (7,),
+                                            "activation": activation, "max_iter": 30,
+                                            "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = getattr(numnet, name)(**params).fit(X, y)
+    model = to_onnx(est)
+    onnx.checker.check_model(model, full_check=True)
+    out = run(model, {"X": X})
+    tol = TOL[dtype]
+    if "Classifier" in name or "Logistic" in name:
+        assert list(out) == ["label", "probabilities"]
+        expected = est.predict(X)
+        assert out["label"].shape == expected.shape
+        assert out["label"].tolist() == expected.tolist()
+        assert out["probabilities"].dtype == dtype
+        np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), rtol=tol,
+                                   atol=tol)
+    else:
+        assert list(out) == ["variable"]
+        assert out["variable"].dtype == dtype
+        np.testing.assert_allclose(out["variable"], est.predict(X).reshape(len(X), -1),
+                                   rtol=tol, atol=tol)
+
+
+def test_poisson_regressor_exports_exp_of_the_output():
+    X, y = _data("regression", np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = numnet.MLPRegressor((5,), loss="poisson", max_iter=20, random_state=0).fit(
+            X, np.abs(y))
+    np.testing.assert_allclose(run(to_onnx(est), {"X": X})["variable"][:, 0], est.predict(X),
+                               rtol=1e-10)
+
+
+def test_float64_network_exported_as_float32():
+    net = every_layer_net(np.float64)
+    X = np.random.default_rng(1).normal(size=(9, 4))
+    got = run(to_onnx(net, dtype="float32"), {"X": X.astype(np.float32)})["Y"]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, net.forward(X), atol=1e-6)
+
+
+def test_export_refuses_what_it_cannot_represent():
+    class Square(numnet.Layer):
+        def forward(self, X, *, training=False):
+            return X * X
+
+    net = Sequential([Dense(2), Square()]).build(3, random_state=0)
+    msg = ("layer 1 (Square) cannot be exported to ONNX; the layers that can are Dense, "
+           "Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout.")
+    with pytest.raises(TypeError, match=re.escape(msg)):
+        to_onnx(net)
+    net = Sequential([Dense(2), ReLU(), Dense(1)]).build(3, random_state=0)
+    net.named_parameters()["2.W"][1, 0] = np.nan
+    msg = ("parameter '2.W' must hold finite values to export to ONNX, got np.float64(nan). "
+           "Retrain the model.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        to_onnx(net)
+    with pytest.raises(RuntimeError, match="Sequential is not built yet"):
+        to_onnx(Sequential([Dense(2)]))
+    with pytest.raises(TypeError, match=re.escape(
+            "obj must be a numnet Sequential, estimator or TabularPipeline to export to ONNX, "
+            "got dict.")):
+        to_onnx({})
+    latest = onnx.defs.onnx_opset_version()
+    with pytest.raises(ValueError, match=re.escape(
+            f"opset must be an integer in [13, {latest}], got 12.")):
+        to_onnx(net, opset=12)
+    with pytest.raises(ValueError, match=re.escape(
+            "dtype must be one of {'float32', 'float64'}, got 'int8'.")):
+        to_onnx(Sequential([Dense(2)]).build(3), dtype="int8")
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        to_onnx(numnet.MLPClassifier())
+
+
+def test_float_class_labels_that_are_not_integers_are_refused():
+    X, _ = _data("binary", np.random.default_rng(0))
+    est = numnet.LogisticRegression().fit(X, np.where(X[:, 0] > 0, 0, 1))
+    est.classes_ = np.array([0.5, 1.5])  # scikit-learn refuses to fit such labels; a file may not
+    with pytest.raises(ValueError, match=re.escape(
+            "classes_ must be integers or strings to export to ONNX, got [0.5, 1.5]. Encode "
+            "the labels as integers or text.")):
+        to_onnx(est)
+
+
+def test_save_onnx_writes_atomically_and_takes_the_opset(tmp_path):
+    net = every_layer_net(np.float64)
+    path = tmp_path / "net.onnx"
+    save_onnx(net, path, opset=19)
+    loaded = onnx.load(path)
+    assert [(o.domain, o.version) for o in loaded.opset_import] == [("", 19)]
+    assert [p.name for p in tmp_path.iterdir()] == ["net.onnx"]  # no temporary file left
+    X = np.ones((2, 4))
+    np.testing.assert_allclose(run(loaded, {"X": X})["Y"], net.forward(X), rtol=1e-10)
+    assert numnet.save_onnx is save_onnx and numnet.to_onnx is to_onnx
+
+
+# ------------------------------------------------------------------------------ the pipeline
+
+
+def _table(rng, n=80):
+    import pandas as pd
+
+    x = rng.normal(size=n)
+    city = rng.choice(["Paris", "Lyon", "Nice"], size=n)
+    size = rng.uniform(20, 120, size=n)
+    frame = pd.DataFrame({"x": x, "city": city, "size": size})
+    frame["label"] = np.where(x + (city == "Paris") > 0.3, "high", "low")
+    frame.loc[frame.index % 3 == 0, "label"] = "mid"
+    frame["price"] = 3 * size + 10 * (city == "Nice") + x
+    frame.loc[[4, 9], "x"] = np.nan
+    frame.loc[[5, 7], "city"] = None
+    return frame
+
+
+def _new_rows():
+    import pandas as pd
+
+    return pd.DataFrame({"x": [0.1, np.nan, -2.0, 1.5], "city": ["Nice", "Lille", None, "Paris"],
+                         "size": [50.0, 70.0, np.nan, 30.0]})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_classification_pipeline_on_raw_rows_matches_predict(dtype):
+    from numnet.tabular import train_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe, _ = train_pipeline(_table(np.random.default_rng(0)), target="label",
+                                 features=["x", "city", "size"], impute="mean", dtype=dtype,
+                                 params={"max_iter": 30})
+        rows = _new_rows()
+        expected_labels, expected_proba = pipe.predict(rows), pipe.predict_proba(rows)
+    model = to_onnx(pipe)
+    onnx.checker.check_model(model, full_check=True)
+    assert [(i.name, i.type.tensor_type.elem_type) for i in model.graph.input] == [
+        ("x", onnx.TensorProto.DOUBLE), ("city", onnx.TensorProto.STRING),
+        ("size", onnx.TensorProto.DOUBLE)]
+    out = run(model, pipeline_inputs(pipe, rows))
+    assert out["label"].tolist() == expected_labels.tolist()
+    tol = TOL[np.dtype(dtype).type]
+    np.testing.assert_allclose(out["probabilities"], expected_proba, rtol=tol, atol=tol)
+
+
+def test_regression_pipeline_maps_the_target_back():
+    from numnet.tabular import train_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe, _ = train_pipeline(_table(np.random.default_rng(0)), target="price",
+                                 features=["x", "city", "size"], impute="median",
+                                 params={"max_iter": 30})
+        rows = _new_rows()
+        expected = pipe.predict(rows)
+    assert pipe.target_scaler is not None
+    out = run(to_onnx(pipe), pipeline_inputs(pipe, rows))["variable"]
+    assert out.shape == (4, 1)
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-10)
+
+
+def test_pipeline_with_a_date_column_is_refused():
+    import pandas as pd
+
+    from numnet.tabular import train_pipeline
+
+    frame = _table(np.random.default_rng(0))
+    frame["when"] = pd.date_range("2024-01-01", periods=len(frame)).astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe, _ = train_pipeline(frame, target="label", features=["x", "when"], impute="mean",
+                                 params={"max_iter": 5})
+    with pytest.raises(ValueError, match=re.escape(
+            "column 'when' holds dates, which ONNX export cannot represent (calendar parts of "
+            "parsed dates); retrain without it (--exclude when) to export the model.")):
+        to_onnx(pipe)
