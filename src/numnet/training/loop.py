@@ -91,6 +91,7 @@ def run_loop(run, sampler, gradient, callbacks):
     History
     """
     net, optimizer, history = run.net, run.optimizer, run.history
+    skip_weightless = getattr(sampler, "skip_weightless", True)
     # Overflow to inf/nan is caught through the loss (DivergenceGuard) and turned into a
     # DivergenceError with the parameters restored; NumPy's warnings would only interfere.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -107,7 +108,7 @@ def run_loop(run, sampler, gradient, callbacks):
                         continue  # resuming: these batches were done before the interruption
                     callbacks.on_batch_begin(run, index)
                     X_b, y_b, w_b = run.data.batch(rows)
-                    if w_b is not None and not w_b.sum() > 0:
+                    if skip_weightless and w_b is not None and not w_b.sum() > 0:
                         continue  # a batch of zero-weight samples carries no gradient
                     value = gradient(net, run.loss, X_b, y_b, w_b, full_batch=sampler.full_batch)
                     value = _add_penalty(run, value)

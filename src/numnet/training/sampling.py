@@ -46,6 +46,10 @@ class BatchSampler:
     """
 
     full_batch = False
+    # The loop skips a batch whose sample weights sum to 0 (it carries no gradient). A sampler
+    # whose every step must be taken sets this False: under DP-SGD a skipped step would show
+    # that the batch held no weighted rows, so a noise-only step is taken instead.
+    skip_weightless = True
 
     def epoch(self, n_samples, rng):
         raise NotImplementedError
