@@ -52,6 +52,16 @@ def logistic_regression(rng, echo):
     return accuracy, threshold
 
 
+TRACE_SAMPLE = ([0.5, 0.5], [3.0])
+"""The row ``numnet trace --demo`` follows: x = (0.5, 0.5), y = 3 (x1 + x2) = 3."""
+
+
+def relu_network_model(random_state=0):
+    """The untrained 2-4-1 ReLU network of example (c), its loss and its optimizer."""
+    net = Sequential([Dense(4), ReLU(), Dense(1)]).build(2, random_state=random_state)
+    return net, MeanSquaredError(), SGD(learning_rate=0.01, momentum=0.9)
+
+
 def relu_network(rng, echo):
     """A 2-4-1 ReLU network on y = 3(x1 + x2) + noise, trained with momentum SGD."""
     echo("(c) A 2-4-1 ReLU network: y = 3 * (x1 + x2) + noise, mini-batch SGD with momentum")
@@ -62,9 +72,8 @@ def relu_network(rng, echo):
     echo("    update     v = 0.9 v + g,  params -= 0.01 v     (for every parameter; 100 epochs)")
     X = rng.uniform(-1, 1, size=(500, 2))
     y = 3 * (X[:, 0] + X[:, 1]) + rng.normal(0, 0.1, size=500)
-    net = Sequential([Dense(4), ReLU(), Dense(1)]).build(2, random_state=0)
-    history = train(net, MeanSquaredError(), SGD(learning_rate=0.01, momentum=0.9), X, y,
-                    batch_size=32, max_epochs=100, random_state=0)
+    net, loss, optimizer = relu_network_model()
+    history = train(net, loss, optimizer, X, y, batch_size=32, max_epochs=100, random_state=0)
     curve = history.loss
     marks = [1, 10, 25, 50, 100]
     echo("    loss curve " + ",  ".join(f"epoch {e}: {curve[e - 1]:.4f}" for e in marks))

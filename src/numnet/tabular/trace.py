@@ -1,0 +1,80 @@
+"""A traced row of a table: its preprocessing, then every number of the network's passes."""
+
+import math
+
+import numpy as np
+
+from ..trace import trace
+from .columns import target_values
+from .reading import DataError
+
+
+def preprocessing_steps(pipeline, row):
+    """Each column of a one-row frame: raw value -> imputed -> standardised or one-hot.
+
+    Returns a list of plain dicts (``column``, ``kind``, ``raw``, ``missing``, ``impute``,
+    ``filled``, ``features``, ``encoded``, and ``mean``/``scale`` for numbers), in the order of
+    the model's features; ``encoded`` is read from ``pipeline.transform(row)``, the vector
+    ``predict`` uses.
+    """
+    encoded = pipeline.transform(row)[0]
+    names = pipeline.preprocessor.feature_names_out_
+    steps = []
+    for column, (name, start, stop) in zip(pipeline.preprocessor.columns_,
+                                            pipeline.preprocessor.feature_groups_, strict=True):
+        raw = row[name].iloc[0]
+        missing = _is_missing(raw)
+        step = {"column": name, "kind": column["kind"], "raw": None if missing else _plain(raw),
+                "missing": missing,
+                "impute": pipeline.preprocessor.impute or ("most_frequent"
+                                                           if column["kind"] == "categorical"
+                                                           else None),
+                "filled": column["fill"] if missing else _plain(raw),
+                "features": names[start:stop],
+                "encoded": [float(v) for v in encoded[start:stop]]}
+        if column["kind"] == "numeric":
+            step["filled"] = float(step["filled"]) if not missing else column["fill"]
+            step["mean"], step["scale"] = column["mean"], column["scale"]
+        steps.append(step)
+    return steps
+
+
+def trace_row(pipeline, frame, row):
+    """The :class:`numnet.trace.Trace` of ``frame``'s row ``row`` (0-based) for a pipeline.
+
+    The row's target is used when the frame holds the target column (then the loss and the
+    backward pass are traced, with the target standardised as in training for a regression);
+    the preprocessing of the row is attached as ``trace.preprocessing``.
+    """
+    one = frame.iloc[[row]]
+    X = pipeline.transform(one)
+    y = None
+    if pipeline.target in frame.columns:
+        y = target_values(one, pipeline.target, pipeline.task)
+        if pipeline.task == "classification":
+            lookup = {str(c): c for c in pipeline.classes_.tolist()}
+            if str(y[0]) not in lookup:
+                raise DataError(f"target column {pipeline.target!r} has a label the model "
+                                f"never saw at row {row + 1}: {_plain(y[0])!r}.")
+            y = np.array([lookup[str(y[0])]], dtype=object)
+        elif pipeline.target_scaler is not None:
+            y = (y - pipeline.target_scaler["mean"]) / pipeline.target_scaler["scale"]
+    result = trace(pipeline.estimator, X, y)
+    result.preprocessing = preprocessing_steps(pipeline, one)
+    return result
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pd.NA raises TypeError on bool()
+    except TypeError:
+        return True
+
+
+def _plain(value):
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, (int, float, str, bool)) else str(value)

@@ -1,0 +1,211 @@
+"""The readable tables of a trace and a step, in English or Chinese.
+
+Wide arrays are abbreviated to their first and last few entries and their norm, so a
+784-feature row fits on one line.
+"""
+
+import numpy as np
+
+LANGS = ("en", "zh")
+
+_TEXT = {
+    "en": {
+        "title": "numnet trace: {arch}, {n} sample(s)",
+        "pre": "Preprocessing of the row (the encoded vector is what predict uses)",
+        "missing": "missing",
+        "imputed": "imputed ({rule})",
+        "onehot": "one-hot",
+        "unseen": "not seen in training: all zeros",
+        "forward": "Forward pass: each layer maps its input X to its output (Z for Dense, Y for "
+                   "an activation)",
+        "x": "input a (the row)",
+        "W": "weights",
+        "b": "biases",
+        "z": "pre-activation z",
+        "a": "activation a",
+        "raw": "network output (raw)",
+        "loss": "Loss",
+        "y": "target y",
+        "L": "loss value",
+        "backward": "Backward pass: the chain rule from the loss down (dA = ∂L/∂A)",
+        "d_raw": "∂L/∂raw, where backward starts",
+        "dZ": "δ = ∂L/∂z",
+        "dW": "∂L/∂W",
+        "db": "∂L/∂b",
+        "dX": "∂L/∂a, passed to the layer below",
+        "dX_act": "∂L/∂z = ∂L/∂a * f'(z)",
+        "no_y": "(no target: forward pass only; give y for the loss and the gradients)",
+        "norm": "norm",
+        "step": "One update with {optimizer}, learning rate {lr:g}",
+        "before": "before",
+        "grad": "gradient",
+        "after": "after",
+        "loss_change": "loss: {before:.6g} -> {after:.6g}",
+    },
+    "zh": {
+        "title": "numnet 追踪：{arch}，{n} 个样本",
+        "pre": "该行数据的预处理（编码后的向量正是 predict 使用的输入）",
+        "missing": "缺失",
+        "imputed": "填补（{rule}）",
+        "onehot": "独热编码",
+        "unseen": "训练中未出现：全为 0",
+        "forward": "前向传播：每一层把输入 X 变为输出（全连接层为 Z，激活层为 Y）",
+        "x": "输入 a（这一行）",
+        "W": "权重",
+        "b": "偏置",
+        "z": "预激活值 z",
+        "a": "激活值 a",
+        "raw": "网络输出（未经链接函数）",
+        "loss": "损失",
+        "y": "目标值 y",
+        "L": "损失值",
+        "backward": "反向传播：从损失出发，逐层应用链式法则（dA = ∂L/∂A）",
+        "d_raw": "∂L/∂raw，反向传播的起点",
+        "dZ": "δ = ∂L/∂z",
+        "dW": "∂L/∂W",
+        "db": "∂L/∂b",
+        "dX": "∂L/∂a，传给下一层（更靠近输入的一层）",
+        "dX_act": "∂L/∂z = ∂L/∂a * f'(z)",
+        "no_y": "（没有目标值：只做前向传播；给出 y 才能计算损失和梯度）",
+        "norm": "范数",
+        "step": "用 {optimizer} 更新一步，学习率 {lr:g}",
+        "before": "更新前",
+        "grad": "梯度",
+        "after": "更新后",
+        "loss_change": "损失：{before:.6g} -> {after:.6g}",
+    },
+}
+
+
+def _number(value):
+    text = f"{float(value):.4g}"
+    return "0" if text == "-0" else text
+
+
+def vector(values, *, width=8, norm_label="norm"):
+    """``[v1, v2, v3, ..., v_n]`` with at most ``width`` entries (8), and the norm when cut.
+
+    Examples
+    --------
+    >>> vector(np.arange(784.0))
+    '[0, 1, 2, 3, ..., 780, 781, 782, 783]  norm 1.266e+04'
+    >>> vector(np.array([[0.5, -0.25]]))
+    '[0.5, -0.25]'
+    """
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    if flat.size <= width:
+        return "[" + ", ".join(_number(v) for v in flat) + "]"
+    head, tail = flat[:(width + 1) // 2], flat[flat.size - width // 2:]
+    return ("[" + ", ".join(_number(v) for v in head) + ", ..., "
+            + ", ".join(_number(v) for v in tail) + f"]  {norm_label} "
+            + _number(np.linalg.norm(flat)))
+
+
+def _line(symbol, values, note, text, width):
+    shape = str(tuple(np.shape(values)))
+    return f"      {symbol:<4} {shape:<8} {vector(values, width=width, norm_label=text['norm'])}" \
+           f"   {note}"
+
+
+def _short(record):
+    """``Dense(4)``, ``ReLU``, ``Dropout(0.5)``: the layer and its first setting."""
+    first = record.layer[len(record.kind) + 1:-1].split(",")[0].split("=")[-1]
+    return f"{record.kind}({first})" if first else record.kind
+
+
+def _architecture(trace):
+    names = [_short(record) for record in trace.layers]
+    return " -> ".join([str(trace.x.shape[1]), *names])
+
+
+def render_trace(trace, *, lang="en", width=8):
+    """The text of ``str(trace)``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {set(LANGS)}, got {lang!r}.")
+    text = _TEXT[lang]
+    lines = [text["title"].format(arch=_architecture(trace), n=trace.x.shape[0])]
+    if trace.preprocessing:
+        lines += ["", text["pre"], *_preprocessing(trace.preprocessing, text)]
+    lines += ["", text["forward"]]
+    last = len(trace.layers) - 1
+    for record in trace.layers:
+        lines.append(f"  [{record.index}] {_short(record):<12} {'   '.join(record.forward)}")
+        dense = "W" in record.params
+        if record.index == 0:
+            lines.append(_line("X", record.input, text["x"], text, width))
+        for name, values in record.params.items():
+            lines.append(_line(name, values, text.get(name, ""), text, width))
+        symbol = record.forward[0].split("=")[0].strip()[:1] if record.forward else "Y"
+        note = text["z"] if dense else text["a"]
+        if record.index == last:
+            note = text["raw"]
+        lines.append(_line(symbol, record.output, note, text, width))
+    lines += ["", f"{text['loss']}: {trace.loss_name or '-'}"]
+    if trace.loss is None:
+        lines.append("  " + text["no_y"])
+        return "\n".join(lines)
+    lines += [f"      {formula}" for formula in trace.loss_forward]
+    lines.append(_line("y", trace.y, text["y"], text, width))
+    lines.append(f"      L    = {trace.loss:.6g}   {text['L']}")
+    lines += ["", text["backward"]]
+    lines += [f"      {formula}" for formula in trace.loss_backward]
+    lines.append(_line("draw", trace.grad_raw, text["d_raw"], text, width))
+    for record in reversed(trace.layers):
+        lines.append(f"  [{record.index}] {_short(record):<12} {'   '.join(record.backward)}")
+        if "W" in record.params:
+            lines.append(_line("dZ", record.grad_output, text["dZ"], text, width))
+            for name, values in record.grads.items():
+                lines.append(_line("d" + name, values, text["d" + name], text, width))
+            lines.append(_line("dX", record.grad_input, text["dX"], text, width))
+        else:
+            lines.append(_line("dX", record.grad_input, text["dX_act"], text, width))
+    return "\n".join(lines)
+
+
+def _preprocessing(columns, text):
+    lines = []
+    name_width = min(max(len(str(c["column"])) for c in columns), 24)
+    for column in columns:
+        raw = text["missing"] if column["missing"] else _value(column["raw"])
+        steps = [raw]
+        if column["missing"]:
+            steps.append(f"{text['imputed'].format(rule=column['impute'])} "
+                         f"{_value(column['filled'])}")
+        if column["kind"] == "numeric":
+            mean = column["mean"]
+            shift = f"- {_number(mean)}" if mean >= 0 else f"+ {_number(-mean)}"
+            steps.append(f"({_number(column['filled'])} {shift}) / "
+                         f"{_number(column['scale'])} = {_number(column['encoded'][0])}")
+        elif column["kind"] == "categorical":
+            hot = [f for f, v in zip(column["features"], column["encoded"], strict=True) if v]
+            steps.append(f"{text['onehot']} ({len(column['features'])}): "
+                         + (f"{hot[0]} = 1" if hot else text["unseen"]))
+        else:
+            steps.append(" ".join(f"{f}={_number(v)}" for f, v in zip(
+                column["features"], column["encoded"], strict=True)))
+        lines.append(f"  {str(column['column'])[:24]:<{name_width}}  {column['kind']:<11} "
+                     + " -> ".join(steps))
+    return lines
+
+
+def _value(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number(value)
+    return repr(value)
+
+
+def render_step(step, *, lang="en", width=8):
+    """The text of ``str(step)``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {set(LANGS)}, got {lang!r}.")
+    text = _TEXT[lang]
+    lines = [text["step"].format(optimizer=step.optimizer, lr=step.learning_rate)]
+    for name in step.names:
+        lines.append(f"  {name}")
+        for label, values in ((text["before"], step.params_before[name]),
+                              (text["grad"], step.gradient[name]),
+                              (text["after"], step.params_after[name])):
+            lines.append(f"      {label:<8} {vector(values, width=width, norm_label=text['norm'])}")
+    lines.append("  " + text["loss_change"].format(before=step.loss_before,
+                                                   after=step.loss_after))
+    return "\n".join(lines)

@@ -1,0 +1,242 @@
+"""numnet.trace and `numnet trace`: every traced number is the network's own."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import numnet
+from numnet import (
+    SGD,
+    Dense,
+    MeanSquaredError,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    Tanh,
+    check_gradients,
+    objective,
+)
+from numnet.cli import main
+from numnet.trace import formulas, trace, vector
+from numnet.training.gradients import Backprop
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+TIGHT = {"rtol": 1e-12, "atol": 1e-12}
+
+
+def run(capsys, *args):
+    """(exit code, stdout, stderr) of ``numnet ARGS``."""
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+def _assert_real(t, net, loss, X, Y):
+    """The trace's values are the network's forward values and the loop's gradients."""
+    A = X
+    for record, layer in zip(t.layers, net.layers, strict=True):
+        np.testing.assert_allclose(record.input, A, **TIGHT)
+        A = layer.forward(A)
+        np.testing.assert_allclose(record.output, A, **TIGHT)
+    np.testing.assert_allclose(t.raw, net.forward(X), **TIGHT)
+    value, grads = objective(net, loss, X, Y)
+    assert t.loss == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(t.gradient, grads, **TIGHT)
+    for name, g in net.named_gradients().items():
+        index, param = name.split(".")
+        np.testing.assert_allclose(t.layers[int(index)].grads[param], g, **TIGHT)
+    loop_value = Backprop()(net, loss, X, Y, None)
+    assert t.loss == pytest.approx(loop_value, rel=1e-12)
+    np.testing.assert_allclose(t.gradient, net.grads, **TIGHT)
+
+
+@pytest.mark.parametrize("n_samples", [1, 3])
+def test_sequential_trace_is_the_networks_forward_and_backward(n_samples):
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(5), Tanh(), Dense(4), ReLU(), Dense(3)]).build(4, random_state=1)
+    X = rng.normal(size=(n_samples, 4))
+    Y = np.eye(3)[rng.integers(0, 3, size=n_samples)]
+    loss = SoftmaxCrossEntropy()
+    params = net.params.copy()
+    t = trace(net, X if n_samples > 1 else X[0], Y, loss=loss)
+    np.testing.assert_array_equal(net.params, params)  # the model is not touched
+    _assert_real(t, net, loss, X, Y)
+    assert check_gradients(net, loss, X, Y).passed
+    # the chain rule, layer by layer: δ of the Dense below a Tanh is dA * (1 - A**2)
+    np.testing.assert_allclose(t.layers[1].grad_input,
+                               t.layers[1].grad_output * (1 - t.layers[1].output ** 2), **TIGHT)
+    np.testing.assert_allclose(t.layers[0].grads["W"], X.T @ t.layers[0].grad_output, **TIGHT)
+
+
+def test_formulas_come_from_the_docstrings():
+    assert formulas(Dense(2)) == (["Z = X @ W + b"],
+                                  ["dW = X.T @ dZ", "db = dZ.sum(axis=0)", "dX = dZ @ W.T"])
+    assert formulas(ReLU()) == (["Y = max(X, 0)"], ["dX = dY * (Y > 0)"])
+    assert formulas(MeanSquaredError())[1] == [
+        "dL/draw[i, j] = 2 * w_i * (raw[i, j] - y[i, j]) / (sum_i w_i * n_outputs)"]
+
+
+def test_demo_trace_numbers_by_hand():
+    from numnet.demo import TRACE_SAMPLE, relu_network_model
+
+    net, loss, optimizer = relu_network_model()
+    t = trace(net, *TRACE_SAMPLE, loss=loss)
+    W1, b1 = net[0].params["W"], net[0].params["b"]
+    W2, b2 = net[2].params["W"], net[2].params["b"]
+    x = np.array([[0.5, 0.5]])
+    z = x @ W1 + b1
+    h = np.maximum(z, 0)
+    out = h @ W2 + b2
+    d_out = 2 * (out - 3.0)
+    np.testing.assert_allclose(t.layers[0].output, z, **TIGHT)
+    np.testing.assert_allclose(t.layers[2].grads["W"], h.T @ d_out, **TIGHT)
+    np.testing.assert_allclose(t.layers[0].grad_output, (d_out @ W2.T) * (z > 0), **TIGHT)
+    assert t.loss == pytest.approx(float((out[0, 0] - 3) ** 2), rel=1e-12)
+    step = t.step(optimizer)
+    for name, before in step.params_before.items():  # SGD's first step: v = g, p -= lr v
+        np.testing.assert_allclose(step.params_after[name],
+                                   before - 0.01 * step.gradient[name], **TIGHT)
+    moved = net.copy()
+    moved.params -= 0.01 * t.gradient
+    assert step.loss_after == pytest.approx(loss.loss(np.array([[3.0]]),
+                                                      moved.forward(x)), rel=1e-12)
+    assert step.loss_after < step.loss_before
+    assert optimizer.__dict__.get("_velocity") is None  # the optimizer passed is not stepped
+    json.dumps({"trace": t.to_dict(), "step": step.to_dict()})
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "LogisticRegression", "MLPRegressor",
+                                  "LinearRegression"])
+def test_estimators_trace_their_network_and_loss(name):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    if name in ("MLPClassifier", "LogisticRegression"):
+        y = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 1)]
+        if name == "LogisticRegression":
+            y = np.where(X[:, 0] > 0, "yes", "no")
+    else:
+        y = X @ [1.0, -2.0, 0.5]
+    options = {"max_iter": 20, "random_state": 0} if name.startswith("MLP") else {}
+    model = getattr(numnet, name)(**options).fit(X, y)
+    t = trace(model, X[:2], y[:2])
+    net = model.network_
+    loss = model._loss(model.n_outputs_)
+    if name == "MLPClassifier":
+        Y = (model.classes_ == y[:2, None]).astype(float)
+    elif name == "LogisticRegression":
+        Y = (y[:2] == "yes").astype(float).reshape(-1, 1)
+    else:
+        Y = y[:2].reshape(-1, 1)
+        np.testing.assert_allclose(t.raw[:, 0], model.predict(X[:2]), **TIGHT)
+    _assert_real(t, net, loss, X[:2], Y)
+
+
+def test_wide_rows_are_abbreviated():
+    net = Sequential([Dense(16), ReLU(), Dense(10)]).build(784, random_state=0)
+    t = trace(net, np.linspace(0, 1, 784), np.eye(10)[[3]], loss=SoftmaxCrossEntropy())
+    text = str(t)
+    assert max(len(line) for line in text.splitlines()) < 160
+    assert len(text.splitlines()) < 45
+    assert vector(np.arange(784.0)) == "[0, 1, 2, 3, ..., 780, 781, 782, 783]  norm 1.266e+04"
+    assert "前向传播" in t.format(lang="zh")
+
+
+def test_errors():
+    net = Sequential([Dense(1)]).build(2, random_state=0)
+    with pytest.raises(ValueError, match=r"^loss must be given to trace a Sequential with y, "
+                       r"got None\. Pass the loss it is trained with, e\.g\. "
+                       r"loss=MeanSquaredError\(\)\.$"):
+        trace(net, [1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match=r"^x has 3 features, but this network was built "
+                       r"for 2\.$"):
+        trace(net, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"^step needs the target: trace the sample with y to "
+                       r"compute the loss and its gradient\.$"):
+        trace(net, [1.0, 2.0]).step(SGD())
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trace")
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                          "city": rng.choice(["oslo", "rome", "lima"], size=n)})
+    frame["price"] = 3 * frame["x1"] + 2 * (frame["city"] == "rome") + rng.normal(0, 0.1, n)
+    frame.loc[2, "x2"] = np.nan
+    frame.to_csv(folder / "data.csv", index=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(folder / "data.csv"), "-t", "price", "-o",
+              str(folder / "price.numnet"), "--hidden", "4", "--epochs", "20", "--impute",
+              "mean", "-q"])
+    assert stop.value.code in (0, None)
+    return folder
+
+
+def test_cli_trace_of_a_pipeline_row_uses_the_predict_vector(capsys, folder):
+    code, out, err = run(capsys, "trace", folder / "price.numnet", folder / "data.csv",
+                         "--row", "3", "--step", "--json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    pipeline = numnet.load(folder / "price.numnet")
+    frame = pd.read_csv(folder / "data.csv")
+    X = pipeline.transform(frame.iloc[[2]])
+    np.testing.assert_array_equal(result["x"], X)
+    assert result["raw"][0][0] * pipeline.target_scaler["scale"] + \
+        pipeline.target_scaler["mean"] == pytest.approx(pipeline.predict(frame.iloc[[2]])[0],
+                                                        rel=1e-12)
+    steps = {s["column"]: s for s in result["preprocessing"]}
+    assert steps["x2"]["missing"] and steps["x2"]["impute"] == "mean"
+    assert steps["city"]["features"] == ["city=lima", "city=oslo", "city=rome"]
+    assert result["step"]["loss_after"] < result["step"]["loss_before"]
+    code, out, err = run(capsys, "trace", folder / "price.numnet", folder / "data.csv",
+                         "--row", "3")
+    assert code == 0 and "x2" in out and "missing -> imputed (mean)" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["trace"], "error: numnet trace needs MODEL and DATA (or --demo), got no MODEL.\n"),
+    (["trace", "--demo", "--lang", "fr"], "error: --lang must be one of {'en', 'zh'}, got "
+                                          "'fr'.\n"),
+    (["trace", "m.numnet", "--demo"], "error: --demo traces the network of 'numnet demo': it "
+                                      "takes no MODEL or DATA, got 'm.numnet'.\n"),
+    (["trace", "--demo", "--learning-rate", "-1"], "error: --learning-rate must be a number > "
+                                                   "0, got -1.0.\n"),
+    (["trace", "{model}", "{data}", "--row", "81"], "error: --row must be a row number from 1 "
+     "to 80 (1 is the first line after the header), got 81.\n"),
+])
+def test_cli_errors_are_one_line(capsys, folder, args, message):
+    args = [a.format(model=folder / "price.numnet", data=folder / "data.csv") for a in args]
+    assert run(capsys, *args)[::2] == (2, message)
+
+
+def test_cli_step_needs_the_target(capsys, folder):
+    pd.read_csv(folder / "data.csv").drop(columns="price").to_csv(folder / "x.csv", index=False)
+    code, out, err = run(capsys, "trace", folder / "price.numnet", folder / "x.csv", "--step")
+    assert (code, err) == (2, "error: --step needs the target column 'price' in DATA to "
+                              "compute the loss and its gradient.\n")
+    code, out, err = run(capsys, "trace", folder / "price.numnet", folder / "x.csv")
+    assert code == 0 and "forward pass only" in out
+
+
+def test_installed_command_traces_the_demo():
+    script = Path(sys.executable).with_name("numnet")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "numnet"]
+    done = subprocess.run([*command, "trace", "--demo", "--step"], capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "Z    (1, 4)   [0.7798, 0.3162, -0.6104, -0.4399]   pre-activation z" in done.stdout
+    assert "L    = 6.88586   loss value" in done.stdout
+    assert "loss: 6.88586 -> 6.0548" in done.stdout
+    done = subprocess.run([*command, "trace", "--demo", "--lang", "zh"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "反向传播" in done.stdout
