@@ -269,3 +269,47 @@ def test_pipeline_with_a_date_column_is_refused():
             "column 'when' holds dates, which ONNX export cannot represent (calendar parts of "
             "parsed dates); retrain without it (--exclude when) to export the model.")):
         to_onnx(pipe)
+
+
+# ------------------------------------------------------------------------------ skl2onnx
+
+
+@pytest.mark.parametrize("input_dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", ["MLPClassifier", "LogisticRegression"])
+def test_mixed_scikit_learn_pipeline_converts_through_skl2onnx(name, input_dtype):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from numnet.onnx import register_skl2onnx
+
+    register_skl2onnx()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * [1.0, 10.0, 100.0]
+    y = np.digitize(X[:, 0], [-0.5, 0.5]).astype(str)
+    params = {"hidden_layer_sizes": (5,), "max_iter": 30} if name == "MLPClassifier" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = make_pipeline(StandardScaler(), getattr(numnet, name)(**params)).fit(X, y)
+    model = skl2onnx.to_onnx(pipe, X[:1].astype(input_dtype), options={"zipmap": False})
+    onnx.checker.check_model(model, full_check=True)
+    out = run(model, {"X": X.astype(input_dtype)})
+    assert out["label"].tolist() == pipe.predict(X).tolist()
+    tol = 1e-6 if input_dtype == np.float32 else 1e-12  # float32: the scaler rounds too
+    np.testing.assert_allclose(out["probabilities"], pipe.predict_proba(X), atol=tol)
+
+
+def test_mixed_regression_pipeline_converts_through_skl2onnx():
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from numnet.onnx import register_skl2onnx
+
+    register_skl2onnx()
+    X, y = _data("multi-output", np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = make_pipeline(StandardScaler(), numnet.MLPRegressor((5,), max_iter=30)).fit(X, y)
+    out = run(skl2onnx.to_onnx(pipe, X[:1]), {"X": X})["variable"]
+    np.testing.assert_allclose(out, pipe.predict(X), rtol=1e-10, atol=1e-12)

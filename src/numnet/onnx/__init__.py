@@ -8,11 +8,12 @@
 ``estimators`` the classifier and regressor heads (``label``, ``probabilities``, ``variable``)
 ``pipeline``   the tabular pipeline: one input per column, imputation, scaling, one-hot
 ``export``     :func:`to_onnx`, :func:`save_onnx`
-``sklearn``    :func:`register_skl2onnx`: numnet's estimators inside skl2onnx pipelines
+``converters`` :func:`register_skl2onnx`: numnet's estimators inside skl2onnx pipelines
 =============  ================================================================================
 """
 
+from .converters import register_skl2onnx
 from .export import save_onnx, to_onnx
 from .pipeline import pipeline_inputs
 
-__all__ = ["pipeline_inputs", "save_onnx", "to_onnx"]
+__all__ = ["pipeline_inputs", "register_skl2onnx", "save_onnx", "to_onnx"]

@@ -51,14 +51,17 @@ def check_dtype(dtype, default):
 class GraphBuilder:
     """Collects nodes, initializers, inputs and outputs; every name it hands out is unique."""
 
-    def __init__(self, opset, name="numnet"):
+    def __init__(self, opset, name="numnet", *, namer=None):
         _, self.helper, self.TensorProto, self.numpy_helper = onnx_modules()
         self.opset, self.name = opset, name
         self.nodes, self.initializers, self.inputs, self.outputs = [], [], [], []
         self._used = set()
+        self._namer = namer  # e.g. skl2onnx's scope.get_unique_variable_name
         self.uses_ml = False
 
     def unique(self, base):
+        if self._namer is not None:
+            return self._namer(base)
         name, i = base, 1
         while name in self._used:
             name, i = f"{base}_{i}", i + 1
