@@ -7,7 +7,6 @@ console script, as a user would.
 
 import io
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
+from installed import COMMAND
 from numnet.cli import main
 from numnet.cli import progress as cli_progress
 from numnet.cli.app import _show_warning
@@ -27,15 +27,6 @@ from numnet.training import History
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _installed_command():
-    script = Path(sys.executable).with_name("numnet")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("numnet")
-    return [found] if found else [sys.executable, "-m", "numnet"]
-
-
-COMMAND = _installed_command()
 
 
 def numnet(*args, cwd):

@@ -7,24 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
 
-
-def _installed_command():
-    """The console script of this interpreter's environment, else ``python -m numnet``."""
-    script = Path(sys.executable).with_name("numnet")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("numnet")
-    return [found] if found else [sys.executable, "-m", "numnet"]
-
-
-COMMAND = _installed_command()
+from installed import COMMAND
 
 
 def numnet(*args, cwd, stdin=None):

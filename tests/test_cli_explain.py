@@ -2,14 +2,13 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import numnet
+from installed import COMMAND
 from numnet.cli import main
 from numnet.explain import integrated_gradients
 
@@ -145,13 +144,11 @@ def test_probability_of_a_regressor_is_refused(capsys, folder):
 
 
 def test_installed_command_explains(folder):
-    script = Path(sys.executable).with_name("numnet")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "numnet"]
-    done = subprocess.run([*command, "explain", str(folder / "label.numnet"),
+    done = subprocess.run([*COMMAND, "explain", str(folder / "label.numnet"),
                            str(folder / "data.csv"), "--rows", "1", "-q", "-o",
                            str(folder / "one.csv")], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert pd.read_csv(folder / "one.csv")["row"].tolist() == [1]
-    done = subprocess.run([*command, "explain", "--help"], capture_output=True, text=True,
+    done = subprocess.run([*COMMAND, "explain", "--help"], capture_output=True, text=True,
                           timeout=120)
     assert "numnet explain [OPTIONS] MODEL DATA" in done.stdout

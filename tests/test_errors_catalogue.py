@@ -10,9 +10,7 @@ import inspect
 import os
 import pickle
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
+from installed import COMMAND
 from numnet.cli import main
 from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
@@ -48,16 +47,6 @@ def parse_catalogue():
 
 CATALOGUE = parse_catalogue()
 
-def _installed_command():
-    """The console script of this interpreter's environment, else ``python -m numnet``."""
-    script = Path(sys.executable).with_name("numnet")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("numnet")
-    return [found] if found else [sys.executable, "-m", "numnet"]
-
-
-COMMAND = _installed_command()
 EXCEPTIONS = {error.__name__: error for error in (
     ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError,
     OutputError)}

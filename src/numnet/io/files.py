@@ -116,14 +116,7 @@ def check_output(path, *, inputs=(), example="model.numnet"):
         raise OutputError(f"Cannot write {text!r}: {_reason(error)}.") from None
     if not stat.S_ISDIR(folder_mode):
         raise OutputError(f"Cannot write {text!r}: {shown!r} is not a folder.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        try:
-            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-        except (OSError, AttributeError):
-            read_only = False
-        reason = ("the file system is read-only" if read_only
-                  else f"permission denied (the folder {shown!r} is not writable)")
-        raise OutputError(f"Cannot write {text!r}: {reason}.")
+    _check_writable(folder, text, shown)
     for source in inputs:
         if source is None or os.fspath(source) in ("", "-"):
             continue
@@ -142,6 +135,19 @@ def check_output(path, *, inputs=(), example="model.numnet"):
     return destination
 
 
+def _check_writable(folder, text, shown):
+    """OutputError naming ``text`` unless files can be created in ``folder``."""
+    if os.access(folder, os.W_OK | os.X_OK):
+        return
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    reason = ("the file system is read-only" if read_only
+              else f"permission denied (the folder {shown!r} is not writable)")
+    raise OutputError(f"Cannot write {text!r}: {reason}.")
+
+
 def check_folder(directory):
     """Check that ``directory`` is, or can be created as, a writable folder; OutputError if not.
 
@@ -156,14 +162,7 @@ def check_folder(directory):
         where = "it is" if existing == Path(os.path.realpath(text or ".")) else (
             f"{str(existing)!r} is")
         raise OutputError(f"Cannot write {text!r}: {where} not a folder.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        try:
-            read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
-        except (OSError, AttributeError):
-            read_only = False
-        reason = ("the file system is read-only" if read_only
-                  else f"permission denied (the folder {str(existing)!r} is not writable)")
-        raise OutputError(f"Cannot write {text!r}: {reason}.")
+    _check_writable(existing, text, str(existing))
 
 
 def atomic_write(path, data: bytes) -> None:

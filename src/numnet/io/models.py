@@ -73,22 +73,10 @@ def save(obj, path) -> None:
 
 
 def load(path):
-    """Load an object saved by :func:`save`; no code from the file is ever executed.
+    """Load a model file of the kinds registered so far; no code from the file is executed.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    Sequential, numnet estimator or numnet.tabular.TabularPipeline
-
-    Raises
-    ------
-    ModelFileError
-        When the file is truncated, altered, not a numnet model file (a folder, a FIFO or a
-        device included: only regular files are opened), or written by a newer file format.
-        OSError (FileNotFoundError, PermissionError) when it cannot be read at all.
+    :func:`numnet.load` registers every kind of numnet object first and documents the
+    errors; use it unless the layers above the file layer must not be imported.
     """
     metadata, tensors = _read_path(path)
     return _build(metadata, tensors, _name(path))
