@@ -1,5 +1,6 @@
 """ONNX export: onnxruntime and onnx's reference evaluator against numnet's own predictions."""
 
+import io
 import re
 import warnings
 
@@ -20,6 +21,7 @@ from numnet import (  # noqa: E402
     Sigmoid,
     Softmax,
     Tanh,
+    save,  # noqa: E402
 )
 from numnet.onnx import pipeline_inputs, save_onnx, to_onnx  # noqa: E402
 
@@ -313,3 +315,61 @@ def test_mixed_regression_pipeline_converts_through_skl2onnx():
         pipe = make_pipeline(StandardScaler(), numnet.MLPRegressor((5,), max_iter=30)).fit(X, y)
     out = run(skl2onnx.to_onnx(pipe, X[:1]), {"X": X})["variable"]
     np.testing.assert_allclose(out, pipe.predict(X), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ numnet export
+
+
+def _cli(capsys, *args):
+    from numnet.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numnet_export_matches_numnet_predict_on_the_raw_csv(capsys, tmp_path):
+    import pandas as pd
+
+    _table(np.random.default_rng(0)).drop(columns="price").to_csv(tmp_path / "train.csv",
+                                                                    index=False)
+    _new_rows().to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "m.numnet"
+    code, _, _ = _cli(capsys, "train", tmp_path / "train.csv", "--target", "label",
+                      "--impute", "mean", "--epochs", "20", "--hidden", "8", "-q",
+                      "-o", model)
+    assert code == 0
+    code, out, err = _cli(capsys, "export", model, "-o", tmp_path / "m.onnx", "--opset", "18")
+    assert (code, out) == (0, "")
+    assert err == (f"Wrote {tmp_path / 'm.onnx'} (inputs: x, city, size; outputs: label, "
+                   "probabilities)\n")
+    code, out, _ = _cli(capsys, "predict", model, tmp_path / "new.csv", "--proba", "-q")
+    expected = pd.read_csv(io.StringIO(out))
+    pipe = numnet.load(model)
+    rows = pd.read_csv(tmp_path / "new.csv")
+    got = run(onnx.load(tmp_path / "m.onnx"), pipeline_inputs(pipe, rows))
+    assert got["label"].tolist() == expected["prediction"].tolist()
+    proba = expected[[f"proba_{c}" for c in pipe.classes_]].to_numpy()
+    np.testing.assert_allclose(got["probabilities"], proba, rtol=1e-10)  # CSV: 17 digits
+
+
+def test_numnet_export_errors_are_one_line(capsys, tmp_path):
+    save(Sequential([Dense(2)]).build(3, random_state=0), tmp_path / "net.numnet")
+
+    def fails_with(message, *args):
+        assert _cli(capsys, "export", *args) == (2, "", f"error: {message}\n")
+
+    fails_with(f"--output must end in .onnx, got {str(tmp_path / 'x.txt')!r}.",
+               tmp_path / "net.numnet", "-o", tmp_path / "x.txt")
+    latest = onnx.defs.onnx_opset_version()
+    fails_with(f"--opset must be an integer in [13, {latest}], got 9.",
+               tmp_path / "net.numnet", "-o", tmp_path / "x.onnx", "--opset", "9")
+    fails_with(f"Cannot read {str(tmp_path / 'no.numnet')!r}: no such file.",
+               tmp_path / "no.numnet", "-o", tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+    code, _, err = _cli(capsys, "export", tmp_path / "net.numnet", "-o", tmp_path / "x.onnx",
+                        "-q")
+    assert (code, err) == (0, "")
+    assert [i.name for i in onnx.load(tmp_path / "x.onnx").graph.input] == ["X"]

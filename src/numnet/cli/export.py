@@ -1,0 +1,47 @@
+"""``numnet export``: a model file as an ONNX graph, for onnxruntime and other runtimes."""
+
+import typer
+
+from .common import _QUIET, UserError, _check_output, _load_model
+
+
+def export(
+    model: str = typer.Argument(..., help="Model file (from 'numnet train' or numnet.save).",
+                                show_default=False, metavar="MODEL"),
+    output: str = typer.Option(..., "--output", "-o", help="ONNX file to write (.onnx).",
+                               show_default=False),
+    opset: int = typer.Option(None, "--opset", help="ai.onnx opset version [default: 17].",
+                              show_default=False, metavar="N"),
+    quiet: bool = _QUIET,
+):
+    """Write a model as ONNX, for onnxruntime and other runtimes (docs/onnx.md).
+
+    A 'numnet train' model takes one graph input per column; classifiers output 'label' and
+    'probabilities', regressors 'variable'.
+
+    Example:
+
+        numnet export houses.numnet -o houses.onnx
+    """
+    if not output.lower().endswith(".onnx"):
+        raise UserError(f"--output must end in .onnx, got {output!r}.")
+    _check_output(output, inputs=[model], example="model.onnx")
+    try:
+        from ..onnx import save_onnx
+        from ..onnx._graph import check_opset
+    except ImportError as error:
+        raise UserError(f"numnet export needs the onnx package; install it with pip install "
+                        f"'numnet[onnx]' ({error}).") from None
+    try:
+        check_opset(opset)
+    except ValueError as error:
+        raise UserError(f"--{error}") from None
+    obj = _load_model(model)
+    try:
+        onnx_model = save_onnx(obj, output, opset=opset)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"Cannot export {model!r} to ONNX: {error}") from None
+    if not quiet:
+        inputs = ", ".join(i.name for i in onnx_model.graph.input)
+        outputs = ", ".join(o.name for o in onnx_model.graph.output)
+        typer.echo(f"Wrote {output} (inputs: {inputs}; outputs: {outputs})", err=True)
