@@ -1,0 +1,191 @@
+"""The privacy accountant: epsilon of DP-SGD's steps, noise calibration, a per-epoch callback.
+
+The accounting itself is Google's ``dp-accounting`` library (the ``privacy`` extra,
+``pip install numnet[privacy]``); this module states the mechanism to it and reads the answer.
+"""
+
+import math
+
+from .._validation import check_float, check_int, check_option
+from ..training.callbacks import Callback
+
+ACCOUNTANTS = ("rdp", "pld")
+
+
+def _dp_accounting():
+    try:
+        import dp_accounting  # optional dependency: imported only when epsilon is asked for
+    except ImportError:
+        raise ImportError(
+            "The privacy accountant needs the dp-accounting package; install it with "
+            "pip install 'numnet[privacy]'."
+        ) from None
+    return dp_accounting
+
+
+def _event(dp, sampling_rate, noise_multiplier, steps):
+    """``steps`` compositions of the Poisson-subsampled Gaussian mechanism."""
+    step = dp.PoissonSampledDpEvent(sampling_rate, dp.GaussianDpEvent(noise_multiplier))
+    return dp.SelfComposedDpEvent(step, steps)
+
+
+def _fresh(dp, accountant):
+    return dp.rdp.RdpAccountant() if accountant == "rdp" else dp.pld.PLDAccountant()
+
+
+def _check(sampling_rate, steps, delta, accountant):
+    sampling_rate = check_float(sampling_rate, "sampling_rate", min_value=0, max_value=1,
+                                include_min=False)
+    steps = check_int(steps, "steps", min_value=0)
+    delta = check_float(delta, "delta", min_value=0, max_value=1, include_min=False,
+                        include_max=False)
+    accountant = check_option(accountant, "accountant", set(ACCOUNTANTS))
+    return sampling_rate, steps, delta, accountant
+
+
+def compute_epsilon(sampling_rate, noise_multiplier, steps, delta, *, accountant="rdp"):
+    """Epsilon of ``steps`` DP-SGD steps at ``delta`` (add-or-remove-one neighbours).
+
+    Each step is the Gaussian mechanism with noise multiplier sigma on a Poisson sample of
+    rate q (:class:`PoissonBatches`); the steps compose::
+
+        epsilon = accountant.get_epsilon(delta) after composing
+                  SelfComposed(PoissonSampled(q, Gaussian(sigma)), steps)
+
+    Parameters
+    ----------
+    sampling_rate : float
+        q in (0, 1].
+    noise_multiplier : float
+        sigma >= 0; 0 gives ``inf`` (no guarantee).
+    steps : int
+        Number of steps (batches), >= 0.
+    delta : float
+        In (0, 1); take it well below 1 / n_samples.
+    accountant : {"rdp", "pld"}, default="rdp"
+        ``"rdp"``: Renyi DP (Mironov 2017), an upper bound; ``"pld"``: privacy loss
+        distributions (Koskela et al. 2020), tighter (a smaller epsilon) and slower.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(compute_epsilon(256 / 60000, 1.1, 60 * 234, 1e-5), 2)
+    2.59
+    """
+    sampling_rate, steps, delta, accountant = _check(sampling_rate, steps, delta, accountant)
+    noise_multiplier = check_float(noise_multiplier, "noise_multiplier", min_value=0)
+    if steps == 0:
+        return 0.0
+    if noise_multiplier == 0:
+        return math.inf
+    dp = _dp_accounting()
+    ledger = _fresh(dp, accountant)
+    ledger.compose(_event(dp, sampling_rate, noise_multiplier, steps))
+    return float(ledger.get_epsilon(delta))
+
+
+def calibrate_noise_multiplier(target_epsilon, delta, sampling_rate, steps, *,
+                               accountant="rdp", tol=1e-4):
+    """The smallest noise multiplier sigma whose ``steps`` steps stay within ``target_epsilon``.
+
+    A bracketing search (Brent's method, ``dp_accounting.calibrate_dp_mechanism``) over sigma,
+    for which epsilon decreases::
+
+        sigma = min { s : compute_epsilon(q, s, steps, delta) <= target_epsilon }   (within tol)
+
+    Parameters
+    ----------
+    target_epsilon : float
+        > 0.
+    delta, sampling_rate, steps, accountant
+        As in :func:`compute_epsilon`; steps >= 1.
+    tol : float, default=1e-4
+        Tolerance on sigma.
+
+    Returns
+    -------
+    float
+    """
+    sampling_rate, steps, delta, accountant = _check(sampling_rate, steps, delta, accountant)
+    target_epsilon = check_float(target_epsilon, "target_epsilon", min_value=0,
+                                 include_min=False)
+    steps = check_int(steps, "steps", min_value=1)
+    dp = _dp_accounting()
+    sigma = dp.calibrate_dp_mechanism(
+        lambda: _fresh(dp, accountant),
+        lambda s: _event(dp, sampling_rate, s, steps),
+        target_epsilon, delta, dp.LowerEndpointAndGuess(0.0, 1.0), tol=tol)
+    # Brent's method returns a sigma within tol of the boundary, from either side: step up to
+    # the side that keeps the promise.
+    while compute_epsilon(sampling_rate, sigma, steps, delta,
+                          accountant=accountant) > target_epsilon:
+        sigma += tol
+    return float(sigma)
+
+
+class PrivacyAccountant(Callback):
+    """Records the epsilon spent after each epoch of a DP-SGD run.
+
+    After epoch e, with ``steps_per_epoch`` steps an epoch::
+
+        epsilons[e - 1] = compute_epsilon(q, sigma, e * steps_per_epoch, delta)
+
+    computed from scratch each epoch, so a resumed run reports the same figures.
+
+    Parameters
+    ----------
+    sampling_rate : float
+    noise_multiplier : float
+    steps_per_epoch : int
+    delta : float
+    accountant : {"rdp", "pld"}, default="rdp"
+
+    Attributes
+    ----------
+    epsilons : list of float
+        Epsilon after each completed epoch.
+    """
+
+    def __init__(self, sampling_rate, noise_multiplier, steps_per_epoch, delta,
+                 accountant="rdp"):
+        self.sampling_rate, _, self.delta, self.accountant = _check(
+            sampling_rate, 0, delta, accountant)
+        self.noise_multiplier = check_float(noise_multiplier, "noise_multiplier", min_value=0)
+        self.steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", min_value=1)
+        self.epsilons = []
+
+    def epsilon(self, epochs):
+        """Epsilon after ``epochs`` epochs."""
+        return compute_epsilon(self.sampling_rate, self.noise_multiplier,
+                               epochs * self.steps_per_epoch, self.delta,
+                               accountant=self.accountant)
+
+    def on_train_begin(self, run):
+        if run.start_epoch == 1 and not run.skip:
+            self.epsilons = []
+
+    def on_epoch_end(self, run):
+        self.epsilons.append(self.epsilon(run.epoch))
+
+    def state_dict(self):
+        """The epsilons so far, for checkpoints."""
+        return {"epsilons": list(self.epsilons)}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned."""
+        self.epsilons = [float(value) for value in state["epsilons"]]
+
+    def check_restored(self, history):
+        """The restored epsilons must cover exactly the completed epochs."""
+        if len(self.epsilons) != history.n_epochs:
+            raise ValueError(
+                f"it holds {len(self.epsilons)} epsilons for {history.n_epochs} epochs")
+
+    def __repr__(self):
+        return (f"PrivacyAccountant(sampling_rate={self.sampling_rate!r}, "
+                f"noise_multiplier={self.noise_multiplier!r}, "
+                f"steps_per_epoch={self.steps_per_epoch!r}, delta={self.delta!r}, "
+                f"accountant={self.accountant!r})")

@@ -1,0 +1,198 @@
+"""Private training: the training loop run with DP-SGD's parts and its accountant."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_bool, check_float, check_int, check_option
+from ..training.callbacks import (
+    Callback,
+    CallbackList,
+    CheckpointCallback,
+    DivergenceGuard,
+    EpochTimer,
+    FunctionCallback,
+    LearningRateSchedule,
+    ProgressBar,
+    Validation,
+)
+from ..training.checks import (
+    _check_components,
+    _check_data,
+    _check_fingerprint,
+    _check_first_pass,
+    _check_validation,
+    _row_major,
+)
+from ..training.history import History
+from ..training.loop import Run, run_loop
+from ..training.sampling import TrainingData
+from ..training.state import restore_state
+from ..training.validation import metric_name
+from .accounting import ACCOUNTANTS, PrivacyAccountant, calibrate_noise_multiplier
+from .gradients import ClippedNoisyGradient, check_private_network
+from .sampling import PoissonBatches
+
+
+@dataclass
+class PrivateHistory(History):
+    """A :class:`numnet.training.History` with the privacy guarantee of the run.
+
+    Attributes
+    ----------
+    epsilon : list of float
+        Epsilon spent after each epoch, at ``delta``.
+    delta : float
+    noise_multiplier : float
+        sigma (given, or calibrated from a target epsilon).
+    max_grad_norm : float
+        The clipping norm C.
+    sampling_rate : float
+        q, the Poisson sampling rate.
+    steps : int
+        Steps taken (``n_epochs * steps_per_epoch``).
+    accountant : str
+        ``"rdp"`` or ``"pld"``.
+    """
+
+    epsilon: list = field(default_factory=list)
+    delta: float = 0.0
+    noise_multiplier: float = 0.0
+    max_grad_norm: float = 0.0
+    sampling_rate: float = 0.0
+    steps: int = 0
+    accountant: str = "rdp"
+
+
+def train_private(net, loss, optimizer, X, y, *, max_grad_norm, noise_multiplier=None,
+                  target_epsilon=None, delta=1e-5, batch_size=256, max_epochs=10,
+                  accountant="rdp", regularizer=None, sample_weight=None,
+                  validation_data=None, lr_schedule=None, random_state=None, verbose=False,
+                  callbacks=(), checkpoint=None, resume=False):
+    """Train ``net`` with DP-SGD: Poisson batches, clipped per-sample gradients, Gaussian noise.
+
+    Each step, with q = batch_size / n_samples and C = max_grad_norm::
+
+        rows = each row independently with probability q          PoissonBatches(q)
+        G = (sum_i clip_C(g_i) + N(0, sigma**2 C**2 I)) / (q N)     ClippedNoisyGradient
+        G += regularizer.gradient(W)                               (data-independent)
+        optimizer.step(params, G)
+
+    for ``max_epochs`` epochs of ``int(1 / q)`` steps; a :class:`PrivacyAccountant` records
+    epsilon after each epoch. Either ``noise_multiplier`` (sigma) is given, or
+    ``target_epsilon``, and sigma is calibrated so that all ``max_epochs`` epochs spend at most
+    ``target_epsilon`` at ``delta``.
+
+    Parameters
+    ----------
+    net, loss, optimizer, X, y, regularizer, sample_weight, validation_data, lr_schedule, \
+random_state, verbose, callbacks, checkpoint, resume
+        As in :func:`numnet.train`. ``random_state`` seeds the sampling and the noise. The
+        validation data must be public (it is not covered); ``lr_schedule`` must not depend on
+        the training loss for the guarantee to hold (a fixed schedule is fine).
+    max_grad_norm : float
+        The clipping norm C > 0.
+    noise_multiplier : float, default=None
+        sigma >= 0. Exclusive with target_epsilon.
+    target_epsilon : float, default=None
+        Calibrate sigma to spend this epsilon over max_epochs epochs.
+    delta : float, default=1e-5
+        Should be well below 1 / n_samples.
+    batch_size : int, default=256
+        The *expected* batch size q N (actual batch sizes vary, Binomial(N, q)).
+    max_epochs : int, default=10
+    accountant : {"rdp", "pld"}, default="rdp"
+
+    Returns
+    -------
+    PrivateHistory
+
+    Notes
+    -----
+    The guarantee covers the final parameters (and everything computed from them alone),
+    under add-or-remove-one-row neighbouring datasets, with n_samples treated as public. It
+    does not cover the training losses in the history (computed from the data without
+    noise), nor any choice made by looking at them (early stopping, hyperparameter search).
+    Sample weights scale each sample's gradient before clipping, so no sample moves the sum
+    by more than C.
+    """
+    functions = [c for c in callbacks if not isinstance(c, Callback)]
+    _check_components(net, loss, optimizer, regularizer, None, lr_schedule, functions,
+                      checkpoint)
+    check_private_network(net)
+    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    accountant = check_option(accountant, "accountant", set(ACCOUNTANTS))
+    delta = check_float(delta, "delta", min_value=0, max_value=1, include_min=False,
+                        include_max=False)
+    verbose = check_bool(verbose, "verbose")
+    if (noise_multiplier is None) == (target_epsilon is None):
+        raise ValueError(
+            f"noise_multiplier must be given when target_epsilon is None, and None when it is "
+            f"given, got noise_multiplier={noise_multiplier!r}, "
+            f"target_epsilon={target_epsilon!r}. Pass one of them."
+        )
+    if check_bool(resume, "resume") and checkpoint is None:
+        raise ValueError(
+            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
+            "from."
+        )
+    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
+                                                  with_magnitudes=True)
+    if validation_data is not None:
+        validation_data = _check_validation(net, validation_data, loss)
+
+    n_samples = X.shape[0]
+    sampler = PoissonBatches(min(1.0, batch_size / n_samples))
+    q, steps_per_epoch = sampler.rate, sampler.steps_per_epoch
+    if target_epsilon is not None:
+        noise_multiplier = calibrate_noise_multiplier(
+            target_epsilon, delta, q, max_epochs * steps_per_epoch, accountant=accountant)
+    rng = np.random.default_rng(random_state)
+    gradient = ClippedNoisyGradient(max_grad_norm, noise_multiplier, q * n_samples,
+                                    random_state=rng.spawn(1)[0])
+    privacy = PrivacyAccountant(q, gradient.noise_multiplier, steps_per_epoch, delta,
+                                accountant)
+    if lr_schedule is not None:
+        lr_schedule.start(optimizer.learning_rate)
+    run = Run(net=net, loss=loss, optimizer=optimizer,
+              data=TrainingData(_row_major(X), y, sample_weight), rng=rng,
+              history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
+              regularizer=regularizer, proximal=regularizer is not None and regularizer.l1 > 0)
+    stateful = [privacy, gradient] + functions
+    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
+                   "n_samples": int(n_samples), "sampling_rate": q,
+                   "optimizer": type(optimizer).__name__, "max_grad_norm": gradient.max_grad_norm,
+                   "noise_multiplier": gradient.noise_multiplier}
+    state = checkpoint.load() if resume else None
+    if state is not None:
+        _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
+        run.history = restore_state(state, net, optimizer, rng, None, lr_schedule, stateful,
+                                    checkpoint)
+        if state.finished:
+            return _private_history(run.history, privacy, gradient)
+        run.start_epoch, run.skip = state.epoch + 1, state.batch
+        run.epoch_total, run.n_seen = state.epoch_total, state.n_seen
+    else:
+        _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
+
+    guard = DivergenceGuard()
+    parts = [] if validation_data is None else [Validation(validation_data, guard)]
+    parts += [EpochTimer()] + ([ProgressBar()] if verbose else []) + [privacy]
+    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
+    parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
+    parts.append(guard)
+    if checkpoint is not None:
+        parts.append(CheckpointCallback(checkpoint, {
+            "early_stopping": None, "lr_schedule": lr_schedule, "fingerprint": fingerprint,
+            "validation_split": None, "callbacks": stateful}))
+    history = run_loop(run, sampler, gradient, CallbackList(parts))
+    return _private_history(history, privacy, gradient)
+
+
+def _private_history(history, privacy, gradient):
+    return PrivateHistory(
+        **history.to_dict(), epsilon=list(privacy.epsilons), delta=privacy.delta,
+        noise_multiplier=gradient.noise_multiplier, max_grad_norm=gradient.max_grad_norm,
+        sampling_rate=privacy.sampling_rate, steps=history.n_epochs * privacy.steps_per_epoch,
+        accountant=privacy.accountant)
