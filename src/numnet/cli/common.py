@@ -126,7 +126,8 @@ def _check_output(output, *, inputs=(), suffixes=None, example="model.numnet"):
     if output is None:
         return
     if suffixes is not None and Path(output).suffix.lower() not in suffixes:
-        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+        listed = suffixes[0] if len(suffixes) == 1 else (", ".join(suffixes[:-1]) + " or "
+                                                          + suffixes[-1])
         raise UserError(f"--output must end in {listed}, got {output!r}.")
     try:
         check_output(output, inputs=inputs, example=example)

@@ -23,9 +23,7 @@ def export(
 
         numnet export houses.numnet -o houses.onnx
     """
-    if not output.lower().endswith(".onnx"):
-        raise UserError(f"--output must end in .onnx, got {output!r}.")
-    _check_output(output, inputs=[model], example="model.onnx")
+    _check_output(output, inputs=[model], suffixes=(".onnx",), example="model.onnx")
     try:
         from ..onnx import save_onnx
         from ..onnx._graph import check_opset
