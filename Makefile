@@ -40,6 +40,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/linear_models.py --part exact layout sparse
 	$(BIN)/python benchmarks/explain.py
+	$(BIN)/python benchmarks/onnx_inference.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
