@@ -63,3 +63,34 @@ def test_demo_through_the_installed_console_script():
                                timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     assert_learned(*figures(completed.stdout))
+
+
+def test_demo_in_chinese_explains_the_same_numbers():
+    from numnet.cli import app
+
+    english = run(echo=lambda line: None, seed=0)
+    lines = []
+    chinese = run(echo=lines.append, seed=0, lang="zh")
+    assert chinese == english
+    output = "\n".join(lines)
+    for term in ("线性回归", "逻辑回归", "损失函数", "梯度", "学习率", "反向传播", "链式法则",
+                 "relu(z) = max(0, z)", f"W = {english['weight']:.4f}（真实值 3）",
+                 f"训练集准确率 = {english['accuracy']:.3f}", f"RMSE = {english['rmse']:.4f}"):
+        assert term in output, term
+    result = CliRunner().invoke(app, ["demo", "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert result.output == output + "\n"
+
+
+def test_demo_cli_refuses_an_unknown_language_in_one_line(capsys):
+    from numnet.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--lang", "fr"])
+    assert (stop.value.code, capsys.readouterr().err) == (
+        2, "error: --lang must be one of {'en', 'zh'}, got 'fr'.\n")
+
+
+def test_demo_refuses_an_unknown_language():
+    with pytest.raises(ValueError, match="lang must be one of"):
+        run(echo=lambda line: None, lang="fr")

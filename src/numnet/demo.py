@@ -12,33 +12,104 @@ from .network import Sequential
 from .optimizers import SGD
 from .training import train
 
+LANGS = ("en", "zh")
 
-def linear_regression(rng, echo):
+_TEXT = {
+    "en": {
+        "a": [
+            "(a) Linear regression: y = 3x + 0.5 + noise, full-batch gradient descent",
+            "    model      y_hat = x @ W + b                    (one neuron, identity activation)",
+            "    loss       L = mean((y_hat - y)^2)              (m = n_samples = 200)",
+            "    gradients  dW = 2/m * x.T @ (y_hat - y),  db = 2/m * sum(y_hat - y)",
+            "    update     W -= lr * dW,  b -= lr * db          (lr = 0.1, 200 epochs)",
+        ],
+        "a_result": "    learned    W = {w:.4f} (true 3),  b = {b:.4f} (true 0.5),  "
+                    "final MSE = {mse:.5f} (noise variance 0.01)",
+        "b": [
+            "(b) Logistic regression: label = 1 if x > 0 else 0, full-batch gradient descent",
+            "    model      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))",
+            "    loss       L = mean(log(1 + exp(z)) - y * z),  z = x @ W + b   (cross-entropy)",
+            "    gradients  dz = (p - y) / m,  dW = x.T @ dz,  db = sum(dz)   "
+            "(m = n_samples = 400;",
+            "               sigmoid and cross-entropy fused: the derivative is simply p - y)",
+            "    update     W -= lr * dW,  b -= lr * db          (lr = 1.0, 300 epochs)",
+        ],
+        "b_result": "    learned    W = {w:.3f}, b = {b:.3f};  decision threshold x = -b/W = "
+                    "{threshold:.4f} (true 0);  training accuracy = {accuracy:.3f}",
+        "c": [
+            "(c) A 2-4-1 ReLU network: y = 3 * (x1 + x2) + noise, mini-batch SGD with momentum",
+            "    forward    z = X @ W1 + b1,  h = relu(z) = max(0, z),  y_hat = h @ W2 + b2",
+            "    backward   d_yhat = 2 (y_hat - y) / m   (m = batch size = 32)",
+            "               dW2 = h.T @ d_yhat,  db2 = sum(d_yhat),  dh = d_yhat @ W2.T",
+            "               dz = dh * (z > 0),  dW1 = X.T @ dz,  db1 = sum(dz)   (chain rule)",
+            "    update     v = 0.9 v + g,  params -= 0.01 v     (for every parameter; 100 epochs)",
+        ],
+        "c_curve": "    loss curve ",
+        "c_epoch": "epoch {e}: {loss:.4f}",
+        "c_result": "    final      test RMSE against the noiseless 3(x1 + x2) = {rmse:.4f} "
+                    "(target range [-6, 6])",
+        "intro": "numnet demo: three classic models built from numnet's own layers, losses and "
+                 "optimizers.\n",
+        "outro": "\nEvery gradient above is checked against finite differences in numnet's test "
+                 "suite (see numnet.gradcheck.check_gradients).",
+    },
+    "zh": {
+        "a": [
+            "(a) 线性回归：y = 3x + 0.5 + 噪声，用全批量梯度下降拟合",
+            "    模型      y_hat = x @ W + b              （单个神经元，激活函数为恒等函数）",
+            "    损失函数  L = mean((y_hat - y)^2)        （均方误差；m 是样本数，这里 m = 200）",
+            "    梯度      dW = 2/m * x.T @ (y_hat - y),  db = 2/m * sum(y_hat - y)",
+            "    更新      W -= lr * dW,  b -= lr * db    （学习率 lr = 0.1，训练 200 轮）",
+        ],
+        "a_result": "    结果      学到 W = {w:.4f}（真实值 3），b = {b:.4f}（真实值 0.5），"
+                    "最终 MSE = {mse:.5f}（噪声方差为 0.01，这已是下限）",
+        "b": [
+            "(b) 逻辑回归：x > 0 时标签为 1，否则为 0，用全批量梯度下降拟合",
+            "    模型      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))",
+            "    损失函数  L = mean(log(1 + exp(z)) - y * z),  z = x @ W + b   （交叉熵）",
+            "    梯度      dz = (p - y) / m,  dW = x.T @ dz,  db = sum(dz)   （m = 样本数 = 400；",
+            "              sigmoid 与交叉熵合在一起求导，结果就是 p - y，数值上也更稳定）",
+            "    更新      W -= lr * dW,  b -= lr * db    （学习率 lr = 1.0，训练 300 轮）",
+        ],
+        "b_result": "    结果      W = {w:.3f}，b = {b:.3f}；决策边界 x = -b/W = {threshold:.4f}"
+                    "（真实值 0）；训练集准确率 = {accuracy:.3f}",
+        "c": [
+            "(c) 2-4-1 的 ReLU 网络：y = 3 * (x1 + x2) + 噪声，用带动量的小批量 SGD 训练",
+            "    前向传播  z = X @ W1 + b1,  h = relu(z) = max(0, z),  y_hat = h @ W2 + b2",
+            "    反向传播  d_yhat = 2 (y_hat - y) / m   （m = 批大小 = 32）",
+            "              dW2 = h.T @ d_yhat,  db2 = sum(d_yhat),  dh = d_yhat @ W2.T",
+            "              dz = dh * (z > 0),  dW1 = X.T @ dz,  db1 = sum(dz)   （链式法则）",
+            "    更新      v = 0.9 v + g,  params -= 0.01 v   （每个参数都这样更新；训练 100 轮）",
+        ],
+        "c_curve": "    损失曲线  ",
+        "c_epoch": "第 {e} 轮：{loss:.4f}",
+        "c_result": "    结果      在测试集上与无噪声的 3(x1 + x2) 相比，RMSE = {rmse:.4f}"
+                    "（目标值范围 [-6, 6]）",
+        "intro": "numnet demo：三个经典模型，全部由 numnet 自己的层、损失函数和优化器搭建。\n",
+        "outro": "\n以上每一个梯度都在 numnet 的测试中与有限差分的结果核对过"
+                 "（见 numnet.gradcheck.check_gradients）。",
+    },
+}
+
+
+def linear_regression(rng, echo, text=_TEXT["en"]):
     """Fit y = 3x + noise by full-batch gradient descent on the mean squared error."""
-    echo("(a) Linear regression: y = 3x + 0.5 + noise, full-batch gradient descent")
-    echo("    model      y_hat = x @ W + b                    (one neuron, identity activation)")
-    echo("    loss       L = mean((y_hat - y)^2)              (m = n_samples = 200)")
-    echo("    gradients  dW = 2/m * x.T @ (y_hat - y),  db = 2/m * sum(y_hat - y)")
-    echo("    update     W -= lr * dW,  b -= lr * db          (lr = 0.1, 200 epochs)")
+    for line in text["a"]:
+        echo(line)
     x = rng.uniform(-1, 1, size=(200, 1))
     y = 3 * x[:, 0] + 0.5 + rng.normal(0, 0.1, size=200)
     net = Sequential([Dense(1)]).build(1, random_state=0)
     history = train(net, MeanSquaredError(), SGD(learning_rate=0.1), x, y,
                     batch_size=None, max_epochs=200)
     w, b = float(net[0].params["W"][0, 0]), float(net[0].params["b"][0])
-    echo(f"    learned    W = {w:.4f} (true 3),  b = {b:.4f} (true 0.5),  "
-         f"final MSE = {history.loss[-1]:.5f} (noise variance 0.01)")
+    echo(text["a_result"].format(w=w, b=b, mse=history.loss[-1]))
     return w, b
 
 
-def logistic_regression(rng, echo):
+def logistic_regression(rng, echo, text=_TEXT["en"]):
     """Fit labels sign(x) by full-batch gradient descent on the binary cross-entropy."""
-    echo("(b) Logistic regression: label = 1 if x > 0 else 0, full-batch gradient descent")
-    echo("    model      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))")
-    echo("    loss       L = mean(log(1 + exp(z)) - y * z),  z = x @ W + b   (cross-entropy)")
-    echo("    gradients  dz = (p - y) / m,  dW = x.T @ dz,  db = sum(dz)   (m = n_samples = 400;")
-    echo("               sigmoid and cross-entropy fused: the derivative is simply p - y)")
-    echo("    update     W -= lr * dW,  b -= lr * db          (lr = 1.0, 300 epochs)")
+    for line in text["b"]:
+        echo(line)
     x = rng.normal(0, 1, size=(400, 1))
     y = (x[:, 0] > 0).astype(float)
     net = Sequential([Dense(1)]).build(1, random_state=0)
@@ -47,8 +118,7 @@ def logistic_regression(rng, echo):
     w, b = float(net[0].params["W"][0, 0]), float(net[0].params["b"][0])
     accuracy = float(np.mean((net.forward(x)[:, 0] > 0) == (y > 0.5)))
     threshold = -b / w
-    echo(f"    learned    W = {w:.3f}, b = {b:.3f};  decision threshold x = -b/W = "
-         f"{threshold:.4f} (true 0);  training accuracy = {accuracy:.3f}")
+    echo(text["b_result"].format(w=w, b=b, threshold=threshold, accuracy=accuracy))
     return accuracy, threshold
 
 
@@ -62,39 +132,41 @@ def relu_network_model(random_state=0):
     return net, MeanSquaredError(), SGD(learning_rate=0.01, momentum=0.9)
 
 
-def relu_network(rng, echo):
+def relu_network(rng, echo, text=_TEXT["en"]):
     """A 2-4-1 ReLU network on y = 3(x1 + x2) + noise, trained with momentum SGD."""
-    echo("(c) A 2-4-1 ReLU network: y = 3 * (x1 + x2) + noise, mini-batch SGD with momentum")
-    echo("    forward    z = X @ W1 + b1,  h = relu(z) = max(0, z),  y_hat = h @ W2 + b2")
-    echo("    backward   d_yhat = 2 (y_hat - y) / m   (m = batch size = 32)")
-    echo("               dW2 = h.T @ d_yhat,  db2 = sum(d_yhat),  dh = d_yhat @ W2.T")
-    echo("               dz = dh * (z > 0),  dW1 = X.T @ dz,  db1 = sum(dz)   (chain rule)")
-    echo("    update     v = 0.9 v + g,  params -= 0.01 v     (for every parameter; 100 epochs)")
+    for line in text["c"]:
+        echo(line)
     X = rng.uniform(-1, 1, size=(500, 2))
     y = 3 * (X[:, 0] + X[:, 1]) + rng.normal(0, 0.1, size=500)
     net, loss, optimizer = relu_network_model()
     history = train(net, loss, optimizer, X, y, batch_size=32, max_epochs=100, random_state=0)
     curve = history.loss
     marks = [1, 10, 25, 50, 100]
-    echo("    loss curve " + ",  ".join(f"epoch {e}: {curve[e - 1]:.4f}" for e in marks))
+    sep = "，" if text is _TEXT["zh"] else ",  "
+    echo(text["c_curve"] + sep.join(text["c_epoch"].format(e=e, loss=curve[e - 1])
+                                    for e in marks))
     X_test = rng.uniform(-1, 1, size=(200, 2))
     y_test = 3 * (X_test[:, 0] + X_test[:, 1])
     rmse = float(np.sqrt(np.mean((net.forward(X_test)[:, 0] - y_test) ** 2)))
-    echo(f"    final      test RMSE against the noiseless 3(x1 + x2) = {rmse:.4f} "
-         f"(target range [-6, 6])")
+    echo(text["c_result"].format(rmse=rmse))
     return rmse
 
 
-def run(echo=print, seed=0):
-    """Run the three examples, printing the formulas and the results; returns the key figures."""
+def run(echo=print, seed=0, lang="en"):
+    """Run the three examples, printing the formulas and the results; returns the key figures.
+
+    ``lang`` is the language of the explanations: ``"en"`` or ``"zh"`` (Chinese); the numbers
+    are the same.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}.")
+    text = _TEXT[lang]
     rng = np.random.default_rng(seed)
-    echo("numnet demo: three classic models built from numnet's own layers, losses and "
-         "optimizers.\n")
-    w, b = linear_regression(rng, echo)
+    echo(text["intro"])
+    w, b = linear_regression(rng, echo, text)
     echo("")
-    accuracy, threshold = logistic_regression(rng, echo)
+    accuracy, threshold = logistic_regression(rng, echo, text)
     echo("")
-    rmse = relu_network(rng, echo)
-    echo("\nEvery gradient above is checked against finite differences in numnet's test suite "
-         "(see numnet.gradcheck.check_gradients).")
+    rmse = relu_network(rng, echo, text)
+    echo(text["outro"])
     return {"weight": w, "bias": b, "accuracy": accuracy, "threshold": threshold, "rmse": rmse}

@@ -3,16 +3,21 @@
 
 import typer
 
+from .common import _check_choice
 
-def demo(seed: int = typer.Option(0, help="Seed for the synthetic data.")):
+
+def demo(seed: int = typer.Option(0, help="Seed for the synthetic data."),
+         lang: str = typer.Option("en", "--lang", help="Language of the explanations: en or zh "
+                                  "(Chinese).", metavar="LANG")):
     """Train linear regression, logistic regression and a 2-4-1 ReLU network, showing the math.
 
     Example:
 
         numnet demo
+
+        numnet demo --lang zh
     """
     from ..demo import run
 
-    run(echo=typer.echo, seed=seed)
-
-
+    _check_choice(lang, "--lang", {"en", "zh"})
+    run(echo=typer.echo, seed=seed, lang=lang)
