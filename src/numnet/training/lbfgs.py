@@ -42,8 +42,6 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     History
         ``converged`` tells whether SciPy's convergence test passed before max_iter.
     """
-    from scipy.optimize import minimize
-
     _check_components(net, loss, SGD(), regularizer, None, None, callbacks, None)
     if regularizer is not None and regularizer.l1 > 0:
         raise ValueError(
@@ -59,16 +57,43 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     if validation_data is not None:
         validation_data = _check_validation(net, validation_data, loss)
     _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
+
+    def value_and_grad():
+        return objective(net, loss, X, y, regularizer=regularizer, sample_weight=sample_weight)
+
+    return minimize_lbfgs(net, loss, value_and_grad, max_iter=max_iter, tol=tol,
+                          validation_data=validation_data, verbose=verbose, callbacks=callbacks,
+                          max_fun=max_fun)
+
+
+def minimize_lbfgs(net, loss, value_and_grad, *, max_iter=200, tol=1e-6, validation_data=None,
+                   verbose=False, callbacks=(), max_fun=None):
+    """Minimise ``value_and_grad()`` over ``net.params`` with SciPy's L-BFGS-B.
+
+    ``value_and_grad()`` returns the objective and its gradient at the current ``net.params``
+    (``(value, grad)``, grad of shape (n_params,)); :func:`train_lbfgs` passes
+    :func:`numnet.objective`, a data-parallel run the sum over a cluster's workers
+    (:mod:`numnet.distributed`). Each trial point is written into ``net.params`` first. The
+    data is checked by the caller (as :func:`train_lbfgs` does); ``loss`` is used only for
+    the validation figures.
+
+    Returns
+    -------
+    History
+    """
+    from scipy.optimize import minimize
+
+    max_iter = check_int(max_iter, "max_iter", min_value=1)
+    tol = check_float(tol, "tol", min_value=0, include_min=False)
     history = History(metric_name=metric_name(loss))
     started = time.perf_counter()
-    progress = _Progress(max_iter, verbose)
+    progress = _Progress(max_iter, check_bool(verbose, "verbose"))
 
     def fun(theta):
         np.copyto(net.params, theta, casting="unsafe")
         # An overflowing trial point only makes the line search step back: no warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            value, grad = objective(net, loss, X, y, regularizer=regularizer,
-                                    sample_weight=sample_weight)
+            value, grad = value_and_grad()
         return value, grad.astype(np.float64)
 
     def on_iteration(intermediate_result):

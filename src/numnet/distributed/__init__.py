@@ -1,0 +1,25 @@
+"""Data-parallel training on a Dask cluster: the data stays on the workers, parameters move.
+
+==================  ===========================================================================
+``data``            :class:`DistributedData`: (X, y, w) row partitions persisted on the workers
+``objective``       :class:`DistributedObjective`: the full-batch objective summed over them
+``sampling``        :class:`WorkerBatches`: batches made of every partition's local rows
+``gradients``       :class:`WorkerSumGradient`: a step's gradient summed over the workers
+``training``        :func:`train_distributed` (SGD, Adam, full-batch gradient descent) and
+                    :func:`train_lbfgs_distributed`
+==================  ===========================================================================
+
+Needs the ``dask`` extra (dask and distributed). See docs/distributed.md.
+"""
+
+from .data import DistributedData, get_client, is_dask_collection
+from .gradients import WorkerSumGradient
+from .objective import DistributedObjective, partition_sums
+from .sampling import WorkerBatches, WorkerData, WorkerFullBatch, WorkerRows
+from .training import train_distributed, train_lbfgs_distributed
+
+__all__ = [
+    "DistributedData", "DistributedObjective", "WorkerBatches", "WorkerData",
+    "WorkerFullBatch", "WorkerRows", "WorkerSumGradient", "get_client", "is_dask_collection",
+    "partition_sums", "train_distributed", "train_lbfgs_distributed",
+]

@@ -1,0 +1,45 @@
+"""A step's gradient as the sum of the partitions' gradient sums (synchronous data parallel)."""
+
+import numpy as np
+
+from ..training.gradients import GradientComputation
+from .objective import partition_sums, reduce_sums
+
+
+class WorkerSumGradient(GradientComputation):
+    """Loss and gradient of a batch of worker-local rows, reduced on the client.
+
+    Each step::
+
+        on each worker holding rows of the batch (its own copy of the network):
+            L_k, g_k = Backprop(net, loss, X_k[rows_k], Y_k[rows_k], w_k[rows_k])
+            return W_k * L_k, W_k * g_k             W_k: weight (or rows) of its share
+        on the client:
+            L = sum_k W_k L_k / sum_k W_k           net.grads = sum_k W_k g_k / sum_k W_k
+
+    the weighted mean over the whole batch, as :class:`numnet.training.Backprop` computes it
+    in one process. The full batch uses :func:`numnet.objective` on each partition instead.
+
+    Parameters
+    ----------
+    data : DistributedData
+    template : distributed.Future
+        The network, scattered to the workers once (:func:`scatter_network`).
+    """
+
+    def __init__(self, data, template):
+        self.data, self.template = data, template
+
+    def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
+        client, theta = self.data.client, net.params.copy()
+        if X_b.local is None:
+            jobs = [(part, None) for part in self.data.parts]
+        else:
+            jobs = [(part, rows) for part, rows in zip(self.data.parts, X_b.local, strict=True)
+                    if len(rows)]
+        futures = [client.submit(partition_sums, self.template, loss, part, theta, rows,
+                                 pure=False) for part, rows in jobs]
+        total, grad = reduce_sums(client.gather(futures), net.params.size, net.params.dtype)
+        weight = float(X_b.shape[0] if w_b is None else np.sum(w_b))
+        np.divide(grad, weight, out=net.grads)
+        return total / weight

@@ -1,0 +1,106 @@
+"""The full-batch objective summed over a cluster's workers, and what each worker computes.
+
+Each evaluation sends the flat parameter vector to every partition's task and brings back one
+loss sum and one gradient sum per partition::
+
+    on the worker holding partition k (X_k, Y_k, w_k), with its own copy of the network:
+        L_k, g_k = objective(net, loss, X_k, Y_k, w_k)       weighted means (numnet's kernels)
+        return W_k * L_k, W_k * g_k                          sums; W_k = sum(w_k) (or n_k)
+    on the client:
+        L = sum_k W_k L_k / W + penalty(W)       grad = sum_k W_k g_k / W + dpenalty/dparams
+
+The sums are added in partition order, so the result does not depend on which task finishes
+first. The data never moves; per evaluation, n_partitions * n_params floats go out and the same
+number (plus one float each) come back.
+"""
+
+import copy
+
+import numpy as np
+
+from ..objective import objective
+from ..training.gradients import Backprop
+
+
+def _private_network(template, theta):
+    """A copy of the network for this task: threads of a worker never share one."""
+    net = copy.deepcopy(template)
+    np.copyto(net.params, theta, casting="unsafe")
+    return net
+
+
+def partition_sums(template, loss, part, theta, rows=None):
+    """``(W_k * L_k, W_k * g_k)`` on one partition (or its ``rows``); zeros when W_k = 0.
+
+    ``rows=None`` is the full-batch objective (no dropout); an index array is a mini-batch
+    step's local share, computed by :class:`numnet.training.Backprop` (training mode).
+    """
+    X, Y, w = part
+    if rows is not None:
+        X, Y, w = X.take(rows, axis=0), Y.take(rows, axis=0), (None if w is None else w[rows])
+    weight = float(X.shape[0] if w is None else w.sum())
+    if not weight > 0:
+        return 0.0, np.zeros(template.params.size, dtype=template.params.dtype)
+    net = _private_network(template, theta)
+    loss = copy.deepcopy(loss)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if rows is None:
+            value, grad = objective(net, loss, X, Y, sample_weight=w)
+        else:
+            value = Backprop()(net, loss, X, Y, w, full_batch=False)
+            grad = net.grads
+        return value * weight, grad * weight
+
+
+def reduce_sums(results, size, dtype):
+    """Add the partitions' ``(loss sum, gradient sum)`` pairs in partition order."""
+    total, grad = 0.0, np.zeros(size, dtype=dtype)
+    for value, part_grad in results:
+        total += value
+        grad += part_grad
+    return total, grad
+
+
+class DistributedObjective:
+    """``evaluate()``: the full-batch objective and gradient of ``net.params`` over the workers.
+
+    A drop-in for :func:`numnet.objective` on :class:`DistributedData`, shaped for
+    :func:`numnet.training.lbfgs.minimize_lbfgs`: it reads ``net.params`` and writes the
+    gradient into ``net.grads``.
+
+    Parameters
+    ----------
+    net : Sequential
+        A built network (the client's copy; the workers get copies of it).
+    loss : Loss
+    data : DistributedData
+    regularizer : Regularizer, default=None
+        Added once, on the client.
+    """
+
+    def __init__(self, net, loss, data, *, regularizer=None):
+        self.net, self.loss, self.data, self.regularizer = net, loss, data, regularizer
+        self.template = scatter_network(data.client, net)
+        self.n_evaluations = 0
+
+    def __call__(self):
+        net, data = self.net, self.data
+        theta = net.params.copy()
+        futures = [data.client.submit(partition_sums, self.template, self.loss, part, theta,
+                                      pure=False) for part in data.parts]
+        total, grad = reduce_sums(data.client.gather(futures), net.params.size,
+                                  net.params.dtype)
+        np.divide(grad, data.total_weight, out=net.grads)
+        value = total / data.total_weight
+        if self.regularizer is not None:
+            value += self.regularizer.penalty(net.penalized)
+            self.regularizer.gradient(net.penalized, out=net.penalized_grads)
+        self.n_evaluations += 1
+        return value, net.grads
+
+
+def scatter_network(client, net):
+    """Send a copy of ``net`` (its forward cache dropped) to every worker once; its future."""
+    template = copy.deepcopy(net)
+    template.clear_cache()
+    return client.scatter(template, broadcast=True, hash=False)

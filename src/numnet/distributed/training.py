@@ -1,0 +1,120 @@
+"""Data-parallel training: the training loop and L-BFGS with the workers' parts."""
+
+import numpy as np
+
+from .._validation import check_bool, check_int
+from ..layers import Dropout
+from ..optimizers import SGD
+from ..training.callbacks import (
+    Callback,
+    CallbackList,
+    DivergenceGuard,
+    EpochTimer,
+    FunctionCallback,
+    ProgressBar,
+)
+from ..training.checks import _check_components
+from ..training.history import History
+from ..training.lbfgs import minimize_lbfgs
+from ..training.loop import Run, run_loop
+from ..training.validation import metric_name
+from .gradients import WorkerSumGradient
+from .objective import DistributedObjective, scatter_network
+from .sampling import WorkerBatches, WorkerData, WorkerFullBatch
+
+
+def _check_network(net):
+    if any(isinstance(layer, Dropout) for layer in net.layers):
+        raise ValueError(
+            "net must have no Dropout layer for data-parallel training, got one: each worker's "
+            "copy of the network would draw the same dropout mask every step. Train in memory, "
+            "or remove the Dropout layers."
+        )
+
+
+def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_size=None,
+                      max_epochs=100, shuffle=True, clip_norm=None, proximal=None,
+                      random_state=None, verbose=False, callbacks=()):
+    """Synchronous data-parallel gradient descent on :class:`DistributedData`.
+
+    Each step, on a batch made of worker-local rows (:class:`WorkerBatches`; all rows with
+    ``batch_size=None``)::
+
+        params --> every worker with rows in the batch
+        each worker: loss and gradient sums of its rows     (its own copy of the network)
+        client: add them in partition order, divide by the batch weight
+        L += penalty(W); grads[W] += dpenalty/dW             (unless proximal)
+        clip(grads); optimizer.step(params, grads)            on the client
+        W = prox(W, learning_rate)                            (if proximal)
+
+    This is :func:`numnet.training.run_loop` with :class:`WorkerBatches` (or
+    :class:`WorkerFullBatch`) and :class:`WorkerSumGradient`; with the same seed and the same
+    partitions it gives the parameters a single process gets over the same batches (to
+    rounding: the sums are added per partition).
+
+    Parameters
+    ----------
+    net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
+random_state, verbose, callbacks
+        As in :func:`numnet.train` (no validation data, early stopping or checkpoints).
+    data : DistributedData
+    batch_size : int or None, default=None
+        None is full-batch gradient descent.
+
+    Returns
+    -------
+    History
+    """
+    functions = [c for c in callbacks if not isinstance(c, Callback)]
+    _check_components(net, loss, optimizer, regularizer, None, None, functions, None)
+    _check_network(net)
+    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
+    shuffle, verbose = check_bool(shuffle, "shuffle"), check_bool(verbose, "verbose")
+    if batch_size is not None:
+        batch_size = min(check_int(batch_size, "batch_size", min_value=1), data.n_samples)
+    if batch_size is None or batch_size == data.n_samples:
+        sampler = WorkerFullBatch()
+    else:
+        sampler = WorkerBatches(data.sizes, batch_size, shuffle)
+    if proximal is None:
+        proximal = regularizer is not None and regularizer.l1 > 0
+    run = Run(net=net, loss=loss, optimizer=optimizer, data=WorkerData(data),
+              rng=np.random.default_rng(random_state),
+              history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
+              regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
+    parts = [EpochTimer()] + ([ProgressBar()] if verbose else [])
+    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
+    parts.append(DivergenceGuard())
+    gradient = WorkerSumGradient(data, scatter_network(data.client, net))
+    return run_loop(run, sampler, gradient, CallbackList(parts))
+
+
+def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, tol=1e-6,
+                            verbose=False, callbacks=(), max_fun=None):
+    """L-BFGS on the full-batch objective summed over the workers.
+
+    :func:`numnet.training.lbfgs.minimize_lbfgs` (the SciPy call :func:`numnet.train_lbfgs`
+    makes) on :class:`DistributedObjective`: each evaluation is one round trip, the flat
+    parameter vector out to every partition, a loss sum and a gradient sum back.
+
+    Parameters
+    ----------
+    net, loss, regularizer, max_iter, tol, verbose, callbacks, max_fun
+        As in :func:`numnet.train_lbfgs`.
+    data : DistributedData
+
+    Returns
+    -------
+    History
+    """
+    _check_components(net, loss, SGD(), regularizer, None, None, callbacks, None)
+    _check_network(net)
+    if regularizer is not None and regularizer.l1 > 0:
+        raise ValueError(
+            f"L-BFGS needs a differentiable objective, but {regularizer!r} has an L1 part. "
+            "Use proximal gradient descent instead: train_distributed(..., batch_size=None) "
+            "with SGD(momentum=0)."
+        )
+    evaluate = DistributedObjective(net, loss, data, regularizer=regularizer)
+    return minimize_lbfgs(net, loss, evaluate, max_iter=max_iter, tol=tol, verbose=verbose,
+                          callbacks=callbacks, max_fun=max_fun)

@@ -1,0 +1,167 @@
+"""Data-parallel training on a LocalCluster: the same numbers as in memory, to rounding."""
+
+import numpy as np
+import pytest
+
+from numnet import Dense, ReLU, Sequential
+from numnet.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
+from numnet.objective import objective
+from numnet.optimizers import SGD, Adam
+from numnet.regularizers import ElasticNet
+from numnet.training import History, run_loop, train, train_lbfgs
+from numnet.training.callbacks import CallbackList
+from numnet.training.gradients import Backprop
+from numnet.training.loop import Run
+from numnet.training.sampling import BatchSampler, TrainingData
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+nd = pytest.importorskip("numnet.distributed")
+
+CHUNKS = ((70, 130, 100),)  # uneven partitions on purpose
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _data(kind, rng, n_samples=300, n_features=5):
+    X = rng.normal(size=(n_samples, n_features))
+    if kind == "binary":
+        y = (X @ rng.normal(size=n_features) + rng.normal(size=n_samples) > 0).astype(float)
+        return X, y.reshape(-1, 1), BinaryCrossEntropy(), 1
+    if kind == "softmax":
+        labels = np.argmax(X @ rng.normal(size=(n_features, 3)), axis=1)
+        return X, np.eye(3)[labels], SoftmaxCrossEntropy(), 3
+    return X, (X @ rng.normal(size=(n_features, 2))), MeanSquaredError(), 2
+
+
+def _net(n_features, n_outputs, hidden):
+    layers = ([Dense(8), ReLU()] if hidden else []) + [Dense(n_outputs)]
+    return Sequential(layers).build(n_features, random_state=0)
+
+
+def _distributed(client, X, Y, w):
+    return nd.DistributedData(
+        da.from_array(X, chunks=CHUNKS + ((X.shape[1],),)),
+        da.from_array(Y, chunks=CHUNKS + ((Y.shape[1],),)),
+        None if w is None else da.from_array(w, chunks=CHUNKS), client=client)
+
+
+def _relative(a, b):
+    return np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(np.asarray(b)))
+
+
+@pytest.mark.parametrize("kind", ["binary", "softmax", "regression"])
+@pytest.mark.parametrize("hidden", [False, True], ids=["linear", "mlp"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_objective_and_gradient_equal_the_in_memory_ones(client, kind, hidden, weighted):
+    rng = np.random.default_rng(0)
+    X, Y, loss, n_outputs = _data(kind, rng)
+    w = rng.uniform(0, 2, size=X.shape[0]) if weighted else None
+    net = _net(X.shape[1], n_outputs, hidden)
+    net.params[:] = rng.normal(scale=0.3, size=net.params.size)
+    regularizer = ElasticNet(0.01, 0.0)
+    value, grad = objective(net, loss, X, Y, regularizer=regularizer, sample_weight=w)
+    grad = grad.copy()
+    data = _distributed(client, X, Y, w)
+    d_value, d_grad = nd.DistributedObjective(net, loss, data, regularizer=regularizer)()
+    assert abs(d_value - value) <= 1e-12 * abs(value)
+    assert _relative(d_grad, grad) <= 1e-12
+    assert d_grad is net.grads
+    np.testing.assert_array_equal(data.sizes, [70, 130, 100])
+
+
+def test_a_partition_with_zero_weight_adds_nothing(client):
+    rng = np.random.default_rng(1)
+    X, Y, loss, _ = _data("binary", rng)
+    w = np.ones(X.shape[0])
+    w[:70] = 0  # the whole first partition
+    net = _net(X.shape[1], 1, False)
+    value, grad = objective(net, loss, X, Y, sample_weight=w)
+    grad = grad.copy()
+    d_value, d_grad = nd.DistributedObjective(net, loss, _distributed(client, X, Y, w))()
+    assert abs(d_value - value) <= 1e-12 * abs(value)
+    assert _relative(d_grad, grad) <= 1e-12
+
+
+def test_lbfgs_reaches_the_in_memory_optimum(client):
+    rng = np.random.default_rng(2)
+    X, Y, loss, _ = _data("binary", rng)
+    regularizer = ElasticNet(1e-3, 0.0)
+    memory = _net(X.shape[1], 1, False)
+    history = train_lbfgs(memory, loss, X, Y, regularizer=regularizer, tol=1e-10)
+    net = _net(X.shape[1], 1, False)
+    d_history = nd.train_lbfgs_distributed(net, loss, _distributed(client, X, Y, None),
+                                           regularizer=regularizer, tol=1e-10)
+    assert abs(d_history.loss[-1] - history.loss[-1]) <= 1e-10 * history.loss[-1]
+    np.testing.assert_allclose(net.params, memory.params, rtol=0, atol=1e-6)
+
+
+def test_full_batch_gradient_descent_equals_in_memory(client):
+    rng = np.random.default_rng(3)
+    X, Y, loss, _ = _data("regression", rng)
+    w = rng.uniform(0.5, 1.5, size=X.shape[0])
+    memory = _net(X.shape[1], 2, False)
+    history = train(memory, loss, SGD(0.1), X, Y, sample_weight=w, batch_size=None,
+                    max_epochs=20, random_state=0)
+    net = _net(X.shape[1], 2, False)
+    d_history = nd.train_distributed(net, loss, SGD(0.1), _distributed(client, X, Y, w),
+                                     max_epochs=20, random_state=0)
+    assert _relative(net.params, memory.params) <= 1e-12
+    np.testing.assert_allclose(d_history.loss, history.loss, rtol=1e-12)
+
+
+class _GlobalRows(BatchSampler):
+    """The combined batches of WorkerBatches, as one process draws them."""
+
+    def __init__(self, workers, data):
+        self.workers, self.data = workers, data
+
+    def epoch(self, n_samples, rng):
+        for local in self.workers.epoch(n_samples, rng):
+            yield nd.WorkerRows(local, self.data.offsets, self.data.sizes, 0).global_rows
+
+
+@pytest.mark.parametrize("optimizer", [lambda: SGD(0.05, momentum=0.9), lambda: Adam(0.01)],
+                         ids=["sgd-momentum", "adam"])
+def test_mini_batches_equal_one_process_over_the_same_batches(client, optimizer):
+    rng = np.random.default_rng(4)
+    X, Y, loss, _ = _data("softmax", rng)
+    w = rng.uniform(0.5, 1.5, size=X.shape[0])
+    data = _distributed(client, X, Y, w)
+    net = _net(X.shape[1], 3, True)
+    history = nd.train_distributed(net, loss, optimizer(), data, batch_size=32, max_epochs=3,
+                                   random_state=7)
+
+    reference = _net(X.shape[1], 3, True)
+    run = Run(net=reference, loss=loss, optimizer=optimizer(), data=TrainingData(X, Y, w),
+              rng=np.random.default_rng(7), history=History(), max_epochs=3)
+    sampler = _GlobalRows(nd.WorkerBatches(data.sizes, 32), data)
+    reference_history = run_loop(run, sampler, Backprop(), CallbackList([]))
+    assert _relative(net.params, reference.params) <= 1e-12
+    np.testing.assert_allclose(history.loss, reference_history.loss, rtol=1e-12)
+
+
+def test_worker_batches_use_every_row_once_per_epoch():
+    sampler = nd.WorkerBatches([5, 0, 7], 4)
+    batches = list(sampler.epoch(12, np.random.default_rng(0)))
+    assert len(batches) == 3
+    # array_split: the first pieces of a partition get one row more (5 -> 2, 2, 1; 7 -> 3, 2, 2)
+    assert [sum(len(rows) for rows in batch) for batch in batches] == [5, 4, 3]
+    for k, n in enumerate([5, 0, 7]):
+        np.testing.assert_array_equal(np.sort(np.concatenate([b[k] for b in batches])),
+                                      np.arange(n))
+
+
+def test_same_seed_same_batches():
+    sampler = nd.WorkerBatches([50, 30], 16)
+    first = list(sampler.epoch(80, np.random.default_rng(3)))
+    again = list(sampler.epoch(80, np.random.default_rng(3)))
+    for a, b in zip(first, again, strict=True):
+        for rows_a, rows_b in zip(a, b, strict=True):
+            np.testing.assert_array_equal(rows_a, rows_b)
