@@ -1,0 +1,50 @@
+"""The English and Chinese tutorials teach the same thing: same sections, same code.
+
+The code blocks themselves run, with their output checked, through sybil (conftest.py at the
+repository root).
+"""
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CODE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
+
+
+def read(lang):
+    return (HERE / f"{lang}.md").read_text(encoding="utf-8")
+
+
+def sections(text):
+    """The numbers of the ``## N. ...`` headings, outside code blocks."""
+    prose = CODE.sub("", text)
+    return [int(n) for n in re.findall(r"^## (\d+)\. ", prose, re.M)]
+
+
+def test_same_code_blocks_in_the_same_order():
+    english, chinese = CODE.findall(read("en")), CODE.findall(read("zh"))
+    assert len(english) >= 20
+    assert [lang for lang, _ in english] == ["python"] * len(english)
+    assert chinese == english
+
+
+def test_same_sections():
+    english, chinese = sections(read("en")), sections(read("zh"))
+    assert english == list(range(1, 12))
+    assert chinese == english
+
+
+def test_the_code_sits_in_the_same_section_in_both():
+    def blocks_per_section(text):
+        prose_and_code = re.split(r"^## \d+\. .*$", text, flags=re.M)
+        return [len(CODE.findall(part)) for part in prose_and_code]
+
+    assert blocks_per_section(read("zh")) == blocks_per_section(read("en"))
+
+
+def test_the_chinese_tutorial_uses_the_standard_terms():
+    chinese = read("zh")
+    for term in ("神经元", "权重", "偏置", "激活函数", "前向传播", "反向传播", "链式法则",
+                 "损失函数", "梯度下降", "学习率", "正则化", "过拟合", "早停", "交叉熵"):
+        assert term in chinese, term
+
