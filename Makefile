@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/linear_models.py --part exact layout sparse
 	$(BIN)/python benchmarks/explain.py
 	$(BIN)/python benchmarks/onnx_inference.py
+
+# The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically.
+docs: $(VENV)/.test
+	$(BIN)/python docs/tutorial/figures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

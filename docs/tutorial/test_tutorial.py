@@ -48,3 +48,8 @@ def test_the_chinese_tutorial_uses_the_standard_terms():
                  "损失函数", "梯度下降", "学习率", "正则化", "过拟合", "早停", "交叉熵"):
         assert term in chinese, term
 
+
+def test_the_links_point_to_files_that_exist():
+    for lang in ("en", "zh"):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", CODE.sub("", read(lang))):
+            assert (HERE / target).exists(), (lang, target)
