@@ -1,9 +1,11 @@
 """Data-parallel training on a LocalCluster: the same numbers as in memory, to rounding."""
 
+import re
+
 import numpy as np
 import pytest
 
-from numnet import Dense, ReLU, Sequential
+from numnet import Dense, LinearRegression, LogisticRegression, MLPClassifier, ReLU, Sequential
 from numnet.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from numnet.objective import objective
 from numnet.optimizers import SGD, Adam
@@ -165,3 +167,113 @@ def test_same_seed_same_batches():
     for a, b in zip(first, again, strict=True):
         for rows_a, rows_b in zip(a, b, strict=True):
             np.testing.assert_array_equal(rows_a, rows_b)
+
+
+# --- the estimators on dask input --------------------------------------------------------
+
+def _dask_xy(X, y, w=None):
+    chunks = CHUNKS[0]
+    return (da.from_array(X, chunks=(chunks, X.shape[1])), da.from_array(y, chunks=(chunks,)
+            + tuple((n,) for n in y.shape[1:])), None if w is None else da.from_array(w, chunks))
+
+
+def _classification(n_classes=2, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 4))
+    labels = np.argmax(X @ rng.normal(size=(4, n_classes)) + rng.normal(size=(300, n_classes)),
+                       axis=1)
+    return X, np.array(["a", "b", "c"])[labels]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # gd: 50 steps
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_logistic_regression_fits_dask_input_as_in_memory(client, n_classes, solver):
+    X, y = _classification(n_classes)
+    w = np.random.default_rng(0).uniform(0.5, 1.5, size=300)
+    params = {"solver": solver, "C": 0.5, "tol": 1e-10, "max_iter": 200 if solver == "lbfgs"
+              else 50}
+    memory = LogisticRegression(**params).fit(X, y, sample_weight=w)
+    fitted = LogisticRegression(**params).fit(*_dask_xy(X, y, w))
+    np.testing.assert_allclose(fitted.coef_, memory.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fitted.intercept_, memory.intercept_, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(fitted.classes_, memory.classes_)
+    assert fitted.n_iter_ == memory.n_iter_ and fitted.n_features_in_ == 4
+    assert abs(fitted.loss_ - memory.loss_) <= 1e-10 * memory.loss_
+    X_dask = _dask_xy(X, y)[0]
+    for method in ("predict", "predict_proba", "decision_function", "predict_log_proba"):
+        predicted = getattr(fitted, method)(X_dask)
+        assert isinstance(predicted, da.Array)
+        np.testing.assert_array_equal(predicted.compute(), getattr(fitted, method)(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_linear_regression_fits_dask_input_as_in_memory(client, solver):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, 4))
+    y = X @ rng.normal(size=(4, 2)) + 0.1 * rng.normal(size=(300, 2))
+    params = {"solver": solver, "alpha": 0.1, "tol": 1e-10, "max_iter": 300}
+    memory = LinearRegression(**params).fit(X, y)
+    fitted = LinearRegression(**params).fit(*_dask_xy(X, y)[:2])
+    np.testing.assert_allclose(fitted.coef_, memory.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fitted.intercept_, memory.intercept_, rtol=0, atol=1e-8)
+    assert fitted.n_iter_ == memory.n_iter_ and fitted.n_outputs_ == 2
+    predicted = fitted.predict(_dask_xy(X, y)[0])
+    np.testing.assert_array_equal(predicted.compute(), fitted.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+def test_dask_dataframe_input_keeps_the_feature_names(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = _classification(2)
+    frame = pd.DataFrame(X, columns=["p", "q", "r", "s"])
+    X_dd = dd.from_pandas(frame, npartitions=3)
+    y_dd = dd.from_pandas(pd.Series(y), npartitions=3)
+    fitted = LogisticRegression().fit(X_dd, y_dd)
+    memory = LogisticRegression().fit(frame, y)
+    np.testing.assert_array_equal(fitted.feature_names_in_, memory.feature_names_in_)
+    np.testing.assert_allclose(fitted.coef_, memory.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(fitted.predict(X_dd).compute(), memory.predict(frame))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_mlp_fits_dask_input_with_adam(client):
+    X, y = _classification(3)
+    fitted = MLPClassifier((8,), batch_size=50, max_iter=30, random_state=0,
+                           learning_rate_init=0.01).fit(*_dask_xy(X, y)[:2])
+    assert fitted.n_iter_ == 30 and len(fitted.loss_curve_) == 30
+    assert fitted.loss_curve_[-1] < fitted.loss_curve_[0]
+    assert fitted.score(X, y) > 0.8
+    proba = fitted.predict_proba(_dask_xy(X, y)[0])
+    np.testing.assert_array_equal(proba.compute(), fitted.predict_proba(X))
+
+
+def test_dask_input_refuses_other_solvers(client):
+    X, y = _classification(2)
+    msg = ("solver of LogisticRegression must be one of {'gd', 'lbfgs'} for dask input, got "
+           "'sgd'. Choose one of those, or compute X and y into memory.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression(solver="sgd").fit(*_dask_xy(X, y)[:2])
+    msg = ("solver of LinearRegression must be one of {'gd', 'lbfgs'} for dask input, got "
+           "'lstsq'.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LinearRegression(solver="lstsq").fit(*_dask_xy(X, np.ones(300))[:2])
+
+
+def test_dask_input_needs_a_client(monkeypatch):
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)  # as without any client
+    X, y = _classification(2)
+    with pytest.raises(ValueError, match="A dask.distributed Client must be active"):
+        LogisticRegression().fit(*_dask_xy(X, y)[:2])
+
+
+def test_nan_in_a_block_is_reported_from_the_worker(client):
+    X, y = _classification(2)
+    X[250, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        LogisticRegression().fit(*_dask_xy(X, y)[:2])

@@ -126,7 +126,7 @@ class DistributedData:
         self.n_samples, self.n_features = int(X.shape[0]), int(X.shape[1])
         if encode is None:
             n_outputs = 1 if y.ndim == 1 else y.shape[1]
-            encode = _Encoder(_encode_float, n_outputs, self.dtype)
+            encode = BlockEncoder(_encode_float, n_outputs, self.dtype)
         rows = X.chunks[0]
         X = X.rechunk({0: rows, 1: -1})
         y = y.rechunk({0: rows} if y.ndim == 1 else {0: rows, 1: -1})
@@ -173,7 +173,7 @@ class DistributedData:
         self.parts = []
 
 
-class _Encoder:
+class BlockEncoder:
     """A picklable ``y -> Y`` for the workers: ``function(y, *args)``."""
 
     def __init__(self, function, *args):

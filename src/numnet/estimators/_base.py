@@ -59,6 +59,7 @@ from ..regularizers import ElasticNet
 from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
 from ._checks import CHECKS, check_sample_weight, check_table, make_rng
+from ._dask import fit_dask, is_dask_collection
 from ._rule import _EpochRule
 from ._views import _FittedViews
 
@@ -234,6 +235,8 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                     f"{cls}.partial_fit cannot write checkpoints (each call trains one epoch). "
                     "Use fit(), or save the model between calls with numnet.save."
                 )
+        if is_dask_collection(X) or is_dask_collection(y):
+            return fit_dask(self, p, X, y, sample_weight, incremental=incremental)
         check_table(X, cls)
         self._check_raw_targets(y)
         first = not hasattr(self, "network_") or (not p.warm_start and not incremental)

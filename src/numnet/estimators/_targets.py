@@ -12,6 +12,7 @@ from sklearn.utils.validation import column_or_1d
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ._base import _NumnetEstimator
+from ._dask import blockwise
 
 
 class _RegressorBase(_NumnetEstimator):
@@ -33,6 +34,7 @@ class _RegressorBase(_NumnetEstimator):
     def _loss(self, n_outputs):
         return MeanSquaredError()
 
+    @blockwise
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
         raw = self._forward(X)
@@ -152,11 +154,13 @@ class _ClassifierBase(_NumnetEstimator):
                 f"partial_fit), got {np.asarray(classes).tolist()}."
             )
 
+    @blockwise
     def decision_function(self, X):
         """Raw scores z (logits): shape (n_samples,) for binary y, else (n_samples, n_outputs)."""
         raw = self._forward(X)
         return raw[:, 0] if raw.shape[1] == 1 else raw
 
+    @blockwise
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multilabel: (n_samples, n_labels))."""
         raw = self._forward(X)
@@ -167,6 +171,7 @@ class _ClassifierBase(_NumnetEstimator):
         # sigmoid(-z), not 1 - sigmoid(z): no cancellation when p is close to 1.
         return np.hstack([sigmoid(-raw), sigmoid(raw)])
 
+    @blockwise
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed from the logits without underflow."""
         raw = self._forward(X)
@@ -176,6 +181,7 @@ class _ClassifierBase(_NumnetEstimator):
             return log_sigmoid(raw)
         return np.hstack([log_sigmoid(-raw), log_sigmoid(raw)])
 
+    @blockwise
     def predict(self, X):
         """Predicted labels (multilabel: an indicator matrix of ints)."""
         raw = self._forward(X)

@@ -25,6 +25,7 @@ class _LinearMixin:
     """What the two linear models share: one Dense layer, the 'auto' step size, coef_ views."""
 
     _VIEW_ATTRIBUTES = ("coef_", "intercept_")
+    _dask_solvers = ("gd", "lbfgs")  # data-parallel on dask input (numnet.distributed)
 
     def _check_extra_params(self, p):
         p.learning_rate_init = check_learning_rate_init(
@@ -101,7 +102,8 @@ class _LinearMixin:
         self._sparse_coef = False
         return self
 
-    def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p):
+    def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p, *,
+                             value_and_grad=None):
         ratio = p.l1_ratio_effective
         l1 = 0.0 if ratio is None else scale * strength * ratio
         l2 = 0.0 if ratio is None else scale * strength * (1 - ratio)
@@ -115,7 +117,10 @@ class _LinearMixin:
 
                 w != 0:  |g + l1 * sign(w)|     w == 0:  max(|g| - l1, 0)     b:  |g_b|
             """
-            objective(self.network_, loss, X, Y, sample_weight=sample_weight)
+            if value_and_grad is None:
+                objective(self.network_, loss, X, Y, sample_weight=sample_weight)
+            else:  # dask input: the same gradient, summed over the cluster's workers
+                value_and_grad()
             W = layer.params["W"]
             g = scale * layer.grads["W"] + l2 * W
             value = np.where(W != 0, np.abs(g + l1 * np.sign(W)),

@@ -11,6 +11,7 @@ from ..losses import PoissonLoss
 from ..network import Sequential
 from ._base import _stochastic_solver
 from ._checks import check_hidden_layer_sizes
+from ._dask import blockwise
 from ._targets import _ClassifierBase, _RegressorBase
 from ._views import _write_into_view
 
@@ -78,6 +79,7 @@ for _operation in ("append", "extend", "insert", "pop", "remove", "clear", "sort
 class _MLPMixin:
     """Network construction, the MLP-only hyperparameters, coefs_/intercepts_ views."""
 
+    _dask_solvers = ("adam", "lbfgs", "sgd")  # data-parallel on dask input (numnet.distributed)
     _VIEW_ATTRIBUTES = ("coefs_", "intercepts_")
     _LOSSES = ("squared_error",)
 
@@ -364,6 +366,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         # scikit-learn's name for the log link's inverse (loss="poisson").
         self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
 
+    @blockwise
     def predict(self, X):
         """Predicted targets (``exp`` of the output with loss="poisson"), 1-D for a 1-D y."""
         raw = self._forward(X)
