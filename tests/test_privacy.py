@@ -231,3 +231,34 @@ def test_poisson_batches_may_be_empty_and_default_to_one_epoch_of_rows():
 def test_poisson_batches_reject_bad_rates(rate, msg):
     with pytest.raises(ValueError, match=re.escape(msg)):
         PoissonBatches(rate)
+
+
+def test_parallel_noise_is_seeded_standard_normal_whatever_the_threads(monkeypatch):
+    from numnet.privacy import gradients
+    out = [np.empty(200_003, dtype=np.float32) for _ in range(2)]
+    first = gradients._spawn_streams(np.random.default_rng(3))
+    gradients._parallel_normal(first, out[0])
+    monkeypatch.setattr(gradients.os, "cpu_count", lambda: 1)      # the sequential path
+    gradients._parallel_normal(gradients._spawn_streams(np.random.default_rng(3)), out[1])
+    np.testing.assert_array_equal(out[0], out[1])
+    assert out[0].dtype == np.float32
+    # 200,003 draws: the mean's standard error is 0.0022, the variance's 0.0032.
+    assert abs(out[0].mean()) < 0.01 and abs(out[0].var() - 1.0) < 0.015
+    # The slices come from different streams.
+    assert not np.array_equal(out[0][:100], out[0][25_001:25_101])
+
+
+def test_parallel_noise_state_round_trips(monkeypatch):
+    from numnet.privacy import gradients
+    monkeypatch.setattr(gradients, "PARALLEL_NOISE_MIN", 0)
+    grads = np.zeros(1000)
+    gradient = ClippedNoisyGradient(1.0, 1.0, 4.0, random_state=0)
+    gradient._add_noise(grads)
+    state = gradient.state_dict()
+    first = grads.copy()
+    gradient._add_noise(first)
+    other = ClippedNoisyGradient(1.0, 1.0, 4.0, random_state=99)
+    other.load_state_dict(state)
+    second = grads.copy()
+    other._add_noise(second)
+    np.testing.assert_array_equal(first, second)

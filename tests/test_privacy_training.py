@@ -132,3 +132,23 @@ def test_train_private_requires_one_of_sigma_and_target(data):
            "given, got noise_multiplier=1.0, target_epsilon=2.0. Pass one of them.")
     with pytest.raises(ValueError, match=re.escape(msg)):
         _fit(data, target_epsilon=2.0)
+
+
+@pytest.fixture
+def parallel_noise(monkeypatch):
+    """Every network draws its noise from the parallel streams, as large ones do."""
+    from numnet.privacy import gradients
+    monkeypatch.setattr(gradients, "PARALLEL_NOISE_MIN", 0)
+
+
+def test_parallel_noise_streams_resume_bit_for_bit(data, parallel_noise):
+    checkpoint = MemoryCheckpoint(every=2)
+    net, history = _fit(data, checkpoint=MemoryCheckpoint())
+    with pytest.raises(nn.TrainingInterrupted):
+        _fit(data, loss=SignalAtCall(14, signal.SIGINT), checkpoint=checkpoint)
+    assert "streams" in checkpoint.state.callbacks["1"]
+    resumed, resumed_history = _fit(data, checkpoint=checkpoint, resume=True)
+    np.testing.assert_array_equal(resumed.params, net.params)
+    assert resumed_history.loss == history.loss
+    again, _ = _fit(data)
+    np.testing.assert_array_equal(again.params, net.params)

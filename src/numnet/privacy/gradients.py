@@ -1,6 +1,9 @@
 """DP-SGD's gradient: per-sample clipping without per-sample gradients, Gaussian noise."""
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -8,6 +11,11 @@ import scipy.sparse as sp
 from .._validation import check_float
 from ..layers import Activation, Dense, Dropout
 from ..training.gradients import GradientComputation
+
+#: Networks with at least this many parameters draw their noise from NOISE_STREAMS
+#: generators at once, on threads; smaller ones from a single generator.
+PARALLEL_NOISE_MIN = 1 << 16
+NOISE_STREAMS = 8
 
 #: Layers whose per-sample gradient norms ClippedNoisyGradient computes exactly: Dense, and
 #: the layers without parameters that act on each row alone (activations, dropout).
@@ -112,6 +120,8 @@ class ClippedNoisyGradient(GradientComputation):
         self.clip_factors = None
         self._checked = None
         self._d_raw = None
+        self._noise = None
+        self._streams = None
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         if self._checked is not net:
@@ -167,18 +177,50 @@ class ClippedNoisyGradient(GradientComputation):
         return value
 
     def _add_noise(self, grads):
+        """``grads += sigma C z``, z ~ N(0, I) drawn in the network's dtype into a kept buffer.
+
+        float32 networks draw float32 normals (numpy's float32 ziggurat), float64 networks
+        float64 ones: exact standard normals of that dtype either way, not rounded float64
+        ones. The buffer is reused across steps, so a step allocates nothing.
+
+        Up to ``PARALLEL_NOISE_MIN`` parameters the draws come from ``self.rng``. Above it the
+        vector is cut into ``NOISE_STREAMS`` contiguous slices, each filled by its own
+        generator (PCG64 streams seeded once, from ``self.rng``, through
+        ``SeedSequence.spawn``: statistically independent streams), on threads (numpy releases
+        the GIL while it fills). The result depends on the seed only, not on the number of
+        cores or on how the threads are scheduled.
+        """
         if self.noise_multiplier > 0:
-            noise = self.rng.standard_normal(grads.shape, dtype=grads.dtype)
+            if self._noise is None or self._noise.shape != grads.shape \
+                    or self._noise.dtype != grads.dtype:
+                self._noise = np.empty_like(grads)
+            noise = self._noise
+            if noise.size < PARALLEL_NOISE_MIN:
+                self.rng.standard_normal(dtype=noise.dtype, out=noise)
+            else:
+                if self._streams is None:
+                    self._streams = _spawn_streams(self.rng)
+                _parallel_normal(self._streams, noise)
             noise *= self.noise_multiplier * self.max_grad_norm
             grads += noise
 
     def state_dict(self):
-        """The noise generator's state, for checkpoints."""
-        return {"rng": self.rng.bit_generator.state}
+        """The noise generators' states, for checkpoints."""
+        state = {"rng": self.rng.bit_generator.state}
+        if self._streams is not None:
+            state["streams"] = [stream.bit_generator.state for stream in self._streams]
+        return state
 
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned."""
         self.rng.bit_generator.state = state["rng"]
+        streams = state.get("streams")
+        if streams:
+            self._streams = [np.random.Generator(np.random.PCG64()) for _ in streams]
+            for stream, stream_state in zip(self._streams, streams, strict=True):
+                stream.bit_generator.state = stream_state
+        else:
+            self._streams = None
 
     def __repr__(self):
         return (f"ClippedNoisyGradient(max_grad_norm={self.max_grad_norm!r}, "
@@ -211,3 +253,33 @@ def _row_squared_norms(A):
         return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel().astype(
             A.dtype, copy=False)
     return np.einsum("ij,ij->i", A, A)
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _spawn_streams(rng):
+    """NOISE_STREAMS independent PCG64 generators, seeded by 128 bits drawn from ``rng``."""
+    seed = np.random.SeedSequence(rng.integers(0, 2**32, size=4, dtype=np.uint64).tolist())
+    return [np.random.Generator(np.random.PCG64(child)) for child in seed.spawn(NOISE_STREAMS)]
+
+
+def _parallel_normal(streams, out):
+    """Fill ``out`` with standard normals: slice k of the array from ``streams[k]``."""
+    global _POOL
+    bounds = np.linspace(0, out.size, len(streams) + 1).astype(int)
+
+    def fill(k):
+        streams[k].standard_normal(dtype=out.dtype, out=out[bounds[k]:bounds[k + 1]])
+
+    workers = min(len(streams), os.cpu_count() or 1)
+    if workers == 1:
+        for k in range(len(streams)):
+            fill(k)
+        return
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="numnet-noise")
+    for future in [_POOL.submit(fill, k) for k in range(len(streams))]:
+        future.result()
