@@ -71,7 +71,7 @@ def main(argv=None):
     from numnet import kernels
 
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         X_dask, y_dask = _make_data(args.samples, args.features, args.chunks)
         X_dask, y_dask = client.persist([X_dask, y_dask])

@@ -26,7 +26,7 @@ CHUNKS = ((70, 130, 100),)  # uneven partitions on purpose
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
@@ -277,3 +277,17 @@ def test_nan_in_a_block_is_reported_from_the_worker(client):
     X[250, 1] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         LogisticRegression().fit(*_dask_xy(X, y)[:2])
+
+
+def test_worker_processes_give_the_same_fit():
+    # Everything sent to the workers (the network, the loss, the target encoder, the tasks)
+    # must survive pickling into other processes.
+    X, y = _classification(3)
+    memory = LogisticRegression(C=0.5).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster):
+        fitted = LogisticRegression(C=0.5).fit(*_dask_xy(X, y)[:2])
+        predicted = fitted.predict(_dask_xy(X, y)[0]).compute()
+    np.testing.assert_allclose(fitted.coef_, memory.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(predicted, memory.predict(X))
