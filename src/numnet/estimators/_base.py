@@ -42,6 +42,7 @@ bit-identical to an uninterrupted one.
 """
 
 import contextlib
+import dataclasses
 import warnings
 from types import SimpleNamespace
 
@@ -55,6 +56,7 @@ from threadpoolctl import threadpool_limits
 from ..exceptions import DivergenceError
 from ..objective import objective
 from ..optimizers import SGD, Adam
+from ..privacy import train_private
 from ..regularizers import ElasticNet
 from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
@@ -65,6 +67,58 @@ from ._views import _FittedViews
 
 _STOCHASTIC = ("sgd", "adam")
 _EXACT = ("lstsq", "cholesky")
+_PRIVATE_SOLVERS = ("adam", "sgd")   # the solvers DP-SGD can run: mini-batch, one step a batch
+
+
+def _private(p):
+    """Whether the validated parameters ask for a differentially private fit."""
+    return getattr(p, "dp_epsilon", None) is not None or getattr(
+        p, "dp_noise_multiplier", None) is not None
+
+
+def _check_private(p, cls, incremental):
+    """Refuse what DP-SGD cannot do, or what would act on private data outside its guarantee."""
+    if p.dp_epsilon is not None and p.dp_noise_multiplier is not None:
+        raise ValueError(
+            f"dp_noise_multiplier of {cls} must be None when dp_epsilon is given, got "
+            f"{p.dp_noise_multiplier!r}. Give the privacy budget (dp_epsilon) or the noise "
+            "(dp_noise_multiplier), not both."
+        )
+    if p.solver not in _PRIVATE_SOLVERS and p.solver != "auto":   # LinearRegression: adam
+        raise ValueError(
+            f"solver of {cls} must be one of {{'adam', 'sgd'}} to train with differential "
+            f"privacy, got {p.solver!r}. DP-SGD clips and noises each mini-batch gradient; "
+            "L-BFGS, the exact solvers and full-batch 'gd' cannot be made private this way."
+        )
+    if p.early_stopping:
+        raise ValueError(
+            f"early_stopping of {cls} must be False with differential privacy, got True. "
+            "Stopping on a validation score computed from private rows is outside the "
+            "guarantee; train a fixed max_iter epochs."
+        )
+    if p.learning_rate != "constant":
+        raise ValueError(
+            f"learning_rate of {cls} must be 'constant' with differential privacy, got "
+            f"{p.learning_rate!r}. The other schedules follow the training loss, which is "
+            "computed from the private rows without noise."
+        )
+    if p.learning_rate_init == "auto" and p.solver == "sgd":
+        raise ValueError(
+            f"learning_rate_init of {cls} must be a number with solver='sgd' and differential "
+            "privacy, got 'auto'. 'auto' computes the step from the largest eigenvalue of X, "
+            "outside the guarantee."
+        )
+    if getattr(p, "class_weight", None) == "balanced":
+        raise ValueError(
+            f"class_weight of {cls} must not be 'balanced' with differential privacy. Its "
+            "weights come from the class counts of the private rows; pass fixed weights (a "
+            "dict) instead."
+        )
+    if incremental:
+        raise ValueError(
+            f"{cls}.partial_fit cannot train with differential privacy: the accountant "
+            "composes the epochs of one fit. Use fit()."
+        )
 
 
 def _stochastic_solver(estimator):
@@ -73,6 +127,11 @@ def _stochastic_solver(estimator):
         raise AttributeError(
             f"partial_fit is only available for the stochastic solvers 'sgd' and 'adam', "
             f"not solver={estimator.solver!r}."
+        )
+    if estimator.dp_epsilon is not None or estimator.dp_noise_multiplier is not None:
+        raise AttributeError(
+            "partial_fit is not available with differential privacy (dp_epsilon or "
+            "dp_noise_multiplier set): the accountant composes the epochs of one fit. Use fit()."
         )
     return True
 
@@ -218,6 +277,8 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
 
     def _fit_validated(self, p, X, y, sample_weight, *, incremental, classes):
         cls = type(self).__name__
+        if _private(p):
+            _check_private(p, cls, incremental)
         if incremental and p.early_stopping:
             raise ValueError(
                 f"early_stopping of {cls} must be False with partial_fit, got True. Early "
@@ -336,6 +397,9 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                            metric_name="", converged=False)
         if p.solver in _EXACT:
             return self._solve_exact(X, Y, sample_weight, p)
+        if _private(p):
+            return self._train_private(X, Y, sample_weight, p, loss, rng, extra, checkpoint,
+                                       resume)
         if p.solver == "lbfgs":
             rule = _EpochRule(self, net, None, p, scale=scale, n_train=n_train, stopping=False)
             # scipy's gtol must be > 0; tol=0 means "as far as floating point allows".
@@ -383,6 +447,36 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         if rule.optimality is not None and not incremental:
             self._final_optimality = rule.optimality()
         return history
+
+    def _train_private(self, X, Y, sample_weight, p, loss, rng, extra, checkpoint, resume):
+        """DP-SGD through :func:`numnet.privacy.train_private`; returns a plain History.
+
+        The penalty's strength is computed with n_samples for the weight sum (public), the
+        run is exactly max_iter epochs (no stopping rule looks at the loss), and the guarantee
+        is kept in ``self._dp_history`` for :meth:`_finish`.
+        """
+        n_train = X.shape[0]
+        batch_size = self._batch_size(p, n_train)
+        scale, strength = self._objective(Y.shape[1], n_train, n_train, batch_size, p)
+        regularizer = (None if p.l1_ratio_effective is None or strength == 0
+                       else ElasticNet(strength, p.l1_ratio_effective))
+        p.lr_init = self._learning_rate(p, X, sample_weight)
+        optimizer = self._make_optimizer(p, scale)
+        self._optimizer = optimizer
+        rule = _EpochRule(self, self.network_, optimizer, p, scale=scale, n_train=n_train,
+                          stopping=False)
+        delta = p.dp_delta if p.dp_delta is not None else min(1e-5, 1.0 / (10 * n_train))
+        private = train_private(
+            self.network_, loss, optimizer, X, Y, max_grad_norm=p.dp_max_grad_norm,
+            noise_multiplier=p.dp_noise_multiplier, target_epsilon=p.dp_epsilon, delta=delta,
+            batch_size=batch_size, max_epochs=p.max_iter, accountant=p.dp_accountant,
+            regularizer=regularizer, sample_weight=sample_weight, random_state=rng,
+            verbose=bool(p.verbose), callbacks=(rule, *extra), checkpoint=checkpoint,
+            resume=resume)
+        rule.rescale(private)
+        self._dp_history = private
+        fields = {f.name for f in dataclasses.fields(History)}
+        return History(**{k: v for k, v in private.to_dict().items() if k in fields})
 
     def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p):
         """Subclass hook: a function returning J's optimality measure (linear models only)."""
@@ -433,6 +527,17 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             return
         if p.solver in _EXACT:
             self.validation_scores_ = self.best_validation_score_ = None
+            return
+        private = self.__dict__.pop("_dp_history", None)
+        if private is not None:
+            # Exactly max_iter epochs, by design: no convergence warning from the private loss.
+            self.validation_scores_ = self.best_validation_score_ = self.best_loss_ = None
+            self.epsilon_ = float(private.epsilon[-1]) if private.epsilon else 0.0
+            self.epsilon_curve_ = [float(e) for e in private.epsilon]
+            self.dp_noise_multiplier_ = float(private.noise_multiplier)
+            self.dp_delta_ = float(private.delta)
+            self.dp_sampling_rate_ = float(private.sampling_rate)
+            self.dp_steps_ = int(private.steps)
             return
         if p.solver == "lbfgs":
             self.validation_scores_ = self.best_validation_score_ = None

@@ -113,6 +113,13 @@ CHECKS = {
     "random_state": _check_random_state,
     "class_weight": _check_class_weight,
     "dropout": _fraction,
+    "dp_epsilon": lambda v, n: None if v is None else check_float(v, n, min_value=0,
+                                                                  include_min=False),
+    "dp_delta": lambda v, n: None if v is None else check_float(
+        v, n, min_value=0, max_value=1, include_min=False, include_max=False),
+    "dp_max_grad_norm": lambda v, n: check_float(v, n, min_value=0, include_min=False),
+    "dp_noise_multiplier": lambda v, n: None if v is None else check_float(v, n, min_value=0),
+    "dp_accountant": _option(("rdp", "pld")),
 }
 
 

@@ -234,8 +234,29 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
     positive : False
         Only False: numnet does not constrain the coefficients' sign.
 
+    dp_epsilon : float or None, default=None
+        Train with differential privacy (DP-SGD, :mod:`numnet.privacy`), the noise calibrated
+        so that all ``max_iter`` epochs spend at most this epsilon at ``dp_delta``. Exclusive
+        with ``dp_noise_multiplier``; both None (the default) trains without privacy. Needs
+        solver 'sgd' or 'adam', early_stopping=False, learning_rate='constant' and fit() (not
+        partial_fit); training runs exactly max_iter epochs. See docs/estimators.md (Privacy)
+        and docs/privacy.md for what the guarantee covers.
+    dp_delta : float or None, default=None
+        delta of the guarantee, in (0, 1); None means ``min(1e-5, 1 / (10 n_samples))``.
+    dp_max_grad_norm : float, default=1.0
+        C: each sample's gradient of numnet's per-sample training loss is clipped to norm C.
+    dp_noise_multiplier : float or None, default=None
+        sigma: DP-SGD with noise N(0, sigma**2 C**2 I) on each clipped sum, instead of a
+        sigma calibrated from ``dp_epsilon``.
+    dp_accountant : {"rdp", "pld"}, default="rdp"
+        The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+
     Attributes
     ----------
+    epsilon_ : float
+        Only after a private fit: the epsilon spent at ``dp_delta_`` (``epsilon_curve_``:
+        after each epoch); ``dp_noise_multiplier_`` (the sigma used), ``dp_delta_``,
+        ``dp_sampling_rate_`` (q) and ``dp_steps_`` complete the guarantee.
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
         W.T (1-D when y is 1-D): a writable view into network_.params.
     intercept_ : float or ndarray of shape (n_targets,)
@@ -286,7 +307,9 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False,
-                 copy_X=True, n_jobs=None, positive=False):
+                 copy_X=True, n_jobs=None, positive=False,
+                 dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
+                 dp_noise_multiplier=None, dp_accountant="rdp"):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -313,6 +336,11 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         self.copy_X = copy_X
         self.n_jobs = n_jobs
         self.positive = positive
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_noise_multiplier = dp_noise_multiplier
+        self.dp_accountant = dp_accountant
 
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients to X of shape (n_samples, n_features) and y; returns self."""
@@ -343,7 +371,9 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
     def _resolve_solver(self, p, X):
         # 'auto': the exact solution whenever there is one; an L1 part needs proximal gd.
         if p.solver == "auto":
-            if p.l1_ratio_effective:
+            if p.dp_epsilon is not None or p.dp_noise_multiplier is not None:
+                p.solver = "adam"             # DP-SGD needs a mini-batch solver
+            elif p.l1_ratio_effective:
                 p.solver = "gd"
             else:
                 p.solver = "cholesky" if sp.issparse(X) else "lstsq"
@@ -469,8 +499,29 @@ shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, rand
     verbose : int or bool, default=0
         Show a progress bar (tqdm) when > 0.
 
+    dp_epsilon : float or None, default=None
+        Train with differential privacy (DP-SGD, :mod:`numnet.privacy`), the noise calibrated
+        so that all ``max_iter`` epochs spend at most this epsilon at ``dp_delta``. Exclusive
+        with ``dp_noise_multiplier``; both None (the default) trains without privacy. Needs
+        solver 'sgd' or 'adam', early_stopping=False, learning_rate='constant' and fit() (not
+        partial_fit); training runs exactly max_iter epochs. See docs/estimators.md (Privacy)
+        and docs/privacy.md for what the guarantee covers.
+    dp_delta : float or None, default=None
+        delta of the guarantee, in (0, 1); None means ``min(1e-5, 1 / (10 n_samples))``.
+    dp_max_grad_norm : float, default=1.0
+        C: each sample's gradient of numnet's per-sample training loss is clipped to norm C.
+    dp_noise_multiplier : float or None, default=None
+        sigma: DP-SGD with noise N(0, sigma**2 C**2 I) on each clipped sum, instead of a
+        sigma calibrated from ``dp_epsilon``.
+    dp_accountant : {"rdp", "pld"}, default="rdp"
+        The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+
     Attributes
     ----------
+    epsilon_ : float
+        Only after a private fit: the epsilon spent at ``dp_delta_`` (``epsilon_curve_``:
+        after each epoch); ``dp_noise_multiplier_`` (the sigma used), ``dp_delta_``,
+        ``dp_sampling_rate_`` (q) and ``dp_steps_`` complete the guarantee.
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) (binary) or (n_classes, n_features)
         W.T, a writable view into network_.params (a CSR copy after :meth:`sparsify`).
@@ -510,7 +561,9 @@ see :class:`LinearRegression`
                  batch_size="auto", learning_rate="constant", learning_rate_init="auto",
                  power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10):
+                 n_iter_no_change=10,
+                 dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
+                 dp_noise_multiplier=None, dp_accountant="rdp"):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -538,6 +591,11 @@ see :class:`LinearRegression`
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_noise_multiplier = dp_noise_multiplier
+        self.dp_accountant = dp_accountant
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X of shape (n_samples, n_features) and labels y; returns self."""

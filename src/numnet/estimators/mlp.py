@@ -262,8 +262,29 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         Rate of the Dropout layer after each hidden activation (inverted dropout during
         training only). Must be in [0, 1).
 
+    dp_epsilon : float or None, default=None
+        Train with differential privacy (DP-SGD, :mod:`numnet.privacy`), the noise calibrated
+        so that all ``max_iter`` epochs spend at most this epsilon at ``dp_delta``. Exclusive
+        with ``dp_noise_multiplier``; both None (the default) trains without privacy. Needs
+        solver 'sgd' or 'adam', early_stopping=False, learning_rate='constant' and fit() (not
+        partial_fit); training runs exactly max_iter epochs. See docs/estimators.md (Privacy)
+        and docs/privacy.md for what the guarantee covers.
+    dp_delta : float or None, default=None
+        delta of the guarantee, in (0, 1); None means ``min(1e-5, 1 / (10 n_samples))``.
+    dp_max_grad_norm : float, default=1.0
+        C: each sample's gradient of numnet's per-sample training loss is clipped to norm C.
+    dp_noise_multiplier : float or None, default=None
+        sigma: DP-SGD with noise N(0, sigma**2 C**2 I) on each clipped sum, instead of a
+        sigma calibrated from ``dp_epsilon``.
+    dp_accountant : {"rdp", "pld"}, default="rdp"
+        The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+
     Attributes
     ----------
+    epsilon_ : float
+        Only after a private fit: the epsilon spent at ``dp_delta_`` (``epsilon_curve_``:
+        after each epoch); ``dp_noise_multiplier_`` (the sigma used), ``dp_delta_``,
+        ``dp_sampling_rate_`` (q) and ``dp_steps_`` complete the guarantee.
     coefs_ : list of ndarray
         ``coefs_[i]`` of shape (n_in, n_out) is the weight matrix of layer i, a writable view
         into network_.params; assigning an item (``coefs_[0] = W``) or a list writes through.
@@ -323,7 +344,9 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 loss="squared_error", penalty="deprecated", l1_ratio=0.0, dropout=0.0):
+                 loss="squared_error", penalty="deprecated", l1_ratio=0.0, dropout=0.0,
+                 dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
+                 dp_noise_multiplier=None, dp_accountant="rdp"):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
@@ -331,6 +354,11 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
             beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
         )
         self.loss = loss
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_noise_multiplier = dp_noise_multiplier
+        self.dp_accountant = dp_accountant
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X of shape (n_samples, n_features) and y; returns self."""
@@ -462,8 +490,29 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         Multiplies each sample's weight by the weight of its class (not for multilabel y);
         "balanced" uses ``sum(s) / (n_classes * (weighted count of the class))``.
 
+    dp_epsilon : float or None, default=None
+        Train with differential privacy (DP-SGD, :mod:`numnet.privacy`), the noise calibrated
+        so that all ``max_iter`` epochs spend at most this epsilon at ``dp_delta``. Exclusive
+        with ``dp_noise_multiplier``; both None (the default) trains without privacy. Needs
+        solver 'sgd' or 'adam', early_stopping=False, learning_rate='constant' and fit() (not
+        partial_fit); training runs exactly max_iter epochs. See docs/estimators.md (Privacy)
+        and docs/privacy.md for what the guarantee covers.
+    dp_delta : float or None, default=None
+        delta of the guarantee, in (0, 1); None means ``min(1e-5, 1 / (10 n_samples))``.
+    dp_max_grad_norm : float, default=1.0
+        C: each sample's gradient of numnet's per-sample training loss is clipped to norm C.
+    dp_noise_multiplier : float or None, default=None
+        sigma: DP-SGD with noise N(0, sigma**2 C**2 I) on each clipped sum, instead of a
+        sigma calibrated from ``dp_epsilon``.
+    dp_accountant : {"rdp", "pld"}, default="rdp"
+        The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+
     Attributes
     ----------
+    epsilon_ : float
+        Only after a private fit: the epsilon spent at ``dp_delta_`` (``epsilon_curve_``:
+        after each epoch); ``dp_noise_multiplier_`` (the sigma used), ``dp_delta_``,
+        ``dp_sampling_rate_`` (q) and ``dp_steps_`` complete the guarantee.
     classes_ : ndarray of shape (n_classes,)
         The labels (``arange(n_labels)`` for multilabel y).
     coefs_ : list of ndarray
@@ -522,7 +571,9 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None):
+                 penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None,
+                 dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
+                 dp_noise_multiplier=None, dp_accountant="rdp"):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
@@ -530,6 +581,11 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
             beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
         )
         self.class_weight = class_weight
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_noise_multiplier = dp_noise_multiplier
+        self.dp_accountant = dp_accountant
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X of shape (n_samples, n_features) and labels y; returns self."""
