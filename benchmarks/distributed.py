@@ -9,16 +9,18 @@ row chunks, persisted on a LocalCluster of 2 worker processes x 1 thread, fitted
 - memory     ``numnet.LogisticRegression(solver="lbfgs").fit(X, y)`` on the computed arrays, in
              this process (BLAS threads as they are).
 
-Each reports its wall time (the fit call only; the data is persisted before) and the mean
+Each reports its median wall time over ``--rounds`` fits (the fit call only; the data is
+persisted before) and the mean
 log-loss its coefficients reach on all rows, so that the times are to the same objective. The
 workers import numba (numnet's fused linear kernel) before the timing starts.
 
 Usage: python benchmarks/distributed.py [--samples 400000] [--features 50] [--chunks 8]
-                                        [--workers 2] [--skip-dask-ml]
+                                        [--workers 2] [--rounds 3] [--skip-dask-ml]
 """
 
 import argparse
 import os
+import statistics
 import sys
 import time
 import warnings
@@ -50,10 +52,14 @@ def _log_loss(X, y, coef, intercept):
     return log_loss(y, 1 / (1 + np.exp(-z)), labels=[0, 1])
 
 
-def _timed(fit):
-    started = time.perf_counter()
-    model = fit()
-    return model, time.perf_counter() - started
+def _timed(fit, rounds):
+    """The model of the last round and the median wall time of ``rounds`` fits."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        model = fit()
+        times.append(time.perf_counter() - started)
+    return model, statistics.median(times)
 
 
 def main(argv=None):
@@ -62,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-dask-ml", action="store_true")
     args = parser.parse_args(argv)
 
@@ -83,10 +90,11 @@ def main(argv=None):
               f"{args.workers} workers x 1 thread (processes)")
         rows = []
 
-        model, seconds = _timed(lambda: numnet.LogisticRegression().fit(X_dask, y_dask))
+        model, seconds = _timed(lambda: numnet.LogisticRegression().fit(X_dask, y_dask),
+                                args.rounds)
         rows.append(("numnet, dask (data-parallel lbfgs)", seconds, model.n_iter_[0],
                      _log_loss(X, y, model.coef_, model.intercept_)))
-        model, seconds = _timed(lambda: numnet.LogisticRegression().fit(X, y))
+        model, seconds = _timed(lambda: numnet.LogisticRegression().fit(X, y), args.rounds)
         rows.append(("numnet, in memory (lbfgs)", seconds, model.n_iter_[0],
                      _log_loss(X, y, model.coef_, model.intercept_)))
         if not args.skip_dask_ml:
@@ -95,7 +103,7 @@ def main(argv=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model, seconds = _timed(lambda: DaskLogisticRegression(solver="lbfgs")
-                                        .fit(X_dask, y_dask))
+                                        .fit(X_dask, y_dask), args.rounds)
             rows.append(("dask-ml (lbfgs)", seconds, getattr(model, "n_iter_", "-"),
                          _log_loss(X, y, model.coef_, model.intercept_)))
 

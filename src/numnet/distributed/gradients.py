@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..training.gradients import GradientComputation
-from .objective import partition_sums, reduce_sums
+from .objective import reduce_sums, sums_by_worker
 
 
 class WorkerSumGradient(GradientComputation):
@@ -32,14 +32,9 @@ class WorkerSumGradient(GradientComputation):
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         client, theta = self.data.client, net.params.copy()
-        if X_b.local is None:
-            jobs = [(part, None) for part in self.data.parts]
-        else:
-            jobs = [(part, rows) for part, rows in zip(self.data.parts, X_b.local, strict=True)
-                    if len(rows)]
-        futures = [client.submit(partition_sums, self.template, loss, part, theta, rows,
-                                 pure=False) for part, rows in jobs]
-        total, grad = reduce_sums(client.gather(futures), net.params.size, net.params.dtype)
+        results = sums_by_worker(client, self.data.parts, self.template, loss, theta,
+                                 X_b.local)
+        total, grad = reduce_sums(results, net.params.size, net.params.dtype)
         weight = float(X_b.shape[0] if w_b is None else np.sum(w_b))
         np.divide(grad, weight, out=net.grads)
         return total / weight

@@ -1,6 +1,6 @@
 """The full-batch objective summed over a cluster's workers, and what each worker computes.
 
-Each evaluation sends the flat parameter vector to every partition's task and brings back one
+Each evaluation sends the flat parameter vector to one task per worker and brings back one
 loss sum and one gradient sum per partition::
 
     on the worker holding partition k (X_k, Y_k, w_k), with its own copy of the network:
@@ -10,8 +10,8 @@ loss sum and one gradient sum per partition::
         L = sum_k W_k L_k / W + penalty(W)       grad = sum_k W_k g_k / W + dpenalty/dparams
 
 The sums are added in partition order, so the result does not depend on which task finishes
-first. The data never moves; per evaluation, n_partitions * n_params floats go out and the same
-number (plus one float each) come back.
+first. The data never moves; per evaluation, n_workers * n_params floats go out and
+n_partitions * (n_params + 1) come back.
 """
 
 import copy
@@ -52,6 +52,41 @@ def partition_sums(template, loss, part, theta, rows=None):
         return value * weight, grad * weight
 
 
+def _group_sums(template, loss, parts, theta, rows):
+    """On one worker: :func:`partition_sums` of each of its partitions, in turn."""
+    return [partition_sums(template, loss, part, theta, part_rows)
+            for part, part_rows in zip(parts, rows, strict=True)]
+
+
+def sums_by_worker(client, parts, template, loss, theta, rows=None):
+    """:func:`partition_sums` of every partition, one task per worker; results in partition order.
+
+    One task per worker (holding all the partitions that worker has) instead of one per
+    partition: the scheduler's per-task cost is paid n_workers times per step, not
+    n_partitions times. The placement is a hint (``allow_other_workers``): a partition that
+    moved or was lost is fetched or recomputed by Dask, with the same result. Partitions whose
+    ``rows`` are empty are skipped (they add zeros).
+    """
+    rows = [None] * len(parts) if rows is None else rows
+    holders = client.who_has(parts)
+    groups = {}
+    for index, (part, part_rows) in enumerate(zip(parts, rows, strict=True)):
+        if part_rows is not None and len(part_rows) == 0:
+            continue
+        where = holders.get(part.key) or ("",)
+        groups.setdefault(sorted(where)[0], []).append(index)
+    futures = {
+        worker: client.submit(_group_sums, template, loss, [parts[i] for i in indices], theta,
+                              [rows[i] for i in indices], pure=False,
+                              workers=[worker] if worker else None, allow_other_workers=True)
+        for worker, indices in groups.items()}
+    gathered = dict(zip(futures, client.gather(list(futures.values())), strict=True))
+    results = {}
+    for worker, indices in groups.items():
+        results.update(zip(indices, gathered[worker], strict=True))
+    return [results[i] for i in sorted(results)]
+
+
 def reduce_sums(results, size, dtype):
     """Add the partitions' ``(loss sum, gradient sum)`` pairs in partition order."""
     total, grad = 0.0, np.zeros(size, dtype=dtype)
@@ -86,10 +121,8 @@ class DistributedObjective:
     def __call__(self):
         net, data = self.net, self.data
         theta = net.params.copy()
-        futures = [data.client.submit(partition_sums, self.template, self.loss, part, theta,
-                                      pure=False) for part in data.parts]
-        total, grad = reduce_sums(data.client.gather(futures), net.params.size,
-                                  net.params.dtype)
+        results = sums_by_worker(data.client, data.parts, self.template, self.loss, theta)
+        total, grad = reduce_sums(results, net.params.size, net.params.dtype)
         np.divide(grad, data.total_weight, out=net.grads)
         value = total / data.total_weight
         if self.regularizer is not None:
