@@ -330,3 +330,85 @@ def test_a_worker_killed_during_lbfgs_does_not_lose_the_run(process_client):
     assert killed and failed.n_epochs == history.n_epochs
     # Recomputed partitions sit at other addresses, so BLAS may round differently: to 1e-12.
     assert _relative(net.params, unfailed.params) <= 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_under_joblibs_dask_backend_equals_in_process(client):
+    joblib = pytest.importorskip("joblib")
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _classification(2)
+    grid = {"C": [0.01, 1.0], "solver": ["lbfgs", "gd"]}
+    in_process = GridSearchCV(LogisticRegression(max_iter=50), grid, cv=3).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        on_dask = GridSearchCV(LogisticRegression(max_iter=50), grid, cv=3, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"],
+                                  in_process.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(on_dask.best_estimator_.coef_, in_process.best_estimator_.coef_)
+
+
+def test_dask_input_refuses_what_it_does_not_support_yet(client):
+    X, y = _classification(2)
+    X_dask, y_dask, _ = _dask_xy(X, y)
+    for params, name, value in [({"early_stopping": True, "solver": "gd"}, "early_stopping", True),
+                                ({"warm_start": True}, "warm_start", True),
+                                ({"class_weight": "balanced"}, "class_weight", "balanced")]:
+        msg = (f"{name} of LogisticRegression is not supported with dask input yet, got "
+               f"{value!r}. Fit without it, or compute X and y into memory.")
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            LogisticRegression(**params).fit(X_dask, y_dask)
+    msg = ("MLPClassifier.partial_fit takes in-memory arrays, got a dask collection. Use fit() "
+           "(data-parallel), or dask_ml.wrappers.Incremental to feed the blocks in turn.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        MLPClassifier().partial_fit(X_dask, y_dask, classes=["a", "b"])
+    msg = "y of LogisticRegression must be 1-D class labels for dask input, got 2 dimensions."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression().fit(X_dask, da.stack([y_dask, y_dask], axis=1))
+
+
+def test_dask_data_errors(client):
+    X, y = _classification(2)
+    X_dask, y_dask, _ = _dask_xy(X, y)
+    msg = ("X, y and sample_weight must have the same number of rows, got 300, 299 and None.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression().fit(X_dask, y_dask[:299])
+    msg = "sample_weight must contain finite values >= 0, got -1.0."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression().fit(X_dask, y_dask, sample_weight=-np.ones(300))
+    msg = ("sample_weight must have a positive sum, got all zeros. Give at least one sample a "
+           "weight > 0.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression().fit(X_dask, y_dask, sample_weight=np.zeros(300))
+    msg = "X must have known chunk sizes; call X.compute_chunk_sizes() first."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        LogisticRegression().fit(X_dask[X_dask[:, 0] > -10], y_dask)
+
+
+def test_dask_predict_errors(client):
+    X, y = _classification(2)
+    fitted = LogisticRegression().fit(X, y)
+    msg = "X has 3 features, but LogisticRegression is expecting 4 features as input."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        fitted.predict(da.from_array(X[:, :3], chunks=100))
+    msg = ("Expected 2D array, got 1D array instead (a dask array given to "
+           "LogisticRegression.predict).")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        fitted.predict(da.from_array(X[:, 0], chunks=100))
+
+
+def test_distributed_training_refuses_dropout_and_l1_for_lbfgs(client):
+    from numnet import Dropout
+
+    rng = np.random.default_rng(0)
+    X, Y, loss, _ = _data("binary", rng)
+    data = _distributed(client, X, Y, None)
+    net = Sequential([Dense(4), Dropout(0.5), Dense(1)]).build(5, random_state=0)
+    msg = ("net must have no Dropout layer for data-parallel training, got one: each worker's "
+           "copy of the network would draw the same dropout mask every step. Train in memory, "
+           "or remove the Dropout layers.")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        nd.train_distributed(net, loss, SGD(0.1), data, batch_size=32)
+    msg = "L-BFGS needs a differentiable objective, but ElasticNet"
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        nd.train_lbfgs_distributed(_net(5, 1, False), loss, data,
+                                   regularizer=ElasticNet(0.1, 1.0))
