@@ -41,6 +41,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/linear_models.py --part exact layout sparse
 	$(BIN)/python benchmarks/explain.py
 	$(BIN)/python benchmarks/onnx_inference.py
+	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/distributed.py
 
 # The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically.

@@ -17,6 +17,7 @@ Opacus: pip install 'numnet[bench]' (torch, opacus).
 
 import argparse
 import json
+import logging
 import math
 import time
 import warnings
@@ -136,7 +137,7 @@ def step_costs(rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", nargs="+", default=["step"],
+    parser.add_argument("--part", nargs="+", default=["step", "accuracy"],
                         choices=["step", "accuracy"])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=15)
@@ -152,8 +153,123 @@ def main():
     (out / "privacy.json").write_text(json.dumps(results, indent=2))
 
 
-def accuracy(epochs, out):
-    raise NotImplementedError
+EPSILONS = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
+HIDDEN, LR, C, DELTA, ACC_BATCH = 64, 0.5, 1.0, 1e-5, 128
+
+
+def _datasets():
+    from sklearn.datasets import load_digits, make_classification
+    from sklearn.model_selection import train_test_split
+    X, y = make_classification(4000, 20, n_informative=10, n_classes=4, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)       # benchmark data: public, the scaling is not private
+    digits = load_digits()
+    sets = {"synthetic (4000 x 20, 4 classes)": (X, y),
+            "digits (1797 x 64, 10 classes)": (digits.data / 16.0, digits.target)}
+    return {name: [a.astype(np.float32) if a.dtype.kind == "f" else a
+                   for a in train_test_split(X, y, test_size=0.25, random_state=0)]
+            for name, (X, y) in sets.items()}
+
+
+def _numnet_accuracy(X, y, Xt, yt, sigma, epochs, seed):
+    import numnet as nn
+    from numnet.privacy import train_private
+    n_classes = int(y.max()) + 1
+    net = _numnet_net((X.shape[1], HIDDEN, n_classes), seed=seed)
+    train_private(net, nn.SoftmaxCrossEntropy(), nn.SGD(LR), X,
+                  np.eye(n_classes, dtype=np.float32)[y],
+                  max_grad_norm=C if sigma > 0 else math.inf, noise_multiplier=sigma,
+                  batch_size=ACC_BATCH, max_epochs=epochs, delta=DELTA, random_state=seed)
+    return float(np.mean(net.forward(Xt).argmax(1) == yt)), net
+
+
+def _opacus_accuracy(X, y, Xt, yt, sigma, epochs, seed, init):
+    import torch
+    from opacus import PrivacyEngine
+    torch.manual_seed(seed)
+    layers = [layer for layer in init.layers if hasattr(layer, "params") and layer.params]
+    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN), torch.nn.ReLU(),
+                                torch.nn.Linear(HIDDEN, int(y.max()) + 1))
+    with torch.no_grad():
+        for linear, layer in zip([model[0], model[2]], layers, strict=True):
+            linear.weight.copy_(torch.from_numpy(layer.params["W"].T.copy()))
+            linear.bias.copy_(torch.from_numpy(layer.params["b"].copy()))
+    data = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
+    loader = torch.utils.data.DataLoader(data, batch_size=ACC_BATCH)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    model, optimizer, loader = PrivacyEngine().make_private(
+        module=model, optimizer=optimizer, data_loader=loader, noise_multiplier=sigma,
+        max_grad_norm=C if sigma > 0 else 1e12, poisson_sampling=True)
+    for _ in range(epochs):
+        for xb, yb in loader:
+            if len(xb) == 0:
+                optimizer.zero_grad()
+                optimizer.step()   # an empty Poisson batch: noise only, as in numnet
+                continue
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(xb), yb).backward()
+            optimizer.step()
+    with torch.no_grad():
+        return float((model(torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
+
+
+def accuracy(epochs, out, seeds=(0, 1, 2)):
+    from numnet.privacy import calibrate_noise_multiplier
+    try:
+        import opacus  # noqa: F401
+        import torch  # noqa: F401
+        have_opacus = True
+    except ImportError:
+        have_opacus = False
+    warnings.filterwarnings("ignore")
+    logging.getLogger("absl").setLevel(logging.ERROR)   # dp-accounting's notes on RDP orders
+    results = {}
+    for name, (X, Xt, y, yt) in _datasets().items():
+        q = ACC_BATCH / X.shape[0]
+        steps = epochs * int(1 / q)
+        rows = []
+        for eps in EPSILONS:
+            sigma = 0.0 if eps == math.inf else calibrate_noise_multiplier(eps, DELTA, q, steps)
+            ours, theirs = [], []
+            for seed in seeds:
+                value, init = _numnet_accuracy(X, y, Xt, yt, sigma, epochs, seed)
+                ours.append(value)
+                if have_opacus:
+                    fresh = _numnet_net((X.shape[1], HIDDEN, int(y.max()) + 1), seed=seed)
+                    theirs.append(_opacus_accuracy(X, y, Xt, yt, sigma, epochs, seed, fresh))
+            row = {"epsilon": eps, "sigma": sigma, "numnet": float(np.mean(ours)),
+                   "opacus": float(np.mean(theirs)) if theirs else None}
+            rows.append(row)
+            print(f"  {name:34s} eps={eps:<4} sigma={sigma:6.3f}  numnet {row['numnet']:.3f}"
+                  + (f"  Opacus {row['opacus']:.3f}" if theirs else ""), flush=True)
+        results[name] = rows
+    _plot(results, epochs, out)
+    return results
+
+
+def _plot(results, epochs, out):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6))
+    for ax, (name, rows) in zip(np.atleast_1d(axes), results.items(), strict=True):
+        xs = [r["epsilon"] if r["epsilon"] != math.inf else 16.0 for r in rows]
+        ax.plot(xs, [r["numnet"] for r in rows], "o-", label="numnet")
+        if rows[0]["opacus"] is not None:
+            ax.plot(xs, [r["opacus"] for r in rows], "s--", label="Opacus")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [str(r["epsilon"]) for r in rows])
+        ax.set_xlabel("epsilon (delta = 1e-5)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(name, fontsize=9)
+        ax.legend()
+    fig.suptitle(f"DP-SGD, {HIDDEN}-hidden ReLU MLP, {epochs} epochs, C = {C}, "
+                 f"batch {ACC_BATCH}", fontsize=9)
+    fig.tight_layout()
+    out.mkdir(exist_ok=True)
+    fig.savefig(out / "privacy_accuracy.png", dpi=110)
 
 
 if __name__ == "__main__":
