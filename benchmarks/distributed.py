@@ -14,8 +14,12 @@ persisted before) and the mean
 log-loss its coefficients reach on all rows, so that the times are to the same objective. The
 workers import numba (numnet's fused linear kernel) before the timing starts.
 
+Then (``--part communication``) the per-step cost of a data-parallel mini-batch step against
+model size: bytes moved and milliseconds per step on the cluster and in memory.
+
 Usage: python benchmarks/distributed.py [--samples 400000] [--features 50] [--chunks 8]
                                         [--workers 2] [--rounds 3] [--skip-dask-ml]
+                                        [--part fit communication]
 """
 
 import argparse
@@ -62,6 +66,53 @@ def _timed(fit, rounds):
     return model, statistics.median(times)
 
 
+def _communication(client, n_features, n_partitions, rounds):
+    """Per-step cost of a data-parallel mini-batch step against model size (a table).
+
+    One step of :class:`numnet.distributed.WorkerSumGradient` on a 256-row batch drawn from 8
+    partitions of 2000 rows (every partition gives its share), for one-hidden-layer networks of
+    about 1e3 to 1e6 parameters, against :class:`numnet.training.Backprop` on the same 256 rows
+    in this process. Bytes per step: the parameters to each worker's task, and a gradient sum
+    per partition back.
+    """
+    import dask.array as da
+
+    from numnet import Dense, ReLU, Sequential
+    from numnet.distributed import DistributedData, WorkerBatches, WorkerData, WorkerSumGradient
+    from numnet.distributed.objective import scatter_network
+    from numnet.losses import BinaryCrossEntropy
+    from numnet.training.gradients import Backprop
+
+    rng = np.random.default_rng(0)
+    n_rows = 2000 * n_partitions
+    X = rng.normal(size=(n_rows, n_features))
+    Y = (X[:, :1] > 0).astype(np.float64)
+    data = DistributedData(da.from_array(X, chunks=(2000, n_features)),
+                           da.from_array(Y, chunks=(2000, 1)), client=client)
+    loss, n_workers = BinaryCrossEntropy(), len(client.scheduler_info()["workers"])
+    rows = next(iter(WorkerBatches(data.sizes, 256).epoch(n_rows, rng)))
+    batch = WorkerData(data).batch(rows)
+    X_b, Y_b, backprop = X[batch[0].global_rows], Y[batch[0].global_rows], Backprop()
+    table = []
+    for hidden in (20, 200, 2000, 20000):
+        net = Sequential([Dense(hidden), ReLU(), Dense(1)]).build(n_features, random_state=0)
+        gradient = WorkerSumGradient(data, scatter_network(client, net))
+        gradient(net, loss, *batch)  # the first step also loads the tasks on the workers
+        _, cluster = _timed(lambda g=gradient, n=net: g(n, loss, *batch), rounds)
+        _, memory = _timed(lambda n=net: backprop(n, loss, X_b, Y_b, None), rounds)
+        n_params = net.params.size
+        sent = (n_workers + n_partitions) * n_params * 8
+        table.append((n_params, sent, cluster, memory))
+    data.release()
+    print(f"\nper-step cost, 256-row batch over {n_partitions} partitions, {n_workers} workers "
+          f"(median of {rounds})")
+    print(f"{'n_params':>10}{'bytes/step':>13}{'cluster ms':>12}{'memory ms':>11}"
+          f"{'overhead ms':>13}")
+    for n_params, sent, cluster, memory in table:
+        print(f"{n_params:>10}{sent:>13,}{cluster * 1e3:>12.1f}{memory * 1e3:>11.1f}"
+              f"{(cluster - memory) * 1e3:>13.1f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400_000)
@@ -70,6 +121,8 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-dask-ml", action="store_true")
+    parser.add_argument("--part", nargs="+", choices=("fit", "communication"),
+                        default=("fit", "communication"))
     args = parser.parse_args(argv)
 
     import distributed
@@ -80,6 +133,10 @@ def main(argv=None):
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
+        if "communication" in args.part:
+            _communication(client, args.features, args.chunks, max(args.rounds, 5))
+        if "fit" not in args.part:
+            return
         X_dask, y_dask = _make_data(args.samples, args.features, args.chunks)
         X_dask, y_dask = client.persist([X_dask, y_dask])
         distributed.wait([X_dask, y_dask])

@@ -22,39 +22,38 @@ from ..objective import objective
 from ..training.gradients import Backprop
 
 
-def _private_network(template, theta):
-    """A copy of the network for this task: threads of a worker never share one."""
-    net = copy.deepcopy(template)
-    np.copyto(net.params, theta, casting="unsafe")
-    return net
-
-
-def partition_sums(template, loss, part, theta, rows=None):
+def partition_sums(net, loss, part, rows=None):
     """``(W_k * L_k, W_k * g_k)`` on one partition (or its ``rows``); zeros when W_k = 0.
 
-    ``rows=None`` is the full-batch objective (no dropout); an index array is a mini-batch
-    step's local share, computed by :class:`numnet.training.Backprop` (training mode).
+    ``net`` is the task's private copy, holding the step's parameters. ``rows=None`` is the
+    full-batch objective (no dropout); an index array is a mini-batch step's local share,
+    computed by :class:`numnet.training.Backprop` (training mode).
     """
     X, Y, w = part
     if rows is not None:
         X, Y, w = X.take(rows, axis=0), Y.take(rows, axis=0), (None if w is None else w[rows])
     weight = float(X.shape[0] if w is None else w.sum())
     if not weight > 0:
-        return 0.0, np.zeros(template.params.size, dtype=template.params.dtype)
-    net = _private_network(template, theta)
-    loss = copy.deepcopy(loss)
+        return 0.0, np.zeros(net.params.size, dtype=net.params.dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if rows is None:
             value, grad = objective(net, loss, X, Y, sample_weight=w)
         else:
             value = Backprop()(net, loss, X, Y, w, full_batch=False)
             grad = net.grads
-        return value * weight, grad * weight
+        return value * weight, grad * weight  # a new array: net.grads is reused
 
 
 def _group_sums(template, loss, parts, theta, rows):
-    """On one worker: :func:`partition_sums` of each of its partitions, in turn."""
-    return [partition_sums(template, loss, part, theta, part_rows)
+    """On one worker: :func:`partition_sums` of each of its partitions, in turn.
+
+    One private copy of the network and the loss per task: threads of a worker never share
+    one (the network caches activations; a shared one would mix two tasks' passes).
+    """
+    net = copy.deepcopy(template)
+    np.copyto(net.params, theta, casting="unsafe")
+    loss = copy.deepcopy(loss)
+    return [partition_sums(net, loss, part, part_rows)
             for part, part_rows in zip(parts, rows, strict=True)]
 
 
