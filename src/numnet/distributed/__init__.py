@@ -7,6 +7,8 @@
 ``gradients``       :class:`WorkerSumGradient`: a step's gradient summed over the workers
 ``training``        :func:`train_distributed` (SGD, Adam, full-batch gradient descent) and
                     :func:`train_lbfgs_distributed`
+``streaming``       :class:`ParquetStream`, :class:`StreamBatches`, :func:`train_stream`: a
+                    Parquet dataset larger than memory, on one machine (needs pyarrow)
 ==================  ===========================================================================
 
 Needs the ``dask`` extra (dask and distributed). See docs/distributed.md.
@@ -16,10 +18,19 @@ from .data import DistributedData, get_client, is_dask_collection
 from .gradients import WorkerSumGradient
 from .objective import DistributedObjective, partition_sums
 from .sampling import WorkerBatches, WorkerData, WorkerFullBatch, WorkerRows
+from .streaming import (
+    ParquetStream,
+    StreamBatches,
+    StreamData,
+    stream_statistics,
+    train_stream,
+)
 from .training import train_distributed, train_lbfgs_distributed
 
 __all__ = [
-    "DistributedData", "DistributedObjective", "WorkerBatches", "WorkerData",
+    "DistributedData", "DistributedObjective", "ParquetStream", "StreamBatches", "StreamData",
+    "WorkerBatches", "WorkerData",
     "WorkerFullBatch", "WorkerRows", "WorkerSumGradient", "get_client", "is_dask_collection",
-    "partition_sums", "train_distributed", "train_lbfgs_distributed",
+    "partition_sums", "stream_statistics", "train_distributed", "train_lbfgs_distributed",
+    "train_stream",
 ]
