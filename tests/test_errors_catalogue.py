@@ -374,6 +374,22 @@ CASES.update({
                               ["predict", "edited.numnet", "data.csv"]),
 })
 
+DP = ["--dp-epsilon", "3", "--hidden", "4", "-o", "m.numnet"]
+CASES.update({
+    "dp-bounds-missing": (None, ["train", "data.csv", "-t", "label", "--dp-categories",
+                                 "label=down|up", *DP]),
+    "dp-classes-missing": (None, ["train", "data.csv", "-t", "label", "--exclude", "price",
+                                  "--dp-bounds", "x=-3:3,z=-3:3", *DP]),
+    "dp-target-bounds": (None, ["train", "data.csv", "-t", "price", "--exclude", "label",
+                                "--dp-bounds", "x=-3:3,z=-3:3", *DP]),
+    "dp-bounds-syntax": (None, ["train", "data.csv", "-t", "label", "--dp-bounds", "x=3:1",
+                                *DP]),
+    "dp-without-epsilon": (None, ["train", "data.csv", "-t", "label", "--dp-bounds", "x=0:1",
+                                  "-o", "m.numnet"]),
+    "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
+                         "--dp-epsilon", "3", "-o", "m.numnet"]),
+})
+
 
 def test_write_failures_leave_nothing_behind(here, model):
     with pytest.raises(OutputError):

@@ -67,6 +67,15 @@ def inspect(
     history = description.get("history")
     if history:
         typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
+    privacy = description.get("privacy")
+    if privacy:
+        typer.echo(f"privacy: ({privacy['epsilon']:.4g}, {privacy['delta']:.3g})-differential "
+                   f"privacy, DP-SGD with noise multiplier {privacy['noise_multiplier']:.4g}, "
+                   f"clipping norm {privacy['max_grad_norm']:g}, sampling rate "
+                   f"{privacy['sampling_rate']:.4g}, {privacy['steps']} steps, "
+                   f"{privacy['accountant'].upper()} accountant")
+        typer.echo(f"  covers: {privacy['covers']}")
+        typer.echo(f"  not covered: {privacy['not_covered']}")
     if description.get("metrics"):
         typer.echo(f"validation metrics at training time{description.get('kept', '')}:")
         _echo_metrics(description["metrics"])
@@ -90,6 +99,23 @@ def _day(ordinal):
     import datetime
 
     return (datetime.date(1970, 1, 1) + datetime.timedelta(days=math.floor(ordinal))).isoformat()
+
+
+def _privacy(estimator, pipeline):
+    """The guarantee of a private fit (docs/privacy.md), as inspect prints it."""
+    covers = ("the model's parameters and predictions, with respect to adding or removing one "
+              "training row")
+    if pipeline:
+        covers += ("; the preprocessing comes from --dp-bounds and --dp-categories, not the "
+                   "data")
+    not_covered = ("the training losses in the history, the validation rows and their "
+                   "metrics, the choice of hyperparameters")
+    return {"epsilon": float(estimator.epsilon_), "delta": float(estimator.dp_delta_),
+            "noise_multiplier": float(estimator.dp_noise_multiplier_),
+            "max_grad_norm": float(estimator.dp_max_grad_norm),
+            "sampling_rate": float(estimator.dp_sampling_rate_),
+            "steps": int(estimator.dp_steps_), "accountant": estimator.dp_accountant,
+            "covers": covers, "not_covered": not_covered}
 
 
 def _describe(obj, metadata):
@@ -134,6 +160,8 @@ def _describe(obj, metadata):
             c.item() if hasattr(c, "item") else c for c in classes
         ]
         description["history"] = _history_summary(getattr(estimator, "history_", None))
+        if getattr(estimator, "epsilon_", None) is not None:
+            description["privacy"] = _privacy(estimator, isinstance(obj, TabularPipeline))
         net = getattr(estimator, "network_", None)
     else:
         net = estimator

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 
 import typer
 
@@ -104,6 +105,86 @@ def _penalty_params(penalty, l1_ratio, available):
 
 
 _DATA, _MODEL, _TRAINING, _CHECKPOINT = "Data", "Model", "Training", "Checkpoints"
+_PRIVACY = "Differential privacy (docs/privacy.md)"
+
+
+def _parse_bounds(text):
+    """``{column: (lo, hi)}`` from ``--dp-bounds COL=LO:HI,...``."""
+    bounds = {}
+    for part in _dp_parts(text):
+        name, _, spec = part.rpartition("=")
+        low, _, high = spec.partition(":")
+        try:
+            low, high = float(low), float(high)
+        except ValueError:
+            low = high = math.nan
+        if not name or not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise UserError(f"--dp-bounds must be COL=LO:HI pairs with finite LO < HI, such as "
+                            f"age=0:100,income=0:2e5, got {part!r}.")
+        bounds[name] = (low, high)
+    return bounds
+
+
+def _parse_categories(text):
+    """``{column: [category, ...]}`` from ``--dp-categories COL=a|b|c,...``."""
+    categories = {}
+    for part in _dp_parts(text):
+        name, _, spec = part.rpartition("=")
+        values = spec.split("|")
+        if not name or not all(values):
+            raise UserError(f"--dp-categories must be COL=A|B|C entries with non-empty "
+                            f"categories, such as city=Paris|Rome,sex=f|m, got {part!r}.")
+        categories[name] = values
+    return categories
+
+
+def _dp_parts(text):
+    if text is None:
+        return []
+    return [part.replace("\\,", ",") for part in re.split(r"(?<!\\),", text)]
+
+
+def _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier, dp_bounds,
+             dp_categories, model, solver, early_stopping, learning_rate):
+    """(estimator DP parameters, train_pipeline's privacy argument), or ({}, None) without DP."""
+    private = dp_epsilon is not None or dp_noise_multiplier is not None
+    if not private:
+        for flag, value in (("--dp-delta", dp_delta), ("--dp-max-grad-norm", dp_max_grad_norm),
+                            ("--dp-bounds", dp_bounds), ("--dp-categories", dp_categories)):
+            if value is not None:
+                raise UserError(f"{flag} applies only to private training: pass --dp-epsilon "
+                                "EPS (or --dp-noise-multiplier SIGMA).")
+        return {}, None
+    if dp_epsilon is not None and dp_noise_multiplier is not None:
+        raise UserError("--dp-epsilon and --dp-noise-multiplier exclude each other: give the "
+                        "budget (the noise is calibrated to it) or the noise, not both.")
+    _check_range(dp_epsilon, "--dp-epsilon", "a float > 0", lambda v: v > 0)
+    _check_range(dp_delta, "--dp-delta", "a float in (0, 1)", lambda v: 0 < v < 1)
+    _check_range(dp_max_grad_norm, "--dp-max-grad-norm", "a float > 0", lambda v: v > 0)
+    _check_range(dp_noise_multiplier, "--dp-noise-multiplier", "a float > 0",
+                 lambda v: v > 0)
+    if solver is None and model in ("linear", "logistic"):
+        raise UserError(f"--dp-epsilon needs --solver sgd or adam with --model {model}: its "
+                        "default solver cannot train privately.")
+    if solver in ("lbfgs", "gd"):
+        raise UserError(f"--solver {solver} cannot train privately: pass --solver sgd or adam "
+                        "with --dp-epsilon.")
+    if learning_rate is None and model in ("linear", "logistic"):
+        raise UserError(f"--dp-epsilon needs --learning-rate with --model {model}: its default "
+                        "step size is computed from the data, outside the guarantee.")
+    if early_stopping:
+        raise UserError("--early-stopping watches the loss of private rows, outside the "
+                        "guarantee of --dp-epsilon: train for a fixed --epochs instead.")
+    import logging
+
+    # dp-accounting's RDP orders that do not converge are excluded with an absl warning each
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    params = {"dp_epsilon": dp_epsilon, "dp_delta": dp_delta,
+              "dp_noise_multiplier": dp_noise_multiplier}
+    if dp_max_grad_norm is not None:
+        params["dp_max_grad_norm"] = dp_max_grad_norm
+    return params, {"bounds": _parse_bounds(dp_bounds),
+                    "categories": _parse_categories(dp_categories)}
 
 
 def _checkpoint(directory, every, resume, run, frame, source, solver, solver_option):
@@ -257,6 +338,34 @@ def train(
                                 "--checkpoint-dir; with the same data and options the model is "
                                 "bit for bit that of an uninterrupted run.",
                                 rich_help_panel=_CHECKPOINT),
+    dp_epsilon: float = typer.Option(None, "--dp-epsilon", help="Train with differential "
+                                     "privacy (DP-SGD) spending at most this epsilon; needs "
+                                     "--dp-bounds for numeric columns and --dp-categories for "
+                                     "text columns and a classification target.",
+                                     rich_help_panel=_PRIVACY, show_default=False,
+                                     metavar="EPS"),
+    dp_delta: float = typer.Option(None, "--dp-delta", help="The guarantee's delta [default: "
+                                   "min(1e-5, 1 / (10 training rows))].",
+                                   rich_help_panel=_PRIVACY, show_default=False, metavar="X"),
+    dp_max_grad_norm: float = typer.Option(None, "--dp-max-grad-norm", help="C, the clipping "
+                                           "norm of each row's gradient [default: 1].",
+                                           rich_help_panel=_PRIVACY, show_default=False,
+                                           metavar="C"),
+    dp_noise_multiplier: float = typer.Option(None, "--dp-noise-multiplier", help="sigma, "
+                                              "the noise in units of C, instead of "
+                                              "--dp-epsilon (epsilon is then reported).",
+                                              rich_help_panel=_PRIVACY, show_default=False,
+                                              metavar="S"),
+    dp_bounds: str = typer.Option(None, "--dp-bounds", help="Bounds of numeric columns (and a "
+                                  "regression target): standardised with the midpoint and "
+                                  "half-range, not the data's mean and deviation.",
+                                  rich_help_panel=_PRIVACY, show_default=False,
+                                  metavar="COL=LO:HI,..."),
+    dp_categories: str = typer.Option(None, "--dp-categories", help="Categories of text "
+                                      "columns (and a classification target's classes), "
+                                      "instead of those found in the data.",
+                                      rich_help_panel=_PRIVACY, show_default=False,
+                                      metavar="COL=A|B,..."),
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
@@ -292,6 +401,13 @@ def train(
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
                    resume=resume)
     hidden_sizes = _parse_hidden(hidden)
+    dp_params, privacy = _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier,
+                                  dp_bounds, dp_categories, model, solver,
+                                  early_stopping, learning_rate)
+    dp_options = {"dp_epsilon": dp_epsilon, "dp_delta": dp_delta,
+                  "dp_max_grad_norm": dp_max_grad_norm,
+                  "dp_noise_multiplier": dp_noise_multiplier, "dp_bounds": dp_bounds,
+                  "dp_categories": dp_categories}
     # Before any work: an output that cannot be written must not cost a training run.
     checkpoint_file = None
     if checkpoint_dir is not None:
@@ -317,14 +433,15 @@ def train(
                "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                "penalty": penalty, "alpha": alpha, "l1_ratio": l1_ratio, "dropout": dropout,
                "early_stopping": early_stopping, "patience": patience}
-    params = _model_params(cls, model, options, seed)
+    params = {**_model_params(cls, model, options, seed), **dp_params}
     max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
     checkpoint = resumed = None
     if checkpoint_dir is not None:
         run = {"target": target, "features": features, "exclude": exclude,
                "impute": impute, "model": model, "scale_target": scale_target,
                "task": task, "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
-               "validation_fraction": validation_fraction, **options}
+               "validation_fraction": validation_fraction, **options,
+               **{k: v for k, v in dp_options.items() if v is not None}}
         chosen = {**cls().get_params(), **params}
         if chosen["solver"] == "auto":
             # LinearRegression's 'auto' (its _resolve_solver): proximal gd with an L1 part,
@@ -351,8 +468,9 @@ def train(
                             impute=impute, sample_weight=sample_weight,
                             validation_fraction=validation_fraction, dtype=dtype,
                             random_state=seed, source=source, on_split=announce,
-                            checkpoint=checkpoint, resume=resume, scale_target=scale_target)
-    settings = {**options, "exclude": excluded or None,
+                            checkpoint=checkpoint, resume=resume, scale_target=scale_target,
+                            privacy=privacy)
+    settings = {**options, **dp_options, "exclude": excluded or None,
                 "scale_target": None if scale_target else False}
     pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
     pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))

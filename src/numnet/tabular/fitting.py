@@ -136,7 +136,7 @@ def _check_classes(y, target, n_rows):
 def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", params=None,
                    impute=None, sample_weight=None, validation_fraction=0.2, dtype="float64",
                    random_state=0, callbacks=(), source="data", on_split=None, checkpoint=None,
-                   resume=False, scale_target=True):
+                   resume=False, scale_target=True, privacy=None):
     """Fit preprocessing and an estimator on a table; score it on a held-out split.
 
     The rows are split into training and validation parts (stratified for classification,
@@ -151,6 +151,13 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     with the training rows' mean and standard deviation, and the pipeline maps predictions
     back. Warnings say when the validation R² is below 0 and when the validation loss ended
     well above its best.
+
+    ``privacy`` (for an estimator with ``dp_epsilon`` or ``dp_noise_multiplier`` set) is
+    ``{"bounds": {column: (lo, hi)}, "categories": {column: [str, ...]}}``: the preprocessing
+    then comes from these alone (:meth:`TabularPreprocessor.fit_private`), a regression
+    target is scaled with its bounds (or not at all), a classification target's classes are
+    its given categories, the split is not stratified (which rows train would depend on the
+    labels) and no data-dependent warning is given. See docs/privacy.md.
 
     Returns
     -------
@@ -167,6 +174,13 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     task = resolve_task(frame, target, task, model)
     cls = estimator_class(model, task)
     y = target_values(frame, target, task)
+    if privacy is not None:
+        return _train_private(frame, y, columns, target=target, task=task, model=model,
+                              cls=cls, params=params, impute=impute,
+                              sample_weight=sample_weight, validation_fraction=validation_fraction,
+                              dtype=dtype, random_state=random_state, callbacks=callbacks,
+                              source=source, on_split=on_split, checkpoint=checkpoint,
+                              resume=resume, scale_target=scale_target, privacy=privacy)
     if task == "classification" and len(np.unique(y.astype(str))) < 2:
         raise DataError(
             f"target column {target!r} must have at least 2 classes for classification, got "
@@ -222,6 +236,101 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     return pipeline, report
 
 
+def _train_private(frame, y, columns, *, target, task, model, cls, params, impute,
+                   sample_weight, validation_fraction, dtype, random_state, callbacks, source,
+                   on_split, checkpoint, resume, scale_target, privacy):
+    """:func:`train_pipeline` under differential privacy (its ``privacy`` argument)."""
+    bounds, categories = privacy["bounds"], privacy["categories"]
+    for name in list(bounds) + list(categories):
+        option = "--dp-bounds" if name in bounds else "--dp-categories"
+        if name != target and name not in columns:
+            raise DataError(f"{option} names column {name!r}, which is neither a feature nor "
+                            f"the target; features: {', '.join(map(repr, columns[:20]))}.")
+    weights = _sample_weights(frame, sample_weight, source)
+    preprocessor = TabularPreprocessor(impute=impute)
+    preprocessor.check(frame, columns)
+    classes = None
+    if task == "classification":
+        classes = _private_classes(y, target, categories)
+    elif target in categories:
+        raise DataError(f"--dp-categories names the target {target!r} of a regression; give "
+                        f"its bounds with --dp-bounds {target}=LO:HI instead.")
+    scaler = None
+    if task == "regression" and scale_target:
+        if target not in bounds:
+            raise DataError(
+                f"the regression target {target!r} needs bounds under --dp-epsilon to be "
+                f"scaled: pass --dp-bounds {target}=LO:HI, or --no-scale-target."
+            )
+        low, high = bounds[target]
+        scaler = {"mean": (low + high) / 2, "scale": (high - low) / 2}
+    estimator = cls()
+    estimator.set_params(**(params or {}))
+    estimator._validate_params()
+    train_rows, val_rows = split_rows(len(frame), validation_fraction, None, random_state)
+    if on_split is not None:
+        on_split(len(train_rows), len(val_rows))
+    preprocessor.fit_private(frame.iloc[train_rows], columns, bounds, categories)
+    X_train = preprocessor.transform(frame.iloc[train_rows], dtype=np.dtype(dtype),
+                                     warn_unknown=False)
+    pipeline = TabularPipeline(preprocessor, estimator, target=target, task=task, dtype=dtype)
+    y_fit = y
+    if scaler is not None:
+        pipeline.target_scaler = scaler
+        y_fit = (y - scaler["mean"]) / scaler["scale"]
+    tracker = None
+    if len(val_rows):
+        X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
+        tracker = _HoldoutTracker(estimator, X_val, y_fit[val_rows], task)
+    _fit_estimator(estimator, X_train, y_fit[train_rows],
+                   None if weights is None else weights[train_rows],
+                   _Callbacks(tracker, callbacks), checkpoint, resume, y[train_rows], target,
+                   classes=classes)
+    pipeline.info = {
+        "source": source, "model": model, "features": columns,
+        "sample_weight": sample_weight, "validation_fraction": validation_fraction,
+        "random_state": random_state, "n_train": int(len(train_rows)),
+        "n_validation": int(len(val_rows)), "metrics": {},
+        "validation_curve": {} if tracker is None else tracker.curve,
+        "metrics_epoch": int(len(estimator.history_.loss)),
+    }
+    if tracker is not None:
+        pipeline.info["metrics"] = _metrics(pipeline, tracker.X, y[val_rows])
+    report = {"task": task, "model": model, "estimator": cls.__name__,
+              "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
+              "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
+    return pipeline, report
+
+
+def _private_classes(y, target, categories):
+    """The classes of a private classification: the target's --dp-categories, as labels."""
+    if target not in categories:
+        raise DataError(
+            f"the classification target {target!r} needs its classes under --dp-epsilon: pass "
+            f"--dp-categories {target}=A|B (the class list must not come from the data)."
+        )
+    given = list(dict.fromkeys(categories[target]))
+    if len(given) < 2:
+        raise DataError(f"--dp-categories must give the target {target!r} at least 2 classes, "
+                        f"got {len(given)}.")
+    if y.dtype.kind in "iub":
+        try:
+            labels = np.array([{"True": True, "False": False}[v] if y.dtype.kind == "b"
+                               else int(v) for v in given], dtype=y.dtype)
+        except (KeyError, ValueError):
+            raise DataError(f"--dp-categories for the target {target!r} must be "
+                            f"{'True or False' if y.dtype.kind == 'b' else 'integers'}, like "
+                            f"its values, got {given!r}.") from None
+    else:
+        labels = np.array(given, dtype=object)
+    known = set(labels.tolist())
+    outside = [i for i, v in enumerate(y.tolist()) if v not in known]
+    if outside:
+        raise DataError(f"target column {target!r} has the value {y[outside[0]]!r} at row "
+                        f"{outside[0] + 1}, which is not among its --dp-categories.")
+    return labels
+
+
 def _sample_weights(frame, sample_weight, source):
     """The --sample-weight column as float64 weights (finite, >= 0), or None."""
     import pandas as pd
@@ -260,12 +369,19 @@ def _target_scaler(y, target):
     return {"mean": mean, "scale": std if std > 0 else 1.0}
 
 
-def _fit_estimator(estimator, X, y, weights, notify, checkpoint, resume, y_raw, target):
-    """Fit with the per-epoch callback and the checkpoint handed over as private attributes."""
+def _fit_estimator(estimator, X, y, weights, notify, checkpoint, resume, y_raw, target,
+                   classes=None):
+    """Fit with the per-epoch callback and the checkpoint handed over as private attributes.
+
+    ``classes`` (a classifier's labels, given rather than taken from ``y``) goes to the
+    estimator's ``_fit``, as ``partial_fit``'s classes do.
+    """
     estimator._fit_callbacks = [notify]
     estimator._checkpoint, estimator._resume = checkpoint, resume
     try:
-        if weights is None:
+        if classes is not None:
+            estimator._fit(X, y, weights, classes=classes)
+        elif weights is None:
             estimator.fit(X, y)
         else:
             estimator.fit(X, y, sample_weight=weights)

@@ -156,6 +156,55 @@ class TabularPreprocessor:
             )
         return self
 
+    def fit_private(self, frame, columns, bounds, categories):
+        """Fit from user-given bounds and category lists alone, never from the rows' values.
+
+        For differentially private training (``numnet train --dp-epsilon``): a numeric column
+        with bounds ``(lo, hi)`` is standardised with their midpoint and half-range and its
+        missing values (with ``impute``) are filled with the midpoint::
+
+            x' = (x - (lo + hi) / 2) / ((hi - lo) / 2)      in [-1, 1] for x in [lo, hi]
+
+        A text column is one-hot encoded over the given categories (sorted), a value outside
+        them is all zeros and a missing one is the first given category. Values outside the
+        bounds are not clipped: DP-SGD clips each row's gradient, whatever its features. No
+        column is dropped and nothing is warned about, since both would depend on the rows;
+        dates are refused (their scaling would come from the data). ``frame`` is read only to
+        check the columns' kinds, missing and infinite values, as without privacy.
+        """
+        self.check(frame, columns)
+        self.columns_ = []
+        for name in columns:
+            kind = column_kind(frame[name], name)
+            if kind == "date":
+                raise DataError(
+                    f"column {name!r} holds dates, which --dp-epsilon cannot scale without "
+                    f"looking at the data. Leave it out with --exclude {name}, or convert it to "
+                    "a number and give its --dp-bounds."
+                )
+            if kind == "numeric":
+                if name not in bounds:
+                    raise DataError(
+                        f"numeric column {name!r} needs bounds under --dp-epsilon: pass "
+                        f"--dp-bounds {name}=LO:HI (its scaling must not come from the data), "
+                        f"or leave it out with --exclude {name}."
+                    )
+                low, high = bounds[name]
+                middle = (low + high) / 2
+                self.columns_.append({"name": name, "kind": "numeric", "fill": middle,
+                                      "mean": middle, "scale": (high - low) / 2})
+            else:
+                if name not in categories:
+                    raise DataError(
+                        f"text column {name!r} needs its categories under --dp-epsilon: pass "
+                        f"--dp-categories {name}=A|B|C (its category list must not come from "
+                        f"the data), or leave it out with --exclude {name}."
+                    )
+                given = categories[name]
+                self.columns_.append({"name": name, "kind": "categorical", "fill": given[0],
+                                      "categories": sorted(set(given))})
+        return self
+
     def _fill_value(self, values):
         present = values[~np.isnan(values)]
         if self.impute == "median":

@@ -1,0 +1,109 @@
+"""``numnet train --dp-epsilon`` and the guarantee ``numnet inspect`` prints (docs/privacy.md).
+
+Under a DP flag the preprocessing comes from --dp-bounds and --dp-categories alone, never from
+the rows: these tests check the stored scaling, that the data's own statistics are not used,
+that a private run is reproducible, and the command through the installed console script.
+"""
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import numnet as nn
+from installed import COMMAND
+from numnet.cli import main
+
+pytest.importorskip("dp_accounting")
+
+ARGS = ["-t", "y", "--exclude", "p", "--dp-epsilon", "3", "--dp-bounds", "x=0:100",
+        "--dp-categories", "c=a|b|c,y=no|yes", "--hidden", "8", "--epochs", "3",
+        "--batch-size", "32", "--learning-rate", "0.05", "-q"]
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(50, 10, 200)
+    c = rng.choice(["a", "b", "c"], 200)
+    pd.DataFrame({"x": x.round(2), "c": c, "y": np.where(x + 10 * (c == "a") > 55, "yes", "no"),
+                  "p": (2 * x).round(2)}).to_csv(tmp_path / "d.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+def test_private_train_uses_the_bounds_and_categories_not_the_data(here, capsys):
+    assert run(capsys, "train", "d.csv", *ARGS, "-o", "m.numnet")[0] == 0
+    pipe = nn.load("m.numnet")
+    assert pipe.preprocessor.columns_ == [
+        {"name": "x", "kind": "numeric", "fill": 50.0, "mean": 50.0, "scale": 50.0},
+        {"name": "c", "kind": "categorical", "fill": "a", "categories": ["a", "b", "c"]}]
+    est = pipe.estimator
+    assert est.dp_epsilon == 3.0 and 0 < est.epsilon_ <= 3.0
+    assert est.classes_.tolist() == ["no", "yes"]
+    assert (est.dp_steps_, est.dp_sampling_rate_) == (3 * 5, 32 / 160)
+    assert pipe.info["settings"]["dp_bounds"] == "x=0:100"
+    # same seed, same model, bit for bit
+    assert run(capsys, "train", "d.csv", *ARGS, "-o", "again.numnet")[0] == 0
+    assert np.array_equal(nn.load("again.numnet").estimator.network_.params,
+                          est.network_.params)
+    code, out, _ = run(capsys, "inspect", "m.numnet")
+    assert code == 0
+    assert (f"privacy: ({est.epsilon_:.4g}, 1e-05)-differential privacy, DP-SGD with noise "
+            f"multiplier {est.dp_noise_multiplier_:.4g}, clipping norm 1, sampling rate 0.2, "
+            "15 steps, RDP accountant") in out
+    assert ("  not covered: the training losses in the history, the validation rows and their "
+            "metrics, the choice of hyperparameters") in out
+    assert "x: numeric, mean 50, scale 50, fill 50" in out
+
+
+def test_private_regression_scales_the_target_with_its_bounds(here, capsys):
+    code, _, err = run(capsys, "train", "d.csv", "-t", "p", "--exclude", "y", "--model",
+                       "linear", "--solver", "sgd", "--learning-rate", "0.01",
+                       "--dp-noise-multiplier", "1", "--dp-bounds", "x=0:100,p=0:200",
+                       "--dp-categories", "c=a|b|c", "--epochs", "2", "-q", "-o", "r.numnet")
+    assert code == 0, err
+    pipe = nn.load("r.numnet")
+    assert pipe.target_scaler == {"mean": 100.0, "scale": 100.0}
+    assert pipe.estimator.dp_noise_multiplier_ == 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dp-epsilon", "3", "--dp-noise-multiplier", "1"],
+     "--dp-epsilon and --dp-noise-multiplier exclude each other: give the budget (the noise is "
+     "calibrated to it) or the noise, not both."),
+    (["--dp-epsilon", "3", "--early-stopping"],
+     "--early-stopping watches the loss of private rows, outside the guarantee of "
+     "--dp-epsilon: train for a fixed --epochs instead."),
+    (["--dp-epsilon", "3", "--dp-categories", "c=a|b|c,y=no|yes", "--dp-bounds",
+      "x=0:100,q=0:1"],
+     "--dp-bounds names column 'q', which is neither a feature nor the target; features: "
+     "'x', 'c'."),
+    (["--dp-epsilon", "3", "--dp-bounds", "x=0:100", "--dp-categories", "c=a|b,y=no|yes",
+      "--dp-categories", "c=a|b|c,y=no"],
+     "--dp-categories must give the target 'y' at least 2 classes, got 1."),
+    (["--dp-epsilon", "3", "--dp-bounds", "x=0:100", "--dp-categories", "c=a|b|c,y=no|maybe"],
+     "target column 'y' has the value 'yes' at row 2, which is not among its "
+     "--dp-categories."),
+])
+def test_private_train_refuses(here, capsys, args, message):
+    code, _, err = run(capsys, "train", "d.csv", "-t", "y", "--exclude", "p", *args,
+                       "-o", "m.numnet")
+    assert (code, err.strip()) == (2, f"error: {message}")
+
+
+def test_installed_command(here):
+    done = subprocess.run([*COMMAND, "train", "d.csv", *ARGS, "-o", "m.numnet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    shown = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
+                           timeout=120)
+    assert "RDP accountant" in shown.stdout and "  covers: the model's parameters" in shown.stdout
