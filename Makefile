@@ -43,6 +43,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/onnx_inference.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/distributed.py
+	$(BIN)/python benchmarks/streaming.py
 
 # The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically.
 docs: $(VENV)/.test
