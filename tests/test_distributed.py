@@ -412,3 +412,101 @@ def test_distributed_training_refuses_dropout_and_l1_for_lbfgs(client):
     with pytest.raises(ValueError, match=re.escape(msg)):
         nd.train_lbfgs_distributed(_net(5, 1, False), loss, data,
                                    regularizer=ElasticNet(0.1, 1.0))
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port, timeout=30):
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_scheduler_that_goes_away_gives_one_clear_line():
+    # A real scheduler process (and one worker process) that the test kills mid-fit: the
+    # client's reconnection attempts end after its timeout (3 s here), then one error line.
+    import subprocess
+    import sys
+
+    from numnet.exceptions import SchedulerLostError
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", address.rsplit(":", 1)[1], "--dashboard-address", ":0", "--no-show"],
+        **quiet)
+    worker = None
+    try:
+        _wait_for_port(int(address.rsplit(":", 1)[1]))
+        # timeout: how long the client tries to reconnect to a lost scheduler (default 30 s).
+        with distributed.Client(address, timeout=3, set_as_default=False) as client:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
+                 "1", "--no-dashboard", "--no-nanny"], **quiet)
+            client.wait_for_workers(1, timeout=30)
+            X, y, loss, n_out = _data("regression", np.random.default_rng(0), n_samples=60)
+            data = nd.DistributedData(da.from_array(X, chunks=30), da.from_array(y, chunks=30),
+                                      client=client)
+
+            def kill_scheduler(epoch, history):
+                if epoch == 2:
+                    scheduler.kill()
+                    scheduler.wait()
+
+            with pytest.raises(SchedulerLostError, match=r"^The Dask scheduler at "
+                               + re.escape(address) + " went away") as caught:
+                nd.train_distributed(_net(5, n_out, False), loss, SGD(), data, batch_size=10,
+                                     max_epochs=6, random_state=0, callbacks=[kill_scheduler])
+            assert "\n" not in str(caught.value)
+            assert caught.value.address == address
+    finally:
+        for process in (scheduler, worker):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_scheduler_errors_let_other_errors_through(client):
+    from numnet.distributed.data import scheduler_errors
+
+    with pytest.raises(ZeroDivisionError), scheduler_errors(client):
+        client.submit(lambda: 1 / 0).result()
+
+
+def test_the_command_line_reports_a_lost_scheduler_in_one_line_with_exit_2(
+        tmp_path, capsys, monkeypatch):
+    # The command line has no --scheduler yet; what it does with the error is checked here.
+    import numnet.tabular
+    from numnet.cli import main
+    from numnet.exceptions import SchedulerLostError
+
+    message = ("The Dask scheduler at tcp://10.0.0.1:8786 went away during data-parallel "
+               "training (OSError); the fit stopped. Start the scheduler (and its workers) "
+               "again and rerun the fit.")
+
+    def lost(*args, **kwargs):
+        raise SchedulerLostError(message, address="tcp://10.0.0.1:8786")
+
+    monkeypatch.setattr(numnet.tabular, "read_table", lost)
+    path = tmp_path / "data.csv"
+    path.write_text("a,y\n1,2\n3,4\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(path), "-t", "y", "-o", str(tmp_path / "m.numnet")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == f"error: {message}\n"

@@ -39,3 +39,21 @@ class TrainingInterrupted(KeyboardInterrupt):
             f"{checkpoint}. Resume with resume=True (numnet train --resume)."
         )
         self.signal, self.epoch, self.checkpoint = signal, epoch, checkpoint
+
+
+class SchedulerLostError(ConnectionError):
+    """The Dask scheduler went away during data-parallel work; the fit stopped.
+
+    Raised by :mod:`numnet.distributed` (and the estimators on dask input) in place of Dask's
+    own errors for a lost scheduler connection, with a one-line message naming the scheduler.
+    The original error is the ``__cause__``.
+
+    Attributes
+    ----------
+    address : str or None
+        The scheduler's address, when the client knew it.
+    """
+
+    def __init__(self, message, *, address=None):
+        super().__init__(message)
+        self.address = address

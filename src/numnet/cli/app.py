@@ -72,11 +72,12 @@ app.command(cls=_Command)(trace.trace)
 
 def _user_errors():
     """Exception types that mean the user's input was wrong (exit 2, one line)."""
-    from ..exceptions import DivergenceError
+    from ..exceptions import DivergenceError, SchedulerLostError
     from ..io import ModelFileError, OutputError
     from ..tabular import DataError
 
-    return (UserError, DataError, ModelFileError, DivergenceError, OutputError)
+    return (UserError, DataError, ModelFileError, DivergenceError, OutputError,
+            SchedulerLostError)
 
 
 def _one_line(message):

@@ -6,8 +6,13 @@ client keeps only the futures, the partition sizes and weight sums (and, for min
 sample weights, one float per row). Nothing else of the data ever comes back.
 """
 
+import concurrent.futures
+import contextlib
+
 import numpy as np
 from sklearn.utils.validation import check_array
+
+from ..exceptions import SchedulerLostError
 
 
 def get_client(client=None):
@@ -31,6 +36,48 @@ def get_client(client=None):
             "distributed.Client(distributed.LocalCluster(n_workers=2)) on this machine; see "
             "docs/distributed.md."
         ) from None
+
+
+def _scheduler_address(client):
+    try:
+        return str(client.scheduler.address)
+    except Exception:  # noqa: BLE001 - only for the message
+        return None
+
+
+def _lost_scheduler(error, client):
+    """Whether ``error`` means the client lost its scheduler (not a failure of the work)."""
+    from distributed.comm.core import CommClosedError
+
+    if "scheduler-connection-lost" in str(error) or isinstance(error, CommClosedError):
+        return True
+    gone = getattr(client, "status", "running") not in ("running", "newly-created")
+    return gone and isinstance(error, (OSError, TimeoutError,
+                                       concurrent.futures.CancelledError))
+
+
+@contextlib.contextmanager
+def scheduler_errors(client):
+    """Turn Dask's errors for a lost scheduler into one ``SchedulerLostError`` (one line).
+
+    A scheduler that goes away mid-fit makes Dask cancel every future with a multi-line
+    message (or raise ``CommClosedError``/``OSError`` at the next call); inside this context
+    that becomes one line naming the scheduler. Other errors (a failing task, a bad argument)
+    pass through unchanged.
+    """
+    try:
+        yield
+    except SchedulerLostError:
+        raise
+    except Exception as error:
+        if not _lost_scheduler(error, client):
+            raise
+        address = _scheduler_address(client)
+        where = f" at {address}" if address else ""
+        raise SchedulerLostError(
+            f"The Dask scheduler{where} went away during data-parallel training "
+            f"({type(error).__name__}); the fit stopped. Start the scheduler (and its "
+            "workers) again and rerun the fit.", address=address) from error
 
 
 def is_dask_collection(value):
@@ -136,9 +183,10 @@ class DistributedData:
         make = dask.delayed(_make_partition, pure=True)
         parts = [make(xb, yb, wb, self.dtype, encode)
                  for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks, strict=True)]
-        self.parts = self.client.compute(parts)
-        described = self.client.gather([self.client.submit(_describe, part, pure=False)
-                                        for part in self.parts])
+        with scheduler_errors(self.client):
+            self.parts = self.client.compute(parts)
+            described = self.client.gather([self.client.submit(_describe, part, pure=False)
+                                            for part in self.parts])
         self.sizes = np.array([n for n, _ in described], dtype=np.int64)
         self.weights = np.array([w for _, w in described], dtype=np.float64)
         self.total_weight = (float(self.n_samples) if sample_weight is None
@@ -168,8 +216,12 @@ class DistributedData:
 
     def release(self):
         """Drop the partitions from the workers' memory."""
-        for part in self.parts:
-            part.release()
+        try:
+            for part in self.parts:
+                part.release()
+        except Exception as error:  # noqa: BLE001
+            if not _lost_scheduler(error, self.client):
+                raise  # with the scheduler gone, its memory went with it
         self.parts = []
 
 

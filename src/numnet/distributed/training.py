@@ -18,6 +18,7 @@ from ..training.history import History
 from ..training.lbfgs import minimize_lbfgs
 from ..training.loop import Run, run_loop
 from ..training.validation import metric_name
+from .data import scheduler_errors
 from .gradients import WorkerSumGradient
 from .objective import DistributedObjective, scatter_network
 from .sampling import WorkerBatches, WorkerData, WorkerFullBatch
@@ -85,8 +86,9 @@ random_state, verbose, callbacks
     parts = [EpochTimer()] + ([ProgressBar()] if verbose else [])
     parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
     parts.append(DivergenceGuard())
-    gradient = WorkerSumGradient(data, scatter_network(data.client, net))
-    return run_loop(run, sampler, gradient, CallbackList(parts))
+    with scheduler_errors(data.client):
+        gradient = WorkerSumGradient(data, scatter_network(data.client, net))
+        return run_loop(run, sampler, gradient, CallbackList(parts))
 
 
 def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, tol=1e-6,
@@ -115,6 +117,7 @@ def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, 
             "Use proximal gradient descent instead: train_distributed(..., batch_size=None) "
             "with SGD(momentum=0)."
         )
-    evaluate = DistributedObjective(net, loss, data, regularizer=regularizer)
-    return minimize_lbfgs(net, loss, evaluate, max_iter=max_iter, tol=tol, verbose=verbose,
-                          callbacks=callbacks, max_fun=max_fun)
+    with scheduler_errors(data.client):
+        evaluate = DistributedObjective(net, loss, data, regularizer=regularizer)
+        return minimize_lbfgs(net, loss, evaluate, max_iter=max_iter, tol=tol,
+                              verbose=verbose, callbacks=callbacks, max_fun=max_fun)

@@ -16,7 +16,12 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import distributed as nd
-from ..distributed.data import BlockEncoder, as_dask_array, is_dask_collection
+from ..distributed.data import (
+    BlockEncoder,
+    as_dask_array,
+    is_dask_collection,
+    scheduler_errors,
+)
 from ..regularizers import ElasticNet
 from ..training import History
 from ._checks import make_rng
@@ -46,7 +51,8 @@ def fit_dask(est, p, X, y, sample_weight, *, incremental):
         est.feature_names_in_ = columns
     est.n_features_in_ = int(X.shape[1])
     dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-    encode = _target_encoder(est, y, dtype)
+    with scheduler_errors(client):
+        encode = _target_encoder(est, y, dtype)
     data = nd.DistributedData(X, y, sample_weight, dtype=dtype, encode=encode, client=client)
     try:
         rng_init, rng_train = make_rng(p.random_state).spawn(2)
