@@ -47,11 +47,7 @@ import numpy as np
 from .._validation import check_bool, check_int
 from ..training.callbacks import (
     Callback,
-    CallbackList,
-    DivergenceGuard,
-    EpochTimer,
-    FunctionCallback,
-    ProgressBar,
+    loop_callbacks,
 )
 from ..training.checks import _check_components
 from ..training.gradients import Backprop
@@ -338,10 +334,8 @@ random_state, verbose, callbacks
               rng=np.random.default_rng(random_state),
               history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
               regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
-    parts = [EpochTimer()] + ([ProgressBar()] if verbose else [])
-    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
-    parts.append(DivergenceGuard())
-    return run_loop(run, sampler, _CheckedBackprop(), CallbackList(parts))
+    parts = loop_callbacks(verbose=verbose, callbacks=callbacks)
+    return run_loop(run, sampler, _CheckedBackprop(), parts)
 
 
 class _CheckedBackprop(Backprop):

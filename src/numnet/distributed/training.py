@@ -7,11 +7,7 @@ from ..layers import Dropout
 from ..optimizers import SGD
 from ..training.callbacks import (
     Callback,
-    CallbackList,
-    DivergenceGuard,
-    EpochTimer,
-    FunctionCallback,
-    ProgressBar,
+    loop_callbacks,
 )
 from ..training.checks import _check_components
 from ..training.history import History
@@ -83,12 +79,10 @@ random_state, verbose, callbacks
               rng=np.random.default_rng(random_state),
               history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
               regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
-    parts = [EpochTimer()] + ([ProgressBar()] if verbose else [])
-    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
-    parts.append(DivergenceGuard())
+    parts = loop_callbacks(verbose=verbose, callbacks=callbacks)
     with scheduler_errors(data.client):
         gradient = WorkerSumGradient(data, scatter_network(data.client, net))
-        return run_loop(run, sampler, gradient, CallbackList(parts))
+        return run_loop(run, sampler, gradient, parts)
 
 
 def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, tol=1e-6,

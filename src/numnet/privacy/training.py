@@ -7,14 +7,7 @@ import numpy as np
 from .._validation import check_bool, check_float, check_int, check_option
 from ..training.callbacks import (
     Callback,
-    CallbackList,
-    CheckpointCallback,
-    DivergenceGuard,
-    EpochTimer,
-    FunctionCallback,
-    LearningRateSchedule,
-    ProgressBar,
-    Validation,
+    loop_callbacks,
 )
 from ..training.checks import (
     _check_components,
@@ -176,17 +169,13 @@ random_state, verbose, callbacks, checkpoint, resume
     else:
         _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
 
-    guard = DivergenceGuard()
-    parts = [] if validation_data is None else [Validation(validation_data, guard)]
-    parts += [EpochTimer()] + ([ProgressBar()] if verbose else []) + [privacy]
-    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
-    parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
-    parts.append(guard)
-    if checkpoint is not None:
-        parts.append(CheckpointCallback(checkpoint, {
-            "early_stopping": None, "lr_schedule": lr_schedule, "fingerprint": fingerprint,
-            "validation_split": None, "callbacks": stateful}))
-    history = run_loop(run, sampler, gradient, CallbackList(parts))
+    parts = loop_callbacks(
+        validation_data=validation_data, verbose=verbose, features=[privacy],
+        callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
+        checkpoint_parts={"early_stopping": None, "lr_schedule": lr_schedule,
+                          "fingerprint": fingerprint, "validation_split": None,
+                          "callbacks": stateful})
+    history = run_loop(run, sampler, gradient, parts)
     return _private_history(history, privacy, gradient)
 
 

@@ -362,3 +362,36 @@ class CheckpointCallback(Callback):
 
     def close(self, run):
         self.guard.__exit__()
+
+
+def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_stopping=None,
+                   monitor=None, callbacks=(), lr_schedule=None, checkpoint=None,
+                   checkpoint_parts=None):
+    """The callbacks of a training run, in the order the loop needs them.
+
+    ::
+
+        Validation, EpochTimer, ProgressBar, *features, EarlyStoppingCallback,
+        the user's callbacks, LearningRateSchedule, DivergenceGuard, CheckpointCallback
+
+    Validation records the epoch's figures before anything reads them; the user's callbacks
+    see early stopping's decision; the guard checks the parameters before the checkpoint
+    saves them. Parts that are not asked for are left out. ``features`` are a feature's own
+    callbacks (e.g. a privacy accountant); ``checkpoint_parts`` what
+    :class:`CheckpointCallback` needs beyond the run.
+
+    Returns
+    -------
+    CallbackList
+    """
+    guard = DivergenceGuard()
+    parts = [] if validation_data is None else [Validation(validation_data, guard)]
+    parts += [EpochTimer()] + ([ProgressBar()] if verbose else []) + list(features)
+    if early_stopping is not None:
+        parts.append(EarlyStoppingCallback(early_stopping, monitor))
+    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
+    parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
+    parts.append(guard)
+    if checkpoint is not None:
+        parts.append(CheckpointCallback(checkpoint, checkpoint_parts))
+    return CallbackList(parts)

@@ -19,15 +19,7 @@ from .._validation import check_bool, check_float, check_int
 from ..optimizers import clip_grad_norm
 from .callbacks import (
     Callback,
-    CallbackList,
-    CheckpointCallback,
-    DivergenceGuard,
-    EarlyStoppingCallback,
-    EpochTimer,
-    FunctionCallback,
-    LearningRateSchedule,
-    ProgressBar,
-    Validation,
+    loop_callbacks,
 )
 from .checks import (
     _check_components,
@@ -286,19 +278,13 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     else:
         _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
 
-    guard = DivergenceGuard()
-    parts = [] if validation_data is None else [Validation(validation_data, guard)]
-    parts += [EpochTimer()] + ([ProgressBar()] if verbose else [])
-    if early_stopping is not None:
-        parts.append(EarlyStoppingCallback(early_stopping, monitor))
-    parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
-    parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
-    parts.append(guard)
-    if checkpoint is not None:
-        parts.append(CheckpointCallback(checkpoint, {
-            "early_stopping": early_stopping, "lr_schedule": lr_schedule,
-            "fingerprint": fingerprint, "validation_split": split, "callbacks": functions}))
-    return run_loop(run, sampler, Backprop(), CallbackList(parts))
+    parts = loop_callbacks(
+        validation_data=validation_data, verbose=verbose, early_stopping=early_stopping,
+        monitor=monitor, callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
+        checkpoint_parts={"early_stopping": early_stopping, "lr_schedule": lr_schedule,
+                          "fingerprint": fingerprint, "validation_split": split,
+                          "callbacks": functions})
+    return run_loop(run, sampler, Backprop(), parts)
 
 
 def _monitor(early_stopping, validation_data):
