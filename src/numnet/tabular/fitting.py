@@ -16,6 +16,7 @@ from .evaluation import BATCH_ROWS, _metrics, _plain
 from .pipeline import TabularPipeline, _check_info
 from .preprocessing import TabularPreprocessor
 from .reading import MODELS, TASKS, DataError, check_columns, select_features
+from .statistics import mean_std
 
 # --------------------------------------------------------------------------------- pipeline
 
@@ -362,8 +363,10 @@ def _too_large(target, y):
 
 def _target_scaler(y, target):
     """``{"mean", "scale"}`` of the training targets: the estimator fits ``(y - mean) / scale``."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean, std = float(y.mean()), float(y.std())
+    try:  # exact sums, as the features' (the same bits on a cluster)
+        mean, std = mean_std(y)
+    except OverflowError:
+        raise _too_large(target, y) from None
     if not (math.isfinite(mean) and math.isfinite(std)):
         raise _too_large(target, y)
     return {"mean": mean, "scale": std if std > 0 else 1.0}

@@ -13,6 +13,7 @@ from .columns import (
     column_kind,
 )
 from .reading import IMPUTE, DataError, _check_duplicates, _row
+from .statistics import exact_mean, exact_sums, mean_std
 
 
 class TabularPreprocessor:
@@ -110,8 +111,10 @@ class TabularPreprocessor:
                 values = _numeric_values(series, name)
                 fill = self._fill_value(values)
                 values = np.where(np.isnan(values), fill, values)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    mean, std = float(values.mean()), float(values.std())
+                try:  # exact sums: the same bits however the rows are partitioned
+                    mean, std = mean_std(values)
+                except OverflowError:
+                    mean = std = math.inf
                 if not (math.isfinite(mean) and math.isfinite(std)):
                     raise DataError(
                         f"column {name!r} must have values small enough to standardise, got "
@@ -212,7 +215,9 @@ class TabularPreprocessor:
         if self.impute == "most_frequent":
             uniques, counts = np.unique(present, return_counts=True)
             return float(uniques[np.argmax(counts)])  # np.unique sorts: ties -> smallest
-        return float(present.mean())
+        # exact: the same bits however the rows are partitioned (a mean of finite values
+        # cannot overflow)
+        return exact_mean(len(present), exact_sums(present)[0])
 
     @property
     def feature_names_out_(self):
