@@ -3,15 +3,20 @@
 ``--part step``: one training step (gradient + SGD update) of the 784-256-256-10 ReLU MLP in
 float32 at batch 256, best of ROUNDS rounds of 20 steps, interleaved: numnet's plain step,
 numnet's DP step (clipping, noise from the parallel streams), the DP step with the noise drawn
-from one generator (as before the streams), and, where torch and opacus are installed, a plain
-PyTorch step and Opacus's ghost-clipping step.
+on one thread, the DP step without noise (clipping only), and, where torch and opacus are
+installed, a plain PyTorch step and Opacus's ghost-clipping step.
 
 ``--part accuracy``: test accuracy against epsilon in {0.5, 1, 2, 4, 8, inf} (delta = 1e-5,
 C = 1, sigma calibrated by numnet's RDP accountant for the given epochs; inf: no clipping, no
 noise) of a 64-hidden ReLU MLP on a fixed synthetic task and on scikit-learn's digits, numnet
 and (when installed) Opacus with the same architecture, epochs, batch size, C and sigma.
 
-Usage: python benchmarks/privacy.py [--part step accuracy] [--rounds 10] [--epochs 15]
+``--part epoch``: one epoch on MNIST-shaped data (60,000 x 784), as each library's users run
+it: numnet's ``train`` and ``train_private``; PyTorch and Opacus (ghost clipping, Poisson
+sampling) through a DataLoader.
+
+Usage: python benchmarks/privacy.py [--part step epoch accuracy] [--rounds 10]
+       [--epoch-rounds 2] [--epochs 15]
 Opacus: pip install 'numnet[bench]' (torch, opacus).
 """
 
@@ -40,7 +45,7 @@ def _numnet_net(sizes, seed=0, dtype=np.float32):
 
 def step_costs(rounds):
     import numnet as nn
-    from numnet.privacy import ClippedNoisyGradient, gradients
+    from numnet.privacy import ClippedNoisyGradient
     from numnet.training.gradients import Backprop
 
     rng = np.random.default_rng(0)
@@ -57,21 +62,23 @@ def step_costs(rounds):
         optimizer.step(net.params, net.grads)
     steps["numnet plain"] = plain
 
-    def dp_step(streams):
+    def dp_step(noise_multiplier=1.0, parallel_min=None):
+        from numnet.privacy import noise
         private, opt = _numnet_net(SIZES), nn.SGD(0.01)
-        gradient = ClippedNoisyGradient(1.0, 1.0, float(BATCH), random_state=0)
-        limit = gradients.PARALLEL_NOISE_MIN if streams else math.inf
+        gradient = ClippedNoisyGradient(1.0, noise_multiplier, float(BATCH), random_state=0)
+        limit = noise.PARALLEL_NOISE_MIN if parallel_min is None else parallel_min
 
         def step():
-            saved, gradients.PARALLEL_NOISE_MIN = gradients.PARALLEL_NOISE_MIN, limit
+            saved, noise.PARALLEL_NOISE_MIN = noise.PARALLEL_NOISE_MIN, limit
             try:
                 gradient(private, loss, X, Y, None)
             finally:
-                gradients.PARALLEL_NOISE_MIN = saved
+                noise.PARALLEL_NOISE_MIN = saved
             opt.step(private.params, private.grads)
         return step
-    steps["numnet DP"] = dp_step(True)
-    steps["numnet DP, one noise generator"] = dp_step(False)
+    steps["numnet DP"] = dp_step()
+    steps["numnet DP, noise on one thread"] = dp_step(parallel_min=math.inf)
+    steps["numnet clipping only (sigma 0)"] = dp_step(noise_multiplier=0.0)
 
     try:
         import torch
@@ -135,17 +142,104 @@ def step_costs(rounds):
     return rows
 
 
+EPOCH_ROWS = 60_000
+
+
+def epoch_costs(rounds):
+    """One epoch on MNIST-shaped data (60,000 x 784 float32, 10 classes), as each library's
+    users run it: numnet's ``train``/``train_private``, PyTorch and Opacus through a
+    DataLoader (Opacus's ``make_private`` swaps in its Poisson DataLoader), best of rounds."""
+    import numnet as nn
+    from numnet.privacy import train_private
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(EPOCH_ROWS, SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, SIZES[-1], EPOCH_ROWS)
+    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
+    loss = nn.SoftmaxCrossEntropy()
+    epochs = {}
+
+    def numnet_plain():
+        nn.train(_numnet_net(SIZES), loss, nn.SGD(0.01), X, Y, batch_size=BATCH, max_epochs=1,
+                 random_state=0)
+    epochs["numnet plain"] = numnet_plain
+
+    def numnet_private():
+        train_private(_numnet_net(SIZES), loss, nn.SGD(0.01), X, Y, max_grad_norm=1.0,
+                      noise_multiplier=1.0, batch_size=BATCH, max_epochs=1, random_state=0)
+    epochs["numnet DP"] = numnet_private
+
+    try:
+        import torch
+        from opacus import PrivacyEngine
+    except ImportError:
+        torch = None
+    if torch is not None:
+        warnings.filterwarnings("ignore")
+        data = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(labels))
+
+        def model():
+            torch.manual_seed(0)
+            return torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                       torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                       torch.nn.Linear(256, 10))
+
+        def torch_plain():
+            net = model()
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+            criterion = torch.nn.CrossEntropyLoss()
+            for xb, yb in torch.utils.data.DataLoader(data, batch_size=BATCH, shuffle=True):
+                optimizer.zero_grad()
+                criterion(net(xb), yb).backward()
+                optimizer.step()
+        epochs["torch plain"] = torch_plain
+
+        def opacus_ghost():
+            net = model()
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+            net, optimizer, criterion, loader = PrivacyEngine().make_private(
+                module=net, optimizer=optimizer, criterion=torch.nn.CrossEntropyLoss(),
+                data_loader=torch.utils.data.DataLoader(data, batch_size=BATCH),
+                noise_multiplier=1.0, max_grad_norm=1.0, grad_sample_mode="ghost",
+                poisson_sampling=True)
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                criterion(net(xb), yb).backward()
+                optimizer.step()
+        epochs["Opacus ghost clipping"] = opacus_ghost
+
+    best = dict.fromkeys(epochs, math.inf)
+    for _ in range(rounds):
+        for name, run in epochs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    plain = best["numnet plain"]
+    print(f"\nOne epoch, {EPOCH_ROWS} x 784 float32, 784-256-256-10, batch {BATCH} "
+          f"(best of {rounds}):")
+    rows = {}
+    for name, seconds in best.items():
+        rows[name] = {"s": seconds, "vs numnet plain": seconds / plain}
+        print(f"  {name:32s} {seconds:8.2f} s    {seconds / plain:5.2f}x numnet plain")
+    if "Opacus ghost clipping" in best:
+        speedup = best["Opacus ghost clipping"] / best["numnet DP"]
+        print(f"  numnet DP throughput / Opacus ghost clipping: {speedup:.2f}x")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", nargs="+", default=["step", "accuracy"],
-                        choices=["step", "accuracy"])
+    parser.add_argument("--part", nargs="+", default=["step", "epoch", "accuracy"],
+                        choices=["step", "epoch", "accuracy"])
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--epoch-rounds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     results = {}
     if "step" in args.part:
         results["step"] = step_costs(args.rounds)
+    if "epoch" in args.part:
+        results["epoch"] = epoch_costs(args.epoch_rounds)
     if "accuracy" in args.part:
         results["accuracy"] = accuracy(args.epochs, Path(args.out))
     out = Path(args.out)
@@ -158,16 +252,19 @@ HIDDEN, LR, C, DELTA, ACC_BATCH = 64, 0.5, 1.0, 1e-5, 128
 
 
 def _datasets():
+    """Train sizes are multiples of the batch size, so that numnet's q = B / N and Opacus's
+    q = 1 / len(DataLoader) are the same number, and so are the steps per epoch."""
     from sklearn.datasets import load_digits, make_classification
     from sklearn.model_selection import train_test_split
     X, y = make_classification(4000, 20, n_informative=10, n_classes=4, random_state=0)
     X = (X - X.mean(0)) / X.std(0)       # benchmark data: public, the scaling is not private
     digits = load_digits()
-    sets = {"synthetic (4000 x 20, 4 classes)": (X, y),
-            "digits (1797 x 64, 10 classes)": (digits.data / 16.0, digits.target)}
+    sets = {"synthetic (4000 x 20, 4 classes)": (X, y, 24 * ACC_BATCH),
+            "digits (1797 x 64, 10 classes)": (digits.data / 16.0, digits.target,
+                                               10 * ACC_BATCH)}
     return {name: [a.astype(np.float32) if a.dtype.kind == "f" else a
-                   for a in train_test_split(X, y, test_size=0.25, random_state=0)]
-            for name, (X, y) in sets.items()}
+                   for a in train_test_split(X, y, train_size=n_train, random_state=0)]
+            for name, (X, y, n_train) in sets.items()}
 
 
 def _numnet_accuracy(X, y, Xt, yt, sigma, epochs, seed):
@@ -212,7 +309,7 @@ def _opacus_accuracy(X, y, Xt, yt, sigma, epochs, seed, init):
         return float((model(torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
 
 
-def accuracy(epochs, out, seeds=(0, 1, 2)):
+def accuracy(epochs, out, seeds=tuple(range(10))):
     from numnet.privacy import calibrate_noise_multiplier
     try:
         import opacus  # noqa: F401
@@ -237,13 +334,22 @@ def accuracy(epochs, out, seeds=(0, 1, 2)):
                     fresh = _numnet_net((X.shape[1], HIDDEN, int(y.max()) + 1), seed=seed)
                     theirs.append(_opacus_accuracy(X, y, Xt, yt, sigma, epochs, seed, fresh))
             row = {"epsilon": eps, "sigma": sigma, "numnet": float(np.mean(ours)),
-                   "opacus": float(np.mean(theirs)) if theirs else None}
+                   "numnet_se": _standard_error(ours),
+                   "opacus": float(np.mean(theirs)) if theirs else None,
+                   "opacus_se": _standard_error(theirs) if theirs else None}
             rows.append(row)
-            print(f"  {name:34s} eps={eps:<4} sigma={sigma:6.3f}  numnet {row['numnet']:.3f}"
-                  + (f"  Opacus {row['opacus']:.3f}" if theirs else ""), flush=True)
+            print(f"  {name:34s} eps={eps:<4} sigma={sigma:6.3f}  "
+                  f"numnet {row['numnet']:.3f} +- {row['numnet_se']:.3f}"
+                  + (f"  Opacus {row['opacus']:.3f} +- {row['opacus_se']:.3f}"
+                     f"  difference {row['numnet'] - row['opacus']:+.3f}" if theirs else ""),
+                  flush=True)
         results[name] = rows
     _plot(results, epochs, out)
     return results
+
+
+def _standard_error(values):
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
 def _plot(results, epochs, out):

@@ -465,6 +465,55 @@ def test_checkpoint_counters_out_of_range_are_rejected(checkpoint_file, edit, st
     assert str(caught.value).endswith(end)
 
 
+@pytest.fixture(scope="module")
+def private_checkpoint_file(tmp_path_factory):
+    """A finished DP-SGD run's checkpoint file: 300 rows, q = 0.2, 5 Poisson batches an epoch."""
+    pytest.importorskip("dp_accounting")
+    from numnet.privacy import train_private
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    folder = tmp_path_factory.mktemp("private")
+    net = nn.Sequential([nn.Dense(3)]).build(5, random_state=0)
+    train_private(net, nn.SoftmaxCrossEntropy(), nn.SGD(0.1), X,
+                  np.eye(3)[rng.integers(0, 3, 300)], max_grad_norm=1.0, noise_multiplier=1.0,
+                  batch_size=60, max_epochs=2, random_state=0,
+                  checkpoint=nn.Checkpoint(folder))
+    return (folder / "checkpoint.numnet").read_bytes()
+
+
+def test_a_private_run_checkpoint_file_loads_with_its_poisson_counters(
+        private_checkpoint_file):
+    from numnet.io.checkpoint import loads_state
+
+    state, _ = loads_state(private_checkpoint_file, name="c")
+    assert state.finished and state.epoch == 2
+    assert {k: state.fingerprint[k] for k in ("sampling", "batches_per_epoch", "sampling_rate",
+                                              "noise_multiplier")} == {
+        "sampling": "poisson", "batches_per_epoch": 5, "sampling_rate": "0.2",
+        "noise_multiplier": "1.0"}
+    # Poisson batches may hold more rows in an epoch than the data has: up to 5 x 300.
+    loads_state(forge_checkpoint(private_checkpoint_file,
+                                 state_edit(lambda s: s.update(n_seen=3 * 1500))), name="c")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (state_edit(lambda s: s.update(batch=5, finished=False)),
+     "batch must be an integer in [0, 5) (the Poisson batches of an epoch: 5), got 5; the file "
+     "was altered."),
+    (state_edit(lambda s: s.update(n_seen=3 * 1500 + 1)),
+     "n_seen must be at most 4500 after 2 epoch(s) of 1500 rows at most, got 4501; the file "
+     "was altered."),
+    (state_edit(lambda s: s["fingerprint"].update(batches_per_epoch=0)),
+     "fingerprint batches_per_epoch must be an integer >= 1, got 0."),
+], ids=["batch-beyond-epoch", "samples-seen", "batches-per-epoch"])
+def test_altered_private_checkpoint_counters_are_rejected(private_checkpoint_file, edit,
+                                                          message):
+    from numnet.io.checkpoint import loads_state
+
+    with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {message}")):
+        loads_state(forge_checkpoint(private_checkpoint_file, edit), name="c")
+
+
 def test_a_fifo_in_place_of_the_checkpoint_is_refused(tmp_path):
     os.mkfifo(tmp_path / "checkpoint.numnet")
     with pytest.raises(nn.ModelFileError, match=re.escape(

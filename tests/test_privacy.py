@@ -234,12 +234,11 @@ def test_poisson_batches_reject_bad_rates(rate, msg):
 
 
 def test_parallel_noise_is_seeded_standard_normal_whatever_the_threads(monkeypatch):
-    from numnet.privacy import gradients
+    from numnet.privacy import noise
     out = [np.empty(200_003, dtype=np.float32) for _ in range(2)]
-    first = gradients._spawn_streams(np.random.default_rng(3))
-    gradients._parallel_normal(first, out[0])
-    monkeypatch.setattr(gradients.os, "cpu_count", lambda: 1)      # the sequential path
-    gradients._parallel_normal(gradients._spawn_streams(np.random.default_rng(3)), out[1])
+    noise.GaussianNoise(3).fill(out[0])
+    monkeypatch.setattr(noise.os, "cpu_count", lambda: 1)      # the sequential path
+    noise.GaussianNoise(3).fill(out[1])
     np.testing.assert_array_equal(out[0], out[1])
     assert out[0].dtype == np.float32
     # 200,003 draws: the mean's standard error is 0.0022, the variance's 0.0032.
@@ -248,9 +247,56 @@ def test_parallel_noise_is_seeded_standard_normal_whatever_the_threads(monkeypat
     assert not np.array_equal(out[0][:100], out[0][25_001:25_101])
 
 
+@pytest.mark.parametrize("size", [0, 1, 2, 7, 1000, 70_001])
+def test_float32_noise_is_standard_normal(size):
+    from scipy import stats
+
+    from numnet.privacy import noise
+    out = np.full(size, np.nan, dtype=np.float32)
+    noise.GaussianNoise(5).fill(out)
+    assert np.isfinite(out).all()
+    if size >= 1000:
+        # Kolmogorov-Smirnov against N(0, 1): with a fixed seed, p is far from 0.
+        assert stats.kstest(out.astype(np.float64), "norm").pvalue > 0.01
+
+
+def test_float32_noise_moments_and_tails():
+    from numnet.privacy import noise
+    draws = np.empty(4_000_000, dtype=np.float32)
+    noise.GaussianNoise(11).fill(draws)
+    x = draws.astype(np.float64)
+    # 4e6 draws: standard errors 0.0005 (mean), 0.0007 (variance), 0.0024 (excess kurtosis).
+    assert abs(x.mean()) < 0.003
+    assert abs(x.var() - 1.0) < 0.004
+    assert abs(((x - x.mean()) ** 4).mean() / x.var() ** 2 - 3.0) < 0.015
+    # The tail beyond 4 sigma holds 2 * 3.17e-5 of the mass: 253 draws expected (sd 16).
+    assert 190 < np.count_nonzero(np.abs(x) > 4.0) < 320
+    # Cosine and sine halves of each pair are uncorrelated.
+    half = x.size // 2
+    assert abs(np.corrcoef(x[:1000], x[half:half + 1000])[0, 1]) < 0.1
+
+
+def test_float32_noise_radius_carries_64_bits():
+    """The smallest u the words allow is 2**-65: a 9.5-sigma draw, not a cut-off at 5.8."""
+    from numnet.privacy import noise
+    words = np.zeros(3, dtype=np.uint64)                       # h = l = a = 0
+
+    class ZeroBits:
+        def random_raw(self, size):
+            return words[:size].copy()
+
+    class FakeGenerator:
+        bit_generator = ZeroBits()
+
+    out = np.empty(2, dtype=np.float32)
+    noise._box_muller_float32(FakeGenerator(), out)
+    assert out[0] == pytest.approx(np.sqrt(2 * 65 * np.log(2)), rel=1e-5)   # cos(0) = 1
+    assert out[1] == 0.0                                                    # sin(0) = 0
+
+
 def test_parallel_noise_state_round_trips(monkeypatch):
-    from numnet.privacy import gradients
-    monkeypatch.setattr(gradients, "PARALLEL_NOISE_MIN", 0)
+    from numnet.privacy import noise
+    monkeypatch.setattr(noise, "PARALLEL_NOISE_MIN", 0)
     grads = np.zeros(1000)
     gradient = ClippedNoisyGradient(1.0, 1.0, 4.0, random_state=0)
     gradient._add_noise(grads)

@@ -107,3 +107,41 @@ def test_installed_command(here):
     shown = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
                            timeout=120)
     assert "RDP accountant" in shown.stdout and "  covers: the model's parameters" in shown.stdout
+
+
+def test_interrupted_private_run_resumes_to_the_same_model_and_guarantee(here, capsys,
+                                                                         monkeypatch):
+    """A private CLI run interrupted mid-epoch and resumed from --checkpoint-dir ends with
+    the uninterrupted run's weights (bit for bit), epsilon, steps and losses: the checkpoint
+    file holds the accountant's and the noise generators' states."""
+    import os
+    import signal
+
+    from numnet.privacy import ClippedNoisyGradient
+
+    assert run(capsys, "train", "d.csv", *ARGS, "-o", "reference.numnet")[0] == 0
+    calls = {"n": 0}
+    original = ClippedNoisyGradient.__call__
+
+    def interrupting(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 8:                  # 5 steps an epoch: mid-epoch 2
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClippedNoisyGradient, "__call__", interrupting)
+    code, _, err = run(capsys, "train", "d.csv", *ARGS, "--checkpoint-dir", "run",
+                       "-o", "m.numnet")
+    assert code == 130, err
+    assert "interrupted by SIGINT in epoch 2" in err
+    assert not (here / "m.numnet").exists()
+    monkeypatch.setattr(ClippedNoisyGradient, "__call__", original)
+
+    code, _, err = run(capsys, "train", "d.csv", *ARGS, "--checkpoint-dir", "run",
+                       "-o", "m.numnet", "--resume")
+    assert code == 0, err
+    model, reference = nn.load("m.numnet").estimator, nn.load("reference.numnet").estimator
+    assert model.network_.params.tobytes() == reference.network_.params.tobytes()
+    assert (model.epsilon_, model.dp_steps_, model.dp_noise_multiplier_) == \
+        (reference.epsilon_, reference.dp_steps_, reference.dp_noise_multiplier_)
+    assert model.history_.loss == reference.history_.loss

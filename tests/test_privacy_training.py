@@ -108,8 +108,8 @@ def test_train_private_requires_one_of_sigma_and_target(data):
 @pytest.fixture
 def parallel_noise(monkeypatch):
     """Every network draws its noise from the parallel streams, as large ones do."""
-    from numnet.privacy import gradients
-    monkeypatch.setattr(gradients, "PARALLEL_NOISE_MIN", 0)
+    from numnet.privacy import noise
+    monkeypatch.setattr(noise, "PARALLEL_NOISE_MIN", 0)
 
 
 def test_parallel_noise_streams_resume_bit_for_bit(data, parallel_noise):

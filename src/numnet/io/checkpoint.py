@@ -317,24 +317,38 @@ class _StateReader:
         return TrainingState(**fields)
 
     def ranges(self, fields, fingerprint):
-        """Counters must lie within the run the fingerprint describes (sizes, batches)."""
-        for key in ("n_samples", "batch_size"):
+        """Counters must lie within the run the fingerprint describes (sizes, batches).
+
+        A run of fixed-size batches has ceil(n_samples / batch_size) batches an epoch and sees
+        n_samples rows in it; a Poisson-sampled run (DP-SGD, ``"sampling": "poisson"``) has
+        ``batches_per_epoch`` batches, each of at most n_samples rows.
+        """
+        poisson = fingerprint.get("sampling") == "poisson"
+        for key in ("n_samples", "batches_per_epoch" if poisson else "batch_size"):
             if not _is_int(fingerprint.get(key), 1):
                 self.fail(f"fingerprint {key} must be an integer >= 1, got "
                           f"{fingerprint.get(key)!r:.50}.")
-        n_samples, batch_size = fingerprint["n_samples"], fingerprint["batch_size"]
-        n_batches = -(-n_samples // batch_size)
+        n_samples = fingerprint["n_samples"]
+        if poisson:
+            n_batches = fingerprint["batches_per_epoch"]
+            rows_per_epoch = n_batches * n_samples
+            batches = f"the Poisson batches of an epoch: {n_batches}"
+        else:
+            batch_size = fingerprint["batch_size"]
+            n_batches = -(-n_samples // batch_size)
+            rows_per_epoch = n_samples
+            batches = f"the batches of an epoch of {n_samples} rows in batches of {batch_size}"
         if fields["batch"] >= n_batches:
-            self.fail(f"batch must be an integer in [0, {n_batches}) (the batches of an epoch of "
-                      f"{n_samples} rows in batches of {batch_size}), got {fields['batch']!r}; "
-                      "the file was altered.")
+            self.fail(f"batch must be an integer in [0, {n_batches}) ({batches}), got "
+                      f"{fields['batch']!r}; the file was altered.")
         if fields["finished"] and fields["batch"]:
             self.fail(f"batch must be 0 in a finished run, got {fields['batch']!r}; the file was "
                       "altered.")
-        limit = (fields["epoch"] + 1) * n_samples
+        limit = (fields["epoch"] + 1) * rows_per_epoch
         if fields["n_seen"] > limit:
             self.fail(f"n_seen must be at most {limit} after {fields['epoch']} epoch(s) of "
-                      f"{n_samples} rows, got {fields['n_seen']!r}; the file was altered.")
+                      f"{rows_per_epoch} rows at most, got {fields['n_seen']!r}; the file was "
+                      "altered.")
 
     def rng_state(self, value, where):
         """A bit generator's state: its leaves are integers (or integer arrays) only."""

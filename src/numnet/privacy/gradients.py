@@ -1,9 +1,6 @@
 """DP-SGD's gradient: per-sample clipping without per-sample gradients, Gaussian noise."""
 
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,11 +8,7 @@ import scipy.sparse as sp
 from .._validation import check_float
 from ..layers import Activation, Dense, Dropout
 from ..training.gradients import GradientComputation
-
-#: Networks with at least this many parameters draw their noise from NOISE_STREAMS
-#: generators at once, on threads; smaller ones from a single generator.
-PARALLEL_NOISE_MIN = 1 << 16
-NOISE_STREAMS = 8
+from .noise import GaussianNoise
 
 #: Layers whose per-sample gradient norms ClippedNoisyGradient computes exactly: Dense, and
 #: the layers without parameters that act on each row alone (activations, dropout).
@@ -71,7 +64,7 @@ class ClippedNoisyGradient(GradientComputation):
         q N, the divisor; the expected, not the actual, batch size, so that the size of a
         batch (which depends on who is in it) does not scale the update.
     random_state : int, numpy.random.Generator or None, default=None
-        Seeds the noise generator.
+        Seeds the noise (:class:`~numnet.privacy.noise.GaussianNoise`).
 
     Notes
     -----
@@ -116,12 +109,11 @@ class ClippedNoisyGradient(GradientComputation):
             )
         self.expected_batch_size = check_float(expected_batch_size, "expected_batch_size",
                                                min_value=0, include_min=False)
-        self.rng = np.random.default_rng(random_state)
+        self.noise = GaussianNoise(random_state)
         self.clip_factors = None
         self._checked = None
         self._d_raw = None
         self._noise = None
-        self._streams = None
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         if self._checked is not net:
@@ -177,50 +169,31 @@ class ClippedNoisyGradient(GradientComputation):
         return value
 
     def _add_noise(self, grads):
-        """``grads += sigma C z``, z ~ N(0, I) drawn in the network's dtype into a kept buffer.
+        """``grads += sigma C z``, z ~ N(0, I) in the network's dtype, into a kept buffer.
 
-        float32 networks draw float32 normals (numpy's float32 ziggurat), float64 networks
-        float64 ones: exact standard normals of that dtype either way, not rounded float64
-        ones. The buffer is reused across steps, so a step allocates nothing.
-
-        Up to ``PARALLEL_NOISE_MIN`` parameters the draws come from ``self.rng``. Above it the
-        vector is cut into ``NOISE_STREAMS`` contiguous slices, each filled by its own
-        generator (PCG64 streams seeded once, from ``self.rng``, through
-        ``SeedSequence.spawn``: statistically independent streams), on threads (numpy releases
-        the GIL while it fills). The result depends on the seed only, not on the number of
-        cores or on how the threads are scheduled.
+        The draws are :class:`~numnet.privacy.noise.GaussianNoise`'s: exact float64 normals
+        for float64 networks, float32 Box-Muller draws for float32 ones, filled on threads
+        by independent seeded streams when the network is large. The buffer is reused, so a
+        step allocates no vector of the network's size.
         """
         if self.noise_multiplier > 0:
             if self._noise is None or self._noise.shape != grads.shape \
                     or self._noise.dtype != grads.dtype:
                 self._noise = np.empty_like(grads)
-            noise = self._noise
-            if noise.size < PARALLEL_NOISE_MIN:
-                self.rng.standard_normal(dtype=noise.dtype, out=noise)
-            else:
-                if self._streams is None:
-                    self._streams = _spawn_streams(self.rng)
-                _parallel_normal(self._streams, noise)
-            noise *= self.noise_multiplier * self.max_grad_norm
-            grads += noise
+            grads += self.noise.fill(self._noise, self.noise_multiplier * self.max_grad_norm)
+
+    @property
+    def rng(self):
+        """The generator that seeds the noise (and draws it for small networks)."""
+        return self.noise.rng
 
     def state_dict(self):
         """The noise generators' states, for checkpoints."""
-        state = {"rng": self.rng.bit_generator.state}
-        if self._streams is not None:
-            state["streams"] = [stream.bit_generator.state for stream in self._streams]
-        return state
+        return self.noise.state_dict()
 
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned."""
-        self.rng.bit_generator.state = state["rng"]
-        streams = state.get("streams")
-        if streams:
-            self._streams = [np.random.Generator(np.random.PCG64()) for _ in streams]
-            for stream, stream_state in zip(self._streams, streams, strict=True):
-                stream.bit_generator.state = stream_state
-        else:
-            self._streams = None
+        self.noise.load_state_dict(state)
 
     def __repr__(self):
         return (f"ClippedNoisyGradient(max_grad_norm={self.max_grad_norm!r}, "
@@ -253,33 +226,3 @@ def _row_squared_norms(A):
         return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel().astype(
             A.dtype, copy=False)
     return np.einsum("ij,ij->i", A, A)
-
-
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def _spawn_streams(rng):
-    """NOISE_STREAMS independent PCG64 generators, seeded by 128 bits drawn from ``rng``."""
-    seed = np.random.SeedSequence(rng.integers(0, 2**32, size=4, dtype=np.uint64).tolist())
-    return [np.random.Generator(np.random.PCG64(child)) for child in seed.spawn(NOISE_STREAMS)]
-
-
-def _parallel_normal(streams, out):
-    """Fill ``out`` with standard normals: slice k of the array from ``streams[k]``."""
-    global _POOL
-    bounds = np.linspace(0, out.size, len(streams) + 1).astype(int)
-
-    def fill(k):
-        streams[k].standard_normal(dtype=out.dtype, out=out[bounds[k]:bounds[k + 1]])
-
-    workers = min(len(streams), os.cpu_count() or 1)
-    if workers == 1:
-        for k in range(len(streams)):
-            fill(k)
-        return
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="numnet-noise")
-    for future in [_POOL.submit(fill, k) for k in range(len(streams))]:
-        future.result()

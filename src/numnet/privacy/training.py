@@ -153,10 +153,13 @@ random_state, verbose, callbacks, checkpoint, resume
               history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
               regularizer=regularizer, proximal=regularizer is not None and regularizer.l1 > 0)
     stateful = [privacy, gradient] + functions
+    # Checkpoint files keep strings and integers only: the floats as their exact repr.
     fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
-                   "n_samples": int(n_samples), "sampling_rate": q,
-                   "optimizer": type(optimizer).__name__, "max_grad_norm": gradient.max_grad_norm,
-                   "noise_multiplier": gradient.noise_multiplier}
+                   "n_samples": int(n_samples), "sampling": "poisson",
+                   "batches_per_epoch": int(sampler.steps_per_epoch),
+                   "sampling_rate": repr(float(q)), "optimizer": type(optimizer).__name__,
+                   "max_grad_norm": repr(gradient.max_grad_norm),
+                   "noise_multiplier": repr(gradient.noise_multiplier)}
     state = checkpoint.load() if resume else None
     if state is not None:
         _check_fingerprint(state.fingerprint, fingerprint, checkpoint)

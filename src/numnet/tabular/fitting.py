@@ -308,7 +308,7 @@ def _private_classes(y, target, categories):
     if target not in categories:
         raise DataError(
             f"the classification target {target!r} needs its classes under --dp-epsilon: pass "
-            f"--dp-categories {target}=A|B (the class list must not come from the data)."
+            f"--dp-categories '{target}=A|B' (the class list must not come from the data)."
         )
     given = list(dict.fromkeys(categories[target]))
     if len(given) < 2:

@@ -200,7 +200,7 @@ class TabularPreprocessor:
                 if name not in categories:
                     raise DataError(
                         f"text column {name!r} needs its categories under --dp-epsilon: pass "
-                        f"--dp-categories {name}=A|B|C (its category list must not come from "
+                        f"--dp-categories '{name}=A|B|C' (its category list must not come from "
                         f"the data), or leave it out with --exclude {name}."
                     )
                 given = categories[name]
