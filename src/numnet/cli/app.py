@@ -15,7 +15,7 @@ import warnings
 import typer
 
 from .._version import __version__
-from . import demo, explain, export, inspect, plot, predict, trace, train
+from . import demo, explain, export, inspect, playground, plot, predict, trace, train
 from .common import UserError, _Command, _Interrupted
 from .progress import _Progress
 
@@ -65,6 +65,7 @@ app.command(no_args_is_help=True, cls=_Command)(plot.plot)
 app.command(no_args_is_help=True, cls=_Command)(export.export)
 app.command()(demo.demo)
 app.command(cls=_Command)(trace.trace)
+app.command(cls=_Command)(playground.playground)
 
 
 # -------------------------------------------------------------------------------- entry point

@@ -22,6 +22,7 @@ refuses requests from pages of other origins (``Origin``), so a web site cannot 
 """
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import socket
@@ -247,6 +248,7 @@ def create_app(*, lang="en", max_sessions=32, frame_interval=0.05, allowed_hosts
         await websocket.accept()
         await _stream(websocket, session, store)
 
+    @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         store.close()
@@ -471,6 +473,8 @@ def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_ec
         threading.Thread(target=opener, daemon=True).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled: stopping is what was asked for
     finally:
         sock.close()
     echo("numnet playground stopped.")

@@ -1,0 +1,42 @@
+"""``numnet playground``: the local web page where a network learns in front of you."""
+
+import typer
+
+from .common import UserError, _check_choice
+
+
+def playground(
+    port: int = typer.Option(None, "--port", "-p", help="Port to listen on [default: 8765, or "
+                             "the next free one]; 0 picks any free port.", show_default=False),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but "
+                             "127.0.0.1/localhost makes the page reachable from other machines "
+                             "(a warning says so)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the page in a "
+                                    "browser; just print its address."),
+    lang: str = typer.Option("en", "--lang", help="Language of the page: en or zh (Chinese).",
+                             metavar="LANG"),
+):
+    """Watch a network learn in the browser: data, layers, boundary, losses and traces, live.
+
+    Starts a local web server (stop it with Ctrl-C) and opens its page. Training runs in
+    numnet; the model downloads as a .numnet file and the run as Python code.
+
+    Example:
+
+        numnet playground
+
+        numnet playground --port 9000 --no-browser --lang zh
+    """
+    _check_choice(lang, "--lang", {"en", "zh"})
+    if port is not None and not 0 <= port <= 65535:
+        raise UserError(f"--port must be from 0 to 65535, got {port}.")
+    try:
+        from ..playground import server
+    except ImportError as error:
+        raise UserError(f"numnet playground needs the playground extra ({error.name} is not "
+                        "installed). Install it with: pip install 'numnet[playground]'") from None
+    try:
+        server.serve(host=host, port=port, lang=lang, open_browser=not no_browser,
+                     echo=typer.echo)
+    except OSError as error:  # the port is taken or the address cannot be used
+        raise UserError(str(error)) from None
