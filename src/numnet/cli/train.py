@@ -105,6 +105,7 @@ def _penalty_params(penalty, l1_ratio, available):
 
 
 _DATA, _MODEL, _TRAINING, _CHECKPOINT = "Data", "Model", "Training", "Checkpoints"
+_CLUSTER = "Dask cluster (docs/distributed.md)"
 _PRIVACY = "Differential privacy (docs/privacy.md)"
 
 
@@ -366,6 +367,13 @@ def train(
                                       "instead of those found in the data.",
                                       rich_help_panel=_PRIVACY, show_default=False,
                                       metavar="COL=A|B,..."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Train data-parallel on the Dask "
+                                  "cluster of this scheduler (tcp://host:8786); DATA is read "
+                                  "by the workers.", rich_help_panel=_CLUSTER,
+                                  show_default=False, metavar="ADDRESS"),
+    workers: int = typer.Option(None, "--workers", help="Train data-parallel on a local Dask "
+                                "cluster of N worker processes, started for this run.",
+                                rich_help_panel=_CLUSTER, show_default=False, metavar="N"),
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
@@ -383,14 +391,20 @@ def train(
     command with --resume continues:
 
         numnet train houses.csv -t price -o houses.numnet --checkpoint-dir run --resume
+
+    DATA may be a folder or a glob of files with the same columns. With --workers N (a local
+    cluster) or --scheduler ADDRESS, the workers read it and training is data-parallel:
+
+        numnet train 'data/*.parquet' -t price -o houses.numnet --workers 4
     """
     _silence_warnings(quiet)
     from ..tabular import (
         check_columns,
         convert_numeric_text,
         estimator_class,
-        read_table,
+        read_tables,
         resolve_task,
+        source_files,
     )
 
     _check_options(impute=impute, model=model, task=task, activation=activation,
@@ -401,6 +415,16 @@ def train(
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
                    resume=resume)
     hidden_sizes = _parse_hidden(hidden)
+    on_cluster = scheduler is not None or workers is not None
+    if on_cluster:
+        from .cluster import check_cluster_options
+
+        check_cluster_options(scheduler=scheduler, workers=workers, data=data, options={
+            "--checkpoint-dir": checkpoint_dir is not None,
+            "--dp-epsilon": dp_epsilon is not None,
+            "--dp-noise-multiplier": dp_noise_multiplier is not None,
+            "--early-stopping": early_stopping, "--dropout": bool(dropout),
+            "--impute median": impute == "median", "--model": model, "--solver": solver})
     dp_params, privacy = _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier,
                                   dp_bounds, dp_categories, model, solver,
                                   early_stopping, learning_rate)
@@ -419,8 +443,20 @@ def train(
             raise UserError(f"Cannot write {output!r}: it is the checkpoint file of "
                             f"--checkpoint-dir {checkpoint_dir!r}, which training writes. "
                             "Choose another output path.")
-    _check_output(output, inputs=[data, checkpoint_file])
-    frame = read_table(data, sep=sep, encoding=encoding)
+    _check_output(output, inputs=[*source_files(data), checkpoint_file])
+    options = {"hidden": hidden_sizes, "activation": activation, "solver": solver,
+               "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+               "penalty": penalty, "alpha": alpha, "l1_ratio": l1_ratio, "dropout": dropout,
+               "early_stopping": early_stopping, "patience": patience}
+    if on_cluster:
+        _train_on_cluster(data, target=target, output=output, features=features,
+                          exclude=exclude, impute=impute, sample_weight=sample_weight,
+                          drop_missing_target=drop_missing_target, sep=sep, encoding=encoding,
+                          scale_target=scale_target, model=model, task=task, options=options,
+                          validation_fraction=validation_fraction, seed=seed, dtype=dtype,
+                          scheduler=scheduler, workers=workers, quiet=quiet, as_json=as_json)
+        return
+    frame = read_tables(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
     check_columns(frame, [target], "--target", source)
     frame = _drop_missing_target(frame, target, drop_missing_target, quiet)
@@ -429,10 +465,6 @@ def train(
     frame = convert_numeric_text(frame, [target])
     resolved = resolve_task(frame, target, task, model)
     cls = estimator_class(model, resolved)
-    options = {"hidden": hidden_sizes, "activation": activation, "solver": solver,
-               "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-               "penalty": penalty, "alpha": alpha, "l1_ratio": l1_ratio, "dropout": dropout,
-               "early_stopping": early_stopping, "patience": patience}
     params = {**_model_params(cls, model, options, seed), **dp_params}
     max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
     checkpoint = resumed = None
@@ -532,13 +564,13 @@ def _feature_columns(frame, target, features, exclude, sample_weight, source):
     return feature_list, excluded
 
 
-def _fit(progress, learning_rate, frame, **options):
-    """``train_pipeline`` with the progress line; divergence and interruption as one line."""
+def _fit(progress, learning_rate, frame, fitter=None, **options):
+    """``train_pipeline`` (or ``fitter``) with the progress line; errors as one line."""
     from ..exceptions import DivergenceError, TrainingInterrupted
     from ..tabular import train_pipeline
 
     try:
-        pipeline, report = train_pipeline(frame, callbacks=[progress], **options)
+        pipeline, report = (fitter or train_pipeline)(frame, callbacks=[progress], **options)
     except TrainingInterrupted as stop:
         progress.close(done=False)
         raise _Interrupted(stop) from None
@@ -575,3 +607,51 @@ def _save(pipeline, report, output, quiet, as_json):
                        f"{_kept(pipeline.info)}):")
             _echo_metrics(report["metrics"])
         typer.echo(f"Saved {output}")
+
+
+def _train_on_cluster(data, *, target, output, features, exclude, impute, sample_weight,
+                      drop_missing_target, sep, encoding, scale_target, model, task, options,
+                      validation_fraction, seed, dtype, scheduler, workers, quiet, as_json):
+    """``train`` with --scheduler or --workers: read, fit and score on the Dask cluster."""
+    from ..tabular import check_columns, estimator_class
+    from ..tabular.cluster_fitting import train_pipeline_dask
+    from ..tabular.sources import read_dask_table
+    from .cluster import cluster_client
+
+    # MLPClassifier and MLPRegressor take the same options: the task may wait for the data.
+    guess = task if task != "auto" else ("regression" if model == "linear" else "classification")
+    cls = estimator_class(model, guess)
+    params = _model_params(cls, model, options, seed)
+    max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
+    progress = _Progress(max_epochs, enabled=not quiet)
+
+    def dropped(n):
+        if not quiet:
+            typer.echo(f"Dropped {n} row(s) with a missing {target!r}.", err=True)
+
+    def announce(n_train, n_validation, name, resolved):
+        if not quiet:
+            held = f", {n_validation} held out for validation" if n_validation else ""
+            typer.echo(f"Training {name} ({resolved}) on {n_train} rows{held}, data-parallel "
+                       "on the Dask cluster.", err=True)
+        progress.start()
+
+    with cluster_client(scheduler, workers) as client:
+        frame, _ = read_dask_table(data, sep=sep, encoding=encoding)
+        check_columns(frame, [target], "--target", data)
+        feature_list, excluded = _feature_columns(frame, target, features, exclude,
+                                                  sample_weight, data)
+        pipeline, report = _fit(progress, options["learning_rate"], frame,
+                                fitter=train_pipeline_dask, target=target,
+                                features=feature_list, task=task, model=model, params=params,
+                                impute=impute, sample_weight=sample_weight,
+                                validation_fraction=validation_fraction, dtype=dtype,
+                                random_state=seed, source=data, on_split=announce,
+                                scale_target=scale_target,
+                                drop_missing_target=drop_missing_target, on_dropped=dropped,
+                                client=client)
+    settings = {**options, "exclude": excluded or None,
+                "scale_target": None if scale_target else False}
+    pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}
+    pipeline.info["history"] = _history_summary(getattr(pipeline.estimator, "history_", None))
+    _save(pipeline, report, output, quiet, as_json)

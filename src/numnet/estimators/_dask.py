@@ -137,6 +137,7 @@ def _encode_values(y, n_outputs, dtype):
 def _train(est, data, p, rng):
     """``_NumnetEstimator._train``'s L-BFGS and gradient-descent branches, on the cluster."""
     net = est.network_
+    extra = tuple(getattr(est, "_fit_callbacks", ()))  # as in memory (numnet train's progress)
     loss = est._loss(est.n_outputs_)
     n_train = data.n_samples
     batch_size = est._batch_size(p, n_train)
@@ -152,7 +153,8 @@ def _train(est, data, p, rng):
         tol = max(p.tol, np.finfo(np.float64).tiny) / scale
         history = nd.train_lbfgs_distributed(
             net, loss, data, regularizer=regularizer, max_iter=p.max_iter, tol=tol,
-            max_fun=getattr(p, "max_fun", None), verbose=bool(p.verbose), callbacks=(rule,))
+            max_fun=getattr(p, "max_fun", None), verbose=bool(p.verbose),
+            callbacks=(rule, *extra))
         rule.finish_lbfgs(history)
         est.best_loss_ = min(history.loss)
         return history
@@ -169,7 +171,7 @@ def _train(est, data, p, rng):
         net, loss, optimizer, data, regularizer=regularizer,
         batch_size=None if p.solver == "gd" else batch_size, max_epochs=p.max_iter,
         shuffle=p.shuffle and p.solver != "gd", random_state=rng, verbose=bool(p.verbose),
-        callbacks=(rule,))
+        callbacks=(rule, *extra))
     rule.rescale(history)
     if rule.optimality is not None:
         est._final_optimality = rule.optimality()
