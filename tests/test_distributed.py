@@ -437,14 +437,30 @@ def _wait_for_port(port, timeout=30):
             time.sleep(0.1)
 
 
-def test_a_scheduler_that_goes_away_gives_one_clear_line():
+def test_a_scheduler_that_goes_away_gives_one_clear_line_and_a_resumable_run(client,
+                                                                           tmp_path):
     # A real scheduler process (and one worker process) that the test kills mid-fit: the
     # client's reconnection attempts end after its timeout (3 s here), then one error line.
+    # With a checkpoint, the state from before the failed step is saved; resumed on another
+    # cluster, the run ends with the parameters of an uninterrupted one.
     import subprocess
     import sys
 
+    import numnet as nn
     from numnet.exceptions import SchedulerLostError
 
+    X, y, loss, n_out = _data("regression", np.random.default_rng(0), n_samples=60)
+
+    def fit(on, **kwargs):
+        data = nd.DistributedData(da.from_array(X, chunks=30), da.from_array(y, chunks=30),
+                                  client=on)
+        net = _net(5, n_out, False)
+        history = nd.train_distributed(net, loss, Adam(learning_rate=0.01), data,
+                                       batch_size=10, max_epochs=6, random_state=0, **kwargs)
+        return net, history
+
+    reference, expected = fit(client)
+    checkpoint = nn.Checkpoint(tmp_path / "run")
     address = f"tcp://127.0.0.1:{_free_port()}"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     scheduler = subprocess.Popen(
@@ -455,14 +471,11 @@ def test_a_scheduler_that_goes_away_gives_one_clear_line():
     try:
         _wait_for_port(int(address.rsplit(":", 1)[1]))
         # timeout: how long the client tries to reconnect to a lost scheduler (default 30 s).
-        with distributed.Client(address, timeout=3, set_as_default=False) as client:
+        with distributed.Client(address, timeout=3, set_as_default=False) as lost:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
                  "1", "--no-dashboard", "--no-nanny"], **quiet)
-            client.wait_for_workers(1, timeout=30)
-            X, y, loss, n_out = _data("regression", np.random.default_rng(0), n_samples=60)
-            data = nd.DistributedData(da.from_array(X, chunks=30), da.from_array(y, chunks=30),
-                                      client=client)
+            lost.wait_for_workers(1, timeout=30)
 
             def kill_scheduler(epoch, history):
                 if epoch == 2:
@@ -471,15 +484,60 @@ def test_a_scheduler_that_goes_away_gives_one_clear_line():
 
             with pytest.raises(SchedulerLostError, match=r"^The Dask scheduler at "
                                + re.escape(address) + " went away") as caught:
-                nd.train_distributed(_net(5, n_out, False), loss, SGD(), data, batch_size=10,
-                                     max_epochs=6, random_state=0, callbacks=[kill_scheduler])
+                fit(lost, callbacks=[kill_scheduler], checkpoint=checkpoint)
             assert "\n" not in str(caught.value)
             assert caught.value.address == address
+            assert str(caught.value).endswith(
+                f"The training state from before the failed step is saved in {checkpoint}: "
+                "once a scheduler is back, call again with resume=True.")
     finally:
         for process in (scheduler, worker):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+    state = checkpoint.load()
+    assert (state.epoch, state.batch, state.finished) == (2, 0, False)
+    net, history = fit(client, checkpoint=checkpoint, resume=True)
+    assert net.params.tobytes() == reference.params.tobytes()
+    assert history.loss == expected.loss
+
+
+def test_an_interrupted_data_parallel_run_resumes_bit_for_bit(client, tmp_path):
+    import numnet as nn
+    from numnet.exceptions import TrainingInterrupted
+
+    X, Y, loss, n_out = _data("softmax", np.random.default_rng(3))
+
+    def fit(callbacks=(), **kwargs):
+        net = _net(5, n_out, True)
+        history = nd.train_distributed(net, loss, SGD(learning_rate=0.1, momentum=0.9),
+                                       _distributed(client, X, Y, None), batch_size=25,
+                                       max_epochs=4, random_state=1, callbacks=callbacks,
+                                       **kwargs)
+        return net, history
+
+    reference, expected = fit()
+
+    def interrupt(epoch, history):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    checkpoint = nn.Checkpoint(tmp_path / "run")
+    with pytest.raises(TrainingInterrupted):
+        fit([interrupt], checkpoint=checkpoint)
+    assert checkpoint.load().epoch == 2
+    net, history = fit([interrupt], checkpoint=checkpoint, resume=True)
+    assert net.params.tobytes() == reference.params.tobytes()
+    assert history.loss == expected.loss
+    # Other partitions, other batches: refused.
+    with pytest.raises(ValueError, match="was written for partition_sizes='70,130,100', but "
+                                         "this run has partition_sizes='150,150'"):
+        nd.train_distributed(_net(5, n_out, True), loss, SGD(learning_rate=0.1, momentum=0.9),
+                             nd.DistributedData(da.from_array(X, chunks=(150, 5)),
+                                                da.from_array(Y, chunks=(150, 3)),
+                                                client=client),
+                             batch_size=25, max_epochs=4, random_state=1,
+                             checkpoint=checkpoint, resume=True)
 
 
 def test_scheduler_errors_let_other_errors_through(client):

@@ -169,3 +169,61 @@ def test_clear_errors(tmp_path):
     stream = ParquetStream(path, "y", _features(), classes=["no", "yes"])
     with pytest.raises(ValueError, match="net takes 3 features"):
         train_stream(_net(3, 1), BinaryCrossEntropy(), SGD(), stream)
+
+
+@pytest.mark.parametrize("signum, at_call", [(2, 7), (15, 31)])
+def test_an_interrupted_streamed_run_resumes_bit_for_bit(tmp_path, signum, at_call):
+    """SIGINT/SIGTERM mid-epoch: the state is saved to a checkpoint file; resuming re-reads
+    the epoch's row groups, skips the batches done, and ends with the uninterrupted run's
+    parameters and losses, bit for bit."""
+    import os
+
+    import numnet as nn
+    from numnet.exceptions import TrainingInterrupted
+
+    table = _table(np.random.default_rng(6), 700)
+    path = _write(table, tmp_path / "d.parquet", group_rows=100)
+
+    def fit(loss, checkpoint=None, resume=False):
+        stream = ParquetStream(path, "y", _features(), classes=["no", "yes"],
+                               standardize=True)
+        net = _net(6, 1)
+        history = train_stream(net, loss, Adam(learning_rate=0.01), stream, batch_size=32,
+                               buffer_rows=250, max_epochs=3, random_state=0,
+                               checkpoint=checkpoint, resume=resume)
+        return net, history
+
+    reference, expected = fit(BinaryCrossEntropy())
+
+    class SignalAtCall(BinaryCrossEntropy):
+        calls = 0
+
+        def loss_gradient(self, *args, **kwargs):
+            SignalAtCall.calls += 1
+            if SignalAtCall.calls == at_call:
+                os.kill(os.getpid(), signum)
+            return super().loss_gradient(*args, **kwargs)
+
+    checkpoint = nn.Checkpoint(tmp_path / "run")
+    with pytest.raises(TrainingInterrupted):
+        fit(SignalAtCall(), checkpoint)
+    state = checkpoint.load()
+    assert not state.finished and state.batch > 0          # saved mid-epoch
+    net, history = fit(BinaryCrossEntropy(), checkpoint, resume=True)
+    assert net.params.tobytes() == reference.params.tobytes()
+    assert history.loss == expected.loss
+
+
+def test_resuming_a_streamed_run_with_another_buffer_is_refused(tmp_path):
+    import numnet as nn
+
+    path = _write(_table(np.random.default_rng(7), 300), tmp_path / "d.parquet", 100)
+    stream = ParquetStream(path, "y", _features(), classes=["no", "yes"])
+    checkpoint = nn.Checkpoint(tmp_path / "run")
+    train_stream(_net(6, 1), BinaryCrossEntropy(), SGD(), stream, batch_size=32,
+                 buffer_rows=150, max_epochs=1, random_state=0, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match=r"was written for buffer_rows=150, but this run has "
+                                         r"buffer_rows=200\. Resume with the same data"):
+        train_stream(_net(6, 1), BinaryCrossEntropy(), SGD(), stream, batch_size=32,
+                     buffer_rows=200, max_epochs=1, random_state=0, checkpoint=checkpoint,
+                     resume=True)

@@ -49,11 +49,12 @@ from ..training.callbacks import (
     Callback,
     loop_callbacks,
 )
-from ..training.checks import _check_components
+from ..training.checks import _check_components, _check_resume
 from ..training.gradients import Backprop
 from ..training.history import History
 from ..training.loop import Run, run_loop
 from ..training.sampling import BatchSampler
+from ..training.state import resume_run
 from ..training.validation import metric_name
 
 
@@ -294,7 +295,8 @@ class StreamData:
 
 def train_stream(net, loss, optimizer, stream, *, regularizer=None, batch_size=32,
                  buffer_rows=100_000, max_epochs=10, shuffle=True, clip_norm=None,
-                 proximal=None, random_state=None, verbose=False, callbacks=()):
+                 proximal=None, random_state=None, verbose=False, callbacks=(),
+                 checkpoint=None, resume=False):
     """Mini-batch training on a :class:`ParquetStream`, with bounded memory.
 
     :func:`numnet.training.run_loop` with :class:`StreamBatches` (the bounded shuffle buffer)
@@ -306,8 +308,10 @@ def train_stream(net, loss, optimizer, stream, *, regularizer=None, batch_size=3
     Parameters
     ----------
     net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
-random_state, verbose, callbacks
-        As in :func:`numnet.train` (no validation data, early stopping or checkpoints).
+random_state, verbose, callbacks, checkpoint, resume
+        As in :func:`numnet.train` (no validation data or early stopping). A resumed run
+        reads the epoch's row groups from the start again, skipping the batches that were
+        done, and ends with the parameters of an uninterrupted run.
     stream : ParquetStream
     batch_size : int, default=32
     buffer_rows : int, default=100_000
@@ -319,7 +323,8 @@ random_state, verbose, callbacks
     History
     """
     functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, None, None, functions, None)
+    _check_components(net, loss, optimizer, regularizer, None, None, functions, checkpoint)
+    resume = _check_resume(resume, checkpoint)
     max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
     verbose = check_bool(verbose, "verbose")
     if net.n_in != stream.n_features or net.dtype != stream.dtype:
@@ -334,7 +339,20 @@ random_state, verbose, callbacks
               rng=np.random.default_rng(random_state),
               history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
               regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
-    parts = loop_callbacks(verbose=verbose, callbacks=callbacks)
+    # The batches depend on the row groups, the batch size and the buffer.
+    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
+                   "n_samples": int(stream.n_samples), "batch_size": int(sampler.batch_size),
+                   "optimizer": type(optimizer).__name__, "row_groups": len(stream.units),
+                   "buffer_rows": int(sampler.buffer_rows), "shuffle": int(sampler.shuffle)}
+    state = checkpoint.load() if resume else None
+    if state is not None and resume_run(run, state, fingerprint, checkpoint,
+                                        callbacks=functions):
+        return run.history
+    parts = loop_callbacks(
+        verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
+        checkpoint_parts={"early_stopping": None, "lr_schedule": None,
+                          "fingerprint": fingerprint, "validation_split": None,
+                          "callbacks": functions})
     return run_loop(run, sampler, _CheckedBackprop(), parts)
 
 

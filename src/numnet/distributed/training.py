@@ -3,16 +3,19 @@
 import numpy as np
 
 from .._validation import check_bool, check_int
+from ..exceptions import SchedulerLostError
 from ..layers import Dropout
 from ..optimizers import SGD
 from ..training.callbacks import (
     Callback,
+    CheckpointCallback,
     loop_callbacks,
 )
-from ..training.checks import _check_components
+from ..training.checks import _check_components, _check_resume
 from ..training.history import History
 from ..training.lbfgs import minimize_lbfgs
 from ..training.loop import Run, run_loop
+from ..training.state import resume_run
 from ..training.validation import metric_name
 from .data import scheduler_errors
 from .gradients import WorkerSumGradient
@@ -31,7 +34,8 @@ def _check_network(net):
 
 def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_size=None,
                       max_epochs=100, shuffle=True, clip_norm=None, proximal=None,
-                      random_state=None, verbose=False, callbacks=()):
+                      random_state=None, verbose=False, callbacks=(), checkpoint=None,
+                      resume=False):
     """Synchronous data-parallel gradient descent on :class:`DistributedData`.
 
     Each step, on a batch made of worker-local rows (:class:`WorkerBatches`; all rows with
@@ -52,8 +56,8 @@ def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_siz
     Parameters
     ----------
     net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
-random_state, verbose, callbacks
-        As in :func:`numnet.train` (no validation data, early stopping or checkpoints).
+random_state, verbose, callbacks, checkpoint, resume
+        As in :func:`numnet.train` (no validation data or early stopping).
     data : DistributedData
     batch_size : int or None, default=None
         None is full-batch gradient descent.
@@ -61,16 +65,25 @@ random_state, verbose, callbacks
     Returns
     -------
     History
+
+    Raises
+    ------
+    SchedulerLostError
+        When the scheduler goes away. With a ``checkpoint``, the state from before the step
+        that failed is saved first: connect to a scheduler again, build the
+        :class:`DistributedData` again (same partition sizes) and call again with
+        ``resume=True``; the run ends as an uninterrupted one would.
     """
     functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, None, None, functions, None)
+    _check_components(net, loss, optimizer, regularizer, None, None, functions, checkpoint)
     _check_network(net)
+    resume = _check_resume(resume, checkpoint)
     max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
     shuffle, verbose = check_bool(shuffle, "shuffle"), check_bool(verbose, "verbose")
     if batch_size is not None:
         batch_size = min(check_int(batch_size, "batch_size", min_value=1), data.n_samples)
     if batch_size is None or batch_size == data.n_samples:
-        sampler = WorkerFullBatch()
+        sampler, batch_size = WorkerFullBatch(), data.n_samples
     else:
         sampler = WorkerBatches(data.sizes, batch_size, shuffle)
     if proximal is None:
@@ -79,10 +92,32 @@ random_state, verbose, callbacks
               rng=np.random.default_rng(random_state),
               history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
               regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
-    parts = loop_callbacks(verbose=verbose, callbacks=callbacks)
-    with scheduler_errors(data.client):
-        gradient = WorkerSumGradient(data, scatter_network(data.client, net))
-        return run_loop(run, sampler, gradient, parts)
+    # The batches depend on the partition sizes: a resume needs the same ones.
+    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
+                   "n_samples": int(data.n_samples), "batch_size": int(batch_size),
+                   "optimizer": type(optimizer).__name__,
+                   "partition_sizes": ",".join(str(int(n)) for n in data.sizes)}
+    state = checkpoint.load() if resume else None
+    if state is not None and resume_run(run, state, fingerprint, checkpoint,
+                                        callbacks=functions):
+        return run.history
+    parts = loop_callbacks(
+        verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
+        checkpoint_parts={"early_stopping": None, "lr_schedule": None,
+                          "fingerprint": fingerprint, "validation_split": None,
+                          "callbacks": functions})
+    try:
+        with scheduler_errors(data.client):
+            gradient = WorkerSumGradient(data, scatter_network(data.client, net))
+            return run_loop(run, sampler, gradient, parts)
+    except SchedulerLostError as error:
+        saver = next((c for c in parts.callbacks if isinstance(c, CheckpointCallback)), None)
+        if saver is None or not saver.save_before_failed_batch(run):
+            raise
+        raise SchedulerLostError(
+            f"{error} The training state from before the failed step is saved in "
+            f"{checkpoint}: once a scheduler is back, call again with resume=True.",
+            address=error.address) from error.__cause__
 
 
 def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, tol=1e-6,

@@ -12,15 +12,15 @@ from ..training.callbacks import (
 from ..training.checks import (
     _check_components,
     _check_data,
-    _check_fingerprint,
     _check_first_pass,
+    _check_resume,
     _check_validation,
     _row_major,
 )
 from ..training.history import History
 from ..training.loop import Run, run_loop
 from ..training.sampling import TrainingData
-from ..training.state import restore_state
+from ..training.state import resume_run
 from ..training.validation import metric_name
 from .accounting import ACCOUNTANTS, PrivacyAccountant, calibrate_noise_multiplier
 from .gradients import ClippedNoisyGradient, check_private_network
@@ -125,11 +125,7 @@ random_state, verbose, callbacks, checkpoint, resume
             f"given, got noise_multiplier={noise_multiplier!r}, "
             f"target_epsilon={target_epsilon!r}. Pass one of them."
         )
-    if check_bool(resume, "resume") and checkpoint is None:
-        raise ValueError(
-            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
-            "from."
-        )
+    resume = _check_resume(resume, checkpoint)
     X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
                                                   with_magnitudes=True)
     if validation_data is not None:
@@ -162,13 +158,9 @@ random_state, verbose, callbacks, checkpoint, resume
                    "noise_multiplier": repr(gradient.noise_multiplier)}
     state = checkpoint.load() if resume else None
     if state is not None:
-        _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
-        run.history = restore_state(state, net, optimizer, rng, None, lr_schedule, stateful,
-                                    checkpoint)
-        if state.finished:
+        if resume_run(run, state, fingerprint, checkpoint, lr_schedule=lr_schedule,
+                      callbacks=stateful):
             return _private_history(run.history, privacy, gradient)
-        run.start_epoch, run.skip = state.epoch + 1, state.batch
-        run.epoch_total, run.n_seen = state.epoch_total, state.n_seen
     else:
         _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
 

@@ -326,6 +326,7 @@ class CheckpointCallback(Callback):
     def __init__(self, checkpoint, parts):
         self.checkpoint, self.parts = checkpoint, parts
         self.guard = InterruptGuard(enabled=True)
+        self.pending = None    # (index, epoch_total) of a batch whose gradient is computing
 
     def snapshot(self, run, epoch, batch, rng_state, epoch_total, finished=False):
         return capture_state(epoch=epoch, batch=batch, rng_state=rng_state,
@@ -345,6 +346,24 @@ class CheckpointCallback(Callback):
             self.checkpoint.save(self.snapshot(run, run.epoch - 1, index, self.epoch_rng_state,
                                                run.epoch_total))
             raise TrainingInterrupted(self.guard.signal, run.epoch, self.checkpoint)
+        self.pending = (index, run.epoch_total)
+
+    def on_loss(self, run, value):
+        self.pending = None    # the gradient is in: the parameters are about to change
+
+    def save_before_failed_batch(self, run):
+        """Save the state from before the batch whose gradient failed; False if none did.
+
+        For errors raised while a batch's gradient is computed (a lost Dask scheduler): the
+        parameters have not changed for that batch yet, so the state is the one a resume
+        needs to compute it again.
+        """
+        if self.pending is None:
+            return False
+        index, epoch_total = self.pending
+        self.checkpoint.save(self.snapshot(run, run.epoch - 1, index, self.epoch_rng_state,
+                                           epoch_total))
+        return True
 
     def on_epoch_end(self, run):
         every, signum = self.checkpoint.every, self.guard.signal

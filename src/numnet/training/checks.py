@@ -8,6 +8,7 @@ instead of a "divergence" in epoch 1.
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_bool
 from ..losses import Loss, check_sample_weight
 from ..network import Sequential
 from ..optimizers import Optimizer
@@ -24,6 +25,16 @@ def _check_fingerprint(saved, current, checkpoint):
                 f"this run has {key}={value!r}. Resume with the same data and settings, or "
                 "start afresh without resume."
             )
+
+
+def _check_resume(resume, checkpoint):
+    """``resume`` as a bool; True without a checkpoint is an error."""
+    if check_bool(resume, "resume") and checkpoint is None:
+        raise ValueError(
+            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
+            "from."
+        )
+    return bool(resume)
 
 
 def _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,

@@ -24,15 +24,15 @@ from .callbacks import (
 from .checks import (
     _check_components,
     _check_data,
-    _check_fingerprint,
     _check_first_pass,
+    _check_resume,
     _check_validation,
     _row_major,
 )
 from .gradients import Backprop
 from .history import History
 from .sampling import FullBatch, MiniBatches, TrainingData
-from .state import restore_state
+from .state import resume_run
 from .validation import apply_split, metric_name, validation_split_indices
 
 
@@ -226,11 +226,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         proximal = check_bool(proximal, "proximal")
     if clip_norm is not None:
         clip_norm = check_float(clip_norm, "clip_norm", min_value=0, include_min=False)
-    if check_bool(resume, "resume") and checkpoint is None:
-        raise ValueError(
-            "resume must be False without a checkpoint, got True. Pass checkpoint=... to resume "
-            "from."
-        )
+    resume = _check_resume(resume, checkpoint)
     if validation_fraction is not None and validation_data is not None:
         raise ValueError(
             f"validation_fraction must be None when validation_data is given, got "
@@ -268,13 +264,9 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
                    "n_samples": int(n_samples), "batch_size": int(batch_size),
                    "optimizer": type(optimizer).__name__}
     if state is not None:
-        _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
-        run.history = restore_state(state, net, optimizer, rng, early_stopping, lr_schedule,
-                                    functions, checkpoint)
-        if state.finished:
+        if resume_run(run, state, fingerprint, checkpoint, early_stopping=early_stopping,
+                      lr_schedule=lr_schedule, callbacks=functions):
             return run.history
-        run.start_epoch, run.skip = state.epoch + 1, state.batch
-        run.epoch_total, run.n_seen = state.epoch_total, state.n_seen
     else:
         _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import _check_fingerprint
 from .history import History
 
 
@@ -162,3 +163,24 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
                 raise mismatch(f"the state of callback {index} does not fit it",
                                f" ({error})") from None
     return history
+
+
+def resume_run(run, state, fingerprint, checkpoint, *, early_stopping=None, lr_schedule=None,
+               callbacks=()):
+    """Continue ``run`` (a :class:`numnet.training.Run`) from a checkpoint's ``state``.
+
+    Checks that the checkpoint was written for this run (``fingerprint``: sizes, dtype,
+    optimizer and whatever else the caller's batches depend on), writes the state back
+    (:func:`restore_state`) and sets where the loop starts: the saved epoch's successor,
+    skipping the batches that were done. Returns True when the saved run had finished (then
+    there is nothing left to train and ``run.history`` is its result).
+    """
+    _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
+    run.history = restore_state(state, run.net, run.optimizer, run.rng, early_stopping,
+                                lr_schedule, callbacks, checkpoint)
+    if state.finished:
+        return True
+    run.start_epoch, run.skip = state.epoch + 1, state.batch
+    run.epoch_total, run.n_seen = state.epoch_total, state.n_seen
+    return False
+
