@@ -64,6 +64,10 @@ def _import_distributed():
     return distributed
 
 
+def _reason(error):
+    return " ".join(str(error).split()).rstrip(".") or type(error).__name__
+
+
 @contextlib.contextmanager
 def cluster_client(scheduler, workers):
     """A ``distributed.Client`` for the command (the active one), closed when it ends."""
@@ -80,11 +84,13 @@ def cluster_client(scheduler, workers):
         timeout = dask.config.get("distributed.comm.timeouts.connect")
         try:
             client = distributed.Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError, ValueError, TypeError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise UserError(f"--scheduler must be the address of a running Dask scheduler, "
-                            f"such as tcp://host:8786, but {scheduler!r} cannot be reached: "
-                            f"{reason.rstrip('.')}.") from None
+        except (ValueError, TypeError) as error:
+            raise UserError(f"--scheduler must be an address such as tcp://host:8786, got "
+                            f"{scheduler!r} ({_reason(error)}).") from None
+        except (OSError, TimeoutError) as error:
+            raise UserError(f"Cannot reach the Dask scheduler at {scheduler!r}: "
+                            f"{_reason(error)}. Check the address, and that the scheduler "
+                            "is running (dask scheduler).") from None
     try:
         yield client
     finally:

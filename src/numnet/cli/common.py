@@ -6,6 +6,8 @@ from pathlib import Path
 import typer
 
 DATA_HELP = "CSV, TSV or Parquet file (by suffix); - reads CSV from stdin."
+TABLES_HELP = ("CSV, TSV or Parquet file (by suffix), or a folder or quoted glob of such files "
+               "with the same columns ('data/*.parquet'); - reads CSV from stdin.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and --json output).")
 _JSON = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
 _SEP = typer.Option(None, "--sep", help="Field separator of a text file, e.g. ';' or \\t "

@@ -12,7 +12,7 @@ from .common import (
     _KEEP,
     _QUIET,
     _SEP,
-    DATA_HELP,
+    TABLES_HELP,
     UserError,
     _check_output,
     _drop_missing_target,
@@ -26,7 +26,7 @@ from .common import (
 def predict(
     model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
                                 show_default=False, metavar="MODEL"),
-    data: str = typer.Argument(..., help=DATA_HELP, show_default=False, metavar="DATA"),
+    data: str = typer.Argument(..., help=TABLES_HELP, show_default=False, metavar="DATA"),
     output: str = typer.Option(None, "--output", "-o", help="File to write (CSV, TSV or "
                                "Parquet by suffix) [default: CSV to stdout].",
                                show_default=False),
@@ -46,7 +46,15 @@ def predict(
         numnet predict houses.numnet new.csv --keep id -o predictions.csv
     """
     _silence_warnings(quiet)
-    from ..tabular import parse_columns, prediction_frame, read_table, write_table
+    from ..tabular import (
+        is_pattern,
+        parse_columns,
+        prediction_frame,
+        read_table,
+        read_tables,
+        source_files,
+        write_table,
+    )
 
     if output is not None:
         from ..tabular import DataError, table_format
@@ -56,9 +64,9 @@ def predict(
         except DataError:
             raise UserError(f"--output must be a .csv, .tsv or .parquet file (or leave it out "
                             f"for CSV on stdout), got {output!r}.") from None
-    _check_output(output, inputs=[model, data], example="predictions.csv")
+    _check_output(output, inputs=[model, *source_files(data)], example="predictions.csv")
     pipeline = _load_pipeline(model, "predict")
-    frame = read_table(data, sep=sep, encoding=encoding)
+    frame = (read_tables if is_pattern(data) else read_table)(data, sep=sep, encoding=encoding)
     kept = [name for item in keep or [] for name in parse_columns(item)]
     source = "<stdin>" if data == "-" else data
     out = prediction_frame(pipeline, frame, proba=proba, keep=kept, source=source)
@@ -73,7 +81,7 @@ def predict(
 def evaluate(
     model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
                                 show_default=False, metavar="MODEL"),
-    data: str = typer.Argument(..., help=DATA_HELP + " Must hold the target column.",
+    data: str = typer.Argument(..., help=TABLES_HELP + " Must hold the target column.",
                                show_default=False, metavar="DATA"),
     target: str = typer.Option(None, "--target", "-t", help="Target column [default: the one "
                                "the model was trained on].", show_default=False),
@@ -93,10 +101,10 @@ def evaluate(
         numnet evaluate houses.numnet test.csv --json
     """
     _silence_warnings(quiet)
-    from ..tabular import evaluate_pipeline, read_table
+    from ..tabular import evaluate_pipeline, is_pattern, read_table, read_tables
 
     pipeline = _load_pipeline(model, "evaluate")
-    frame = read_table(data, sep=sep, encoding=encoding)
+    frame = (read_tables if is_pattern(data) else read_table)(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
     target = pipeline.target if target is None else target
     if drop_missing_target:

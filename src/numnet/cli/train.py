@@ -13,7 +13,7 @@ from .common import (
     _JSON,
     _QUIET,
     _SEP,
-    DATA_HELP,
+    TABLES_HELP,
     UserError,
     _check_choice,
     _check_output,
@@ -254,7 +254,7 @@ def _shown(value):
 
 
 def train(
-    data: str = typer.Argument(..., help=DATA_HELP, show_default=False, metavar="DATA"),
+    data: str = typer.Argument(..., help=TABLES_HELP, show_default=False, metavar="DATA"),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict.",
                                rich_help_panel=_DATA, show_default=False, metavar="COL"),
     output: str = typer.Option(..., "--output", "-o", help="Model file to write.",
@@ -402,6 +402,8 @@ def train(
         check_columns,
         convert_numeric_text,
         estimator_class,
+        is_pattern,
+        read_table,
         read_tables,
         resolve_task,
         source_files,
@@ -456,7 +458,8 @@ def train(
                           validation_fraction=validation_fraction, seed=seed, dtype=dtype,
                           scheduler=scheduler, workers=workers, quiet=quiet, as_json=as_json)
         return
-    frame = read_tables(data, sep=sep, encoding=encoding)
+    read = read_tables if is_pattern(data) else read_table  # a folder or glob: concatenated
+    frame = read(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
     check_columns(frame, [target], "--target", source)
     frame = _drop_missing_target(frame, target, drop_missing_target, quiet)
@@ -636,11 +639,12 @@ def _train_on_cluster(data, *, target, output, features, exclude, impute, sample
                        "on the Dask cluster.", err=True)
         progress.start()
 
+    # Lazy: the files' columns are checked here, before a cluster is started or reached.
+    frame, _ = read_dask_table(data, sep=sep, encoding=encoding)
+    check_columns(frame, [target], "--target", data)
+    feature_list, excluded = _feature_columns(frame, target, features, exclude, sample_weight,
+                                              data)
     with cluster_client(scheduler, workers) as client:
-        frame, _ = read_dask_table(data, sep=sep, encoding=encoding)
-        check_columns(frame, [target], "--target", data)
-        feature_list, excluded = _feature_columns(frame, target, features, exclude,
-                                                  sample_weight, data)
         pipeline, report = _fit(progress, options["learning_rate"], frame,
                                 fitter=train_pipeline_dask, target=target,
                                 features=feature_list, task=task, model=model, params=params,

@@ -45,7 +45,7 @@ from .reading import (
     table_format,
     write_table,
 )
-from .sources import read_tables, source_files
+from .sources import is_pattern, read_tables, source_files
 
 __all__ = [
     "DATE_PARTS", "IMPUTE", "MAX_CLASSES", "MAX_LABEL_CHARS", "MODELS", "TASKS", "DataError",
@@ -53,7 +53,6 @@ __all__ = [
     "classification_metrics", "column_kind", "convert_numeric_text", "estimator_class",
     "evaluate_pipeline", "explain_table", "f1_labels", "infer_task", "numbers_from_text",
     "parse_columns", "permutation_table", "prediction_frame", "read_table", "read_tables",
-    "regression_metrics", "resolve_task", "select_features", "source_files", "split_rows",
-    "table_format",
-    "target_values", "train_pipeline", "write_table",
+    "is_pattern", "regression_metrics", "resolve_task", "select_features", "source_files",
+    "split_rows", "table_format", "target_values", "train_pipeline", "write_table",
 ]

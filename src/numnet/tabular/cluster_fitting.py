@@ -84,7 +84,29 @@ def _kinds(frame, columns):
     return kinds
 
 
-def train_pipeline_dask(frame, *, target, features=None, task="auto", model="mlp",
+def _dask_deprecations():
+    """A context that hides dask's own deprecation warnings (about pandas calls it makes)."""
+    context = warnings.catch_warnings()
+    context.__enter__()
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(dask|distributed)\b")
+        warnings.filterwarnings("ignore", category=category, message=r".*inplace keyword")
+    return context
+
+
+def train_pipeline_dask(frame, **options):
+    """Fit preprocessing and an estimator on a dask DataFrame, on the active Dask client.
+
+    See :func:`_train_pipeline_dask` (this wrapper hides dask's deprecation warnings).
+    """
+    context = _dask_deprecations()
+    try:
+        return _train_pipeline_dask(frame, **options)
+    finally:
+        context.__exit__(None, None, None)
+
+
+def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="mlp",
                         params=None, impute=None, sample_weight=None, validation_fraction=0.2,
                         dtype="float64", random_state=0, callbacks=(), source="data",
                         on_split=None, scale_target=True, drop_missing_target=False,
@@ -532,6 +554,11 @@ def _training_arrays(frame, merged, plan, pipeline):
         y_dtype = np.dtype(target_dtype)
     else:
         y_dtype = np.dtype(object)
+    # The preprocessing alone goes to the workers (the estimator is being fitted: its
+    # callbacks hold the progress display).
+    pipeline = TabularPipeline(pipeline.preprocessor, None, target=pipeline.target,
+                               task=pipeline.task, dtype=pipeline.dtype,
+                               target_scaler=pipeline.target_scaler)
     xs, ys, ws = [], [], []
     for part, summary in zip(frame.to_delayed(), merged.parts, strict=True):
         n = summary["rows"] - summary["held"]

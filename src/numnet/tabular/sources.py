@@ -36,8 +36,8 @@ def source_files(source):
         files = sorted(str(p) for p in Path(source).iterdir()
                        if p.is_file() and _has_table_suffix(p))
         if not files:
-            raise DataError(f"DATA must hold .csv, .tsv or .parquet files, got the folder "
-                            f"{source!r} with none.")
+            raise DataError(f"Cannot read {source!r}: it is a folder with no .csv, .tsv or "
+                            ".parquet files in it.")
     else:
         files = sorted(p for p in glob.glob(source) if os.path.isfile(p))
         if not files:
@@ -169,8 +169,9 @@ def read_dask_table(source, *, sep=None, encoding=None):
         frame = dd.read_parquet(files)
     else:
         compressed = Path(files[0]).suffix.lower() in (".gz", ".bz2", ".xz", ".zip", ".zst")
-        frame = dd.read_csv(files, sep=sep, encoding=encoding, low_memory=False,
+        text = {} if encoding is None else {"encoding": encoding}
+        frame = dd.read_csv(files, sep=sep, low_memory=False,
                             blocksize=None if compressed else CSV_BLOCKSIZE,
-                            compression="infer")
+                            compression="infer", **text)
     frame.columns = [str(c) for c in frame.columns]
     return frame, files

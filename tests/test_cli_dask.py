@@ -1,0 +1,339 @@
+"""``numnet train DATA --scheduler ADDRESS | --workers N``: the same model file as in memory.
+
+A folder of Parquet files and a glob of CSV files, trained on a small LocalCluster: the
+preprocessing state equals the in-memory fit's on the same training rows exactly, the
+coefficients of an L-BFGS fit equal the in-memory ones to 1e-8, and ``numnet predict`` with the
+two models gives the same predictions. Then every refusal, with its exact line.
+"""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import numnet as nn
+from numnet.cli import main
+from numnet.tabular import TabularPreprocessor, read_tables, regression_metrics
+from numnet.tabular.cluster import held_out
+from numnet.tabular.fitting import _target_scaler
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("pyarrow")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SIZES = (100, 230, 150)  # uneven files on purpose
+
+
+def table(seed=0):
+    n = sum(SIZES)
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=n).round(6),
+        "count": rng.integers(0, 7, n),
+        "city": rng.choice(["oslo", "rome", "paris", "lima"], n),
+        "member": rng.random(n) > 0.4,
+        "const": np.full(n, 3),
+        "w": rng.uniform(0.5, 2.0, n).round(4),
+    })
+    frame.loc[[7, 250], "x"] = np.nan
+    frame.loc[300, "city"] = None
+    signal = frame["x"].fillna(0) + (frame["city"] == "rome") - 0.3 * frame["count"]
+    frame["price"] = (10 + 3 * signal + rng.normal(0, 0.5, n)).round(3)
+    frame["label"] = np.where(signal + rng.normal(0, 0.7, n) > -0.5, "up", "down")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cluster")
+    frame = table()
+    (folder / "pq").mkdir()
+    (folder / "csv").mkdir()
+    start = 0
+    for index, size in enumerate(SIZES):
+        part = frame.iloc[start:start + size]
+        part.to_parquet(folder / "pq" / f"part-{index}.parquet", index=False)
+        part.to_csv(folder / "csv" / f"part-{index}.csv", index=False)
+        start += size
+    (folder / "odd").mkdir()
+    frame[["x", "label"]].to_csv(folder / "odd" / "a.csv", index=False)
+    frame[["x", "count", "label"]].to_csv(folder / "odd" / "b.csv", index=False)
+    (folder / "types").mkdir()
+    frame[["count", "label"]].iloc[:100].to_csv(folder / "types" / "a.csv", index=False)
+    frame[["count", "label"]].iloc[100:].assign(count=lambda f: f["count"].where(
+        f.index != 120)).to_csv(folder / "types" / "b.csv", index=False)
+    (folder / "dates").mkdir()
+    frame.assign(day="2024-01-31")[["x", "day", "label"]].to_csv(folder / "dates" / "a.csv",
+                                                                 index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """The address of a small LocalCluster (threads: fast to start), shared by the module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False):
+        yield cluster.scheduler_address
+
+
+@pytest.fixture
+def here(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def cli(capsys, *args):
+    """(exit code, stdout, stderr) of ``numnet ARGS`` in process."""
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+def relative(a, b):
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+# --- the same model as in memory --------------------------------------------------------------
+
+
+def test_workers_on_a_parquet_folder_write_the_in_memory_model(here, capsys):
+    # --validation-fraction 0: both runs fit on every row, so the files must agree in full.
+    args = ["pq", "-t", "label", "--model", "logistic", "--impute", "mean",
+            "--sample-weight", "w", "--exclude", "price", "--validation-fraction", "0", "-q"]
+    assert cli(capsys, "train", *args, "-o", "cluster.numnet", "--workers", 2)[0] == 0
+    assert cli(capsys, "train", *args, "-o", "memory.numnet")[0] == 0
+    cluster, memory = nn.load("cluster.numnet"), nn.load("memory.numnet")
+    state, expected = cluster.get_state(), memory.get_state()
+    assert state["preprocessor"] == expected["preprocessor"]  # bit for bit
+    assert [c["name"] for c in state["preprocessor"]["columns"]] == [
+        "x", "count", "city", "member"]  # const dropped, as in memory
+    history, expected_history = state["info"].pop("history"), expected["info"].pop("history")
+    assert state == expected
+    assert history["epochs"] == expected_history["epochs"]
+    assert relative(cluster.estimator.coef_, memory.estimator.coef_) < 1e-8
+    assert relative(cluster.estimator.intercept_, memory.estimator.intercept_) < 1e-8
+
+    assert cli(capsys, "predict", "cluster.numnet", "pq", "--proba", "-o", "c.csv")[0] == 0
+    assert cli(capsys, "predict", "memory.numnet", "pq", "--proba", "-o", "m.csv")[0] == 0
+    ours, theirs = pd.read_csv("c.csv"), pd.read_csv("m.csv")
+    assert ours["prediction"].tolist() == theirs["prediction"].tolist()
+    np.testing.assert_allclose(ours["proba_up"], theirs["proba_up"], rtol=0, atol=1e-8)
+
+
+def test_a_csv_glob_with_a_held_out_split(here, scheduler, capsys):
+    # The split is the documented row hash: the state equals the in-memory fit on those rows.
+    code, _, err = cli(capsys, "train", "csv/part-*.csv", "-t", "price", "--model", "linear",
+                       "--solver", "lbfgs", "--exclude", "label", "--impute", "most_frequent",
+                       "--validation-fraction", "0.25", "--seed", "3", "-o", "linear.numnet",
+                       "--scheduler", scheduler)
+    assert code == 0, err
+    frame = read_tables("csv/part-*.csv")
+    columns = ["x", "count", "city", "member", "const", "w"]
+    held = held_out(frame, [*columns, "price"], 0.25, 3)
+    assert 0.15 < held.mean() < 0.35
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        expected = TabularPreprocessor(impute="most_frequent").fit(frame[~held], columns)
+    model = nn.load("linear.numnet")
+    assert model.preprocessor.get_state() == expected.get_state()
+    assert model.target_scaler == _target_scaler(frame["price"].to_numpy()[~held], "price")
+    assert (model.info["n_train"], model.info["n_validation"]) == (
+        int((~held).sum()), int(held.sum()))
+    metrics = regression_metrics(frame["price"].to_numpy()[held], model.predict(frame[held]))
+    assert model.info["metrics"] == pytest.approx(metrics, rel=1e-12)
+    shown = [line for line in err.splitlines() if line.startswith("warning: column")]
+    assert shown == [f"warning: {w.message}" for w in caught]
+    assert f"Training LinearRegression (regression) on {(~held).sum()} rows, {held.sum()} " \
+           "held out for validation, data-parallel on the Dask cluster." in err
+
+
+def test_an_mlp_classifier_on_the_cluster(here, scheduler, capsys):
+    code, out, _ = cli(capsys, "train", "pq", "-t", "label", "--impute", "mean", "--hidden",
+                       "4", "--epochs", "3", "--batch-size", "64", "--json", "-o", "mlp.numnet",
+                       "--scheduler", scheduler)
+    assert code == 0
+    import json
+
+    report = json.loads(out)
+    assert report["estimator"] == "MLPClassifier"
+    assert report["n_train"] + report["n_validation"] == sum(SIZES)
+    assert set(report["metrics"]) == {"accuracy", "balanced_accuracy", "f1", "log_loss"}
+    model = nn.load("mlp.numnet")
+    assert len(model.estimator.history_.loss) == 3
+    assert list(model.classes_) == ["down", "up"]
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+REFUSALS = {
+    "both flags": (["pq", "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"],
+                   "--scheduler and --workers exclude each other: connect to a running cluster "
+                   "(--scheduler ADDRESS) or start one on this machine (--workers N), not both."),
+    "no workers": (["pq", "--workers", "0"], "--workers must be an integer >= 1, got 0."),
+    "bad address": (["pq", "--scheduler", "nowhere:abc"],
+                    "--scheduler must be an address such as tcp://host:8786, got 'nowhere:abc' "
+                    "(invalid literal for int() with base 10: 'abc')."),
+    "empty glob": (["nothing/*.parquet", "--workers", "2"],
+                   "DATA matched no files: 'nothing/*.parquet'. Check the folder and the pattern "
+                   "(quote it, so that the shell does not expand it)."),
+    "different columns": (["odd", "--workers", "2"],
+                          "the files of 'odd' must have the same columns, got 'x', 'count', "
+                          "'label' in 'b.csv' but 'x', 'label' in 'a.csv'. Give every file the "
+                          "same header, or pass one file."),
+    "different columns in memory": (["odd/*.csv"],
+                                    "the files of 'odd/*.csv' must have the same columns, got "
+                                    "'x', 'count', 'label' in 'b.csv' but 'x', 'label' in "
+                                    "'a.csv'. Give every file the same header, or pass one "
+                                    "file."),
+    "stdin": (["-", "--workers", "2"],
+              "DATA must be a file, folder or glob with --scheduler or --workers, got - (the "
+              "workers cannot read stdin). Save the table to a file."),
+    "checkpoint": (["pq", "--workers", "2", "--checkpoint-dir", "run", "--solver", "adam"],
+                   "--checkpoint-dir does not work with --scheduler or --workers yet: "
+                   "data-parallel training writes no checkpoints, so the run could not be "
+                   "resumed. Train without --checkpoint-dir, or in memory (without --scheduler "
+                   "or --workers)."),
+    "dropout": (["pq", "--workers", "2", "--dropout", "0.1"],
+                "--dropout does not work with --scheduler or --workers yet: each worker's copy "
+                "of the network would draw the same mask. Leave out --dropout, or train in "
+                "memory (without --scheduler or --workers)."),
+    "median": (["pq", "--workers", "2", "--impute", "median"],
+               "--impute median does not work with --scheduler or --workers yet: an exact "
+               "median needs the whole column in one place. Pass --impute mean or "
+               "most_frequent, or train in memory (without --scheduler or --workers)."),
+    "private": (["pq", "--workers", "2", "--dp-epsilon", "1"],
+                "--dp-epsilon does not work with --scheduler or --workers yet: private training "
+                "runs in one process. Train in memory (without --scheduler or --workers)."),
+    "solver": (["pq", "--workers", "2", "--model", "logistic", "--solver", "adam"],
+               "--solver adam does not work with --scheduler or --workers and --model logistic "
+               "yet: pass one of gd, lbfgs, or train in memory."),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refusals_before_any_work(case, here, capsys):
+    args, line = REFUSALS[case]
+    start = time.monotonic()
+    code, out, err = cli(capsys, "train", *args, "-t", "label", "-o", "m.numnet")
+    assert (code, out, err) == (2, "", f"error: {line}\n")
+    assert time.monotonic() - start < 5  # no cluster was started
+    assert not (here / "m.numnet").exists()
+
+
+def test_an_unreachable_scheduler_is_one_line(here, capsys):
+    import dask
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}):
+        code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet",
+                             "--scheduler", address)
+    assert (code, out) == (2, "")
+    assert err == (f"error: Cannot reach the Dask scheduler at {address!r}: Timed out trying to "
+                   f"connect to {address} after 0.5 s. Check the address, and that the "
+                   "scheduler is running (dask scheduler).\n")
+
+
+def test_dates_are_refused_on_the_cluster(here, scheduler, capsys):
+    code, out, err = cli(capsys, "train", "dates", "-t", "label", "-o", "m.numnet",
+                         "--exclude", "x", "--scheduler", scheduler)
+    assert (code, out, err) == (
+        2, "", "error: column 'day' holds dates, which the data-parallel path (--scheduler, "
+               "--workers) does not preprocess yet. Leave it out with --exclude day, or train "
+               "without --scheduler/--workers.\n")
+
+
+def test_csv_files_whose_types_differ(here, scheduler, capsys):
+    # dask reads the column types from the first file's first rows; b.csv has a missing count
+    code, out, err = cli(capsys, "train", "types", "-t", "label", "-o", "m.numnet",
+                         "--impute", "mean", "--scheduler", scheduler)
+    assert (code, out, err) == (
+        2, "", "error: Cannot read 'types' as CSV on the cluster: the column types dask inferred "
+               "from the first rows do not fit later rows ('count'). Give every file the same "
+               "column types (e.g. no missing value in an integer column), or train without "
+               "--scheduler/--workers.\n")
+
+
+def test_missing_values_are_named_with_their_row_through_the_files(here, scheduler, capsys):
+    # Row 251 is in the second file: rows are numbered as in the files concatenated.
+    code, _, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--scheduler",
+                       scheduler)
+    assert (code, err) == (2, "error: column 'x' has 2 missing value(s), the first at row 8. "
+                              "Fill or drop them, or pass --impute mean|median|most_frequent.\n")
+    code, _, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--features",
+                       "city", "--scheduler", scheduler)
+    assert err == ("error: column 'city' has 1 missing value(s), the first at row 301. Fill or "
+                   "drop them, or pass --impute mean|median|most_frequent.\n")
+    code, _, memory = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--features",
+                          "city")
+    assert memory == err
+
+
+# --- a scheduler that goes away ----------------------------------------------------------------
+
+
+def test_a_scheduler_that_goes_away_is_one_line_exit_2(here, capsys, monkeypatch):
+    import dask
+
+    from numnet.tabular import cluster_fitting
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--dashboard-address", ":0", "--no-show"], **quiet)
+    worker = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+             "--no-dashboard", "--no-nanny"], **quiet)
+        original = cluster_fitting._training_arrays
+
+        def then_kill(*args):
+            arrays = original(*args)  # after the summary pass, before the fit
+            scheduler.kill()
+            scheduler.wait()
+            return arrays
+
+        monkeypatch.setattr(cluster_fitting, "_training_arrays", then_kill)
+        with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+            code, out, err = cli(capsys, "train", "pq", "-t", "label", "--model", "logistic",
+                                 "--impute", "mean", "-q", "-o", "m.numnet", "--scheduler",
+                                 address)
+        assert (code, out) == (2, "")
+        assert re.fullmatch(
+            re.escape(f"error: The Dask scheduler at {address} went away during data-parallel "
+                      "training (") + r"\w+" + re.escape(
+                "); the fit stopped. Start the scheduler (and its workers) again and rerun the "
+                "fit.") + "\n", err), err
+        assert not (here / "m.numnet").exists()
+    finally:
+        for process in (scheduler, worker):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
