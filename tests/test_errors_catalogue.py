@@ -125,6 +125,11 @@ def folder(tmp_path_factory):
 
     pq.write_table(pa.table({"tags": pa.array([["a"], ["b"]] * 20), "label": LABELS}),
                    folder / "tags.parquet")
+    (folder / "parts").mkdir()
+    frame.assign(label=LABELS).to_csv(folder / "parts" / "a.csv", index=False,
+                                      columns=["x", "label"])
+    frame.assign(label=LABELS).to_csv(folder / "parts" / "b.csv", index=False,
+                                      columns=["x", "z", "label"])
     return folder
 
 
@@ -386,6 +391,20 @@ CASES.update({
                                 *DP]),
     "dp-without-epsilon": (None, ["train", "data.csv", "-t", "label", "--dp-bounds", "x=0:1",
                                   "-o", "m.numnet"]),
+    "no-files": (None, ["train", "nothing/*.csv", "-t", "label", "-o", "m.numnet"]),
+    "different-columns": (None, ["train", "parts", "-t", "label", "-o", "m.numnet"]),
+    "cluster-both": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                            "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"]),
+    "cluster-address": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                               "--scheduler", "nowhere:abc"]),
+    "cluster-stdin": (None, ["train", "-", "-t", "label", "-o", "m.numnet", "--workers", "2"]),
+    "cluster-checkpoint": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                                  "--workers", "2", "--checkpoint-dir", "run-cluster",
+                                  "--solver", "adam"]),
+    "cluster-option": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                              "--workers", "2", "--dropout", "0.1"]),
+    "cluster-solver": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                              "--workers", "2", "--model", "logistic", "--solver", "adam"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
                          "--dp-epsilon", "3", "-o", "m.numnet"]),
 })
