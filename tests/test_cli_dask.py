@@ -6,7 +6,9 @@ coefficients of an L-BFGS fit equal the in-memory ones to 1e-8, and ``numnet pre
 two models gives the same predictions. Then every refusal, with its exact line.
 """
 
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -205,11 +207,11 @@ REFUSALS = {
     "stdin": (["-", "--workers", "2"],
               "DATA must be a file, folder or glob with --scheduler or --workers, got - (the "
               "workers cannot read stdin). Save the table to a file."),
-    "checkpoint": (["pq", "--workers", "2", "--checkpoint-dir", "run", "--solver", "adam"],
-                   "--checkpoint-dir does not work with --scheduler or --workers yet: "
-                   "data-parallel training writes no checkpoints, so the run could not be "
-                   "resumed. Train without --checkpoint-dir, or in memory (without --scheduler "
-                   "or --workers)."),
+    "checkpoint lbfgs": (["pq", "--workers", "2", "--checkpoint-dir", "run", "--model",
+                          "logistic"],
+                         "--checkpoint-dir does not work with --solver lbfgs (the default of "
+                         "--model logistic): L-BFGS cannot be resumed mid-run. Pass --solver "
+                         "gd."),
     "dropout": (["pq", "--workers", "2", "--dropout", "0.1"],
                 "--dropout does not work with --scheduler or --workers yet: each worker's copy "
                 "of the network would draw the same mask. Leave out --dropout, or train in "
@@ -285,21 +287,64 @@ def test_missing_values_are_named_with_their_row_through_the_files(here, schedul
     assert memory == err
 
 
+# --- checkpoints ---------------------------------------------------------------------------------
+
+
+def test_an_interrupted_cluster_run_resumes_bit_for_bit(here, scheduler, capsys, monkeypatch):
+    from numnet.cli.progress import _Progress
+
+    args = ["train", "pq", "-t", "label", "--impute", "mean", "--hidden", "4", "--epochs", "4",
+            "--batch-size", "64", "--learning-rate", "0.01", "-q", "--scheduler", scheduler]
+    assert cli(capsys, *args, "-o", "whole.numnet")[0] == 0
+    original = _Progress.__call__
+
+    def interrupt(self, epoch, history, holdout):
+        original(self, epoch, history, holdout)
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the step ends, the state is saved
+
+    monkeypatch.setattr(_Progress, "__call__", interrupt)
+    code, out, err = cli(capsys, *args, "-o", "resumed.numnet", "--checkpoint-dir", "ckpt")
+    assert (code, out) == (130, "")
+    assert err.startswith("interrupted by SIGINT in epoch 3: the training state is saved in "
+                          "ckpt/checkpoint.numnet. Resume with: numnet train pq")
+    assert not (here / "resumed.numnet").exists()
+    monkeypatch.setattr(_Progress, "__call__", original)
+    code, _, err = cli(capsys, *args, "-o", "resumed.numnet", "--checkpoint-dir", "ckpt",
+                       "--resume")
+    assert code == 0, err
+    whole, resumed = nn.load("whole.numnet"), nn.load("resumed.numnet")
+    np.testing.assert_array_equal(resumed.estimator.network_.params,
+                                  whole.estimator.network_.params)
+    assert resumed.info["metrics"] == whole.info["metrics"]
+    # other data: refused after the pass, before any training
+    code, _, err = cli(capsys, *args[:1], "csv/part-0.csv", *args[2:], "-o", "other.numnet",
+                       "--checkpoint-dir", "ckpt", "--resume")
+    assert (code, err) == (2, "error: --resume needs the data of the interrupted run, but "
+                              "'csv/part-0.csv' has changed since the checkpoint was written.\n")
+
+
 # --- a scheduler that goes away ----------------------------------------------------------------
 
 
-def test_a_scheduler_that_goes_away_is_one_line_exit_2(here, capsys, monkeypatch):
+def test_a_scheduler_that_goes_away_is_one_line_and_the_run_resumes(here, scheduler, capsys,
+                                                                     monkeypatch):
+    # A real scheduler process (one worker process) killed in epoch 2: one line, exit 2, the
+    # state from before the failed step saved; the same command with --resume, on another
+    # cluster, ends with the parameters of an uninterrupted run.
     import dask
 
-    from numnet.tabular import cluster_fitting
+    from numnet.cli.progress import _Progress
 
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
          "--port", str(port), "--dashboard-address", ":0", "--no-show"], **quiet)
     worker = None
+    args = ["train", "pq", "-t", "label", "--impute", "mean", "--hidden", "4", "--epochs", "3",
+            "--batch-size", "64", "-q", "-o", "m.numnet", "--checkpoint-dir", "lost"]
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -312,28 +357,35 @@ def test_a_scheduler_that_goes_away_is_one_line_exit_2(here, capsys, monkeypatch
         worker = subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
              "--no-dashboard", "--no-nanny"], **quiet)
-        original = cluster_fitting._training_arrays
+        original = _Progress.__call__
 
-        def then_kill(*args):
-            arrays = original(*args)  # after the summary pass, before the fit
-            scheduler.kill()
-            scheduler.wait()
-            return arrays
+        def kill(self, epoch, history, holdout):
+            original(self, epoch, history, holdout)
+            if epoch == 1:
+                process.kill()
+                process.wait()
 
-        monkeypatch.setattr(cluster_fitting, "_training_arrays", then_kill)
+        monkeypatch.setattr(_Progress, "__call__", kill)
         with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
-            code, out, err = cli(capsys, "train", "pq", "-t", "label", "--model", "logistic",
-                                 "--impute", "mean", "-q", "-o", "m.numnet", "--scheduler",
-                                 address)
+            code, out, err = cli(capsys, *args, "--scheduler", address)
+        monkeypatch.setattr(_Progress, "__call__", original)
         assert (code, out) == (2, "")
         assert re.fullmatch(
             re.escape(f"error: The Dask scheduler at {address} went away during data-parallel "
                       "training (") + r"\w+" + re.escape(
                 "); the fit stopped. Start the scheduler (and its workers) again and rerun the "
-                "fit.") + "\n", err), err
+                "fit. The training state from before the failed step is saved in "
+                "lost/checkpoint.numnet: once a scheduler is back, run the same command with "
+                "--resume.") + "\n", err), err
         assert not (here / "m.numnet").exists()
     finally:
-        for process in (scheduler, worker):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+        for running in (process, worker):
+            if running is not None and running.poll() is None:
+                running.kill()
+                running.wait()
+    code, _, err = cli(capsys, *args, "--resume", "--scheduler", scheduler)
+    assert code == 0, err
+    code, _, err = cli(capsys, *args[:-2], "-o", "whole.numnet", "--scheduler", scheduler)
+    assert code == 0, err
+    np.testing.assert_array_equal(nn.load("m.numnet").estimator.network_.params,
+                                  nn.load("whole.numnet").estimator.network_.params)

@@ -400,7 +400,7 @@ CASES.update({
     "cluster-stdin": (None, ["train", "-", "-t", "label", "-o", "m.numnet", "--workers", "2"]),
     "cluster-checkpoint": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
                                   "--workers", "2", "--checkpoint-dir", "run-cluster",
-                                  "--solver", "adam"]),
+                                  "--model", "logistic"]),
     "cluster-option": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
                               "--workers", "2", "--dropout", "0.1"]),
     "cluster-solver": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",

@@ -15,8 +15,6 @@ CLUSTER_FLAGS = "--scheduler or --workers"
 
 _NOT_YET = {
     # option: (why the data-parallel path cannot do it yet, what to do instead)
-    "--checkpoint-dir": ("data-parallel training writes no checkpoints, so the run could not be "
-                         "resumed", "Train without --checkpoint-dir, or in memory"),
     "--dp-epsilon": ("private training runs in one process", "Train in memory"),
     "--dp-noise-multiplier": ("private training runs in one process", "Train in memory"),
     "--early-stopping": ("the stopping split would be drawn from rows on the workers",

@@ -188,11 +188,14 @@ def _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier, dp_bou
                     "categories": _parse_categories(dp_categories)}
 
 
-def _checkpoint(directory, every, resume, run, frame, source, solver, solver_option):
+def _checkpoint(directory, every, resume, run, frame, source, solver, solver_option,
+                solvers="adam, sgd or gd"):
     """(Checkpoint, loaded state or None) for ``train --checkpoint-dir``, checked against the run.
 
     ``run`` holds the options that decide the result; with the data's hash it is stored in the
-    checkpoint, and --resume refuses to continue with other options or other data.
+    checkpoint, and --resume refuses to continue with other options or other data. ``frame``
+    None (a table on a cluster) leaves the data's hash to :func:`_check_data_hash`, once the
+    distributed pass has computed it.
     """
     import hashlib
 
@@ -210,13 +213,16 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
         default = "" if solver_option is not None else f" (the default of --model {run['model']})"
         raise UserError(
             f"--checkpoint-dir does not work with --solver lbfgs{default}: L-BFGS cannot be "
-            "resumed mid-run. Pass --solver adam, sgd or gd."
+            f"resumed mid-run. Pass --solver {solvers}."
         )
-    digest = hashlib.sha256(json.dumps([list(frame.columns), [str(t) for t in frame.dtypes]])
-                            .encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    data_sha256 = None
+    if frame is not None:
+        digest = hashlib.sha256(json.dumps([list(frame.columns),
+                                            [str(t) for t in frame.dtypes]]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        data_sha256 = digest.hexdigest()
     info = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in run.items()},
-            "data_sha256": digest.hexdigest()}
+            "data_sha256": data_sha256}
     checkpoint = Checkpoint(directory, every=1 if every is None else every, info=info)
     if not resume:
         if checkpoint.exists():
@@ -233,15 +239,25 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
     saved_run = saved.get("run", {})
     for key, value in info["run"].items():
         if saved_run.get(key) != value:
-            flag = {"hidden": "--hidden", "seed": "--seed"}.get(key, "--" + key.replace("_", "-"))
+            flag = {"hidden": "--hidden", "seed": "--seed",
+                    "data_parallel": "--scheduler/--workers"}.get(
+                key, "--" + key.replace("_", "-"))
             raise UserError(
                 f"--resume needs the options of the interrupted run, but {flag} was "
                 f"{_shown(saved_run.get(key))} there and is {_shown(value)} here."
             )
-    if saved.get("data_sha256") != info["data_sha256"]:
+    if frame is not None:
+        _check_data_hash(checkpoint, data_sha256, source, resume)
+    return checkpoint, state
+
+
+def _check_data_hash(checkpoint, data_sha256, source, resume):
+    """Store the data's hash in the checkpoint; with --resume, refuse other data."""
+    checkpoint.info["data_sha256"] = data_sha256
+    saved = checkpoint.loaded_info or {}
+    if resume and saved.get("data_sha256") != data_sha256:
         raise UserError(f"--resume needs the data of the interrupted run, but {source!r} has "
                         "changed since the checkpoint was written.")
-    return checkpoint, state
 
 
 
@@ -422,7 +438,6 @@ def train(
         from .cluster import check_cluster_options
 
         check_cluster_options(scheduler=scheduler, workers=workers, data=data, options={
-            "--checkpoint-dir": checkpoint_dir is not None,
             "--dp-epsilon": dp_epsilon is not None,
             "--dp-noise-multiplier": dp_noise_multiplier is not None,
             "--early-stopping": early_stopping, "--dropout": bool(dropout),
@@ -456,7 +471,9 @@ def train(
                           drop_missing_target=drop_missing_target, sep=sep, encoding=encoding,
                           scale_target=scale_target, model=model, task=task, options=options,
                           validation_fraction=validation_fraction, seed=seed, dtype=dtype,
-                          scheduler=scheduler, workers=workers, quiet=quiet, as_json=as_json)
+                          scheduler=scheduler, workers=workers, quiet=quiet, as_json=as_json,
+                          checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                          resume=resume)
         return
     read = read_tables if is_pattern(data) else read_table  # a folder or glob: concatenated
     frame = read(data, sep=sep, encoding=encoding)
@@ -614,18 +631,35 @@ def _save(pipeline, report, output, quiet, as_json):
 
 def _train_on_cluster(data, *, target, output, features, exclude, impute, sample_weight,
                       drop_missing_target, sep, encoding, scale_target, model, task, options,
-                      validation_fraction, seed, dtype, scheduler, workers, quiet, as_json):
+                      validation_fraction, seed, dtype, scheduler, workers, quiet, as_json,
+                      checkpoint_dir, checkpoint_every, resume):
     """``train`` with --scheduler or --workers: read, fit and score on the Dask cluster."""
+    from ..exceptions import SchedulerLostError
     from ..tabular import check_columns, estimator_class
     from ..tabular.cluster_fitting import train_pipeline_dask
     from ..tabular.sources import read_dask_table
-    from .cluster import cluster_client
+    from .cluster import DASK_SOLVERS, cluster_client
 
     # MLPClassifier and MLPRegressor take the same options: the task may wait for the data.
     guess = task if task != "auto" else ("regression" if model == "linear" else "classification")
     cls = estimator_class(model, guess)
     params = _model_params(cls, model, options, seed)
     max_epochs = params.get("max_iter", cls().get_params().get("max_iter", 200))
+    checkpoint = resumed = None
+    if checkpoint_dir is not None:
+        run = {"target": target, "features": features, "exclude": exclude, "impute": impute,
+               "model": model, "scale_target": scale_target, "task": task,
+               "sample_weight": sample_weight, "seed": seed, "dtype": dtype,
+               "validation_fraction": validation_fraction, **options, "data_parallel": True}
+        chosen = {**cls().get_params(), **params}
+        if chosen["solver"] == "auto":  # on dask input: gd with an L1 part, else lbfgs
+            l1_part = chosen["alpha"] > 0 and chosen["l1_ratio"] > 0
+            chosen["solver"] = "gd" if l1_part else "lbfgs"
+        resumable = [s for s in DASK_SOLVERS[model] if s != "lbfgs"]
+        checkpoint, resumed = _checkpoint(
+            checkpoint_dir, checkpoint_every, resume, run, None, data, chosen["solver"],
+            options["solver"], solvers=" or ".join(resumable) if len(resumable) < 3
+            else "adam, sgd or gd")
     progress = _Progress(max_epochs, enabled=not quiet)
 
     def dropped(n):
@@ -637,23 +671,39 @@ def _train_on_cluster(data, *, target, output, features, exclude, impute, sample
             held = f", {n_validation} held out for validation" if n_validation else ""
             typer.echo(f"Training {name} ({resolved}) on {n_train} rows{held}, data-parallel "
                        "on the Dask cluster.", err=True)
+            if resumed is not None:
+                typer.echo(f"Resuming from {checkpoint} after {resumed.epoch} epoch(s)"
+                           + (f" and {resumed.batch} batch(es)." if resumed.batch else "."),
+                           err=True)
         progress.start()
+
+    def data_hash(digest):
+        if checkpoint is not None:
+            _check_data_hash(checkpoint, digest, data, resume)
 
     # Lazy: the files' columns are checked here, before a cluster is started or reached.
     frame, _ = read_dask_table(data, sep=sep, encoding=encoding)
     check_columns(frame, [target], "--target", data)
     feature_list, excluded = _feature_columns(frame, target, features, exclude, sample_weight,
                                               data)
-    with cluster_client(scheduler, workers) as client:
-        pipeline, report = _fit(progress, options["learning_rate"], frame,
-                                fitter=train_pipeline_dask, target=target,
-                                features=feature_list, task=task, model=model, params=params,
-                                impute=impute, sample_weight=sample_weight,
-                                validation_fraction=validation_fraction, dtype=dtype,
-                                random_state=seed, source=data, on_split=announce,
-                                scale_target=scale_target,
-                                drop_missing_target=drop_missing_target, on_dropped=dropped,
-                                client=client)
+    try:
+        with cluster_client(scheduler, workers) as client:
+            pipeline, report = _fit(
+                progress, options["learning_rate"], frame, fitter=train_pipeline_dask,
+                target=target, features=feature_list, task=task, model=model, params=params,
+                impute=impute, sample_weight=sample_weight,
+                validation_fraction=validation_fraction, dtype=dtype, random_state=seed,
+                source=data, on_split=announce, scale_target=scale_target,
+                drop_missing_target=drop_missing_target, on_dropped=dropped, client=client,
+                checkpoint=checkpoint, resume=resume,
+                on_data_hash=None if checkpoint is None else data_hash)
+    except SchedulerLostError as error:
+        python = "once a scheduler is back, call again with resume=True."
+        if checkpoint is None or python not in str(error):
+            raise
+        # the state from before the failed step is saved: say how to resume here
+        raise UserError(str(error).replace(python, "once a scheduler is back, run the same "
+                                                   "command with --resume.")) from None
     settings = {**options, "exclude": excluded or None,
                 "scale_target": None if scale_target else False}
     pipeline.info["settings"] = {k: v for k, v in settings.items() if v is not None}

@@ -95,8 +95,12 @@ def _check_dask_params(est, p, incremental):
         )
     refused = {"early_stopping": bool(p.early_stopping), "warm_start": bool(p.warm_start),
                "class_weight": getattr(p, "class_weight", None) is not None}
-    if getattr(est, "_checkpoint", None) is not None:
-        refused["checkpoint"] = True
+    if getattr(est, "_checkpoint", None) is not None and p.solver == "lbfgs":
+        # ('auto' may have become 'lbfgs' here); the mini-batch and 'gd' loops checkpoint
+        raise ValueError(
+            f"solver of {cls} must be one of {{'adam', 'gd', 'sgd'}} to checkpoint training, "
+            "got 'lbfgs'. L-BFGS cannot be resumed mid-run: choose another solver, or train "
+            "without a checkpoint.")
     for name, value in refused.items():
         if value:
             raise ValueError(
@@ -171,7 +175,8 @@ def _train(est, data, p, rng):
         net, loss, optimizer, data, regularizer=regularizer,
         batch_size=None if p.solver == "gd" else batch_size, max_epochs=p.max_iter,
         shuffle=p.shuffle and p.solver != "gd", random_state=rng, verbose=bool(p.verbose),
-        callbacks=(rule, *extra))
+        callbacks=(rule, *extra), checkpoint=getattr(est, "_checkpoint", None),
+        resume=bool(getattr(est, "_resume", False)))
     rule.rescale(history)
     if rule.optimality is not None:
         est._final_optimality = rule.optimality()

@@ -77,6 +77,8 @@ def _plain(value):
 
 def summarise(part, plan):
     """One partition's summary (run on a worker). ``plan`` says what to look at."""
+    import pandas as pd
+
     part, dropped = prepare(part, plan)
     held = held_out(part, plan["used"], plan["fraction"], plan["seed"])
     train = ~held
@@ -84,6 +86,9 @@ def summarise(part, plan):
                "features": {name: _column(part[name], train, plan["impute"])
                             for name in plan["features"]},
                "target": _target(part[plan["target"]], train, plan)}
+    if plan.get("digest"):  # for checkpoints: --resume must see the same data
+        hashes = pd.util.hash_pandas_object(part, index=False).to_numpy()
+        summary["sha256"] = hashlib.sha256(hashes.tobytes()).hexdigest()
     if plan["weight"] is not None:
         weights = part[plan["weight"]].to_numpy(dtype=np.float64, na_value=np.nan)
         bad = _first(~(np.isfinite(weights) & (weights >= 0)))
@@ -192,6 +197,16 @@ class Merged:
         self.dropped = sum(s["dropped"] for s in summaries)
         self.n_held = sum(s["held"] for s in summaries)
         self.n_train = self.n_rows - self.n_held
+
+    def data_sha256(self, frame):
+        """SHA-256 of the table: its columns, dtypes and the partitions' row hashes, in order."""
+        import json
+
+        digest = hashlib.sha256(json.dumps([list(frame.columns),
+                                            [str(t) for t in frame.dtypes]]).encode())
+        for summary in self.parts:
+            digest.update(summary["sha256"].encode())
+        return digest.hexdigest()
 
     def first(self, get):
         """(global 1-based row, rest) of the first partition where ``get(summary)`` is set."""

@@ -110,13 +110,16 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
                         params=None, impute=None, sample_weight=None, validation_fraction=0.2,
                         dtype="float64", random_state=0, callbacks=(), source="data",
                         on_split=None, scale_target=True, drop_missing_target=False,
-                        on_dropped=None, client=None):
+                        on_dropped=None, client=None, checkpoint=None, resume=False,
+                        on_data_hash=None):
     """Fit preprocessing and an estimator on a dask DataFrame, on the active Dask client.
 
     The arguments are :func:`train_pipeline`'s, except: ``on_split(n_train, n_validation,
     estimator_name, task)`` is told the task too (it is known only after the pass);
     ``drop_missing_target`` drops the rows without a target and ``on_dropped(n)`` is told how
-    many; ``impute="median"``, checkpoints and privacy are not offered.
+    many; ``on_data_hash(sha256)`` is given the table's hash, computed in the same pass (for
+    the checkpoint's data check; the estimator's mini-batch and 'gd' training take
+    ``checkpoint`` and ``resume``); ``impute="median"`` and privacy are not offered.
     Returns ``(pipeline, report)`` as :func:`train_pipeline` does.
     """
     import pandas as pd
@@ -139,12 +142,14 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     plan = {"target": target, "features": columns, "weight": sample_weight, "impute": impute,
             "fraction": validation_fraction, "seed": random_state,
             "drop_missing_target": drop_missing_target,
-            "used": [*columns, target, *exclude],
+            "used": [*columns, target, *exclude], "digest": on_data_hash is not None,
             "labels": task == "classification" or model == "logistic"
             or (task == "auto" and model == "mlp" and not floats),
             "numbers": task == "regression" or model == "linear" or not (
                 task == "classification" or model == "logistic" or not numeric)}
     merged = Merged(_compute(frame, plan, source, client))
+    if on_data_hash is not None:
+        on_data_hash(merged.data_sha256(frame))
     if drop_missing_target:
         if merged.n_rows == 0 and merged.dropped:
             raise DataError(f"target column {target!r} must have at least one value, got only "
@@ -178,7 +183,8 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     X, y, w = _training_arrays(frame, merged, plan, pipeline)
     notify = _Callbacks(None, callbacks)
     with scheduler_errors(client):
-        _fit_estimator(estimator, X, y, w, notify, None, False, np.array([np.inf]), target)
+        _fit_estimator(estimator, X, y, w, notify, checkpoint, resume, np.array([np.inf]),
+                       target)
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
