@@ -20,14 +20,22 @@ final model are computed); some options are refused (the command line says which
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
 from .cluster import Merged, held_out, prepare, summarise
-from .columns import MAX_LABEL_CHARS
+from .cluster_checks import (
+    _check_classes,
+    _check_column,
+    _check_split,
+    _check_target,
+    _check_weights,
+    _refuse_text_numbers,
+    _resolve_task,
+)
 from .evaluation import classification_metrics, regression_metrics
 from .fitting import (
-    MAX_CLASSES,
     _Callbacks,
     _fit_estimator,
     _too_large,
@@ -36,12 +44,8 @@ from .fitting import (
 )
 from .pipeline import TabularPipeline
 from .preprocessing import TabularPreprocessor, _plain_value
-from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, select_features
+from .reading import DataError, select_features
 from .statistics import exact_mean, exact_mean_std
-
-_REFUSE_TEXT_NUMBERS = ("column {name!r} holds numbers written as text (e.g. {example!r}), which "
-                        "the data-parallel path does not convert yet. Write them as plain "
-                        "numbers, or train without --scheduler/--workers.")
 
 
 def _compute(frame, plan, source, client):
@@ -122,8 +126,6 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     ``checkpoint`` and ``resume``); ``impute="median"`` and privacy are not offered.
     Returns ``(pipeline, report)`` as :func:`train_pipeline` does.
     """
-    import pandas as pd
-
     from ..distributed.data import get_client, scheduler_errors
 
     client = get_client(client)
@@ -135,18 +137,9 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
         from .reading import check_columns
 
         check_columns(frame, [sample_weight], "--sample-weight", source)
-    target_dtype = frame[target].dtype
-    floats = pd.api.types.is_float_dtype(target_dtype)
-    numeric = (pd.api.types.is_numeric_dtype(target_dtype)
-               and not pd.api.types.is_bool_dtype(target_dtype))
-    plan = {"target": target, "features": columns, "weight": sample_weight, "impute": impute,
-            "fraction": validation_fraction, "seed": random_state,
-            "drop_missing_target": drop_missing_target,
-            "used": [*columns, target, *exclude], "digest": on_data_hash is not None,
-            "labels": task == "classification" or model == "logistic"
-            or (task == "auto" and model == "mlp" and not floats),
-            "numbers": task == "regression" or model == "linear" or not (
-                task == "classification" or model == "logistic" or not numeric)}
+    plan = _plan(frame, target, columns, sample_weight, impute, validation_fraction,
+                 random_state, drop_missing_target, task, model)
+    plan["digest"] = on_data_hash is not None
     merged = Merged(_compute(frame, plan, source, client))
     if on_data_hash is not None:
         on_data_hash(merged.data_sha256(frame))
@@ -158,22 +151,8 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
             on_dropped(merged.dropped)
     if merged.n_rows == 0:
         raise DataError(f"{source!r} has no data rows, only a header.")
-    kinds = _kinds(frame, columns)
-    _refuse_text_numbers(merged, kinds, columns)
-    task = _resolve_task(merged, target, target_dtype, task, model)
-    cls = estimator_class(model, task)
-    _check_target(merged, target, task)
-    if task == "classification":
-        _check_classes(merged, target)
-    if sample_weight is not None:
-        _check_weights(frame, merged, sample_weight)
-    estimator = cls()
-    estimator.set_params(**(params or {}))
-    if hasattr(estimator, "_validate_params"):
-        estimator._validate_params()
-    for name in columns:
-        _check_column(merged, name, kinds[name], frame[name].dtype, impute)
-    _check_split(merged, target, task, validation_fraction)
+    task, estimator = _checked(merged, frame, plan, task, model, params, validation_fraction)
+    cls = type(estimator)
     if on_split is not None:
         on_split(merged.n_train, merged.n_held, cls.__name__, task)
     preprocessor = _fit_preprocessor(merged, frame, columns, impute, plan, client)
@@ -191,15 +170,8 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
         "random_state": random_state, "n_train": int(merged.n_train),
         "n_validation": int(merged.n_held), "metrics": {}, "validation_curve": {},
     }
-    history = getattr(estimator, "history_", None)
-    kept = None
-    if history is not None and getattr(history, "loss", None):
-        kept = history.best_epoch if history.best_epoch is not None else len(history.loss)
-        pipeline.info["metrics_epoch"] = int(kept)
-    if merged.n_held:
-        with scheduler_errors(client):
-            pipeline.info["metrics"] = _held_out_metrics(frame, plan, pipeline)
-        _warn_about_result(pipeline, {"val_loss": []}, kept, model)
+    with scheduler_errors(client):
+        _score(pipeline, frame, plan, merged, model)
     report = {"task": task, "model": model, "estimator": cls.__name__,
               "n_train": int(merged.n_train), "n_validation": int(merged.n_held),
               "n_features": len(preprocessor.feature_names_out_),
@@ -207,175 +179,56 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     return pipeline, report
 
 
-# ----------------------------------------------------------------------------------- checks
+def _plan(frame, target, columns, sample_weight, impute, fraction, seed, drop_missing_target,
+          task, model):
+    """What the workers summarise: the columns, the split, and how the target may be read."""
+    import pandas as pd
+
+    dtype = frame[target].dtype
+    numbers = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    auto_mlp = task == "auto" and model == "mlp"
+    weight = () if sample_weight is None else (sample_weight,)
+    return {"target": target, "features": columns, "weight": sample_weight, "impute": impute,
+            "fraction": fraction, "seed": seed, "drop_missing_target": drop_missing_target,
+            "used": [*columns, target, *weight],
+            # count the labels when the task may be classification, sum when regression
+            "labels": task == "classification" or model == "logistic"
+            or (auto_mlp and not pd.api.types.is_float_dtype(dtype)),
+            "numbers": task == "regression" or model == "linear" or (auto_mlp and numbers)}
 
 
-def _refuse_text_numbers(merged, kinds, columns):
-    """Refuse text columns of numbers with separators or signs (memory converts them)."""
+def _checked(merged, frame, plan, task, model, params, fraction):
+    """(task, estimator) after the in-memory checks, in their order, on the merged summaries."""
+    target, columns, weight = plan["target"], plan["features"], plan["weight"]
+    kinds = _kinds(frame, columns)
+    _refuse_text_numbers(merged, kinds, columns)
+    task = _resolve_task(merged, target, frame[target].dtype, task, model)
+    cls = estimator_class(model, task)
+    _check_target(merged, target, task)
+    if task == "classification":
+        _check_classes(merged, target)
+    if weight is not None:
+        _check_weights(frame, merged, weight)
+    estimator = cls()
+    estimator.set_params(**(params or {}))
+    if hasattr(estimator, "_validate_params"):
+        estimator._validate_params()  # bad hyperparameters fail before any work, as in fit
     for name in columns:
-        if kinds[name] != "text":
-            continue
-        part = [s["features"][name] for s in merged.parts if s["features"][name]["n_present"]]
-        if not part or any(p["formats"] is None for p in part):
-            continue
-        union = set().union(*(p["formats"] for p in part))
-        if {kind for kind, _ in union} != {"plain"} or {d for _, d in union} - {None}:
-            raise DataError(_REFUSE_TEXT_NUMBERS.format(name=name, example=part[0]["example"]))
+        _check_column(merged, name, kinds[name], frame[name].dtype, plan["impute"])
+    _check_split(merged, target, task, fraction)
+    return task, estimator
 
 
-def _resolve_task(merged, target, dtype, task, model):
-    import pandas as pd
-
-    if task != "auto":
-        return task
-    if model == "linear":
-        return "regression"
-    if model == "logistic":
-        return "classification"
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        return "classification"
-    if pd.api.types.is_integer_dtype(dtype):
-        counts = merged.counts(lambda s: s["target"]["counts"])
-        if counts is not None and len(counts) <= MAX_CLASSIFICATION_INTEGERS:
-            return "classification"
-    return "regression"
-
-
-def _check_target(merged, target, task):
-    unusable = next((s["target"]["unusable"] for s in merged.parts
-                     if s["target"]["unusable"]), None)
-    if unusable:
-        raise DataError(unusable)
-    missing = merged.total(lambda s: s["target"]["missing"])
-    if missing:
-        row, = merged.first(lambda s: s["target"]["first_missing"])
-        raise DataError(
-            f"target column {target!r} has {missing} missing value(s), the first at row {row}. "
-            "Drop those rows (--drop-missing-target); targets are never imputed."
-        )
-    if task == "regression":
-        bad = merged.first(lambda s: s["target"]["first_text"])
-        if bad is not None:
-            raise DataError(
-                f"target column {target!r} must be numeric for regression, got {bad[1]!r} at "
-                f"row {bad[0]}. Use --task classification to predict categories."
-            )
-        bad = merged.first(lambda s: s["target"]["first_inf"])
-        if bad is not None:
-            raise DataError(f"target column {target!r} must hold finite numbers, got {bad[1]} "
-                            f"at row {bad[0]}.")
-        return
-    long = merged.first(lambda s: s["target"]["long"])
-    if long is not None:
-        raise DataError(
-            f"target column {target!r} must hold class labels of at most {MAX_LABEL_CHARS} "
-            f"characters, got one of {long[1]} characters at row {long[0]}. Check that "
-            "--target names the label column."
-        )
-
-
-def _check_classes(merged, target):
-    counts = merged.counts(lambda s: s["target"]["counts"])
-    if counts is not None and len(counts) < 2:
-        raise DataError(
-            f"target column {target!r} must have at least 2 classes for classification, got "
-            f"only {next(iter(counts))!r}."
-        )
-    n_rows = merged.n_rows
-    if counts is None or len(counts) > MAX_CLASSES or len(counts) > n_rows / 2:
-        found = f"more than {MAX_CLASSES}" if counts is None else str(len(counts))
-        raise DataError(
-            f"target column {target!r} must have at most {MAX_CLASSES} classes, and at most "
-            f"half as many as rows, got {found} classes in {n_rows} rows. If the target is "
-            "a number, pass --task regression; if it is an identifier, choose another target."
-        )
-    for label in sorted(counts, key=str):
-        if counts[label] == 1:
-            warnings.warn(
-                f"class {label!r} of target column {target!r} has only 1 row; it is kept for "
-                "training, so the validation metrics cannot cover it.", UserWarning, stacklevel=3,
-            )
-
-
-def _check_weights(frame, merged, name):
-    import pandas as pd
-
-    dtype = frame[name].dtype
-    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise DataError(f"--sample-weight column {name!r} must be numeric.")
-    bad = merged.first(lambda s: s["weight"])
-    if bad is not None:
-        raise DataError(f"--sample-weight column {name!r} must hold finite values >= 0, got "
-                        f"{bad[1]} at row {bad[0]}.")
-
-
-def _check_column(merged, name, kind, dtype, impute):
-    """:meth:`TabularPreprocessor.check` on the merged summaries of one column."""
-    import pandas as pd
-
-    part = [s["features"][name] for s in merged.parts]
-    n_present = sum(p.get("n_present", 0) for p in part)
-    dates = kind == "date" or (kind == "text" and n_present
-                               and sum(p["n_date"] for p in part) == n_present)
-    if dates:
-        raise DataError(
-            f"column {name!r} holds dates, which the data-parallel path (--scheduler, "
-            f"--workers) does not preprocess yet. Leave it out with --exclude {name}, or train "
-            "without --scheduler/--workers."
-        )
-    if kind == "text":
-        unusable = next((p["unusable"] for p in part if p["unusable"]), None)
-        if unusable:
-            raise DataError(unusable)
-        if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
-                or isinstance(dtype, pd.CategoricalDtype)):
-            raise DataError(
-                f"column {name!r} has dtype {dtype}, which numnet cannot use. Convert it to "
-                "numbers or strings, or leave it out with --features."
-            )
-        share = sum(p["n_numeric"] for p in part) / n_present if n_present else 0.0
-        if 0.9 <= share < 1.0:
-            row, value = merged.first(lambda s: s["features"][name]["first_text"])
-            raise DataError(
-                f"column {name!r} must be numeric, got {value!r} at row {row}. Fix that value, "
-                "or leave it empty and use --impute."
-            )
-    missing = sum(p["missing"] for p in part)
-    if missing == merged.n_rows:
-        raise DataError(
-            f"column {name!r} must have at least one value, got only missing values. Leave it "
-            "out with --features."
-        )
-    if missing and impute is None:
-        row, = merged.first(lambda s: s["features"][name]["first_missing"])
-        raise DataError(
-            f"column {name!r} has {missing} missing value(s), the first at row {row}. Fill or "
-            "drop them, or pass --impute mean|median|most_frequent."
-        )
-    if kind == "numeric":
-        bad = merged.first(lambda s: s["features"][name]["first_inf"])
-        if bad is not None:
-            raise DataError(f"column {name!r} must hold finite numbers, got {bad[1]} at row "
-                            f"{bad[0]}.")
-
-
-def _check_split(merged, target, task, fraction):
-    if fraction and merged.n_train == 0:
-        raise DataError(
-            f"--validation-fraction {fraction} leaves no rows for training out of "
-            f"{merged.n_rows}. Use a smaller fraction, or 0 to train on every row."
-        )
-    if task != "classification":
-        return
-    counts = merged.counts(lambda s: s["target"]["counts"])
-    trained = merged.counts(lambda s: s["target"]["train_counts"]) or {}
-    for label in sorted(counts, key=str):
-        if not trained.get(label):
-            raise DataError(
-                f"class {label!r} of target column {target!r} has all its {counts[label]} "
-                "row(s) in the held-out split (a hash of each row), so the model could not "
-                "learn it. Pass another --seed, a smaller --validation-fraction, or 0."
-            )
+def _score(pipeline, frame, plan, merged, model):
+    """The kept epoch, and the metrics on the held-out rows (predicted on the workers)."""
+    history = getattr(pipeline.estimator, "history_", None)
+    kept = None
+    if history is not None and getattr(history, "loss", None):
+        kept = history.best_epoch if history.best_epoch is not None else len(history.loss)
+        pipeline.info["metrics_epoch"] = int(kept)
+    if merged.n_held:
+        pipeline.info["metrics"] = _held_out_metrics(frame, plan, pipeline)
+        _warn_about_result(pipeline, {"val_loss": []}, kept, model)
 
 
 # ------------------------------------------------------------------------------ the fit
@@ -383,86 +236,21 @@ def _check_split(merged, target, task, fraction):
 
 def _fit_preprocessor(merged, frame, columns, impute, plan, client):
     """:meth:`TabularPreprocessor.fit` from the merged summaries (its warnings included)."""
-    import pandas as pd
-
     pre = TabularPreprocessor(impute=impute)
     pre.columns_ = []
     dropped = []
-    n_train = merged.n_train
     for name in columns:
-        part = [s["features"][name] for s in merged.parts]
-        train_missing = sum(p["train_missing"] for p in part)
-        if "sums" in part[0]:  # numeric
-            present = [p for p in part if p["min"] is not None]
-            low = min((p["min"] for p in present), default=None)
-            high = max((p["max"] for p in present), default=None)
-            if n_train > 1 and (train_missing == n_train
-                                or (train_missing == 0 and low == high)):
-                dropped.append((name, math.nan if train_missing else low))
-                continue
-            dtype = frame[name].dtype
-            if (n_train >= 10 and pd.api.types.is_integer_dtype(dtype)
-                    and high - low < 2 * n_train
-                    and _all_different(merged, frame, name, plan, client)):
-                warnings.warn(
-                    f"column {name!r} looks like a row number (its {n_train} values are all "
-                    f"different integers from {low} to {high}); it is used as a feature. If it "
-                    f"is an identifier, leave it out with --exclude {name}.", UserWarning,
-                    stacklevel=3,
-                )
-            total, squares = merged.sums(lambda s, n=name: s["features"][n]["sums"])
-            n_present = sum(p["n_present"] for p in part)
-            if impute == "most_frequent":
-                counts = merged.counts(lambda s, n=name: s["features"][n]["counts"])
-                top = max(counts.values())
-                fill = float(min(v for v, c in counts.items() if c == top))
-            else:
-                fill = exact_mean(n_present, total)
-            from fractions import Fraction
-
-            extra = n_train - n_present
-            total += extra * Fraction(fill)
-            squares += extra * Fraction(fill) ** 2
-            try:
-                mean, std = exact_mean_std(n_train, total, squares)
-            except OverflowError:
-                mean = std = math.inf
-            if not (math.isfinite(mean) and math.isfinite(std)):
-                largest = max(abs(float(low)), abs(float(high)))
-                raise DataError(
-                    f"column {name!r} must have values small enough to standardise, got values "
-                    f"up to {largest:.3g}. Rescale the column (e.g. divide it by a power of 10)."
-                )
-            pre.columns_.append({"name": name, "kind": "numeric", "fill": fill, "mean": mean,
-                                 "scale": std if std > 0 else 1.0})
-            continue
-        counts = merged.counts(lambda s, n=name: s["features"][n]["counts"])
-        if n_train > 1 and (train_missing == n_train
-                            or (train_missing == 0 and len(counts) == 1)):
-            dropped.append((name, math.nan if train_missing else next(iter(counts))))
-            continue
-        n_present = sum(counts.values())
-        top = max(counts.values())
-        fill = min(v for v, c in counts.items() if c == top)
-        categories = sorted(counts)
-        if n_present >= 10 and len(categories) == n_present:
-            warnings.warn(
-                f"column {name!r} looks like an identifier (its {n_present} values are all "
-                f"different text); it is used as {len(categories)} one-hot features. If it is "
-                f"an identifier, leave it out with --exclude {name}.", UserWarning, stacklevel=3,
-            )
-        elif len(categories) > 50 and len(categories) > 0.5 * n_present:
-            warnings.warn(
-                f"column {name!r} has {len(categories)} distinct values in {n_present} rows, so "
-                f"one-hot encoding adds {len(categories)} features. If it is an identifier, "
-                f"leave it out with --exclude {name}.", UserWarning, stacklevel=3,
-            )
-        pre.columns_.append({"name": name, "kind": "categorical", "fill": fill,
-                             "categories": categories})
+        numeric = "sums" in merged.parts[0]["features"][name]
+        fit = _numeric_column if numeric else _categorical_column
+        state, constant = fit(merged, frame, name, impute, plan, client)
+        if state is None:
+            dropped.append((name, constant))
+        else:
+            pre.columns_.append(state)
     for name, value in dropped:
         warnings.warn(
             f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
-            "row, so it cannot help; it is left out.", UserWarning, stacklevel=3,
+            "row, so it cannot help; it is left out.", UserWarning, stacklevel=4,
         )
     if not pre.columns_:
         raise DataError(
@@ -470,6 +258,77 @@ def _fit_preprocessor(merged, frame, columns, impute, plan, client):
             f"{', '.join(repr(n) for n, _ in dropped)}."
         )
     return pre
+
+
+def _numeric_column(merged, frame, name, impute, plan, client):
+    """(state, None), or (None, its value) for a constant column: ``fit``'s numeric branch."""
+    import pandas as pd
+
+    part = [s["features"][name] for s in merged.parts]
+    n_train = merged.n_train
+    train_missing = sum(p["train_missing"] for p in part)
+    present = [p for p in part if p["min"] is not None]
+    low = min((p["min"] for p in present), default=None)
+    high = max((p["max"] for p in present), default=None)
+    if n_train > 1 and (train_missing == n_train or (train_missing == 0 and low == high)):
+        return None, math.nan if train_missing else low
+    if low is None:  # a single training row, missing
+        low = high = 0
+    if (n_train >= 10 and pd.api.types.is_integer_dtype(frame[name].dtype)
+            and high - low < 2 * n_train and _all_different(merged, frame, name, plan, client)):
+        warnings.warn(
+            f"column {name!r} looks like a row number (its {n_train} values are all different "
+            f"integers from {low} to {high}); it is used as a feature. If it is an identifier, "
+            f"leave it out with --exclude {name}.", UserWarning, stacklevel=5,
+        )
+    total, squares = merged.sums(lambda s: s["features"][name]["sums"])
+    n_present = sum(p["n_present"] for p in part)
+    if impute == "most_frequent":
+        counts = merged.counts(lambda s: s["features"][name]["counts"])
+        top = max(counts.values())
+        fill = float(min(v for v, c in counts.items() if c == top))  # ties: the smallest
+    else:
+        fill = exact_mean(n_present, total)
+    filled = (n_train - n_present) * Fraction(fill)  # the missing values, filled
+    total, squares = total + filled, squares + filled * Fraction(fill)
+    try:
+        mean, std = exact_mean_std(n_train, total, squares)
+    except OverflowError:
+        mean = std = math.inf
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        raise DataError(
+            f"column {name!r} must have values small enough to standardise, got values up to "
+            f"{max(abs(float(low)), abs(float(high))):.3g}. Rescale the column (e.g. divide it "
+            "by a power of 10)."
+        )
+    return {"name": name, "kind": "numeric", "fill": fill, "mean": mean,
+            "scale": std if std > 0 else 1.0}, None
+
+
+def _categorical_column(merged, frame, name, impute, plan, client):
+    """(state, None), or (None, its value) for a constant column: ``fit``'s text branch."""
+    n_train = merged.n_train
+    train_missing = sum(s["features"][name]["train_missing"] for s in merged.parts)
+    counts = merged.counts(lambda s: s["features"][name]["counts"])
+    if n_train > 1 and (train_missing == n_train or (train_missing == 0 and len(counts) == 1)):
+        return None, math.nan if train_missing else next(iter(counts))
+    n_present = sum(counts.values())
+    top = max(counts.values())
+    fill = min(v for v, c in counts.items() if c == top)
+    categories = sorted(counts)
+    if n_present >= 10 and len(categories) == n_present:
+        warnings.warn(
+            f"column {name!r} looks like an identifier (its {n_present} values are all "
+            f"different text); it is used as {len(categories)} one-hot features. If it is an "
+            f"identifier, leave it out with --exclude {name}.", UserWarning, stacklevel=5,
+        )
+    elif len(categories) > 50 and len(categories) > 0.5 * n_present:
+        warnings.warn(
+            f"column {name!r} has {len(categories)} distinct values in {n_present} rows, so "
+            f"one-hot encoding adds {len(categories)} features. If it is an identifier, leave "
+            f"it out with --exclude {name}.", UserWarning, stacklevel=5,
+        )
+    return {"name": name, "kind": "categorical", "fill": fill, "categories": categories}, None
 
 
 def _all_different(merged, frame, name, plan, client):
