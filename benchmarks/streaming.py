@@ -14,7 +14,7 @@ its peak resident memory (``ru_maxrss``) is the training's own:
 and reports the size on disk and in memory (float64) against the streamed run's peak RSS,
 its time, and the accuracy and log-loss of both models on ``--test-rows`` fresh rows.
 
-Usage: python benchmarks/streaming.py [--rows 4000000] [--features 50] [--group-rows 50000]
+Usage: python benchmarks/streaming.py [--rows 9000000] [--features 50] [--group-rows 50000]
                                       [--buffer-rows 100000] [--batch-size 256] [--epochs 1]
                                       [--sample 250000] [--dir /tmp/numnet_stream_bench]
                                       [--keep]
@@ -132,7 +132,7 @@ def in_memory_sample(args, path, stats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--rows", type=int, default=9_000_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--group-rows", type=int, default=50_000)
     parser.add_argument("--buffer-rows", type=int, default=100_000)
