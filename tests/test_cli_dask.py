@@ -72,6 +72,21 @@ def folder(tmp_path_factory):
     frame[["count", "label"]].iloc[:100].to_csv(folder / "types" / "a.csv", index=False)
     frame[["count", "label"]].iloc[100:].assign(count=lambda f: f["count"].where(
         f.index != 120)).to_csv(folder / "types" / "b.csv", index=False)
+    (folder / "ids").mkdir()
+    rng = np.random.default_rng(1)
+    shuffled = rng.permutation(len(frame))
+    ids = frame.assign(id=np.arange(1, len(frame) + 1), ticket=shuffled,
+                       code=[f"c{i:04d}" for i in shuffled])[
+        ["id", "ticket", "code", "x", "label"]]
+    ids.loc[[3, 200], "label"] = None
+    start = 0
+    for index, size in enumerate(SIZES):
+        ids.iloc[start:start + size].to_parquet(folder / "ids" / f"{index}.parquet",
+                                                index=False)
+        start += size
+    (folder / "money").mkdir()
+    frame.assign(cost=[f"${v:,.2f}" for v in frame["count"] * 1000.5])[
+        ["cost", "label"]].to_csv(folder / "money" / "a.csv", index=False)
     (folder / "dates").mkdir()
     frame.assign(day="2024-01-31")[["x", "day", "label"]].to_csv(folder / "dates" / "a.csv",
                                                                  index=False)
@@ -175,6 +190,56 @@ def test_an_mlp_classifier_on_the_cluster(here, scheduler, capsys):
     assert list(model.classes_) == ["down", "up"]
 
 
+def test_warnings_and_dropped_rows_as_in_memory(here, scheduler, capsys):
+    # Row numbers (files in order: settled from the ranges), shuffled ids (a second small
+    # pass), text ids, rows without a label dropped: the same lines and the same file.
+    args = ["train", "ids", "-t", "label", "--model", "logistic", "--impute", "mean",
+            "--drop-missing-target", "--validation-fraction", "0"]
+    code, _, err = cli(capsys, *args, "-o", "ids-cluster.numnet", "--scheduler", scheduler)
+    assert code == 0, err
+    code, _, memory = cli(capsys, *args, "-o", "ids-memory.numnet")
+    assert code == 0
+
+    def lines(text):
+        return [line for line in text.splitlines()
+                if line.startswith(("warning:", "Dropped"))]
+
+    assert lines(err) == lines(memory)
+    assert [line.split(" (its")[0] for line in lines(err)] == [
+        "Dropped 2 row(s) with a missing 'label'.", "warning: column 'id' looks like a row number",
+        "warning: column 'ticket' looks like a row number",
+        "warning: column 'code' looks like an identifier"]
+    assert (nn.load("ids-cluster.numnet").preprocessor.get_state()
+            == nn.load("ids-memory.numnet").preprocessor.get_state())
+
+
+def test_numbers_written_as_text_are_refused_on_the_cluster(here, scheduler, capsys):
+    code, _, err = cli(capsys, "train", "money", "-t", "label", "-o", "m.numnet",
+                       "--scheduler", scheduler)
+    assert (code, err) == (2, "error: column 'cost' holds numbers written as text (e.g. "
+                              "'$1,000.50'), which the data-parallel path does not convert yet. "
+                              "Write them as plain numbers, or train without "
+                              "--scheduler/--workers.\n")
+
+
+def test_a_class_held_out_entirely_is_an_error(here, scheduler, capsys):
+    # 'up' is rare here; with a large held-out share one seed puts all its rows there
+    for seed in range(200):
+        frame = pd.DataFrame({"x": np.arange(40.0), "label": ["up"] + ["down"] * 39})
+        held = held_out(frame, ["x", "label"], 0.5, seed)
+        if held[0]:
+            break
+    frame.to_csv("rare.csv", index=False)
+    code, _, err = cli(capsys, "train", "rare.csv", "-t", "label", "-o", "m.numnet",
+                       "--validation-fraction", "0.5", "--seed", seed, "--scheduler", scheduler)
+    assert (code, err) == (2, "warning: class 'up' of target column 'label' has only 1 row; it "
+                              "is kept for training, so the validation metrics cannot cover "
+                              "it.\nerror: class 'up' of target column 'label' has all its "
+                              "1 row(s) in the held-out split (a hash of each row), so the "
+                              "model could not learn it. Pass another --seed, a smaller "
+                              "--validation-fraction, or 0.\n")
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 
@@ -216,6 +281,10 @@ REFUSALS = {
                 "--dropout does not work with --scheduler or --workers yet: each worker's copy "
                 "of the network would draw the same mask. Leave out --dropout, or train in "
                 "memory (without --scheduler or --workers)."),
+    "early stopping": (["pq", "--workers", "2", "--early-stopping"],
+                       "--early-stopping does not work with --scheduler or --workers yet: the "
+                       "stopping split would be drawn from rows on the workers. Train for a "
+                       "fixed --epochs, or in memory (without --scheduler or --workers)."),
     "median": (["pq", "--workers", "2", "--impute", "median"],
                "--impute median does not work with --scheduler or --workers yet: an exact "
                "median needs the whole column in one place. Pass --impute mean or "
