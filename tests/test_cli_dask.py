@@ -308,6 +308,13 @@ def test_refusals_before_any_work(case, here, capsys):
     assert not (here / "m.numnet").exists()
 
 
+def test_without_the_dask_extra_one_line_says_what_to_install(here, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--workers", 2)
+    assert (code, out, err) == (2, "", "error: --scheduler or --workers needs Dask: pip install "
+                                       "'numnet[dask]'.\n")
+
+
 def test_an_unreachable_scheduler_is_one_line(here, capsys):
     import dask
 

@@ -51,6 +51,7 @@ def check_cluster_options(*, scheduler, workers, data, options):
         listed = ", ".join(DASK_SOLVERS[model])
         raise UserError(f"--solver {solver} does not work with {CLUSTER_FLAGS} and --model "
                         f"{model} yet: pass one of {listed}, or train in memory.")
+    _import_distributed()  # the dask extra, before anything is read
 
 
 def _import_distributed():
