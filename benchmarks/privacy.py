@@ -43,15 +43,43 @@ def _numnet_net(sizes, seed=0, dtype=np.float32):
         sizes[0], random_state=seed, dtype=dtype)
 
 
+def _mnist_shaped(n_rows):
+    """(X float32, integer labels, one-hot Y) of random MNIST-shaped data."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, SIZES[-1], n_rows)
+    return X, labels, np.eye(SIZES[-1], dtype=np.float32)[labels]
+
+
+def _torch_mlp():
+    import torch
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                               torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                               torch.nn.Linear(256, 10))
+
+
+def _report(title, best, unit, scale):
+    """Print each entry's best time against numnet's plain one; return the rows."""
+    plain = best["numnet plain"]
+    print(f"\n{title}:")
+    rows = {}
+    for name, seconds in best.items():
+        rows[name] = {unit: seconds * scale, "vs numnet plain": seconds / plain}
+        print(f"  {name:32s} {seconds * scale:8.3f} {unit:2s}   {seconds / plain:5.2f}x "
+              "numnet plain")
+    if "Opacus ghost clipping" in best:
+        speedup = best["Opacus ghost clipping"] / best["numnet DP"]
+        print(f"  numnet DP throughput / Opacus ghost clipping: {speedup:.2f}x")
+    return rows
+
+
 def step_costs(rounds):
     import numnet as nn
     from numnet.privacy import ClippedNoisyGradient
     from numnet.training.gradients import Backprop
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(BATCH, SIZES[0])).astype(np.float32)
-    labels = rng.integers(0, SIZES[-1], BATCH)
-    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
+    X, labels, Y = _mnist_shaped(BATCH)
     loss = nn.SoftmaxCrossEntropy()
     steps = {}
 
@@ -90,13 +118,7 @@ def step_costs(rounds):
     if torch is not None:
         warnings.filterwarnings("ignore", message="Full backward hook")
         Xt, yt = torch.from_numpy(X), torch.from_numpy(labels)
-
-        def model():
-            torch.manual_seed(0)
-            return torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 10))
-        plain_model = model()
+        plain_model = _torch_mlp()
         plain_opt = torch.optim.SGD(plain_model.parameters(), lr=0.01)
         criterion = torch.nn.CrossEntropyLoss()
 
@@ -106,7 +128,7 @@ def step_costs(rounds):
             plain_opt.step()
         steps["torch plain"] = torch_plain
 
-        ghost = GradSampleModuleFastGradientClipping(model(), max_grad_norm=1.0,
+        ghost = GradSampleModuleFastGradientClipping(_torch_mlp(), max_grad_norm=1.0,
                                                      use_ghost_clipping=True)
         ghost_opt = DPOptimizerFastGradientClipping(
             torch.optim.SGD(ghost.parameters(), lr=0.01), noise_multiplier=1.0,
@@ -130,16 +152,8 @@ def step_costs(rounds):
             for _ in range(20):
                 step()
             best[name] = min(best[name], (time.perf_counter() - start) / 20)
-    plain_ms = best["numnet plain"]
-    print(f"\nOne step, 784-256-256-10 float32, batch {BATCH} (best of {rounds} x 20):")
-    rows = {}
-    for name, seconds in best.items():
-        rows[name] = {"ms": seconds * 1e3, "vs numnet plain": seconds / plain_ms}
-        print(f"  {name:32s} {seconds * 1e3:8.3f} ms   {seconds / plain_ms:5.2f}x numnet plain")
-    if "Opacus ghost clipping" in best:
-        speedup = best["Opacus ghost clipping"] / best["numnet DP"]
-        print(f"  numnet DP throughput / Opacus ghost clipping: {speedup:.2f}x")
-    return rows
+    return _report(f"One step, 784-256-256-10 float32, batch {BATCH} (best of {rounds} x 20)",
+                   best, "ms", 1e3)
 
 
 EPOCH_ROWS = 60_000
@@ -151,10 +165,7 @@ def epoch_costs(rounds):
     DataLoader (Opacus's ``make_private`` swaps in its Poisson DataLoader), best of rounds."""
     import numnet as nn
     from numnet.privacy import train_private
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(EPOCH_ROWS, SIZES[0])).astype(np.float32)
-    labels = rng.integers(0, SIZES[-1], EPOCH_ROWS)
-    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
+    X, labels, Y = _mnist_shaped(EPOCH_ROWS)
     loss = nn.SoftmaxCrossEntropy()
     epochs = {}
 
@@ -177,14 +188,8 @@ def epoch_costs(rounds):
         warnings.filterwarnings("ignore")
         data = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(labels))
 
-        def model():
-            torch.manual_seed(0)
-            return torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 10))
-
         def torch_plain():
-            net = model()
+            net = _torch_mlp()
             optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
             criterion = torch.nn.CrossEntropyLoss()
             for xb, yb in torch.utils.data.DataLoader(data, batch_size=BATCH, shuffle=True):
@@ -194,7 +199,7 @@ def epoch_costs(rounds):
         epochs["torch plain"] = torch_plain
 
         def opacus_ghost():
-            net = model()
+            net = _torch_mlp()
             optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
             net, optimizer, criterion, loader = PrivacyEngine().make_private(
                 module=net, optimizer=optimizer, criterion=torch.nn.CrossEntropyLoss(),
@@ -213,17 +218,8 @@ def epoch_costs(rounds):
             start = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - start)
-    plain = best["numnet plain"]
-    print(f"\nOne epoch, {EPOCH_ROWS} x 784 float32, 784-256-256-10, batch {BATCH} "
-          f"(best of {rounds}):")
-    rows = {}
-    for name, seconds in best.items():
-        rows[name] = {"s": seconds, "vs numnet plain": seconds / plain}
-        print(f"  {name:32s} {seconds:8.2f} s    {seconds / plain:5.2f}x numnet plain")
-    if "Opacus ghost clipping" in best:
-        speedup = best["Opacus ghost clipping"] / best["numnet DP"]
-        print(f"  numnet DP throughput / Opacus ghost clipping: {speedup:.2f}x")
-    return rows
+    return _report(f"One epoch, {EPOCH_ROWS} x 784 float32, 784-256-256-10, batch {BATCH} "
+                   f"(best of {rounds})", best, "s", 1.0)
 
 
 def main():
