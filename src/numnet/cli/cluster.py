@@ -73,6 +73,9 @@ def cluster_client(scheduler, workers):
     distributed = _import_distributed()
     import dask
 
+    # Ctrl-C mid-step leaves Dask's pending gathers to be collected at exit, each printed as
+    # "Task exception was never retrieved" by asyncio's logger: not the user's concern.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     cluster = None
     if workers is not None:
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
