@@ -130,6 +130,16 @@ def folder(tmp_path_factory):
                                       columns=["x", "label"])
     frame.assign(label=LABELS).to_csv(folder / "parts" / "b.csv", index=False,
                                       columns=["x", "z", "label"])
+    frame.assign(day="2024-01-31").to_csv(folder / "dated.csv", index=False,
+                                          columns=["x", "day", "label"])
+    frame.assign(cost=[f"${v:,.2f}" for v in 1000 + 1000 * frame["x"].abs()]).to_csv(
+        folder / "money.csv", index=False, columns=["cost", "label"])
+    (folder / "types").mkdir()
+    counts = pd.Series(np.arange(len(frame)), dtype=float)
+    frame.assign(n=counts.astype(int)).iloc[:20].to_csv(folder / "types" / "a.csv",
+                                                        index=False, columns=["n", "label"])
+    frame.assign(n=counts.where(counts != 30)).iloc[20:].to_csv(
+        folder / "types" / "b.csv", index=False, columns=["n", "label"])
     return folder
 
 
@@ -405,6 +415,12 @@ CASES.update({
                               "--workers", "2", "--dropout", "0.1"]),
     "cluster-solver": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
                               "--workers", "2", "--model", "logistic", "--solver", "adam"]),
+    "cluster-dates": (None, ["train", "dated.csv", "-t", "label", "-o", "m.numnet",
+                             "--workers", "1"]),
+    "cluster-text-numbers": (None, ["train", "money.csv", "-t", "label", "-o", "m.numnet",
+                                    "--workers", "1"]),
+    "cluster-csv-types": (None, ["train", "types", "-t", "label", "-o", "m.numnet",
+                                 "--impute", "mean", "--workers", "1"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
                          "--dp-epsilon", "3", "-o", "m.numnet"]),
 })
