@@ -20,6 +20,9 @@ import numpy as np
 _CHUNK = 1 << 16
 """Rows per block: sums of products below 2**36 stay exact in float64 for 2**16 rows."""
 
+_SHIFT = 1074 + 53
+"""2**-1074 is the smallest float64 (subnormal); frexp's E - 53 is never below -1127."""
+
 
 def _mantissas(values):
     """(|M|, sign, E) with ``values == sign * M * 2**E``, M an integer below 2**53."""
@@ -29,9 +32,16 @@ def _mantissas(values):
 
 
 def _grouped(keys, columns):
-    """Per distinct key: the exact integer sums of each column (float64 sums of ints < 2**52)."""
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique, [np.bincount(inverse, weights=c, minlength=len(unique)) for c in columns]
+    """Per distinct key: the exact integer sums of each column (float64 sums of ints < 2**52).
+
+    The keys are exponents, a few thousand values at most: counted by ``bincount`` from the
+    smallest, without sorting.
+    """
+    low = int(keys.min())
+    offsets = keys - low
+    present = np.flatnonzero(np.bincount(offsets))
+    sums = [np.bincount(offsets, weights=c)[present] for c in columns]
+    return present + low, sums
 
 
 def exact_sums(values):
@@ -42,26 +52,21 @@ def exact_sums(values):
     (blocks of 2**16 rows), and the per-exponent integers are added as Python integers.
     """
     values = np.ascontiguousarray(values, dtype=np.float64).ravel()
-    total, squares = Fraction(0), Fraction(0)
+    total, squares = 0, 0              # integers in units of 2**-_SHIFT (sum) and 2**-2_SHIFT
     for start in range(0, len(values), _CHUNK):
         mantissa, negative, exponent = _mantissas(values[start:start + _CHUNK])
         a = (mantissa >> 36).astype(np.float64)
         b = ((mantissa >> 18) & 0x3FFFF).astype(np.float64)
         c = (mantissa & 0x3FFFF).astype(np.float64)
         sign = np.where(negative, -1.0, 1.0)
-        keys, sums = _grouped(exponent, [sign * a, sign * b, sign * c])
-        for key, (sa, sb, sc) in zip(keys.tolist(), zip(*sums, strict=True), strict=True):
-            total += Fraction((int(sa) << 36) + (int(sb) << 18) + int(sc)) * _power(key)
-        keys, sums = _grouped(exponent, [a * a, a * b, a * c, b * b, b * c, c * c])
+        keys, sums = _grouped(exponent, [sign * a, sign * b, sign * c, a * a, a * b, a * c,
+                                         b * b, b * c, c * c])
         for key, parts in zip(keys.tolist(), zip(*sums, strict=True), strict=True):
-            aa, ab, ac, bb, bc, cc = (int(p) for p in parts)
-            exact = (aa << 72) + (ab << 55) + ((2 * ac + bb) << 36) + (bc << 19) + cc
-            squares += Fraction(exact) * _power(2 * key)
-    return total, squares
-
-
-def _power(exponent):
-    return Fraction(1 << exponent) if exponent >= 0 else Fraction(1, 1 << -exponent)
+            sa, sb, sc, aa, ab, ac, bb, bc, cc = (int(p) for p in parts)
+            total += ((sa << 36) + (sb << 18) + sc) << (key + _SHIFT)
+            square = (aa << 72) + (ab << 55) + ((2 * ac + bb) << 36) + (bc << 19) + cc
+            squares += square << (2 * (key + _SHIFT))
+    return Fraction(total, 1 << _SHIFT), Fraction(squares, 1 << (2 * _SHIFT))
 
 
 def exact_mean(n, total):
