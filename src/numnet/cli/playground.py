@@ -33,7 +33,8 @@ def playground(
     try:
         from ..playground import server
     except ImportError as error:
-        raise UserError(f"numnet playground needs the playground extra ({error.name} is not "
+        missing = (error.name or "a package").split(".")[0]
+        raise UserError(f"numnet playground needs the playground extra ({missing} is not "
                         "installed). Install it with: pip install 'numnet[playground]'") from None
     try:
         server.serve(host=host, port=port, lang=lang, open_browser=not no_browser,

@@ -92,7 +92,7 @@ def make_points(name, n_samples=500, noise=0.1, random_state=0):
         y = labels
     elif name == "spiral":
         t = rng.uniform(0, 1, n)
-        angle = 1.75 * t * 2 * np.pi + np.pi * labels
+        angle = 1.25 * t * 2 * np.pi + np.pi * labels
         X = 0.85 * t[:, None] * np.c_[np.sin(angle), np.cos(angle)]
         y = labels
     elif name == "moons":

@@ -260,14 +260,14 @@ def create_app(*, lang="en", max_sessions=32, frame_interval=0.05, allowed_hosts
         Route("/api/sessions", guarded(create), methods=["POST"]),
         Route(session_path, guarded(status)),
         Route(session_path + "/settings", guarded(settings), methods=["PUT"]),
-        Route(session_path + "/{action:str}", _only(guarded(control), "play", "pause", "step",
-                                                     "reset"), methods=["POST"]),
         Route(session_path + "/speed", guarded(speed), methods=["POST"]),
         Route(session_path + "/upload", guarded(upload), methods=["POST"]),
         Route(session_path + "/trace", guarded(trace)),
         Route(session_path + "/model", guarded(model)),
         Route(session_path + "/code", guarded(code)),
         WebSocketRoute(session_path + "/stream", stream),
+        Route(session_path + "/{action:str}", _only(guarded(control), "play", "pause", "step",
+                                                     "reset"), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -263,7 +263,7 @@ class Session:
                 raise _Cancelled
             self.train_loss.append(float(run.history.loss[-1]))
             self.test_loss.append(float(run.history.val_loss[-1]))
-            if self.budget is not None:
+            if self.budget:  # None (play) runs on; 0 (paused during this epoch) stays 0
                 self.budget -= 1
             idle = time.monotonic() - self.last_seen
             if self.clients <= 0 and idle > IDLE_PAUSE_S:
@@ -292,13 +292,16 @@ class Session:
             return  # the divergence guard restores finite ones and publishes those
         view = self._view
         view.params[:] = params
-        output, _ = self._forward(self._grid)
-        _, hidden = self._forward(self._small)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # parameters restored after a divergence can be finite and still huge
+            output, _ = self._forward(self._grid)
+            _, hidden = self._forward(self._small)
         boundary = sigmoid(output) if self.data.task == "classification" else output
+        boundary = np.clip(np.nan_to_num(boundary), -1e30, 1e30)
         neurons = []
         for index, values in hidden:
             layer = []
-            for column in values.T:
+            for column in np.clip(np.nan_to_num(values), -1e30, 1e30).T:
                 lo, hi = float(column.min()), float(column.max())
                 scaled = np.zeros_like(column) if hi <= lo else (column - lo) / (hi - lo)
                 layer.append({"lo": lo, "hi": hi,

@@ -1,0 +1,403 @@
+"""numnet playground without a browser: the API, the stream, the files it hands out, the CLI.
+
+The page's own behaviour is tested in test_playground_browser.py (headless Chromium).
+"""
+
+import base64
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra is not installed")
+with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its TestClient
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+import numnet  # noqa: E402
+import numnet.playground  # noqa: E402
+from installed import COMMAND  # noqa: E402
+from numnet.cli import main  # noqa: E402
+from numnet.playground import Settings, make_dataset, parse_csv  # noqa: E402
+from numnet.playground import server as pg_server  # noqa: E402
+from numnet.playground.server import PortInUseError, bind, create_app, host_warning  # noqa: E402
+from numnet.playground.session import GRID, Session, grid_points  # noqa: E402
+
+SPIRAL = {"dataset": "spiral", "hidden": [8, 8], "activation": "tanh", "learning_rate": 0.03,
+          "optimizer": "adam", "batch_size": 10, "seed": 3}
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app(frame_interval=0.01)) as test_client:
+        yield test_client
+
+
+def new_session(client, settings=SPIRAL, speed=0):
+    response = client.post("/api/sessions", json={"settings": settings})
+    assert response.status_code == 201, response.text
+    sid = response.json()["id"]
+    client.post(f"/api/sessions/{sid}/speed", json={"epochs_per_second": speed})
+    return sid
+
+
+def next_frame(ws, until=lambda frame: True, limit=2000):
+    """Frames from the stream until one satisfies ``until``; the losses gathered on the way."""
+    for _ in range(limit):
+        message = ws.receive_json()
+        if message["type"] == "frame" and until(message):
+            return message
+    raise AssertionError("no such frame")
+
+
+def boundary(frame):
+    values = np.frombuffer(base64.b64decode(frame["boundary"]["values"]), dtype=np.float32)
+    return values.reshape(frame["boundary"]["n"], frame["boundary"]["n"])
+
+
+def test_page_and_static_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and '<script src="/static/app.js"' in page.text
+    strings = client.get("/static/i18n.js").text
+    assert "zh:" in strings and "下载模型" in strings
+    assert "new WebSocket" in client.get("/static/app.js").text
+    config = client.get("/api/config").json()
+    assert config["datasets"] == ["circles", "xor", "gaussians", "spiral", "moons", "plane", "csv"]
+    assert config["activations"] == ["relu", "tanh", "sigmoid", "leaky_relu", "identity"]
+    assert config["lang"] == "en"
+
+
+def test_stream_fields_step_pause_play_reset(client):
+    sid = new_session(client)
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        setup = ws.receive_json()
+        assert setup["type"] == "setup" and setup["task"] == "classification"
+        assert setup["architecture"] == "2-8-8-1"
+        assert len(setup["train"]["x"]) == 250 and set(setup["train"]["y"]) == {0.0, 1.0}
+        first = next_frame(ws)
+        assert first["epoch"] == 0 and first["state"] == "paused" and first["train_loss"] == []
+        assert boundary(first).shape == (GRID, GRID)
+        assert [len(layer["neurons"]) for layer in first["neurons"]] == [8, 8]
+        assert [np.shape(w) for w in first["weights"]] == [(2, 8), (8, 8), (8, 1)]
+
+        assert client.post(f"/api/sessions/{sid}/step").json()["state"] == "running"
+        one = next_frame(ws, lambda f: f["epoch"] == 1)
+        assert one["state"] == "paused" and one["loss_start"] == 0
+        assert len(one["train_loss"]) == 1 and len(one["test_loss"]) == 1
+        assert one["test_loss_last"] == one["test_loss"][0]
+
+        client.post(f"/api/sessions/{sid}/play")
+        running = next_frame(ws, lambda f: f["epoch"] >= 20)
+        assert running["loss_start"] >= 1  # only the losses the page has not had
+        status = client.post(f"/api/sessions/{sid}/pause").json()
+        assert status["state"] == "paused"
+        paused = next_frame(ws, lambda f: f["state"] == "paused")
+        time.sleep(0.2)
+        assert client.get(f"/api/sessions/{sid}").json()["epoch"] == paused["epoch"]
+
+        client.post(f"/api/sessions/{sid}/reset")
+        fresh = next_frame(ws, lambda f: f["epoch"] == 0)
+        assert fresh["generation"] == first["generation"] + 1 and fresh["loss_start"] == 0
+        np.testing.assert_array_equal(boundary(fresh), boundary(first))  # same seed, same net
+
+
+def play_until(client, sid, epoch):
+    """Play until at least ``epoch``, pause, and return the last frame and every loss."""
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        client.post(f"/api/sessions/{sid}/play")
+        train_loss, test_loss = [], []
+        collect = []
+
+        def gather(frame):
+            del train_loss[frame["loss_start"]:], test_loss[frame["loss_start"]:]
+            train_loss.extend(frame["train_loss"])
+            test_loss.extend(frame["test_loss"])
+            collect.append(frame)
+            return frame["epoch"] >= epoch
+
+        next_frame(ws, gather)
+        client.post(f"/api/sessions/{sid}/pause")
+        last = next_frame(ws, lambda f: gather(f) and f["state"] == "paused")
+    assert len(train_loss) == last["epoch"]
+    return last, train_loss, test_loss
+
+
+def test_model_file_loads_and_predicts_the_streamed_boundary(client, tmp_path, capsys):
+    sid = new_session(client)
+    frame, _, test_loss = play_until(client, sid, 30)
+    response = client.get(f"/api/sessions/{sid}/model")
+    assert response.status_code == 200
+    assert f"epoch{frame['epoch']}.numnet" in response.headers["content-disposition"]
+    path = tmp_path / "spiral.numnet"
+    path.write_bytes(response.content)
+    model = numnet.load(path)
+    assert model.info["epochs"] == frame["epoch"]
+    assert model.info["metrics"]["test_loss"] == test_loss[-1]
+    points = grid_points(GRID)
+    sample = np.random.default_rng(0).choice(len(points), 50, replace=False)
+    table = pd.DataFrame(points[sample], columns=["x1", "x2"])
+    probability = model.predict_proba(table)[:, 1]
+    np.testing.assert_allclose(probability, boundary(frame).ravel()[sample], rtol=1e-6,
+                               atol=1e-7)
+    # numnet predict reads it too
+    table.to_csv(tmp_path / "points.csv", index=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(path), str(tmp_path / "points.csv"), "--proba", "-o",
+              str(tmp_path / "out.csv")])
+    assert exit_info.value.code == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(out.iloc[:, -1], probability, rtol=1e-9)
+
+
+@pytest.mark.parametrize("settings", [
+    SPIRAL,
+    {"dataset": "moons", "hidden": [5], "activation": "relu", "optimizer": "momentum",
+     "learning_rate": 0.1, "dropout": 0.2, "regularization": "l1", "strength": 0.001,
+     "batch_size": 7, "noise": 0.2, "seed": 11},
+    {"dataset": "plane", "hidden": [3, 2], "activation": "leaky_relu", "optimizer": "sgd",
+     "learning_rate": 0.03, "regularization": "l2", "strength": 0.01, "seed": 5},
+], ids=["spiral-adam", "moons-dropout-l1-momentum", "plane-regression-l2"])
+def test_copy_code_reproduces_the_page_losses(client, tmp_path, settings):
+    sid = new_session(client, settings)
+    frame, train_loss, test_loss = play_until(client, sid, 12)
+    code = client.get(f"/api/sessions/{sid}/code")
+    assert code.headers["content-type"].startswith("text/x-python")
+    script = tmp_path / "run.py"
+    script.write_text(code.text)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    match = re.fullmatch(r"epoch (\d+): train loss (\S+), test loss (\S+)\n", result.stdout)
+    assert match, result.stdout
+    assert int(match[1]) == frame["epoch"]
+    assert float(match[2]) == train_loss[-1] and float(match[3]) == test_loss[-1]
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    losses = []
+    for seed in (1, 1, 2):
+        session = Session(Settings.from_dict({**SPIRAL, "seed": seed}), frame_interval=0)
+        session.set_speed(0)
+        for _ in range(3):
+            session.step()
+            while session.state == "running" or session._thread is not None and \
+                    len(session.train_loss) < _ + 1:
+                time.sleep(0.005)
+        losses.append(list(session.train_loss))
+        session.close()
+    assert len(losses[0]) == 3 and losses[0] == losses[1] and losses[0] != losses[2]
+
+
+def test_upload_csv_and_one_clear_message_for_a_bad_one(client):
+    sid = new_session(client)
+    bad = client.post(f"/api/sessions/{sid}/upload?name=bad.csv", content=b"a,b,c\n1,x,0\n")
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "The file has 1 data row(s); upload at least 4 rows of "
+                                   "three columns: x1, x2, label."}
+    wrong = client.post(f"/api/sessions/{sid}/upload", content=b"1,2,a\n1,x,b\n3,4,a\n5,6,b\n")
+    assert wrong.json()["error"] == ("Row 2, column 2 is 'x', not a number; the first two "
+                                     "columns must be numbers.")
+    big = client.post(f"/api/sessions/{sid}/upload", content=b"1,2,3\n" * 200_000)
+    assert big.status_code == 400 and "1,000,000" in big.json()["error"]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2)) * 5
+    rows = "\n".join(f"{a},{b},{'yes' if a > 0 else 'no'}" for a, b in X)
+    good = client.post(f"/api/sessions/{sid}/upload?name=mine.csv",
+                       content=("x1,x2,label\n" + rows).encode())
+    assert good.status_code == 200, good.text
+    assert good.json()["settings"]["dataset"] == "csv" and good.json()["upload"] == "mine.csv"
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        setup = ws.receive_json()
+    assert setup["classes"] == ["no", "yes"] and setup["task"] == "classification"
+    assert np.abs(np.array(setup["train"]["x"])).max() <= 1.0
+    code = client.get(f"/api/sessions/{sid}/code").text
+    assert "mine.csv" in code and "split(X, y" in code
+
+
+def test_parse_csv_regression_and_errors():
+    X, y, task, classes = parse_csv("1,2,0.5\n-2,1,1.5\n0,4,2.5\n3,3,-1\n")
+    assert task == "regression" and classes is None and X.max() == 1.0
+    with pytest.raises(ValueError, match="holds one value"):
+        parse_csv("1,2,a\n3,4,a\n5,6,a\n7,8,a\n")
+    with pytest.raises(ValueError, match="has 2 column"):
+        parse_csv("1,2,a\n3,4\n5,6,b\n7,8,a\n")
+
+
+def test_divergence_shows_numnet_message_and_restores(client):
+    settings = {"dataset": "plane", "hidden": [8, 8], "activation": "relu", "optimizer": "sgd",
+                "learning_rate": 100, "batch_size": 30, "seed": 0}
+    sid = new_session(client, settings)
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        client.post(f"/api/sessions/{sid}/play")
+        frame = next_frame(ws, lambda f: f["state"] == "diverged")
+        assert frame["message"].startswith("Training diverged: the ")
+        assert "Lower the learning rate (now 100)" in frame["message"]
+        assert np.all(np.isfinite(boundary(frame)))  # the restored parameters
+        assert len(frame["train_loss"]) + frame["loss_start"] == frame["epoch"]
+        net, epoch = client.app.state.store.get(sid).network()
+        assert np.all(np.isfinite(net.params)) and epoch == frame["epoch"]
+        # play again: a fresh run from the seed, not stuck in the diverged state
+        client.post(f"/api/sessions/{sid}/play")
+        again = next_frame(ws, lambda f: f["generation"] > frame["generation"])
+        assert again["epoch"] == 0 or again["state"] in ("running", "paused", "diverged")
+        client.post(f"/api/sessions/{sid}/pause")
+    # a smaller learning rate trains
+    client.put(f"/api/sessions/{sid}/settings", json={**settings, "learning_rate": 0.01})
+    frame, train_loss, _ = play_until(client, sid, 5)
+    assert frame["state"] == "paused" and np.all(np.isfinite(train_loss))
+
+
+def test_settings_are_checked_with_clear_messages(client):
+    sid = new_session(client)
+    wrong = client.put(f"/api/sessions/{sid}/settings", json={**SPIRAL, "hidden": [8, 9]})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "hidden must be an integer >= 1 and <= 8, got 9."
+    unknown = client.put(f"/api/sessions/{sid}/settings", json={"speed": 3})
+    assert unknown.json()["error"].startswith("unknown setting 'speed'")
+    assert client.post(f"/api/sessions/{sid}/jump").status_code == 404
+    missing = client.get("/api/sessions/nope")
+    assert missing.status_code == 404 and "reload the page" in missing.json()["error"]
+    speed = client.post(f"/api/sessions/{sid}/speed", json={"epochs_per_second": "fast"})
+    assert speed.status_code == 400
+
+
+def test_trace_of_a_point(client):
+    sid = new_session(client)
+    frame, _, _ = play_until(client, sid, 5)
+    data = client.get(f"/api/sessions/{sid}/trace?subset=test&index=4").json()
+    assert data["epoch"] == frame["epoch"] and [layer["kind"] for layer in data["layers"]] == [
+        "Dense", "Tanh", "Dense", "Tanh", "Dense"]
+    assert "∂L/∂W" in data["text"] and "δ = ∂L/∂z" in data["text"]
+    setup = make_dataset("spiral", random_state=SPIRAL["seed"])
+    assert data["x"] == setup.X_test[4].tolist() and data["y"] == setup.y_test[4, 0]
+    assert data["layers"][0]["grads"]["W"] is not None
+    zh = client.get(f"/api/sessions/{sid}/trace?subset=test&index=4&lang=zh").json()
+    assert "反向传播" in zh["text"]
+    bad = client.get(f"/api/sessions/{sid}/trace?subset=test&index=999")
+    assert bad.status_code == 400 and "does not exist" in bad.json()["error"]
+
+
+def test_many_clients_and_a_reload_get_the_whole_run(client):
+    sid = new_session(client)
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as a, \
+            client.websocket_connect(f"/api/sessions/{sid}/stream") as b:
+        client.post(f"/api/sessions/{sid}/step")
+        assert next_frame(a, lambda f: f["epoch"] == 1)["train_loss"] == \
+            next_frame(b, lambda f: f["epoch"] == 1)["train_loss"]
+        assert client.app.state.store.get(sid).clients == 2
+    other = new_session(client)  # another tab: its own run
+    assert other != sid
+    frame, train_loss, _ = play_until(client, sid, 8)
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as reloaded:
+        assert reloaded.receive_json()["type"] == "setup"
+        again = next_frame(reloaded)
+    assert again["epoch"] == frame["epoch"] and again["loss_start"] == 0
+    assert again["train_loss"] == train_loss
+
+
+def test_foreign_host_and_origin_are_refused():
+    app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1:8765") as local:
+        assert local.get("/api/config").status_code == 200
+        refused = local.post("/api/sessions", headers={"Origin": "http://evil.example"})
+        assert refused.status_code == 403 and "evil.example" in refused.json()["error"]
+    with TestClient(app, base_url="http://evil.example") as remote:
+        assert remote.get("/").status_code == 403
+
+
+def test_busy_port_is_one_clear_error(capsys):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(PortInUseError, match=f"port {port} on 127.0.0.1 is in use"):
+            bind("127.0.0.1", port)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["playground", "--port", str(port), "--no-browser"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err == (f"error: port {port} on 127.0.0.1 is in use (another numnet "
+                       "playground?). Pass another --port, or --port 0 for any free one.\n")
+    finally:
+        taken.close()
+
+
+def test_default_port_moves_to_the_next_free_one(monkeypatch):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    monkeypatch.setattr(pg_server, "DEFAULT_PORT", taken.getsockname()[1])
+    sock = bind("127.0.0.1", None)
+    try:
+        assert sock.getsockname()[1] > pg_server.DEFAULT_PORT
+    finally:
+        sock.close()
+        taken.close()
+
+
+def test_host_beyond_localhost_warns_loudly(monkeypatch):
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: None)
+    said = []
+    pg_server.serve(host="0.0.0.0", port=0, open_browser=False,
+                    echo=lambda message, err=False: said.append((message, err)))
+    warning = [message for message, err in said if err]
+    assert len(warning) == 1 and "WARNING: the playground listens on 0.0.0.0:" in warning[0]
+    assert "reachable from other machines" in warning[0]
+    said.clear()
+    pg_server.serve(port=0, open_browser=False,
+                    echo=lambda message, err=False: said.append((message, err)))
+    assert not [m for m, err in said if err]
+    assert said[0][0].startswith("numnet playground: http://127.0.0.1:")
+    assert "WARNING" in host_warning("::", 1)
+
+
+def test_missing_extra_is_one_line(monkeypatch, capsys):
+    for name in list(sys.modules):
+        if name == "numnet.playground.server" or name.startswith("starlette"):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    monkeypatch.delattr(numnet.playground, "server", raising=False)  # the cached submodule
+    with pytest.raises(SystemExit) as exit_info:
+        main(["playground", "--no-browser"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: numnet playground needs the playground extra (starlette is not installed). "
+        "Install it with: pip install 'numnet[playground]'\n")
+
+
+def test_ctrl_c_stops_the_server_cleanly():
+    process = subprocess.Popen([*COMMAND, "playground", "--no-browser", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + process.stderr.read()
+        with socket.create_connection(("127.0.0.1", int(match[1])), timeout=5) as conn:
+            conn.sendall(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and b'"datasets"' in answer.split(b"\r\n\r\n")[1]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.strip() == "numnet playground stopped." and err == ""
+
+
+def test_settings_json_round_trip():
+    settings = Settings.from_dict(SPIRAL)
+    assert Settings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    assert settings.architecture == "2-8-8-1"
