@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-all lint bench docs clean
+.PHONY: demo test test-all lint bench docs clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,22 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports
 
-test: lint
+# Headless Chromium and a CJK font for tests/test_playground_browser.py: the Debian packages,
+# installed when missing and we are root (CI's fresh machine, about a minute once). Elsewhere
+# nothing is installed and that test is skipped with the reason; Playwright never downloads.
+CHROMIUM_PACKAGES := chromium fonts-wqy-microhei
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(CHROMIUM_PACKAGES) for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			$(CHROMIUM_PACKAGES) >/dev/null; \
+	fi
+
+test: lint chromium
 	$(BIN)/python -m pytest -m "not slow" -q
 
 # The slow tests too, and hypothesis drawing fresh random examples (make test replays fixed ones).
-test-all: lint
+test-all: lint chromium
 	$(BIN)/python -m pytest -q --hypothesis-profile=explore
 
 BENCH_ARGS ?=
@@ -45,9 +56,11 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/streaming.py
 
-# The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically.
-docs: $(VENV)/.test
+# The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically, and the
+# playground's screenshots (docs/images/playground*.png), taken by its browser test.
+docs: $(VENV)/.test chromium
 	$(BIN)/python docs/tutorial/figures.py
+	NUMNET_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_playground_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -212,6 +212,7 @@ function showSettings() {
   $("seed").value = s.seed;
   document.querySelectorAll(".dataset").forEach((b) => b.classList.toggle("selected", b.dataset.name === s.dataset));
   $("architecture").textContent = ["2", ...s.hidden, "1"].join("-");
+  $("n-layers").textContent = String(s.hidden.length);
   const buttons = $("neuron-buttons");
   buttons.innerHTML = "";
   s.hidden.forEach((width, layer) => {
@@ -244,7 +245,6 @@ function setWidth(layer, width) {
 function updateRunButton() {
   const running = page.state === "running";
   const button = $("play");
-  button.innerHTML = running ? "&#x23F8;" : "&#x25B6;";
   button.title = t(running ? "pause" : "play");
   button.classList.toggle("running", running);
 }
