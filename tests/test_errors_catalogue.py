@@ -10,6 +10,7 @@ import inspect
 import os
 import pickle
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from installed import COMMAND
 from numnet.cli import main
 from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
+from numnet.playground import Settings, SettingsError, UploadError, parse_csv
+from numnet.playground.server import PortInUseError, bind
 from numnet.tabular import DataError, evaluate_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -49,7 +52,7 @@ CATALOGUE = parse_catalogue()
 
 EXCEPTIONS = {error.__name__: error for error in (
     ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError,
-    OutputError)}
+    OutputError, PortInUseError, UploadError, SettingsError)}
 
 # --- data -----------------------------------------------------------------------------------------
 
@@ -423,6 +426,23 @@ CASES.update({
                                  "--impute", "mean", "--workers", "1"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
                          "--dp-epsilon", "3", "-o", "m.numnet"]),
+})
+
+# The playground's default port, held for this module (or already held by another program):
+# either way `numnet playground --port 8765` finds it busy.
+_PORT_8765 = socket.socket()
+try:
+    _PORT_8765.bind(("127.0.0.1", 8765))
+    _PORT_8765.listen()
+except OSError:
+    pass
+
+
+CASES.update({
+    "playground-port-busy": (lambda: bind("127.0.0.1", 8765),
+                             ["playground", "--port", "8765", "--no-browser"]),
+    "playground-upload": (lambda: parse_csv("x1,x2,label\n1,2,a\n3,4\n5,6,b\n7,8,a\n"), None),
+    "playground-setting": (lambda: Settings.from_dict({"hidden": [8, 9]}), None),
 })
 
 
