@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="the playground extra is not installed")
 with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its TestClient
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 import numnet  # noqa: E402

@@ -75,7 +75,8 @@ def model_pipeline(settings: Settings, net, task, *, classes=None, train_loss=()
         fitted["classes_"] = np.array(labels)
     for name, value in fitted.items():
         setattr(estimator, name, value)
-    info = {"source": "numnet playground", "settings": settings.to_dict(),
+    # not "settings": numnet inspect reads that key as the options of numnet train
+    info = {"source": "numnet playground", "playground": settings.to_dict(),
             "epochs": len(train_loss)}
     if test_loss:
         info["metrics"] = {"test_loss": float(test_loss[-1])}

@@ -358,6 +358,8 @@ async def _stream(websocket, session, store):
                 sent = len(train_loss)
                 await websocket.send_json(message)
             await asyncio.wait([closed], timeout=min(session.frame_interval, 0.05) / 2)
+        if store.closing and not closed.done():
+            await websocket.close(code=1001, reason="the playground server is stopping")
     except (WebSocketDisconnect, RuntimeError):
         pass  # the page went away mid-send
     finally:
@@ -462,7 +464,14 @@ def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_ec
     app = create_app(lang=lang, allowed_hosts=LOOPBACK_NAMES if local else None)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                             ws_ping_interval=None, lifespan="on")
-    server = uvicorn.Server(config)
+    store = app.state.store
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            store.closing = True  # the streams end and close their sockets at once
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
     echo(f"numnet playground: {url}  (Ctrl-C stops it)")
     if open_browser:
         def opener():
