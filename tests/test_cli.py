@@ -429,7 +429,8 @@ def test_commands_are_registered():
     from typer.main import get_command
 
     assert sorted(get_command(app).commands) == ["demo", "evaluate", "explain", "export",
-                                                 "inspect", "plot", "predict", "trace", "train"]
+                                                 "inspect", "playground", "plot", "predict",
+                                                 "trace", "train"]
 
 
 class FakeTerminal(io.StringIO):
