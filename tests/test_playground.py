@@ -181,17 +181,24 @@ def test_copy_code_reproduces_the_page_losses(client, tmp_path, settings):
     assert float(match[2]) == train_loss[-1] and float(match[3]) == test_loss[-1]
 
 
+def step_epochs(session, n):
+    """Press "one epoch" n times, each time waiting until the run has paused again."""
+    for epoch in range(1, n + 1):
+        session.step()
+        deadline = time.monotonic() + 30
+        while len(session.train_loss) < epoch or session.state == "running":
+            assert time.monotonic() < deadline, "the step did not finish"
+            time.sleep(0.005)
+
+
 def test_same_seed_same_run_other_seed_other_run():
     losses = []
     for seed in (1, 1, 2):
         session = Session(Settings.from_dict({**SPIRAL, "seed": seed}), frame_interval=0)
         session.set_speed(0)
-        for _ in range(3):
-            session.step()
-            while session.state == "running" or session._thread is not None and \
-                    len(session.train_loss) < _ + 1:
-                time.sleep(0.005)
+        step_epochs(session, 3)
         losses.append(list(session.train_loss))
+        assert session.frame.epoch == 3 and session.state == "paused"
         session.close()
     assert len(losses[0]) == 3 and losses[0] == losses[1] and losses[0] != losses[2]
 
