@@ -101,6 +101,7 @@ def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_pat
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url + "/")
     page.wait_for_function("window.numnetPlayground && window.numnetPlayground.frame")
+    assert not page.is_visible("#banner")  # no message until there is one
 
     # spiral, 2-8-8-1 tanh, through the controls
     page.click(".dataset[data-name=spiral]")
@@ -158,6 +159,9 @@ def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_pat
     page.click("#copy-code")
     page.wait_for_function("!document.getElementById('code-box').hidden")
     assert f"EPOCHS = {epoch}" in page.input_value("#code-box")
+    assert page.is_visible("#banner")  # "copied", or where to copy it from
+    page.click("#banner-close")
+    assert not page.is_visible("#banner")
 
     save(page, None, tmp_path, "playground.png")
     save(page, "#trace", tmp_path, "playground-trace.png")
@@ -202,5 +206,5 @@ def test_bad_upload_and_divergence_show_one_message(server, browser, tmp_path):
     message = page.text_content("#banner-text")
     assert message.startswith("Training diverged: the ") and "Lower the learning rate" in message
     page.select_option("#learning_rate", "0.01")  # a new run: the message goes
-    page.wait_for_function("document.getElementById('banner').hidden")
+    page.wait_for_selector("#banner", state="hidden")
     page.close()
