@@ -109,6 +109,22 @@ def test_stream_fields_step_pause_play_reset(client):
         np.testing.assert_array_equal(boundary(fresh), boundary(first))  # same seed, same net
 
 
+def test_several_frames_a_second_at_the_default_speed():
+    # 30 epochs a second and at most 20 frames: about 15 a second (docs/playground.md has the
+    # measured figures); the bound is loose for a busy test machine
+    with TestClient(create_app()) as client:
+        sid = client.post("/api/sessions", json={"settings": SPIRAL}).json()["id"]
+        with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+            client.post(f"/api/sessions/{sid}/play")
+            next_frame(ws, lambda f: f["state"] == "running")
+            start, frames = time.monotonic(), 0
+            while time.monotonic() - start < 1.5:
+                frames += ws.receive_json()["type"] == "frame"
+            rate = frames / (time.monotonic() - start)
+            client.post(f"/api/sessions/{sid}/pause")
+    assert 4 <= rate <= 21
+
+
 def play_until(client, sid, epoch):
     """Play until at least ``epoch``, pause, and return the last frame and every loss."""
     with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:

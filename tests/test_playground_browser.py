@@ -102,6 +102,14 @@ def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_pat
     page.goto(url + "/")
     page.wait_for_function("window.numnetPlayground && window.numnetPlayground.frame")
     assert not page.is_visible("#banner")  # no message until there is one
+    untranslated = page.evaluate("""(() => {
+        const s = NUMNET_STRINGS, used = [...document.querySelectorAll('[data-i18n]')]
+          .map(e => e.dataset.i18n).concat([...document.querySelectorAll('[data-i18n-title]')]
+          .map(e => e.dataset.i18nTitle));
+        return {page: used.filter(k => !(k in s.en) || !(k in s.zh)),
+                en: Object.keys(s.en).filter(k => !(k in s.zh)),
+                zh: Object.keys(s.zh).filter(k => !(k in s.en))}; })()""")
+    assert untranslated == {"page": [], "en": [], "zh": []}
 
     # spiral, 2-8-8-1 tanh, through the controls
     page.click(".dataset[data-name=spiral]")
