@@ -2,9 +2,8 @@
 
 ``--part step``: one training step (gradient + SGD update) of the 784-256-256-10 ReLU MLP in
 float32 at batch 256, best of ROUNDS rounds of 20 steps, interleaved: numnet's plain step,
-numnet's DP step (clipping, noise from the parallel streams), the DP step with the noise drawn
-on one thread, the DP step without noise (clipping only), and, where torch and opacus are
-installed, a plain PyTorch step and Opacus's ghost-clipping step.
+numnet's DP step (clipping and noise), the DP step without noise (clipping only), and, where
+torch and opacus are installed, a plain PyTorch step and Opacus's ghost-clipping step.
 
 ``--part accuracy``: test accuracy against epsilon in {0.5, 1, 2, 4, 8, inf} (delta = 1e-5,
 C = 1, sigma calibrated by numnet's RDP accountant for the given epochs; inf: no clipping, no
@@ -90,22 +89,15 @@ def step_costs(rounds):
         optimizer.step(net.params, net.grads)
     steps["numnet plain"] = plain
 
-    def dp_step(noise_multiplier=1.0, parallel_min=None):
-        from numnet.privacy import noise
+    def dp_step(noise_multiplier=1.0):
         private, opt = _numnet_net(SIZES), nn.SGD(0.01)
         gradient = ClippedNoisyGradient(1.0, noise_multiplier, float(BATCH), random_state=0)
-        limit = noise.PARALLEL_NOISE_MIN if parallel_min is None else parallel_min
 
         def step():
-            saved, noise.PARALLEL_NOISE_MIN = noise.PARALLEL_NOISE_MIN, limit
-            try:
-                gradient(private, loss, X, Y, None)
-            finally:
-                noise.PARALLEL_NOISE_MIN = saved
+            gradient(private, loss, X, Y, None)
             opt.step(private.params, private.grads)
         return step
     steps["numnet DP"] = dp_step()
-    steps["numnet DP, noise on one thread"] = dp_step(parallel_min=math.inf)
     steps["numnet clipping only (sigma 0)"] = dp_step(noise_multiplier=0.0)
 
     try:

@@ -87,18 +87,23 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
     def _buffer(self, name, shape, dtype):
-        """A reusable work array, so the training loop allocates nothing per batch."""
+        """A reusable work array, so the training loop allocates nothing per batch.
+
+        Kept per name, trailing dimensions and dtype, with room for the most rows asked for so
+        far; the first ``shape[0]`` rows are returned (a contiguous view), so batches whose
+        size changes from step to step (Poisson sampling, a last short batch) reuse it too.
+        """
         try:
             buffers = self._buffers
         except AttributeError:
             buffers = self._buffers = {}
-        key = (name, shape, dtype)
+        key = (name, shape[1:], dtype)
         buf = buffers.get(key)
-        if buf is None:
-            if len(buffers) >= 8:  # e.g. many batch sizes in a row: start afresh
+        if buf is None or buf.shape[0] < shape[0]:
+            if buf is None and len(buffers) >= 8:  # e.g. many widths in a row: start afresh
                 buffers.clear()
             buf = buffers[key] = np.empty(shape, dtype=dtype)
-        return buf
+        return buf[:shape[0]]
 
     def __getstate__(self):
         # Views into the network's vectors, caches and buffers are rebuilt, never pickled.

@@ -172,9 +172,8 @@ class ClippedNoisyGradient(GradientComputation):
         """``grads += sigma C z``, z ~ N(0, I) in the network's dtype, into a kept buffer.
 
         The draws are :class:`~numnet.privacy.noise.GaussianNoise`'s: exact float64 normals
-        for float64 networks, float32 Box-Muller draws for float32 ones, filled on threads
-        by independent seeded streams when the network is large. The buffer is reused, so a
-        step allocates no vector of the network's size.
+        for float64 networks, float32 Box-Muller draws for float32 ones. The buffer is
+        reused, so a step allocates no vector of the network's size.
         """
         if self.noise_multiplier > 0:
             if self._noise is None or self._noise.shape != grads.shape \

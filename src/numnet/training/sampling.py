@@ -104,16 +104,24 @@ class TrainingData:
         self._X_buf = self._y_buf = None
 
     def batch(self, rows):
-        """``(X_b, y_b, w_b)`` for a slice (views) or an index array (gathered into buffers)."""
+        """``(X_b, y_b, w_b)`` for a slice (views) or an index array (gathered into buffers).
+
+        The buffers grow to the largest batch seen and are used through views, so batches
+        whose size changes (Poisson sampling) allocate nothing either. The indices come from
+        the samplers, in range: ``take`` runs with ``mode="clip"``, which writes straight into
+        the buffer (``"raise"`` would gather into a temporary first).
+        """
         X, y = self.X, self.y
         if isinstance(rows, slice):
             X_b, y_b = X[rows], y[rows]
         else:
-            if self._y_buf is None or self._y_buf.shape[0] != rows.shape[0]:
+            n = rows.shape[0]
+            if self._y_buf is None or self._y_buf.shape[0] < n:
                 self._X_buf = (None if sp.issparse(X) else
-                               np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype))
-                self._y_buf = np.empty((rows.shape[0], y.shape[1]), dtype=y.dtype)
-            X_b = X[rows] if self._X_buf is None else X.take(rows, axis=0, out=self._X_buf)
-            y_b = y.take(rows, axis=0, out=self._y_buf)
+                               np.empty((n, X.shape[1]), dtype=X.dtype))
+                self._y_buf = np.empty((n, y.shape[1]), dtype=y.dtype)
+            X_b = (X[rows] if self._X_buf is None else
+                   X.take(rows, axis=0, out=self._X_buf[:n], mode="clip"))
+            y_b = y.take(rows, axis=0, out=self._y_buf[:n], mode="clip")
         w_b = None if self.sample_weight is None else self.sample_weight[rows]
         return X_b, y_b, w_b
