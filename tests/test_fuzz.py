@@ -444,7 +444,7 @@ def attribute_values(draw):
     if choice == "numbers":
         dtype = draw(st.sampled_from(["float32", "float64", "int8", "int64", "uint16", "bool"]))
         shape = tuple(draw(st.lists(st.integers(0, 3), max_size=9)))
-        return np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+        return np.arange(int(np.prod(shape))).astype(dtype).reshape(shape)
     if choice in ("strings", "objects"):
         items = draw(st.lists(st.text(max_size=6), min_size=1, max_size=30))
         width = draw(st.sampled_from([0, 10, 2_000, 200_000]))
