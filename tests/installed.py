@@ -1,4 +1,5 @@
-"""The installed ``numnet`` command, for the end-to-end tests (not collected: no test_ prefix)."""
+"""The ``numnet`` command for the tests: installed (end to end) or in process (not collected:
+no test_ prefix)."""
 
 import shutil
 import sys
@@ -15,3 +16,16 @@ def installed_command():
 
 
 COMMAND = installed_command()
+
+
+def run_cli(capsys, *args):
+    """(exit code, stdout, stderr) of ``numnet ARGS``, run in this process."""
+    import pytest
+
+    from numnet.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from installed import run_cli as run
 from numnet import Dense, Sequential, save
 from numnet.cli import app, main
 from numnet.cli.progress import _Progress
@@ -22,14 +23,6 @@ from numnet.training import History
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 FAST = ["--epochs", "5", "--hidden", "8", "-q"]
-
-
-def run(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS``."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 def fails_with(capsys, message, *args):

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from numnet.cli import main
+from installed import run_cli as cli
 from numnet.tabular import TabularPreprocessor, read_tables, regression_metrics
 from numnet.tabular.cluster import held_out
 from numnet.tabular.fitting import _target_scaler
@@ -106,14 +106,6 @@ def scheduler():
 def here(folder, monkeypatch):
     monkeypatch.chdir(folder)
     return folder
-
-
-def cli(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS`` in process."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 def relative(a, b):

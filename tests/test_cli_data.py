@@ -17,7 +17,7 @@ import pytest
 
 import numnet as nn
 from installed import COMMAND
-from numnet.cli import main
+from installed import run_cli as run
 from numnet.cli import progress as cli_progress
 from numnet.cli.app import _show_warning
 from numnet.cli.progress import _Progress
@@ -32,14 +32,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def numnet(*args, cwd):
     return subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
-
-
-def run(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS`` in process."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 CARB = [4, 4, 1, 1, 2, 1, 4, 2, 2, 4, 4, 3, 3, 3, 4, 4, 4, 1, 2, 1, 1, 2, 2, 4, 2, 1, 2, 2, 4, 6,

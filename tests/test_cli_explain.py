@@ -9,18 +9,11 @@ import pytest
 
 import numnet
 from installed import COMMAND
+from installed import run_cli as run
 from numnet.cli import main
 from numnet.explain import integrated_gradients
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def run(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS``."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import pytest
 
 import numnet as nn
 from installed import COMMAND
+from installed import run_cli as cli
 from numnet.cli import main
 from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
@@ -150,14 +151,6 @@ def folder(tmp_path_factory):
 def here(folder, monkeypatch):
     monkeypatch.chdir(folder)
     return folder
-
-
-def cli(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS`` in process."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 @pytest.fixture(scope="module")

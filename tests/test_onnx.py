@@ -11,6 +11,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import numnet  # noqa: E402
+from installed import run_cli as _cli  # noqa: E402
 from numnet import (  # noqa: E402
     Dense,
     Dropout,
@@ -318,15 +319,6 @@ def test_mixed_regression_pipeline_converts_through_skl2onnx():
 
 
 # ------------------------------------------------------------------------------ numnet export
-
-
-def _cli(capsys, *args):
-    from numnet.cli import main
-
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -13,7 +13,7 @@ import pytest
 
 import numnet as nn
 from installed import COMMAND
-from numnet.cli import main
+from installed import run_cli as run
 
 pytest.importorskip("dp_accounting")
 
@@ -31,13 +31,6 @@ def here(tmp_path, monkeypatch):
                   "p": (2 * x).round(2)}).to_csv(tmp_path / "d.csv", index=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 def test_private_train_uses_the_bounds_and_categories_not_the_data(here, capsys):

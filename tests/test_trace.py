@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import numnet
+from installed import run_cli as run
 from numnet import (
     SGD,
     Dense,
@@ -27,14 +28,6 @@ from numnet.training.gradients import Backprop
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
-
-
-def run(capsys, *args):
-    """(exit code, stdout, stderr) of ``numnet ARGS``."""
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
 
 
 def _assert_real(t, net, loss, X, Y):
