@@ -8,7 +8,7 @@ rows it names are numbered through the partitions (:class:`numnet.tabular.cluste
 import warnings
 
 from .columns import MAX_LABEL_CHARS
-from .fitting import MAX_CLASSES
+from .fitting import MAX_CLASSES, task_from_options
 from .reading import MAX_CLASSIFICATION_INTEGERS, DataError
 
 _REFUSE_TEXT_NUMBERS = ("column {name!r} holds numbers written as text (e.g. {example!r}), which "
@@ -32,12 +32,9 @@ def _refuse_text_numbers(merged, kinds, columns):
 def _resolve_task(merged, target, dtype, task, model):
     import pandas as pd
 
-    if task != "auto":
-        return task
-    if model == "linear":
-        return "regression"
-    if model == "logistic":
-        return "classification"
+    given = task_from_options(task, model)
+    if given is not None:
+        return given
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
         return "classification"
     if pd.api.types.is_integer_dtype(dtype):

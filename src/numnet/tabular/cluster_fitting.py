@@ -43,7 +43,7 @@ from .fitting import (
     estimator_class,
 )
 from .pipeline import TabularPipeline
-from .preprocessing import TabularPreprocessor, _plain_value
+from .preprocessing import TabularPreprocessor, report_constant_columns
 from .reading import DataError, select_features
 from .statistics import exact_mean, exact_mean_std
 
@@ -247,16 +247,7 @@ def _fit_preprocessor(merged, frame, columns, impute, plan, client):
             dropped.append((name, constant))
         else:
             pre.columns_.append(state)
-    for name, value in dropped:
-        warnings.warn(
-            f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
-            "row, so it cannot help; it is left out.", UserWarning, stacklevel=4,
-        )
-    if not pre.columns_:
-        raise DataError(
-            f"data must have at least one feature column that varies, got only constant ones: "
-            f"{', '.join(repr(n) for n, _ in dropped)}."
-        )
+    report_constant_columns(pre.columns_, dropped, stacklevel=4)
     return pre
 
 

@@ -47,13 +47,14 @@ def resolve_task(frame, target, task, model):
         raise DataError(
             f"--task must be one of {{'auto', 'classification', 'regression'}}, got {task!r}."
         )
+    return task_from_options(task, model) or infer_task(frame[target])
+
+
+def task_from_options(task, model):
+    """The task ``--task`` or ``--model`` (linear, logistic) fixes; None to infer it."""
     if task != "auto":
         return task
-    if model == "linear":
-        return "regression"
-    if model == "logistic":
-        return "classification"
-    return infer_task(frame[target])
+    return {"linear": "regression", "logistic": "classification"}.get(model)
 
 
 

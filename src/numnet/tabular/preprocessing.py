@@ -146,17 +146,8 @@ class TabularPreprocessor:
                     )
                 self.columns_.append({"name": name, "kind": "categorical",
                                       "fill": fill, "categories": categories})
-        for name in dropped:
-            value = frame[name].iloc[0]
-            warnings.warn(
-                f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
-                "row, so it cannot help; it is left out.", UserWarning, stacklevel=2,
-            )
-        if not self.columns_:
-            raise DataError(
-                f"data must have at least one feature column that varies, got only constant "
-                f"ones: {', '.join(repr(n) for n in dropped)}."
-            )
+        report_constant_columns(self.columns_, [(name, frame[name].iloc[0]) for name in dropped],
+                                stacklevel=2)
         return self
 
     def fit_private(self, frame, columns, bounds, categories):
@@ -331,6 +322,23 @@ class TabularPreprocessor:
             _check_column_state(column)
         pre.columns_ = columns
         return pre
+
+
+def report_constant_columns(kept, dropped, *, stacklevel):
+    """Warn about each (name, value) left out as constant; DataError if nothing is ``kept``.
+
+    ``stacklevel`` is what the caller would pass to ``warnings.warn`` itself.
+    """
+    for name, value in dropped:
+        warnings.warn(
+            f"column {name!r} has the same value ({_plain_value(value)!r}) in every training "
+            "row, so it cannot help; it is left out.", UserWarning, stacklevel=stacklevel + 1,
+        )
+    if not kept:
+        raise DataError(
+            f"data must have at least one feature column that varies, got only constant ones: "
+            f"{', '.join(repr(name) for name, _ in dropped)}."
+        )
 
 
 def _plain_value(value):
