@@ -101,11 +101,8 @@ random_state, verbose, callbacks, checkpoint, resume
     if state is not None and resume_run(run, state, fingerprint, checkpoint,
                                         callbacks=functions):
         return run.history
-    parts = loop_callbacks(
-        verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
-        checkpoint_parts={"early_stopping": None, "lr_schedule": None,
-                          "fingerprint": fingerprint, "validation_split": None,
-                          "callbacks": functions})
+    parts = loop_callbacks(verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
+                           fingerprint=fingerprint)
     try:
         with scheduler_errors(data.client):
             gradient = WorkerSumGradient(data, scatter_network(data.client, net))

@@ -167,9 +167,7 @@ random_state, verbose, callbacks, checkpoint, resume
     parts = loop_callbacks(
         validation_data=validation_data, verbose=verbose, features=[privacy],
         callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
-        checkpoint_parts={"early_stopping": None, "lr_schedule": lr_schedule,
-                          "fingerprint": fingerprint, "validation_split": None,
-                          "callbacks": stateful})
+        fingerprint=fingerprint, stateful=stateful)
     history = run_loop(run, sampler, gradient, parts)
     return _private_history(history, privacy, gradient)
 

@@ -385,7 +385,7 @@ class CheckpointCallback(Callback):
 
 def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_stopping=None,
                    monitor=None, callbacks=(), lr_schedule=None, checkpoint=None,
-                   checkpoint_parts=None):
+                   fingerprint=None, validation_split=None, stateful=None):
     """The callbacks of a training run, in the order the loop needs them.
 
     ::
@@ -396,8 +396,10 @@ def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_st
     Validation records the epoch's figures before anything reads them; the user's callbacks
     see early stopping's decision; the guard checks the parameters before the checkpoint
     saves them. Parts that are not asked for are left out. ``features`` are a feature's own
-    callbacks (e.g. a privacy accountant); ``checkpoint_parts`` what
-    :class:`CheckpointCallback` needs beyond the run.
+    callbacks (e.g. a privacy accountant). With a ``checkpoint``, :class:`CheckpointCallback`
+    saves, beyond the run, the early stopping and schedule states, the run's ``fingerprint``
+    and ``validation_split``, and the ``state_dict`` of each ``stateful`` object (by default
+    the user's plain-function callbacks).
 
     Returns
     -------
@@ -412,5 +414,10 @@ def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_st
     parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
     parts.append(guard)
     if checkpoint is not None:
-        parts.append(CheckpointCallback(checkpoint, checkpoint_parts))
+        if stateful is None:
+            stateful = [c for c in callbacks if not isinstance(c, Callback)]
+        parts.append(CheckpointCallback(checkpoint, {
+            "early_stopping": early_stopping, "lr_schedule": lr_schedule,
+            "fingerprint": fingerprint, "validation_split": validation_split,
+            "callbacks": list(stateful)}))
     return CallbackList(parts)

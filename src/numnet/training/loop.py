@@ -273,9 +273,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     parts = loop_callbacks(
         validation_data=validation_data, verbose=verbose, early_stopping=early_stopping,
         monitor=monitor, callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
-        checkpoint_parts={"early_stopping": early_stopping, "lr_schedule": lr_schedule,
-                          "fingerprint": fingerprint, "validation_split": split,
-                          "callbacks": functions})
+        fingerprint=fingerprint, validation_split=split)
     return run_loop(run, sampler, Backprop(), parts)
 
 
