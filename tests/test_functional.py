@@ -97,3 +97,39 @@ def test_softmax_writes_into_out_in_place(rng, dtype):
     np.testing.assert_allclose(out, expected, rtol=RTOL[dtype])
     assert functional.softmax(x, axis=1, out=x) is x
     np.testing.assert_allclose(x, expected, rtol=RTOL[dtype])
+
+
+# --- gaps found by mutation testing (issue 28) ------------------------------------------------
+
+@pytest.mark.parametrize("row", [[1.0, 1.0, 0.0], [2.0, 2.0, 2.0, -1.0, 0.5], [3.0, -2.0, 3.0]])
+def test_log_softmax_with_a_tied_row_maximum_is_the_closed_form(row):
+    # Several entries share the maximum: log1p(others / n_top) divides by their count.
+    x = np.array([row])
+    expected = x - np.log(np.sum(np.exp(x)))
+    np.testing.assert_allclose(functional.log_softmax(x), expected, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(functional.log_softmax(np.array([[1.0, 1.0, 0.0]]))[0, 0],
+                               1 - np.log(2 * np.e + 1), rtol=1e-15)   # -0.8620
+
+
+def test_logsumexp_takes_the_maximum_per_row():
+    # Rows on different scales: one maximum over the whole array underflows the second row.
+    x = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]])
+    np.testing.assert_allclose(functional.logsumexp(x), [1000 + np.log(2), -1000 + np.log(2)],
+                               rtol=1e-15)
+    np.testing.assert_allclose(functional.logsumexp(x.T, axis=0),
+                               [1000 + np.log(2), -1000 + np.log(2)], rtol=1e-15)
+
+
+@pytest.mark.parametrize(("shape", "axis", "keepdims", "expected"), [
+    ((1, 3), -1, False, (1,)),
+    ((1, 3), -1, True, (1, 1)),
+    ((1, 3), 0, False, (3,)),
+    ((1, 3), 0, True, (1, 3)),
+    ((2, 1, 4), 1, False, (2, 4)),
+])
+def test_logsumexp_removes_only_the_reduced_axis(shape, axis, keepdims, expected):
+    x = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    result = functional.logsumexp(x, axis=axis, keepdims=keepdims)
+    assert result.shape == expected
+    reference = special.logsumexp(x, axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(result, reference, rtol=1e-15)

@@ -336,3 +336,34 @@ def test_check_targets_rejects_what_the_fused_gradients_cannot_handle():
             "y for PoissonLoss must hold values >= 0 (counts or rates), got -2.0.")):
         PoissonLoss().check_targets(np.array([[1.0], [-2.0]]))
     PoissonLoss().check_targets(np.array([[0.0], [2.5]]))
+
+
+# --- gaps found by mutation testing (issue 28) ------------------------------------------------
+
+def test_softmax_cross_entropy_shifts_each_row_by_its_own_maximum():
+    # Rows on different scales: one maximum over the whole batch turns row 1 into exp(-1000)s.
+    raw = np.array([[1000.0, 0.0], [0.0, -1000.0]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    value, grad = SoftmaxCrossEntropy().loss_gradient(y, raw)
+    assert value == 500.0                          # (1000 + 0) / 2
+    np.testing.assert_array_equal(grad, [[0.5, -0.5], [0.0, 0.0]])
+    np.testing.assert_array_equal(SoftmaxCrossEntropy().link(raw), [[1.0, 0.0], [1.0, 0.0]])
+
+
+@pytest.mark.parametrize("bad", [1.5, 1.0 + 1e-9, 2.0, -0.5])
+def test_binary_cross_entropy_refuses_targets_outside_zero_one(bad):
+    with pytest.raises(ValueError, match=re.escape(
+            f"y for BinaryCrossEntropy must hold values in [0, 1] (0/1 labels), got {bad!r}.")):
+        BinaryCrossEntropy().check_targets(np.array([[0.0, 1.0], [bad, 0.5]]))
+    BinaryCrossEntropy().check_targets(np.array([[0.0, 1.0], [0.5, 1.0]]))
+
+
+@pytest.mark.parametrize("row", [[-0.5, 0.5, 1.0], [0.5, 0.6, 0.0], [1.5, -0.25, -0.25],
+                                 [0.0, 0.0, 0.0]])
+def test_softmax_cross_entropy_refuses_each_way_a_row_is_not_a_distribution(row):
+    # Each rule alone (in [0, 1]; sums to 1) is enough to refuse the row.
+    y = np.array([[0.0, 1.0, 0.0], row])
+    with pytest.raises(ValueError, match=re.escape(
+            "y for SoftmaxCrossEntropy must be one-hot (each row in [0, 1], summing to 1), got "
+            f"row 1: {row!r}.")):
+        SoftmaxCrossEntropy().check_targets(y)

@@ -407,3 +407,83 @@ def test_clip_grad_norm_scales_float32_gradients_whose_square_overflows():
     np.testing.assert_allclose(norm, 2e20, rtol=1e-6)
     np.testing.assert_allclose(grads, np.full(4, 0.5, dtype=np.float32), rtol=1e-6)
     assert grads.dtype == np.float32
+
+
+# --- gaps found by mutation testing (issue 28) ------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda: Adam(0.01, beta1=0.8, beta2=0.99),
+                                  lambda: AdamW(0.01, beta1=0.8, beta2=0.99, weight_decay=0.1)],
+                         ids=["adam", "adamw"])
+def test_adam_reports_the_papers_moments(make, start):
+    params, g1 = start[0].copy(), start[1]
+    opt = make()
+    assert opt.m is None and opt.v is None
+    opt.step(params, g1)
+    np.testing.assert_allclose(opt.m, (1 - 0.8) * g1, rtol=1e-15)
+    np.testing.assert_allclose(opt.v, (1 - 0.99) * g1**2, rtol=1e-15)
+    g2 = -2.0 * g1 + 0.5
+    opt.step(params, g2)
+    np.testing.assert_allclose(opt.m, 0.8 * (0.2 * g1) + 0.2 * g2, rtol=1e-14)
+    np.testing.assert_allclose(opt.v, 0.99 * (0.01 * g1**2) + 0.01 * g2**2, rtol=1e-14)
+
+
+def test_adamw_passes_its_adam_arguments_on(start):
+    # epsilon, beta1 and beta2 reach the update: a large epsilon is visible in the first step.
+    lr, b1, b2, eps = 0.01, 0.7, 0.9, 0.5
+    params, grads = start[0].copy(), start[1]
+    opt = AdamW(lr, beta1=b1, beta2=b2, epsilon=eps, weight_decay=0.0)
+    assert (opt.beta1, opt.beta2, opt.epsilon) == (b1, b2, eps)
+    opt.step(params, grads)
+    np.testing.assert_allclose(params, start[0] - lr * grads / (np.abs(grads) + eps), rtol=1e-14)
+    adam_params = start[0].copy()
+    adam = Adam(lr, beta1=b1, beta2=b2, epsilon=eps)
+    adam.step(adam_params, grads)
+    for _ in range(3):
+        g = np.sin(params)
+        opt.step(params, g)
+        adam.step(adam_params, g)
+    np.testing.assert_array_equal(params, adam_params)
+
+
+def test_default_hyperparameters():
+    assert SGD().get_config() == {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}
+    assert Adam().get_config() == {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999,
+                                   "epsilon": 1e-8}
+    assert AdamW().get_config() == {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999,
+                                    "epsilon": 1e-8, "weight_decay": 0.01}
+    params, grads = np.ones(3), np.array([1.0, -2.0, 4.0])
+    SGD().step(params, grads)
+    np.testing.assert_allclose(params, 1 - 0.01 * grads, rtol=1e-15)
+
+
+@pytest.mark.parametrize("make", [Adam, AdamW, lambda: SGD(0.1, momentum=0.5)],
+                         ids=["adam", "adamw", "sgd_momentum"])
+def test_state_saved_before_any_step_loads(make, start):
+    fresh, loaded = make(), make()
+    loaded.load_state_dict(fresh.state_dict())
+    a, b = start[0].copy(), start[0].copy()
+    for _ in range(3):
+        fresh.step(a, np.cos(a))
+        loaded.step(b, np.cos(b))
+    np.testing.assert_array_equal(a, b)
+    assert loaded.state_dict().keys() == fresh.state_dict().keys()
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.5),
+                                  lambda: SGD(0.1, momentum=0.5, nesterov=True), Adam, AdamW],
+                         ids=["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_one_optimizer_reused_across_sizes_and_dtypes_matches_fresh_ones(make):
+    # The scratch buffer is kept between steps; a new size or dtype must not reuse it.
+    rng = np.random.default_rng(5)
+    reused = make()
+    for size, dtype in [(1000, np.float64), (1000, np.float32), (600, np.float32),
+                        (1000, np.float64)]:
+        start = rng.normal(size=size).astype(dtype)
+        grads = [rng.normal(size=size).astype(dtype) for _ in range(2)]
+        reused.reset()
+        fresh, a, b = make(), start.copy(), start.copy()
+        for g in grads:
+            reused.step(a, g)
+            fresh.step(b, g)
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)

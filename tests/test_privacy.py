@@ -306,3 +306,68 @@ def test_noise_state_round_trips_through_another_gradient(dtype):
     second = grads.copy()
     other._add_noise(second)
     np.testing.assert_array_equal(first, second)
+
+
+# --- gaps found by mutation testing (issue 28) ------------------------------------------------
+
+@pytest.mark.parametrize("weights", [[0.2, 0.3, 0.1, 0.4], [0.1, 0.2, 0.05, 0.05]],
+                         ids=["sum_1", "sum_0.4"])
+def test_weights_summing_to_one_or_less_are_not_a_noise_only_step(weights, rng):
+    # Normalised weights are a batch like any other: the clipped sum, not zeros.
+    net, loss, X, y = _problem("mse", 2, "tanh", rng, n_samples=4)
+    w = np.array(weights)
+    expected = _per_sample_loop(net, loss, X, y, w, 0.05)
+    gradient = ClippedNoisyGradient(0.05, 0.0, expected_batch_size=1.0)
+    value = gradient(net, loss, X, y, w)
+    assert value == pytest.approx(loss.loss(y, net.forward(X), w), rel=1e-14)
+    assert np.abs(net.grads).max() > 0
+    np.testing.assert_allclose(net.grads, expected, rtol=0, atol=1e-12)
+    assert gradient.clip_factors.shape == (4,)
+
+
+@pytest.mark.parametrize("biases", [(False, False), (False, True), (True, False)],
+                         ids=["none", "top_only", "bottom_only"])
+def test_layers_without_bias_have_no_bias_term_in_the_norm(biases, rng):
+    net = Sequential([Dense(4, bias=biases[0]), ACTIVATIONS["tanh"](),
+                      Dense(2, bias=biases[1])]).build(5, random_state=1)
+    loss, X, y = MeanSquaredError(), rng.normal(size=(8, 5)), rng.normal(size=(8, 2))
+    norms = [np.linalg.norm(_per_sample_loop(net, loss, X[i:i + 1], y[i:i + 1], None, math.inf))
+             for i in range(X.shape[0])]
+    C = float(np.median(norms))
+    expected = _per_sample_loop(net, loss, X, y, None, C)
+    gradient = ClippedNoisyGradient(C, 0.0, expected_batch_size=1.0)
+    gradient(net, loss, X, y, None)
+    np.testing.assert_allclose(gradient.norms, norms, rtol=1e-10)
+    np.testing.assert_allclose(net.grads, expected, rtol=0, atol=1e-10)
+
+
+def test_single_dense_without_bias_norm_is_the_closed_form():
+    # l_i = (a_i . w - y_i)**2: g_i = 2 r_i a_i, so n_i = 2 |r_i| ||a_i|| (no +1 for a bias).
+    net = Sequential([Dense(1, init="zeros", bias=False)]).build(2)
+    X, y = np.array([[3.0, 4.0], [0.6, 0.8]]), np.array([[10.0], [-1.0]])
+    gradient = ClippedNoisyGradient(1.0, 0.0, expected_batch_size=2.0)
+    gradient(net, MeanSquaredError(), X, y, None)
+    np.testing.assert_allclose(gradient.norms, [100.0, 2.0], rtol=1e-15)
+    np.testing.assert_allclose(gradient.clip_factors, [1 / (100 + 1e-6), 1 / (2 + 1e-6)],
+                               rtol=1e-15)
+
+
+def test_one_gradient_reused_across_sizes_and_dtypes_matches_fresh_ones(rng):
+    # The noise buffer and the output-gradient buffer are kept between calls; a network of
+    # another size or dtype must get its own, so the noise stream is the one a fresh object
+    # with the same generator state draws.
+    small = Sequential([Dense(3), ACTIVATIONS["relu"](), Dense(2)]).build(4, random_state=0)
+    large = Sequential([Dense(7), ACTIVATIONS["relu"](), Dense(2)]).build(4, random_state=0)
+    X, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    reused = ClippedNoisyGradient(0.5, 1.3, expected_batch_size=6.0, random_state=11)
+    for net in (small, small.copy(dtype=np.float32), large.copy(dtype=np.float32), large,
+                small):
+        Xd, yd = X.astype(net.params.dtype), y.astype(net.params.dtype)
+        fresh = ClippedNoisyGradient(0.5, 1.3, expected_batch_size=6.0)
+        fresh.load_state_dict(reused.state_dict())
+        fresh_net = net.copy()
+        expected_value = fresh(fresh_net, MeanSquaredError(), Xd, yd, None)
+        value = reused(net, MeanSquaredError(), Xd, yd, None)
+        assert net.grads.dtype == net.params.dtype
+        assert value == expected_value
+        np.testing.assert_array_equal(net.grads, fresh_net.grads)

@@ -141,8 +141,8 @@ class ClippedNoisyGradient(GradientComputation):
             if isinstance(layer, Dense):
                 inputs.append(X)
             X = layer.forward(X, training=True)
-        if self._d_raw is None or self._d_raw.shape != X.shape:
-            self._d_raw = np.empty_like(X)
+        if self._d_raw is None or self._d_raw.shape != X.shape or self._d_raw.dtype != X.dtype:
+            self._d_raw = np.empty_like(X)      # kept between batches, one per shape and dtype
         value, d_raw = loss.loss_gradient(y_b, X, w_b, out=self._d_raw)
         # loss_gradient divides by the batch size (or the weight sum); sample i's own
         # gradient is not divided.
