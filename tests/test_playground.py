@@ -3,6 +3,7 @@
 The page's own behaviour is tested in test_playground_browser.py (headless Chromium).
 """
 
+import ast
 import base64
 import json
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,14 @@ from installed import COMMAND  # noqa: E402
 from numnet.cli import main  # noqa: E402
 from numnet.playground import Settings, make_dataset, parse_csv  # noqa: E402
 from numnet.playground import server as pg_server  # noqa: E402
-from numnet.playground.server import PortInUseError, bind, create_app, host_warning  # noqa: E402
+from numnet.playground.export import training_script  # noqa: E402
+from numnet.playground.server import (  # noqa: E402
+    STATIC,
+    PortInUseError,
+    bind,
+    create_app,
+    host_warning,
+)
 from numnet.playground.session import GRID, Session, grid_points  # noqa: E402
 
 SPIRAL = {"dataset": "spiral", "hidden": [8, 8], "activation": "tanh", "learning_rate": 0.03,
@@ -424,3 +433,130 @@ def test_settings_json_round_trip():
     settings = Settings.from_dict(SPIRAL)
     assert Settings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
     assert settings.architecture == "2-8-8-1"
+
+
+# ------------------------------------------------------------------ what users send stays data
+
+INJECTION = 'd.csv\n__import__("os").system("id > pwned.txt")\n#'
+HOSTILE = [INJECTION, "a\r\nimport os", "it's \"quoted\"", 'x"""\nimport os\n"""', "back\\slash\\",
+           "a\\\nimport os", "# comment", "line\u2028import os", "para\u2029import os",
+           "bidi\u202e)(metsys.so", "nul\x00byte", "tab\there", "ünïcödé 名前.csv", ""]
+CSV_ROWS = b"x1,x2,label\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n-1,-2,b\n-3,-4,a\n"
+SCRIPT_CALLS = {"np.array", "split", "make_dataset", "numnet.Sequential",
+                "numnet.Sequential(...).build", "numnet.Dense", "numnet.Tanh", "numnet.ReLU",
+                "numnet.Dropout", "numnet.BinaryCrossEntropy", "numnet.MeanSquaredError",
+                "numnet.train", "numnet.Adam", "numnet.SGD", "numnet.L1", "numnet.L2", "print",
+                "len"}
+
+
+def called(tree):
+    """The dotted names of every call in a parsed script."""
+    def name(node):
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            return f"{name(node.value)}.{node.attr}"
+        if isinstance(node, ast.Call):
+            return f"{name(node.func)}(...)"
+        return type(node).__name__
+    return {name(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+
+
+def script_values(**changes):
+    values = {"data": {"X": [[0.5, -1.0], [1.0, 0.25], [-0.5, 0.5], [0.0, -0.25]],
+                       "y": [0.0, 1.0, 1.0, 0.0], "task": "classification",
+                       "train_fraction": 0.5, "source": "a.csv"},
+              "layers": [("Dense", 4), ("Tanh",), ("Dropout", 0.1), ("Dense", 1)],
+              "loss": "BinaryCrossEntropy", "optimizer": ("Adam", {"learning_rate": 0.03}),
+              "regularizer": ("L2", 0.01), "batch_size": 2, "epochs": 3, "seed": 7}
+    values.update(changes)
+    return values
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_training_script_keeps_every_text_a_string(text):
+    benign = training_script(**script_values())
+    for where in ("source", "dataset", "task"):
+        data = {**script_values()["data"], where: text}
+        if where == "dataset":
+            data = {"dataset": text, "n_samples": 40, "noise": 0.1, "train_fraction": 0.5}
+            reference = ast.parse(training_script(**script_values(data={**data,
+                                                                       "dataset": "a.csv"})))
+        else:
+            reference = ast.parse(benign.replace(repr("classification"), repr("a.csv"))
+                                  if where == "task" else benign)
+        tree = ast.parse(training_script(**script_values(data=data)))
+        strings = [node for node in ast.walk(tree)
+                   if isinstance(node, ast.Constant) and node.value == text]
+        assert len(strings) == 1  # the text is one string literal, read back exactly
+        strings[0].value = "a.csv"
+        # apart from that literal, the script is the same statements, calls and names
+        assert ast.dump(tree) == ast.dump(reference)
+        assert called(tree) <= SCRIPT_CALLS
+        assert [type(s).__name__ for s in tree.body] == \
+            [type(s).__name__ for s in reference.body]
+
+
+def test_training_script_refuses_names_and_values_outside_its_tables():
+    assert called(ast.parse(training_script(**script_values()))) == {
+        "np.array", "split", "numnet.Sequential", "numnet.Sequential(...).build",
+        "numnet.Dense", "numnet.Tanh", "numnet.Dropout", "numnet.BinaryCrossEntropy",
+        "numnet.train", "numnet.Adam", "numnet.L2", "print", "len"}
+    # NumPy scalars are written as plain numbers (the repr of np.float64(0.5) is a call)
+    numpy_values = training_script(**script_values(seed=np.int64(7), batch_size=np.int32(2),
+                                                   layers=[("Dense", np.int64(4)),
+                                                           ("Dropout", np.float64(0.5)),
+                                                           ("Dense", 1)]))
+    assert "np.float64" not in numpy_values and "numnet.Dropout(0.5)" in numpy_values
+    assert "SEED = 7\n" in numpy_values
+    for bad in [{"layers": [("__import__", "os")]}, {"loss": "os.system"},
+                {"optimizer": ("Adam", {"learning_rate=0, x=__import__('os')": 1})},
+                {"optimizer": ("Adam", {"learning_rate": "0.1"}), "regularizer": ("eval", 1)},
+                {"seed": float("nan")}, {"epochs": object()}]:
+        with pytest.raises(ValueError, match="must be"):
+            training_script(**script_values(**bad))
+
+
+def test_copy_code_with_a_file_name_that_holds_code_runs_no_code(client, tmp_path):
+    sid = new_session(client)
+    query = urlencode({"name": INJECTION})
+    answer = client.post(f"/api/sessions/{sid}/upload?{query}", content=CSV_ROWS)
+    assert answer.status_code == 200, answer.text
+    shown = 'd.csv__import__("os").system("id > pwned.txt")#'  # one line, nothing hidden
+    assert answer.json()["upload"] == shown
+    code = client.get(f"/api/sessions/{sid}/code").text
+    tree = ast.parse(code)
+    assert called(tree) <= SCRIPT_CALLS
+    assert [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+            and node.targets[0].id == "SOURCE"] == [shown]
+    (tmp_path / "run.py").write_text(code)
+    result = subprocess.run([sys.executable, "run.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("epoch 100: train loss ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.py"]  # no pwned.txt
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("line\u2028two\u2029three.csv", "linetwothree.csv"), ("bidi\u202ecsv.exe", "bidicsv.exe"),
+    ("../../etc/passwd", "passwd"), ("\n\r\t", "upload.csv"), ("x" * 300, "x" * 100),
+    ("<img src=x onerror=alert(1)>.csv", "<img src=x onerror=alert(1)>.csv"),
+])
+def test_uploaded_file_name_is_shown_without_control_characters(client, name, shown):
+    sid = new_session(client)
+    answer = client.post(f"/api/sessions/{sid}/upload?{urlencode({'name': name})}",
+                         content=CSV_ROWS)
+    assert answer.json()["upload"] == shown
+    assert client.get(f"/api/sessions/{sid}").json()["upload"] == shown
+
+
+def test_the_page_puts_server_text_in_as_text_never_as_markup():
+    # the upload's name, the banner's messages (which quote CSV cells), the trace: textContent
+    # or a textarea's value, so a name like "<img onerror=...>" is shown, not run
+    source = (STATIC / "app.js").read_text()
+    assert re.findall(r"\.innerHTML\s*=\s*([^;]*);", source) == ['""', '""', '""']
+    for sink in ("insertAdjacentHTML", "outerHTML", "document.write", "eval(", "new Function",
+                 "setAttribute(\"on", ".src ="):
+        assert sink not in source, sink
+    assert '$("upload-name").textContent = status.upload' in source
+    assert '$("banner-text").textContent = text' in source

@@ -92,6 +92,8 @@ def model_bytes(settings, net, task, **kwargs):
 def python_code(settings: Settings, epochs, *, upload=None):
     """A script that reproduces the run: the same data, network, seed and epochs.
 
+    The settings become plain values and :func:`training_script` writes the script from them.
+
     Parameters
     ----------
     settings : Settings
@@ -106,9 +108,83 @@ def python_code(settings: Settings, epochs, *, upload=None):
     str
     """
     s = settings
+    if s.dataset == "csv":
+        X, y, task = upload[:3]
+        data = {"X": np.asarray(X, dtype=np.float64).tolist(),
+                "y": np.asarray(y, dtype=np.float64).tolist(), "task": task,
+                "train_fraction": s.train_fraction, "source": upload[4]}
+    else:
+        task = "regression" if s.dataset == "plane" else "classification"
+        data = {"dataset": s.dataset, "n_samples": s.n_samples, "noise": s.noise,
+                "train_fraction": s.train_fraction}
+    activation = _ACTIVATION_CLASS[s.activation]
+    layers = []
+    for width in s.hidden:
+        layers += [("Dense", width), (activation,)]
+        if s.dropout > 0:
+            layers.append(("Dropout", s.dropout))
+    layers.append(("Dense", 1))
+    if s.optimizer == "adam":
+        optimizer = ("Adam", {"learning_rate": s.learning_rate})
+    else:
+        optimizer = ("SGD", {"learning_rate": s.learning_rate,
+                             "momentum": 0.9 if s.optimizer == "momentum" else 0.0})
+    regularizer = (None if s.regularization == "none" or s.strength == 0 else
+                   (s.regularization.upper(), s.strength))
+    return training_script(
+        data=data, layers=layers,
+        loss="BinaryCrossEntropy" if task == "classification" else "MeanSquaredError",
+        optimizer=optimizer, regularizer=regularizer, batch_size=s.batch_size,
+        epochs=epochs if epochs else 100, seed=s.seed, trained=bool(epochs))
+
+
+_ACTIVATION_CLASS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
+                     "leaky_relu": "LeakyReLU", "identity": "Identity"}
+# the only names the script calls: class names come from these tables, never from the values
+_LAYERS = ("Dense", "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "Identity", "Dropout")
+_LOSSES = ("BinaryCrossEntropy", "MeanSquaredError")
+_OPTIMIZERS = ("SGD", "Adam")
+_REGULARIZERS = ("L1", "L2")
+_OPTIMIZER_ARGUMENTS = ("learning_rate", "momentum")
+
+
+def training_script(*, data, layers, loss, optimizer, regularizer, batch_size, epochs, seed,
+                    trained=True):
+    """The Python script of one :func:`numnet.train` run, written from plain values.
+
+    Every value enters the script as the ``repr`` of a plain literal (None, bool, int, a
+    finite float, str, and lists or dicts of them), never formatted into code or a comment,
+    and every name the script calls is one of this module's fixed tables; so no value, an
+    uploaded file's name included, can become code.
+
+    Parameters
+    ----------
+    data : dict
+        Either a generated data set ``{"dataset", "n_samples", "noise", "train_fraction"}``
+        (:func:`numnet.playground.make_dataset`) or points ``{"X", "y", "task",
+        "train_fraction", "source"}`` (:func:`numnet.playground.split`; ``source`` is the
+        file's name, kept as a string in the script).
+    layers : list of tuple
+        ``(class name, *positional arguments)``, e.g. ``("Dense", 8)``, ``("Tanh",)``.
+    loss : {"BinaryCrossEntropy", "MeanSquaredError"}
+    optimizer : tuple (class name, dict)
+        ``("Adam", {"learning_rate": 0.03})`` or ``("SGD", {...})``.
+    regularizer : tuple (class name, alpha) or None
+    batch_size, epochs, seed : int
+    trained : bool, default=True
+        Whether ``epochs`` are the epochs the page ran (False: it had not trained yet).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For a name outside the tables, or a value that is not a plain literal.
+    """
     lines = [
-        f'"""numnet playground: {s.dataset}, {s.architecture} {s.activation}, '
-        f'{s.optimizer} (learning rate {s.learning_rate:g}), seed {s.seed}.',
+        '"""numnet playground: the run the page showed, as a script.',
         "",
         "Run it with numnet installed; it prints the train and test losses the page showed.",
         '"""',
@@ -117,49 +193,40 @@ def python_code(settings: Settings, epochs, *, upload=None):
         "import numnet",
         "from numnet.playground import make_dataset, split",
         "",
-        f"EPOCHS = {epochs if epochs else 100}"
-        + ("  # the epochs the page had run" if epochs else "  # the page had not trained yet"),
-        f"SEED = {s.seed}",
+        f"EPOCHS = {_literal(epochs)}"
+        + ("  # the epochs the page had run" if trained else "  # the page had not trained yet"),
+        f"SEED = {_literal(seed)}",
         "",
     ]
-    if s.dataset == "csv":
-        X, y, task = upload[:3]
+    if "X" in data:
         lines += [
-            f"# {upload[4]}: the features divided by their largest absolute value",
-            f"X = np.array({_array(X)})",
-            f"y = np.array({_array(y)})",
-            f"data = split(X, y, train_fraction={s.train_fraction!r}, random_state=SEED, "
-            f"task={task!r})",
+            "# the uploaded file: its features divided by their largest absolute value",
+            f"SOURCE = {_literal(data['source'])}",
+            f"X = np.array({_literal(data['X'])})",
+            f"y = np.array({_literal(data['y'])})",
+            f"data = split(X, y, train_fraction={_literal(data['train_fraction'])}, "
+            f"random_state=SEED, task={_literal(data['task'])})",
         ]
     else:
-        task = "regression" if s.dataset == "plane" else "classification"
-        lines.append(f"data = make_dataset({s.dataset!r}, n_samples={s.n_samples}, "
-                     f"noise={s.noise!r}, train_fraction={s.train_fraction!r}, "
-                     "random_state=SEED)")
-    activation = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
-                  "leaky_relu": "LeakyReLU", "identity": "Identity"}[s.activation]
-    layers = []
-    for width in s.hidden:
-        layers += [f"numnet.Dense({width})", f"numnet.{activation}()"]
-        if s.dropout > 0:
-            layers.append(f"numnet.Dropout({s.dropout!r})")
-    layers.append("numnet.Dense(1)")
-    loss = "BinaryCrossEntropy" if task == "classification" else "MeanSquaredError"
-    if s.optimizer == "adam":
-        optimizer = f"numnet.Adam(learning_rate={s.learning_rate!r})"
-    else:
-        momentum = 0.9 if s.optimizer == "momentum" else 0.0
-        optimizer = f"numnet.SGD(learning_rate={s.learning_rate!r}, momentum={momentum!r})"
-    regularizer = ("None" if s.regularization == "none" or s.strength == 0 else
-                   f"numnet.{s.regularization.upper()}({s.strength!r})")
+        lines.append(f"data = make_dataset({_literal(data['dataset'])}, "
+                     f"n_samples={_literal(data['n_samples'])}, "
+                     f"noise={_literal(data['noise'])}, "
+                     f"train_fraction={_literal(data['train_fraction'])}, random_state=SEED)")
+    name, options = optimizer
+    arguments = ", ".join(f"{_name(key, _OPTIMIZER_ARGUMENTS)}={_literal(value)}"
+                          for key, value in options.items())
+    penalty = ("None" if regularizer is None else
+               _call(regularizer[0], _REGULARIZERS, regularizer[1:]))
     lines += [
         "net = numnet.Sequential([",
-        *[f"    {layer}," for layer in layers],
+        *[f"    {_call(layer[0], _LAYERS, layer[1:])}," for layer in layers],
         "]).build(2, random_state=SEED)",
-        f"loss = numnet.{loss}()" + ("  # the output is a logit" if loss[0] == "B" else ""),
+        f"loss = {_call(loss, _LOSSES, ())}"
+        + ("  # the output is a logit" if loss == "BinaryCrossEntropy" else ""),
         "history = numnet.train(",
-        f"    net, loss, {optimizer}, data.X_train, data.y_train,",
-        f"    regularizer={regularizer}, batch_size={s.batch_size}, max_epochs=EPOCHS,",
+        f"    net, loss, numnet.{_name(name, _OPTIMIZERS)}({arguments}), "
+        "data.X_train, data.y_train,",
+        f"    regularizer={penalty}, batch_size={_literal(batch_size)}, max_epochs=EPOCHS,",
         "    validation_data=(data.X_test, data.y_test), random_state=SEED,",
         ")",
         'print(f"epoch {len(history.loss)}: train loss {history.loss[-1]!r}, '
@@ -169,6 +236,39 @@ def python_code(settings: Settings, epochs, *, upload=None):
     return "\n".join(lines)
 
 
-def _array(values):
-    """A NumPy array as a Python literal that reads back to the same floats."""
-    return repr(np.asarray(values, dtype=np.float64).tolist())
+def _name(name, allowed):
+    """``name`` if it is one of ``allowed`` (a fixed table), else ValueError."""
+    if not isinstance(name, str) or name not in allowed:
+        raise ValueError(f"name must be one of {list(allowed)}, got {name!r:.80}.")
+    return name
+
+
+def _call(name, allowed, arguments):
+    """``numnet.Name(arg, ...)`` with a name from ``allowed`` and literal arguments."""
+    return f"numnet.{_name(name, allowed)}({', '.join(_literal(a) for a in arguments)})"
+
+
+def _literal(value):
+    """``value`` as Python source that evaluates to it: the ``repr`` of a plain literal.
+
+    NumPy scalars and other subclasses are turned into the built-in type first (the repr of
+    ``np.float64(0.5)`` is a call); anything else raises ValueError.
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, float):
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"a value in the script must be a finite number, got {value!r}.")
+        return repr(value)
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(str(k))}: {_literal(v)}" for k, v in value.items()) \
+            + "}"
+    raise ValueError(f"a value in the script must be a plain literal, got "
+                     f"{type(value).__name__}.")

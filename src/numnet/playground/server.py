@@ -29,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import unicodedata
 import webbrowser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -190,7 +191,7 @@ def create_app(*, lang="en", max_sessions=32, frame_interval=0.05, allowed_hosts
     def upload(request, session):
         data = _read_body(request)
         X, y, task, classes = parse_csv(data)
-        name = Path(request.query_params.get("name", "upload.csv")).name[:100] or "upload.csv"
+        name = _file_name(request.query_params.get("name", ""))
         current = Settings.from_dict(session.settings.to_dict())
         current.dataset = "csv"
         session.configure(current, upload=(X, y, task, classes, name))
@@ -282,6 +283,18 @@ def _only(endpoint, *actions):
                                     f"the actions are {list(actions)}.")
         return endpoint(request)
     return route
+
+
+def _file_name(name):
+    """An uploaded file's name as the page and the script show it.
+
+    Its last part, without control, format or line-separator characters (a newline, U+2028, a
+    bidi override), at most 100 characters; ``upload.csv`` when nothing is left.
+    """
+    name = Path(name).name
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C"
+                   and unicodedata.category(c) not in ("Zl", "Zp"))
+    return name.strip()[:100] or "upload.csv"
 
 
 def _body(request):
