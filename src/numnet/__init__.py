@@ -1,6 +1,6 @@
 """numnet: neural networks from first principles on NumPy."""
 
-from . import explain, functional, initializers, kernels
+from . import embeddings, ensemble, explain, functional, initializers, kernels
 from ._loading import load
 from ._version import __version__
 from .exceptions import DivergenceError, TrainingInterrupted
@@ -66,6 +66,7 @@ __all__ = [
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
     "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
     "__version__", "check_gradients", "clip_grad_norm",
+    "embeddings", "ensemble",
     "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",
     "save", "save_onnx",
     "to_onnx", "train", "train_lbfgs",

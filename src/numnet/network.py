@@ -109,9 +109,9 @@ class Sequential:
         self.n_in, self.dtype = n_in, dtype
 
         for index, layer in enumerate(self.layers):
-            if isinstance(layer, Dense) and layer.init == "auto":
-                # The activation that follows decides, looking past dropout (Dense, Dropout,
-                # ReLU still feeds a ReLU).
+            if getattr(layer, "init", None) == "auto" and hasattr(layer, "resolved_init"):
+                # Dense and EnsembleDense: the activation that follows decides, looking past
+                # dropout (Dense, Dropout, ReLU still feeds a ReLU).
                 following = next((f for f in self.layers[index + 1:]
                                   if not isinstance(f, Dropout)), None)
                 layer.resolved_init = (
