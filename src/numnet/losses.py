@@ -20,6 +20,7 @@ k copies of the row.
 
 import numpy as np
 
+from ._validation import check_float
 from .functional import sigmoid, softmax
 
 
@@ -157,7 +158,27 @@ class BinaryCrossEntropy(Loss):
     No eps clipping. With several outputs (multilabel) the per-sample loss sums over the labels,
     as scikit-learn's MLP does; with one output this is ``sklearn.metrics.log_loss`` and
     ``torch.nn.BCEWithLogitsLoss()``.
+
+    With ``label_smoothing=eps`` every target becomes ``y' = (1 - eps) * y + eps / 2`` before
+    the formulas above (loss and gradient ``p - y'``); eps = 0 is the plain loss, bit for bit.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        Must be in [0, 1).
     """
+
+    label_smoothing = 0.0
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = _check_smoothing(label_smoothing)
+
+    def _prepare(self, y_true, raw, sample_weight):
+        y_true, weights = super()._prepare(y_true, raw, sample_weight)
+        return _smooth(y_true, self.label_smoothing, 2), weights
+
+    def __repr__(self):
+        return _repr(self)
 
     def link(self, raw):
         return sigmoid(raw)
@@ -212,7 +233,32 @@ class SoftmaxCrossEntropy(Loss):
     ``sum_j y[i, j] = 1`` (one-hot or a probability vector per row), which ``check_targets``
     enforces at the training boundary; the gradient ``p - y`` needs it too. Equals
     ``sklearn.metrics.log_loss`` and ``torch.nn.CrossEntropyLoss()`` on class indices.
+
+    Label smoothing (Szegedy et al. 2016; RealMLP uses eps = 0.1), with K = n_classes::
+
+        y'[i, j] = (1 - eps) * y[i, j] + eps / K         (rows still sum to 1)
+        l_i = -sum_j y'[i, j] * log p[i, j]              dL/dz[i, j] = w_i (p - y')[i, j] / sum w
+
+    which is ``torch.nn.CrossEntropyLoss(label_smoothing=eps)``. eps = 0 is the plain loss,
+    bit for bit (the targets are not touched).
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        eps. Must be in [0, 1).
     """
+
+    label_smoothing = 0.0
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = _check_smoothing(label_smoothing)
+
+    def _prepare(self, y_true, raw, sample_weight):
+        y_true, weights = super()._prepare(y_true, raw, sample_weight)
+        return _smooth(y_true, self.label_smoothing, raw.shape[1]), weights
+
+    def __repr__(self):
+        return _repr(self)
 
     _shape_hint = (
         " One-hot encode the labels, e.g. with sklearn.preprocessing.LabelBinarizer."
@@ -300,6 +346,25 @@ class PoissonLoss(Loss):
         np.copyto(elementwise, out, where=~positive)                      # l = mu where y = 0
         out -= y_true
         return elementwise.sum(axis=1)
+
+
+def _check_smoothing(label_smoothing):
+    return check_float(label_smoothing, "label_smoothing", min_value=0, max_value=1,
+                       include_max=False)
+
+
+def _smooth(y_true, eps, n_classes):
+    """``(1 - eps) * y + eps / n_classes`` as a new array; y itself when eps = 0."""
+    if not eps:
+        return y_true
+    smoothed = y_true * (1.0 - eps)
+    smoothed += eps / n_classes
+    return smoothed
+
+
+def _repr(loss):
+    eps = loss.label_smoothing
+    return f"{type(loss).__name__}({f'label_smoothing={eps!r}' if eps else ''})"
 
 
 def _weighted_mean(values, weights):
