@@ -55,6 +55,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/streaming.py
+	$(BIN)/python benchmarks/tabular_accuracy.py
 
 # The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically, and the
 # playground's screenshots (docs/images/playground*.png), taken by its browser test.
