@@ -6,8 +6,12 @@ Protocol::
     lr = schedule.update(epoch, metric=..., n_samples_seen=...)   # after each epoch
 
 ``epoch`` counts completed epochs (1, 2, ...); ``metric`` is the monitored value (lower is
-better: the validation loss, or the training loss without validation data).
+better: the validation loss, or the training loss without validation data). After ``start``,
+``schedule.learning_rate`` is the rate of the first epoch, which the training loop applies
+before it (the warm-up of :class:`CosineAnnealing` starts below lr_0).
 """
+
+import math
 
 from ._validation import check_float, check_int, check_option
 
@@ -166,10 +170,134 @@ class ReduceOnPlateau(Schedule):
                 "min_learning_rate": self.min_learning_rate}
 
 
+class CosineAnnealing(Schedule):
+    """Linear warm-up, then cosine annealing to ``min_learning_rate``, per epoch.
+
+    For epoch t = 0, 1, ..., n_epochs - 1 (0-based; ``update(epoch)`` returns the rate of epoch
+    t = epoch), W = warmup_epochs, T = n_epochs, lr_min = min_learning_rate::
+
+        t < W:    lr = lr_0 * (t + 1) / W
+        t >= W:   lr = lr_min + (lr_0 - lr_min) * (1 + cos(pi * (t - W) / (T - W))) / 2
+
+    and lr_min from epoch T on.
+
+    Parameters
+    ----------
+    n_epochs : int
+        T, the planned number of epochs. Must be >= 1.
+    warmup_epochs : int, default=0
+        W. Must be >= 0 and < n_epochs.
+    min_learning_rate : float, default=0.0
+        Must be >= 0.
+
+    References
+    ----------
+    I. Loshchilov, F. Hutter. SGDR: Stochastic Gradient Descent with Warm Restarts. ICLR 2017,
+    arXiv:1608.03983 (one cycle, no restart).
+    """
+
+    def __init__(self, n_epochs, warmup_epochs=0, min_learning_rate=0.0):
+        self.n_epochs = check_int(n_epochs, "n_epochs", min_value=1)
+        self.warmup_epochs = check_int(warmup_epochs, "warmup_epochs", min_value=0,
+                                       max_value=self.n_epochs - 1)
+        self.min_learning_rate = check_float(min_learning_rate, "min_learning_rate", min_value=0)
+
+    def start(self, initial_learning_rate):
+        super().start(initial_learning_rate)
+        self.learning_rate = self._rate(0)
+
+    def update(self, epoch, *, metric=None, n_samples_seen=None):
+        self.learning_rate = self._rate(epoch)
+        return self.learning_rate
+
+    def _rate(self, t):
+        lr_0, lr_min = self.initial_learning_rate, self.min_learning_rate
+        W, T = self.warmup_epochs, self.n_epochs
+        if t < W:
+            return lr_0 * (t + 1) / W
+        if t >= T:
+            return lr_min
+        return lr_min + (lr_0 - lr_min) * (1 + math.cos(math.pi * (t - W) / (T - W))) / 2
+
+    def get_config(self):
+        return {"n_epochs": self.n_epochs, "warmup_epochs": self.warmup_epochs,
+                "min_learning_rate": self.min_learning_rate}
+
+
+class _ProgressSchedule(Schedule):
+    """lr = lr_0 * factor(u) at the training progress u in [0, 1] (midpoint of each epoch)."""
+
+    def __init__(self, n_epochs):
+        self.n_epochs = check_int(n_epochs, "n_epochs", min_value=1)
+
+    def start(self, initial_learning_rate):
+        super().start(initial_learning_rate)
+        self.learning_rate = self._rate(0)
+
+    def update(self, epoch, *, metric=None, n_samples_seen=None):
+        self.learning_rate = self._rate(epoch)
+        return self.learning_rate
+
+    def _rate(self, t):
+        # The schedules are defined per step on u = step / n_steps; per epoch the epoch's
+        # midpoint u = (t + 1/2) / T stands for it (u = 0 would train the first epoch at 0).
+        return self.initial_learning_rate * self.factor(min((t + 0.5) / self.n_epochs, 1.0))
+
+    def get_config(self):
+        return {"n_epochs": self.n_epochs}
+
+
+class CosLog4(_ProgressSchedule):
+    """RealMLP's "coslog4": four cosine cycles on a logarithmic time axis.
+
+    With u = (t + 1/2) / n_epochs the progress at the middle of epoch t (0-based)::
+
+        lr = lr_0 * (1 - cos(2 pi * log2(1 + 15 u))) / 2
+
+    log2(1 + 15 u) runs from 0 to 4, so the rate rises and falls four times, the cycles
+    growing longer; it ends at 0.
+
+    Parameters
+    ----------
+    n_epochs : int
+        The planned number of epochs. Must be >= 1.
+
+    References
+    ----------
+    D. Holzmueller, L. Grinsztajn, I. Steinwart. Better by Default: Strong Pre-Tuned MLPs and
+    Boosted Trees on Tabular Data. NeurIPS 2024, arXiv:2407.04491 (appendix: schedules).
+    """
+
+    @staticmethod
+    def factor(u):
+        return (1 - math.cos(2 * math.pi * math.log2(1 + 15 * u))) / 2
+
+
+class FlatCosine(_ProgressSchedule):
+    """Flat for the first half, then a half cosine to 0 (RealMLP's "flat_cos").
+
+    ::
+
+        lr = lr_0 * (1 + cos(pi * max(0, 2 u - 1))) / 2,      u = (t + 1/2) / n_epochs
+
+    Parameters
+    ----------
+    n_epochs : int
+        The planned number of epochs. Must be >= 1.
+    """
+
+    @staticmethod
+    def factor(u):
+        return (1 + math.cos(math.pi * max(0.0, 2 * u - 1))) / 2
+
+
 SCHEDULES = {
     "constant": Constant,
     "invscaling": InverseScaling,
     "step": StepDecay,
     "exponential": ExponentialDecay,
     "plateau": ReduceOnPlateau,
+    "cosine": CosineAnnealing,
+    "coslog4": CosLog4,
+    "flat_cos": FlatCosine,
 }

@@ -270,6 +270,10 @@ class LearningRateSchedule(Callback):
     def __init__(self, schedule):
         self.schedule = schedule
 
+    def on_train_begin(self, run):
+        # The first epoch's rate: lr_0 for most schedules, below it during a warm-up.
+        run.optimizer.learning_rate = self.schedule.learning_rate
+
     def on_epoch_end(self, run):
         history = run.history
         metric = history.val_loss[-1] if history.val_loss else history.loss[-1]
