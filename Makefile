@@ -65,3 +65,15 @@ docs: $(VENV)/.test chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# Mutation testing of the math (tools/mutate.py): each module against its own tests, a score
+# per module, survivors checked against tests/mutants_equivalent.md. About half an hour on
+# 2 cores, so not part of `make test`. MUTATE_ARGS picks modules, e.g. MUTATE_ARGS="losses".
+MUTATE_ARGS ?=
+$(VENV)/.mutate: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[mutate]'
+	touch $@
+
+.PHONY: mutate
+mutate: $(VENV)/.mutate
+	nice -n 15 $(BIN)/python tools/mutate.py $(MUTATE_ARGS)

@@ -1,5 +1,7 @@
 """numnet.functional against scipy.special, at ordinary and extreme (+-1000) inputs."""
 
+import re
+
 import numpy as np
 import pytest
 from scipy import special
@@ -133,3 +135,85 @@ def test_logsumexp_removes_only_the_reduced_axis(shape, axis, keepdims, expected
     assert result.shape == expected
     reference = special.logsumexp(x, axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(result, reference, rtol=1e-15)
+
+
+# --- smooth_clip and robust scaling: closed forms, dtypes, out= -------------------------------
+
+@pytest.mark.parametrize("max_abs", [3.0, 1.5])
+def test_smooth_clip_is_the_closed_form(max_abs):
+    x = np.array([-1e6, -4.0, -0.5, 0.0, 0.25, 2.0, 4.0, 1e6])
+    expected = x / np.sqrt(1 + (x / max_abs) ** 2)
+    np.testing.assert_allclose(functional.smooth_clip(x, max_abs), expected, rtol=1e-15)
+    assert np.all(np.abs(functional.smooth_clip(x, max_abs)) < max_abs)
+
+
+@pytest.mark.parametrize(("in_dtype", "out_dtype"), [(np.float32, np.float32),
+                                                     (np.float64, np.float64),
+                                                     (np.int64, np.float64),
+                                                     (np.int8, np.float32)])
+def test_smooth_clip_keeps_a_floating_dtype_and_makes_integers_float(in_dtype, out_dtype):
+    x = np.array([-5, 0, 1, 7], dtype=in_dtype)
+    result = functional.smooth_clip(x)
+    assert result.dtype == out_dtype
+    expected = x.astype(np.float64) / np.sqrt(1 + (x.astype(np.float64) / 3) ** 2)
+    np.testing.assert_allclose(result, expected, rtol=1e-6)
+
+
+def test_smooth_clip_writes_into_out():
+    x = np.array([[0.0, 4.0], [-8.0, 1.0]])
+    expected = functional.smooth_clip(x)
+    buffer = np.full_like(x, np.nan)
+    assert functional.smooth_clip(x, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, expected)
+    assert functional.smooth_clip(x, out=x) is x          # in place
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_robust_scale_statistics_closed_form():
+    X = np.array([[0.0, 2.0, 0.0, 0.0, 7.0],
+                  [0.5, 2.0, 1.0, 0.1, 7.0],
+                  [1.0, 2.0, 2.0, 0.2, 7.0],
+                  [1.5, 2.0, 3.0, 0.3, 7.0],
+                  [5.0, 12.0, 40.0, 0.4, 7.0]])
+    centre, factor = functional.robust_scale_statistics(X)
+    np.testing.assert_array_equal(centre, [1.0, 2.0, 2.0, 0.2, 7.0])
+    # column 0: IQR 1.5 - 0.5 = 1; column 1: quartiles tie at 2, so (12 - 2) / 2 = 5;
+    # column 2: IQR 2; column 3: IQR 0.2 (< 1); column 4: constant, factor 0.
+    np.testing.assert_allclose(factor, [1.0, 1 / 5, 1 / 2, 1 / 0.2, 0.0], rtol=1e-14)
+    assert centre.dtype == factor.dtype == np.float64
+
+
+def test_robust_scale_statistics_in_float64_for_any_input():
+    X = np.array([[0.1, 3.0], [0.7, 1.0], [0.2, 8.0], [0.9, 2.0]], dtype=np.float32)
+    centre, factor = functional.robust_scale_statistics(X)
+    assert centre.dtype == factor.dtype == np.float64
+    X64 = X.astype(np.float64)
+    np.testing.assert_array_equal(centre, np.median(X64, axis=0))
+    q25, q75 = np.quantile(X64, [0.25, 0.75], axis=0)
+    np.testing.assert_array_equal(factor, 1.0 / (q75 - q25))
+    centre, factor = functional.robust_scale_statistics(np.array([[3.0, -1.0]]))  # one row
+    np.testing.assert_array_equal(centre, [3.0, -1.0])
+    np.testing.assert_array_equal(factor, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape", [(5,), (0, 3), (2, 3, 1)])
+def test_robust_scale_statistics_refuses_other_shapes(shape):
+    with pytest.raises(ValueError, match=re.escape(
+            f"X must be 2-D with at least one row, got shape {shape}.")):
+        functional.robust_scale_statistics(np.ones(shape))
+
+
+@pytest.mark.parametrize(("in_dtype", "out_dtype"), [(np.float32, np.float32),
+                                                     (np.float64, np.float64),
+                                                     (np.int64, np.float64)])
+def test_robust_scale_is_smooth_clip_of_the_scaled_columns(in_dtype, out_dtype):
+    X = np.array([[1, 10], [2, -30], [7, 0]], dtype=in_dtype)
+    centre, factor = np.array([1.5, -2.0]), np.array([0.5, 0.25])
+    Z = (X.astype(np.float64) - centre) * factor
+    for max_abs in (3.0, 1.5):
+        result = functional.robust_scale(X, centre, factor, max_abs=max_abs)
+        assert result.dtype == out_dtype
+        np.testing.assert_allclose(result, Z / np.sqrt(1 + (Z / max_abs) ** 2), rtol=1e-6)
+    unclipped = functional.robust_scale(X, centre, factor, max_abs=None)
+    assert unclipped.dtype == out_dtype
+    np.testing.assert_allclose(unclipped, Z, rtol=1e-6)
