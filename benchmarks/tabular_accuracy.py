@@ -467,6 +467,26 @@ def summary(tables, seeds, methods, results):
     return rows
 
 
+def markdown(tables, seeds, methods, results, rows):
+    """The per-table main metric (mean over seeds) and the summary, as Markdown tables."""
+    print("\n| table | task | rows | metric | " + " | ".join(methods) + " |")
+    print("| --- | --- | ---: | --- |" + " ---: |" * len(methods))
+    for table in tables:
+        means, notes = table_means(table, seeds, methods, results)
+        key = main_metric(table.task)
+        cells = [f"{means[m][key]:.3f}" if m in means
+                 else ("-" if _absent(notes.get(m)) else "refused") for m in methods]
+        print(f"| {table.name} | {table.task} | {table.rows.get('n', '?')} | {key} | "
+              + " | ".join(cells) + " |")
+    print("\n| method | mean rank | wins vs hgb | worst points vs mlp | failed tables "
+          "| median fit s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for method, r in rows.items():
+        print(f"| {method} | {r['mean_rank']:.2f} | {r['wins_vs_hgb']} / {r['tables']} | "
+              f"{_points(r['worst_points_vs_mlp'])} | {r['failed_tables']} | "
+              f"{r['median_fit_s']:.2f} |")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def parse_args(argv=None):
@@ -482,6 +502,8 @@ def parse_args(argv=None):
                    help="rerun cached results of methods starting with these prefixes "
                         "('all' or 'none'; default: numnet)")
     p.add_argument("--quick", action="store_true", help="2 small tables, 1 seed (smoke run)")
+    p.add_argument("--markdown", action="store_true",
+                   help="also print the results as Markdown tables (for the READMEs)")
     return p.parse_args(argv)
 
 
@@ -527,6 +549,9 @@ def main(argv=None):
     # The cached baselines are compared too when only numnet methods were asked for.
     shown = list(dict.fromkeys([*args.methods, *BASELINES]))
     cache["summary"] = summary(tables, args.seeds, shown, results)
+    if args.markdown:
+        markdown(tables, args.seeds, [m for m in shown if m in cache["summary"]], results,
+                 cache["summary"])
     save_cache(args.out, cache)
 
 
