@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
+from installed import COMMAND
 from installed import run_cli as cli
 from numnet.tabular import TabularPreprocessor, read_tables, regression_metrics
 from numnet.tabular.cluster import held_out
@@ -315,9 +316,82 @@ def test_an_unreachable_scheduler_is_one_line(here, capsys):
         code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet",
                              "--scheduler", address)
     assert (code, out) == (2, "")
-    assert err == (f"error: Cannot reach the Dask scheduler at {address!r}: Timed out trying to "
-                   f"connect to {address} after 0.5 s. Check the address, and that the "
-                   "scheduler is running (dask scheduler).\n")
+    assert err == (f"error: Cannot reach the Dask scheduler at {address!r}: no Dask scheduler "
+                   "answered within 0.5 s. Check the address, and that the scheduler is "
+                   "running (dask scheduler).\n")
+
+
+class _Server:
+    """A TCP server on 127.0.0.1 that is not a Dask scheduler: it answers every request with
+    an HTTP 400 (as a web server does to bytes it cannot parse), or accepts and never answers.
+    """
+
+    def __init__(self, answer):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.answer, self.held = answer, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            self.held.append(conn)
+            if self.answer:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                conn.close()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("answer", [True, False], ids=["http", "silent"])
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line(here, answer):
+    # Dask reads an HTTP reply's first bytes as a frame length (3 EiB: MemoryError), and waits
+    # forever for a handshake from a server that never answers; both end with one line, the
+    # silent one after the connect timeout (set low here through Dask's environment variable).
+    server = _Server(answer)
+    try:
+        done = subprocess.run(
+            [*COMMAND, "train", "pq", "-t", "label", "-o", "m.numnet", "--scheduler",
+             server.address], cwd=here, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    finally:
+        server.close()
+    if answer:
+        line = (f"error: --scheduler must be the address of a Dask scheduler, got "
+                f"{server.address!r}: the server there answered, but not in Dask's protocol. "
+                "Check the host and port (dask scheduler prints its address).\n")
+    else:
+        line = (f"error: Cannot reach the Dask scheduler at {server.address!r}: no Dask "
+                "scheduler answered within 2 s. Check the address, and that the scheduler is "
+                "running (dask scheduler).\n")
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", line)
+    assert not (here / "m.numnet").exists()
+
+
+def test_too_many_workers_are_refused_before_any_starts(here):
+    from numnet.cli.cluster import available_cores
+
+    cores = available_cores()
+    done = subprocess.run([*COMMAND, "train", "pq", "-t", "label", "-o", "m.numnet",
+                           "--workers", "1000"], cwd=here, capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"error: --workers must be at most the number of CPU cores of this machine "
+               f"({cores}), got 1000. Pass --workers {cores} or fewer, or start a cluster on "
+               "several machines and pass --scheduler ADDRESS.\n")
+    assert not (here / "m.numnet").exists()
 
 
 def test_dates_are_refused_on_the_cluster(here, scheduler, capsys):

@@ -1,13 +1,17 @@
 """``numnet train --scheduler ADDRESS | --workers N``: a Dask client for one command.
 
 ``--workers N`` starts a ``LocalCluster`` of N worker processes (one thread each) for the run
-and closes it when the command ends, on success, on an error or on Ctrl-C; ``--scheduler``
-connects to a running scheduler (the connection timeout is Dask's
-``distributed.comm.timeouts.connect``, 30 s by default).
+and closes it when the command ends, on success, on an error or on Ctrl-C; N is at most the
+number of CPU cores this process may use. ``--scheduler`` connects to a running scheduler: the
+connection and Dask's handshake must both be done within Dask's
+``distributed.comm.timeouts.connect`` (30 s by default), else the command ends with one line
+(a server that accepts and never answers, or answers but not in Dask's protocol, such as an
+HTTP server, included).
 """
 
 import contextlib
 import logging
+import os
 
 from .common import UserError
 
@@ -51,7 +55,20 @@ def check_cluster_options(*, scheduler, workers, data, options):
         listed = ", ".join(DASK_SOLVERS[model])
         raise UserError(f"--solver {solver} does not work with {CLUSTER_FLAGS} and --model "
                         f"{model} yet: pass one of {listed}, or train in memory.")
+    # last: on a machine with fewer cores, the refusals above still name their option
+    if workers is not None and workers > available_cores():
+        cores = available_cores()
+        raise UserError(f"--workers must be at most the number of CPU cores of this machine "
+                        f"({cores}), got {workers!r}. Pass --workers {cores} or fewer, or start "
+                        "a cluster on several machines and pass --scheduler ADDRESS.")
     _import_distributed()  # the dask extra, before anything is read
+
+
+def available_cores():
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _import_distributed():
@@ -67,6 +84,54 @@ def _reason(error):
     return " ".join(str(error).split()).rstrip(".") or type(error).__name__
 
 
+def _shake_hands(scheduler, timeout):
+    """Connect to ``scheduler`` and complete Dask's handshake within ``timeout`` seconds.
+
+    ``distributed.Client`` bounds the connection but not the handshake that follows: a server
+    that accepts and never answers holds it forever, and one that answers in another protocol
+    (an HTTP server) has its first bytes read as a frame length (an allocation of exabytes).
+    One connection made here, under one deadline, turns both into one line.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise UserError(f"--scheduler must be an address such as tcp://host:8786, got "
+                        f"{scheduler!r} ({_reason(error)}).") from None
+
+    async def shake():
+        comm = await connect(scheduler, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(shake(), timeout))
+    except (TimeoutError, asyncio.TimeoutError):  # no answer at all, or no handshake
+        raise UserError(f"Cannot reach the Dask scheduler at {scheduler!r}: no Dask scheduler "
+                        f"answered within {timeout:g} s. Check the address, and that the "
+                        "scheduler is running (dask scheduler).") from None
+    except OSError as error:
+        if "Timed out trying to connect" in str(error):
+            raise UserError(f"Cannot reach the Dask scheduler at {scheduler!r}: no Dask "
+                            f"scheduler answered within {timeout:g} s. Check the address, "
+                            "and that the scheduler is running (dask scheduler).") from None
+        raise UserError(f"Cannot reach the Dask scheduler at {scheduler!r}: "
+                        f"{_reason(error)}. Check the address, and that the scheduler "
+                        "is running (dask scheduler).") from None
+    except Exception:  # noqa: BLE001 - the reply could not be read as Dask's handshake
+        raise UserError(f"--scheduler must be the address of a Dask scheduler, got "
+                        f"{scheduler!r}: the server there answered, but not in Dask's "
+                        "protocol. Check the host and port (dask scheduler prints its "
+                        "address).") from None
+
+
 @contextlib.contextmanager
 def cluster_client(scheduler, workers):
     """A ``distributed.Client`` for the command (the active one), closed when it ends."""
@@ -80,10 +145,13 @@ def cluster_client(scheduler, workers):
     if workers is not None:
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                            processes=True, dashboard_address=None,
-                                           silence_logs=logging.ERROR)
+                                           silence_logs=logging.CRITICAL)
         client = distributed.Client(cluster)
     else:
-        timeout = dask.config.get("distributed.comm.timeouts.connect")
+        from dask.utils import parse_timedelta
+
+        timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+        _shake_hands(scheduler, timeout)
         try:
             client = distributed.Client(scheduler, timeout=timeout)
         except (ValueError, TypeError) as error:
