@@ -73,6 +73,10 @@ def folder(tmp_path_factory):
     frame[["count", "label"]].iloc[:100].to_csv(folder / "types" / "a.csv", index=False)
     frame[["count", "label"]].iloc[100:].assign(count=lambda f: f["count"].where(
         f.index != 120)).to_csv(folder / "types" / "b.csv", index=False)
+    (folder / "mixed").mkdir()  # 'x' numbers in one Parquet file, text in the other
+    frame[["x", "label"]].iloc[:240].to_parquet(folder / "mixed" / "a.parquet", index=False)
+    frame[["x", "label"]].iloc[240:].assign(x=lambda f: [f"t{i}" for i in range(len(f))]) \
+        .to_parquet(folder / "mixed" / "b.parquet", index=False)
     (folder / "ids").mkdir()
     rng = np.random.default_rng(1)
     shuffled = rng.permutation(len(frame))
@@ -262,6 +266,14 @@ REFUSALS = {
                                     "'x', 'count', 'label' in 'b.csv' but 'x', 'label' in "
                                     "'a.csv'. Give every file the same header, or pass one "
                                     "file."),
+    "parquet types": (["mixed", "--workers", "1", "--impute", "mean"],
+                      "the files of 'mixed' must give each column one type, got text for 'x' in "
+                      "'b.parquet' but numbers in 'a.parquet'. Write 'x' with the same type in "
+                      "every file, or pass one file."),
+    "parquet types in memory": (["mixed/*.parquet", "--impute", "mean"],
+                                "the files of 'mixed/*.parquet' must give each column one type, "
+                                "got text for 'x' in 'b.parquet' but numbers in 'a.parquet'. "
+                                "Write 'x' with the same type in every file, or pass one file."),
     "stdin": (["-", "--workers", "2"],
               "DATA must be a file, folder or glob with --scheduler or --workers, got - (the "
               "workers cannot read stdin). Save the table to a file."),

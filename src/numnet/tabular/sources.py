@@ -2,7 +2,9 @@
 
 ``numnet train DATA`` takes a file, a folder (its ``.csv``, ``.tsv`` and ``.parquet`` files) or
 a glob (``'data/*.parquet'``). The files are taken in sorted order and must all have the same
-format and the same columns, in the same order. Without a cluster they are read one by one and
+format and the same columns, in the same order; Parquet files, which declare their column
+types, must also give each column one kind of type (numbers, text, booleans, dates) in every
+file. Without a cluster they are read one by one and
 concatenated; with one (:func:`read_dask_table`) they become one dask DataFrame, read on the
 workers.
 """
@@ -68,6 +70,55 @@ def _different_columns(source, first, columns, other, found):
     )
 
 
+def _type_kind(arrow_type):
+    """The kind of a Parquet column's Arrow type, as numnet reads it; None for all-null."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_null(arrow_type):
+        return None  # a column with no values in this file fits any kind
+    if pa.types.is_boolean(arrow_type):
+        return "booleans"
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or \
+            pa.types.is_decimal(arrow_type):
+        return "numbers"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_temporal(arrow_type):
+        return "dates"
+    return str(arrow_type)
+
+
+def check_parquet_types(source, files):
+    """DataError unless each column has one kind of type in all the Parquet ``files``.
+
+    Read from the schemas only. Numbers in one file and text in another would be concatenated
+    into one text column in memory (the numbers one-hot encoded as categories) and break the
+    cluster's pass, which takes the types from the first file.
+    """
+    import pyarrow.parquet as pq
+
+    seen = {}  # column -> (kind, file)
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except Exception:  # noqa: BLE001 - reading the file reports it, with its reason
+            continue
+        for field in schema:
+            kind = _type_kind(field.type)
+            if kind is None:
+                continue
+            first = seen.setdefault(field.name, (kind, path))
+            if first[0] != kind:
+                raise DataError(
+                    f"the files of {str(source)!r} must give each column one type, got {kind} "
+                    f"for {field.name!r} in {os.path.basename(path)!r} but {first[0]} in "
+                    f"{os.path.basename(first[1])!r}. Write {field.name!r} with the same type "
+                    "in every file, or pass one file."
+                )
+
+
 def read_tables(source, *, sep=None, encoding=None):
     """Read a file, or the files of a folder or glob concatenated in sorted order, in memory.
 
@@ -79,6 +130,11 @@ def read_tables(source, *, sep=None, encoding=None):
         return read_table(files[0], sep=sep, encoding=encoding)
     import pandas as pd
 
+    if table_format(files[0]) == "parquet":
+        try:
+            check_parquet_types(source, files)
+        except ImportError:
+            pass  # reading the first file says to install pyarrow
     frames = []
     for path in files:
         frame = read_table(path, sep=sep, encoding=encoding)
@@ -163,6 +219,8 @@ def read_dask_table(source, *, sep=None, encoding=None):
         if columns is not None and found != columns:
             raise _different_columns(source, files[0], columns, path, found)
         columns = found
+    if fmt == "parquet":
+        check_parquet_types(source, files)
     import dask.dataframe as dd
 
     if fmt == "parquet":
