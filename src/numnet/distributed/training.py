@@ -69,7 +69,8 @@ random_state, verbose, callbacks, checkpoint, resume
     Raises
     ------
     SchedulerLostError
-        When the scheduler goes away. With a ``checkpoint``, the state from before the step
+        When the scheduler goes away (a ``FileNotFoundError`` when a data file a worker reads
+        again is gone: likewise). With a ``checkpoint``, the state from before the step
         that failed is saved first: connect to a scheduler again, build the
         :class:`DistributedData` again (same partition sizes) and call again with
         ``resume=True``; the run ends as an uninterrupted one would.
@@ -107,10 +108,13 @@ random_state, verbose, callbacks, checkpoint, resume
         with scheduler_errors(data.client):
             gradient = WorkerSumGradient(data, scatter_network(data.client, net))
             return run_loop(run, sampler, gradient, parts)
-    except SchedulerLostError as error:
+    except (SchedulerLostError, FileNotFoundError) as error:
+        # a lost scheduler, or a data file gone when a worker reads its rows again
         saver = next((c for c in parts.callbacks if isinstance(c, CheckpointCallback)), None)
         if saver is None or not saver.save_before_failed_batch(run):
             raise
+        if isinstance(error, FileNotFoundError):
+            raise  # the state is saved: the caller names the file
         raise SchedulerLostError(
             f"{error} The training state from before the failed step is saved in "
             f"{checkpoint}: once a scheduler is back, call again with resume=True.",

@@ -104,10 +104,49 @@ def train_pipeline_dask(frame, **options):
     See :func:`_train_pipeline_dask` (this wrapper hides dask's deprecation warnings).
     """
     context = _dask_deprecations()
+    checkpoint = options.get("checkpoint")
+    before = _saved_at(checkpoint)
     try:
         return _train_pipeline_dask(frame, **options)
+    except FileNotFoundError as error:
+        # a data file deleted or moved during the run: the workers read the files in every pass
+        saved = checkpoint is not None and (_saved_at(checkpoint) or before) != before
+        raise DataError(_vanished(error, options.get("source", "data"), checkpoint,
+                                  saved or (bool(options.get("resume")) and before))) from None
     finally:
         context.__exit__(None, None, None)
+
+
+def _saved_at(checkpoint):
+    """When the checkpoint's file was last written (None without one)."""
+    import os
+
+    try:
+        return None if checkpoint is None else os.stat(checkpoint.path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _vanished(error, source, checkpoint, saved):
+    """The line for a data file that is gone, named as DATA named it."""
+    import os
+
+    from .sources import source_files
+
+    name = error.filename or str(error)
+    try:
+        given = {os.path.abspath(f): f for f in source_files(source)}
+        name = given.get(os.path.abspath(str(name)), name)
+    except (DataError, OSError):
+        pass  # DATA itself is gone
+    if name == error.filename and os.path.isabs(name):
+        relative = os.path.relpath(name)
+        name = name if relative.startswith("..") else relative
+    line = f"Cannot read {name!r}: no such file (it was deleted or moved during the run). "
+    if saved:
+        return line + (f"The training state is saved in {checkpoint}: put the file back and "
+                       "run the same command with --resume.")
+    return line + "Put it back and train again."
 
 
 def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="mlp",
