@@ -280,8 +280,8 @@ class CategoricalEmbedding(Layer):
     -----
     Known rows start from U(-1/sqrt(dim), 1/sqrt(dim)) (rtdl's CategoricalEmbeddings); the
     unknown row starts at 0, so an unseen category first contributes nothing. The scatter-add
-    is a sorted segment sum (``np.add.reduceat`` over the rows sorted by code), which is several
-    times faster than ``np.add.at`` (docs/tabular_models.md gives the measurement).
+    is one ``np.bincount`` per embedding dimension, about 2x faster than ``np.add.at``
+    (docs/tabular_models.md gives the measurement).
     """
 
     penalized = ()
@@ -376,15 +376,12 @@ class CategoricalEmbedding(Layer):
 def _scatter_add(rows, values, out):
     """``out[l] = sum of values[i] over i with rows[i] == l`` (overwrites out).
 
-    Sort the rows once, then one ``np.add.reduceat`` over the contiguous runs of each code.
+    One ``np.bincount`` per embedding dimension: 22 us for 256 rows x 8 dims into 51 rows,
+    against 31 us for a sort + ``np.add.reduceat`` and 41 us for ``np.add.at``
+    (benchmarks/ensemble_step_time.py, one thread).
     """
-    out[...] = 0
-    if rows.size == 0:
-        return out
-    order = np.argsort(rows, kind="stable")
-    sorted_rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    out[sorted_rows[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(rows, weights=values[:, j], minlength=out.shape[0])
     return out
 
 
