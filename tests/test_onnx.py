@@ -365,3 +365,100 @@ def test_numnet_export_errors_are_one_line(capsys, tmp_path):
                         "-q")
     assert (code, err) == (0, "")
     assert [i.name for i in onnx.load(tmp_path / "x.onnx").graph.input] == ["X"]
+
+
+# ------------------------------------------------------------------ rows that cannot be scored
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("labels", ["text", "integers"])
+def test_a_row_with_a_missing_value_gets_no_class_without_imputation(capsys, tmp_path, labels):
+    # Trained without --impute: numnet predict refuses a missing value; the graph gives NaN
+    # probabilities and the unscored label, never a class, and scores the other rows as numnet.
+    import pandas as pd
+
+    from numnet.onnx.estimators import UNSCORED_INT, UNSCORED_TEXT
+
+    table = _table(np.random.default_rng(0)).dropna()
+    if labels == "integers":
+        table["label"] = table["label"].map({"low": 0, "mid": 1, "high": 2})
+    table.drop(columns="price").to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / "m.numnet"
+    assert _cli(capsys, "train", tmp_path / "train.csv", "-t", "label", "--epochs", "20",
+                "--hidden", "8", "-q", "-o", model)[0] == 0
+    assert _cli(capsys, "export", model, "-o", tmp_path / "m.onnx", "-q")[0] == 0
+    rows = _new_rows()  # rows 1 and 2: a missing number; row 2 a missing city too
+    rows.loc[3, "city"] = None  # row 3: only a missing category
+    pipe = numnet.load(model)
+    got = run(onnx.load(tmp_path / "m.onnx"), pipeline_inputs(pipe, rows))
+    rows.iloc[[0]].to_csv(tmp_path / "new.csv", index=False)
+    code, out, _ = _cli(capsys, "predict", model, tmp_path / "new.csv", "--proba", "-q")
+    expected = pd.read_csv(io.StringIO(out))
+    mark = UNSCORED_TEXT if labels == "text" else UNSCORED_INT
+    assert got["label"].tolist() == [expected["prediction"][0], mark, mark, mark]
+    assert np.isnan(got["probabilities"][1:]).all()
+    proba = expected[[f"proba_{c}" for c in pipe.classes_]].to_numpy()
+    np.testing.assert_allclose(got["probabilities"][:1], proba, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_an_estimator_marks_a_row_with_nan(kind):
+    from numnet.onnx.estimators import UNSCORED_INT
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = {"binary": (X[:, 0] > 0).astype(int), "multiclass": np.digitize(X[:, 0], [-0.5, 0.5]),
+         "multilabel": np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)}[kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = numnet.MLPClassifier((4,), max_iter=20, random_state=0).fit(X, y)
+    rows = X[:3].copy()
+    rows[1, 2] = np.nan
+    got = run(to_onnx(clf), {"X": rows})
+    expected = clf.predict(rows[[0, 2]])
+    assert got["label"][[0, 2]].tolist() == expected.tolist()
+    assert got["label"][1].tolist() == ([-1, -1] if kind == "multilabel" else UNSCORED_INT)
+    assert np.isnan(got["probabilities"][1]).all()
+
+
+# ------------------------------------------------------------- columns named like an output
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("target", ["y", "price"])
+def test_columns_named_like_the_outputs_keep_their_names(capsys, tmp_path, target):
+    # Columns 'label', 'probabilities' and 'variable' stay the inputs' names; the outputs that
+    # would collide get the suffix _output. onnxruntime agrees with numnet predict.
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame({"label": rng.normal(size=n),
+                          "probabilities": rng.choice(["a", "b", "c"], n),
+                          "variable": rng.uniform(0, 5, n)})
+    frame["y"] = np.where(frame["label"] + (frame["probabilities"] == "a") > 0.3, "up", "down")
+    frame["price"] = 2 * frame["label"] + frame["variable"]
+    frame.drop(columns="price" if target == "y" else "y").to_csv(tmp_path / "train.csv",
+                                                                 index=False)
+    frame.drop(columns=["y", "price"]).head(10).to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "m.numnet"
+    assert _cli(capsys, "train", tmp_path / "train.csv", "-t", target, "--epochs", "20",
+                "--hidden", "8", "-q", "-o", model)[0] == 0
+    code, out, err = _cli(capsys, "export", model, "-o", tmp_path / "m.onnx")
+    outputs = ("label_output, probabilities_output" if target == "y" else "variable_output")
+    assert (code, out, err) == (0, "", f"Wrote {tmp_path / 'm.onnx'} (inputs: label, "
+                                       f"probabilities, variable; outputs: {outputs})\n")
+    proba = ["--proba"] if target == "y" else []
+    code, out, _ = _cli(capsys, "predict", model, tmp_path / "new.csv", *proba, "-q")
+    assert code == 0
+    expected = pd.read_csv(io.StringIO(out))
+    pipe = numnet.load(model)
+    got = run(onnx.load(tmp_path / "m.onnx"),
+              pipeline_inputs(pipe, pd.read_csv(tmp_path / "new.csv")))
+    if target == "y":
+        assert got["label_output"].tolist() == expected["prediction"].tolist()
+        proba = expected[[f"proba_{c}" for c in pipe.classes_]].to_numpy()
+        np.testing.assert_allclose(got["probabilities_output"], proba, rtol=1e-10)
+    else:
+        np.testing.assert_allclose(got["variable_output"][:, 0], expected["prediction"],
+                                   rtol=1e-10)

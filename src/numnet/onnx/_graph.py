@@ -75,6 +75,18 @@ class GraphBuilder:
         self._used.add(name)
         return name
 
+    def free_name(self, name, suffix):
+        """``name`` if nothing in the graph holds it yet, else ``name + suffix`` (then _1, ...).
+
+        Claims nothing: :meth:`add_output` does.
+        """
+        if name not in self._used:
+            return name
+        candidate, i = name + suffix, 1
+        while candidate in self._used:
+            candidate, i = f"{name}{suffix}_{i}", i + 1
+        return candidate
+
     def const(self, value, name, dtype=None):
         """An initializer holding ``value`` (cast to ``dtype`` unless it holds strings)."""
         array = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)

@@ -12,6 +12,11 @@ The heads follow the estimators' own decoding (``estimators/_targets.py``): bina
 ``p = [sigmoid(-z), sigmoid(z)]`` and ``label = classes_[z > 0]``; multiclass ``softmax(z)``
 and ``classes_[argmax z]`` (the first maximum, as NumPy); multilabel ``sigmoid(z)`` and
 ``z > 0``; a Poisson regressor ``exp(z)``.
+
+A row the network cannot score (a NaN among its outputs: a missing value fed to a model that
+does not impute) gets NaN probabilities and a label that says so, never a class:
+:data:`UNSCORED_TEXT` for text classes, :data:`UNSCORED_INT` for integer classes, and -1 in
+every multilabel indicator.
 """
 
 import numpy as np
@@ -19,6 +24,12 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from .network import add_network
+
+UNSCORED_TEXT = ""
+"""The label of a row that cannot be scored, for text classes (never a class: an empty cell
+is a missing label, which training refuses)."""
+UNSCORED_INT = int(np.iinfo(np.int64).min)
+"""The label of a row that cannot be scored, for integer classes."""
 
 
 def is_numnet_estimator(obj):
@@ -57,6 +68,9 @@ def add_estimator_head(g, est, raw, dtype):
         proba = g.op("Sigmoid", [raw], "sigmoid")
         positive = g.op("Greater", [raw, g.const(0, "zero", dtype)], "positive")
         label = g.op("Cast", [positive], "label_int", to=g.TensorProto.INT64)
+        label = g.op("Where", [g.op("IsNaN", [raw], "unscored_value"),
+                               g.const(-1, "unscored_indicator", np.int64), label],
+                     "label_marked")
         return [("label", label, np.int64, [None, n]),
                 ("probabilities", proba, dtype, [None, n])]
     else:  # binary: one logit column
@@ -69,8 +83,21 @@ def add_estimator_head(g, est, raw, dtype):
         n = 2
     classes = label_array(est.classes_)
     label = g.op("Gather", [g.const(classes, "classes"), index], "label_lookup", axis=0)
+    mark = UNSCORED_TEXT if classes.dtype == object else UNSCORED_INT
+    label = g.op("Where", [_unscored_rows(g, raw, dtype),
+                           g.const(np.array(mark, dtype=classes.dtype), "unscored_label"),
+                           label], "label_marked")
     return [("label", label, classes.dtype, [None]),
             ("probabilities", proba, dtype, [None, n])]
+
+
+def _unscored_rows(g, raw, dtype):
+    """(n,) booleans: the rows with a NaN among the network's outputs."""
+    nan = g.op("Cast", [g.op("IsNaN", [raw], "nan_output")], "nan_count_terms",
+               to=g.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+    count = g.op("ReduceSum", [nan, g.const([1], "class_axis", np.int64)], "nan_count",
+                 keepdims=0)
+    return g.op("Greater", [count, g.const(0, "none", dtype)], "unscored")
 
 
 def add_estimator(g, est, X, dtype):

@@ -5,7 +5,8 @@ One graph input per original column, named as the column, shape (n_samples, 1):
 - a numeric column is ``tensor(double)``; NaN marks a missing value, filled with the training
   fill value (``--impute``), then ``(x - mean) / scale`` in float64, as numnet computes it;
 - a categorical column is ``tensor(string)``; the empty string marks a missing value (what
-  pandas reads an empty cell as), filled with the most frequent training category. An
+  pandas reads an empty cell as), filled with the most frequent training category (without
+  ``--impute``, the block is NaN: the row cannot be scored, as ``numnet predict`` refuses it). An
   ``ai.onnx.ml`` ``LabelEncoder`` maps each category to its index (an unseen one to -1), and
   ``Equal`` against ``0..k-1`` gives the one-hot block (all zeros for an unseen category);
 - a date column is refused: its four features come from calendar arithmetic on parsed dates,
@@ -13,6 +14,10 @@ One graph input per original column, named as the column, shape (n_samples, 1):
 
 The blocks are concatenated in float64, cast to the model's dtype and fed to the estimator's
 graph; a standardised regression target is mapped back (``mean + scale * prediction``).
+A row with a missing value the model does not impute gets NaN outputs and the label
+:data:`numnet.onnx.estimators.UNSCORED_TEXT` or ``UNSCORED_INT``, never a class. The outputs
+are named ``label`` and ``probabilities`` (or ``variable``); where a column already has that
+name (it keeps it as its input's), the output is ``label_output`` and so on.
 """
 
 import numpy as np
@@ -21,6 +26,7 @@ from ..tabular.pipeline import TabularPipeline
 from .estimators import add_estimator
 
 MISSING_TEXT = ""
+MISSING_CODE = -2  # a missing category without --impute: the block becomes NaN
 
 
 def is_pipeline(obj):
@@ -60,8 +66,8 @@ def add_pipeline(g, pipe, dtype):
             value = g.op("Add", [scaled, g.const(pipe.target_scaler["mean"], "target_mean",
                                                  dtype)], "target")
         outputs = [("variable", value, kind, [None, 1])]
-    for name, node, kind, shape in outputs:
-        g.add_output(name, node, kind, shape)
+    for name, node, kind, shape in outputs:  # a column may hold an output's name
+        g.add_output(g.free_name(name, "_output"), node, kind, shape)
 
 
 def _numeric(g, column, imputed):
@@ -79,14 +85,21 @@ def _numeric(g, column, imputed):
 def _categorical(g, column, imputed):
     name, categories = column["name"], column["categories"]
     keys, values = list(categories), list(range(len(categories)))
-    if imputed and MISSING_TEXT not in categories:
+    missing = MISSING_TEXT not in categories
+    if missing:  # filled (--impute), or NaN: a row the model cannot score
         keys.append(MISSING_TEXT)
-        values.append(categories.index(column["fill"]))
+        values.append(categories.index(column["fill"]) if imputed else MISSING_CODE)
     codes = g.op("LabelEncoder", [name], f"{name}_code", domain="ai.onnx.ml",
                  keys_strings=keys, values_int64s=values, default_int64=-1)
     hot = g.op("Equal", [codes, g.const(np.arange(len(categories)), f"{name}_codes",
                                         np.int64)], f"{name}_equal")
-    return g.op("Cast", [hot], f"{name}_onehot", to=g.TensorProto.DOUBLE)
+    hot = g.op("Cast", [hot], f"{name}_onehot", to=g.TensorProto.DOUBLE)
+    if missing and not imputed:
+        absent = g.op("Equal", [codes, g.const([MISSING_CODE], f"{name}_missing_code",
+                                               np.int64)], f"{name}_missing")
+        hot = g.op("Where", [absent, g.const([np.nan], f"{name}_nan", np.float64), hot],
+                   f"{name}_onehot_or_nan")
+    return hot
 
 
 def pipeline_inputs(pipe, frame):
