@@ -518,8 +518,9 @@ def edit_tensor(name, **changes):
     (lambda h, m: m["object"].update(n_in=0), "n_in must be an integer >= 1, got 0."),
     (lambda h, m: m["object"]["config"]["layers"].__setitem__(1, {"class": "os.system",
                                                                   "config": {}}),
-     "each layer must be {'class': one of ['Dense', 'Dropout', 'Identity', 'LeakyReLU', "
-     "'ReLU', 'Sigmoid', 'Softmax', 'Tanh'], 'config': {...}}, got {'class': 'os.system', "
+     "each layer must be {'class': one of ['CategoricalEmbedding', 'Dense', 'Dropout', "
+     "'EnsembleDense', 'EnsembleFork', 'Identity', 'LeakyReLU', 'PeriodicEmbedding', 'ReLU', "
+     "'Scale', 'Sigmoid', 'Softmax', 'Tanh'], 'config': {...}}, got {'class': 'os.system', "
      "'config': {}}."),
     (lambda h, m: m["object"]["config"]["layers"][0]["config"].update(n_out=10**12),
      "tensor '0.W' has shape (4, 3), but the architecture needs (4, 1000000000000); the file "

@@ -381,8 +381,9 @@ def test_build_errors(kwargs, message):
 
 def test_from_config_rejects_unknown_layers():
     with pytest.raises(ValueError, match=re.escape(
-        "layer class must be one of ['Dense', 'Dropout', 'Identity', 'LeakyReLU', 'ReLU', "
-        "'Sigmoid', 'Softmax', 'Tanh'], got 'Conv2D'."
+        "layer class must be one of ['CategoricalEmbedding', 'Dense', 'Dropout', "
+        "'EnsembleDense', 'EnsembleFork', 'Identity', 'LeakyReLU', 'PeriodicEmbedding', 'ReLU', "
+        "'Scale', 'Sigmoid', 'Softmax', 'Tanh'], got 'Conv2D'."
     )):
         Sequential.from_config({"layers": [{"class": "Conv2D", "config": {}}]})
 
