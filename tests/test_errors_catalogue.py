@@ -138,6 +138,9 @@ def folder(tmp_path_factory):
                                           columns=["x", "day", "label"])
     frame.assign(cost=[f"${v:,.2f}" for v in 1000 + 1000 * frame["x"].abs()]).to_csv(
         folder / "money.csv", index=False, columns=["cost", "label"])
+    (folder / "kinds").mkdir()  # 'x' numbers in one Parquet file, text in the other
+    frame.iloc[:20].to_parquet(folder / "kinds" / "a.parquet", index=False)
+    frame.iloc[20:].assign(x="t").to_parquet(folder / "kinds" / "b.parquet", index=False)
     (folder / "types").mkdir()
     counts = pd.Series(np.arange(len(frame)), dtype=float)
     frame.assign(n=counts.astype(int)).iloc[:20].to_csv(folder / "types" / "a.csv",
@@ -415,6 +418,11 @@ CASES.update({
                              "--workers", "1"]),
     "cluster-text-numbers": (None, ["train", "money.csv", "-t", "label", "-o", "m.numnet",
                                     "--workers", "1"]),
+    "cluster-not-dask": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                                "--scheduler", "tcp://127.0.0.1:8788"]),
+    "cluster-workers": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                               "--workers", "1000"]),
+    "parquet-types": (None, ["train", "kinds", "-t", "label", "-o", "m.numnet"]),
     "cluster-csv-types": (None, ["train", "types", "-t", "label", "-o", "m.numnet",
                                  "--impute", "mean", "--workers", "1"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
@@ -429,6 +437,37 @@ try:
     _PORT_8765.listen()
 except OSError:
     pass
+
+
+
+
+def _answer_http(sock):
+    """A server that is not a Dask scheduler: HTTP 400 to whatever it is sent."""
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+_PORT_8788 = socket.socket()  # `cluster-not-dask`: an HTTP server at 127.0.0.1:8788
+try:
+    _PORT_8788.bind(("127.0.0.1", 8788))
+    _PORT_8788.listen()
+    import threading
+
+    threading.Thread(target=_answer_http, args=(_PORT_8788,), daemon=True).start()
+except OSError:
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _two_cores(monkeypatch):
+    """`cluster-workers` names the machine's core count: 2 here, wherever the tests run."""
+    monkeypatch.setattr("numnet.cli.cluster.available_cores", lambda: 2)
 
 
 CASES.update({
