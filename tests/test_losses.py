@@ -367,3 +367,109 @@ def test_softmax_cross_entropy_refuses_each_way_a_row_is_not_a_distribution(row)
             "y for SoftmaxCrossEntropy must be one-hot (each row in [0, 1], summing to 1), got "
             f"row 1: {row!r}.")):
         SoftmaxCrossEntropy().check_targets(y)
+
+
+# --- label smoothing: the smoothed targets, closed forms ------------------------------------
+
+@pytest.mark.parametrize("eps", [0.1, 0.3])
+def test_softmax_cross_entropy_label_smoothing_is_the_closed_form(eps, rng):
+    raw, n_classes = rng.normal(size=(5, 4)), 4
+    y = np.eye(n_classes)[[0, 3, 1, 1, 2]]
+    w = rng.uniform(0.5, 2.0, size=5)
+    smoothed = (1 - eps) * y + eps / n_classes
+    log_p = raw - np.log(np.exp(raw).sum(axis=1, keepdims=True))
+    for weights, total in ((None, np.ones(5)), (w, w)):
+        value, grad = SoftmaxCrossEntropy(label_smoothing=eps).loss_gradient(y, raw, weights)
+        per_sample = -(smoothed * log_p).sum(axis=1)
+        assert value == pytest.approx(np.dot(total, per_sample) / total.sum(), rel=1e-13)
+        expected = (softmax(raw, axis=1) - smoothed) * (total / total.sum())[:, None]
+        np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(y, np.eye(n_classes)[[0, 3, 1, 1, 2]])   # y is not changed
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3])
+def test_binary_cross_entropy_label_smoothing_is_the_closed_form(eps, rng):
+    raw = rng.normal(size=(6, 3))
+    y = rng.integers(0, 2, size=(6, 3)).astype(float)
+    smoothed = (1 - eps) * y + eps / 2              # towards 1/2, whatever the output count
+    p = expit(raw)
+    value, grad = BinaryCrossEntropy(label_smoothing=eps).loss_gradient(y, raw)
+    per_sample = -(smoothed * np.log(p) + (1 - smoothed) * np.log1p(-p)).sum(axis=1)
+    assert value == pytest.approx(per_sample.mean(), rel=1e-13)
+    np.testing.assert_allclose(grad, (p - smoothed) / 6, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["bce", "softmax"])
+def test_zero_label_smoothing_is_the_plain_loss_bit_for_bit(name, rng):
+    cls = {"bce": BinaryCrossEntropy, "softmax": SoftmaxCrossEntropy}[name]
+    raw = rng.normal(size=(5, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 2, 0]]
+    plain, smoothed = cls(), cls(label_smoothing=0.0)
+    assert plain.label_smoothing == smoothed.label_smoothing == 0.0
+    value, grad = smoothed.loss_gradient(y, raw)
+    assert value == plain.loss(y, raw)
+    np.testing.assert_array_equal(grad, plain.gradient(y, raw))
+    assert grad.dtype == np.float32
+    assert cls(label_smoothing=0.2).loss_gradient(y, raw)[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("cls", [BinaryCrossEntropy, SoftmaxCrossEntropy])
+def test_label_smoothing_repr_and_range(cls):
+    name = cls.__name__
+    assert repr(cls()) == f"{name}()"
+    assert repr(cls(label_smoothing=0.1)) == f"{name}(label_smoothing=0.1)"
+    assert cls(0.99).label_smoothing == 0.99
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=re.escape(
+                f"label_smoothing must be a float in [0, 1), got {bad!r}.")):
+            cls(label_smoothing=bad)
+
+
+# --- the targets and weights are cast to raw's dtype; the target checks' edges ----------------
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_targets_and_weights_are_cast_to_the_dtype_of_raw(name, rng):
+    # float64 targets and weights give exactly what their float32 casts give next to float32
+    # logits: the arithmetic is float32 throughout, not promoted by y or w.
+    loss = LOSSES[name]()
+    raw = rng.normal(size=(6, 2)).astype(np.float32)
+    y = (np.eye(2)[rng.integers(0, 2, size=6)] * 0.7 + 0.15 if name != "mse"
+         else rng.normal(size=(6, 2)))
+    w = rng.uniform(0.1, 2.0, size=6)
+    for weights in (None, w):
+        cast = None if weights is None else weights.astype(np.float32)
+        value, grad = loss.loss_gradient(y, raw, weights)
+        value32, grad32 = loss.loss_gradient(y.astype(np.float32), raw, cast)
+        assert value == value32
+        assert grad.dtype == np.float32
+        np.testing.assert_array_equal(grad, grad32)
+    from numnet.losses import check_sample_weight
+    assert check_sample_weight([1, 2], 2, np.float32).dtype == np.float32
+
+
+def test_weights_summing_to_one_or_less_are_accepted(rng):
+    raw, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    loss = MeanSquaredError()
+    for w in (np.full(4, 0.25), np.full(4, 0.1)):
+        assert loss.loss(y, raw, w) == pytest.approx(loss.loss(y, raw), rel=1e-15)
+        np.testing.assert_allclose(loss.gradient(y, raw, w), loss.gradient(y, raw), rtol=1e-15)
+
+
+def test_softmax_cross_entropy_target_check_edges():
+    check = SoftmaxCrossEntropy().check_targets
+    # rows that sum to 1 within float32 rounding (|sum - 1| <= 2e-5) are accepted ...
+    check(np.array([[0.5, 0.500015], [0.0, 1.0]]))
+    # ... and a value just above 1 is not, even where the row sums to 1 within that tolerance
+    message = ("y for SoftmaxCrossEntropy must be one-hot (each row in [0, 1], summing to 1), "
+               "got row {}: {!r}.")
+    with pytest.raises(ValueError, match=re.escape(message.format(1, [1.000001, 0.0]))):
+        check(np.array([[0.0, 1.0], [1.000001, 0.0]]))
+    # the reported row is the first bad one, not a row that is merely close to the tolerance
+    with pytest.raises(ValueError, match=re.escape(message.format(1, [1.0, 1.0]))):
+        check(np.array([[0.5, 0.500015], [1.0, 1.0]]))
+
+
+def test_poisson_check_targets_reports_the_negative_value():
+    with pytest.raises(ValueError, match=re.escape(
+            "y for PoissonLoss must hold values >= 0 (counts or rates), got -2.0.")):
+        PoissonLoss().check_targets(np.array([[0.5], [0.0], [-2.0]]))
