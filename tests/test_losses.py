@@ -473,3 +473,8 @@ def test_poisson_check_targets_reports_the_negative_value():
     with pytest.raises(ValueError, match=re.escape(
             "y for PoissonLoss must hold values >= 0 (counts or rates), got -2.0.")):
         PoissonLoss().check_targets(np.array([[0.5], [0.0], [-2.0]]))
+
+
+def test_repr_of_the_losses_without_parameters():
+    assert repr(MeanSquaredError()) == "MeanSquaredError()"
+    assert repr(PoissonLoss()) == "PoissonLoss()"
