@@ -121,6 +121,50 @@ def test_internal_batch_size_does_not_change_the_result(rng, internal_batch_size
     np.testing.assert_array_equal(result.target, reference.target)
 
 
+@pytest.fixture
+def pass_sizes(monkeypatch):
+    """The number of points of every forward pass of an explanation."""
+    from numnet.explain.target import Explained
+
+    sizes, evaluate = [], Explained.evaluate
+
+    def spy(self, P, column, sign, **kwargs):
+        sizes.append(P.shape[0])
+        return evaluate(self, P, column, sign, **kwargs)
+
+    monkeypatch.setattr(Explained, "evaluate", spy)
+    return sizes
+
+
+def test_passes_stay_within_internal_batch_size_however_many_steps(rng, pass_sizes):
+    # Issue: with more steps or samples per row than internal_batch_size, one row's points
+    # went through one pass (--steps 20000 asked for 2.98 GiB; 1e9 samples, MemoryError).
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    reference = integrated_gradients(net, X, n_steps=3000, internal_batch_size=10_000)
+    pass_sizes.clear()
+    result = integrated_gradients(net, X, n_steps=3000, internal_batch_size=256)
+    assert max(pass_sizes) <= 256 and sum(pass_sizes) >= 3 * 3000
+    np.testing.assert_allclose(result.values, reference.values, rtol=1e-12, atol=1e-14)
+
+    draws = rng.standard_normal(size=(3, 1000, 4))
+    reference = smoothgrad(net, X, draws=draws, stdevs=0.3, internal_batch_size=10_000)
+    pass_sizes.clear()
+    result = smoothgrad(net, X, draws=draws, stdevs=0.3, internal_batch_size=100)
+    assert max(pass_sizes) <= 100 and sum(pass_sizes) >= 3 * 1000
+    np.testing.assert_allclose(result.values, reference.values, rtol=1e-12, atol=1e-14)
+
+    # A linear model with one background row: every draw gives (x - x') * w exactly.
+    linear = nn.Sequential([nn.Dense(1)]).build(4, random_state=0)
+    pass_sizes.clear()
+    result = expected_gradients(linear, X, X[:1] * 0 + 0.5, n_samples=1000,
+                                internal_batch_size=64, random_state=0)
+    assert max(pass_sizes) <= 64 and sum(pass_sizes) >= 3 * 1000
+    w = linear.layers[0].params["W"][:, 0]
+    np.testing.assert_allclose(result.values, (X - 0.5) * w, rtol=1e-12)
+    np.testing.assert_allclose(result.delta, 0, atol=1e-12)
+
+
 def test_default_target_is_the_predicted_class(rng):
     net = random_net(nn.Tanh)
     X = rng.normal(size=(10, 4))
@@ -295,7 +339,14 @@ def test_estimator_feature_names_are_kept(rng):
     (lambda net, X: integrated_gradients(net, X, baseline=np.zeros(3)), ValueError,
      "baseline must have shape (4,) or (3, 4), got (3,)."),
     (lambda net, X: integrated_gradients(net, X, n_steps=0), ValueError,
-     "n_steps must be an integer >= 1, got 0."),
+     "n_steps must be an integer from 1 to 5000, got 0."),
+    (lambda net, X: integrated_gradients(net, X, n_steps=20_000), ValueError,
+     "n_steps must be an integer from 1 to 5000, got 20000."),
+    (lambda net, X: integrated_gradients(net, X, baseline=[0.0, np.nan, 0.0, 0.0]), ValueError,
+     "baseline must hold finite numbers, got NaN or infinity. Replace them, e.g. with the "
+     "training mean (baseline='mean')."),
+    (lambda net, X: integrated_gradients(net, X, baseline=np.full((3, 4), np.inf)), ValueError,
+     "baseline must hold finite numbers, got NaN or infinity."),
     (lambda net, X: integrated_gradients(net, X, method="simpson"), ValueError,
      "method must be one of"),
     (lambda net, X: integrated_gradients(net, X, internal_batch_size=0), ValueError,

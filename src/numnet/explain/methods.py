@@ -43,12 +43,20 @@ class Attributions:
 
 
 
+MAX_STEPS = 5000
+"""The most quadrature steps: Gauss-Legendre with a few hundred is exact to float precision
+on a smooth model, and computing the nodes costs O(n_steps**2) memory beyond this."""
+
+_DEFAULT_BATCH_POINTS = 4096
+
+
 def quadrature(n_steps, rule="gausslegendre"):
     """Nodes ``a_k`` in [0, 1] and weights ``w_k`` of a rule for ``integral_0^1 g(a) da``.
 
     ``"gausslegendre"``: the Gauss-Legendre nodes mapped from [-1, 1], exact for polynomials
     of degree ``2 n_steps - 1``. ``"riemann_trapezoid"``: ``n_steps`` equally spaced nodes
     including both ends, weights ``1/(n-1)`` (halved at the ends). Both as in Captum.
+    ``n_steps`` is at most :data:`MAX_STEPS`.
 
     Examples
     --------
@@ -56,10 +64,19 @@ def quadrature(n_steps, rule="gausslegendre"):
     >>> a.tolist(), w.tolist()
     ([0.0, 0.5, 1.0], [0.25, 0.5, 0.25])
     """
-    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}.")
+    if (not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool)
+            or not 1 <= n_steps <= MAX_STEPS):
+        raise ValueError(f"n_steps must be an integer from 1 to {MAX_STEPS}, got {n_steps!r}.")
     if rule == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(int(n_steps))
+        if n_steps <= 100:
+            # NumPy's companion-matrix rule, as Captum computes it (bit for bit the same).
+            nodes, weights = np.polynomial.legendre.leggauss(int(n_steps))
+        else:
+            # O(n_steps) memory instead of NumPy's n_steps x n_steps matrix; the same nodes
+            # and weights to ~1e-13.
+            from scipy.special import roots_legendre
+
+            nodes, weights = roots_legendre(int(n_steps))
         return (nodes + 1) / 2, weights / 2
     if rule == "riemann_trapezoid":
         if n_steps < 2:
@@ -73,7 +90,7 @@ def quadrature(n_steps, rule="gausslegendre"):
 
 def _check_batch_size(internal_batch_size):
     if internal_batch_size is None:
-        return 4096
+        return _DEFAULT_BATCH_POINTS
     if (not isinstance(internal_batch_size, (int, np.integer)) or isinstance(
             internal_batch_size, bool) or internal_batch_size < 1):
         raise ValueError(f"internal_batch_size must be an integer >= 1 or None, got "
@@ -81,26 +98,44 @@ def _check_batch_size(internal_batch_size):
     return int(internal_batch_size)
 
 
-def _path_gradients(model, X, baselines, column, sign, alphas, weights, batch_points):
-    """``sum_k w_k dF/dx(x' + a_k (x - x'))`` per row.
+def _check_count(value, name):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    return int(value)
 
-    All steps of a chunk of rows go through one forward and one backward pass of at most
-    ``batch_points`` points.
+
+def _blocks(n_rows, per_row, batch_points):
+    """``(start, stop, k0, k1)``: rows ``start:stop``, their points ``k0:k1``.
+
+    Each block holds at most ``batch_points`` points, whatever ``per_row`` is: whole rows
+    while a row's points fit, else one row's points in slices.
     """
-    n, d = X.shape
-    steps = len(alphas)
+    if per_row <= batch_points:
+        chunk = batch_points // per_row
+        for start in range(0, n_rows, chunk):
+            yield start, min(n_rows, start + chunk), 0, per_row
+        return
+    for row in range(n_rows):
+        for k0 in range(0, per_row, batch_points):
+            yield row, row + 1, k0, min(per_row, k0 + batch_points)
+
+
+def _sum_gradients(model, X, column, sign, per_row, batch_points, block):
+    """``sum_k c_k * dF/dx(p_k)`` per row, over ``per_row`` points ``p_k`` of each row.
+
+    ``block(start, stop, k0, k1)`` returns the points ``p_k``, shape ``(rows, k1 - k0, d)``,
+    and their factors ``c_k`` (broadcast against them). One forward and one backward pass
+    per block of at most ``batch_points`` points (:func:`_blocks`), so memory does not grow
+    with ``per_row``.
+    """
+    d = X.shape[1]
     total = np.zeros_like(X)
-    alphas = alphas.astype(X.dtype)
-    weights = weights.astype(X.dtype)
-    chunk = max(1, batch_points // steps)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        base, diff = baselines[start:stop], X[start:stop] - baselines[start:stop]
-        points = (base[:, None, :] + alphas[None, :, None] * diff[:, None, :]).reshape(-1, d)
-        _, grads = model.evaluate(points, np.repeat(column[start:stop], steps),
+    for start, stop, k0, k1 in _blocks(X.shape[0], per_row, batch_points):
+        points, factors = block(start, stop, k0, k1)
+        rows, steps = stop - start, k1 - k0
+        _, grads = model.evaluate(points.reshape(-1, d), np.repeat(column[start:stop], steps),
                                   np.repeat(sign[start:stop], steps))
-        total[start:stop] = np.einsum("rkd,k->rd", grads.reshape(stop - start, steps, d),
-                                      weights)
+        total[start:stop] += (grads.reshape(rows, steps, d) * factors).sum(axis=1)
     return total
 
 
@@ -168,8 +203,9 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
                          internal_batch_size=None, dtype=None):
     """Integrated gradients: ``(x - x') * integral_0^1 dF/dx(x' + a (x - x')) da``.
 
-    The integral is a quadrature ``sum_k w_k g(a_k)`` (see :func:`quadrature`); all steps of a
-    chunk of rows go through one forward and one backward pass. The attributions add up to
+    The integral is a quadrature ``sum_k w_k g(a_k)`` (see :func:`quadrature`); the points
+    (rows x steps) go through forward and backward passes of at most ``internal_batch_size``
+    points each, so memory does not grow with ``n_steps``. The attributions add up to
     ``F(x) - F(x')`` up to the quadrature error, reported per row as ``delta``. For a linear or
     logistic model's logit they are the exact ``s w_t * (x - x')``.
 
@@ -178,13 +214,16 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
     model, X, target, output, dtype
         As in :func:`saliency`.
     baseline : {"zeros", "mean"} or array of shape (n_features,) or (n_rows, n_features)
-        The reference input x'. ``"mean"`` averages ``background`` (the training rows).
+        The reference input x'. ``"mean"`` averages ``background`` (the training rows). An
+        array must hold finite numbers.
     n_steps : int, default=50
+        From 1 (2 for the trapezoid rule) to :data:`MAX_STEPS` (5000).
     method : {"gausslegendre", "riemann_trapezoid"}, default="gausslegendre"
     background : array-like of shape (n_background, n_features), default=None
         Rows for ``baseline="mean"``.
     internal_batch_size : int, default=None
-        At most this many points (rows x steps) per forward pass; bounds memory. None: 4096.
+        At most this many points (rows x steps, or rows x samples) per forward pass: bounds
+        memory, whatever ``n_steps`` or ``n_samples``. None: 4096.
 
     Returns
     -------
@@ -206,8 +245,15 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
         _, grads = model_.evaluate(X, column, sign)
         values = grads * (X - baselines)
     else:
-        values = (X - baselines) * _path_gradients(model_, X, baselines, column, sign, alphas,
-                                                   weights, batch_points)
+        alphas, weights = alphas.astype(X.dtype), weights.astype(X.dtype)
+        diff = X - baselines
+
+        def path(start, stop, k0, k1):
+            base = baselines[start:stop, None, :]
+            points = base + alphas[None, k0:k1, None] * diff[start:stop, None, :]
+            return points, weights[None, k0:k1, None]
+
+        values = diff * _sum_gradients(model_, X, column, sign, len(alphas), batch_points, path)
     return _result(values, model_, X, baselines, column, sign, labels, "integrated_gradients",
                    names)
 
@@ -239,28 +285,23 @@ def expected_gradients(model, X, background, *, n_samples=200, target=None, outp
     """
     model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
     background = _background(background, X)
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or (
-            n_samples < 1):
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
+    n_samples = _check_count(n_samples, "n_samples")
     rng = np.random.default_rng(random_state)
     batch_points = _check_batch_size(internal_batch_size)
     n, d = X.shape
-    values = np.zeros_like(X)
     baseline_output = np.zeros(n, dtype=X.dtype)
-    chunk = max(1, batch_points // n_samples)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        rows = stop - start
-        drawn = background[rng.integers(0, len(background), size=(rows, n_samples))]
-        alphas = rng.uniform(size=(rows, n_samples, 1)).astype(X.dtype)
+
+    def draws(start, stop, k0, k1):
+        rows, k = stop - start, k1 - k0
+        drawn = background[rng.integers(0, len(background), size=(rows, k))]
+        alphas = rng.uniform(size=(rows, k, 1)).astype(X.dtype)
         diff = X[start:stop, None, :] - drawn
-        points = (drawn + alphas * diff).reshape(-1, d)
-        col, sgn = np.repeat(column[start:stop], n_samples), np.repeat(sign[start:stop],
-                                                                        n_samples)
-        _, grads = model_.evaluate(points, col, sgn)
-        values[start:stop] = (diff * grads.reshape(rows, n_samples, d)).mean(axis=1)
-        F_base, _ = model_.evaluate(drawn.reshape(-1, d), col, sgn, gradient=False)
-        baseline_output[start:stop] = F_base.reshape(rows, n_samples).mean(axis=1)
+        F_base, _ = model_.evaluate(drawn.reshape(-1, d), np.repeat(column[start:stop], k),
+                                    np.repeat(sign[start:stop], k), gradient=False)
+        baseline_output[start:stop] += F_base.reshape(rows, k).sum(axis=1) / n_samples
+        return drawn + alphas * diff, diff / n_samples
+
+    values = _sum_gradients(model_, X, column, sign, n_samples, batch_points, draws)
     return _result(values, model_, X, None, column, sign, labels, "expected_gradients", names,
                    baseline_output=baseline_output)
 
@@ -299,9 +340,7 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
             raise ValueError(f"draws must have shape ({X.shape[0]}, n_samples, {X.shape[1]}), "
                              f"got {draws.shape}.")
         n_samples = draws.shape[1]
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or (
-            n_samples < 1):
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
+    n_samples = _check_count(n_samples, "n_samples")
     if stdevs is None:
         if not (np.isfinite(noise_level) and noise_level >= 0):
             raise ValueError(f"noise_level must be a float >= 0, got {noise_level!r}.")
@@ -311,19 +350,13 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
         raise ValueError("stdevs must be finite and >= 0.")
     rng = np.random.default_rng(random_state)
     batch_points = _check_batch_size(internal_batch_size)
-    n, d = X.shape
-    values = np.zeros_like(X)
-    chunk = max(1, batch_points // n_samples)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        rows = stop - start
-        standard = (rng.standard_normal(size=(rows, n_samples, d)).astype(X.dtype)
-                    if draws is None else draws[start:stop])
-        noise = standard * stdevs
-        points = (X[start:stop, None, :] + noise).reshape(-1, d)
-        _, grads = model_.evaluate(points, np.repeat(column[start:stop], n_samples),
-                                   np.repeat(sign[start:stop], n_samples))
-        values[start:stop] = grads.reshape(rows, n_samples, d).mean(axis=1)
+
+    def noisy(start, stop, k0, k1):
+        standard = (rng.standard_normal(size=(stop - start, k1 - k0, X.shape[1])).astype(
+            X.dtype) if draws is None else draws[start:stop, k0:k1])
+        return X[start:stop, None, :] + standard * stdevs, 1.0 / n_samples
+
+    values = _sum_gradients(model_, X, column, sign, n_samples, batch_points, noisy)
     return _result(values, model_, X, None, column, sign, labels, "smoothgrad", names)
 
 

@@ -187,14 +187,13 @@ def _baselines(baseline, X, background):
         raise ValueError(f"baseline must be 'zeros', 'mean', a row or an array of rows, got "
                          f"{baseline!r}.")
     values = np.asarray(baseline, dtype=X.dtype)
-    if values.shape == (X.shape[1],):
-        return np.broadcast_to(values, X.shape)
-    if values.shape != X.shape:
+    if values.shape not in ((X.shape[1],), X.shape):
         raise ValueError(f"baseline must have shape ({X.shape[1]},) or {X.shape}, got "
                          f"{values.shape}.")
     if not np.all(np.isfinite(values)):
-        raise ValueError("baseline must hold finite numbers, got NaN or infinity.")
-    return values
+        raise ValueError("baseline must hold finite numbers, got NaN or infinity. Replace "
+                         "them, e.g. with the training mean (baseline='mean').")
+    return np.broadcast_to(values, X.shape)
 
 
 def _background(background, X):
