@@ -218,3 +218,46 @@ def test_penalty_gradient_and_prox_allocate_no_parameter_sized_temporaries(regul
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 10_000, peak
+
+
+# --- gaps found by mutation testing (issue 28) ------------------------------------------------
+
+def test_defaults_and_l2_config():
+    assert ElasticNet(0.3).l1_ratio == 0.5
+    assert ElasticNet(0.3).get_config() == {"alpha": 0.3, "l1_ratio": 0.5}
+    assert L2(0.2).get_config() == {"alpha": 0.2}
+
+
+@pytest.mark.parametrize("name", list(REGULARIZERS))
+def test_copies_leave_the_work_buffer_behind_and_compute_the_same(name, rng):
+    import copy
+    import pickle
+
+    regularizer = REGULARIZERS[name]()
+    w = rng.normal(size=(4, 3))
+    regularizer.gradient(w, out=np.zeros_like(w))            # allocates the work buffer
+    assert "_scratch_buffer" not in regularizer.__getstate__()
+    assert "_scratch_buffer" in regularizer.__dict__          # the original keeps it
+    for clone in (copy.deepcopy(regularizer), pickle.loads(pickle.dumps(regularizer))):
+        assert "_scratch_buffer" not in clone.__dict__
+        assert clone.get_config() == regularizer.get_config()
+        assert clone.penalty(w) == regularizer.penalty(w)
+        np.testing.assert_array_equal(clone.gradient(w, out=np.zeros_like(w)),
+                                      regularizer.gradient(w, out=np.zeros_like(w)))
+
+
+@pytest.mark.parametrize("make", [lambda: L1(0.3), lambda: L2(0.7),
+                                  lambda: ElasticNet(0.8, 0.25)], ids=["l1", "l2", "en"])
+def test_one_regularizer_reused_across_shapes_and_dtypes_matches_fresh_ones(make, rng):
+    # The work buffer is kept between calls; a new shape or dtype must not reuse it.
+    reused = make()
+    for shape, dtype in [((50, 20), np.float64), ((50, 20), np.float32), ((7,), np.float32),
+                         ((1000,), np.float64)]:
+        w = rng.normal(size=shape).astype(dtype)
+        fresh = make()
+        assert reused.penalty(w) == fresh.penalty(w)
+        got = reused.gradient(w, out=np.zeros_like(w))
+        np.testing.assert_array_equal(got, fresh.gradient(w, out=np.zeros_like(w)))
+        assert got.dtype == dtype
+        a, b = w.copy(), w.copy()
+        np.testing.assert_array_equal(reused.prox(a, 0.1), fresh.prox(b, 0.1))
