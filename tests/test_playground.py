@@ -5,14 +5,17 @@ The page's own behaviour is tested in test_playground_browser.py (headless Chrom
 
 import ast
 import base64
+import http.client as http_client
 import json
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import numpy as np
@@ -560,3 +563,124 @@ def test_the_page_puts_server_text_in_as_text_never_as_markup():
         assert sink not in source, sink
     assert '$("upload-name").textContent = status.upload' in source
     assert '$("banner-text").textContent = text' in source
+
+
+# ------------------------------------------------------------------------ the server's limits
+
+
+def test_a_huge_field_or_number_is_a_400_with_a_message_not_a_500(client):
+    sid = new_session(client)
+    field = client.post(f"/api/sessions/{sid}/upload?name=wide.csv",
+                        content=b"1,2,a\n3,4,\"" + b"b" * 131_073 + b"\"\n5,6,a\n7,8,b\n")
+    assert (field.status_code, field.json()) == (400, {"error": (
+        "A field must be at most 131,072 characters, got a longer one on line 2. Upload three "
+        "columns: x1, x2 (numbers) and the label or target.")})
+    huge = "1" + "0" * 400  # above float's ~1.8e308: float() of it raises OverflowError
+    for name in ("n_samples", "noise", "train_fraction", "learning_rate", "batch_size",
+                 "strength", "dropout", "seed"):
+        for value in (huge, "-" + huge):
+            answer = client.put(f"/api/sessions/{sid}/settings", content=f'{{"{name}": {value}}}')
+            assert answer.status_code == 400, (name, answer.text)
+            assert answer.json()["error"].startswith(f"{name} must be ")
+            assert answer.json()["error"].endswith(f"got {value[:80]}.")
+    layers = client.put(f"/api/sessions/{sid}/settings", content=f'{{"hidden": [4, {huge}]}}')
+    assert layers.json() == {"error": f"hidden must be an integer >= 1 and <= 8, got {huge[:80]}."}
+    created = client.post("/api/sessions", content=f'{{"settings": {{"seed": {huge}}}}}')
+    assert created.status_code == 400
+    speed = client.post(f"/api/sessions/{sid}/speed", content=f'{{"epochs_per_second": {huge}}}')
+    assert (speed.status_code, speed.json()) == (400, {"error": (
+        f"epochs_per_second must be a number from 0 to 10000, got {huge[:40]}.")})
+    deep = client.put(f"/api/sessions/{sid}/settings", content="[" * 100_000 + "]" * 100_000)
+    assert deep.status_code == 400
+    # a file whose lines end in \r alone (old Mac CSVs) is read, not a 500
+    mac = client.post(f"/api/sessions/{sid}/upload", content=b"1,2,a\r3,4,b\r5,6,a\r7,8,b\r")
+    assert mac.status_code == 200, mac.text
+
+
+@pytest.fixture
+def live_server():
+    """The playground on a free port of 127.0.0.1, served by uvicorn in a thread."""
+    import uvicorn
+
+    sock = bind("127.0.0.1", 0)
+    app = create_app(frame_interval=0.01, allowed_hosts=["127.0.0.1"])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_ping_interval=None,
+                                           timeout_graceful_shutdown=1))
+    started = threading.Event()
+    server.startup = _after(server.startup, started.set)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    assert started.wait(30), "the playground server did not start"
+    yield sock.getsockname()[1], app
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+
+
+def _after(coroutine_function, then):
+    async def run(*args, **kwargs):
+        result = await coroutine_function(*args, **kwargs)
+        then()
+        return result
+    return run
+
+
+def http(port, method, path, body=None):
+    connection = http_client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body,
+                           headers={"Content-Type": "application/json"} if body else {})
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+
+
+def wait_for(session, predicate, timeout=60):
+    """Wait (on the session's condition, which every frame notifies) until predicate()."""
+    with session._cond:
+        return session._cond.wait_for(predicate, timeout=timeout)
+
+
+def test_concurrent_play_reset_step_pause_leave_no_session_stuck(live_server):
+    port, app = live_server
+    sids = [http(port, "POST", "/api/sessions", json.dumps({"settings": {
+        "n_samples": 60, "hidden": [2], "batch_size": 30, "seed": i}}))[1]["id"]
+        for i in range(15)]
+    for sid in sids:
+        http(port, "POST", f"/api/sessions/{sid}/speed", '{"epochs_per_second": 0}')
+    actions = ["play", "reset", "step", "pause"]
+    barrier = threading.Barrier(40)
+
+    def client(number):
+        rng = np.random.default_rng(number)
+        barrier.wait(timeout=60)
+        answers = []
+        for _ in range(8):  # a bounded number of requests per client
+            sid = sids[rng.integers(len(sids))]
+            status, body = http(port, "POST", f"/api/sessions/{sid}/{rng.choice(actions)}")
+            answers.append((status, body.get("state")))
+        return answers
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = [a for result in pool.map(client, range(40)) for a in result]
+    assert len(answers) == 320
+    assert {status for status, _ in answers} == {200}
+    assert {state for _, state in answers} <= {"running", "paused"}
+    store = app.state.store
+    for sid in sids:
+        session = store.get(sid)
+        with session._cond:  # a running session has a live training thread
+            thread = session._thread
+            assert session.state != "running" or (thread is not None and thread.is_alive())
+        # and every session still trains: one more epoch, then paused
+        assert http(port, "POST", f"/api/sessions/{sid}/pause")[1]["state"] == "paused"
+        # the epoch under way ends, its frame says paused, and the thread waits
+        assert wait_for(session, lambda s=session: s.frame.payload["state"] == "paused")
+        before = session.frame.epoch
+        http(port, "POST", f"/api/sessions/{sid}/step")
+        assert wait_for(session, lambda s=session, e=before: s.frame.epoch == e + 1
+                        and s.frame.payload["state"] == "paused"), (sid, session.state)
+        http(port, "POST", f"/api/sessions/{sid}/play")
+        assert wait_for(session, lambda s=session, e=before: s.frame.epoch >= e + 2), sid
+        assert http(port, "POST", f"/api/sessions/{sid}/pause")[1]["state"] == "paused"

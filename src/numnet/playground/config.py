@@ -158,11 +158,13 @@ def _choice(value, name, options):
 
 def _number(value, name, low, high, kind=float, positive=False):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    # compared before any conversion: Python compares int and float exactly, while float() of
+    # an integer above ~1e308 (JSON allows any) raises OverflowError
+    ok = ok and (low < value if positive else low <= value) and value <= high
     if ok and kind is int:
         ok = float(value).is_integer()
     if ok:
         value = kind(value)
-        ok = (low < value if positive else low <= value) and value <= high
     if not ok:
         rule = "an integer" if kind is int else "a number"
         left = f"> {low}" if positive else f">= {low}"

@@ -190,7 +190,17 @@ def parse_csv(data):
         except UnicodeDecodeError:
             raise UploadError("The file is not UTF-8 text. Save it as a CSV file (UTF-8) with "
                               "three columns: x1, x2, label.") from None
-    rows = [row for row in csv.reader(io.StringIO(data)) if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(data, newline=""))  # lines may end in \n, \r\n or \r
+    try:
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as error:  # a field over csv's limit of 131,072 characters
+        if "field limit" not in str(error):
+            raise UploadError(f"The file is not a CSV the playground can read (line "
+                              f"{reader.line_num}: {error}). Save it as a CSV file with three "
+                              "columns: x1, x2, label.") from None
+        raise UploadError(f"A field must be at most {csv.field_size_limit():,} characters, got "
+                          f"a longer one on line {reader.line_num}. Upload three columns: x1, "
+                          "x2 (numbers) and the label or target.") from None
     if rows and not _numeric(rows[0][:2]):
         rows = rows[1:]  # a header
     if len(rows) < 4:

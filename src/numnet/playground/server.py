@@ -307,6 +307,9 @@ def _body(request):
         body = json.loads(raw)
     except ValueError:
         raise _HTTPError(400, "the request body must be JSON.") from None
+    except RecursionError:
+        raise _HTTPError(400, "the request body must be a JSON object of settings, got one "
+                              "nested too deeply.") from None
     if not isinstance(body, dict):
         raise _HTTPError(400, "the request body must be a JSON object.")
     return body

@@ -8,6 +8,8 @@ the controller: after each epoch it records the losses, publishes a :class:`Fram
 paused. "Step" lets one epoch through, "play" all of them, "pause" none; "reset" cancels the
 thread and builds a new network from the seed. Nothing in the loop is replaced, so the losses
 are those of the same ``numnet.train`` call in a script (:mod:`numnet.playground.export`).
+The controls of a session take turns (one lock per session), so concurrent requests from
+several pages never leave a run half-started.
 
 A frame is computed on a copy of the parameters (the training network is never touched
 outside the loop); :meth:`Session.network` rebuilds the network at the last frame's parameters
@@ -102,7 +104,10 @@ class Session:
         self.frame_interval = frame_interval
         self.epochs_per_second = epochs_per_second
         self._cond = threading.Condition()
-        self.generation = 0
+        # the controls (configure, reset, play, step, pause, close) take turns: a reset that
+        # cancels and joins the thread never interleaves with a play starting one
+        self._control = threading.RLock()
+        self.generation = 0  # the run; a training thread of an older one stops at its epoch end
         self.clients = 0
         self.last_seen = time.monotonic()
         self.upload = None  # (X, y, task, classes, filename) of an uploaded CSV
@@ -114,19 +119,21 @@ class Session:
 
     def configure(self, settings, upload=None):
         """New settings (and, with ``upload``, new CSV data): a new run from epoch 0."""
-        with self._cond:
-            if upload is not None:
-                self.upload = upload
-            if settings.dataset == "csv" and self.upload is None:
-                from .config import SettingsError
+        if settings.dataset == "csv" and upload is None and self.upload is None:
+            from .config import SettingsError
 
-                raise SettingsError("dataset 'csv' needs an uploaded file first; upload a CSV "
-                                    "with three columns: x1, x2, label.")
-            self.settings = settings
-            self.data = self._make_data()
-            self.classes = (self.upload[3] if settings.dataset == "csv" else None)
-            self.setup_version = getattr(self, "setup_version", 0) + 1
-        self.reset()
+            raise SettingsError("dataset 'csv' needs an uploaded file first; upload a CSV "
+                                "with three columns: x1, x2, label.")
+        with self._control:
+            self._stop_thread()
+            with self._cond:
+                if upload is not None:
+                    self.upload = upload
+                self.settings = settings
+                self.data = self._make_data()
+                self.classes = (self.upload[3] if settings.dataset == "csv" else None)
+                self.setup_version = getattr(self, "setup_version", 0) + 1
+            self.reset()
 
     def _make_data(self):
         s = self.settings
@@ -138,34 +145,36 @@ class Session:
 
     def reset(self):
         """Cancel the run and start a new one at epoch 0 (the same seed, the same numbers)."""
-        thread = self._cancel()
-        if thread is not None:
-            thread.join()
-        with self._cond:
-            self.generation += 1
-            s = self.settings
-            self.net = s.network()
-            self._view = self.net.copy()
-            self.loss = s.loss(self.data.task)
-            self.optimizer = s.make_optimizer()
-            self.train_loss, self.test_loss = [], []
-            self.state, self.message, self.budget = "paused", None, 0
-            self.cancelled = False
-            self._last_publish = self._last_epoch = 0.0
-            self._publish(0, self.net.params.copy())
+        with self._control:
+            self._stop_thread()
+            with self._cond:
+                s = self.settings
+                self.net = s.network()
+                self._view = self.net.copy()
+                self.loss = s.loss(self.data.task)
+                self.optimizer = s.make_optimizer()
+                self.train_loss, self.test_loss = [], []
+                self.state, self.message, self.budget = "paused", None, 0
+                self._last_publish = self._last_epoch = 0.0
+                self._publish(0, self.net.params.copy())
 
-    def _cancel(self):
+    def _stop_thread(self, timeout=None):
+        """End the current run: a new generation, and its thread (if any) joined.
+
+        Called with the control lock held; the thread takes only the condition's lock, and
+        once the generation has moved on nothing can make it wait again.
+        """
         with self._cond:
             thread, self._thread = self._thread, None
-            self.cancelled = True
+            self.generation += 1
             self._cond.notify_all()
-        return thread
+        if thread is not None:
+            thread.join(timeout=timeout)
 
     def close(self):
         """Stop the training thread (server shutdown)."""
-        thread = self._cancel()
-        if thread is not None:
-            thread.join(timeout=5)
+        with self._control:
+            self._stop_thread(timeout=5)
 
     # ---------------------------------------------------------------------------- controls
 
@@ -179,29 +188,34 @@ class Session:
 
     def pause(self):
         """Pause after the current epoch."""
-        with self._cond:
+        with self._control, self._cond:
             if self.state == "running":
                 self.budget, self.state = 0, "paused"
                 self._cond.notify_all()
 
     def _go(self, budget):
-        if self.state == "diverged":
-            self.reset()
-        with self._cond:
-            if self.state == "finished":
-                return
-            self.budget, self.state, self.message = budget, "running", None
-            if self._thread is None:
-                self.cancelled = False
-                self._thread = threading.Thread(target=self._train, args=(self.generation,),
-                                                name=f"numnet-playground-{self.id}",
-                                                daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+        with self._control:
+            if self.state == "diverged":
+                self.reset()
+            with self._cond:
+                if self.state == "finished":
+                    return
+                self.budget, self.state, self.message = budget, "running", None
+                if self._thread is None:
+                    run = (self.generation, self.settings, self.data, self.net, self.loss,
+                           self.optimizer)
+                    self._thread = threading.Thread(target=self._train, args=run,
+                                                    name=f"numnet-playground-{self.id}",
+                                                    daemon=True)
+                    self._thread.start()
+                self._cond.notify_all()
 
     def set_speed(self, epochs_per_second):
         """Epochs a second (0: as fast as possible); see the class docstring."""
-        value = float(epochs_per_second)
+        if isinstance(epochs_per_second, int) and not 0 <= epochs_per_second <= 10_000:
+            value = -1.0  # an integer above ~1e308 has no float (OverflowError)
+        else:
+            value = float(epochs_per_second)
         if not 0 <= value <= 10_000:  # False for NaN too
             raise ValueError(f"epochs_per_second must be a number from 0 to 10000, got "
                              f"{epochs_per_second!r:.40}.")
@@ -223,10 +237,9 @@ class Session:
 
     # ------------------------------------------------------------------ the training thread
 
-    def _train(self, generation):
-        s, data = self.settings, self.data
+    def _train(self, generation, s, data, net, loss, optimizer):
         try:
-            train(self.net, self.loss, self.optimizer, data.X_train, data.y_train,
+            train(net, loss, optimizer, data.X_train, data.y_train,
                   regularizer=s.regularizer(), batch_size=s.batch_size, max_epochs=MAX_EPOCHS,
                   validation_data=(data.X_test, data.y_test), random_state=s.seed,
                   callbacks=[_Controller(self, generation)])
@@ -240,7 +253,7 @@ class Session:
                 done = max(error.epoch - 1, 0)
                 del self.train_loss[done:], self.test_loss[done:]
                 self.state, self.message = "diverged", str(error)
-                self._publish(done, self.net.params.copy())
+                self._publish(done, net.params.copy())
         except Exception as error:  # shown in the page; the server keeps running
             with self._cond:
                 if self.generation == generation:
@@ -251,15 +264,15 @@ class Session:
             with self._cond:
                 if self.generation == generation:
                     self.state = "finished"
-                    self._publish(len(self.train_loss), self.net.params.copy())
+                    self._publish(len(self.train_loss), net.params.copy())
         finally:
             with self._cond:
-                if self.generation == generation:
+                if self._thread is threading.current_thread():
                     self._thread = None
 
     def _epoch_end(self, run, generation):
         with self._cond:
-            if self.cancelled or generation != self.generation:
+            if generation != self.generation:
                 raise _Cancelled
             self.train_loss.append(float(run.history.loss[-1]))
             self.test_loss.append(float(run.history.val_loss[-1]))
@@ -274,14 +287,14 @@ class Session:
             if self.budget == 0 or now - self._last_publish >= self.frame_interval:
                 self._publish(run.epoch, run.net.params.copy())
                 self._last_publish = now
-            while self.budget == 0 and not self.cancelled:
+            while self.budget == 0 and generation == self.generation:
                 self._cond.wait(timeout=1.0)
             if self.epochs_per_second:
                 due = self._last_epoch + 1.0 / self.epochs_per_second
-                while not self.cancelled and time.monotonic() < due:
+                while generation == self.generation and time.monotonic() < due:
                     self._cond.wait(timeout=due - time.monotonic())
             self._last_epoch = time.monotonic()
-            if self.cancelled:
+            if generation != self.generation:
                 raise _Cancelled
 
     # ------------------------------------------------------------------------------ frames
@@ -322,6 +335,7 @@ class Session:
         version = self.frame.version + 1 if hasattr(self, "frame") else 1
         self.frame = Frame(version, epoch, params, payload)
         view.clear_cache()
+        self._cond.notify_all()  # whoever waits for a frame (the tests)
 
     def _forward(self, X):
         """The raw output and each activation layer's output (index, values) at X."""
