@@ -295,8 +295,9 @@ def test_clip_grad_norm_keeps_float32(rng):
          "epsilon_zero", "weight_decay_negative", "max_norm_zero"],
 )
 def test_invalid_hyperparameters(make, exc, message):
-    with pytest.raises(exc, match=re.escape(message)):
+    with pytest.raises(exc, match=re.escape(message)) as error:
         make()
+    assert str(error.value) == message          # the whole message, nothing around it
 
 
 def test_repr_lists_the_hyperparameters():
@@ -487,3 +488,64 @@ def test_one_optimizer_reused_across_sizes_and_dtypes_matches_fresh_ones(make):
             fresh.step(b, g)
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
+
+
+def test_plain_sgd_keeps_no_velocity():
+    # momentum 0 takes the plain path: no state to save, nothing carried between steps.
+    opt, params = SGD(0.1), np.ones(3)
+    opt.step(params, np.array([1.0, np.inf, 2.0]))
+    opt.step(params, np.array([1.0, 1.0, 2.0]))
+    assert opt.state_dict() == {} and opt.velocity is None
+    np.testing.assert_allclose(params, [0.8, -np.inf, 0.6], rtol=1e-15)   # not nan: no 0 * inf
+
+
+def test_the_base_class_reports_its_learning_rate():
+    class Constant(SGD.__mro__[1]):                   # numnet.optimizers.Optimizer
+        def step(self, params, grads):
+            params -= self.learning_rate
+
+    opt = Constant(0.5)
+    assert opt.get_config() == {"learning_rate": 0.5}
+    assert repr(opt) == "Constant(learning_rate=0.5)"
+    assert opt.state_dict() == {}
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9),
+                                  lambda: SGD(0.1, momentum=0.9, nesterov=True),
+                                  lambda: Adam(0.1), lambda: AdamW(0.1)],
+                         ids=["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_a_step_allocates_no_parameter_sized_temporaries(make):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    params, grads = rng.normal(size=60_000), rng.normal(size=60_000)   # 480 kB each
+    opt = make()
+    opt.step(params, grads)                           # allocates the state and the scratch
+    tracemalloc.start()
+    opt.step(params, grads)
+    opt.step(params, grads)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10_000, peak
+
+
+@pytest.mark.parametrize("make", [Adam, AdamW], ids=["adam", "adamw"])
+def test_large_adam_steps_match_the_paper(make):
+    # 70,000 parameters: the single compiled pass where numba is installed (numnet.kernels),
+    # NumPy's otherwise; the paper's numbers either way.
+    rng = np.random.default_rng(1)
+    params = rng.normal(size=70_000)
+    lr, b1, b2, eps, wd = 0.01, 0.8, 0.99, 1e-3, 0.1
+    opt = make(lr, b1, b2, eps) if make is Adam else make(lr, b1, b2, eps, weight_decay=wd)
+    expected, m, v = params.copy(), 0.0, 0.0
+    for t in (1, 2, 3):
+        g = rng.normal(size=params.size)
+        opt.step(params, g)
+        if make is AdamW:
+            expected = expected * (1 - lr * wd)
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        expected = expected - lr * m_hat / (np.sqrt(v_hat) + eps)
+    np.testing.assert_allclose(params, expected, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(opt.m, m, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(opt.v, v, rtol=1e-13, atol=1e-15)
