@@ -5,6 +5,7 @@ The page's own behaviour is tested in test_playground_browser.py (headless Chrom
 
 import ast
 import base64
+import contextlib
 import http.client as http_client
 import json
 import re
@@ -36,10 +37,12 @@ from numnet.playground import server as pg_server  # noqa: E402
 from numnet.playground.export import training_script  # noqa: E402
 from numnet.playground.server import (  # noqa: E402
     STATIC,
+    HostError,
     PortInUseError,
     bind,
     create_app,
     host_warning,
+    resolve_host,
 )
 from numnet.playground.session import GRID, Session, grid_points  # noqa: E402
 
@@ -409,27 +412,82 @@ def test_missing_extra_is_one_line(monkeypatch, capsys):
         "Install it with: pip install 'numnet[playground]'\n")
 
 
-def test_ctrl_c_stops_the_server_cleanly():
-    process = subprocess.Popen([*COMMAND, "playground", "--no-browser", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_stop_the_server_cleanly(stop):
+    # docs/playground.md: either signal stops the training threads and the server, prints
+    # "numnet playground stopped." and exits 0 (SIGTERM was exit 143 and "error: terminated.")
+    with started([*COMMAND, "playground", "--no-browser", "--port", "0"]) as (process, url):
+        port = int(re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", url)[1])
+        assert http(port, "GET", "/api/config")[1]["datasets"][0] == "circles"
+        sid = http(port, "POST", "/api/sessions")[1]["id"]
+        assert http(port, "POST", f"/api/sessions/{sid}/play")[1]["state"] == "running"
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    assert (process.returncode, out, err) == (0, "numnet playground stopped.\n", "")
+
+
+@contextlib.contextmanager
+def started(command):
+    """A ``numnet playground`` process and the address its first line prints."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         line = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        match = re.fullmatch(r"numnet playground: (\S+)  \(Ctrl-C stops it\)\n", line)
         assert match, line + process.stderr.read()
-        with socket.create_connection(("127.0.0.1", int(match[1])), timeout=5) as conn:
-            conn.sendall(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         b"Connection: close\r\n\r\n")
-            answer = b""
-            while chunk := conn.recv(4096):
-                answer += chunk
-        assert answer.startswith(b"HTTP/1.1 200") and b'"datasets"' in answer.split(b"\r\n\r\n")[1]
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
+        yield process, match[1]
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, err
-    assert out.strip() == "numnet playground stopped." and err == ""
+            process.communicate()
+
+
+@pytest.mark.parametrize("host, address", [("127.0.0.2", "127.0.0.2"), ("127.1", "127.0.0.1"),
+                                           ("localhost", "127.0.0.1")])
+def test_a_loopback_host_is_resolved_once_and_keeps_the_host_check(host, address):
+    # 127.0.0.2 was loopback but refused every request (403); 127.1 bound to loopback but
+    # warned and turned the Host check off. Now the resolved address decides all three.
+    command = [*COMMAND, "playground", "--no-browser", "--port", "0", "--host", host]
+    with started(command) as (process, url):
+        port = int(re.fullmatch(rf"http://{re.escape(address)}:(\d+)/", url)[1])
+        assert http(port, "GET", "/api/config", ip=address)[0] == 200
+        assert http(port, "GET", "/api/config", ip=address, host=f"localhost:{port}")[0] == 200
+        refused = http(port, "GET", "/api/config", ip=address, host=f"evil.example:{port}")
+        assert refused == (403, {"error": f"host 'evil.example:{port}' is not served; open "
+                                          f"http://{address} instead."})
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert (process.returncode, out, err) == (0, "numnet playground stopped.\n", "")  # no warning
+
+
+def test_an_empty_host_is_refused_not_every_interface():
+    # --host '' bound every interface and printed http://:PORT/
+    done = subprocess.run([*COMMAND, "playground", "--no-browser", "--port", "0", "--host", ""],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", (
+        "error: --host must be an address or a host name, got ''. Leave it out for 127.0.0.1 "
+        "(this machine only), or pass 0.0.0.0 for every interface.\n"))
+
+
+def test_resolve_host_decides_from_the_address(monkeypatch):
+    assert resolve_host("127.1") == ("127.0.0.1", socket.AF_INET)
+    assert resolve_host("localhost")[0] == "127.0.0.1"  # IPv4 first
+    assert resolve_host("0") == ("0.0.0.0", socket.AF_INET)
+    assert resolve_host("[::1]") == ("::1", socket.AF_INET6)
+    for host in ("", "  "):
+        with pytest.raises(HostError, match="--host must be an address or a host name, got"):
+            resolve_host(host)
+    with pytest.raises(HostError, match="got 'no such host'"):
+        resolve_host("no such host")
+    # "0" is every interface: the warning, no Host check, and an address a browser can open
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: None)
+    apps, said = [], []
+    monkeypatch.setattr(pg_server, "create_app", lambda **kw: apps.append(kw) or create_app())
+    pg_server.serve(host="0", port=0, open_browser=False,
+                    echo=lambda message, err=False: said.append((message, err)))
+    assert [err for _, err in said] == [True, False, False]
+    assert "listens on 0.0.0.0:" in said[0][0] and apps[0]["allowed_hosts"] is None
+    assert said[1][0].startswith("numnet playground: http://127.0.0.1:")
 
 
 def test_settings_json_round_trip():
@@ -625,11 +683,14 @@ def _after(coroutine_function, then):
     return run
 
 
-def http(port, method, path, body=None):
-    connection = http_client.HTTPConnection("127.0.0.1", port, timeout=60)
+def http(port, method, path, body=None, *, ip="127.0.0.1", host=None):
+    """(status, JSON answer) of one request to the playground on ``ip:port``."""
+    connection = http_client.HTTPConnection(ip, port, timeout=60)
+    headers = {"Content-Type": "application/json"} if body else {}
+    if host is not None:
+        headers["Host"] = host
     try:
-        connection.request(method, path, body=body,
-                           headers={"Content-Type": "application/json"} if body else {})
+        connection.request(method, path, body=body, headers=headers)
         answer = connection.getresponse()
         return answer.status, json.loads(answer.read())
     finally:

@@ -8,8 +8,9 @@ from .common import UserError, _check_choice
 def playground(
     port: int = typer.Option(None, "--port", "-p", help="Port to listen on [default: 8765, or "
                              "the next free one]; 0 picks any free port.", show_default=False),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but "
-                             "127.0.0.1/localhost makes the page reachable from other machines "
+    host: str = typer.Option("127.0.0.1", "--host", help="Address (or host name) to listen "
+                             "on. A loopback address (127.x, ::1, localhost) keeps the page on "
+                             "this machine; any other makes it reachable from other machines "
                              "(a warning says so)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the page in a "
                                     "browser; just print its address."),
@@ -39,5 +40,5 @@ def playground(
     try:
         server.serve(host=host, port=port, lang=lang, open_browser=not no_browser,
                      echo=typer.echo)
-    except OSError as error:  # the port is taken or the address cannot be used
+    except OSError as error:  # the port is taken, or the host is empty or cannot be used
         raise UserError(str(error)) from None

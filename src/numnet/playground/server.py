@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import signal
 import socket
 import sys
 import threading
@@ -63,6 +64,10 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 class PortInUseError(OSError):
     """The port asked for is taken; the message says how to choose another."""
+
+
+class HostError(OSError):
+    """``--host`` names no address this machine can listen on; the message says what to pass."""
 
 
 class _Store:
@@ -135,7 +140,7 @@ def create_app(*, lang="en", max_sessions=32, frame_interval=0.05, allowed_hosts
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {list(LANGS)}, got {lang!r}.")
     store = _Store(max_sessions, frame_interval)
-    hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
+    hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
 
     def guarded(handler):
         """Host and Origin checks, the session lookup and error answers for one endpoint."""
@@ -336,7 +341,7 @@ def _refused(headers, hosts, method):
     """Why a request must be refused (a foreign Host or Origin), or None."""
     host = headers.get("host", "")
     if hosts is not None and _hostname(host) not in hosts:
-        return f"host {host!r:.60} is not served; open http://127.0.0.1 instead."
+        return f"host {host!r:.60} is not served; open http://{hosts[0]} instead."
     origin = headers.get("origin")
     if origin and method != "GET" and urlsplit(origin).netloc.lower() != host.lower():
         return f"requests from {origin!r:.60} are refused: the playground serves its own page."
@@ -393,32 +398,70 @@ async def _until_closed(websocket):
 # --------------------------------------------------------------------------------- serving
 
 
-def is_loopback(host):
-    """True for 127.x.x.x, ::1 and localhost."""
-    if host == "localhost":
-        return True
+def resolve_host(host):
+    """The one address ``host`` names (IPv4 first), as the socket will be bound to it.
+
+    ``127.1`` is 127.0.0.1, ``localhost`` 127.0.0.1, ``0`` 0.0.0.0: whether the page stays on
+    this machine, the Host check and the printed address all follow from this address, never
+    from the spelling of ``host``.
+
+    Returns
+    -------
+    address : str
+        ``"127.0.0.1"``, ``"::1"``, ``"0.0.0.0"``, ...
+    family : socket.AddressFamily
+
+    Raises
+    ------
+    HostError
+        For an empty ``host`` or a name that does not resolve.
+    """
+    how = "Leave it out for 127.0.0.1 (this machine only), or pass 0.0.0.0 for every interface."
+    if not host.strip():
+        raise HostError(f"--host must be an address or a host name, got {host!r}. {how}")
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        found = socket.getaddrinfo(host.strip().strip("[]"), None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise HostError(f"--host must be an address or a host name this machine resolves, got "
+                        f"{host!r:.80}. {how}") from None
+    family, *_, address = min(found, key=lambda info: info[0] != socket.AF_INET)
+    return address[0], family
+
+
+def is_loopback(address):
+    """True for an address of this machine only: 127.x.x.x and ::1."""
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _url_host(address):
+    """The address as a browser's URL writes it; every interface is opened on loopback."""
+    address = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address, address)
+    return f"[{address}]" if ":" in address else address
 
 
 def bind(host="127.0.0.1", port=None):
     """A listening socket: on ``port``, or with ``port=None`` the first free one from 8765.
 
+    ``host`` is resolved with :func:`resolve_host`.
+
     Raises
     ------
     PortInUseError
         When ``port`` is given and taken (or no port of the 20 tried is free).
+    HostError
+        When ``host`` is empty or does not resolve.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address, family = resolve_host(host)
     ports = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
     for candidate in ports:
         sock = socket.socket(family, socket.SOCK_STREAM)
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host.strip("[]"), candidate))
+            sock.bind((address, candidate))
             sock.listen(128)
         except OSError as error:
             sock.close()
@@ -449,13 +492,23 @@ def _echo(message, err=False):
     print(message, file=sys.stderr if err else sys.stdout, flush=True)
 
 
+class _Stopped(BaseException):
+    """Ctrl-C or SIGTERM reached :func:`serve`: the server has stopped (a BaseException)."""
+
+
+def _stop(signum, frame):
+    raise _Stopped
+
+
 def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_echo):
-    """Run the playground until Ctrl-C (SIGINT) or SIGTERM.
+    """Run the playground until Ctrl-C (SIGINT) or SIGTERM; both stop it the same way.
 
     Parameters
     ----------
     host : str, default="127.0.0.1"
-        A loopback address keeps the page on this machine; any other prints a warning.
+        Resolved once (:func:`resolve_host`). A loopback address keeps the page on this
+        machine and the server answers only Host headers that name it; any other address
+        prints a warning and answers any Host.
     port : int or None, default=None
         None tries 8765 and the next 19 ports; 0 picks any free one.
     lang : {"en", "zh"}, default="en"
@@ -466,18 +519,20 @@ def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_ec
     """
     import uvicorn
 
-    sock = bind(host, port)
+    address, _ = resolve_host(host)
+    sock = bind(address, port)
     actual = sock.getsockname()[1]
-    local = is_loopback(host)
-    shown = f"[{host.strip('[]')}]" if ":" in host else host
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{actual}/"
+    local = is_loopback(address)
+    shown = _url_host(address)
+    url = f"http://{shown}:{actual}/"
     if lang != "en":
         url += f"?lang={lang}"
     if port is None and actual != DEFAULT_PORT:
         echo(f"port {DEFAULT_PORT} is in use; using {actual}.")
     if not local:
-        echo(host_warning(host, actual), err=True)
-    app = create_app(lang=lang, allowed_hosts=LOOPBACK_NAMES if local else None)
+        echo(host_warning(f"[{address}]" if ":" in address else address, actual), err=True)
+    hosts = (shown, *[name for name in LOOPBACK_NAMES if name != shown])
+    app = create_app(lang=lang, allowed_hosts=hosts if local else None)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                             ws_ping_interval=None, lifespan="on")
     store = app.state.store
@@ -496,10 +551,20 @@ def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_ec
             if server.started:
                 webbrowser.open(url)
         threading.Thread(target=opener, daemon=True).start()
+    # uvicorn handles SIGINT and SIGTERM alike (a graceful shutdown), then raises the signal
+    # again with the handlers it found: ours, whatever the caller had installed, so that both
+    # end here as what was asked for (exit 0), not as an interrupted command
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, _stop)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it handled: stopping is what was asked for
+    except (KeyboardInterrupt, _Stopped):
+        pass  # stopping is what was asked for
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         sock.close()
     echo("numnet playground stopped.")
