@@ -25,7 +25,7 @@ from numnet.cli import main
 from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
 from numnet.playground import Settings, SettingsError, UploadError, parse_csv
-from numnet.playground.server import PortInUseError, bind
+from numnet.playground.server import HostError, PortInUseError, bind
 from numnet.tabular import DataError, evaluate_pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -53,7 +53,7 @@ CATALOGUE = parse_catalogue()
 
 EXCEPTIONS = {error.__name__: error for error in (
     ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError,
-    OutputError, PortInUseError, UploadError, SettingsError)}
+    OutputError, PortInUseError, UploadError, SettingsError, HostError)}
 
 # --- data -----------------------------------------------------------------------------------------
 
@@ -475,6 +475,9 @@ CASES.update({
                              ["playground", "--port", "8765", "--no-browser"]),
     "playground-upload": (lambda: parse_csv("x1,x2,label\n1,2,a\n3,4\n5,6,b\n7,8,a\n"), None),
     "playground-setting": (lambda: Settings.from_dict({"hidden": [8, 9]}), None),
+    "playground-upload-field": (
+        lambda: parse_csv('1,2,a\n3,4,"' + "b" * 131_073 + '"\n5,6,a\n7,8,b\n'), None),
+    "playground-host": (lambda: bind(""), ["playground", "--host", "", "--no-browser"]),
 })
 
 
