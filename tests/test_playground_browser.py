@@ -216,3 +216,30 @@ def test_bad_upload_and_divergence_show_one_message(server, browser, tmp_path):
     page.select_option("#learning_rate", "0.01")  # a new run: the message goes
     page.wait_for_selector("#banner", state="hidden")
     page.close()
+
+
+def test_file_names_and_cells_with_markup_are_shown_as_text(server, browser, tmp_path):
+    # what a user sends (a file's name, a CSV cell quoted in a message) goes into the page as
+    # text: the markup is shown, never parsed, and its script never runs
+    url, _ = server
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url + "/?lang=en")
+    page.wait_for_function("window.numnetPlayground && window.numnetPlayground.frame")
+    name = '<img src=x onerror="window.pwned=1">.csv'
+    good = tmp_path / name
+    good.write_text("x1,x2,label\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n")
+    page.set_input_files("#upload", str(good))
+    page.wait_for_function(f"document.getElementById('upload-name').textContent === {name!r}")
+    bad = tmp_path / "bad.csv"
+    bad.write_text('x1,x2,label\n1,<b onmouseover="window.pwned=2">x</b>,a\n3,4,b\n5,6,a\n7,8,b\n')
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_selector("#banner:not([hidden])")
+    assert page.text_content("#banner-text") == (
+        "Row 1, column 2 is '<b onmouseover=\"window.pwned=2\">x</b>', not a number; the first "
+        "two columns must be numbers.")
+    assert page.evaluate("document.querySelectorAll('#upload-name *, #banner-text *').length") \
+        == 0
+    assert page.evaluate("typeof window.pwned") == "undefined" and errors == []
+    page.close()
