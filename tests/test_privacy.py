@@ -360,9 +360,11 @@ def test_one_gradient_reused_across_sizes_and_dtypes_matches_fresh_ones(rng):
     large = Sequential([Dense(7), ACTIVATIONS["relu"](), Dense(2)]).build(4, random_state=0)
     X, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
     reused = ClippedNoisyGradient(0.5, 1.3, expected_batch_size=6.0, random_state=11)
-    for net in (small, small.copy(dtype=np.float32), large.copy(dtype=np.float32), large,
-                small):
-        Xd, yd = X.astype(net.params.dtype), y.astype(net.params.dtype)
+    for net, n_rows in ((small, 6), (small.copy(dtype=np.float32), 6),
+                        (large.copy(dtype=np.float32), 6), (large.copy(dtype=np.float32), 3),
+                        (large, 3), (large, 6), (small, 2)):
+        # batch sizes change too, as Poisson sampling's do
+        Xd, yd = X[:n_rows].astype(net.params.dtype), y[:n_rows].astype(net.params.dtype)
         fresh = ClippedNoisyGradient(0.5, 1.3, expected_batch_size=6.0)
         fresh.load_state_dict(reused.state_dict())
         fresh_net = net.copy()
@@ -371,3 +373,30 @@ def test_one_gradient_reused_across_sizes_and_dtypes_matches_fresh_ones(rng):
         assert net.grads.dtype == net.params.dtype
         assert value == expected_value
         np.testing.assert_array_equal(net.grads, fresh_net.grads)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 1.1])
+def test_noise_multipliers_up_to_one_add_noise_too(sigma, rng):
+    # Common private runs use sigma around 0.5 to 1.1: each must add sigma C z.
+    net, loss, X, y = _problem("mse", 2, "tanh", rng)
+    ClippedNoisyGradient(0.5, 0.0, expected_batch_size=1.0)(net, loss, X, y, None)
+    clipped_sum = net.grads.copy()
+    ClippedNoisyGradient(0.5, sigma, expected_batch_size=6.0, random_state=7)(
+        net, loss, X, y, None)
+    noise = np.random.default_rng(7).standard_normal(net.params.size) * (sigma * 0.5)
+    np.testing.assert_allclose(net.grads, (clipped_sum + noise) / 6.0, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_norms_and_clip_factors_follow_the_network_dtype(dtype, rng):
+    net, loss, X, y = _problem("softmax", 2, "relu", rng)
+    net = net.copy(dtype=dtype)
+    gradient = ClippedNoisyGradient(0.5, 0.0, expected_batch_size=4.0)
+    assert gradient.clip_factors is None                # nothing computed yet
+    gradient(net, loss, X.astype(dtype), y.astype(dtype), None)
+    assert gradient.norms.dtype == gradient.clip_factors.dtype == dtype
+    assert gradient.clip_factors.shape == (X.shape[0],)
+    gradient(net, loss, X[:0].astype(dtype), y[:0].astype(dtype), None)     # an empty batch
+    assert gradient.clip_factors.dtype == dtype and gradient.clip_factors.shape == (0,)
+    gradient(net, loss, X.astype(dtype), y.astype(dtype), np.zeros(X.shape[0]))  # all weight 0
+    assert gradient.clip_factors.dtype == dtype and gradient.clip_factors.shape == (0,)
