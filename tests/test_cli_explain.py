@@ -116,7 +116,9 @@ def test_regression_saliency_and_permutation(capsys, folder):
                            "'permutation', 'saliency', 'smoothgrad'}, got 'lime'."),
     (["-o", "why.json"], "--output must end in .csv, got 'why.json'."),
     (["--plot", "why.gif"], "--plot must end in .png, .svg or .pdf, got 'why.gif'."),
-    (["--steps", "0"], "--steps must be an integer >= 1, got 0."),
+    (["--steps", "0"], "--steps must be an integer from 1 to 5000, got 0. Beyond a few hundred "
+                       "the attributions change little: compare the results of two --steps to "
+                       "check."),
     (["--target", "sideways"], "--target must be one of the classes ['down', 'up'], got "
                                "'sideways'."),
     (["-m", "permutation", "--rows", "1"], "--method permutation ranks the columns over the "
@@ -134,6 +136,52 @@ def test_probability_of_a_regressor_is_refused(capsys, folder):
                          "--probability")
     assert (code, err) == (2, "error: --probability needs a classifier, but this model does "
                               "regression.\n")
+
+
+@pytest.mark.parametrize("method", ["ig", "expected", "smoothgrad", "permutation"])
+def test_steps_beyond_the_limit_are_refused_by_the_installed_command(folder, method):
+    # Issue: --steps 20000 tried to allocate 2.98 GiB and ended in a traceback; 1e9 samples
+    # raised MemoryError.
+    for steps in ("20000", "1000000000"):
+        done = subprocess.run([*COMMAND, "explain", str(folder / "price.numnet"),
+                               str(folder / "data.csv"), "--rows", "1", "-m", method,
+                               "--steps", steps], capture_output=True, text=True, timeout=120)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            2, "", f"error: --steps must be an integer from 1 to 5000, got {steps}. Beyond a "
+                   "few hundred the attributions change little: compare the results of two "
+                   "--steps to check.\n")
+
+
+def test_the_most_steps_run_in_bounded_passes(capsys, folder):
+    # Issue: --rows 1 --steps 5000 took 29 s and 593 MB (the quadrature's 5000 x 5000 matrix).
+    code, out, err = run(capsys, "explain", folder / "label.numnet", folder / "data.csv",
+                         "--rows", "1", "--steps", "5000", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["max_abs_delta"] < 1e-6
+
+
+def test_target_of_a_regressor_is_refused_by_the_installed_command(folder):
+    # Issue: --target abc on a single-output regressor was silently ignored.
+    done = subprocess.run([*COMMAND, "explain", str(folder / "price.numnet"),
+                           str(folder / "data.csv"), "--target", "abc"], capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "error: --target must be left out for a regression model (it has one output to "
+               "explain), got 'abc'. --target names the class to explain in a classifier.\n")
+
+
+def test_a_missing_target_suggests_only_options_explain_has(capsys, folder, tmp_path):
+    # Issue: the error suggested --drop-missing-target, which explain does not have.
+    frame = pd.read_csv(folder / "data.csv")
+    frame.loc[4, "price"] = np.nan
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    code, out, err = run(capsys, "explain", folder / "price.numnet", tmp_path / "holes.csv",
+                         "-m", "permutation")
+    assert (code, out, err) == (
+        2, "", "error: target column 'price' has 1 missing value(s), the first at row 5. Drop "
+               "those rows from the data: --method permutation scores the predictions against "
+               "the target.\n")
+    assert "--drop-missing-target" not in err
 
 
 def test_installed_command_explains(folder):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import numnet
+from installed import COMMAND
 from installed import run_cli as run
 from numnet import (
     SGD,
@@ -233,3 +234,102 @@ def test_installed_command_traces_the_demo():
     done = subprocess.run([*command, "trace", "--demo", "--lang", "zh"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "反向传播" in done.stdout
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+def test_installed_step_of_a_linear_model_with_the_auto_learning_rate(folder, model):
+    # Issue: TypeError "learning_rate must be a float > 0, got 'auto'" (a traceback).
+    frame = pd.read_csv(folder / "data.csv").dropna()
+    frame["high"] = np.where(frame["price"] > frame["price"].median(), "yes", "no")
+    frame.to_csv(folder / f"{model}.csv", index=False)
+    target = "price" if model == "linear" else "high"
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(folder / f"{model}.csv"), "-t", target, "--features", "x1,x2,city",
+              "--model", model, "-q", "-o", str(folder / f"{model}.numnet")])
+    assert stop.value.code in (0, None)
+    done = subprocess.run([*COMMAND, "trace", str(folder / f"{model}.numnet"),
+                           str(folder / f"{model}.csv"), "--row", "1", "--step", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    step = json.loads(done.stdout)
+    # L-BFGS used no step size: 'auto' is 1/L for the row's loss, L = c * (|x|^2 + 1), c the
+    # loss's curvature (MSE 2, sigmoid cross-entropy 1/4), a step that cannot raise the loss.
+    x = np.asarray(step["x"][0])
+    curvature = 2.0 if model == "linear" else 0.25
+    assert step["step"]["learning_rate"] == pytest.approx(1 / (curvature * (x @ x + 1)),
+                                                          rel=1e-12)
+    assert step["step"]["loss_after"] < step["step"]["loss_before"]
+
+
+def test_step_rate_of_an_auto_model_trained_by_gradient_descent_is_the_rate_it_used(folder):
+    from numnet.cli.trace import _model_learning_rate
+    from numnet.tabular.trace import trace_row
+
+    frame = pd.read_csv(folder / "data.csv").dropna()
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(folder / "data.csv"), "-t", "price", "--features", "x1,x2,city",
+              "--model", "linear", "--solver", "gd", "--impute", "mean", "-q", "-o",
+              str(folder / "gd.numnet")])
+    assert stop.value.code in (0, None)
+    pipeline = numnet.load(folder / "gd.numnet")
+    used = pipeline.estimator.history_.learning_rate[-1]
+    assert np.isfinite(used) and used > 0
+    assert _model_learning_rate(pipeline.estimator, trace_row(pipeline, frame, 0)) == used
+
+
+def test_trace_reads_numbers_written_as_text_as_predict_and_evaluate_do(capsys, folder):
+    # Issue: "57,690" or 12% in a feature column ended in a ValueError traceback, and a target
+    # with thousands separators was refused (evaluate accepts both).
+    frame = pd.read_csv(folder / "data.csv")
+    text = frame.copy()
+    text["x1"] = [f"{v * 10_000:,.0f}" for v in frame["x1"]]
+    text["x2"] = [None if np.isnan(v) else f"{v * 100:.0f}%" for v in frame["x2"]]
+    text["price"] = [f"{v * 10_000:,.2f}" for v in frame["price"]]
+    text.to_csv(folder / "text.csv", index=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(folder / "text.csv"), "-t", "price", "-o",
+              str(folder / "text.numnet"), "--hidden", "4", "--epochs", "5", "--impute",
+              "mean", "-q"])
+    assert stop.value.code in (0, None)
+    code, out, err = run(capsys, "evaluate", folder / "text.numnet", folder / "text.csv")
+    assert code == 0
+    code, out, err = run(capsys, "trace", folder / "text.numnet", folder / "text.csv",
+                         "--row", "2", "--step", "--json")
+    assert code == 0
+    assert err == ("warning: column 'price' holds numbers written as text with thousands "
+                   f"separators (e.g. {text['price'][0]!r}); read as numbers.\n")
+    result = json.loads(out)
+    pipeline = numnet.load(folder / "text.numnet")
+    table = pd.read_csv(folder / "text.csv")
+    np.testing.assert_array_equal(result["x"], pipeline.transform(table)[[1]])  # predict's
+    steps = {s["column"]: s for s in result["preprocessing"]}
+    assert steps["x1"]["raw"] == text["x1"][1]
+    assert steps["x1"]["filled"] == float(text["x1"][1].replace(",", ""))
+    assert steps["x2"]["filled"] == pytest.approx(float(text["x2"][1][:-1]) / 100)
+    price = float(text["price"][1].replace(",", ""))
+    scaler = pipeline.target_scaler
+    assert result["y"][0][0] == pytest.approx((price - scaler["mean"]) / scaler["scale"])
+
+
+def test_a_missing_target_suggests_only_options_trace_has(capsys, folder, tmp_path):
+    # Issue: the error suggested --drop-missing-target, which trace does not have.
+    frame = pd.read_csv(folder / "data.csv")
+    frame.loc[3, "price"] = np.nan
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    code, out, err = run(capsys, "trace", folder / "price.numnet", tmp_path / "holes.csv",
+                         "--row", "4")
+    assert (code, out, err) == (
+        2, "", "error: target column 'price' has 1 missing value(s), the first at row 4. Fill "
+               "it in, trace another --row, or leave the target column out of DATA to trace "
+               "the forward pass only.\n")
+
+
+def test_an_unseen_category_is_warned_about_once(capsys, folder, tmp_path):
+    # Issue: trace printed the warning twice (the row was encoded twice).
+    frame = pd.read_csv(folder / "data.csv")
+    frame.loc[0, "city"] = "lima2"
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    code, out, err = run(capsys, "trace", folder / "price.numnet", tmp_path / "new.csv")
+    assert code == 0
+    assert err == ("warning: column 'city' has 1 value(s) not seen in training (first 'lima2' "
+                   "at row 1); they are encoded as all zeros.\n")

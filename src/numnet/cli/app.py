@@ -94,15 +94,40 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
         progress.refresh()
 
 
-class _Terminated(BaseException):
-    """SIGTERM outside training (training itself saves a checkpoint first).
+class _Stopped(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM, outside training's checkpointed stop (which saves first).
 
-    Not a KeyboardInterrupt: typer turns those into a silent exit code 130.
+    Raised by the handler wherever the command is (every long loop of numnet runs Python
+    between short NumPy calls, so that is within a second or two); the command's ``finally``
+    blocks close its bars, files and clusters. Not a KeyboardInterrupt: typer turns those into
+    a silent exit code 130, and the playground catches them to stop its server quietly.
     """
 
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
-def _terminate(signum, frame):
-    raise _Terminated
+
+_STOPPED = {signal.SIGINT: "error: interrupted.", signal.SIGTERM: "error: terminated."}
+
+
+def _stop(signum, frame):
+    raise _Stopped(signum)
+
+
+def _install_stop_handlers():
+    """Our handler for SIGINT and SIGTERM, where their handling is not ignored; the previous ones.
+
+    A signal its parent set to be ignored (a job started in the background with '&' ignores
+    SIGINT; nohup, SIGHUP only) stays ignored, as Python itself leaves it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _stop)
+    return previous
 
 
 def main(argv=None):
@@ -111,9 +136,7 @@ def main(argv=None):
     command = typer.main.get_command(app)
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
-    handler = None
-    if threading.current_thread() is threading.main_thread():
-        handler = signal.signal(signal.SIGTERM, _terminate)
+    handlers = _install_stop_handlers()
     try:
         with warnings.catch_warnings():  # --quiet's filter ends with the command
             result = command.main(args=argv, prog_name="numnet", standalone_mode=False)
@@ -127,9 +150,10 @@ def main(argv=None):
             f"{shlex.join(['numnet', *again])}\n"
         )
         code = 128 + stop.signal
-    except _Terminated:
-        sys.stderr.write("error: terminated.\n")
-        code = 128 + signal.SIGTERM
+    except _Stopped as stop:
+        _close_progress()
+        sys.stderr.write(f"{_STOPPED[stop.signum]}\n")
+        code = 128 + stop.signum
     except typer.TyperException as error:  # usage errors (typer vendors click's)
         if type(error).__name__ == "NoArgsIsHelpError":  # no arguments: show the help
             error.show()
@@ -144,6 +168,7 @@ def main(argv=None):
         sys.stderr.write(f"error: {message}{hint}\n")
         code = 2
     except (typer.Abort, KeyboardInterrupt):
+        _close_progress()
         sys.stderr.write("error: interrupted.\n")
         code = 130
     except BrokenPipeError:
@@ -160,9 +185,16 @@ def main(argv=None):
             raise
     finally:
         warnings.showwarning = previous
-        if handler is not None:
-            signal.signal(signal.SIGTERM, handler)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     sys.exit(code)
+
+
+def _close_progress():
+    """Clear a progress line still on the terminal, so that the message is one line."""
+    progress = _Progress.active
+    if progress is not None:
+        progress.clear()
 
 
 def _from_estimator(error):

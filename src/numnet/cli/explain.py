@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from ..explain.methods import MAX_STEPS
 from .common import (
     _ENCODING,
     _JSON,
@@ -16,7 +17,6 @@ from .common import (
     UserError,
     _check_choice,
     _check_output,
-    _check_range,
     _escaped,
     _load_pipeline,
     _silence_warnings,
@@ -44,8 +44,8 @@ def explain(
                              "(e.g. 1,5,9); --plot then draws one waterfall per row.",
                              show_default=False),
     steps: int = typer.Option(None, "--steps", help="Integration steps (ig, default 50) or "
-                              "samples (expected 200, smoothgrad 50, permutation repeats 5).",
-                              show_default=False),
+                              "samples (expected 200, smoothgrad 50, permutation repeats 5); "
+                              f"at most {MAX_STEPS}.", show_default=False),
     seed: int = typer.Option(0, "--seed", help="Seed for expected, smoothgrad, permutation."),
     output: str = typer.Option(None, "--output", "-o", help="CSV of the attributions: one row "
                                "per explained row, one column per feature, then output, "
@@ -72,8 +72,10 @@ def explain(
     from ..tabular import explain_table, permutation_table, read_table
 
     _check_choice(method, "--method", sorted(_EXPLAIN_METHODS))
-    if steps is not None:
-        _check_range(steps, "--steps", "an integer >= 1", lambda v: v >= 1)
+    if steps is not None and not 1 <= steps <= MAX_STEPS:
+        raise UserError(f"--steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}. "
+                        "Beyond a few hundred the attributions change little: compare the "
+                        "results of two --steps to check.")
     if output is not None and Path(output).suffix.lower() != ".csv":
         raise UserError(f"--output must end in .csv, got {output!r}.")
     _check_output(output, inputs=[model, data], example="explanations.csv")
@@ -100,6 +102,10 @@ def explain(
         return
     if probability and pipeline.task != "classification":
         raise UserError("--probability needs a classifier, but this model does regression.")
+    if target is not None and pipeline.task != "classification":
+        raise UserError(f"--target must be left out for a regression model (it has one output "
+                        f"to explain), got {target!r}. --target names the class to explain in "
+                        "a classifier.")
     options = {}
     if steps is not None:
         options["n_steps" if kind == "integrated-gradients" else "n_samples"] = steps

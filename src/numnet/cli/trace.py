@@ -21,8 +21,9 @@ def trace(
     step: bool = typer.Option(False, "--step", help="Also show one gradient-descent update: "
                               "parameters before, gradient, learning rate, after, and the loss."),
     learning_rate: float = typer.Option(None, "--learning-rate", help="Learning rate of "
-                                        "--step [default: the model's learning_rate_init, or "
-                                        "0.01].", show_default=False),
+                                        "--step [default: the model's learning_rate_init; "
+                                        "for an 'auto' one the rate training used, or after "
+                                        "L-BFGS 1/L for the row's loss].", show_default=False),
     demo: bool = typer.Option(False, "--demo", help="Trace the 2-4-1 ReLU network of 'numnet "
                               "demo' on x = (0.5, 0.5), y = 3."),
     lang: str = _LANG,
@@ -94,6 +95,35 @@ def _model_trace(model, data, row, sep, encoding, learning_rate, step):
     if step and pipeline.target not in frame.columns:
         raise UserError(f"--step needs the target column {pipeline.target!r} in DATA to "
                         "compute the loss and its gradient.")
+    result = trace_row(pipeline, frame, row - 1)
     if learning_rate is None:
-        learning_rate = getattr(pipeline.estimator, "learning_rate_init", None) or 0.01
-    return trace_row(pipeline, frame, row - 1), SGD(learning_rate=learning_rate)
+        learning_rate = _model_learning_rate(pipeline.estimator, result)
+    return result, SGD(learning_rate=learning_rate)
+
+
+# The largest eigenvalue of each loss's Hessian in the network's output, per output column.
+_CURVATURE = {"MeanSquaredError": 2.0, "BinaryCrossEntropy": 0.25, "SoftmaxCrossEntropy": 0.5}
+
+
+def _model_learning_rate(estimator, result):
+    """--step's default rate: the model's learning_rate_init, resolved where it is 'auto'.
+
+    'auto' (the linear models) resolves to the last rate the fit used; a fit by L-BFGS used
+    none, and then the rule 'auto' follows for gradient descent applies to the traced row's
+    loss: 1 / L, L the Lipschitz constant of its gradient (a step that cannot raise it).
+    """
+    import math
+
+    rate = getattr(estimator, "learning_rate_init", None)
+    if rate != "auto":
+        return rate if isinstance(rate, (int, float)) and rate > 0 else 0.01
+    history = getattr(estimator, "history_", None)
+    used = [r for r in getattr(history, "learning_rate", []) if math.isfinite(r) and r > 0]
+    if used:
+        return float(used[-1])
+    curvature = _CURVATURE.get(result.loss_name, 2.0)
+    if result.loss_name == "MeanSquaredError":
+        curvature /= result.raw.shape[1]  # numnet's MSE averages over the outputs
+    bias = "b" in result.layers[0].params if result.layers else True
+    lipschitz = curvature * (float(result.x[0] @ result.x[0]) + bias)
+    return 1.0 / lipschitz if lipschitz > 0 else 1.0

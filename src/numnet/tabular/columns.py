@@ -306,18 +306,29 @@ def infer_task(series):
     return "regression"
 
 
-def target_values(frame, target, task):
-    """The target column as labels (classification) or float64 values (regression)."""
-    series = frame[target]
-    check_plain(series, target, "target column")
+_DROP_MISSING_FIX = "Drop those rows (--drop-missing-target); targets are never imputed."
+
+
+def check_target_present(series, target, fix=_DROP_MISSING_FIX):
+    """Refuse missing target values; ``fix`` says what to do (a command names its own options)."""
     missing = series.isna().to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
         raise DataError(
             f"target column {target!r} has {int(missing.sum())} missing value(s), the first at "
-            f"row {_row(series, first)}. Drop those rows (--drop-missing-target); targets are "
-            "never imputed."
+            f"row {_row(series, first)}. {fix}"
         )
+
+
+def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
+    """The target column as labels (classification) or float64 values (regression).
+
+    ``missing_fix``: the advice when a target is missing (the default names
+    ``--drop-missing-target``, which only train and evaluate have).
+    """
+    series = frame[target]
+    check_plain(series, target, "target column")
+    check_target_present(series, target, missing_fix)
     if task == "regression":
         import pandas as pd
 

@@ -24,6 +24,7 @@ never saw in training; against it an irrelevant text column can get a large attr
 import numpy as np
 
 from .. import explain
+from .columns import check_target_present
 from .reading import DataError
 
 METHODS = {
@@ -51,7 +52,8 @@ def explain_table(pipeline, frame, *, method="integrated-gradients", target=None
 "smoothgrad"}, default="integrated-gradients"
     target : class label, default=None
         The class to explain; a label written as text (``"4"``) also matches the class 4.
-        None: the predicted class of each row. Ignored for regression.
+        None: the predicted class of each row. A regression model has one output: it takes
+        no target.
     output : {"logit", "probability"}, default="logit"
     baseline : pandas.DataFrame of one row or len(frame) rows, default=None
         Raw rows to measure against (integrated gradients); None: the average encoded row of
@@ -74,9 +76,11 @@ def explain_table(pipeline, frame, *, method="integrated-gradients", target=None
                         f"{method!r}.")
     X = pipeline.transform(frame)
     estimator = pipeline.estimator
-    if pipeline.task == "regression":
-        target = None
-    elif target is not None:
+    if target is not None:
+        if pipeline.task == "regression":
+            raise DataError(f"--target must be left out for a regression model (it has one "
+                            f"output to explain), got {str(target)!r}. --target names the class "
+                            "to explain in a classifier.")
         target = _class_label(pipeline, target)
     kwargs = dict(options, target=target, output=output)
     if method in ("expected-gradients", "smoothgrad"):
@@ -120,6 +124,8 @@ def permutation_table(pipeline, frame, *, n_repeats=5, random_state=None):
     if y is None:
         raise DataError(f"--method permutation needs the target column {pipeline.target!r} in "
                         "the data, to score the shuffled predictions.")
+    check_target_present(y, pipeline.target, "Drop those rows from the data: --method "
+                         "permutation scores the predictions against the target.")
 
     def score(_, X, y_true):
         table = X.copy()

@@ -78,7 +78,7 @@ def read_table(source, *, sep=None, encoding=None):
         frame = _read_parquet(source, name)
     else:
         if str(source) == "-":
-            raw = sys.stdin.buffer.read()
+            raw = _read_stdin()
         else:
             raw = _read_bytes(source, name)
         explicit = sep is not None
@@ -120,6 +120,20 @@ def read_table(source, *, sep=None, encoding=None):
     if frame.shape[0] == 0:
         raise DataError(f"{name!r} has no data rows, only a header.")
     return frame.reset_index(drop=True)
+
+
+def _read_stdin():
+    """All of stdin, read a chunk at a time.
+
+    A Ctrl-C or SIGTERM that comes while a chunk is copied is then handled before the next
+    read, not only when the writer closes the pipe (as with one read of everything).
+    """
+    stream = sys.stdin.buffer
+    read = getattr(stream, "read1", stream.read)
+    chunks = []
+    while chunk := read(1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_bytes(path, name):

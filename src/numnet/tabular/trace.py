@@ -5,19 +5,22 @@ import math
 import numpy as np
 
 from ..trace import trace
-from .columns import target_values
+from .columns import _numeric_values, convert_numeric_text, target_values
 from .reading import DataError
 
 
-def preprocessing_steps(pipeline, row):
+def preprocessing_steps(pipeline, row, *, encoded=None, numbers=None):
     """Each column of a one-row frame: raw value -> imputed -> standardised or one-hot.
 
     Returns a list of plain dicts (``column``, ``kind``, ``raw``, ``missing``, ``impute``,
     ``filled``, ``features``, ``encoded``, and ``mean``/``scale`` for numbers), in the order of
     the model's features; ``encoded`` is read from ``pipeline.transform(row)``, the vector
-    ``predict`` uses.
+    ``predict`` uses, unless it is given. ``numbers`` maps a numeric column written as text
+    (``"57,690"``, ``12%``) to the number its value was read as.
     """
-    encoded = pipeline.transform(row)[0]
+    if encoded is None:
+        encoded = pipeline.transform(row)[0]
+    numbers = numbers or {}
     names = pipeline.preprocessor.feature_names_out_
     steps = []
     for column, (name, start, stop) in zip(pipeline.preprocessor.columns_,
@@ -33,24 +36,38 @@ def preprocessing_steps(pipeline, row):
                 "features": names[start:stop],
                 "encoded": [float(v) for v in encoded[start:stop]]}
         if column["kind"] == "numeric":
-            step["filled"] = float(step["filled"]) if not missing else column["fill"]
+            step["filled"] = float(numbers.get(name, raw)) if not missing else column["fill"]
             step["mean"], step["scale"] = column["mean"], column["scale"]
         steps.append(step)
     return steps
 
 
+_MISSING_TARGET_FIX = ("Fill it in, trace another --row, or leave the target column out of "
+                       "DATA to trace the forward pass only.")
+
+
 def trace_row(pipeline, frame, row):
     """The :class:`numnet.trace.Trace` of ``frame``'s row ``row`` (0-based) for a pipeline.
 
-    The row's target is used when the frame holds the target column (then the loss and the
-    backward pass are traced, with the target standardised as in training for a regression);
-    the preprocessing of the row is attached as ``trace.preprocessing``.
+    The table is read as ``predict`` and ``evaluate`` read it: numeric columns written as text
+    (``"57,690"``, ``12%``) are read as numbers over the whole column, and so is a regression
+    target. The row's target is used when the frame holds the target column (then the loss and
+    the backward pass are traced, with the target standardised as in training for a
+    regression); the preprocessing of the row is attached as ``trace.preprocessing``.
     """
+    numbers = _numbers_as_read(pipeline, frame)
     one = frame.iloc[[row]]
-    X = pipeline.transform(one)
+    read = one.copy() if numbers else one
+    for name, values in numbers.items():
+        read[name] = values[row:row + 1]
+    X = pipeline.transform(read)
     y = None
     if pipeline.target in frame.columns:
-        y = target_values(one, pipeline.target, pipeline.task)
+        target = frame.iloc[[row]]
+        if pipeline.task == "regression":
+            target = convert_numeric_text(frame, [pipeline.target]).iloc[[row]]
+        y = target_values(target, pipeline.target, pipeline.task,
+                          missing_fix=_MISSING_TARGET_FIX)
         if pipeline.task == "classification":
             lookup = {str(c): c for c in pipeline.classes_.tolist()}
             if str(y[0]) not in lookup:
@@ -60,8 +77,26 @@ def trace_row(pipeline, frame, row):
         elif pipeline.target_scaler is not None:
             y = (y - pipeline.target_scaler["mean"]) / pipeline.target_scaler["scale"]
     result = trace(pipeline.estimator, X, y)
-    result.preprocessing = preprocessing_steps(pipeline, one)
+    result.preprocessing = preprocessing_steps(
+        pipeline, one, encoded=X[0], numbers={name: values[row] for name, values in
+                                              numbers.items()})
     return result
+
+
+def _numbers_as_read(pipeline, frame):
+    """{column: float64 values} of the numeric columns that ``frame`` holds as text."""
+    import pandas as pd
+
+    numbers = {}
+    for column in pipeline.preprocessor.columns_:
+        name = column["name"]
+        if column["kind"] != "numeric" or name not in frame.columns:
+            continue
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            continue
+        numbers[name] = _numeric_values(series, name, trained=True)
+    return numbers
 
 
 def _is_missing(value):

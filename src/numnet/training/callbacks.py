@@ -301,6 +301,9 @@ class InterruptGuard:
 
     def _handle(self, signum, frame):
         if self.signal is not None and signum == signal.SIGINT:
+            previous = self._previous.get(signum)
+            if callable(previous):  # the program's own Ctrl-C handling (the CLI's one line)
+                previous(signum, frame)
             raise KeyboardInterrupt
         self.signal = signum
 
