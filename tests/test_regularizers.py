@@ -182,7 +182,7 @@ def test_proximal_gradient_descent_matches_sklearn_lasso(rng):
     ("make", "exc", "message"),
     [
         (lambda: L1(-1.0), ValueError, "alpha must be a float >= 0, got -1.0."),
-        (lambda: L2(float("inf")), ValueError, "alpha must be a float >= 0, got inf."),
+        (lambda: L2(float("inf")), ValueError, "alpha must be a finite float >= 0, got inf."),
         (lambda: L2("0.1"), TypeError, "alpha must be a float >= 0, got '0.1'."),
         (lambda: ElasticNet(1.0, l1_ratio=1.5), ValueError,
          "l1_ratio must be a float in [0, 1], got 1.5."),
@@ -234,6 +234,7 @@ def test_copies_leave_the_work_buffer_behind_and_compute_the_same(name, rng):
     import pickle
 
     regularizer = REGULARIZERS[name]()
+    assert copy.deepcopy(regularizer).get_config() == regularizer.get_config()   # never used
     w = rng.normal(size=(4, 3))
     regularizer.gradient(w, out=np.zeros_like(w))            # allocates the work buffer
     assert "_scratch_buffer" not in regularizer.__getstate__()
