@@ -16,7 +16,7 @@ import typer
 
 from .._version import __version__
 from . import demo, explain, export, inspect, playground, plot, predict, trace, train
-from .common import UserError, _Command, _Interrupted
+from .common import UserError, _Command, _Interrupted, _printable
 from .progress import _Progress
 
 app = typer.Typer(
@@ -82,7 +82,8 @@ def _user_errors():
 
 
 def _one_line(message):
-    return " ".join(str(message).split())
+    """An error or warning as one line, with nothing in it that commands the terminal."""
+    return " ".join(_printable(message).split())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -1,5 +1,6 @@
 """What the commands share: options, one-line user errors, checks, loading a model file."""
 
+import re
 import warnings
 from pathlib import Path
 
@@ -111,10 +112,35 @@ def _echo_metrics(metrics, *, f1_note=None):
         typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {value:.4f}{note}")
 
 
+# Terminal escape sequences: CSI (ESC [ or C1 0x9b ... final byte), OSC, DCS, SOS, PM and APC
+# (ESC ] P X ^ _ or their C1 forms, up to BEL or ST, or the end), and two-character ones (ESC c).
+_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+                       r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"
+                       r"|\x1b[ -/]*[0-~]?", re.DOTALL)
+# Other C0 and C1 controls, DEL, and the bidirectional marks that reorder what follows them.
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7f, 0xa0)]} | {
+    code: f"\\u{code:04x}" for code in (0x61c, 0x200e, 0x200f, *range(0x202a, 0x202f),
+                                         *range(0x2066, 0x206a))}
+_KEEP_SPACE = {code: text for code, text in _CONTROLS.items() if chr(code) not in "\t\n\r"}
+_IN_LINE = _CONTROLS | {ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def _printable(text):
+    r"""``text`` that cannot command the terminal.
+
+    Escape sequences (colours, OSC titles, cursor moves) are removed, other control characters
+    and bidi overrides shown escaped (``\x07``, ``\u202e``). Newlines and tabs are kept (an
+    error's message collapses them itself).
+    """
+    return _SEQUENCE.sub("", str(text)).translate(_KEEP_SPACE)
+
+
 def _escaped(value):
-    """A label or category for one line of output: newlines, tabs and backslashes escaped."""
-    return (str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-            .replace("\t", "\\t"))
+    """A user's string (label, category, column name) for one line of output.
+
+    As :func:`_printable`, with backslashes, newlines and tabs escaped too.
+    """
+    return _SEQUENCE.sub("", str(value)).translate(_IN_LINE)
 
 
 

@@ -36,11 +36,11 @@ def inspect(
     if as_json:
         typer.echo(json.dumps(description, indent=2, default=str))
         return
-    typer.echo(f"{model}: numnet {description['kind']} (written by numnet "
+    typer.echo(f"{_escaped(model)}: numnet {description['kind']} (written by numnet "
                f"{description['numnet_version']}, file format {description['format_version']})")
     for key in ("target", "task", "estimator"):
         if key in description:
-            typer.echo(f"{key}: {description[key]}")
+            typer.echo(f"{key}: {_escaped(description[key])}")
     if description.get("classes") is not None:
         typer.echo(f"classes: {', '.join(_escaped(c) for c in description['classes'])}")
     if "params" in description:
@@ -49,7 +49,7 @@ def inspect(
             subsequent_indent="  ", break_on_hyphens=False))
     if "settings" in description and description["settings"]:
         typer.echo("training options: " + " ".join(
-            _flag(k, v) for k, v in description["settings"].items()))
+            _escaped(_flag(k, v)) for k, v in description["settings"].items()))
     if "preprocessing" in description:
         pre = description["preprocessing"]
         typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
@@ -130,21 +130,22 @@ def _describe(obj, metadata):
         pre = obj.preprocessor
         columns = []
         for column in pre.columns_:
+            name = _escaped(column["name"])  # a column name must not command the terminal
             if column["kind"] == "numeric":
-                columns.append(f"{column['name']}: numeric, mean {column['mean']:.4g}, scale "
+                columns.append(f"{name}: numeric, mean {column['mean']:.4g}, scale "
                                f"{column['scale']:.4g}, fill {column['fill']:.4g}")
             elif column["kind"] == "date":
-                parts = ", ".join(f"{column['name']}.{part}" for part in DATE_PARTS)
-                columns.append(f"{column['name']}: date, {len(DATE_PARTS)} features ({parts}), "
+                parts = ", ".join(f"{name}.{part}" for part in DATE_PARTS)
+                columns.append(f"{name}: date, {len(DATE_PARTS)} features ({parts}), "
                                f"fill {_day(column['fill'])}")
             elif column["kind"] == "categorical":
                 cats = column["categories"]
                 shown = ", ".join(_escaped(c) for c in cats[:8]) + (
                     ", ..." if len(cats) > 8 else "")
-                columns.append(f"{column['name']}: categorical, {len(cats)} categories "
+                columns.append(f"{name}: categorical, {len(cats)} categories "
                                f"({shown})")
             else:
-                columns.append(f"{column['name']}: {column['kind']}")
+                columns.append(f"{name}: {column['kind']}")
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
