@@ -339,6 +339,17 @@ def model_file_cases(folder, model):
     metadata["object"]["state"]["callbacks"]["1"]["curve"]["val_loss"].extend([0.5] * 4)
     (folder / "bad-curve").mkdir()
     (folder / "bad-curve" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+    header, metadata, body = split_file((folder / "run" / "checkpoint.numnet").read_bytes())
+    metadata["object"]["info"]["run"] = "--epochs 3"
+    (folder / "bad-record").mkdir()
+    (folder / "bad-record" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+    header, metadata, body = split_file((folder / "run" / "checkpoint.numnet").read_bytes())
+    start, end = header[metadata["object"]["state"]["optimizer"]["v_sum"]["key"]]["data_offsets"]
+    moments = np.frombuffer(body[start:end], dtype="<f8").copy()
+    moments[0] = -1.0
+    body = body[:start] + moments.tobytes() + body[end:]
+    (folder / "bad-moment").mkdir()
+    (folder / "bad-moment" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
 
 
 def tiny_network():
@@ -380,6 +391,14 @@ CASES.update({
     "checkpoint-out-of-range": (lambda: Checkpoint("bad-step").load(),
                                 ["train", "data.csv", "-t", "label", "--checkpoint-dir",
                                  "bad-step", "--resume", "-o", "m.numnet"]),
+    "checkpoint-run-record": (None, ["train", "data.csv", "-t", "label", "--hidden", "4",
+                                     "--epochs", "3", "--learning-rate", "0.01",
+                                     "--checkpoint-dir", "bad-record", "--resume", "-o",
+                                     "run.numnet"]),
+    "checkpoint-optimizer-forged": (None, ["train", "data.csv", "-t", "label", "--hidden", "4",
+                                           "--epochs", "3", "--learning-rate", "0.01",
+                                           "--checkpoint-dir", "bad-moment", "--resume", "-o",
+                                           "run.numnet"]),
     "checkpoint-curve-out-of-range": (None, ["train", "data.csv", "-t", "label", "--hidden",
                                              "4", "--epochs", "3", "--learning-rate", "0.01",
                                              "--checkpoint-dir", "bad-curve", "--resume", "-o",
@@ -398,6 +417,19 @@ CASES.update({
                                 "--dp-bounds", "x=-3:3,z=-3:3", *DP]),
     "dp-bounds-syntax": (None, ["train", "data.csv", "-t", "label", "--dp-bounds", "x=3:1",
                                 *DP]),
+    "dp-noise-range": (lambda: classifier(dp_noise_multiplier=1e-300).fit(X, LABELS),
+                       ["train", "data.csv", "-t", "label", "--dp-noise-multiplier", "1e-300",
+                        "-o", "m.numnet"]),
+    "dp-epsilon-range": (lambda: classifier(dp_epsilon=float("inf")).fit(X, LABELS),
+                         ["train", "data.csv", "-t", "label", "--dp-epsilon", "inf", "-o",
+                          "m.numnet"]),
+    "dp-max-grad-norm-range": (
+        lambda: classifier(dp_epsilon=3.0, dp_max_grad_norm=float("inf")).fit(X, LABELS),
+        ["train", "data.csv", "-t", "label", "--dp-max-grad-norm", "inf", *DP]),
+    "dp-delta-range": (lambda: classifier(dp_epsilon=3.0, dp_delta=0.5).fit(X, LABELS),
+                       ["train", "data.csv", "-t", "label", "--exclude", "price", "--dp-bounds",
+                        "x=-3:3,z=-3:3", "--dp-categories", "label=down|up", "--dp-delta",
+                        "0.5", *DP]),
     "dp-without-epsilon": (None, ["train", "data.csv", "-t", "label", "--dp-bounds", "x=0:1",
                                   "-o", "m.numnet"]),
     "no-files": (None, ["train", "nothing/*.csv", "-t", "label", "-o", "m.numnet"]),
@@ -425,6 +457,7 @@ CASES.update({
     "parquet-types": (None, ["train", "kinds", "-t", "label", "-o", "m.numnet"]),
     "cluster-csv-types": (None, ["train", "types", "-t", "label", "-o", "m.numnet",
                                  "--impute", "mean", "--workers", "1"]),
+    "demo-seed": (None, ["demo", "--seed", "-1"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
                          "--dp-epsilon", "3", "-o", "m.numnet"]),
 })

@@ -292,7 +292,7 @@ def test_dropout_masks_are_reproducible_from_random_state():
         (lambda: Dense(3, bias=1), TypeError, "bias must be a bool, got 1."),
         (lambda: LeakyReLU(-0.1), ValueError, "negative_slope must be a float >= 0, got -0.1."),
         (lambda: LeakyReLU(float("nan")), ValueError,
-         "negative_slope must be a float >= 0, got nan."),
+         "negative_slope must be a finite float >= 0, got nan."),
         (lambda: Dropout(1.0), ValueError, "rate must be a float in [0, 1), got 1.0."),
         (lambda: Dropout(-0.1), ValueError, "rate must be a float in [0, 1), got -0.1."),
         (lambda: Dropout("half"), TypeError, "rate must be a float in [0, 1), got 'half'."),

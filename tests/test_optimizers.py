@@ -281,7 +281,7 @@ def test_clip_grad_norm_keeps_float32(rng):
         (lambda: SGD(nesterov=True), ValueError,
          "momentum must be > 0 when nesterov=True, got 0.0."),
         (lambda: Adam(learning_rate=float("nan")), ValueError,
-         "learning_rate must be a float > 0, got nan."),
+         "learning_rate must be a finite float > 0, got nan."),
         (lambda: Adam(beta1=1.0), ValueError, "beta1 must be a float in [0, 1), got 1.0."),
         (lambda: Adam(beta2=-0.1), ValueError, "beta2 must be a float in [0, 1), got -0.1."),
         (lambda: Adam(epsilon=0.0), ValueError, "epsilon must be a float > 0, got 0.0."),

@@ -39,7 +39,7 @@ def check_float(value, name, *, min_value=None, max_value=None, include_min=True
         _fail(name, rule, value, TypeError if not isinstance(value, numbers.Number) else ValueError)
     value = float(value)
     if not np.isfinite(value):
-        _fail(name, rule, value)
+        _fail(name, rule.replace("a float", "a finite float", 1), value)
     if min_value is not None and (value < min_value or (not include_min and value == min_value)):
         _fail(name, rule, value)
     if max_value is not None and (value > max_value or (not include_max and value == max_value)):

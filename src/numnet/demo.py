@@ -6,6 +6,7 @@ ReLU, backprop that ignores the chain rule); these use numnet's tested layers an
 
 import numpy as np
 
+from ._validation import check_int
 from .layers import Dense, ReLU
 from .losses import BinaryCrossEntropy, MeanSquaredError
 from .network import Sequential
@@ -160,6 +161,7 @@ def run(echo=print, seed=0, lang="en"):
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}.")
+    seed = check_int(seed, "seed", min_value=0)
     text = _TEXT[lang]
     rng = np.random.default_rng(seed)
     echo(text["intro"])

@@ -15,6 +15,15 @@ class DivergenceError(FloatingPointError):
         self.epoch = epoch
 
 
+class InvalidStateError(ValueError):
+    """A saved training state holds values that no training run writes (the file was altered).
+
+    Raised when a checkpoint's optimizer state is restored, for example a negative second
+    moment of Adam (a sum of squares) or a step count beyond any run's; the message says which
+    value. Distinct from a state that belongs to another run (a plain ValueError).
+    """
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped on SIGINT or SIGTERM after saving its state to a checkpoint.
 

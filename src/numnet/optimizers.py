@@ -11,6 +11,7 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_bool, check_float
+from .exceptions import InvalidStateError
 
 
 class Optimizer:
@@ -228,9 +229,29 @@ class Adam(Optimizer):
         return {"t": self.t, "m_sum": self._m_sum.copy(), "v_sum": self._v_sum.copy()}
 
     def load_state_dict(self, state):
-        self.t = int(state["t"])
-        self._m_sum = state["m_sum"].copy() if "m_sum" in state else None
-        self._v_sum = state["v_sum"].copy() if "v_sum" in state else None
+        """Restore what :meth:`state_dict` returned; InvalidStateError if no run wrote it.
+
+        A run writes a step count t in [0, 2**53], both moment sums or neither (none before the
+        first step), finite sums and a second-moment sum ``V >= 0`` (it adds squares).
+        """
+        t = state["t"]
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t <= 2**53:
+            raise InvalidStateError(f"Adam's step count t must be an integer in [0, 2**53], "
+                                    f"got {t!r:.50}")
+        moments = [state.get("m_sum"), state.get("v_sum")]
+        if (moments[0] is None) != (moments[1] is None) or (moments[0] is None) != (t == 0):
+            raise InvalidStateError(f"Adam's moment sums must both be present after a step and "
+                                    f"absent before it, got t={t} with "
+                                    f"{sum(m is not None for m in moments)} of them")
+        if moments[0] is not None:
+            if not all(np.all(np.isfinite(m)) for m in moments):
+                raise InvalidStateError("Adam's moment sums must be finite")
+            if np.any(moments[1] < 0):
+                raise InvalidStateError("Adam's second-moment sum V must be >= 0 (a sum of "
+                                        f"squares), got {float(moments[1].min())!r}")
+        self.t = int(t)
+        self._m_sum = None if moments[0] is None else moments[0].copy()
+        self._v_sum = None if moments[1] is None else moments[1].copy()
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta1": self.beta1, "beta2": self.beta2,

@@ -3,7 +3,7 @@
 
 import typer
 
-from .common import _check_choice
+from .common import _check_choice, _check_range
 
 
 def demo(seed: int = typer.Option(0, help="Seed for the synthetic data."),
@@ -20,4 +20,5 @@ def demo(seed: int = typer.Option(0, help="Seed for the synthetic data."),
     from ..demo import run
 
     _check_choice(lang, "--lang", {"en", "zh"})
+    _check_range(seed, "--seed", "an integer >= 0", lambda v: v >= 0)
     run(echo=typer.echo, seed=seed, lang=lang)

@@ -68,7 +68,10 @@ def inspect(
     if history:
         typer.echo("history: " + ", ".join(f"{k}={_fmt(v)}" for k, v in history.items()))
     privacy = description.get("privacy")
-    if privacy:
+    if privacy and "problem" in privacy:
+        typer.echo(f"privacy: no guarantee is claimed: the file's privacy record "
+                   f"{privacy['problem']}.")
+    elif privacy:
         typer.echo(f"privacy: ({privacy['epsilon']:.4g}, {privacy['delta']:.3g})-differential "
                    f"privacy, DP-SGD with noise multiplier {privacy['noise_multiplier']:.4g}, "
                    f"clipping norm {privacy['max_grad_norm']:g}, sampling rate "
@@ -99,6 +102,46 @@ def _day(ordinal):
     import datetime
 
     return (datetime.date(1970, 1, 1) + datetime.timedelta(days=math.floor(ordinal))).isoformat()
+
+
+def _privacy_record_problem(estimator):
+    """Why a file's DP record does not support a guarantee, or None when it is complete.
+
+    Complete means: the run asked for privacy (dp_epsilon or dp_noise_multiplier), every
+    figure of the guarantee is there and in range, and the accountant gives the stored epsilon
+    again for the stored (q, sigma, steps, delta): a file edited to claim a guarantee fails.
+    """
+    import logging
+
+    from ..privacy.accounting import NOISE_MULTIPLIER_RANGE, compute_epsilon
+
+    params = estimator.get_params()
+    if params.get("dp_epsilon") is None and params.get("dp_noise_multiplier") is None:
+        return "has an epsilon but the model was not trained privately (no dp_epsilon or " \
+            "dp_noise_multiplier)"
+    names = ("epsilon_", "dp_delta_", "dp_noise_multiplier_", "dp_sampling_rate_", "dp_steps_")
+    values = {name: getattr(estimator, name, None) for name in names}
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    try:
+        epsilon, delta, sigma, rate, steps = (float(values[name]) for name in names)
+    except (TypeError, ValueError):
+        return "holds a value that is not a number"
+    low, high = NOISE_MULTIPLIER_RANGE
+    if not (0 < delta < 1 and low <= sigma <= high and 0 < rate <= 1 and steps >= 1
+            and steps == int(steps) and math.isfinite(epsilon) and epsilon > 0):
+        return "holds a value out of range"
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    try:
+        expected = compute_epsilon(rate, sigma, int(steps), delta,
+                                   accountant=params.get("dp_accountant", "rdp"))
+    except (ImportError, ValueError) as error:
+        return f"cannot be checked ({error})"
+    if not math.isclose(expected, epsilon, rel_tol=1e-6):
+        return (f"is inconsistent: its epsilon {epsilon:.6g} is not what the accountant gives "
+                f"for its sampling rate, noise and steps ({expected:.6g})")
+    return None
 
 
 def _privacy(estimator, pipeline):
@@ -162,7 +205,10 @@ def _describe(obj, metadata):
         ]
         description["history"] = _history_summary(getattr(estimator, "history_", None))
         if getattr(estimator, "epsilon_", None) is not None:
-            description["privacy"] = _privacy(estimator, isinstance(obj, TabularPipeline))
+            problem = _privacy_record_problem(estimator)
+            description["privacy"] = (
+                {"guarantee": None, "problem": problem} if problem else
+                _privacy(estimator, isinstance(obj, TabularPipeline)))
         net = getattr(estimator, "network_", None)
     else:
         net = estimator

@@ -145,6 +145,26 @@ def _dp_parts(text):
     return [part.replace("\\,", ",") for part in re.split(r"(?<!\\),", text)]
 
 
+def _check_privacy_ranges(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier):
+    """The ranges of the --dp-* numbers, with the accountant's own rules and messages."""
+    from ..privacy.accounting import check_noise_multiplier, check_target_epsilon
+
+    try:
+        if dp_epsilon is not None:
+            check_target_epsilon(dp_epsilon, "--dp-epsilon")
+        if dp_noise_multiplier is not None:
+            check_noise_multiplier(dp_noise_multiplier, "--dp-noise-multiplier",
+                                   allow_zero=False)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    _check_range(dp_delta, "--dp-delta", "a float in (0, 1)", lambda v: 0 < v < 1)
+    if dp_max_grad_norm is not None and not math.isfinite(dp_max_grad_norm):
+        raise UserError(f"--dp-max-grad-norm must be a finite float > 0, got "
+                        f"{dp_max_grad_norm!r}. An infinite bound clips nothing, so no noise "
+                        "can hide a row; typical bounds are 0.1 to 10.")
+    _check_range(dp_max_grad_norm, "--dp-max-grad-norm", "a float > 0", lambda v: v > 0)
+
+
 def _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier, dp_bounds,
              dp_categories, model, solver, early_stopping, learning_rate):
     """(estimator DP parameters, train_pipeline's privacy argument), or ({}, None) without DP."""
@@ -159,11 +179,7 @@ def _privacy(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier, dp_bou
     if dp_epsilon is not None and dp_noise_multiplier is not None:
         raise UserError("--dp-epsilon and --dp-noise-multiplier exclude each other: give the "
                         "budget (the noise is calibrated to it) or the noise, not both.")
-    _check_range(dp_epsilon, "--dp-epsilon", "a float > 0", lambda v: v > 0)
-    _check_range(dp_delta, "--dp-delta", "a float in (0, 1)", lambda v: 0 < v < 1)
-    _check_range(dp_max_grad_norm, "--dp-max-grad-norm", "a float > 0", lambda v: v > 0)
-    _check_range(dp_noise_multiplier, "--dp-noise-multiplier", "a float > 0",
-                 lambda v: v > 0)
+    _check_privacy_ranges(dp_epsilon, dp_delta, dp_max_grad_norm, dp_noise_multiplier)
     if solver is None and model in ("linear", "logistic"):
         raise UserError(f"--dp-epsilon needs --solver sgd or adam with --model {model}: its "
                         "default solver cannot train privately.")
@@ -237,6 +253,11 @@ def _checkpoint(directory, every, resume, run, frame, source, solver, solver_opt
                         "without --resume to start training.")
     saved = checkpoint.loaded_info or {}
     saved_run = saved.get("run", {})
+    if not isinstance(saved_run, dict) or not isinstance(saved.get("data_sha256"),
+                                                         (str, type(None))):
+        raise UserError(f"Cannot resume from {str(checkpoint)!r}: its record of the run's "
+                        "options must be an object of option values and the data's hash a "
+                        "string; the file was altered. Start afresh without --resume.")
     for key, value in info["run"].items():
         if saved_run.get(key) != value:
             flag = {"hidden": "--hidden", "seed": "--seed",

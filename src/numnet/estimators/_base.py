@@ -57,6 +57,7 @@ from ..exceptions import DivergenceError
 from ..objective import objective
 from ..optimizers import SGD, Adam
 from ..privacy import train_private
+from ..privacy.accounting import check_delta
 from ..regularizers import ElasticNet
 from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
@@ -466,6 +467,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         rule = _EpochRule(self, self.network_, optimizer, p, scale=scale, n_train=n_train,
                           stopping=False)
         delta = p.dp_delta if p.dp_delta is not None else min(1e-5, 1.0 / (10 * n_train))
+        check_delta(delta, n_train, f"dp_delta of {type(self).__name__}")
         private = train_private(
             self.network_, loss, optimizer, X, Y, max_grad_norm=p.dp_max_grad_norm,
             noise_multiplier=p.dp_noise_multiplier, target_epsilon=p.dp_epsilon, delta=delta,

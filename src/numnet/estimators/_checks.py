@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._validation import check_bool, check_float, check_int, check_option, repeated_names
+from ..privacy.accounting import check_noise_multiplier, check_target_epsilon
 
 
 def _option(options):
@@ -113,12 +114,12 @@ CHECKS = {
     "random_state": _check_random_state,
     "class_weight": _check_class_weight,
     "dropout": _fraction,
-    "dp_epsilon": lambda v, n: None if v is None else check_float(v, n, min_value=0,
-                                                                  include_min=False),
+    "dp_epsilon": lambda v, n: None if v is None else check_target_epsilon(v, n),
     "dp_delta": lambda v, n: None if v is None else check_float(
         v, n, min_value=0, max_value=1, include_min=False, include_max=False),
     "dp_max_grad_norm": lambda v, n: check_float(v, n, min_value=0, include_min=False),
-    "dp_noise_multiplier": lambda v, n: None if v is None else check_float(v, n, min_value=0),
+    "dp_noise_multiplier": lambda v, n: None if v is None else check_noise_multiplier(
+        v, n, allow_zero=False),
     "dp_accountant": _option(("rdp", "pld")),
 }
 

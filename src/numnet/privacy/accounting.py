@@ -11,6 +11,44 @@ from ..training.callbacks import Callback
 
 ACCOUNTANTS = ("rdp", "pld")
 
+NOISE_MULTIPLIER_RANGE = (0.01, 1e6)
+"""The noise multipliers sigma > 0 the accountants are asked about. Below 0.01 a step protects
+nothing (epsilon is astronomically large) and dp-accounting divides by zero or exhausts memory;
+above 1e6 the noise drowns every gradient and its Renyi divergence overflows. (sigma = 0, no
+noise, is allowed: it has epsilon = inf, for tests against other implementations.)"""
+
+MAX_EPSILON = 100.0
+"""The largest privacy budget asked for: e**100 bounds nothing a guarantee is meant to bound."""
+
+
+def check_noise_multiplier(value, name="noise_multiplier", *, allow_zero=True):
+    """``value`` as a float: 0 (when ``allow_zero``) or in :data:`NOISE_MULTIPLIER_RANGE`."""
+    low, high = NOISE_MULTIPLIER_RANGE
+    value = check_float(value, name, min_value=0)
+    if (value == 0 and allow_zero) or low <= value <= high:
+        return value
+    rule = f"0 or a float in [{low}, {high:g}]" if allow_zero else \
+        f"a float in [{low}, {high:g}]"
+    raise ValueError(
+        f"{name} must be {rule}, got {value!r}. Below {low} the noise protects nothing (epsilon "
+        f"is astronomically large) and cannot be accounted; above {high:g} it drowns every "
+        "gradient. Typical values are 0.5 to 2."
+    )
+
+
+def check_target_epsilon(value, name="target_epsilon"):
+    """``value`` as a float in (0, :data:`MAX_EPSILON`]; inf and NaN are refused as not finite."""
+    if isinstance(value, (int, float)) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite float in (0, {MAX_EPSILON:g}], got "
+                         f"{value!r}. An infinite budget is no guarantee: train without "
+                         "privacy instead.")
+    value = check_float(value, name, min_value=0, include_min=False)
+    if value > MAX_EPSILON:
+        raise ValueError(f"{name} must be a float in (0, {MAX_EPSILON:g}], got {value!r}. A "
+                         f"budget above {MAX_EPSILON:g} (a factor e**{MAX_EPSILON:g}) promises "
+                         "nothing; typical budgets are 1 to 10.")
+    return value
+
 
 def _dp_accounting():
     try:
@@ -21,6 +59,22 @@ def _dp_accounting():
             "pip install 'numnet[privacy]'."
         ) from None
     return dp_accounting
+
+
+def check_delta(delta, n_samples, name="delta"):
+    """Refuse a delta of 1 / n_samples or more: that guarantee allows publishing a row outright.
+
+    (delta is the probability with which the epsilon bound may fail; a mechanism that
+    publishes one of n rows at random meets (0, 1/n)-DP.)
+    """
+    if delta >= 1 / n_samples:
+        raise ValueError(
+            f"{name} must be below 1/n = {1 / n_samples:.3g} for n = {n_samples} training rows, "
+            f"got {delta!r}: with a delta of 1/n or more a mechanism that publishes a whole row "
+            f"meets the guarantee. Use at most 1/(10 n) = {1 / (10 * n_samples):.3g} (leave it "
+            "unset for min(1e-5, 1/(10 n)))."
+        )
+    return delta
 
 
 def _event(dp, sampling_rate, noise_multiplier, steps):
@@ -57,7 +111,7 @@ def compute_epsilon(sampling_rate, noise_multiplier, steps, delta, *, accountant
     sampling_rate : float
         q in (0, 1].
     noise_multiplier : float
-        sigma >= 0; 0 gives ``inf`` (no guarantee).
+        sigma: 0 (which gives ``inf``, no guarantee) or in :data:`NOISE_MULTIPLIER_RANGE`.
     steps : int
         Number of steps (batches), >= 0.
     delta : float
@@ -76,7 +130,7 @@ def compute_epsilon(sampling_rate, noise_multiplier, steps, delta, *, accountant
     2.59
     """
     sampling_rate, steps, delta, accountant = _check(sampling_rate, steps, delta, accountant)
-    noise_multiplier = check_float(noise_multiplier, "noise_multiplier", min_value=0)
+    noise_multiplier = check_noise_multiplier(noise_multiplier)
     if steps == 0:
         return 0.0
     if noise_multiplier == 0:
@@ -99,7 +153,7 @@ def calibrate_noise_multiplier(target_epsilon, delta, sampling_rate, steps, *,
     Parameters
     ----------
     target_epsilon : float
-        > 0.
+        In (0, :data:`MAX_EPSILON`].
     delta, sampling_rate, steps, accountant
         As in :func:`compute_epsilon`; steps >= 1.
     tol : float, default=1e-4
@@ -110,8 +164,7 @@ def calibrate_noise_multiplier(target_epsilon, delta, sampling_rate, steps, *,
     float
     """
     sampling_rate, steps, delta, accountant = _check(sampling_rate, steps, delta, accountant)
-    target_epsilon = check_float(target_epsilon, "target_epsilon", min_value=0,
-                                 include_min=False)
+    target_epsilon = check_target_epsilon(target_epsilon)
     steps = check_int(steps, "steps", min_value=1)
     dp = _dp_accounting()
     sigma = dp.calibrate_dp_mechanism(
@@ -153,7 +206,7 @@ class PrivacyAccountant(Callback):
                  accountant="rdp"):
         self.sampling_rate, _, self.delta, self.accountant = _check(
             sampling_rate, 0, delta, accountant)
-        self.noise_multiplier = check_float(noise_multiplier, "noise_multiplier", min_value=0)
+        self.noise_multiplier = check_noise_multiplier(noise_multiplier)
         self.steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", min_value=1)
         self.epsilons = []
 

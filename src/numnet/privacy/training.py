@@ -22,7 +22,14 @@ from ..training.loop import Run, run_loop
 from ..training.sampling import TrainingData
 from ..training.state import resume_run
 from ..training.validation import metric_name
-from .accounting import ACCOUNTANTS, PrivacyAccountant, calibrate_noise_multiplier
+from .accounting import (
+    ACCOUNTANTS,
+    PrivacyAccountant,
+    calibrate_noise_multiplier,
+    check_delta,
+    check_noise_multiplier,
+    check_target_epsilon,
+)
 from .gradients import ClippedNoisyGradient, check_private_network
 from .sampling import PoissonBatches
 
@@ -132,6 +139,11 @@ random_state, verbose, callbacks, checkpoint, resume
         validation_data = _check_validation(net, validation_data, loss)
 
     n_samples = X.shape[0]
+    check_delta(delta, n_samples)
+    if target_epsilon is not None:
+        target_epsilon = check_target_epsilon(target_epsilon)
+    else:
+        noise_multiplier = check_noise_multiplier(noise_multiplier)
     sampler = PoissonBatches(min(1.0, batch_size / n_samples))
     q, steps_per_epoch = sampler.rate, sampler.steps_per_epoch
     if target_epsilon is not None:

@@ -34,7 +34,7 @@ from .cluster_checks import (
     _refuse_text_numbers,
     _resolve_task,
 )
-from .evaluation import classification_metrics, regression_metrics
+from .evaluation import classification_metrics, regression_metrics, warn_if_one_class
 from .fitting import (
     _Callbacks,
     _fit_estimator,
@@ -499,6 +499,7 @@ def _held_out_metrics(frame, plan, pipeline):
     predicted = np.concatenate([b[1] for b in blocks])
     if pipeline.task == "classification":
         proba = np.concatenate([b[2] for b in blocks])
+        warn_if_one_class(y, predicted)
         return classification_metrics(y, predicted, proba, pipeline.estimator.classes_)
     return regression_metrics(y, predicted)
 

@@ -46,6 +46,29 @@ def classification_metrics(y_true, y_pred, proba, classes):
         }
 
 
+def warn_if_one_class(y_true, y_pred, rows="held-out rows"):
+    """Warn when every prediction is the same class although the rows hold several.
+
+    Such a model has learnt nothing beyond one class (its balanced accuracy is 1/n_classes),
+    whatever its accuracy says on unbalanced rows: seen at small budgets of private training,
+    with too few epochs or a learning rate too small, and on strongly unbalanced classes.
+    """
+    y_pred = np.asarray(y_pred)
+    if len(y_pred) < 2 or len(np.unique(np.asarray(y_true))) < 2:
+        return
+    first = y_pred[0]
+    if not np.all(y_pred == first):
+        return
+    label = first.item() if hasattr(first, "item") else first
+    warnings.warn(
+        f"the model predicts {label!r} for all {len(y_pred)} {rows}, which hold "
+        f"{len(np.unique(np.asarray(y_true)))} classes: it has collapsed to one class. "
+        "Retrain with more --epochs or a higher --learning-rate; under --dp-epsilon, a larger "
+        "budget or more rows; for rare classes, weights (--sample-weight).",
+        UserWarning, stacklevel=2,
+    )
+
+
 def regression_metrics(y_true, y_pred):
     """R^2, root mean squared error and mean absolute error."""
     from sklearn import metrics
@@ -99,6 +122,7 @@ def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
         lookup = {str(c): c for c in classes}
         y = np.array([lookup[str(v)] for v in y], dtype=classes.dtype)
         predicted = _in_batches(pipeline.estimator.predict, X)
+        warn_if_one_class(y, predicted, rows="rows")
         result["metrics"] = classification_metrics(
             y, predicted, _in_batches(pipeline.estimator.predict_proba, X), classes
         )
@@ -144,6 +168,8 @@ def _in_batches(function, X, size=BATCH_ROWS):
 def _metrics(pipeline, X, y):
     est = pipeline.estimator
     if pipeline.task == "classification":
-        return classification_metrics(y, _in_batches(est.predict, X),
-                                      _in_batches(est.predict_proba, X), est.classes_)
+        predicted = _in_batches(est.predict, X)
+        warn_if_one_class(y, predicted)
+        return classification_metrics(y, predicted, _in_batches(est.predict_proba, X),
+                                      est.classes_)
     return regression_metrics(y, _in_batches(pipeline._predict_features, X))

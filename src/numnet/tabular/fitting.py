@@ -270,6 +270,13 @@ def _train_private(frame, y, columns, *, target, task, model, cls, params, imput
     estimator.set_params(**(params or {}))
     estimator._validate_params()
     train_rows, val_rows = split_rows(len(frame), validation_fraction, None, random_state)
+    delta = (params or {}).get("dp_delta")
+    if delta is not None and delta >= 1 / len(train_rows):
+        n = len(train_rows)
+        raise DataError(f"--dp-delta must be below 1/n = {1 / n:.3g} for the n = {n} training "
+                        f"rows, got {delta!r}: with a delta of 1/n or more a mechanism that "
+                        f"publishes a whole row meets the guarantee. Use at most 1/(10 n) = "
+                        f"{1 / (10 * n):.3g}, or leave --dp-delta out for min(1e-5, 1/(10 n)).")
     if on_split is not None:
         on_split(len(train_rows), len(val_rows))
     preprocessor.fit_private(frame.iloc[train_rows], columns, bounds, categories)

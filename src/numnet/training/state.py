@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..exceptions import InvalidStateError
 from .checks import _check_fingerprint
 from .history import History
 
@@ -141,6 +142,11 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
     optimizer.learning_rate = float(optimizer_state.pop("learning_rate"))
     try:
         optimizer.load_state_dict(optimizer_state)
+    except InvalidStateError as error:
+        raise InvalidStateError(
+            f"The checkpoint in {checkpoint} holds an optimizer state that no training run "
+            f"writes: {error}; the file was altered. Start afresh without resume."
+        ) from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise mismatch(f"its optimizer state does not fit {type(optimizer).__name__}",
                        f" ({error})") from None
