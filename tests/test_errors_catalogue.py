@@ -514,6 +514,40 @@ CASES.update({
 })
 
 
+@pytest.fixture(scope="module", autouse=True)
+def regression_model(folder):
+    """price.numnet: a regression model of data.csv, for explain's and trace's rows."""
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(folder / "data.csv"), "-t", "price", "--features", "x,z",
+              "--hidden", "4", "--epochs", "3", "-q", "-o", str(folder / "price.numnet")])
+    assert stop.value.code == 0
+    return folder / "price.numnet"
+
+
+def _explain_regression(**options):
+    from numnet.tabular import explain_table, permutation_table
+
+    frame = pd.read_csv(options.pop("data", "data.csv"))
+    if options.pop("permutation", False):
+        return permutation_table(nn.load("price.numnet"), frame)
+    return explain_table(nn.load("price.numnet"), frame, **options)
+
+
+CASES.update({
+    "explain-steps": (lambda: nn.explain.integrated_gradients(tiny_network(), X, n_steps=20_000),
+                      ["explain", "model.numnet", "data.csv", "--steps", "20000"]),
+    "explain-target-regression": (lambda: _explain_regression(target="abc"),
+                                  ["explain", "price.numnet", "data.csv", "--target", "abc"]),
+    "baseline-not-finite": (lambda: nn.explain.integrated_gradients(
+        tiny_network(), X, baseline=[np.nan, 0.0]), None),
+    "trace-missing-target": (None, ["trace", "price.numnet", "missing-target.csv", "--row",
+                                    "6"]),
+    "permutation-missing-target": (
+        lambda: _explain_regression(data="missing-target.csv", permutation=True),
+        ["explain", "price.numnet", "missing-target.csv", "-m", "permutation"]),
+})
+
+
 def test_write_failures_leave_nothing_behind(here, model):
     with pytest.raises(OutputError):
         save_on_a_full_disk()
