@@ -549,3 +549,58 @@ def test_large_adam_steps_match_the_paper(make):
     np.testing.assert_allclose(params, expected, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(opt.m, m, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(opt.v, v, rtol=1e-13, atol=1e-15)
+
+
+# --- Adam.load_state_dict refuses states that no run writes ------------------------------------
+
+def _adam_state(t=1, m_sum=(0.5, -1.0), v_sum=(0.25, 1.0)):
+    state = {"t": t}
+    if m_sum is not None:
+        state["m_sum"] = np.array(m_sum)
+    if v_sum is not None:
+        state["v_sum"] = np.array(v_sum)
+    return state
+
+
+@pytest.mark.parametrize(("state", "message"), [
+    (_adam_state(t=True), "Adam's step count t must be an integer in [0, 2**53], got True"),
+    (_adam_state(t=1.0), "Adam's step count t must be an integer in [0, 2**53], got 1.0"),
+    (_adam_state(t=-1), "Adam's step count t must be an integer in [0, 2**53], got -1"),
+    (_adam_state(t=2**53 + 1),
+     "Adam's step count t must be an integer in [0, 2**53], got 9007199254740993"),
+    (_adam_state(t="x" * 80),
+     "Adam's step count t must be an integer in [0, 2**53], got '" + "x" * 49),
+    (_adam_state(v_sum=None), "Adam's moment sums must both be present after a step and "
+                              "absent before it, got t=1 with 1 of them"),
+    (_adam_state(m_sum=None), "Adam's moment sums must both be present after a step and "
+                              "absent before it, got t=1 with 1 of them"),
+    (_adam_state(t=0), "Adam's moment sums must both be present after a step and absent "
+                       "before it, got t=0 with 2 of them"),
+    (_adam_state(t=3, m_sum=None, v_sum=None), "Adam's moment sums must both be present after "
+                                               "a step and absent before it, got t=3 with 0 of "
+                                               "them"),
+    (_adam_state(m_sum=(np.nan, 0.0)), "Adam's moment sums must be finite"),
+    (_adam_state(v_sum=(0.0, np.inf)), "Adam's moment sums must be finite"),
+    (_adam_state(v_sum=(1.0, -0.5)),
+     "Adam's second-moment sum V must be >= 0 (a sum of squares), got -0.5"),
+], ids=["t_bool", "t_float", "t_negative", "t_too_large", "t_long_repr", "no_v", "no_m",
+        "moments_at_0", "no_moments_after_steps", "m_nan", "v_inf", "v_negative"])
+def test_adam_refuses_a_state_no_run_writes(state, message):
+    from numnet.exceptions import InvalidStateError
+
+    opt = Adam()
+    with pytest.raises(InvalidStateError) as error:
+        opt.load_state_dict(state)
+    assert str(error.value) == message
+    assert opt.t == 0 and opt.m is None                 # nothing was half-loaded
+
+
+@pytest.mark.parametrize("t", [2**53, np.int64(7), 1])
+def test_adam_accepts_every_state_a_run_writes(t):
+    opt = Adam()
+    state = _adam_state(t=t, v_sum=(0.0, 1.0))          # V = 0 where every gradient was 0
+    opt.load_state_dict(state)
+    assert opt.t == t and type(opt.t) is int
+    np.testing.assert_array_equal(opt.state_dict()["m_sum"], state["m_sum"])
+    np.testing.assert_array_equal(opt.state_dict()["v_sum"], state["v_sum"])
+    assert opt.state_dict()["m_sum"] is not state["m_sum"]       # a copy
