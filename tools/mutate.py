@@ -9,13 +9,15 @@ end-to-end test happens to notice. Modules run one after another, never two at o
 
 Survivors that change nothing observable are listed, with the reason, in
 tests/mutants_equivalent.md; the table printed at the end counts them apart, and every other
-survivor is printed with its diff. The exit status is 1 if any survivor is not listed there.
+survivor is printed with its diff. The exit status is 1 if any mutant is neither killed nor
+listed there (a survivor, or a mutant no test ran).
 
 Usage::
 
     python tools/mutate.py                       # every module (about half an hour on 2 cores)
     python tools/mutate.py losses optimizers     # some of them
     python tools/mutate.py --max-children 1 functional
+    python tools/mutate.py --rev HEAD losses     # the last commit, not the working tree
 
 Run it under ``nice`` on a shared machine: ``make mutate`` does.
 """
@@ -60,12 +62,20 @@ def _module_settings(module):
             f"pytest_add_cli_args_test_selection = [{tests}]\n")
 
 
-def _work_tree(module):
-    """A fresh copy of the tree for one module, its pyproject.toml carrying that module's table."""
+def _work_tree(module, rev=None):
+    """A fresh copy of the tree for one module, its pyproject.toml carrying that module's table.
+
+    The working tree's files, or with ``rev`` those of that commit (``git archive``): a
+    commit stays the same while others edit the working tree.
+    """
     work = WORK / module.replace("/", ".")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for name in COPIED:
+    if rev is not None:
+        archive = subprocess.run(["git", "archive", rev, *COPIED], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    for name in COPIED if rev is None else []:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, work / name,
@@ -94,9 +104,13 @@ def equivalent_mutants():
     return set(re.findall(r"^\| `([\w.]+__mutmut_\d+)`", EQUIVALENT.read_text(), re.M))
 
 
-def run_module(module, max_children):
-    """Run mutmut on one module; return its row of the table and the unexplained survivors."""
-    work = _work_tree(module)
+def run_module(module, max_children, rev=None):
+    """Run mutmut on one module; return its row of the table and the mutants left unexplained.
+
+    Unexplained: survivors not listed as equivalent, and mutants that no test ran or that
+    timed out (all of them when the module's tests fail without any mutant).
+    """
+    work = _work_tree(module, rev)
     print(f"\n=== {module}: mutmut against {' '.join(MODULES[module])} + doctests", flush=True)
     _mutmut(work, "run", "--max-children", str(max_children))
     _mutmut(work, "export-cicd-stats", capture=True)
@@ -113,10 +127,11 @@ def run_module(module, max_children):
         print(_mutmut(work, "show", name, capture=True).stdout, flush=True)
     for name, status in others:
         print(f"    {name}: {status}")
+        unexplained.append(name)
     (work / "survivors.txt").write_text("".join(f"{name}\n" for name in survivors))
     row = {
         "module": module, "mutants": stats["total"], "killed": stats["killed"],
-        "survived": stats["survived"], "equivalent": len(survivors) - len(unexplained),
+        "survived": stats["survived"], "equivalent": len(set(survivors) & listed),
         "other": stats["total"] - stats["killed"] - stats["survived"],
     }
     return row, unexplained
@@ -148,19 +163,21 @@ def main(argv=None):
                         help=f"modules to mutate (default: all of {', '.join(MODULES)})")
     parser.add_argument("--max-children", type=int, default=2,
                         help="parallel test processes of mutmut (default: 2)")
+    parser.add_argument("--rev", help="mutate and test this commit's files instead of the "
+                        "working tree's (e.g. HEAD, where others edit the same tree)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
         parser.error(f"MODULE must be one of {', '.join(MODULES)}, got {unknown[0]!r}.")
     rows, unexplained = [], []
     for module in args.modules or list(MODULES):
-        row, names = run_module(module, args.max_children)
+        row, names = run_module(module, args.max_children, args.rev)
         rows.append(row)
         unexplained += names
         print_table(rows)
     if unexplained:
-        print(f"\n{len(unexplained)} survivor(s) not listed in tests/mutants_equivalent.md: "
-              + ", ".join(unexplained))
+        print(f"\n{len(unexplained)} mutant(s) neither killed nor listed in "
+              "tests/mutants_equivalent.md: " + ", ".join(unexplained))
     return 1 if unexplained or any("error" in row for row in rows) else 0
 
 
