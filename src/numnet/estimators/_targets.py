@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from .._labels import LabelCodec
 from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ._base import _NumnetEstimator
@@ -121,19 +122,15 @@ class _ClassifierBase(_NumnetEstimator):
                     "got 1-D labels. Set warm_start=False to fit a new model."
                 )
             self._check_labels(labels, self.classes_, "classes_")
-        index = np.searchsorted(self.classes_, y)
-        if self.n_outputs_ == 1:
-            Y = (index == 1).astype(dtype).reshape(-1, 1)
-        else:
-            Y = np.zeros((y.shape[0], self.n_outputs_), dtype=dtype)
-            Y[np.arange(y.shape[0]), index] = 1
-        return Y, index
+        codec = LabelCodec(self.classes_)
+        index = codec.index(y)  # every label is among the classes (checked above)
+        return codec.targets(index, dtype), index
 
     def _check_labels(self, labels, known, what):
-        unknown = np.setdiff1d(labels, known)
-        if unknown.size:
+        unknown = LabelCodec(known).unseen(labels)
+        if unknown:
             raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in {what} "
+                f"y contains labels {unknown} that are not in {what} "
                 f"{np.asarray(known).tolist()}. Pass every label in classes= on the first call "
                 "to partial_fit, or set warm_start=False to fit a new model."
             )

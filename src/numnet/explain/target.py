@@ -10,6 +10,7 @@ row. See :mod:`numnet.explain` for the formulas.
 
 import numpy as np
 
+from .._labels import UNSEEN_TARGET, LabelCodec
 from ..functional import sigmoid, softmax
 from ..layers import Dense, Identity
 from ..network import Sequential
@@ -156,13 +157,7 @@ def _targets(model, net, X, target, n_outputs, classes, out_activation):
         raise ValueError(f"target must be one value or one per row ({n}), got shape "
                          f"{requested.shape}.")
     if classes is not None and out_activation != "logistic" or binary:
-        lookup = {label: index for index, label in enumerate(np.asarray(classes).tolist())}
-        try:
-            index = np.array([lookup[value] for value in requested.tolist()], dtype=np.intp)
-        except (KeyError, TypeError):
-            unknown = next(v for v in requested.tolist() if v not in lookup)
-            raise ValueError(f"target must be one of the classes {list(lookup)}, got "
-                             f"{unknown!r}.") from None
+        index = LabelCodec(classes).index(requested, unseen=UNSEEN_TARGET)
         if binary:
             return (np.zeros(n, dtype=np.intp), np.where(index == 1, 1.0, -1.0).astype(X.dtype),
                     requested)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._labels import UNSEEN_Y, LabelCodec
 from ..losses import Loss
 from ..network import Sequential
 from .formulas import formulas
@@ -291,19 +292,8 @@ def _encode_target(model, y):
     y = np.asarray(y)
     if classes is None or (model.out_activation_ == "logistic" and model.n_outputs_ > 1):
         return y.reshape(y.shape[0] if y.ndim else 1, -1)  # values or a multilabel matrix
-    labels = y.reshape(-1)
-    known = {label: index for index, label in enumerate(np.asarray(classes).tolist())}
-    try:
-        index = np.array([known[label] for label in labels.tolist()], dtype=np.intp)
-    except (KeyError, TypeError):
-        unknown = next(v for v in labels.tolist() if v not in known)
-        raise ValueError(f"y must hold labels in classes_ {list(known)}, got "
-                         f"{unknown!r}.") from None
-    if model.n_outputs_ == 1:
-        return (index == 1).astype(np.float64).reshape(-1, 1)
-    Y = np.zeros((labels.size, model.n_outputs_))
-    Y[np.arange(labels.size), index] = 1.0
-    return Y
+    codec = LabelCodec(classes)
+    return codec.targets(codec.index(y, unseen=UNSEEN_Y), np.float64)
 
 
 def _rows(x, net):
