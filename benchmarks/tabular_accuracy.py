@@ -12,7 +12,8 @@ predicts the test rows:
   A refused table (an error exit) is recorded with the error and ranks last.
 - ``numnet-estimator``: ``numnet.TabularClassifier`` / ``numnet.TabularRegressor`` on the
   DataFrame (skipped with a note while numnet does not have them).
-- ``hgb``: scikit-learn's HistGradientBoosting, defaults, text columns as native categoricals.
+- ``hgb``: scikit-learn's HistGradientBoosting, defaults, text columns as native categoricals
+  (a column with more than 255 levels, which it refuses, as its level number).
 - ``mlp``: scikit-learn's MLPClassifier/MLPRegressor (defaults but ``max_iter=500``, target
   standardised for regression) after median imputation and scaling of numbers and most-frequent
   imputation and one-hot encoding of text.
@@ -67,6 +68,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "tabular_accuracy.json"
 TARGET = "y"
 TEST_SIZE = 0.2
+HGB_MAX_LEVELS = 255
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,8 @@ def as_categories(X_train, X_test):
     for col in text_columns(X_train):
         levels = pd.Index(X_train[col].dropna().unique())
         X_train[col] = pd.Categorical(X_train[col], categories=levels)
-        X_test[col] = pd.Categorical(X_test[col], categories=levels)
+        X_test[col] = pd.Categorical(X_test[col].where(X_test[col].isin(levels)),
+                                     categories=levels)
     return X_train, X_test
 
 
@@ -274,6 +277,10 @@ def run_hgb(table, X_train, y_train, X_test, seed):
     cls = (HistGradientBoostingRegressor if table.task == "regression"
            else HistGradientBoostingClassifier)
     X_train, X_test = as_categories(X_train, X_test)
+    for col in text_columns(X_train):  # native categoricals take at most 255 levels
+        if len(X_train[col].cat.categories) > HGB_MAX_LEVELS:
+            X_train[col] = X_train[col].cat.codes.where(X_train[col].notna()).astype(float)
+            X_test[col] = X_test[col].cat.codes.where(X_test[col].notna()).astype(float)
     return _fit_predict(cls(categorical_features="from_dtype", random_state=seed), table,
                         X_train, y_train, X_test)
 
