@@ -1,9 +1,12 @@
 """train(checkpoint=..., resume=True): interrupted runs continue bit-identically."""
 
+import hashlib
 import os
 import re
+import shutil
 import signal
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -403,7 +406,7 @@ def array_at(field):
      "rng_state must be the state of one of the NumPy bit generators"),
     (state_edit(lambda s: s["rng_state"]["state"].update(state=2**200)),
      "rng_state is not a valid PCG64 state ("),
-    (array_at(lambda s, a: s["early_stopping"].update(mode=a)),
+    (array_at(lambda s, a: s["callbacks"]["early_stopping"].update(mode=a)),
      "early_stopping must be an object with mode 'min' or 'max', a best value, best_epoch, wait "
      "and best_params."),
     (state_edit(lambda s: s.update(epoch=-1)), "epoch must be an integer >= 0, got -1."),
@@ -452,7 +455,7 @@ def test_altered_checkpoint_files_are_rejected(checkpoint_file, edit, message):
      "got 1000000000000; the file was altered."),
     (state_edit(lambda s: s["fingerprint"].update(batch_size=0)),
      "fingerprint batch_size must be an integer >= 1, got 0.", ""),
-    (state_edit(lambda s: s["early_stopping"].update(wait=10**6)),
+    (state_edit(lambda s: s["callbacks"]["early_stopping"].update(wait=10**6)),
      "early_stopping must have best_epoch and wait <= epoch (3), got best_epoch ",
      "and wait 1000000; the file was altered."),
 ], ids=["negative-step", "fractional-step", "batch-beyond-epoch", "finished-mid-epoch",
@@ -568,3 +571,126 @@ def test_divergence_keeps_the_last_checkpoint(data, tmp_path):
     assert caught.value.epoch == 5
     state = checkpoint.load()
     assert state.epoch == 4 and not state.finished and np.all(np.isfinite(state.params))
+
+
+# --- checkpoints written before early stopping became a callback --------------------------------
+#
+# tests/data/checkpoint-early-stopping-before-callback.numnet was written by commit 64ce58c (early
+# stopping's state in a field of its own): the run below interrupted by SIGINT in batch 4 of
+# epoch 9, early stopping waiting 1 epoch since its best (epoch 7, val_metric maximised); the
+# uninterrupted run stops at epoch 10. ...-finished-before-callback.numnet is the same run's final
+# state. FINAL_PARAMS_SHA256 is the hash of the uninterrupted run's parameters under that commit.
+
+DATA = Path(__file__).parent / "data"
+FINAL_PARAMS_SHA256 = "c872701dfd661abbad8097126f8a59ffdaa761b13c59791acba25eb42e557fbf"
+
+
+class EpochCounter:
+    """A plain-function callback with state (kept in checkpoints under its index)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, epoch, history):
+        self.count += 1
+
+    def state_dict(self):
+        return {"count": self.count}
+
+    def load_state_dict(self, state):
+        self.count = state["count"]
+
+
+def early_stopping_run(checkpoint=None, resume=False, *, as_callback=False):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, -2.0, 0.5] + np.sin(3 * X[:, 0]) + 0.3 * rng.normal(size=60)
+    net = nn.Sequential([nn.Dense(8), nn.Tanh(), nn.Dropout(0.1), nn.Dense(1)]).build(
+        3, random_state=0)
+    counter = EpochCounter()
+    stopping = nn.EarlyStopping(patience=3, monitor="val_metric", min_delta=1e-3)
+    callbacks = [counter, stopping] if as_callback else [counter]
+    history = nn.train(net, nn.MeanSquaredError(), nn.Adam(0.05), X, y, batch_size=8,
+                       max_epochs=40, random_state=0, validation_fraction=0.25,
+                       early_stopping=None if as_callback else stopping,
+                       lr_schedule=nn.StepDecay(3, 0.7), callbacks=callbacks,
+                       checkpoint=checkpoint, resume=resume)
+    return net, history, counter
+
+
+def old_checkpoint(tmp_path, name):
+    shutil.copy(DATA / name, tmp_path / "checkpoint.numnet")
+    return nn.Checkpoint(tmp_path)
+
+
+def test_an_early_stopping_checkpoint_of_the_old_layout_is_migrated(tmp_path):
+    state = old_checkpoint(tmp_path, "checkpoint-early-stopping-before-callback.numnet").load()
+    assert (state.epoch, state.batch, state.finished) == (8, 4, False)
+    assert sorted(state.callbacks) == ["0", "early_stopping"]
+    assert state.callbacks["0"] == {"count": 8}
+    stopping = state.early_stopping
+    assert stopping is state.callbacks["early_stopping"]
+    assert (stopping["mode"], stopping["best_epoch"], stopping["wait"]) == ("max", 7, 1)
+    assert stopping["best_params"].shape == state.params.shape
+    # written again, the state has the new layout and reads back the same
+    from numnet.io.checkpoint import dumps_state, loads_state
+
+    again, _ = loads_state(dumps_state(state))
+    assert_same_state(again, state)
+
+
+@pytest.mark.parametrize("as_callback", [False, True], ids=["shortcut", "in-callbacks"])
+def test_an_old_early_stopping_checkpoint_resumes_bit_for_bit(tmp_path, as_callback):
+    checkpoint = old_checkpoint(tmp_path, "checkpoint-early-stopping-before-callback.numnet")
+    resumed, history, counter = early_stopping_run(checkpoint, resume=True,
+                                                   as_callback=as_callback)
+    uninterrupted, reference, _ = early_stopping_run(as_callback=as_callback)
+    assert hashlib.sha256(resumed.params.tobytes()).hexdigest() == FINAL_PARAMS_SHA256
+    np.testing.assert_array_equal(resumed.params, uninterrupted.params)
+    assert (history.stopped_epoch, history.best_epoch, counter.count) == (10, 7, 10)
+    assert history.loss == reference.loss and history.val_metric == reference.val_metric
+    final = checkpoint.load()
+    assert final.finished and final.early_stopping["best_epoch"] == 7
+
+
+def test_an_old_finished_early_stopping_checkpoint_returns_its_result(tmp_path):
+    checkpoint = old_checkpoint(tmp_path,
+                                "checkpoint-early-stopping-finished-before-callback.numnet")
+    net, history, counter = early_stopping_run(checkpoint, resume=True)
+    assert hashlib.sha256(net.params.tobytes()).hexdigest() == FINAL_PARAMS_SHA256
+    assert (history.n_epochs, history.stopped_epoch, history.best_epoch) == (10, 10, 7)
+    assert counter.count == 10  # restored, not trained again
+
+
+@pytest.mark.parametrize("edit, message", [
+    (state_edit(lambda s: s["early_stopping"].update(wait=10**6)),
+     "early_stopping must have best_epoch and wait <= epoch (8), got best_epoch 7 and wait "
+     "1000000; the file was altered."),
+    (state_edit(lambda s: s["early_stopping"].update(mode="up")),
+     "early_stopping must be an object with mode 'min' or 'max', a best value, best_epoch, wait "
+     "and best_params."),
+    (state_edit(lambda s: s["callbacks"].update(
+        early_stopping={**s["early_stopping"], "best_params": None})),
+     "early_stopping is held twice (a field and a callback state); the file was altered."),
+], ids=["wait", "mode", "twice"])
+def test_an_altered_checkpoint_of_the_old_layout_is_rejected(edit, message):
+    from numnet.io.checkpoint import loads_state
+
+    raw = (DATA / "checkpoint-early-stopping-before-callback.numnet").read_bytes()
+    with pytest.raises(nn.ModelFileError, match=re.escape(f"Cannot load 'c': {message}")):
+        loads_state(forge_checkpoint(raw, edit), name="c")
+
+
+def test_early_stopping_on_in_one_run_and_off_in_the_other_is_refused(tmp_path):
+    checkpoint = old_checkpoint(tmp_path, "checkpoint-early-stopping-before-callback.numnet")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    net = nn.Sequential([nn.Dense(8), nn.Tanh(), nn.Dropout(0.1), nn.Dense(1)]).build(
+        3, random_state=0)
+    with pytest.raises(ValueError, match=re.escape(
+            f"The checkpoint in {checkpoint} does not fit this run: early stopping is on in one "
+            "run and off in the other.")):
+        nn.train(net, nn.MeanSquaredError(), nn.Adam(0.05), X, X[:, 0], batch_size=8,
+                 max_epochs=40, random_state=0, validation_fraction=0.25,
+                 lr_schedule=nn.StepDecay(3, 0.7), callbacks=[EpochCounter()],
+                 checkpoint=checkpoint, resume=True)

@@ -14,7 +14,6 @@ from numnet.training.callbacks import (
     CallbackList,
     CheckpointCallback,
     DivergenceGuard,
-    EarlyStoppingCallback,
     EpochTimer,
     FunctionCallback,
     LearningRateSchedule,
@@ -182,9 +181,10 @@ def test_epoch_timer_continues_the_clock_of_a_resumed_run(rng):
 
 def test_early_stopping_callback_stops_and_restores_the_best(rng):
     run = make_run(rng)
-    stopping = nn.EarlyStopping(patience=2)
-    stopping.reset("min")
-    callback = EarlyStoppingCallback(stopping, "loss")
+    callback = nn.EarlyStopping(patience=2)
+    assert isinstance(callback, Callback) and callback.order == -10
+    callback.on_setup(run)  # no validation data: "auto" monitors the training loss
+    assert (callback.monitored, callback.mode) == ("loss", "min")
     best = run.net.params.copy()
     for epoch, value in enumerate([1.0, 2.0, 3.0], start=1):
         run.epoch = epoch
@@ -211,11 +211,11 @@ def test_function_callback_and_schedule(rng):
 def test_checkpoint_callback_saves_and_stops_on_a_signal(rng, tmp_path):
     run = make_run(rng)
     checkpoint = nn.Checkpoint(tmp_path, every=100)
-    parts = {"early_stopping": None, "lr_schedule": None,
+    parts = {"lr_schedule": None,
              "fingerprint": {"n_params": int(run.net.params.size), "dtype": "float64",
                              "n_samples": 20, "batch_size": 5, "optimizer": "SGD"},
              "validation_split": None,
-             "callbacks": []}
+             "callbacks": {}}
     callback = CheckpointCallback(checkpoint, parts)
     run.epoch = 1
     callback.on_train_begin(run)

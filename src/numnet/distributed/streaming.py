@@ -45,17 +45,10 @@ import os
 import numpy as np
 
 from .._validation import check_bool, check_int
-from ..training.callbacks import (
-    Callback,
-    loop_callbacks,
-)
-from ..training.checks import _check_components, _check_resume
 from ..training.gradients import Backprop
-from ..training.history import History
-from ..training.loop import Run, run_loop
+from ..training.loop import run_loop
 from ..training.sampling import BatchSampler
-from ..training.state import resume_run
-from ..training.validation import metric_name
+from ..training.setup import TrainingSetup
 
 
 def _parquet_files(path):
@@ -322,35 +315,24 @@ random_state, verbose, callbacks, checkpoint, resume
     -------
     History
     """
-    functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, None, None, functions, checkpoint)
-    resume = _check_resume(resume, checkpoint)
-    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
-    verbose = check_bool(verbose, "verbose")
+    setup = TrainingSetup(net, loss, optimizer, max_epochs=max_epochs, regularizer=regularizer,
+                          callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                          verbose=verbose, clip_norm=clip_norm, proximal=proximal)
     if net.n_in != stream.n_features or net.dtype != stream.dtype:
         raise ValueError(
             f"net takes {net.n_in} features in {net.dtype.name}, but the stream gives "
             f"{stream.n_features} in {stream.dtype.name}; build the network for it."
         )
     sampler = StreamBatches(stream, batch_size, buffer_rows, shuffle)
-    if proximal is None:
-        proximal = regularizer is not None and regularizer.l1 > 0
-    run = Run(net=net, loss=loss, optimizer=optimizer, data=StreamData(stream),
-              rng=np.random.default_rng(random_state),
-              history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
-              regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
     # The batches depend on the row groups, the batch size and the buffer.
-    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
-                   "n_samples": int(stream.n_samples), "batch_size": int(sampler.batch_size),
-                   "optimizer": type(optimizer).__name__, "row_groups": len(stream.units),
-                   "buffer_rows": int(sampler.buffer_rows), "shuffle": int(sampler.shuffle)}
-    state = checkpoint.load() if resume else None
-    if state is not None and resume_run(run, state, fingerprint, checkpoint,
-                                        callbacks=functions):
+    fingerprint = setup.fingerprint(
+        stream.n_samples, {"batch_size": int(sampler.batch_size)},
+        row_groups=len(stream.units), buffer_rows=int(sampler.buffer_rows),
+        shuffle=int(sampler.shuffle))
+    run = setup.start(StreamData(stream), np.random.default_rng(random_state), fingerprint)
+    if setup.finished:
         return run.history
-    parts = loop_callbacks(verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
-                           fingerprint=fingerprint)
-    return run_loop(run, sampler, _CheckedBackprop(), parts)
+    return run_loop(run, sampler, _CheckedBackprop(), setup.parts)
 
 
 class _CheckedBackprop(Backprop):

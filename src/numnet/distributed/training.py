@@ -6,17 +6,11 @@ from .._validation import check_bool, check_int
 from ..exceptions import SchedulerLostError
 from ..layers import Dropout
 from ..optimizers import SGD
-from ..training.callbacks import (
-    Callback,
-    CheckpointCallback,
-    loop_callbacks,
-)
-from ..training.checks import _check_components, _check_resume
-from ..training.history import History
+from ..training.callbacks import CheckpointCallback
+from ..training.checks import check_components
 from ..training.lbfgs import minimize_lbfgs
-from ..training.loop import Run, run_loop
-from ..training.state import resume_run
-from ..training.validation import metric_name
+from ..training.loop import run_loop
+from ..training.setup import TrainingSetup
 from .data import scheduler_errors
 from .gradients import WorkerSumGradient
 from .objective import DistributedObjective, scatter_network
@@ -75,35 +69,25 @@ random_state, verbose, callbacks, checkpoint, resume
         :class:`DistributedData` again (same partition sizes) and call again with
         ``resume=True``; the run ends as an uninterrupted one would.
     """
-    functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, None, None, functions, checkpoint)
-    _check_network(net)
-    resume = _check_resume(resume, checkpoint)
-    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
-    shuffle, verbose = check_bool(shuffle, "shuffle"), check_bool(verbose, "verbose")
+    setup = TrainingSetup(net, loss, optimizer, max_epochs=max_epochs, regularizer=regularizer,
+                          callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                          verbose=verbose, clip_norm=clip_norm, proximal=proximal,
+                          check_network=_check_network)
+    shuffle = check_bool(shuffle, "shuffle")
     if batch_size is not None:
         batch_size = min(check_int(batch_size, "batch_size", min_value=1), data.n_samples)
     if batch_size is None or batch_size == data.n_samples:
         sampler, batch_size = WorkerFullBatch(), data.n_samples
     else:
         sampler = WorkerBatches(data.sizes, batch_size, shuffle)
-    if proximal is None:
-        proximal = regularizer is not None and regularizer.l1 > 0
-    run = Run(net=net, loss=loss, optimizer=optimizer, data=WorkerData(data),
-              rng=np.random.default_rng(random_state),
-              history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
-              regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
     # The batches depend on the partition sizes: a resume needs the same ones.
-    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
-                   "n_samples": int(data.n_samples), "batch_size": int(batch_size),
-                   "optimizer": type(optimizer).__name__,
-                   "partition_sizes": ",".join(str(int(n)) for n in data.sizes)}
-    state = checkpoint.load() if resume else None
-    if state is not None and resume_run(run, state, fingerprint, checkpoint,
-                                        callbacks=functions):
+    fingerprint = setup.fingerprint(
+        data.n_samples, {"batch_size": int(batch_size)},
+        partition_sizes=",".join(str(int(n)) for n in data.sizes))
+    run = setup.start(WorkerData(data), np.random.default_rng(random_state), fingerprint)
+    if setup.finished:
         return run.history
-    parts = loop_callbacks(verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
-                           fingerprint=fingerprint)
+    parts = setup.parts
     try:
         with scheduler_errors(data.client):
             gradient = WorkerSumGradient(data, scatter_network(data.client, net))
@@ -139,7 +123,7 @@ def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, 
     -------
     History
     """
-    _check_components(net, loss, SGD(), regularizer, None, None, callbacks, None)
+    check_components(net, loss, SGD(), regularizer, None, callbacks, None)
     _check_network(net)
     if regularizer is not None and regularizer.l1 > 0:
         raise ValueError(

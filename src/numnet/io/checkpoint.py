@@ -3,8 +3,10 @@
 :func:`numnet.train` captures a :class:`TrainingState` every ``Checkpoint.every`` epochs, at the
 end, and when SIGINT/SIGTERM arrives (after finishing the current step). Resuming restores the
 parameters, the optimizer's moments, the shuffling and dropout generators, the validation split,
-early stopping, the learning-rate schedule, the state of callbacks that have one, and the
-history, so a resumed run ends with bit-identical parameters to an uninterrupted one.
+the learning-rate schedule, the state of callbacks that have one (early stopping among them), and
+the history, so a resumed run ends with bit-identical parameters to an uninterrupted one. A file
+written before early stopping became a callback (its state in a field of its own) is migrated as
+it is read.
 
 :class:`Checkpoint` keeps the state in a file of numnet's model format (kind "checkpoint"):
 safetensors arrays plus JSON metadata, written atomically, never pickle, and read back by the
@@ -267,6 +269,8 @@ class _StateReader:
     # --- the fields of a TrainingState ---------------------------------------------------------
 
     def state(self, fields):
+        if isinstance(fields, dict) and set(fields) == set(_STATE_FIELDS) | {"early_stopping"}:
+            fields = self.migrate_early_stopping(fields)
         if not isinstance(fields, dict) or set(fields) != set(_STATE_FIELDS):
             self.fail(f"a checkpoint state must have exactly the fields {sorted(_STATE_FIELDS)}.")
         for key in ("epoch", "batch", "n_seen"):
@@ -300,21 +304,34 @@ class _StateReader:
             self.rng_state(value, f"layer_rngs[{key!r}]")
         self.optimizer(fields["optimizer"], params)
         self.history(fields["history"], fields["epoch"])
-        self.early_stopping(fields["early_stopping"], params)
-        stopping = fields["early_stopping"]
-        if stopping is not None and (stopping["wait"] > fields["epoch"] or (
-                stopping["best_epoch"] is not None and stopping["best_epoch"] > fields["epoch"])):
-            self.fail(f"early_stopping must have best_epoch and wait <= epoch "
-                      f"({fields['epoch']}), got best_epoch {stopping['best_epoch']!r} and wait "
-                      f"{stopping['wait']!r}; the file was altered.")
         self.schedule(fields["schedule"])
         self.split(fields["validation_split"], fingerprint)
         callbacks = fields["callbacks"]
-        if not isinstance(callbacks, dict) or not all(k.isdigit() and len(k) < 6
-                                                      for k in callbacks):
-            self.fail("callbacks must map callback indices to states.")
+        if not isinstance(callbacks, dict) or not all(
+                (k.isdigit() and len(k) < 6) or (k.isidentifier() and len(k) <= 64)
+                for k in callbacks):
+            self.fail("callbacks must map callback indices or names to states.")
+        for key, value in callbacks.items():
+            if key == "early_stopping" or (key.startswith("early_stopping_")
+                                           and key[len("early_stopping_"):].isdigit()):
+                self.early_stopping(value, params, fields["epoch"])
         self.ranges(fields, fingerprint)
         return TrainingState(**fields)
+
+    def migrate_early_stopping(self, fields):
+        """A state written before early stopping became a callback: its own field moved.
+
+        Such a file kept ``early_stopping`` (the state or None) beside the other fields; it is
+        now ``callbacks["early_stopping"]``, where :class:`numnet.EarlyStopping` keeps it.
+        """
+        fields = dict(fields)
+        stopping, callbacks = fields.pop("early_stopping"), fields["callbacks"]
+        if stopping is not None and isinstance(callbacks, dict):
+            if "early_stopping" in callbacks:
+                self.fail("early_stopping is held twice (a field and a callback state); the "
+                          "file was altered.")
+            fields["callbacks"] = {**callbacks, "early_stopping": stopping}
+        return fields
 
     def ranges(self, fields, fingerprint):
         """Counters must lie within the run the fingerprint describes (sizes, batches).
@@ -403,9 +420,7 @@ class _StateReader:
                 len(value[key]) not in (0, epoch) for key in ("val_loss", "val_metric")):
             self.fail(f"the history must have one entry per completed epoch ({epoch}).")
 
-    def early_stopping(self, value, params):
-        if value is None:
-            return
+    def early_stopping(self, value, params, epoch):
         keys = {"mode", "best", "best_epoch", "wait", "best_params"}
         if (not isinstance(value, dict) or set(value) != keys
                 or not _is_name(value["mode"], ("min", "max")) or not _is_real(value["best"])
@@ -415,6 +430,11 @@ class _StateReader:
                       "best_epoch, wait and best_params.")
         if value["best_params"] is not None:
             self.array_like_params(value["best_params"], params, "early_stopping best_params")
+        if value["wait"] > epoch or (value["best_epoch"] is not None
+                                     and value["best_epoch"] > epoch):
+            self.fail(f"early_stopping must have best_epoch and wait <= epoch ({epoch}), got "
+                      f"best_epoch {value['best_epoch']!r} and wait {value['wait']!r}; the file "
+                      "was altered.")
 
     def schedule(self, value):
         if value is None:

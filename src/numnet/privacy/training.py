@@ -4,24 +4,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_bool, check_float, check_int, check_option
-from ..training.callbacks import (
-    Callback,
-    loop_callbacks,
-)
-from ..training.checks import (
-    _check_components,
-    _check_data,
-    _check_first_pass,
-    _check_resume,
-    _check_validation,
-    _row_major,
-)
+from .._validation import check_float, check_int, check_option
+from ..training.callbacks import ORDERS
+from ..training.checks import row_major
 from ..training.history import History
-from ..training.loop import Run, run_loop
+from ..training.loop import run_loop
 from ..training.sampling import TrainingData
-from ..training.state import resume_run
-from ..training.validation import metric_name
+from ..training.setup import TrainingSetup
 from .accounting import (
     ACCOUNTANTS,
     PrivacyAccountant,
@@ -116,27 +105,22 @@ random_state, verbose, callbacks, checkpoint, resume
     Sample weights scale each sample's gradient before clipping, so no sample moves the sum
     by more than C.
     """
-    functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, None, lr_schedule, functions,
-                      checkpoint)
-    check_private_network(net)
-    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
+    setup = TrainingSetup(net, loss, optimizer, max_epochs=max_epochs, regularizer=regularizer,
+                          lr_schedule=lr_schedule, callbacks=callbacks, checkpoint=checkpoint,
+                          resume=resume, verbose=verbose, proximal=None,
+                          check_network=check_private_network)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     accountant = check_option(accountant, "accountant", set(ACCOUNTANTS))
     delta = check_float(delta, "delta", min_value=0, max_value=1, include_min=False,
                         include_max=False)
-    verbose = check_bool(verbose, "verbose")
     if (noise_multiplier is None) == (target_epsilon is None):
         raise ValueError(
             f"noise_multiplier must be given when target_epsilon is None, and None when it is "
             f"given, got noise_multiplier={noise_multiplier!r}, "
             f"target_epsilon={target_epsilon!r}. Pass one of them."
         )
-    resume = _check_resume(resume, checkpoint)
-    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
-                                                  with_magnitudes=True)
-    if validation_data is not None:
-        validation_data = _check_validation(net, validation_data, loss)
+    X, y, sample_weight, magnitudes, validation_data = setup.check_data(
+        X, y, sample_weight, validation_data)
 
     n_samples = X.shape[0]
     check_delta(delta, n_samples)
@@ -148,39 +132,22 @@ random_state, verbose, callbacks, checkpoint, resume
     q, steps_per_epoch = sampler.rate, sampler.steps_per_epoch
     if target_epsilon is not None:
         noise_multiplier = calibrate_noise_multiplier(
-            target_epsilon, delta, q, max_epochs * steps_per_epoch, accountant=accountant)
+            target_epsilon, delta, q, setup.max_epochs * steps_per_epoch, accountant=accountant)
     rng = np.random.default_rng(random_state)
     gradient = ClippedNoisyGradient(max_grad_norm, noise_multiplier, q * n_samples,
                                     random_state=rng.spawn(1)[0])
     privacy = PrivacyAccountant(q, gradient.noise_multiplier, steps_per_epoch, delta,
                                 accountant)
-    if lr_schedule is not None:
-        lr_schedule.start(optimizer.learning_rate)
-    run = Run(net=net, loss=loss, optimizer=optimizer,
-              data=TrainingData(_row_major(X), y, sample_weight), rng=rng,
-              history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
-              regularizer=regularizer, proximal=regularizer is not None and regularizer.l1 > 0)
-    stateful = [privacy, gradient] + functions
-    # Checkpoint files keep strings and integers only: the floats as their exact repr.
-    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
-                   "n_samples": int(n_samples), "sampling": "poisson",
-                   "batches_per_epoch": int(sampler.steps_per_epoch),
-                   "sampling_rate": repr(float(q)), "optimizer": type(optimizer).__name__,
-                   "max_grad_norm": repr(gradient.max_grad_norm),
-                   "noise_multiplier": repr(gradient.noise_multiplier)}
-    state = checkpoint.load() if resume else None
-    if state is not None:
-        if resume_run(run, state, fingerprint, checkpoint, lr_schedule=lr_schedule,
-                      callbacks=stateful):
-            return _private_history(run.history, privacy, gradient)
-    else:
-        _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
-
-    parts = loop_callbacks(
-        validation_data=validation_data, verbose=verbose, features=[privacy],
-        callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
-        fingerprint=fingerprint, stateful=stateful)
-    history = run_loop(run, sampler, gradient, parts)
+    privacy.order = ORDERS["feature"]
+    fingerprint = setup.fingerprint(
+        n_samples, {"sampling": "poisson", "batches_per_epoch": int(steps_per_epoch),
+                    "sampling_rate": repr(float(q))},
+        max_grad_norm=repr(gradient.max_grad_norm),
+        noise_multiplier=repr(gradient.noise_multiplier))
+    run = setup.start(TrainingData(row_major(X), y, sample_weight), rng, fingerprint,
+                      validation_data=validation_data, features=[privacy],
+                      stateful=[privacy, gradient], first_pass=(X, y, sample_weight, magnitudes))
+    history = run.history if setup.finished else run_loop(run, sampler, gradient, setup.parts)
     return _private_history(history, privacy, gradient)
 
 

@@ -1,7 +1,9 @@
 """The parts of the training loop that act around the steps: callbacks with named hooks.
 
-The loop (:mod:`numnet.training.loop`) calls every callback's hooks in list order::
+The loop (:mod:`numnet.training.loop`) calls every callback's hooks in ``order``::
 
+    on_setup(run)                                               when the run is set up, before
+                                                                a checkpoint's state is loaded
     on_train_begin(run)
     every epoch:   on_epoch_begin(run)
                    every batch:  on_batch_begin(run, index)
@@ -14,9 +16,28 @@ The loop (:mod:`numnet.training.loop`) calls every callback's hooks in list orde
 
 ``run`` is the loop's :class:`numnet.training.loop.Run`: the network, optimizer, history,
 generator and counters. Each concern is one small class: :class:`Validation`,
-:class:`EpochTimer`, :class:`ProgressBar`, :class:`EarlyStoppingCallback`,
+:class:`EpochTimer`, :class:`ProgressBar`, :class:`numnet.EarlyStopping`,
 :class:`FunctionCallback` (the user's ``callback(epoch, history)``),
 :class:`LearningRateSchedule`, :class:`DivergenceGuard` and :class:`CheckpointCallback`.
+
+Every callback has an ``order``; smaller orders run first at every hook, equal orders in the
+order they were given. The built-in ones (:data:`ORDERS`)::
+
+    -50 Validation           records the epoch's validation loss and metric first
+    -40 EpochTimer
+    -30 ProgressBar          shows the figures recorded before it
+    -20 a feature's own      e.g. the privacy accountant
+    -10 EarlyStopping        reads the recorded figures, decides to stop
+      0 the user's callbacks  (Callback.order; a plain function runs at 0) see that decision
+     10 LearningRateSchedule  sets the next epoch's rate
+     20 DivergenceGuard       checks the parameters before they are saved
+     30 CheckpointCallback    saves the state last
+
+A user's callback picks its place by setting ``order`` (e.g. -15 to run before early stopping).
+
+A callback whose state belongs in a checkpoint defines ``state_dict()`` and
+``load_state_dict(state)``; a :class:`Callback` names its entry with ``state_key`` (early
+stopping's is ``"early_stopping"``), a plain-function callback is keyed by its position.
 """
 
 import math
@@ -28,12 +49,34 @@ import numpy as np
 
 from ..exceptions import DivergenceError, TrainingInterrupted
 from .checks import _all_finite
-from .state import capture_state
+from .state import capture_state, has_state
 from .validation import evaluate
+
+ORDERS = {"validation": -50, "timer": -40, "progress": -30, "feature": -20,
+          "early_stopping": -10, "user": 0, "schedule": 10, "divergence": 20, "checkpoint": 30}
+"""The default ``order`` of the built-in callbacks (smaller runs first)."""
+
+HOOKS = ("on_setup", "on_train_begin", "on_epoch_begin", "on_batch_begin", "on_loss",
+         "on_epoch_end", "on_train_end", "close")
 
 
 class Callback:
-    """A part of the training loop; every hook does nothing unless a subclass overrides it."""
+    """A part of the training loop; every hook does nothing unless a subclass overrides it.
+
+    Attributes
+    ----------
+    order : int or float, default=0
+        Where the callback runs among the others (smaller first; see :data:`ORDERS`).
+    state_key : str or None, default=None
+        With ``state_dict()`` and ``load_state_dict(state)``, the name under which a checkpoint
+        keeps the callback's state (an identifier; None keeps none).
+    """
+
+    order = ORDERS["user"]
+    state_key = None
+
+    def on_setup(self, run):
+        """Once, when the run is set up, before a resumed run's state is loaded: check, reset."""
 
     def on_train_begin(self, run):
         """Before the first epoch (of this call: a resumed run starts mid-way)."""
@@ -58,20 +101,23 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Calls each hook of every callback in order.
+    """Calls each hook of every callback, in ``order`` (equal orders as given).
 
     Only the callbacks that override a hook are called for it: the per-batch hooks run once a
     step, and for a small network a no-op call per callback and step is measurable.
     """
 
     def __init__(self, callbacks):
-        self.callbacks = list(callbacks)
+        self.callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", ORDERS["user"]))
         self._hooks = {
             name: [getattr(c, name) for c in self.callbacks
-                   if getattr(type(c), name) is not getattr(Callback, name)]
-            for name in ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_loss",
-                         "on_epoch_end", "on_train_end", "close")
+                   if getattr(type(c), name, None) is not getattr(Callback, name)]
+            for name in HOOKS
         }
+
+    def on_setup(self, run):
+        for hook in self._hooks["on_setup"]:
+            hook(run)
 
     def on_train_begin(self, run):
         for hook in self._hooks["on_train_begin"]:
@@ -111,6 +157,8 @@ class DivergenceGuard(Callback):
     (an infinite gradient after the last loss) is caught at the next epoch's start, or at the
     end of training.
     """
+
+    order = ORDERS["divergence"]
 
     def __init__(self):
         self.last_finite = None
@@ -161,6 +209,8 @@ class Validation(Callback):
         Raises through it when the validation loss is not finite.
     """
 
+    order = ORDERS["validation"]
+
     def __init__(self, data, guard):
         self.data, self.guard = data, guard
 
@@ -174,6 +224,8 @@ class Validation(Callback):
 
 class EpochTimer(Callback):
     """Records the seconds since the start of training (of the first call, when resumed)."""
+
+    order = ORDERS["timer"]
 
     def on_train_begin(self, run):
         offset = run.history.time[-1] if run.history.time else 0.0
@@ -215,6 +267,8 @@ class _Progress:
 class ProgressBar(Callback):
     """A tqdm bar over the epochs with the latest losses (``train(..., verbose=True)``)."""
 
+    order = ORDERS["progress"]
+
     def on_train_begin(self, run):
         self.progress = _Progress(run.max_epochs, True, done=run.start_epoch - 1)
 
@@ -224,29 +278,6 @@ class ProgressBar(Callback):
     def close(self, run):
         if getattr(self, "progress", None) is not None:
             self.progress.__exit__()
-
-
-class EarlyStoppingCallback(Callback):
-    """Drives an :class:`numnet.EarlyStopping` on the monitored curve of the history.
-
-    Parameters
-    ----------
-    early_stopping : EarlyStopping
-    monitor : {"loss", "val_loss", "val_metric"}
-    """
-
-    def __init__(self, early_stopping, monitor):
-        self.early_stopping, self.monitor = early_stopping, monitor
-
-    def on_epoch_end(self, run):
-        value = getattr(run.history, self.monitor)[-1]
-        if self.early_stopping.update(value, run.net.params, run.epoch):
-            run.stop = True
-
-    def on_train_end(self, run):
-        if self.early_stopping.best_epoch is not None:
-            run.history.best_epoch = self.early_stopping.best_epoch
-            self.early_stopping.restore(run.net.params)
 
 
 class FunctionCallback(Callback):
@@ -266,6 +297,8 @@ class LearningRateSchedule(Callback):
     The schedule sees the validation loss when there is validation data, else the training
     loss, and the number of samples seen.
     """
+
+    order = ORDERS["schedule"]
 
     def __init__(self, schedule):
         self.schedule = schedule
@@ -326,9 +359,11 @@ class CheckpointCallback(Callback):
         Where the state goes (``checkpoint.save(state)``).
     parts : dict
         What :func:`numnet.training.state.capture_state` needs beyond the run: the
-        ``early_stopping``, ``lr_schedule``, ``fingerprint``, ``validation_split`` and the
-        user's ``callbacks`` (whose ``state_dict`` is saved).
+        ``lr_schedule``, ``fingerprint``, ``validation_split`` and the ``callbacks`` whose
+        ``state_dict`` is saved (a dict, key -> object).
     """
+
+    order = ORDERS["checkpoint"]
 
     def __init__(self, checkpoint, parts):
         self.checkpoint, self.parts = checkpoint, parts
@@ -390,23 +425,22 @@ class CheckpointCallback(Callback):
         self.guard.__exit__()
 
 
-def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_stopping=None,
-                   monitor=None, callbacks=(), lr_schedule=None, checkpoint=None,
-                   fingerprint=None, validation_split=None, stateful=None):
-    """The callbacks of a training run, in the order the loop needs them.
+def loop_callbacks(*, validation_data=None, verbose=False, features=(), callbacks=(),
+                   lr_schedule=None, checkpoint=None, fingerprint=None, validation_split=None,
+                   stateful=None):
+    """The callbacks of a training run, sorted by their ``order`` (see :data:`ORDERS`).
 
     ::
 
-        Validation, EpochTimer, ProgressBar, *features, EarlyStoppingCallback,
+        Validation, EpochTimer, ProgressBar, *features, EarlyStopping,
         the user's callbacks, LearningRateSchedule, DivergenceGuard, CheckpointCallback
 
-    Validation records the epoch's figures before anything reads them; the user's callbacks
-    see early stopping's decision; the guard checks the parameters before the checkpoint
-    saves them. Parts that are not asked for are left out. ``features`` are a feature's own
-    callbacks (e.g. a privacy accountant). With a ``checkpoint``, :class:`CheckpointCallback`
-    saves, beyond the run, the early stopping and schedule states, the run's ``fingerprint``
-    and ``validation_split``, and the ``state_dict`` of each ``stateful`` object (by default
-    the user's plain-function callbacks).
+    Parts that are not asked for are left out. ``features`` are a feature's own callbacks
+    (e.g. a privacy accountant); ``callbacks`` the user's (early stopping among them), a plain
+    function wrapped in a :class:`FunctionCallback`. With a ``checkpoint``,
+    :class:`CheckpointCallback` saves, beyond the run, the schedule's state, the run's
+    ``fingerprint`` and ``validation_split``, and the ``state_dict`` of each object of
+    ``stateful`` (a dict, key -> object; by default :func:`stateful_callbacks` of the user's).
 
     Returns
     -------
@@ -415,16 +449,34 @@ def loop_callbacks(*, validation_data=None, verbose=False, features=(), early_st
     guard = DivergenceGuard()
     parts = [] if validation_data is None else [Validation(validation_data, guard)]
     parts += [EpochTimer()] + ([ProgressBar()] if verbose else []) + list(features)
-    if early_stopping is not None:
-        parts.append(EarlyStoppingCallback(early_stopping, monitor))
     parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
     parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []
     parts.append(guard)
     if checkpoint is not None:
         if stateful is None:
-            stateful = [c for c in callbacks if not isinstance(c, Callback)]
+            stateful = stateful_callbacks([c for c in callbacks if not isinstance(c, Callback)],
+                                          callbacks)
         parts.append(CheckpointCallback(checkpoint, {
-            "early_stopping": early_stopping, "lr_schedule": lr_schedule,
-            "fingerprint": fingerprint, "validation_split": validation_split,
-            "callbacks": list(stateful)}))
+            "lr_schedule": lr_schedule, "fingerprint": fingerprint,
+            "validation_split": validation_split, "callbacks": stateful}))
     return CallbackList(parts)
+
+
+def stateful_callbacks(positional, callbacks):
+    """Key -> object, for the objects whose ``state_dict`` a checkpoint keeps.
+
+    The objects of ``positional`` (plain-function callbacks, a feature's parts) are keyed by
+    their position in it (``"0"``, ``"1"``, ...), the :class:`Callback` objects of
+    ``callbacks`` by their ``state_key`` (a second one with the same key gets ``_2``, ...).
+    Only objects with both ``state_dict`` and ``load_state_dict`` are kept.
+    """
+    states = {str(index): c for index, c in enumerate(positional) if has_state(c)}
+    for callback in callbacks:
+        key = getattr(callback, "state_key", None) if isinstance(callback, Callback) else None
+        if key is not None and has_state(callback):
+            name, count = key, 1
+            while name in states:
+                count += 1
+                name = f"{key}_{count}"
+            states[name] = callback
+    return states

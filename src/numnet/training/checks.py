@@ -14,7 +14,6 @@ from ..network import Sequential
 from ..optimizers import Optimizer
 from ..regularizers import Regularizer
 from ..schedules import Schedule
-from .history import EarlyStopping
 
 
 def _check_fingerprint(saved, current, checkpoint):
@@ -37,8 +36,7 @@ def _check_resume(resume, checkpoint):
     return bool(resume)
 
 
-def _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,
-                      callbacks, checkpoint):
+def check_components(net, loss, optimizer, regularizer, lr_schedule, callbacks, checkpoint):
     """Type checks of train()'s collaborators, before any work starts."""
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a numnet Sequential, got {type(net).__name__}.")
@@ -51,7 +49,6 @@ def _check_components(net, loss, optimizer, regularizer, early_stopping, lr_sche
         raise TypeError(f"loss must be a numnet Loss, got {type(loss).__name__}.")
     expected = [("optimizer", optimizer, Optimizer, "Adam()"),
                 ("regularizer", regularizer, Regularizer, "L2(0.01)"),
-                ("early_stopping", early_stopping, EarlyStopping, "EarlyStopping(patience=10)"),
                 ("lr_schedule", lr_schedule, Schedule, "StepDecay(10)")]
     for name, value, cls, example in expected:
         if value is not None and not isinstance(value, cls):
@@ -112,7 +109,7 @@ def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False):
     return X, y, sample_weight
 
 
-def _row_major(X):
+def row_major(X):
     """X in a layout whose rows are cheap to gather: C order, or CSR for sparse X.
 
     Gathering mini-batch rows from a column-major (Fortran-ordered) array reads one element per

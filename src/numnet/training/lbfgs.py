@@ -9,7 +9,7 @@ from ..exceptions import DivergenceError
 from ..objective import objective
 from ..optimizers import SGD
 from .callbacks import _Progress
-from .checks import _check_components, _check_data, _check_first_pass, _check_validation
+from .checks import _check_data, _check_first_pass, _check_validation, check_components
 from .history import History
 from .validation import evaluate, metric_name
 
@@ -42,7 +42,7 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     History
         ``converged`` tells whether SciPy's convergence test passed before max_iter.
     """
-    _check_components(net, loss, SGD(), regularizer, None, None, callbacks, None)
+    check_components(net, loss, SGD(), regularizer, None, callbacks, None)
     if regularizer is not None and regularizer.l1 > 0:
         raise ValueError(
             f"L-BFGS needs a differentiable objective, but {regularizer!r} has an L1 part. "

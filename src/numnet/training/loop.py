@@ -1,6 +1,7 @@
 """The training loop: epochs of batches, a gradient and an optimizer step per batch.
 
-:func:`train` checks its arguments, builds the parts from them and runs :func:`run_loop`:
+:func:`train` sets the run up (:class:`numnet.training.setup.TrainingSetup`: the checks, the
+:class:`Run`, resume, the callbacks) and runs :func:`run_loop` with its parts:
 
 - a batch sampler (:mod:`~numnet.training.sampling`): which rows form each batch;
 - a gradient computation (:mod:`~numnet.training.gradients`): a batch's loss and gradient;
@@ -11,57 +12,17 @@ A new way to draw batches or to compute a step's gradient (DP-SGD, data-parallel
 a new sampler or gradient computation passed to :func:`run_loop`, not a branch in it.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .._validation import check_bool, check_float, check_int
+from .._validation import check_bool, check_int
 from ..optimizers import clip_grad_norm
-from .callbacks import (
-    Callback,
-    loop_callbacks,
-)
-from .checks import (
-    _check_components,
-    _check_data,
-    _check_first_pass,
-    _check_resume,
-    _check_validation,
-    _row_major,
-)
+from .checks import row_major
 from .gradients import Backprop
-from .history import History
 from .sampling import FullBatch, MiniBatches, TrainingData
-from .state import resume_run
-from .validation import apply_split, metric_name, validation_split_indices
+from .setup import Run, TrainingSetup
+from .validation import apply_split, validation_split_indices
 
-
-@dataclass
-class Run:
-    """What the parts of one training run share: the model, the data, the counters.
-
-    The loop advances ``epoch``, ``epoch_total`` (the weighted sum of batch losses in this
-    epoch) and ``n_seen`` (samples processed); callbacks read them and may set ``stop``.
-    ``start_epoch`` and ``skip`` (batches of the start epoch already done) come from a resumed
-    checkpoint; a fresh run starts at epoch 1 with nothing to skip.
-    """
-
-    net: object
-    loss: object
-    optimizer: object
-    data: TrainingData
-    rng: np.random.Generator
-    history: History
-    max_epochs: int
-    regularizer: object = None
-    proximal: bool = False
-    clip_norm: float | None = None
-    start_epoch: int = 1
-    skip: int = 0
-    epoch: int = 0
-    epoch_total: float = 0.0
-    n_seen: int = 0
-    stop: bool = False
+__all__ = ["Run", "run_loop", "train"]
 
 
 def run_loop(run, sampler, gradient, callbacks):
@@ -215,32 +176,24 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     TrainingInterrupted
         After SIGINT/SIGTERM when a checkpoint is given, once the state is saved.
     """
-    functions = [c for c in callbacks if not isinstance(c, Callback)]
-    _check_components(net, loss, optimizer, regularizer, early_stopping, lr_schedule,
-                      functions, checkpoint)
-    max_epochs = check_int(max_epochs, "max_epochs", min_value=1)
+    setup = TrainingSetup(net, loss, optimizer, max_epochs=max_epochs, regularizer=regularizer,
+                          lr_schedule=lr_schedule, early_stopping=early_stopping,
+                          callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                          verbose=verbose, clip_norm=clip_norm, proximal=proximal)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", min_value=1)
-    shuffle, verbose = check_bool(shuffle, "shuffle"), check_bool(verbose, "verbose")
-    if proximal is not None:
-        proximal = check_bool(proximal, "proximal")
-    if clip_norm is not None:
-        clip_norm = check_float(clip_norm, "clip_norm", min_value=0, include_min=False)
-    resume = _check_resume(resume, checkpoint)
+    shuffle = check_bool(shuffle, "shuffle")
     if validation_fraction is not None and validation_data is not None:
         raise ValueError(
             f"validation_fraction must be None when validation_data is given, got "
             f"{validation_fraction!r}. Pass one of them."
         )
-    X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
-                                                  with_magnitudes=True)
-    if validation_data is not None:
-        validation_data = _check_validation(net, validation_data, loss)
+    X, y, sample_weight, magnitudes, validation_data = setup.check_data(
+        X, y, sample_weight, validation_data)
     rng = np.random.default_rng(random_state)
-    state = checkpoint.load() if resume else None
-
     split = None
     if validation_fraction is not None:
+        state = setup.state
         split = (state.validation_split if state is not None and state.validation_split
                  else validation_split_indices(y, loss, validation_fraction, X.shape[0], rng))
         X, y, sample_weight, validation_data = apply_split(X, y, sample_weight, split)
@@ -249,45 +202,11 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     sampler = FullBatch() if batch_size == n_samples else MiniBatches(batch_size, shuffle)
-    if not sampler.full_batch:
-        X = _row_major(X)
-    if proximal is None:
-        proximal = regularizer is not None and regularizer.l1 > 0
-    if lr_schedule is not None:
-        lr_schedule.start(optimizer.learning_rate)
-    monitor = _monitor(early_stopping, validation_data)
-    run = Run(net=net, loss=loss, optimizer=optimizer, data=TrainingData(X, y, sample_weight),
-              rng=rng, history=History(metric_name=metric_name(loss)), max_epochs=max_epochs,
-              regularizer=regularizer, proximal=proximal, clip_norm=clip_norm)
-
-    fingerprint = {"n_params": int(net.params.size), "dtype": net.params.dtype.name,
-                   "n_samples": int(n_samples), "batch_size": int(batch_size),
-                   "optimizer": type(optimizer).__name__}
-    if state is not None:
-        if resume_run(run, state, fingerprint, checkpoint, early_stopping=early_stopping,
-                      lr_schedule=lr_schedule, callbacks=functions):
-            return run.history
-    else:
-        _check_first_pass(net, loss, X, y, sample_weight, magnitudes)
-
-    parts = loop_callbacks(
-        validation_data=validation_data, verbose=verbose, early_stopping=early_stopping,
-        monitor=monitor, callbacks=callbacks, lr_schedule=lr_schedule, checkpoint=checkpoint,
-        fingerprint=fingerprint, validation_split=split)
-    return run_loop(run, sampler, Backprop(), parts)
-
-
-def _monitor(early_stopping, validation_data):
-    """The history curve early stopping watches; resets it for this run."""
-    if early_stopping is None:
-        return None
-    monitor = early_stopping.monitor
-    if monitor == "auto":
-        monitor = "val_loss" if validation_data is not None else "loss"
-    if monitor.startswith("val_") and validation_data is None:
-        raise ValueError(
-            f"EarlyStopping(monitor={monitor!r}) needs validation data; pass "
-            "validation_data or validation_fraction."
-        )
-    early_stopping.reset("max" if monitor == "val_metric" else "min")
-    return monitor
+    run = setup.start(
+        TrainingData(X if sampler.full_batch else row_major(X), y, sample_weight), rng,
+        setup.fingerprint(n_samples, {"batch_size": int(batch_size)}),
+        validation_data=validation_data, validation_split=split,
+        first_pass=(X, y, sample_weight, magnitudes))
+    if setup.finished:
+        return run.history
+    return run_loop(run, sampler, Backprop(), setup.parts)

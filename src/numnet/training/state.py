@@ -40,8 +40,6 @@ class TrainingState:
         Layer index (as str) -> generator state of layers with randomness (dropout).
     history : dict
         ``History.to_dict()``.
-    early_stopping : dict or None
-        ``EarlyStopping.state_dict()``.
     schedule : dict or None
         ``Schedule.state_dict()``.
     fingerprint : dict
@@ -52,8 +50,13 @@ class TrainingState:
         True when the run ended (max_epochs, early stopping or a callback); resuming then
         returns the result without training.
     callbacks : dict
-        Callback index (as str) -> ``callback.state_dict()``, for the callbacks that have one
-        (and ``load_state_dict``); plain data and arrays.
+        Key -> ``callback.state_dict()``, for the callbacks that have one (and
+        ``load_state_dict``): a plain-function callback's index (as str), a
+        :class:`numnet.training.Callback`'s ``state_key`` (early stopping's is
+        ``"early_stopping"``); plain data and arrays.
+
+    A checkpoint written before early stopping became a callback held its state in a field
+    ``early_stopping`` of its own; the file layer moves it to ``callbacks["early_stopping"]``.
     """
 
     epoch: int
@@ -65,22 +68,26 @@ class TrainingState:
     optimizer: dict
     layer_rngs: dict
     history: dict
-    early_stopping: dict | None
     schedule: dict | None
     fingerprint: dict
     validation_split: tuple | None = None
     finished: bool = False
     callbacks: dict = field(default_factory=dict)
 
+    @property
+    def early_stopping(self):
+        """``EarlyStopping.state_dict()`` of the run's early stopping, or None without one."""
+        return self.callbacks.get("early_stopping")
+
 
 def capture_state(*, epoch, batch, rng_state, epoch_total, n_seen, net, optimizer, history,
-                  early_stopping, lr_schedule, fingerprint, validation_split, finished,
-                  callbacks=()):
-    """A :class:`TrainingState` holding copies (not views) of the run's current state."""
-    callback_states = {
-        str(index): copy.deepcopy(callback.state_dict())
-        for index, callback in enumerate(callbacks) if _has_state(callback)
-    }
+                  lr_schedule, fingerprint, validation_split, finished, callbacks=()):
+    """A :class:`TrainingState` holding copies (not views) of the run's current state.
+
+    ``callbacks`` maps keys to the objects whose ``state_dict`` is kept (a sequence: by index).
+    """
+    callback_states = {key: copy.deepcopy(callback.state_dict())
+                       for key, callback in _keyed(callbacks).items() if has_state(callback)}
     layer_rngs = {}
     for index, layer in enumerate(net.layers):
         layer_state = layer.get_rng_state()
@@ -91,7 +98,6 @@ def capture_state(*, epoch, batch, rng_state, epoch_total, n_seen, net, optimize
         epoch_total=float(epoch_total), n_seen=int(n_seen), params=net.params.copy(),
         optimizer={**optimizer.state_dict(), "learning_rate": optimizer.learning_rate},
         layer_rngs=layer_rngs, history=copy.deepcopy(history.to_dict()),
-        early_stopping=None if early_stopping is None else early_stopping.state_dict(),
         schedule=None if lr_schedule is None else copy.deepcopy(lr_schedule.state_dict()),
         fingerprint=dict(fingerprint),
         validation_split=None if validation_split is None else tuple(
@@ -100,13 +106,18 @@ def capture_state(*, epoch, batch, rng_state, epoch_total, n_seen, net, optimize
     )
 
 
-def _has_state(callback):
+def has_state(callback):
+    """Whether ``callback`` has ``state_dict`` and ``load_state_dict`` (a checkpoint keeps it)."""
     return callable(getattr(callback, "state_dict", None)) and callable(
         getattr(callback, "load_state_dict", None))
 
 
-def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callbacks=(),
-                  checkpoint=None):
+def _keyed(callbacks):
+    return callbacks if isinstance(callbacks, dict) else {
+        str(index): callback for index, callback in enumerate(callbacks)}
+
+
+def restore_state(state, net, optimizer, rng, lr_schedule, callbacks=(), checkpoint=None):
     """Write ``state`` back into the run's objects; returns the restored :class:`History`.
 
     Raises ValueError when the state does not fit this run's objects (another optimizer,
@@ -124,15 +135,16 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
     live = {str(i) for i, layer in enumerate(net.layers) if layer.get_rng_state() is not None}
     if set(state.layer_rngs) != live:
         raise mismatch("its random layers (dropout) differ")
-    wanted = {str(i) for i, callback in enumerate(callbacks) if _has_state(callback)}
+    callbacks = {key: c for key, c in _keyed(callbacks).items() if has_state(c)}
+    if ("early_stopping" in state.callbacks) != ("early_stopping" in callbacks):
+        raise mismatch("early stopping is on in one run and off in the other")
+    wanted = set(callbacks)
     if set(state.callbacks) != wanted:
         raise mismatch(f"it holds state for the callbacks {sorted(state.callbacks)}, this run "
                        f"has {sorted(wanted)}")
     name = rng.bit_generator.state["bit_generator"]
     if state.rng_state.get("bit_generator") != name:
         raise mismatch(f"its generator is {state.rng_state.get('bit_generator')}, not {name}")
-    if (early_stopping is None) != (state.early_stopping is None):
-        raise mismatch("early stopping is on in one run and off in the other")
     if (lr_schedule is None) != (state.schedule is None) or (
             lr_schedule is not None and not set(state.schedule) <= set(lr_schedule.state_dict())):
         raise mismatch("its learning-rate schedule differs")
@@ -153,26 +165,22 @@ def restore_state(state, net, optimizer, rng, early_stopping, lr_schedule, callb
     rng.bit_generator.state = copy.deepcopy(state.rng_state)
     for index, layer_state in state.layer_rngs.items():
         net.layers[int(index)].set_rng_state(copy.deepcopy(layer_state))
-    if early_stopping is not None and state.early_stopping is not None:
-        early_stopping.load_state_dict(state.early_stopping)
     if lr_schedule is not None and state.schedule is not None:
         lr_schedule.load_state_dict(copy.deepcopy(state.schedule))
     history = History(**copy.deepcopy(state.history))
-    for index, callback in enumerate(callbacks):
-        if _has_state(callback):
-            try:
-                callback.load_state_dict(copy.deepcopy(state.callbacks[str(index)]))
-                check = getattr(callback, "check_restored", None)
-                if callable(check):
-                    check(history)
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                raise mismatch(f"the state of callback {index} does not fit it",
-                               f" ({error})") from None
+    for key, callback in callbacks.items():
+        try:
+            callback.load_state_dict(copy.deepcopy(state.callbacks[key]))
+            check = getattr(callback, "check_restored", None)
+            if callable(check):
+                check(history)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise mismatch(f"the state of callback {key} does not fit it",
+                           f" ({error})") from None
     return history
 
 
-def resume_run(run, state, fingerprint, checkpoint, *, early_stopping=None, lr_schedule=None,
-               callbacks=()):
+def resume_run(run, state, fingerprint, checkpoint, *, lr_schedule=None, callbacks=()):
     """Continue ``run`` (a :class:`numnet.training.Run`) from a checkpoint's ``state``.
 
     Checks that the checkpoint was written for this run (``fingerprint``: sizes, dtype,
@@ -182,8 +190,8 @@ def resume_run(run, state, fingerprint, checkpoint, *, early_stopping=None, lr_s
     there is nothing left to train and ``run.history`` is its result).
     """
     _check_fingerprint(state.fingerprint, fingerprint, checkpoint)
-    run.history = restore_state(state, run.net, run.optimizer, run.rng, early_stopping,
-                                lr_schedule, callbacks, checkpoint)
+    run.history = restore_state(state, run.net, run.optimizer, run.rng, lr_schedule, callbacks,
+                                checkpoint)
     if state.finished:
         return True
     run.start_epoch, run.skip = state.epoch + 1, state.batch
