@@ -265,3 +265,42 @@ def test_run_loop_takes_a_sampler_and_a_gradient_of_ones_own(rng):
             _, grads = nn.objective(reference, run.loss, X[rows], y[rows])
             reference.params -= 0.05 * 0.5 * grads
     np.testing.assert_allclose(run.net.params, reference.params, rtol=1e-12)
+
+
+def test_callbacks_run_in_order_and_a_user_callback_can_run_before_early_stopping(rng):
+    # Early stopping runs at order -10: a callback at the default 0 sees its decision to stop,
+    # one at -15 runs before it and does not.
+    seen = []
+
+    class Watch(Callback):
+        def __init__(self, name, order):
+            self.name, self.order = name, order
+
+        def on_epoch_end(self, run):
+            seen.append((self.name, run.epoch, run.stop))
+
+    X, y = regression(rng)
+    net = nn.Sequential([nn.Dense(1)]).build(3, random_state=0)
+    history = nn.train(net, nn.MeanSquaredError(), nn.SGD(1e-6), X, y, max_epochs=5,
+                       early_stopping=nn.EarlyStopping(patience=2, min_delta=1.0),
+                       callbacks=[Watch("after", 0), Watch("before", -15)])
+    assert history.stopped_epoch == 3
+    assert seen[-2:] == [("before", 3, False), ("after", 3, True)]
+    parts = CallbackList([Watch("c", 5), Watch("a", -1), nn.EarlyStopping(), Watch("b", -1)])
+    assert [getattr(c, "name", "stop") for c in parts.callbacks] == ["stop", "a", "b", "c"]
+
+
+def test_early_stopping_among_the_callbacks_of_the_other_loops(rng):
+    # Without validation data "auto" watches the training loss, as train() does.
+    from numnet.privacy import train_private
+
+    X, y = regression(rng, n=40)
+    histories = []
+    for train_function in (nn.train, train_private):
+        net = nn.Sequential([nn.Dense(1)]).build(3, random_state=0)
+        extra = ({"max_grad_norm": 1.0, "noise_multiplier": 1.0, "batch_size": 8}
+                 if train_function is not nn.train else {})
+        histories.append(train_function(net, nn.MeanSquaredError(), nn.SGD(1e-6), X, y,
+                                         max_epochs=6, random_state=0,
+                                         callbacks=[nn.EarlyStopping(2, min_delta=1e6)], **extra))
+    assert [h.stopped_epoch for h in histories] == [3, 3]
