@@ -320,3 +320,122 @@ def test_get_config_and_repr():
     assert repr(LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
     assert repr(Dropout(0.3)) == "Dropout(rate=0.3)"
     assert repr(Tanh()) == "Tanh()"
+
+
+# --- a user's own layer: registered, saved and loaded; refused before registering ------------
+
+
+def _swish_class():
+    """A user-defined layer with a parameter and a config: y = x * sigmoid(beta * x)."""
+    import numnet
+
+    class Swish(numnet.Layer):
+        penalized = ()
+        _cache = ("_X", "_S")
+
+        def __init__(self, beta_init=1.0):
+            self.beta_init = beta_init
+
+        def param_shapes(self, n_in):
+            return {"beta": (n_in,)}
+
+        def reset_parameters(self, rng):
+            self.params["beta"][...] = self.beta_init
+
+        def forward(self, X, *, training=False):
+            self._X, self._S = X, 1.0 / (1.0 + np.exp(-self.params["beta"] * X))
+            return X * self._S
+
+        def backward(self, dY, *, input_grad=True):
+            X, S, beta = self._X, self._S, self.params["beta"]
+            dS = S * (1 - S)
+            self.grads["beta"][...] = (dY * X * X * dS).sum(axis=0)
+            return dY * (S + beta * X * dS) if input_grad else None
+
+        def get_config(self):
+            return {"beta_init": self.beta_init}
+
+    return Swish
+
+
+@pytest.fixture
+def swish():
+    """The Swish class, unregistered again after the test (the registry is process-wide)."""
+    from numnet.layers import LAYERS
+
+    cls = _swish_class()
+    yield cls
+    LAYERS.pop("Swish", None)
+
+
+def test_a_user_layer_is_refused_with_a_clear_message_until_registered(swish, tmp_path):
+    import numnet
+
+    net = Sequential([Dense(3), swish(0.5), Dense(1)]).build(2, random_state=0)
+    with pytest.raises(TypeError, match=re.escape(
+            "layer class must be registered with numnet.register_layer to be saved, got "
+            "'test_layers._swish_class.<locals>.Swish'. Decorate the class with "
+            "@numnet.register_layer, and register it before loading the file too: a model "
+            "file names its layers' classes and never runs code.")):
+        numnet.save(net, tmp_path / "swish.numnet")
+    assert not (tmp_path / "swish.numnet").exists()
+
+
+def test_a_registered_user_layer_saves_and_loads(swish, tmp_path):
+    import numnet
+    from numnet.layers import LAYERS
+
+    assert numnet.register_layer(swish) is swish and LAYERS["Swish"] is swish
+    assert numnet.register_layer(swish) is swish  # again: nothing changes
+    net = Sequential([Dense(3), swish(0.5), Dense(1)]).build(2, random_state=0)
+    net.layers[1].params["beta"][...] = [0.25, 1.5, -2.0]
+    path = tmp_path / "swish.numnet"
+    numnet.save(net, path)
+    loaded = numnet.load(path)
+    assert type(loaded.layers[1]) is swish and loaded.layers[1].beta_init == 0.5
+    np.testing.assert_array_equal(loaded.params, net.params)
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_array_equal(loaded.forward(X), net.forward(X))
+    # a file naming it loads only while it is registered: a file never defines a class
+    LAYERS.pop("Swish")
+    with pytest.raises(numnet.ModelFileError, match=re.escape(
+            "got {'class': 'Swish', 'config': {'beta_init': 0.5}}. A layer of your own must "
+            "be registered (numnet.register_layer) before a file holding it is saved or "
+            "loaded.")):
+        numnet.load(path)
+
+
+def test_register_layer_refusals(swish, tmp_path):
+    import numnet
+
+    with pytest.raises(TypeError, match=re.escape(
+            "register_layer takes a subclass of numnet.Layer, got <class 'int'>.")):
+        numnet.register_layer(int)
+
+    class Dense(numnet.Layer):  # a name numnet's own layer has
+        pass
+
+    with pytest.raises(ValueError, match=re.escape(
+            "layer class name 'Dense' must be unique among registered layers, got "
+            "test_layers.test_register_layer_refusals.<locals>.Dense while "
+            "numnet.layers.Dense is registered. Rename the class: a model file names a layer "
+            "by its class name.")):
+        numnet.register_layer(Dense)
+    # an unregistered class that shares a registered name is not saved as numnet's Dense
+    with pytest.raises(TypeError, match="layer class must be registered"):
+        numnet.save(Sequential([Dense()]).build(2), tmp_path / "dense.numnet")
+
+
+def test_caches_are_one_list_for_clear_cache_and_pickling():
+    import copy
+
+    from numnet.embeddings import PeriodicEmbedding
+
+    layer = PeriodicEmbedding(n_frequencies=2, n_out=3)
+    Sequential([layer]).build(2, random_state=0)
+    layer.forward(np.ones((4, 2)))
+    assert all(hasattr(layer, key) for key in layer._cache)
+    state = copy.copy(layer.__getstate__())
+    assert not set(layer._cache) & set(state)  # a copy or pickle holds no cache
+    layer.clear_cache()
+    assert not any(hasattr(layer, key) for key in layer._cache)

@@ -17,6 +17,7 @@ from .layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    register_layer,
 )
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, PoissonLoss, SoftmaxCrossEntropy
 from .network import Sequential
@@ -68,6 +69,6 @@ __all__ = [
     "__version__", "check_gradients", "clip_grad_norm",
     "embeddings", "ensemble",
     "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",
-    "save", "save_onnx",
+    "register_layer", "save", "save_onnx",
     "to_onnx", "train", "train_lbfgs",
 ]

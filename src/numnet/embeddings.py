@@ -2,14 +2,14 @@
 
 Same contract as :mod:`numnet.layers` (batch-first 2-D arrays, gradients overwritten in the
 views that :class:`numnet.Sequential` binds, work arrays from ``Layer._buffer``). The classes
-register themselves in :data:`numnet.layers.LAYERS`, so model files can name them; ``import
-numnet`` imports this module, so the registry is complete before any file is read.
+register themselves (:func:`numnet.layers.register_layer`), so model files can name them;
+``import numnet`` imports this module, so the registry is complete before any file is read.
 """
 
 import numpy as np
 
 from ._validation import check_float, check_int, check_option
-from .layers import LAYERS, Layer
+from .layers import Layer, register_layer
 
 _TWO_PI = 2.0 * np.pi
 
@@ -24,6 +24,7 @@ def _init_scales(array, init, rng):
         array[...] = rng.normal(size=array.shape)
 
 
+@register_layer
 class Scale(Layer):
     """A learnable scale per input column (RealMLP's "scaling layer").
 
@@ -94,6 +95,7 @@ def _check_within(columns, n_in, name):
         )
 
 
+@register_layer
 class PeriodicEmbedding(Layer):
     """Periodic embeddings of numeric columns (Gorishniy et al. 2022 "PLR"; RealMLP's "PBLD").
 
@@ -141,6 +143,7 @@ class PeriodicEmbedding(Layer):
     """
 
     penalized = ("W",)
+    _cache = ("_X_e", "_P", "_E")  # what forward keeps for backward
 
     def __init__(self, n_frequencies=16, sigma=1.0, n_out=8, *, activation="relu",
                  include_input=False, columns=None):
@@ -240,16 +243,13 @@ class PeriodicEmbedding(Layer):
         dX[:, passed] = dY[:, :n_pass]
         return dX
 
-    def clear_cache(self):
-        for key in ("_X_e", "_P", "_E"):
-            self.__dict__.pop(key, None)
-
     def get_config(self):
         return {"n_frequencies": self.n_frequencies, "sigma": self.sigma, "n_out": self.n_out,
                 "activation": self.activation, "include_input": self.include_input,
                 "columns": self.columns}
 
 
+@register_layer
 class CategoricalEmbedding(Layer):
     """Learned vectors for categorical columns held as integer codes; other columns pass through.
 
@@ -285,6 +285,7 @@ class CategoricalEmbedding(Layer):
     """
 
     penalized = ()
+    _cache = ("_idx", "_n_in")  # what forward keeps for backward
 
     def __init__(self, categorical):
         if not isinstance(categorical, (list, tuple)) or not categorical:
@@ -365,10 +366,6 @@ class CategoricalEmbedding(Layer):
         dX[:, passed] = dY[:, :len(passed)]
         return dX
 
-    def clear_cache(self):
-        for key in ("_idx", "_n_in"):
-            self.__dict__.pop(key, None)
-
     def get_config(self):
         return {"categorical": [list(e) for e in self.categorical]}
 
@@ -384,5 +381,3 @@ def _scatter_add(rows, values, out):
         out[:, j] = np.bincount(rows, weights=values[:, j], minlength=out.shape[0])
     return out
 
-
-LAYERS.update({cls.__name__: cls for cls in (Scale, PeriodicEmbedding, CategoricalEmbedding)})

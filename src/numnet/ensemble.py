@@ -26,10 +26,11 @@ import numpy as np
 from ._validation import check_bool, check_int, check_option
 from .embeddings import _init_scales
 from .initializers import INITIALIZERS
-from .layers import LAYERS, Layer
+from .layers import Layer, register_layer
 from .losses import Loss
 
 
+@register_layer
 class EnsembleFork(Layer):
     """k copies of the input side by side: the entry point of an ensemble network.
 
@@ -69,6 +70,7 @@ class EnsembleFork(Layer):
         return {"k": self.k}
 
 
+@register_layer
 class EnsembleDense(Layer):
     """k dense layers sharing one W, each with rank-1 multiplicative adapters (BatchEnsemble).
 
@@ -124,6 +126,7 @@ default="auto"
     """
 
     penalized = ("W",)
+    _cache = ("_X3", "_U", "_M")  # what forward keeps for backward
 
     def __init__(self, n_out, k, *, shared=True, adapters=True, adapter_init="ones",
                  init="auto", bias=True):
@@ -230,10 +233,6 @@ default="auto"
                 dX = self._buffer("dX", (n, k * m), W.dtype)
                 dX.reshape(n, k, m)[...] = dXk.transpose(1, 0, 2)
         return dX if input_grad else None
-
-    def clear_cache(self):
-        for key in ("_X3", "_U", "_M"):
-            self.__dict__.pop(key, None)
 
     def get_config(self):
         return {"n_out": self.n_out, "k": self.k, "shared": self.shared,
@@ -356,5 +355,3 @@ class EnsembleLoss(Loss):
     def __repr__(self):
         return f"EnsembleLoss({self.base!r}, k={self.k})"
 
-
-LAYERS.update({cls.__name__: cls for cls in (EnsembleFork, EnsembleDense)})

@@ -10,6 +10,10 @@ contract (STYLE.md section 2):
 
 Parameters are not owned by layers: :class:`numnet.Sequential` allocates one flat parameter
 vector and one flat gradient vector and hands each layer named views into them via ``bind``.
+
+Model files name a layer by its class; :func:`register_layer` puts a class in :data:`LAYERS`, the
+only classes a file can name (numnet's own register themselves, a user's own layer with the
+decorator), so loading a file never runs code.
 """
 
 import numpy as np
@@ -19,9 +23,62 @@ from ._validation import check_bool, check_float, check_int, check_option
 from .functional import sigmoid, softmax
 from .initializers import INITIALIZERS
 
+LAYERS = {}
+"""The layer classes a model file may name, by class name (:func:`register_layer` adds to it)."""
+
+
+def register_layer(cls):
+    """Let model files name the Layer subclass ``cls``; returns ``cls`` (a class decorator).
+
+    A model file stores each layer as its class name and :meth:`Layer.get_config`, and
+    loading rebuilds it as ``cls(**config)``, looking the name up among the registered
+    classes only: a file never runs code. numnet's own layers are registered when imported;
+    register a layer of your own before saving or loading a network that holds it::
+
+        @numnet.register_layer
+        class Swish(numnet.Layer):
+            ...
+
+    Registering the same class again (a module imported twice) does nothing.
+
+    Raises
+    ------
+    TypeError
+        When ``cls`` is not a subclass of :class:`Layer`.
+    ValueError
+        When another class of the same name is registered already.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"register_layer takes a subclass of numnet.Layer, got {cls!r}.")
+    name, known = cls.__name__, LAYERS.get(cls.__name__)
+    if known is not None and _qualified(known) != _qualified(cls):
+        raise ValueError(
+            f"layer class name {name!r} must be unique among registered layers, got "
+            f"{_qualified(cls)} while {_qualified(known)} is registered. Rename the class: a "
+            "model file names a layer by its class name."
+        )
+    LAYERS[name] = cls
+    return cls
+
+
+def is_registered(cls):
+    """Whether model files can hold layers of ``cls``: its name is registered, for it."""
+    known = LAYERS.get(cls.__name__)
+    return known is not None and _qualified(known) == _qualified(cls)
+
+
+def _qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_UNREGISTERED = ("A layer of your own must be registered (numnet.register_layer) before a "
+                 "file holding it is saved or loaded.")
+
 
 class Layer:
     """Base class: a map from (n_samples, n_in) to (n_samples, n_out).
+
+    A subclass that model files should hold is registered with :func:`register_layer`.
 
     Attributes
     ----------
@@ -34,6 +91,8 @@ class Layer:
 
     penalized = ()
     preferred_init = "glorot_uniform"
+    _cache = ("_X", "_Y", "_mask")  # what forward keeps for backward (clear_cache drops it)
+    _work = ("params", "grads", "_buffers", "_zeros")  # views and work arrays, rebuilt on use
 
     def param_shapes(self, n_in):
         """Shapes of the parameters this layer needs for inputs of width ``n_in``."""
@@ -75,8 +134,8 @@ class Layer:
         return None
 
     def clear_cache(self):
-        """Drop what forward cached for backward (inputs, outputs, masks) to free memory."""
-        for key in ("_X", "_Y", "_mask"):
+        """Drop what forward cached for backward (the names in ``_cache``) to free memory."""
+        for key in self._cache:
             self.__dict__.pop(key, None)
 
     def set_rng_state(self, state):
@@ -108,11 +167,12 @@ class Layer:
     def __getstate__(self):
         # Views into the network's vectors, caches and buffers are rebuilt, never pickled.
         state = self.__dict__.copy()
-        for key in ("params", "grads", "_buffers", "_X", "_Y", "_mask", "_zeros"):
+        for key in (*self._work, *self._cache):
             state.pop(key, None)
         return state
 
 
+@register_layer
 class Dense(Layer):
     """Fully connected layer: an affine map applied to each sample.
 
@@ -227,6 +287,7 @@ class Activation(Layer):
         raise NotImplementedError
 
 
+@register_layer
 class Identity(Activation):
     """Identity activation, ``Y = X``; backward ``dX = dY``.
 
@@ -240,6 +301,7 @@ class Identity(Activation):
         return dY if input_grad else None
 
 
+@register_layer
 class ReLU(Activation):
     """Rectified linear unit.
 
@@ -266,6 +328,7 @@ class ReLU(Activation):
         return np.multiply(dY, mask, out=out)
 
 
+@register_layer
 class LeakyReLU(Activation):
     """Leaky rectified linear unit.
 
@@ -300,6 +363,7 @@ class LeakyReLU(Activation):
         return {"negative_slope": self.negative_slope}
 
 
+@register_layer
 class Sigmoid(Activation):
     """Logistic sigmoid.
 
@@ -319,6 +383,7 @@ class Sigmoid(Activation):
         return out
 
 
+@register_layer
 class Tanh(Activation):
     """Hyperbolic tangent.
 
@@ -338,6 +403,7 @@ class Tanh(Activation):
         return out
 
 
+@register_layer
 class Softmax(Activation):
     """Softmax over each row.
 
@@ -366,6 +432,7 @@ class Softmax(Activation):
         return out
 
 
+@register_layer
 class Dropout(Layer):
     """Inverted dropout: zero each input with probability ``rate`` during training.
 
@@ -427,11 +494,6 @@ class Dropout(Layer):
     def get_config(self):
         return {"rate": self.rate}
 
-
-LAYERS = {
-    cls.__name__: cls
-    for cls in (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Dropout)
-}
 
 ACTIVATIONS = {
     "identity": Identity,

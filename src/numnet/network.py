@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import check_int
-from .layers import LAYERS, Dense, Dropout, Layer
+from .layers import _UNREGISTERED, LAYERS, Dense, Dropout, Layer
 
 _NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
 
@@ -272,7 +272,8 @@ class Sequential:
             name = spec["class"]
             if name not in LAYERS:
                 raise ValueError(
-                    f"layer class must be one of {sorted(LAYERS)}, got {name!r}."
+                    f"layer class must be one of {sorted(LAYERS)}, got {name!r}. "
+                    + _UNREGISTERED
                 )
             layers.append(LAYERS[name](**spec["config"]))
         return cls(layers)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layers import LAYERS
+from ..layers import _UNREGISTERED, LAYERS, _qualified, is_registered
 from ..network import Sequential
 from ..training import History
 from ._safetensors import CODES, DTYPES, MAX_HEADER_BYTES, MAX_NDIM, is_count
@@ -98,6 +98,14 @@ class Writer:
         if net.params.size == 0 and net.n_in > MAX_FREE_WIDTH:
             raise ValueError(f"n_in must be at most {MAX_FREE_WIDTH} to save a network without "
                              f"parameters, got {net.n_in}.")
+        for layer in net.layers:
+            if not is_registered(type(layer)):
+                raise TypeError(
+                    "layer class must be registered with numnet.register_layer to be saved, "
+                    f"got {_qualified(type(layer))!r}. Decorate the class with "
+                    "@numnet.register_layer, and register it before loading the file too: a "
+                    "model file names its layers' classes and never runs code."
+                )
         if not np.all(np.isfinite(net.params)):
             raise ValueError(
                 "The network has non-finite parameters (NaN or infinity) and cannot be saved. "
@@ -261,7 +269,7 @@ class Reader:
             if (not isinstance(spec_, dict) or not _is_name(spec_.get("class"), LAYERS)
                     or not isinstance(spec_.get("config"), dict)):
                 self.fail(f"each layer must be {{'class': one of {sorted(LAYERS)}, 'config': "
-                          f"{{...}}}}, got {spec_!r:.200}.")
+                          f"{{...}}}}, got {spec_!r:.200}. {_UNREGISTERED}")
         net = Sequential.from_config(config)
         width, expected = n_in, {}
         for index, layer in enumerate(net.layers):
