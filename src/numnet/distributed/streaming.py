@@ -302,7 +302,8 @@ def train_stream(net, loss, optimizer, stream, *, regularizer=None, batch_size=3
     ----------
     net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
 random_state, verbose, callbacks, checkpoint, resume
-        As in :func:`numnet.train` (no validation data or early stopping). A resumed run
+        As in :func:`numnet.train` (no validation data; early stopping on the training loss
+        goes in ``callbacks=[EarlyStopping(...)]``). A resumed run
         reads the epoch's row groups from the start again, skipping the batches that were
         done, and ends with the parameters of an uninterrupted run.
     stream : ParquetStream

@@ -51,7 +51,8 @@ def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_siz
     ----------
     net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
 random_state, verbose, callbacks, checkpoint, resume
-        As in :func:`numnet.train` (no validation data or early stopping).
+        As in :func:`numnet.train` (no validation data; early stopping on the training loss
+        goes in ``callbacks=[EarlyStopping(...)]``).
     data : DistributedData
     batch_size : int or None, default=None
         None is full-batch gradient descent.

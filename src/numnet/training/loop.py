@@ -137,6 +137,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         Hold out this share of (X, y) for validation instead (stratified for classification
         losses, seeded by random_state). Exclusive with validation_data.
     early_stopping : EarlyStopping, default=None
+        A shortcut for ``callbacks=[..., early_stopping]`` (it runs at its own ``order``).
     lr_schedule : Schedule, default=None
         Sets ``optimizer.learning_rate`` after each epoch.
     clip_norm : float, default=None
@@ -153,7 +154,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         Show a progress bar (tqdm) with the losses.
     callbacks : sequence of callables or Callback, default=()
         A callable is called as ``callback(epoch, history)`` after each epoch; a truthy return
-        stops training. A :class:`numnet.training.Callback` gets every hook of the loop.
+        stops training. A :class:`numnet.training.Callback` gets every hook of the loop, at
+        its ``order`` among the built-in callbacks (see :mod:`numnet.training.callbacks`).
     checkpoint : numnet.Checkpoint, default=None
         Where to save the complete training state (parameters, optimizer state, random
         generator states, validation split, history) every ``checkpoint.every`` epochs and at
