@@ -120,7 +120,7 @@ def _blocks(n_rows, per_row, batch_points):
             yield row, row + 1, k0, min(per_row, k0 + batch_points)
 
 
-def _sum_gradients(model, X, column, sign, per_row, batch_points, block):
+def _sum_gradients(r, per_row, batch_points, block):
     """``sum_k c_k * dF/dx(p_k)`` per row, over ``per_row`` points ``p_k`` of each row.
 
     ``block(start, stop, k0, k1)`` returns the points ``p_k``, shape ``(rows, k1 - k0, d)``,
@@ -128,26 +128,27 @@ def _sum_gradients(model, X, column, sign, per_row, batch_points, block):
     per block of at most ``batch_points`` points (:func:`_blocks`), so memory does not grow
     with ``per_row``.
     """
-    d = X.shape[1]
-    total = np.zeros_like(X)
-    for start, stop, k0, k1 in _blocks(X.shape[0], per_row, batch_points):
+    d = r.X.shape[1]
+    total = np.zeros_like(r.X)
+    for start, stop, k0, k1 in _blocks(r.X.shape[0], per_row, batch_points):
         points, factors = block(start, stop, k0, k1)
         rows, steps = stop - start, k1 - k0
-        _, grads = model.evaluate(points.reshape(-1, d), np.repeat(column[start:stop], steps),
-                                  np.repeat(sign[start:stop], steps))
+        _, grads = r.explained.evaluate(points.reshape(-1, d),
+                                        np.repeat(r.column[start:stop], steps),
+                                        np.repeat(r.sign[start:stop], steps))
         total[start:stop] += (grads.reshape(rows, steps, d) * factors).sum(axis=1)
     return total
 
 
-def _result(values, model, X, baselines, column, sign, labels, method, names, *,
-            baseline_output=None):
-    output, _ = model.evaluate(X, column, sign, gradient=False)
+def _result(values, r, baselines, method, *, baseline_output=None):
+    output, _ = r.explained.evaluate(r.X, r.column, r.sign, gradient=False)
     if baseline_output is None and baselines is not None:
-        baseline_output, _ = model.evaluate(np.ascontiguousarray(baselines), column, sign,
-                                            gradient=False)
+        baseline_output, _ = r.explained.evaluate(np.ascontiguousarray(baselines), r.column,
+                                                  r.sign, gradient=False)
     delta = None if baseline_output is None else values.sum(axis=1) - (output - baseline_output)
     return Attributions(values=values, output=output, baseline_output=baseline_output,
-                        delta=delta, target=labels, method=method, feature_names=names)
+                        delta=delta, target=r.labels, method=method,
+                        feature_names=r.feature_names)
 
 
 def saliency(model, X, *, target=None, output="logit", absolute=False, dtype=None):
@@ -181,10 +182,10 @@ def saliency(model, X, *, target=None, output="logit", absolute=False, dtype=Non
     >>> saliency(net, np.array([[1.0, 1.0]])).values
     array([[ 2., -3.]])
     """
-    model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
-    _, grads = model_.evaluate(X, column, sign)
+    r = resolve(model, X, target, output, dtype)
+    _, grads = r.explained.evaluate(r.X, r.column, r.sign)
     values = np.abs(grads) if absolute else grads
-    return _result(values, model_, X, None, column, sign, labels, "saliency", names)
+    return _result(values, r, None, "saliency")
 
 
 def gradient_x_input(model, X, *, target=None, output="logit", dtype=None):
@@ -192,10 +193,9 @@ def gradient_x_input(model, X, *, target=None, output="logit", dtype=None):
 
     Parameters are those of :func:`saliency`. ``delta`` compares with ``F(x) - F(0)``.
     """
-    model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
-    _, grads = model_.evaluate(X, column, sign)
-    return _result(X * grads, model_, X, np.zeros_like(X), column, sign, labels,
-                   "gradient_x_input", names)
+    r = resolve(model, X, target, output, dtype)
+    _, grads = r.explained.evaluate(r.X, r.column, r.sign)
+    return _result(r.X * grads, r, np.zeros_like(r.X), "gradient_x_input")
 
 
 def integrated_gradients(model, X, *, baseline="zeros", target=None, output="logit",
@@ -237,12 +237,13 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
     >>> bool(abs(result.delta[0]) < 1e-10)
     True
     """
-    model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
+    r = resolve(model, X, target, output, dtype)
+    X = r.X
     baselines = _baselines(baseline, X, background)
     alphas, weights = quadrature(n_steps, method)
     batch_points = _check_batch_size(internal_batch_size)
-    if model_.linear:
-        _, grads = model_.evaluate(X, column, sign)
+    if r.explained.linear:
+        _, grads = r.explained.evaluate(X, r.column, r.sign)
         values = grads * (X - baselines)
     else:
         alphas, weights = alphas.astype(X.dtype), weights.astype(X.dtype)
@@ -253,9 +254,8 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
             points = base + alphas[None, k0:k1, None] * diff[start:stop, None, :]
             return points, weights[None, k0:k1, None]
 
-        values = diff * _sum_gradients(model_, X, column, sign, len(alphas), batch_points, path)
-    return _result(values, model_, X, baselines, column, sign, labels, "integrated_gradients",
-                   names)
+        values = diff * _sum_gradients(r, len(alphas), batch_points, path)
+    return _result(values, r, baselines, "integrated_gradients")
 
 
 def expected_gradients(model, X, background, *, n_samples=200, target=None, output="logit",
@@ -283,7 +283,8 @@ def expected_gradients(model, X, background, *, n_samples=200, target=None, outp
     -------
     Attributions
     """
-    model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
+    r = resolve(model, X, target, output, dtype)
+    X = r.X
     background = _background(background, X)
     n_samples = _check_count(n_samples, "n_samples")
     rng = np.random.default_rng(random_state)
@@ -296,14 +297,14 @@ def expected_gradients(model, X, background, *, n_samples=200, target=None, outp
         drawn = background[rng.integers(0, len(background), size=(rows, k))]
         alphas = rng.uniform(size=(rows, k, 1)).astype(X.dtype)
         diff = X[start:stop, None, :] - drawn
-        F_base, _ = model_.evaluate(drawn.reshape(-1, d), np.repeat(column[start:stop], k),
-                                    np.repeat(sign[start:stop], k), gradient=False)
+        F_base, _ = r.explained.evaluate(drawn.reshape(-1, d),
+                                         np.repeat(r.column[start:stop], k),
+                                         np.repeat(r.sign[start:stop], k), gradient=False)
         baseline_output[start:stop] += F_base.reshape(rows, k).sum(axis=1) / n_samples
         return drawn + alphas * diff, diff / n_samples
 
-    values = _sum_gradients(model_, X, column, sign, n_samples, batch_points, draws)
-    return _result(values, model_, X, None, column, sign, labels, "expected_gradients", names,
-                   baseline_output=baseline_output)
+    values = _sum_gradients(r, n_samples, batch_points, draws)
+    return _result(values, r, None, "expected_gradients", baseline_output=baseline_output)
 
 
 def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=None,
@@ -333,7 +334,8 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
     -------
     Attributions
     """
-    model_, X, column, sign, labels, names = resolve(model, X, target, output, dtype)
+    r = resolve(model, X, target, output, dtype)
+    X = r.X
     if draws is not None:
         draws = np.asarray(draws, dtype=X.dtype)
         if draws.ndim != 3 or draws.shape[0] != X.shape[0] or draws.shape[2] != X.shape[1]:
@@ -356,8 +358,8 @@ def smoothgrad(model, X, *, n_samples=50, stdevs=None, noise_level=0.15, target=
             X.dtype) if draws is None else draws[start:stop, k0:k1])
         return X[start:stop, None, :] + standard * stdevs, 1.0 / n_samples
 
-    values = _sum_gradients(model_, X, column, sign, n_samples, batch_points, noisy)
-    return _result(values, model_, X, None, column, sign, labels, "smoothgrad", names)
+    values = _sum_gradients(r, n_samples, batch_points, noisy)
+    return _result(values, r, None, "smoothgrad")
 
 
 def permutation_importance(estimator, X, y, **kwargs):

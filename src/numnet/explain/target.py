@@ -8,6 +8,8 @@ gradient on batches of points.
 row. See :mod:`numnet.explain` for the formulas.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._labels import UNSEEN_TARGET, LabelCodec
@@ -62,8 +64,20 @@ class Explained:
         return F, dX
 
 
+@dataclass
+class Resolved:
+    """What is explained, as :func:`resolve` finds it."""
+
+    explained: Explained
+    X: np.ndarray             # the rows, in the explained network's dtype
+    column: np.ndarray        # per row: the output column explained
+    sign: np.ndarray          # per row: +1, or -1 for class 0 of a binary classifier
+    labels: np.ndarray        # per row: the target as the user names it
+    feature_names: list | None
+
+
 def resolve(model, X, target, output, dtype):
-    """(explained network, X as an array of its dtype, column and sign per row, target labels)."""
+    """The explained network, X as an array of its dtype, and per row what is explained."""
     if isinstance(model, Sequential):
         if not model.built:
             raise RuntimeError("Sequential is not built yet; call build(n_in) first.")
@@ -102,7 +116,8 @@ def resolve(model, X, target, output, dtype):
         raise ValueError("output='softmax' needs a network with at least 2 outputs, got 1. "
                          "Use output='sigmoid' for a single logit.")
     column, sign, labels = _targets(model, net, X, target, n_outputs, classes, out_activation)
-    return Explained(net, link, n_outputs, X.dtype), X, column, sign, labels, feature_names
+    return Resolved(Explained(net, link, n_outputs, X.dtype), X, column, sign, labels,
+                    feature_names)
 
 
 def _as_rows(X, net, dtype):
