@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..functional import robust_scale_statistics, smooth_clip
 from .columns import (
     DATE_PARTS,
     _check_missing,
@@ -14,6 +15,11 @@ from .columns import (
 )
 from .reading import IMPUTE, DataError, _check_duplicates, _row
 from .statistics import exact_mean, exact_sums, mean_std
+
+SCALINGS = ("standard", "robust")
+CLIP = 3.0
+"""The bound of the smooth clipping after robust scaling: values end in (-3, 3)."""
+MISSING_CATEGORY = "(missing)"
 
 
 class TabularPreprocessor:
@@ -31,11 +37,30 @@ class TabularPreprocessor:
     ``OneHotEncoder(handle_unknown="ignore")`` on string columns. Everything fitted is plain
     data (lists of floats and strings), stored in the model file as JSON.
 
+    With ``scaling="robust"`` a numeric column is centred on its median, scaled by its spread
+    and smoothly clipped (RealMLP's preprocessing, :func:`numnet.functional.robust_scale`)::
+
+        x' = z / sqrt(1 + (z / 3)**2),   z = (x - median) / spread
+        spread = q75 - q25, or (max - min) / 2 when the quartiles coincide
+
+    so outliers and skewed columns cannot dominate: x' stays in (-3, 3), and is close to z
+    near the centre.
+
+    With ``impute="indicator"`` missing values never stop training or prediction: a numeric
+    column that had missing values in training is filled with its median and gets a 0/1
+    indicator feature right after it (``"x.missing"``); in a text column, missing is a category
+    of its own (``"city=(missing)"``). A value missing at prediction time in a column that had
+    none in training is filled (numeric) or all zeros (text), as an unseen category is.
+
     Parameters
     ----------
-    impute : {"mean", "median", "most_frequent"} or None, default=None
+    impute : {"mean", "median", "most_frequent", "indicator"} or None, default=None
         How to fill missing values of numeric columns; string columns always use their most
-        frequent category. None means missing values are an error.
+        frequent category (with "indicator": a category of their own). None means missing
+        values are an error.
+    scaling : {"standard", "robust"}, default="standard"
+        How numeric columns are scaled: mean and standard deviation, or median, quartile
+        spread and smooth clipping. Dates are always standardised.
 
     Attributes
     ----------
@@ -56,12 +81,15 @@ class TabularPreprocessor:
     [[-1.225, 0.0, 1.0], [0.0, 1.0, 0.0], [1.225, 0.0, 1.0]]
     """
 
-    def __init__(self, *, impute=None):
+    def __init__(self, *, impute=None, scaling="standard"):
         if impute is not None and impute not in IMPUTE:
             raise DataError(
                 f"--impute must be one of {{'mean', 'median', 'most_frequent'}}, got {impute!r}."
             )
+        if scaling not in SCALINGS:
+            raise DataError(f"--scaling must be one of {{'robust', 'standard'}}, got {scaling!r}.")
         self.impute = impute
+        self.scaling = scaling
 
     def check(self, frame, columns):
         """Validate the columns on all rows (kinds, missing and infinite values); fit nothing."""
@@ -109,20 +137,14 @@ class TabularPreprocessor:
             if kind == "numeric":
                 _warn_identifier(series, name)
                 values = _numeric_values(series, name)
+                had_missing = bool(np.isnan(values).any())
                 fill = self._fill_value(values)
                 values = np.where(np.isnan(values), fill, values)
-                try:  # exact sums: the same bits however the rows are partitioned
-                    mean, std = mean_std(values)
-                except OverflowError:
-                    mean = std = math.inf
-                if not (math.isfinite(mean) and math.isfinite(std)):
-                    raise DataError(
-                        f"column {name!r} must have values small enough to standardise, got "
-                        f"values up to {float(np.max(np.abs(values))):.3g}. Rescale the column "
-                        "(e.g. divide it by a power of 10)."
-                    )
-                self.columns_.append({"name": name, "kind": "numeric", "fill": fill,
-                                      "mean": mean, "scale": std if std > 0 else 1.0})
+                column = {"name": name, "kind": "numeric", "fill": fill,
+                          **self._scale_statistics(values, name)}
+                if had_missing and self.impute == "indicator":
+                    column["indicator"] = True
+                self.columns_.append(column)
             else:
                 present = series.dropna().astype(str)
                 counts = present.value_counts()
@@ -144,8 +166,11 @@ class TabularPreprocessor:
                         f"features. If it is an identifier, leave it out with --exclude {name}.",
                         UserWarning, stacklevel=2,
                     )
-                self.columns_.append({"name": name, "kind": "categorical",
-                                      "fill": fill, "categories": categories})
+                column = {"name": name, "kind": "categorical", "fill": fill,
+                          "categories": categories}
+                if self.impute == "indicator" and len(present) < len(series):
+                    column["indicator"] = True
+                self.columns_.append(column)
         report_constant_columns(self.columns_, [(name, frame[name].iloc[0]) for name in dropped],
                                 stacklevel=2)
         return self
@@ -199,9 +224,32 @@ class TabularPreprocessor:
                                       "categories": sorted(set(given))})
         return self
 
+    def _scale_statistics(self, values, name):
+        """``{"mean", "scale"}`` (and ``"clip"`` for robust scaling) of a filled column."""
+        if self.scaling == "robust":
+            centre, factor = robust_scale_statistics(values[:, None])
+            if not (np.isfinite(centre[0]) and np.isfinite(factor[0]) and factor[0] > 0):
+                raise DataError(
+                    f"column {name!r} must have values small enough to scale, got values up to "
+                    f"{float(np.max(np.abs(values))):.3g}. Rescale the column (e.g. divide it "
+                    "by a power of 10)."
+                )
+            return {"mean": float(centre[0]), "scale": float(1 / factor[0]), "clip": CLIP}
+        try:  # exact sums: the same bits however the rows are partitioned
+            mean, std = mean_std(values)
+        except OverflowError:
+            mean = std = math.inf
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise DataError(
+                f"column {name!r} must have values small enough to standardise, got "
+                f"values up to {float(np.max(np.abs(values))):.3g}. Rescale the column "
+                "(e.g. divide it by a power of 10)."
+            )
+        return {"mean": mean, "scale": std if std > 0 else 1.0}
+
     def _fill_value(self, values):
         present = values[~np.isnan(values)]
-        if self.impute == "median":
+        if self.impute in ("median", "indicator"):
             return float(np.median(present))
         if self.impute == "most_frequent":
             uniques, counts = np.unique(present, return_counts=True)
@@ -216,10 +264,14 @@ class TabularPreprocessor:
         for column in self.columns_:
             if column["kind"] == "numeric":
                 names.append(column["name"])
+                if column.get("indicator"):
+                    names.append(f"{column['name']}.missing")
             elif column["kind"] == "date":
                 names.extend(f"{column['name']}.{part}" for part in DATE_PARTS)
             else:
                 names.extend(f"{column['name']}={c}" for c in column["categories"])
+                if column.get("indicator"):
+                    names.append(f"{column['name']}={MISSING_CATEGORY}")
         return names
 
     @property
@@ -231,12 +283,13 @@ class TabularPreprocessor:
         """``(name, start, stop)`` per input column: its block ``[start, stop)`` of the output.
 
         A numeric column is one output feature, a date four, a categorical column one per
-        category.
+        category; a missing-value indicator belongs to its column's block (its last feature).
         """
         groups, start = [], 0
         for column in self.columns_:
             width = {"numeric": 1, "date": len(DATE_PARTS)}.get(column["kind"])
             width = len(column["categories"]) if width is None else width
+            width += bool(column.get("indicator"))
             groups.append((column["name"], start, start + width))
             start += width
         return groups
@@ -254,6 +307,7 @@ class TabularPreprocessor:
         for column in self.columns_:
             name, series = column["name"], frame[column["name"]]
             missing_rows = series.isna().to_numpy()
+            indicator = missing_rows[:, None].astype(float) if column.get("indicator") else None
             if missing_rows.any() and self.impute is None:
                 first = int(np.flatnonzero(missing_rows)[0])
                 raise DataError(
@@ -266,6 +320,8 @@ class TabularPreprocessor:
                 values = np.where(np.isnan(values), column["fill"], values)
                 with np.errstate(over="ignore", invalid="ignore"):
                     scaled = (values - column["mean"]) / column["scale"]
+                if "clip" in column:
+                    scaled = smooth_clip(scaled, column["clip"])
                 if not np.all(np.isfinite(scaled)):
                     first = int(np.flatnonzero(~np.isfinite(scaled))[0])
                     raise DataError(
@@ -282,39 +338,54 @@ class TabularPreprocessor:
                         "--dtype float64."
                     )
                 blocks.append(scaled[:, None])
+                if indicator is not None:
+                    blocks.append(indicator)
             elif column["kind"] == "date":
                 parts = _date_parts(series, name, fill=column["fill"])
                 blocks.append((parts - np.array(column["mean"])) / np.array(column["scale"]))
             else:
                 import pandas as pd
 
+                own = self.impute == "indicator"  # missing: a category of its own, not fill
                 values = series.astype(object).where(series.notna(), column["fill"]).astype(str)
                 codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
+                if own:
+                    codes[missing_rows] = -1
                 one_hot = np.zeros((len(values), len(column["categories"])))
                 known = np.flatnonzero(codes >= 0)
                 one_hot[known, codes[known]] = 1.0
-                if warn_unknown and len(known) < len(values):
-                    unknown = np.flatnonzero(codes < 0)
+                if warn_unknown and len(known) < len(values) - own * int(missing_rows.sum()):
+                    unknown = np.flatnonzero((codes < 0) & ~(own & missing_rows))
                     warnings.warn(
                         f"column {name!r} has {len(unknown)} value(s) not seen in training "
                         f"(first {values.iloc[unknown[0]]!r} at row {_row(series, unknown[0])}); "
                         "they are encoded as all zeros.", UserWarning, stacklevel=2,
                     )
                 blocks.append(one_hot)
+                if indicator is not None:
+                    blocks.append(indicator)
         if not blocks:
             return np.empty((len(frame), 0), dtype=dtype)
         return np.hstack(blocks).astype(dtype, copy=False)
 
     def get_state(self):
-        """Plain-data state for model files."""
-        return {"impute": self.impute, "columns": self.columns_}
+        """Plain-data state for model files (``scaling`` only when not the standard one)."""
+        state = {"impute": self.impute, "columns": self.columns_}
+        if self.scaling != "standard":
+            state["scaling"] = self.scaling
+        return state
 
     @classmethod
     def from_state(cls, state):
         """Rebuild from :meth:`get_state`; raises ValueError for malformed state."""
-        if not isinstance(state, dict) or set(state) != {"impute", "columns"}:
-            raise ValueError("the preprocessing state must have the fields impute and columns.")
-        pre = cls(impute=state["impute"])
+        if not isinstance(state, dict) or not {"impute", "columns"} <= set(state) <= {
+                "impute", "columns", "scaling"}:
+            raise ValueError("the preprocessing state must have the fields impute and columns "
+                             "(and scaling).")
+        if state.get("scaling", "standard") not in SCALINGS or (
+                state["impute"] is not None and state["impute"] not in IMPUTE):
+            raise ValueError("the preprocessing state has an unknown impute or scaling.")
+        pre = cls(impute=state["impute"], scaling=state.get("scaling", "standard"))
         columns = state["columns"]
         if not isinstance(columns, list) or not columns:
             raise ValueError("the preprocessing must list at least one column.")
@@ -386,7 +457,11 @@ def _check_column_state(column):
             raise ValueError(f"invalid preprocessed column {column!r:.200}.")
         return
     fields = numeric if column.get("kind") == "numeric" else categorical
-    if column.get("kind") not in ("numeric", "categorical") or set(column) != set(fields):
+    optional = {"indicator"} | ({"clip"} if column.get("kind") == "numeric" else set())
+    if column.get("kind") not in ("numeric", "categorical") or not (
+            set(fields) <= set(column) <= set(fields) | optional):
+        raise ValueError(f"invalid preprocessed column {column!r:.200}.")
+    if column.get("indicator", True) is not True or ("clip" in column and column["clip"] != CLIP):
         raise ValueError(f"invalid preprocessed column {column!r:.200}.")
     for key, kind in fields.items():
         value = column[key]

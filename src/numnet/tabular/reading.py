@@ -13,7 +13,7 @@ from ..io import NotRegularFileError, atomic_write, open_regular_file
 
 TASKS = ("auto", "classification", "regression")
 MODELS = ("linear", "logistic", "mlp")
-IMPUTE = ("mean", "median", "most_frequent")
+IMPUTE = ("mean", "median", "most_frequent", "indicator")
 MAX_CLASSIFICATION_INTEGERS = 20
 """An integer target with at most this many distinct values is a classification target."""
 
