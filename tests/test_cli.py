@@ -293,12 +293,12 @@ def test_divergence_exits_2_without_saving(capsys, folder):
 
 
 def test_internal_errors_keep_their_traceback(capsys, folder, monkeypatch):
-    import numnet.tabular
+    import numnet.tabular.reading
 
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(numnet.tabular, "read_table", broken)
+    monkeypatch.setattr(numnet.tabular.reading, "read_table", broken)
     with pytest.raises(RuntimeError, match="bug"):  # the console script turns it into exit 1
         main(["train", str(folder / "data.csv"), "-t", "price", "-o", "x.numnet"])
 

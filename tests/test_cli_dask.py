@@ -393,7 +393,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line(here, answer):
 
 
 def test_too_many_workers_are_refused_before_any_starts(here):
-    from numnet.cli.cluster import available_cores
+    from numnet.tabular.dask_client import available_cores
 
     cores = available_cores()
     done = subprocess.run([*COMMAND, "train", "pq", "-t", "label", "-o", "m.numnet",

@@ -500,7 +500,7 @@ except OSError:
 @pytest.fixture(autouse=True)
 def _two_cores(monkeypatch):
     """`cluster-workers` names the machine's core count: 2 here, wherever the tests run."""
-    monkeypatch.setattr("numnet.cli.cluster.available_cores", lambda: 2)
+    monkeypatch.setattr("numnet.tabular.dask_client.available_cores", lambda: 2)
 
 
 CASES.update({

@@ -81,6 +81,13 @@ def _user_errors():
             SchedulerLostError)
 
 
+def _flags(error):
+    """A spec's problems name its fields: on the command line, by their flags."""
+    from ..tabular import SpecError, TrainSpec
+
+    return error.render(TrainSpec.flag) if isinstance(error, SpecError) else error
+
+
 def _one_line(message):
     """An error or warning as one line, with nothing in it that commands the terminal."""
     return " ".join(_printable(message).split())
@@ -180,7 +187,7 @@ def main(argv=None):
         if isinstance(error, _user_errors()) or (
             isinstance(error, ValueError) and _from_estimator(error)
         ):
-            sys.stderr.write(f"error: {_one_line(error)}\n")
+            sys.stderr.write(f"error: {_one_line(_flags(error))}\n")
             code = 2
         else:
             raise

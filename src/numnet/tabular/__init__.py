@@ -6,6 +6,8 @@
 ``preprocessing``  :class:`TabularPreprocessor`: standardised numbers and dates, one-hot text
 ``pipeline``       :class:`TabularPipeline`, what ``numnet train`` saves (a model-file kind)
 ``fitting``        :func:`train_pipeline`: split, preprocessing, estimator, held-out metrics
+``spec``           :class:`TrainSpec`: every option of a training run, checked in one place
+``runs``           :func:`fit`: a spec's run, in memory or on a Dask cluster
 ``evaluation``     :func:`evaluate_pipeline` and :func:`prediction_frame`
 ``explain``        :func:`explain_table`: attributions per original column
 ``plotting``       loss curves, decision regions and attribution charts (matplotlib)
@@ -45,11 +47,15 @@ from .reading import (
     table_format,
     write_table,
 )
+from .runs import fit, max_epochs
 from .sources import is_pattern, read_tables, source_files
+from .spec import TrainSpec
+from .spec_errors import SpecError
 
 __all__ = [
     "DATE_PARTS", "IMPUTE", "MAX_CLASSES", "MAX_LABEL_CHARS", "MODELS", "TASKS", "DataError",
-    "TabularPipeline", "TabularPreprocessor", "check_columns", "check_plain",
+    "SpecError", "TabularPipeline", "TabularPreprocessor", "TrainSpec", "check_columns",
+    "check_plain", "fit", "max_epochs",
     "classification_metrics", "column_kind", "convert_numeric_text", "estimator_class",
     "evaluate_pipeline", "explain_table", "f1_labels", "infer_task", "numbers_from_text",
     "parse_columns", "permutation_table", "prediction_frame", "read_table", "read_tables",
