@@ -257,6 +257,92 @@ def test_regression_pipeline_maps_the_target_back():
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-10)
 
 
+def _better_by_default(task, dtype):
+    """A pipeline with missing-value indicators and robust scaling, fitted by hand."""
+    from numnet import MLPClassifier, MLPRegressor
+    from numnet.tabular.pipeline import TabularPipeline
+    from numnet.tabular.preprocessing import TabularPreprocessor
+
+    table = _table(np.random.default_rng(0))
+    table.loc[11, "size"] = 5000.0  # an outlier: the smooth clip matters
+    pre = TabularPreprocessor(impute="indicator", scaling="robust").fit(
+        table, ["x", "city", "size"])
+    assert pre.feature_names_out_ == ["x", "x.missing", "city=Lyon", "city=Nice",
+                                      "city=Paris", "city=(missing)", "size"]
+    X = pre.transform(table, dtype=np.dtype(dtype))
+    if task == "classification":
+        estimator = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+        estimator.fit(X, table["label"].to_numpy())
+        return TabularPipeline(pre, estimator, target="label", task=task, dtype=dtype)
+    y = table["price"].to_numpy()
+    scaler = {"mean": float(y.mean()), "scale": float(y.std())}
+    estimator = MLPRegressor(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    estimator.fit(X, (y - scaler["mean"]) / scaler["scale"])
+    return TabularPipeline(pre, estimator, target="price", task=task, dtype=dtype,
+                           target_scaler=scaler)
+
+
+def _rows_with_missing_values():
+    import pandas as pd
+
+    # every kind of missing value: in a column with an indicator (x, city) and without (size),
+    # alone and together; an unseen category; outliers past the clip on both sides
+    return pd.DataFrame({
+        "x": [0.1, np.nan, -2.0, 1.5, np.nan, 40.0, -1e6],
+        "city": ["Nice", "Lille", None, "Paris", None, "Lyon", None],
+        "size": [50.0, 70.0, np.nan, 30.0, np.nan, 1e9, 80.0],
+    })
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_missing_indicators_and_robust_scaling_match_predict(task, dtype):
+    pipe = _better_by_default(task, dtype)
+    rows = _rows_with_missing_values()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the unseen city
+        expected = pipe.predict(rows)
+        features = pipe.transform(rows)
+        proba = pipe.predict_proba(rows) if task == "classification" else None
+    assert features[:, 1].tolist() == [0, 1, 0, 0, 1, 0, 0]        # x.missing
+    assert features[:, 5].tolist() == [0, 0, 1, 0, 1, 0, 1]        # city=(missing)
+    assert np.abs(features[:, [0, 6]]).max() <= 3                    # clipped
+    model = to_onnx(pipe)
+    onnx.checker.check_model(model, full_check=True)
+    used = {node.op_type for node in model.graph.node}
+    assert {"IsNaN", "Where", "Sqrt", "Mul", "Div", "Cast", "LabelEncoder"} <= used
+    out = run(model, pipeline_inputs(pipe, rows))
+    tol = TOL[np.dtype(dtype).type]
+    if task == "classification":
+        assert out["label"].tolist() == expected.tolist()  # every row gets a class
+        np.testing.assert_allclose(out["probabilities"], proba, rtol=tol, atol=tol)
+    else:
+        assert not np.isnan(out["variable"]).any()
+        np.testing.assert_allclose(out["variable"][:, 0], expected, rtol=tol)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_smooth_clip_in_the_graph_is_numnets_bit_for_bit():
+    from numnet.functional import smooth_clip
+
+    pipe = _better_by_default("regression", "float64")
+    rows = _rows_with_missing_values()
+    g_inputs = pipeline_inputs(pipe, rows)
+    model = to_onnx(pipe)
+    # expose the preprocessed features of the graph and compare them with transform's
+    features = next(n.output[0] for n in model.graph.node if n.op_type == "Concat")
+    model.graph.output.append(onnx.helper.make_tensor_value_info(
+        features, onnx.TensorProto.DOUBLE, [None, 7]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pipe.transform(rows)
+    np.testing.assert_array_equal(run(model, g_inputs)[features], expected)
+    column = pipe.preprocessor.columns_[2]
+    z = (1e9 - column["mean"]) / column["scale"]
+    assert expected[5, 6] == smooth_clip(np.array([z]), 3.0)[0]
+
+
 def test_pipeline_with_a_date_column_is_refused():
     import pandas as pd
 
@@ -345,6 +431,31 @@ def test_numnet_export_matches_numnet_predict_on_the_raw_csv(capsys, tmp_path):
     assert got["label"].tolist() == expected["prediction"].tolist()
     proba = expected[[f"proba_{c}" for c in pipe.classes_]].to_numpy()
     np.testing.assert_allclose(got["probabilities"], proba, rtol=1e-10)  # CSV: 17 digits
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numnet_export_with_missing_indicators_scores_every_row_as_predict(capsys, tmp_path):
+    # --impute indicator: missing values in training and at prediction, in numbers and text;
+    # every row gets a class (imputed in the graph, as the model does)
+    import pandas as pd
+
+    _table(np.random.default_rng(0)).drop(columns="price").to_csv(tmp_path / "train.csv",
+                                                                    index=False)
+    _rows_with_missing_values().to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "m.numnet"
+    assert _cli(capsys, "train", tmp_path / "train.csv", "--target", "label", "--impute",
+                "indicator", "--epochs", "20", "--hidden", "8", "-q", "-o", model)[0] == 0
+    pipe = numnet.load(model)
+    assert pipe.preprocessor.feature_names_out_[:2] == ["x", "x.missing"]
+    assert _cli(capsys, "export", model, "-o", tmp_path / "m.onnx", "-q")[0] == 0
+    code, out, _ = _cli(capsys, "predict", model, tmp_path / "new.csv", "--proba", "-q")
+    assert code == 0
+    expected = pd.read_csv(io.StringIO(out))
+    got = run(onnx.load(tmp_path / "m.onnx"),
+              pipeline_inputs(pipe, pd.read_csv(tmp_path / "new.csv")))
+    assert got["label"].tolist() == expected["prediction"].tolist()
+    proba = expected[[f"proba_{c}" for c in pipe.classes_]].to_numpy()
+    np.testing.assert_allclose(got["probabilities"], proba, rtol=1e-10)
 
 
 def test_numnet_export_errors_are_one_line(capsys, tmp_path):

@@ -4,11 +4,17 @@ One graph input per original column, named as the column, shape (n_samples, 1):
 
 - a numeric column is ``tensor(double)``; NaN marks a missing value, filled with the training
   fill value (``--impute``), then ``(x - mean) / scale`` in float64, as numnet computes it;
+  with robust scaling the smooth clip follows, ``z / sqrt(1 + (z / clip)**2)``, and with
+  ``--impute indicator`` a column that had missing values in training adds its 0/1 indicator
+  (``IsNaN`` cast to double) right after it;
 - a categorical column is ``tensor(string)``; the empty string marks a missing value (what
   pandas reads an empty cell as), filled with the most frequent training category (without
-  ``--impute``, the block is NaN: the row cannot be scored, as ``numnet predict`` refuses it). An
-  ``ai.onnx.ml`` ``LabelEncoder`` maps each category to its index (an unseen one to -1), and
-  ``Equal`` against ``0..k-1`` gives the one-hot block (all zeros for an unseen category);
+  ``--impute``, the block is NaN: the row cannot be scored, as ``numnet predict`` refuses it;
+  with ``--impute indicator``, missing is a category of its own: zeros in the block, and a 1
+  in the ``(missing)`` column that ends the block when the column had missing values in
+  training). An ``ai.onnx.ml`` ``LabelEncoder`` maps each category to its index (an unseen one
+  to -1), and ``Equal`` against ``0..k-1`` gives the one-hot block (all zeros for an unseen
+  category);
 - a date column is refused: its four features come from calendar arithmetic on parsed dates,
   which ONNX has no operator for.
 
@@ -47,9 +53,11 @@ def add_pipeline(g, pipe, dtype):
     for column in columns:  # the inputs first: they keep the columns' exact names
         g.add_input(column["name"], np.float64 if column["kind"] == "numeric" else object,
                     [None, 1])
-    imputed = pipe.preprocessor.impute is not None
-    blocks = [(_numeric if column["kind"] == "numeric" else _categorical)(g, column, imputed)
-              for column in columns]
+    impute = pipe.preprocessor.impute
+    blocks = []
+    for column in columns:
+        blocks.extend((_numeric if column["kind"] == "numeric" else _categorical)(
+            g, column, impute))
     features = blocks[0] if len(blocks) == 1 else g.op("Concat", blocks, "features", axis=1)
     if np.dtype(dtype) != np.float64:
         features = g.op("Cast", [features], "features_cast",
@@ -70,36 +78,56 @@ def add_pipeline(g, pipe, dtype):
         g.add_output(g.free_name(name, "_output"), node, kind, shape)
 
 
-def _numeric(g, column, imputed):
+def _numeric(g, column, impute):
+    """The column's features: the scaled value, then its missing indicator if it has one."""
     x = column["name"]
-    if imputed:
+    missing = None
+    if impute is not None:
         missing = g.op("IsNaN", [x], f"{x}_missing")
         x = g.op("Where", [missing, g.const([column["fill"]], f"{x}_fill", np.float64), x],
                  f"{x}_filled")
     centred = g.op("Sub", [x, g.const([column["mean"]], f"{x}_mean", np.float64)],
                    f"{x}_centred")
-    return g.op("Div", [centred, g.const([column["scale"]], f"{x}_scale", np.float64)],
-                f"{x}_scaled")
+    scaled = g.op("Div", [centred, g.const([column["scale"]], f"{x}_scale", np.float64)],
+                  f"{x}_scaled")
+    if "clip" in column:  # z / sqrt(1 + (z / clip)**2), in numnet.functional.smooth_clip's order
+        ratio = g.op("Div", [scaled, g.const([column["clip"]], f"{x}_clip", np.float64)],
+                     f"{x}_ratio")
+        squared = g.op("Mul", [ratio, ratio], f"{x}_ratio_squared")
+        plus_one = g.op("Add", [squared, g.const([1.0], f"{x}_one", np.float64)],
+                        f"{x}_ratio_plus_one")
+        root = g.op("Sqrt", [plus_one], f"{x}_root")
+        scaled = g.op("Div", [scaled, root], f"{x}_clipped")
+    if not column.get("indicator"):
+        return [scaled]
+    return [scaled, g.op("Cast", [missing], f"{x}_indicator", to=g.TensorProto.DOUBLE)]
 
 
-def _categorical(g, column, imputed):
+def _categorical(g, column, impute):
+    """The one-hot block, then the ``(missing)`` column if the column has an indicator."""
     name, categories = column["name"], column["categories"]
+    own = impute == "indicator"  # missing: a category of its own (zeros here), not the fill
     keys, values = list(categories), list(range(len(categories)))
     missing = MISSING_TEXT not in categories
-    if missing:  # filled (--impute), or NaN: a row the model cannot score
+    if missing:  # filled (--impute), its own category, or NaN: a row the model cannot score
         keys.append(MISSING_TEXT)
-        values.append(categories.index(column["fill"]) if imputed else MISSING_CODE)
+        values.append(categories.index(column["fill"]) if impute is not None and not own
+                      else MISSING_CODE)
     codes = g.op("LabelEncoder", [name], f"{name}_code", domain="ai.onnx.ml",
                  keys_strings=keys, values_int64s=values, default_int64=-1)
     hot = g.op("Equal", [codes, g.const(np.arange(len(categories)), f"{name}_codes",
                                         np.int64)], f"{name}_equal")
     hot = g.op("Cast", [hot], f"{name}_onehot", to=g.TensorProto.DOUBLE)
-    if missing and not imputed:
+    if missing and impute is None:
         absent = g.op("Equal", [codes, g.const([MISSING_CODE], f"{name}_missing_code",
                                                np.int64)], f"{name}_missing")
         hot = g.op("Where", [absent, g.const([np.nan], f"{name}_nan", np.float64), hot],
                    f"{name}_onehot_or_nan")
-    return hot
+    if not column.get("indicator"):
+        return [hot]
+    absent = g.op("Equal", [codes, g.const([MISSING_CODE], f"{name}_missing_code", np.int64)],
+                  f"{name}_missing")
+    return [hot, g.op("Cast", [absent], f"{name}_indicator", to=g.TensorProto.DOUBLE)]
 
 
 def pipeline_inputs(pipe, frame):
