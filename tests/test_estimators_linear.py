@@ -408,3 +408,53 @@ def test_one_class_is_rejected():
     msg = "y of LogisticRegression must contain at least 2 classes, got 1 class: 'a'."
     with pytest.raises(ValueError, match=re.escape(msg)):
         LogisticRegression().fit(np.ones((3, 2)), ["a", "a", "a"])
+
+
+# --- the resolved solver: the rule fit applies, stated by the estimator -----------------------
+
+
+@pytest.mark.parametrize("params, X, dask, expected", [
+    ({}, None, False, "lstsq"),
+    ({}, "sparse", False, "cholesky"),
+    ({"alpha": 1.0, "l1_ratio": 0.5}, None, False, "gd"),
+    ({"alpha": 0.0, "l1_ratio": 0.5}, None, False, "lstsq"),   # no penalty: no L1 part
+    ({"dp_epsilon": 1.0, "learning_rate_init": 0.01}, None, False, "adam"),
+    ({}, None, True, "lbfgs"),
+    ({"alpha": 1.0, "l1_ratio": 1.0}, None, True, "gd"),
+    ({"solver": "sgd"}, "sparse", False, "sgd"),
+    ({"solver": "lbfgs"}, None, True, "lbfgs"),
+])
+def test_linear_regression_states_its_resolved_solver(params, X, dask, expected):
+    import scipy.sparse as sp
+
+    rows = sp.csr_matrix(np.eye(3)) if X == "sparse" else None
+    assert LinearRegression(**params).resolved_solver(rows, dask=dask) == expected
+
+
+def test_resolved_solver_is_the_one_fit_runs(monkeypatch):
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    ran = []
+    monkeypatch.setattr(LinearRegression, "_solve_exact",
+                        lambda self, X, Y, w, p: ran.append(p.solver) or History(loss=[0.0]))
+    for params in ({}, {"alpha": 0.1, "l1_ratio": 0.0}):
+        model = LinearRegression(**params)
+        model.fit(X, y)
+        assert ran[-1] == model.resolved_solver(X) == "lstsq"
+    model = LinearRegression(alpha=0.1, l1_ratio=0.5, max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    assert ran == ["lstsq", "lstsq"] and model.resolved_solver(X) == "gd"
+
+
+def test_resolved_solver_refuses_what_fit_refuses_and_names_the_others():
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match=re.escape(
+            "solver of LinearRegression must be one of {'cholesky', 'lbfgs', 'gd', 'sgd', "
+            "'adam'} for sparse X, got 'lstsq'")):
+        LinearRegression(solver="lstsq").resolved_solver(sp.csr_matrix(np.eye(2)))
+    assert LogisticRegression().resolved_solver() == "lbfgs"
+    assert LogisticRegression(solver="sgd").resolved_solver(dask=True) == "sgd"
+    from numnet import MLPClassifier, MLPRegressor
+
+    assert MLPClassifier().resolved_solver() == MLPRegressor().resolved_solver() == "adam"

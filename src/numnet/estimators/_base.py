@@ -61,67 +61,13 @@ from ..privacy.accounting import check_delta
 from ..regularizers import ElasticNet
 from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
-from ._checks import CHECKS, check_sample_weight, check_table, make_rng
-from ._dask import fit_dask, is_dask_collection
+from ._checks import CHECKS, _check_private, _private, check_sample_weight, check_table, make_rng
+from ._dask import fit_dask, is_dask_collection, resolve_dask_solver
 from ._rule import _EpochRule
 from ._views import _FittedViews
 
 _STOCHASTIC = ("sgd", "adam")
 _EXACT = ("lstsq", "cholesky")
-_PRIVATE_SOLVERS = ("adam", "sgd")   # the solvers DP-SGD can run: mini-batch, one step a batch
-
-
-def _private(p):
-    """Whether the validated parameters ask for a differentially private fit."""
-    return getattr(p, "dp_epsilon", None) is not None or getattr(
-        p, "dp_noise_multiplier", None) is not None
-
-
-def _check_private(p, cls, incremental):
-    """Refuse what DP-SGD cannot do, or what would act on private data outside its guarantee."""
-    if p.dp_epsilon is not None and p.dp_noise_multiplier is not None:
-        raise ValueError(
-            f"dp_noise_multiplier of {cls} must be None when dp_epsilon is given, got "
-            f"{p.dp_noise_multiplier!r}. Give the privacy budget (dp_epsilon) or the noise "
-            "(dp_noise_multiplier), not both."
-        )
-    if p.solver not in _PRIVATE_SOLVERS and p.solver != "auto":   # LinearRegression: adam
-        raise ValueError(
-            f"solver of {cls} must be one of {{'adam', 'sgd'}} to train with differential "
-            f"privacy, got {p.solver!r}. DP-SGD clips and noises each mini-batch gradient; "
-            "L-BFGS, the exact solvers and full-batch 'gd' cannot be made private this way."
-        )
-    if p.early_stopping:
-        raise ValueError(
-            f"early_stopping of {cls} must be False with differential privacy, got True. "
-            "Stopping on a validation score computed from private rows is outside the "
-            "guarantee; train a fixed max_iter epochs."
-        )
-    if p.learning_rate != "constant":
-        raise ValueError(
-            f"learning_rate of {cls} must be 'constant' with differential privacy, got "
-            f"{p.learning_rate!r}. The other schedules follow the training loss, which is "
-            "computed from the private rows without noise."
-        )
-    if p.learning_rate_init == "auto" and p.solver == "sgd":
-        raise ValueError(
-            f"learning_rate_init of {cls} must be a number with solver='sgd' and differential "
-            "privacy, got 'auto'. 'auto' computes the step from the largest eigenvalue of X, "
-            "outside the guarantee."
-        )
-    if getattr(p, "class_weight", None) == "balanced":
-        raise ValueError(
-            f"class_weight of {cls} must not be 'balanced' with differential privacy. Its "
-            "weights come from the class counts of the private rows; pass fixed weights (a "
-            "dict) instead."
-        )
-    if incremental:
-        raise ValueError(
-            f"{cls}.partial_fit cannot train with differential privacy: the accountant "
-            "composes the epochs of one fit. Use fit()."
-        )
-
-
 def _stochastic_solver(estimator):
     """available_if condition of partial_fit: only the mini-batch solvers continue by epochs."""
     if estimator.solver not in _STOCHASTIC:
@@ -262,6 +208,29 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
 
     def _check_raw_targets(self, y):
         """Subclass hook: checks of y that come before scikit-learn's own (clearer words)."""
+
+    def resolved_solver(self, X=None, *, dask=False):
+        """The solver ``fit(X, y)`` runs: ``solver``, with 'auto' resolved as ``fit`` does.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, dask collection or None, default=None
+            Only its kind matters: None is dense rows in memory.
+        dask : bool, default=False
+            Resolve for dask input (data-parallel) without a collection at hand.
+
+        Returns
+        -------
+        str
+            LinearRegression's 'auto' is 'adam' with differential privacy, 'gd' with an L1
+            part, else 'lstsq' ('cholesky' for sparse X); on dask input 'gd' with an L1 part,
+            else 'lbfgs'. Every other solver is itself.
+        """
+        p = self._validate_params()
+        if dask or is_dask_collection(X):
+            return resolve_dask_solver(p)
+        self._resolve_solver(p, X)
+        return p.solver
 
     # --- fit -----------------------------------------------------------------------------------
 

@@ -78,11 +78,17 @@ def _feature_names(X):
     return np.asarray(list(columns), dtype=object)
 
 
+def resolve_dask_solver(p):
+    """The solver on dask input: 'auto' is 'gd' with an L1 part, else 'lbfgs'."""
+    if p.solver == "auto":
+        return "gd" if p.l1_ratio_effective else "lbfgs"
+    return p.solver
+
+
 def _check_dask_params(est, p, incremental):
     cls = type(est).__name__
     solvers = est._dask_solvers
-    if p.solver == "auto":
-        p.solver = "gd" if p.l1_ratio_effective else "lbfgs"
+    p.solver = resolve_dask_solver(p)
     if p.solver not in solvers:
         raise ValueError(
             f"solver of {cls} must be one of {{{', '.join(map(repr, solvers))}}} for dask "
