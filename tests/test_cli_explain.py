@@ -107,6 +107,35 @@ def test_regression_saliency_and_permutation(capsys, folder):
                                    "column is shuffled")
 
 
+def test_a_model_with_missing_indicators_explains_rows_with_missing_values(capsys, folder):
+    frame = pd.read_csv(folder / "data.csv")
+    frame.loc[::5, "x1"] = np.nan
+    frame.loc[::7, "city"] = None
+    frame.to_csv(folder / "gappy.csv", index=False)
+    model = folder / "gappy.numnet"
+    code, _, err = run(capsys, "train", folder / "gappy.csv", "-t", "label", "-o", model,
+                       "--impute", "indicator", "--features", "x1,x2,noise,city", "--hidden",
+                       "8", "--activation", "tanh", "--epochs", "50", "-q")
+    assert code in (0, None), err
+    out_csv = folder / "gappy_why.csv"
+    code, _, err = run(capsys, "explain", model, folder / "gappy.csv", "-o", out_csv)
+    assert code in (0, None), err
+    table = pd.read_csv(out_csv)
+    # x1.missing and city=(missing) are part of their columns' attributions
+    assert list(table.columns) == ["row", "target", "x1", "x2", "noise", "city", "output",
+                                   "baseline_output", "delta"]
+    attributions = table[["x1", "x2", "noise", "city"]].to_numpy()
+    change = (table["output"] - table["baseline_output"]).to_numpy()
+    np.testing.assert_allclose(attributions.sum(axis=1) - change, table["delta"], atol=1e-9)
+    assert np.abs(table["delta"]).max() < 1e-6 * max(1, np.abs(change).max())
+    code, out, err = run(capsys, "explain", model, folder / "gappy.csv", "-m", "saliency",
+                         "--json")
+    assert code in (0, None), err
+    names = list(json.loads(out)["mean_abs_attribution"])
+    assert sorted(names) == sorted(numnet.load(model).preprocessor.feature_names_out_)
+    assert {"x1.missing", "city=(missing)"} <= set(names)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--rows", "0"], "--rows must be comma-separated row numbers from 1 to 300 (1 is the first "
                       "line after the header), got '0'."),

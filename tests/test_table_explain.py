@@ -126,3 +126,76 @@ def test_expected_gradients_and_permutation_importance_per_column(houses):
     with pytest.raises(DataError, match=re.escape(
             "--method permutation needs the target column 'price' in the data")):
         permutation_table(pipe, houses.drop(columns="price"))
+
+
+# ------------------------------------------- missing-value indicators and robust scaling
+
+
+@pytest.fixture(scope="module")
+def gappy(houses):
+    """A regression pipeline with impute="indicator" and scaling="robust", fitted by hand."""
+    from numnet import MLPRegressor
+    from numnet.tabular.pipeline import TabularPipeline
+    from numnet.tabular.preprocessing import TabularPreprocessor
+
+    frame = houses.drop(columns="built").copy()
+    frame.loc[::7, "size"] = np.nan
+    frame.loc[3::11, "city"] = None
+    frame.loc[5, "noise"] = 40.0  # an outlier, deep in the smooth clip
+    pre = TabularPreprocessor(impute="indicator", scaling="robust").fit(
+        frame, ["size", "city", "noise"])
+    y = frame["price"].to_numpy()
+    scaler = {"mean": float(y.mean()), "scale": float(y.std())}
+    estimator = MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", max_iter=300,
+                             random_state=0)
+    estimator.fit(pre.transform(frame), (y - scaler["mean"]) / scaler["scale"])
+    pipe = TabularPipeline(pre, estimator, target="price", task="regression",
+                           target_scaler=scaler)
+    return pipe, frame
+
+
+def test_a_missing_indicator_adds_to_its_columns_attribution(gappy):
+    pipe, frame = gappy
+    assert pipe.preprocessor.feature_names_out_ == [
+        "size", "size.missing", "city=oslo", "city=paris", "city=rome", "city=(missing)",
+        "noise"]
+    rows = frame.iloc[:15]  # rows 0, 7, 14 miss their size, rows 3 and 14 their city
+    result = explain_table(pipe, rows)
+    assert result.feature_names == ["size", "city", "noise"]
+    X = pipe.transform(rows)
+    encoded = integrated_gradients(pipe.estimator, X, baseline=X.mean(axis=0))
+    scale = pipe.target_scaler["scale"]
+    for column, (start, stop) in enumerate([(0, 2), (2, 6), (6, 7)]):
+        np.testing.assert_allclose(result.values[:, column],
+                                    encoded.values[:, start:stop].sum(axis=1) * scale,
+                                    rtol=1e-12)
+    change = result.output - result.baseline_output
+    assert np.max(np.abs(result.delta)) < 1e-6 * np.max(np.abs(change))
+    np.testing.assert_allclose(result.output, pipe.predict(rows), rtol=1e-10)
+    # the baseline's indicator is the share of missing values in the rows explained
+    assert X.mean(axis=0)[1] == 3 / 15
+    product = explain_table(pipe, rows, method="gradient-x-input")
+    assert product.feature_names == ["size", "city", "noise"]
+
+
+def test_gradients_of_a_clipped_column_use_the_smooth_clips_derivative(gappy):
+    pipe, frame = gappy
+    rows = frame.iloc[[1, 2, 4, 5, 6]]  # every size present; row 5 holds the noise outlier
+    result = explain_table(pipe, rows, method="saliency")
+    assert result.feature_names == pipe.preprocessor.feature_names_out_
+    assert result.values.shape == (5, 7)
+    # d price / d raw value by finite differences through the whole pipeline, for both
+    # clipped columns, the outlier (dx'/dz = 1 / 257**1.5 for z = 48) included
+    for name, feature in (("size", 0), ("noise", 6)):
+        step = 1e-4 * pipe.preprocessor.columns_[feature and 2]["scale"]
+        up, down = rows.copy(), rows.copy()
+        up[name] += step
+        down[name] -= step
+        numeric = (pipe.predict(up) - pipe.predict(down)) / (2 * step)
+        np.testing.assert_allclose(result.values[:, feature], numeric, rtol=1e-5)
+    # an indicator and a one-hot feature: per unit of the 0/1 value (factor 1)
+    raw = saliency(pipe.estimator, pipe.transform(rows))
+    np.testing.assert_allclose(result.values[:, 1:6],
+                               raw.values[:, 1:6] * pipe.target_scaler["scale"], rtol=1e-12)
+    smooth = explain_table(pipe, rows, method="smoothgrad", n_samples=8, random_state=0)
+    assert smooth.values.shape == (5, 7) and np.all(np.isfinite(smooth.values))

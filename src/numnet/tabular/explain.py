@@ -6,19 +6,28 @@ four features and one-hot encodes text columns before its estimator sees them. T
 
 - additive methods (integrated gradients, gradient x input, expected gradients) are summed over
   each column's encoded features, so a categorical column gets one attribution, and the
-  completeness ``delta`` is unchanged (the sum over all features is the same);
+  completeness ``delta`` is unchanged (the sum over all features is the same); a
+  missing-value indicator (``impute="indicator"``: ``x.missing``, ``city=(missing)``) is part
+  of its column's block, so it adds to its column's attribution;
 - an attribution does not depend on the units of a feature (``(x - x') * dF/dx`` is the same
-  for ``x`` and for ``(x - mean) / scale``), so standardised and raw columns get the same one;
+  for ``x`` and for ``(x - mean) / scale``), so standardised and raw columns get the same one.
+  A column under robust scaling is attributed through its smoothly clipped feature
+  ``x' = z / sqrt(1 + (z / 3)**2)``: the straight path of integrated gradients runs in that
+  encoded space, as the model sees it;
 - gradients (saliency, SmoothGrad) are per encoded feature, numeric ones in raw units
-  (``dF/dx = dF/dz / scale``), since a gradient cannot be summed over one-hot features;
+  (``dF/dx = dF/dz / scale``, and for a smoothly clipped one
+  ``dF/dx = dF/dx' * (1 + (z / 3)**2) ** -1.5 / scale``, the chain rule at the row's value),
+  since a gradient cannot be summed over one-hot features; a one-hot feature and a missing
+  indicator are 0/1 values, reported per unit of that value (as if its scale were 1);
 - for a regression target standardised by ``numnet train``, outputs and attributions are in
   the target's own units (multiplied by its scale).
 
 The default baseline is the average encoded row of ``background`` (the table explained,
 unless another is given): the mean of each numeric and date feature, and for a text column the
-share of each category. Integrated gradients then explain how a row's output differs from that
-of an average row. ("No category", the all-zero encoding of a text column, is a value the model
-never saw in training; against it an irrelevant text column can get a large attribution.)
+share of each category (for an indicator: the share of missing values). Integrated gradients
+then explain how a row's output differs from that of an average row. ("No category", the
+all-zero encoding of a text column, is a value the model never saw in training; against it an
+irrelevant text column can get a large attribution.)
 """
 
 import numpy as np
@@ -101,7 +110,7 @@ def explain_table(pipeline, frame, *, method="integrated-gradients", target=None
                                   for _, start, stop in groups], axis=1)
         names = [name for name, _, _ in groups]
     else:
-        result.values = result.values / _feature_scales(pipeline.preprocessor)
+        result.values = result.values * _raw_unit_factors(pipeline.preprocessor, X)
     result.feature_names = names
     if pipeline.target_scaler is not None:
         _to_target_units(result, pipeline.target_scaler)
@@ -161,17 +170,26 @@ def _baseline_rows(pipeline, baseline, n_rows):
     return rows[0] if rows.shape[0] == 1 else rows
 
 
-def _feature_scales(preprocessor):
-    """The scale each encoded feature was divided by (1 for one-hot features)."""
-    scales = []
-    for column in preprocessor.columns_:
+def _raw_unit_factors(preprocessor, X):
+    """``d(encoded feature) / d(raw value)`` per row of ``X`` and encoded feature.
+
+    ``1 / scale`` for a standardised number or date part; for a smoothly clipped number
+    ``x' = z / sqrt(1 + (z / a)**2)`` also ``dx'/dz = (1 + (z / a)**2) ** -1.5``, which is
+    ``(1 - (x' / a)**2) ** 1.5`` in terms of the encoded value; 1 for a one-hot feature and a
+    missing-value indicator (0/1 values with no raw unit).
+    """
+    factors = np.ones(X.shape)
+    for column, (_, start, _) in zip(preprocessor.columns_, preprocessor.feature_groups_,
+                                     strict=True):
         if column["kind"] == "numeric":
-            scales.append(column["scale"])
+            factor = 1.0 / column["scale"]
+            if "clip" in column:
+                ratio = np.asarray(X[:, start], dtype=np.float64) / column["clip"]
+                factor = factor * np.maximum(1.0 - ratio * ratio, 0.0) ** 1.5
+            factors[:, start] = factor
         elif column["kind"] == "date":
-            scales.extend(column["scale"])
-        else:
-            scales.extend([1.0] * len(column["categories"]))
-    return np.asarray(scales)
+            factors[:, start:start + len(column["scale"])] = 1.0 / np.asarray(column["scale"])
+    return factors
 
 
 def _to_target_units(result, scaler):
