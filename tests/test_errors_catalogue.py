@@ -202,6 +202,12 @@ def save_diverged(folder):
     nn.save(net, folder / "diverged.numnet")
 
 
+def save_unregistered_layer(folder):
+    swish = type("Swish", (nn.Layer,), {"__module__": "model"})  # a user's own, unregistered
+    nn.save(nn.Sequential([nn.Dense(1), swish()]).build(2, random_state=0),
+            folder / "swish.numnet")
+
+
 def pickle_file(folder):
     (folder / "model.pkl").write_bytes(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
     nn.load("model.pkl")
@@ -264,6 +270,7 @@ CASES = {
                    ["train", "data.csv", "-t", "price", "--solver", "sgd", "--learning-rate",
                     "1e6", "--epochs", "5", "--hidden", "4", "-o", "diverged.numnet"]),
     "save-non-finite": (save_diverged, None),
+    "save-unregistered-layer": (save_unregistered_layer, None),
     "damaged-file": (lambda: nn.load("damaged.numnet"),
                      ["evaluate", "damaged.numnet", "data.csv"]),
     "pickle-file": (pickle_file, None),
