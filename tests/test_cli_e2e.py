@@ -102,7 +102,7 @@ def test_errors_are_one_line_with_exit_code_2(flowers):
 
 
 def test_internal_errors_exit_1_with_a_traceback(flowers):
-    code = ("import sys, numnet.tabular as t\n"
+    code = ("import sys, numnet.tabular.reading as t\n"
             "def broken(*a, **k): raise RuntimeError('internal bug')\n"
             "t.read_table = broken\n"
             "from numnet.cli import main\n"

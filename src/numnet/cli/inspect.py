@@ -2,6 +2,7 @@
 
 import json
 import math
+import shlex
 import textwrap
 
 import typer
@@ -32,7 +33,7 @@ def inspect(
 
     obj = _load_model(model)
     metadata = read_metadata(model)
-    description = _describe(obj, metadata)
+    description = _describe(obj, metadata, model)
     if as_json:
         typer.echo(json.dumps(description, indent=2, default=str))
         return
@@ -50,6 +51,8 @@ def inspect(
     if "settings" in description and description["settings"]:
         typer.echo("training options: " + " ".join(
             _escaped(_flag(k, v)) for k, v in description["settings"].items()))
+    if description.get("command"):
+        typer.echo(f"command: {_escaped(description['command'])}")
     if "preprocessing" in description:
         pre = description["preprocessing"]
         typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
@@ -90,7 +93,7 @@ def _flag(option, value):
         return flag if value else f"--no-{flag[2:]}"
     if isinstance(value, (list, tuple)):
         value = ",".join(str(v) for v in value)
-    return f"{flag} {value}"
+    return f"{flag} {shlex.quote(str(value))}"
 
 
 def _fmt(value):
@@ -161,7 +164,22 @@ def _privacy(estimator, pipeline):
             "covers": covers, "not_covered": not_covered}
 
 
-def _describe(obj, metadata):
+def _command(info, model):
+    """The ``numnet train`` command that retrains the model, writing ``model``.
+
+    None for files from before the spec. The checkpoint options are left out: they do not
+    change the model.
+    """
+    from ..tabular import TrainSpec
+
+    if "spec" not in info:
+        return None
+    spec = TrainSpec.from_dict(info["spec"]).replace(checkpoint_dir=None,
+                                                     checkpoint_every=None, resume=False)
+    return spec.to_args(output=model)
+
+
+def _describe(obj, metadata, model=None):
     from ..network import Sequential
     from ..tabular import DATE_PARTS, TabularPipeline
 
@@ -192,6 +210,7 @@ def _describe(obj, metadata):
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
+        description["command"] = _command(obj.info, model)
         description["metrics"] = obj.info.get("metrics", {})
         description["kept"] = _kept({**obj.info, "history": _history_summary(
             getattr(obj.estimator, "history_", None))}) if isinstance(

@@ -12,6 +12,7 @@ from ..io.codec import KINDS, TAG, register_kind
 from .evaluation import evaluate_pipeline
 from .preprocessing import TabularPreprocessor
 from .reading import TASKS, DataError
+from .spec import TrainSpec
 
 
 class TabularPipeline:
@@ -141,6 +142,12 @@ def _check_info(info):
             and numbers(curve["val_loss"]) and numbers(curve["val_metric"])
             and isinstance(curve["metric_name"], str))):
         raise ValueError("a pipeline's validation curve must hold lists of numbers.")
+    if "spec" in info:  # the run that trained it (files from before have none)
+        try:
+            TrainSpec.from_dict(info["spec"])
+        except ValueError as error:
+            raise ValueError(f"a pipeline's training specification is not valid: {error}") \
+                from None
 
 
 
