@@ -333,3 +333,85 @@ def test_an_unseen_category_is_warned_about_once(capsys, folder, tmp_path):
     assert code == 0
     assert err == ("warning: column 'city' has 1 value(s) not seen in training (first 'lima2' "
                    "at row 1); they are encoded as all zeros.\n")
+
+
+# ----------------------------------------------- missing-value indicators and robust scaling
+
+
+@pytest.fixture(scope="module")
+def robust_pipeline():
+    """impute="indicator" and scaling="robust": numbers for a hand-checked trace."""
+    from numnet import MLPRegressor
+    from numnet.tabular.pipeline import TabularPipeline
+    from numnet.tabular.preprocessing import TabularPreprocessor
+
+    frame = pd.DataFrame({"x": [1.0, np.nan, 3.0, 100.0, 5.0, 4.0],
+                          "city": ["oslo", None, "rome", "oslo", "rome", "rome"],
+                          "price": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    pre = TabularPreprocessor(impute="indicator", scaling="robust").fit(frame, ["x", "city"])
+    estimator = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    estimator.fit(pre.transform(frame), frame["price"].to_numpy())
+    return TabularPipeline(pre, estimator, target="price", task="regression"), frame
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_trace_shows_the_missing_indicator_and_the_smooth_clip(robust_pipeline):
+    from numnet.tabular.trace import trace_row
+
+    pipe, frame = robust_pipeline
+    # x filled with the median 4 -> [1, 4, 3, 100, 5, 4]: median 4, quartiles 3.25 and 4.75
+    assert pipe.preprocessor.columns_[0] == {"name": "x", "kind": "numeric", "fill": 4.0,
+                                             "mean": 4.0, "scale": 1.5, "clip": 3.0,
+                                             "indicator": True}
+    new = pd.DataFrame({"x": [np.nan, 100.0], "city": [None, "rome"], "price": [1.0, 2.0]})
+    missing, outlier = trace_row(pipe, new, 0), trace_row(pipe, new, 1)
+    x, city = missing.preprocessing
+    assert (x["missing"], x["impute"], x["filled"], x["scaled"], x["indicator"]) == (
+        True, "median", 4.0, 0.0, 1.0)
+    assert x["features"] == ["x", "x.missing"] and x["encoded"] == [0.0, 1.0]
+    assert (city["missing"], city["impute"], city["filled"]) == (True, "indicator", None)
+    assert city["encoded"] == [0.0, 0.0, 1.0]
+    x = outlier.preprocessing[0]
+    assert x["scaled"] == 64.0 and x["clip"] == 3.0 and x["indicator"] == 0.0
+    assert x["encoded"][0] == pytest.approx(64 / np.sqrt(1 + (64 / 3) ** 2), rel=1e-15)
+    english = str(missing).splitlines()
+    assert "  x     numeric     missing -> imputed (median) 4 -> (4 - 4) / 1.5 = 0 (median, " \
+           "quartile spread) -> smooth clip 0 / sqrt(1 + (0 / 3)²) = 0 -> missing indicator " \
+           "x.missing = 1" in english
+    assert "  city  categorical missing, a category of its own -> one-hot (3): " \
+           "city=(missing) = 1" in english
+    assert "  x     numeric     100 -> (100 - 4) / 1.5 = 64 (median, quartile spread) -> " \
+           "smooth clip 64 / sqrt(1 + (64 / 3)²) = 2.997 -> missing indicator x.missing = 0" \
+           in str(outlier).splitlines()
+    chinese = missing.format(lang="zh").splitlines()
+    assert "  x     numeric     缺失 -> 填补（median） 4 -> (4 - 4) / 1.5 = 0 (中位数、四分位距) " \
+           "-> 平滑截断 0 / sqrt(1 + (0 / 3)²) = 0 -> 缺失指示 x.missing = 1" in chinese
+    assert "  city  categorical 缺失，作为单独的类别 -> 独热编码 (3): city=(missing) = 1" \
+        in chinese
+
+
+def test_cli_trace_of_a_model_with_missing_indicators(capsys, folder, tmp_path):
+    frame = pd.read_csv(folder / "data.csv")
+    frame.loc[::4, "x2"] = np.nan  # in the training rows too
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(tmp_path / "gaps.csv"), "-t", "price", "-o",
+              str(tmp_path / "gaps.numnet"), "--hidden", "4", "--epochs", "5", "--impute",
+              "indicator", "-q"])
+    assert stop.value.code in (0, None)
+    frame.loc[0, "city"] = None  # the city had no missing value in training: all zeros
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    code, out, err = run(capsys, "trace", tmp_path / "gaps.numnet", tmp_path / "new.csv",
+                         "--row", "3", "--json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    pipeline = numnet.load(tmp_path / "gaps.numnet")
+    np.testing.assert_array_equal(result["x"], pipeline.transform(frame.iloc[[2]]))
+    steps = {s["column"]: s for s in result["preprocessing"]}
+    assert steps["x2"]["features"] == ["x2", "x2.missing"] and steps["x2"]["indicator"] == 1.0
+    assert steps["x2"]["impute"] == "median" and "clip" not in steps["x2"]
+    code, out, err = run(capsys, "trace", tmp_path / "gaps.numnet", tmp_path / "new.csv",
+                         "--row", "1")
+    assert code == 0
+    assert "city  categorical missing, a category of its own -> one-hot (3): missing: all " \
+           "zeros" in out

@@ -17,27 +17,41 @@ def preprocessing_steps(pipeline, row, *, encoded=None, numbers=None):
     the model's features; ``encoded`` is read from ``pipeline.transform(row)``, the vector
     ``predict`` uses, unless it is given. ``numbers`` maps a numeric column written as text
     (``"57,690"``, ``12%``) to the number its value was read as.
+
+    With ``impute="indicator"`` a number is filled with its median (``impute`` is
+    ``"median"``) and a column with an indicator adds ``indicator`` (its 0/1 value, the
+    block's last feature); a missing text value is a category of its own (``impute`` is
+    ``"indicator"``, ``filled`` None). A robustly scaled number adds ``clip`` (3) and
+    ``scaled``, the value ``z = (x - median) / spread`` before the smooth clip
+    ``z / sqrt(1 + (z / clip)**2)`` gives the encoded one.
     """
     if encoded is None:
         encoded = pipeline.transform(row)[0]
     numbers = numbers or {}
-    names = pipeline.preprocessor.feature_names_out_
+    pre = pipeline.preprocessor
+    names = pre.feature_names_out_
     steps = []
-    for column, (name, start, stop) in zip(pipeline.preprocessor.columns_,
-                                            pipeline.preprocessor.feature_groups_, strict=True):
+    for column, (name, start, stop) in zip(pre.columns_, pre.feature_groups_, strict=True):
         raw = row[name].iloc[0]
         missing = _is_missing(raw)
+        impute = pre.impute or ("most_frequent" if column["kind"] == "categorical" else None)
+        if impute == "indicator" and column["kind"] != "categorical":
+            impute = "median"  # then the indicator; a text value is a category of its own
         step = {"column": name, "kind": column["kind"], "raw": None if missing else _plain(raw),
-                "missing": missing,
-                "impute": pipeline.preprocessor.impute or ("most_frequent"
-                                                           if column["kind"] == "categorical"
-                                                           else None),
+                "missing": missing, "impute": impute,
                 "filled": column["fill"] if missing else _plain(raw),
                 "features": names[start:stop],
                 "encoded": [float(v) for v in encoded[start:stop]]}
+        if column["kind"] == "categorical" and missing and impute == "indicator":
+            step["filled"] = None
         if column["kind"] == "numeric":
             step["filled"] = float(numbers.get(name, raw)) if not missing else column["fill"]
             step["mean"], step["scale"] = column["mean"], column["scale"]
+            if "clip" in column:
+                step["clip"] = column["clip"]
+                step["scaled"] = (step["filled"] - column["mean"]) / column["scale"]
+            if column.get("indicator"):
+                step["indicator"] = float(encoded[stop - 1])
         steps.append(step)
     return steps
 

@@ -16,6 +16,11 @@ _TEXT = {
         "imputed": "imputed ({rule})",
         "onehot": "one-hot",
         "unseen": "not seen in training: all zeros",
+        "own": "missing, a category of its own",
+        "missing_zeros": "missing: all zeros",
+        "robust": "median, quartile spread",
+        "clip": "smooth clip",
+        "indicator": "missing indicator",
         "forward": "Forward pass: each layer maps its input X to its output (Z for Dense, Y for "
                    "an activation)",
         "x": "input a (the row)",
@@ -49,6 +54,11 @@ _TEXT = {
         "imputed": "填补（{rule}）",
         "onehot": "独热编码",
         "unseen": "训练中未出现：全为 0",
+        "own": "缺失，作为单独的类别",
+        "missing_zeros": "缺失：全为 0",
+        "robust": "中位数、四分位距",
+        "clip": "平滑截断",
+        "indicator": "缺失指示",
         "forward": "前向传播：每一层把输入 X 变为输出（全连接层为 Z，激活层为 Y）",
         "x": "输入 a（这一行）",
         "W": "权重",
@@ -168,24 +178,43 @@ def _preprocessing(columns, text):
     for column in columns:
         raw = text["missing"] if column["missing"] else _value(column["raw"])
         steps = [raw]
-        if column["missing"]:
+        own = column["kind"] == "categorical" and column["impute"] == "indicator"
+        if column["missing"] and own:
+            steps[0] = text["own"]
+        elif column["missing"]:
             steps.append(f"{text['imputed'].format(rule=column['impute'])} "
                          f"{_value(column['filled'])}")
         if column["kind"] == "numeric":
-            mean = column["mean"]
-            shift = f"- {_number(mean)}" if mean >= 0 else f"+ {_number(-mean)}"
-            steps.append(f"({_number(column['filled'])} {shift}) / "
-                         f"{_number(column['scale'])} = {_number(column['encoded'][0])}")
+            steps.extend(_numeric_steps(column, text))
         elif column["kind"] == "categorical":
             hot = [f for f, v in zip(column["features"], column["encoded"], strict=True) if v]
+            none = text["missing_zeros"] if column["missing"] else text["unseen"]
             steps.append(f"{text['onehot']} ({len(column['features'])}): "
-                         + (f"{hot[0]} = 1" if hot else text["unseen"]))
+                         + (f"{hot[0]} = 1" if hot else none))
         else:
             steps.append(" ".join(f"{f}={_number(v)}" for f, v in zip(
                 column["features"], column["encoded"], strict=True)))
         lines.append(f"  {str(column['column'])[:24]:<{name_width}}  {column['kind']:<11} "
                      + " -> ".join(steps))
     return lines
+
+
+def _numeric_steps(column, text):
+    """``(x - mean) / scale = z``, then the smooth clip and the missing indicator, if any."""
+    mean = column["mean"]
+    shift = f"- {_number(mean)}" if mean >= 0 else f"+ {_number(-mean)}"
+    scaled = column.get("scaled", column["encoded"][0])
+    steps = [f"({_number(column['filled'])} {shift}) / {_number(column['scale'])} = "
+             f"{_number(scaled)}"]
+    if "clip" in column:
+        steps[0] += f" ({text['robust']})"
+        clip = _number(column["clip"])
+        steps.append(f"{text['clip']} {_number(scaled)} / sqrt(1 + ({_number(scaled)} / {clip})²)"
+                     f" = {_number(column['encoded'][0])}")
+    if "indicator" in column:
+        steps.append(f"{text['indicator']} {column['features'][-1]} = "
+                     f"{_number(column['indicator'])}")
+    return steps
 
 
 def _value(value):
