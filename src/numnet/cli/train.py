@@ -33,127 +33,165 @@ _CLUSTER = "Dask cluster (docs/distributed.md)"
 _PRIVACY = "Differential privacy (docs/privacy.md)"
 
 
+_DATA_OPTION = typer.Argument(..., help=TABLES_HELP, show_default=False, metavar="DATA")
+_TARGET_OPTION = typer.Option(..., "--target", "-t", help="Column to predict.",
+                              rich_help_panel=_DATA, show_default=False, metavar="COL")
+_OUTPUT_OPTION = typer.Option(..., "--output", "-o", help="Model file to write.",
+                              rich_help_panel=_DATA, show_default=False, metavar="MODEL")
+_FEATURES_OPTION = typer.Option(None, help="Comma-separated feature columns [default: every "
+                                "column but the target and the sample weight].",
+                                rich_help_panel=_DATA, show_default=False, metavar="A,B,C")
+_IMPUTE_OPTION = typer.Option(None, help="Fill missing numeric values with the column's "
+                              "mean, median or most_frequent value (strings: most frequent); "
+                              "without it, missing values are an error.",
+                              rich_help_panel=_DATA, show_default=False, metavar="HOW")
+_SAMPLE_WEIGHT_OPTION = typer.Option(None, "--sample-weight", help="Column of sample weights.",
+                                     rich_help_panel=_DATA, show_default=False,
+                                     metavar="COL")
+_EXCLUDE_OPTION = typer.Option(None, "--exclude", help="Comma-separated columns to leave out "
+                               "of the features (write \\, for a comma inside a name).",
+                               rich_help_panel=_DATA, show_default=False, metavar="A,B")
+_SCALE_TARGET_OPTION = typer.Option(True, "--scale-target/--no-scale-target",
+                                    help="Standardise a regression target for training "
+                                    "(predictions are mapped back).",
+                                    rich_help_panel=_MODEL)
+_MODEL_OPTION = typer.Option("mlp", help="linear (regression), logistic (classification) or "
+                             "mlp (either).", rich_help_panel=_MODEL, metavar="NAME")
+_TASK_OPTION = typer.Option("auto", help="classification, regression or auto: "
+                            "classification for string, bool or integer targets with at most "
+                            "20 values.", rich_help_panel=_MODEL, metavar="TASK")
+_HIDDEN_OPTION = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: 100].",
+                              rich_help_panel=_MODEL, show_default=False, metavar="N,N")
+_ACTIVATION_OPTION = typer.Option(None, help="Hidden activation: identity, logistic, tanh, "
+                                  "relu or leaky_relu [default: relu].", rich_help_panel=_MODEL,
+                                  show_default=False, metavar="NAME")
+_DROPOUT_OPTION = typer.Option(None, help="Dropout rate after each hidden layer, in [0, 1) "
+                               "[default: 0].", rich_help_panel=_MODEL, show_default=False,
+                               metavar="RATE")
+_PENALTY_OPTION = typer.Option(None, help="Weight penalty: none, l2, l1 or elasticnet "
+                               "[default: l2].", rich_help_panel=_MODEL, show_default=False,
+                               metavar="NAME")
+_ALPHA_OPTION = typer.Option(None, help="Penalty strength, >= 0.", rich_help_panel=_MODEL,
+                             show_default=False, metavar="X")
+_L1_RATIO_OPTION = typer.Option(None, "--l1-ratio", help="Share of L1 in the elastic-net "
+                                "penalty, in [0, 1].", rich_help_panel=_MODEL,
+                                show_default=False, metavar="X")
+_SOLVER_OPTION = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [default: adam "
+                              "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
+                              show_default=False, metavar="NAME")
+_EPOCHS_OPTION = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
+                              "[default: 200].", rich_help_panel=_TRAINING, show_default=False,
+                              metavar="N")
+_BATCH_SIZE_OPTION = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
+                                  "min(200, rows)].", rich_help_panel=_TRAINING,
+                                  show_default=False, metavar="N")
+_LEARNING_RATE_OPTION = typer.Option(None, "--learning-rate", help="Initial learning rate, "
+                                     "> 0 [default: 0.001].", rich_help_panel=_TRAINING,
+                                     show_default=False, metavar="X")
+_EARLY_STOPPING_OPTION = typer.Option(None, "--early-stopping/--no-early-stopping",
+                                      help="Stop when the score on a validation share of "
+                                      "the training rows stops improving.",
+                                      rich_help_panel=_TRAINING, show_default=False)
+_PATIENCE_OPTION = typer.Option(None, help="Epochs without improvement before stopping "
+                                "[default: 10].", rich_help_panel=_TRAINING, show_default=False,
+                                metavar="N")
+_VALIDATION_FRACTION_OPTION = typer.Option(
+        0.2, "--validation-fraction", help="Share of rows held out for the validation "
+        "metrics, in [0, 1); 0 trains on every row.", rich_help_panel=_TRAINING, metavar="X")
+_SEED_OPTION = typer.Option(0, help="Seed for the split, the initial weights and shuffling.",
+                            rich_help_panel=_TRAINING, metavar="N")
+_DTYPE_OPTION = typer.Option("float64", help="Floating-point type: float32 or float64.",
+                             rich_help_panel=_TRAINING, metavar="TYPE")
+_CHECKPOINT_DIR_OPTION = typer.Option(None, "--checkpoint-dir", help="Folder for a checkpoint "
+                                      "of the training state, written every --checkpoint-every "
+                                      "epochs and on Ctrl-C or SIGTERM (then the command exits "
+                                      "and prints how to resume).", rich_help_panel=_CHECKPOINT,
+                                      show_default=False, metavar="DIR")
+_CHECKPOINT_EVERY_OPTION = typer.Option(None, "--checkpoint-every", help="Epochs between "
+                                        "checkpoints [default: 1].",
+                                        rich_help_panel=_CHECKPOINT, show_default=False,
+                                        metavar="N")
+_RESUME_OPTION = typer.Option(False, "--resume", help="Continue the run saved in "
+                              "--checkpoint-dir; with the same data and options the model is "
+                              "bit for bit that of an uninterrupted run.",
+                              rich_help_panel=_CHECKPOINT)
+_DP_EPSILON_OPTION = typer.Option(None, "--dp-epsilon", help="Train with differential "
+                                  "privacy (DP-SGD) spending at most this epsilon; needs "
+                                  "--dp-bounds for numeric columns and --dp-categories for "
+                                  "text columns and a classification target.",
+                                  rich_help_panel=_PRIVACY, show_default=False,
+                                  metavar="EPS")
+_DP_DELTA_OPTION = typer.Option(None, "--dp-delta", help="The guarantee's delta [default: "
+                                "min(1e-5, 1 / (10 training rows))].",
+                                rich_help_panel=_PRIVACY, show_default=False, metavar="X")
+_DP_MAX_GRAD_NORM_OPTION = typer.Option(None, "--dp-max-grad-norm", help="C, the clipping "
+                                        "norm of each row's gradient [default: 1].",
+                                        rich_help_panel=_PRIVACY, show_default=False,
+                                        metavar="C")
+_DP_NOISE_MULTIPLIER_OPTION = typer.Option(None, "--dp-noise-multiplier", help="sigma, "
+                                           "the noise in units of C, instead of "
+                                           "--dp-epsilon (epsilon is then reported).",
+                                           rich_help_panel=_PRIVACY, show_default=False,
+                                           metavar="S")
+_DP_BOUNDS_OPTION = typer.Option(None, "--dp-bounds", help="Bounds of numeric columns (and a "
+                                 "regression target): standardised with the midpoint and "
+                                 "half-range, not the data's mean and deviation.",
+                                 rich_help_panel=_PRIVACY, show_default=False,
+                                 metavar="COL=LO:HI,...")
+_DP_CATEGORIES_OPTION = typer.Option(None, "--dp-categories", help="Categories of text "
+                                     "columns (and a classification target's classes), "
+                                     "instead of those found in the data.",
+                                     rich_help_panel=_PRIVACY, show_default=False,
+                                     metavar="COL=A|B,...")
+_SCHEDULER_OPTION = typer.Option(None, "--scheduler", help="Train data-parallel on the Dask "
+                                 "cluster of this scheduler (tcp://host:8786); DATA is read "
+                                 "by the workers.", rich_help_panel=_CLUSTER,
+                                 show_default=False, metavar="ADDRESS")
+_WORKERS_OPTION = typer.Option(None, "--workers", help="Train data-parallel on a local Dask "
+                               "cluster of N worker processes, started for this run.",
+                               rich_help_panel=_CLUSTER, show_default=False, metavar="N")
+
+
 def train(
-    data: str = typer.Argument(..., help=TABLES_HELP, show_default=False, metavar="DATA"),
-    target: str = typer.Option(..., "--target", "-t", help="Column to predict.",
-                               rich_help_panel=_DATA, show_default=False, metavar="COL"),
-    output: str = typer.Option(..., "--output", "-o", help="Model file to write.",
-                               rich_help_panel=_DATA, show_default=False, metavar="MODEL"),
-    features: str = typer.Option(None, help="Comma-separated feature columns [default: every "
-                                 "column but the target and the sample weight].",
-                                 rich_help_panel=_DATA, show_default=False, metavar="A,B,C"),
-    impute: str = typer.Option(None, help="Fill missing numeric values with the column's "
-                               "mean, median or most_frequent value (strings: most frequent); "
-                               "without it, missing values are an error.",
-                               rich_help_panel=_DATA, show_default=False, metavar="HOW"),
-    sample_weight: str = typer.Option(None, "--sample-weight", help="Column of sample weights.",
-                                      rich_help_panel=_DATA, show_default=False,
-                                      metavar="COL"),
-    exclude: str = typer.Option(None, "--exclude", help="Comma-separated columns to leave out "
-                                "of the features (write \\, for a comma inside a name).",
-                                rich_help_panel=_DATA, show_default=False, metavar="A,B"),
+    data: str = _DATA_OPTION,
+    target: str = _TARGET_OPTION,
+    output: str = _OUTPUT_OPTION,
+    features: str = _FEATURES_OPTION,
+    impute: str = _IMPUTE_OPTION,
+    sample_weight: str = _SAMPLE_WEIGHT_OPTION,
+    exclude: str = _EXCLUDE_OPTION,
     drop_missing_target: bool = _DROP_MISSING,
     sep: str = _SEP,
     encoding: str = _ENCODING,
-    scale_target: bool = typer.Option(True, "--scale-target/--no-scale-target",
-                                      help="Standardise a regression target for training "
-                                      "(predictions are mapped back).",
-                                      rich_help_panel=_MODEL),
-    model: str = typer.Option("mlp", help="linear (regression), logistic (classification) or "
-                              "mlp (either).", rich_help_panel=_MODEL, metavar="NAME"),
-    task: str = typer.Option("auto", help="classification, regression or auto: "
-                             "classification for string, bool or integer targets with at most "
-                             "20 values.", rich_help_panel=_MODEL, metavar="TASK"),
-    hidden: str = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: 100].",
-                               rich_help_panel=_MODEL, show_default=False, metavar="N,N"),
-    activation: str = typer.Option(None, help="Hidden activation: identity, logistic, tanh, "
-                                   "relu or leaky_relu [default: relu].", rich_help_panel=_MODEL,
-                                   show_default=False, metavar="NAME"),
-    dropout: float = typer.Option(None, help="Dropout rate after each hidden layer, in [0, 1) "
-                                  "[default: 0].", rich_help_panel=_MODEL, show_default=False,
-                                  metavar="RATE"),
-    penalty: str = typer.Option(None, help="Weight penalty: none, l2, l1 or elasticnet "
-                                "[default: l2].", rich_help_panel=_MODEL, show_default=False,
-                                metavar="NAME"),
-    alpha: float = typer.Option(None, help="Penalty strength, >= 0.", rich_help_panel=_MODEL,
-                                show_default=False, metavar="X"),
-    l1_ratio: float = typer.Option(None, "--l1-ratio", help="Share of L1 in the elastic-net "
-                                   "penalty, in [0, 1].", rich_help_panel=_MODEL,
-                                   show_default=False, metavar="X"),
-    solver: str = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [default: adam "
-                               "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
-                               show_default=False, metavar="NAME"),
-    epochs: int = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
-                               "[default: 200].", rich_help_panel=_TRAINING, show_default=False,
-                               metavar="N"),
-    batch_size: int = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
-                                   "min(200, rows)].", rich_help_panel=_TRAINING,
-                                   show_default=False, metavar="N"),
-    learning_rate: float = typer.Option(None, "--learning-rate", help="Initial learning rate, "
-                                        "> 0 [default: 0.001].", rich_help_panel=_TRAINING,
-                                        show_default=False, metavar="X"),
-    early_stopping: bool = typer.Option(None, "--early-stopping/--no-early-stopping",
-                                        help="Stop when the score on a validation share of "
-                                        "the training rows stops improving.",
-                                        rich_help_panel=_TRAINING, show_default=False),
-    patience: int = typer.Option(None, help="Epochs without improvement before stopping "
-                                 "[default: 10].", rich_help_panel=_TRAINING, show_default=False,
-                                 metavar="N"),
-    validation_fraction: float = typer.Option(
-        0.2, "--validation-fraction", help="Share of rows held out for the validation "
-        "metrics, in [0, 1); 0 trains on every row.", rich_help_panel=_TRAINING, metavar="X"),
-    seed: int = typer.Option(0, help="Seed for the split, the initial weights and shuffling.",
-                             rich_help_panel=_TRAINING, metavar="N"),
-    dtype: str = typer.Option("float64", help="Floating-point type: float32 or float64.",
-                              rich_help_panel=_TRAINING, metavar="TYPE"),
-    checkpoint_dir: str = typer.Option(None, "--checkpoint-dir", help="Folder for a checkpoint "
-                                       "of the training state, written every --checkpoint-every "
-                                       "epochs and on Ctrl-C or SIGTERM (then the command exits "
-                                       "and prints how to resume).", rich_help_panel=_CHECKPOINT,
-                                       show_default=False, metavar="DIR"),
-    checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Epochs between "
-                                         "checkpoints [default: 1].",
-                                         rich_help_panel=_CHECKPOINT, show_default=False,
-                                         metavar="N"),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run saved in "
-                                "--checkpoint-dir; with the same data and options the model is "
-                                "bit for bit that of an uninterrupted run.",
-                                rich_help_panel=_CHECKPOINT),
-    dp_epsilon: float = typer.Option(None, "--dp-epsilon", help="Train with differential "
-                                     "privacy (DP-SGD) spending at most this epsilon; needs "
-                                     "--dp-bounds for numeric columns and --dp-categories for "
-                                     "text columns and a classification target.",
-                                     rich_help_panel=_PRIVACY, show_default=False,
-                                     metavar="EPS"),
-    dp_delta: float = typer.Option(None, "--dp-delta", help="The guarantee's delta [default: "
-                                   "min(1e-5, 1 / (10 training rows))].",
-                                   rich_help_panel=_PRIVACY, show_default=False, metavar="X"),
-    dp_max_grad_norm: float = typer.Option(None, "--dp-max-grad-norm", help="C, the clipping "
-                                           "norm of each row's gradient [default: 1].",
-                                           rich_help_panel=_PRIVACY, show_default=False,
-                                           metavar="C"),
-    dp_noise_multiplier: float = typer.Option(None, "--dp-noise-multiplier", help="sigma, "
-                                              "the noise in units of C, instead of "
-                                              "--dp-epsilon (epsilon is then reported).",
-                                              rich_help_panel=_PRIVACY, show_default=False,
-                                              metavar="S"),
-    dp_bounds: str = typer.Option(None, "--dp-bounds", help="Bounds of numeric columns (and a "
-                                  "regression target): standardised with the midpoint and "
-                                  "half-range, not the data's mean and deviation.",
-                                  rich_help_panel=_PRIVACY, show_default=False,
-                                  metavar="COL=LO:HI,..."),
-    dp_categories: str = typer.Option(None, "--dp-categories", help="Categories of text "
-                                      "columns (and a classification target's classes), "
-                                      "instead of those found in the data.",
-                                      rich_help_panel=_PRIVACY, show_default=False,
-                                      metavar="COL=A|B,..."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Train data-parallel on the Dask "
-                                  "cluster of this scheduler (tcp://host:8786); DATA is read "
-                                  "by the workers.", rich_help_panel=_CLUSTER,
-                                  show_default=False, metavar="ADDRESS"),
-    workers: int = typer.Option(None, "--workers", help="Train data-parallel on a local Dask "
-                                "cluster of N worker processes, started for this run.",
-                                rich_help_panel=_CLUSTER, show_default=False, metavar="N"),
+    scale_target: bool = _SCALE_TARGET_OPTION,
+    model: str = _MODEL_OPTION,
+    task: str = _TASK_OPTION,
+    hidden: str = _HIDDEN_OPTION,
+    activation: str = _ACTIVATION_OPTION,
+    dropout: float = _DROPOUT_OPTION,
+    penalty: str = _PENALTY_OPTION,
+    alpha: float = _ALPHA_OPTION,
+    l1_ratio: float = _L1_RATIO_OPTION,
+    solver: str = _SOLVER_OPTION,
+    epochs: int = _EPOCHS_OPTION,
+    batch_size: int = _BATCH_SIZE_OPTION,
+    learning_rate: float = _LEARNING_RATE_OPTION,
+    early_stopping: bool = _EARLY_STOPPING_OPTION,
+    patience: int = _PATIENCE_OPTION,
+    validation_fraction: float = _VALIDATION_FRACTION_OPTION,
+    seed: int = _SEED_OPTION,
+    dtype: str = _DTYPE_OPTION,
+    checkpoint_dir: str = _CHECKPOINT_DIR_OPTION,
+    checkpoint_every: int = _CHECKPOINT_EVERY_OPTION,
+    resume: bool = _RESUME_OPTION,
+    dp_epsilon: float = _DP_EPSILON_OPTION,
+    dp_delta: float = _DP_DELTA_OPTION,
+    dp_max_grad_norm: float = _DP_MAX_GRAD_NORM_OPTION,
+    dp_noise_multiplier: float = _DP_NOISE_MULTIPLIER_OPTION,
+    dp_bounds: str = _DP_BOUNDS_OPTION,
+    dp_categories: str = _DP_CATEGORIES_OPTION,
+    scheduler: str = _SCHEDULER_OPTION,
+    workers: int = _WORKERS_OPTION,
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):

@@ -45,6 +45,7 @@ from .fitting import (
 from .pipeline import TabularPipeline
 from .preprocessing import TabularPreprocessor, report_constant_columns
 from .reading import DataError, select_features
+from .spec_errors import SpecError, problem
 from .statistics import exact_mean, exact_mean_std
 
 
@@ -169,7 +170,8 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
 
     client = get_client(client)
     if dtype not in ("float32", "float64"):
-        raise DataError(f"--dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
+        raise SpecError([problem("{dtype} must be one of {{'float32', 'float64'}}, got "
+                                 "{value!r}.", value=dtype)])
     exclude = () if sample_weight is None else (sample_weight,)
     columns = select_features(frame, target, features, source, exclude=exclude)
     if sample_weight is not None:

@@ -16,6 +16,7 @@ from .evaluation import BATCH_ROWS, _metrics, _plain
 from .pipeline import TabularPipeline, _check_info
 from .preprocessing import TabularPreprocessor
 from .reading import MODELS, TASKS, DataError, check_columns, select_features
+from .spec_errors import SpecError, problem
 from .statistics import mean_std
 
 # --------------------------------------------------------------------------------- pipeline
@@ -24,7 +25,8 @@ from .statistics import mean_std
 def estimator_class(model, task):
     """The numnet estimator class for a ``--model`` and a resolved task."""
     if model not in MODELS:
-        raise DataError(f"--model must be one of {{'linear', 'logistic', 'mlp'}}, got {model!r}.")
+        raise SpecError([problem("{model} must be one of {{'linear', 'logistic', 'mlp'}}, got "
+                                 "{value!r}.", value=model)])
     if model == "linear" and task == "classification":
         raise DataError(
             "--model linear is for regression, but the task is classification. Use --model "
@@ -44,9 +46,8 @@ def estimator_class(model, task):
 def resolve_task(frame, target, task, model):
     """The task: as given, implied by the model (linear, logistic), or inferred from the target."""
     if task not in TASKS:
-        raise DataError(
-            f"--task must be one of {{'auto', 'classification', 'regression'}}, got {task!r}."
-        )
+        raise SpecError([problem("{task} must be one of {{'auto', 'classification', "
+                                 "'regression'}}, got {value!r}.", value=task)])
     return task_from_options(task, model) or infer_task(frame[target])
 
 
@@ -65,7 +66,8 @@ def split_rows(n_rows, fraction, labels, random_state):
     if fraction == 0:
         return np.arange(n_rows), np.arange(0)
     if not 0 < fraction < 1:
-        raise DataError(f"--validation-fraction must be a float in [0, 1), got {fraction!r}.")
+        raise SpecError([problem("{validation_fraction} must be a float in [0, 1), got "
+                                 "{value!r}.", value=fraction)])
     n_val = math.ceil(fraction * n_rows)
     if n_val >= n_rows:
         raise DataError(
@@ -169,7 +171,8 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         (metrics is empty when ``validation_fraction`` is 0).
     """
     if dtype not in ("float32", "float64"):
-        raise DataError(f"--dtype must be one of {{'float32', 'float64'}}, got {dtype!r}.")
+        raise SpecError([problem("{dtype} must be one of {{'float32', 'float64'}}, got "
+                                 "{value!r}.", value=dtype)])
     exclude = () if sample_weight is None else (sample_weight,)
     columns = select_features(frame, target, features, source, exclude=exclude)
     frame = convert_numeric_text(frame, [target, *columns])
