@@ -15,7 +15,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from installed import run_cli as run
-from numnet import Dense, Sequential, save
+from numnet import Dense, Sequential, load, save
 from numnet.cli import app, main
 from numnet.cli.progress import _Progress
 from numnet.training import History
@@ -378,10 +378,15 @@ def png_size(path):
     return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
 
 
-def test_plot_decision_regions_of_two_numeric_features(capsys, folder):
-    model, image = folder / "two.numnet", folder / "regions.png"
+@pytest.mark.parametrize("impute", ["mean", "indicator"])
+def test_plot_decision_regions_of_two_numeric_features(capsys, folder, impute):
+    # with --impute indicator the model has 3 features (x2.missing) from 2 numeric columns:
+    # the regions are those of rows with both values (indicator 0)
+    model, image = folder / f"two_{impute}.numnet", folder / "regions.png"
     assert run(capsys, "train", folder / "data.csv", "-t", "label", "--features", "x1,x2",
-               "--impute", "mean", "-o", model, *FAST)[0] == 0
+               "--impute", impute, "-o", model, *FAST)[0] == 0
+    if impute == "indicator":
+        assert load(model).preprocessor.feature_names_out_ == ["x1", "x2", "x2.missing"]
     code, _, err = run(capsys, "plot", model, "-o", image, "--data", folder / "data.csv",
                        "--width", "640", "--height", "320")
     assert code == 0 and err == f"Wrote {image} (640x320 pixels)\n"

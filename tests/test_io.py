@@ -927,3 +927,21 @@ def test_pipeline_parts_must_fit_together(pipeline, edit, message):
     with pytest.raises(ModelFileError, match=re.escape(message)) as caught:
         loads(forge(dumps(pipe), pipeline_edit(edit)), name="m.numnet")
     assert str(caught.value).startswith("Cannot load 'm.numnet': ")
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_missing_indicator_needs_imputation_by_indicator(pipeline):
+    _, frame = pipeline
+    pipe, _ = train_pipeline(frame, target="label", impute="indicator",
+                             params={"hidden_layer_sizes": (4,), "max_iter": 5,
+                                     "random_state": 0})
+    assert "size.missing" in pipe.preprocessor.feature_names_out_
+    assert isinstance(loads(dumps(pipe)), TabularPipeline)
+
+    def edit(state):
+        state["preprocessor"]["impute"] = "median"
+
+    with pytest.raises(ModelFileError, match=re.escape(
+            "the column 'size' has a missing-value indicator, but the preprocessing imputes "
+            "'median'; the file was altered.")):
+        loads(forge(dumps(pipe), pipeline_edit(edit)), name="m.numnet")

@@ -200,11 +200,18 @@ def _check_pipeline(reader, pipe):
     if pipe.target in names:
         reader.fail(f"the target column {pipe.target!r} is also an input column of the "
                     "preprocessing; the file was altered.")
+    impute = pipe.preprocessor.impute
     for column in columns:
         categories = column.get("categories") or []
         if len(set(categories)) != len(categories):
             reader.fail(f"the column {column['name']!r} lists a category twice; the file was "
                         "altered.")
+        if column.get("indicator") and impute != "indicator":
+            # the indicator's meaning comes with imputation by indicator (missing text is then
+            # a category of its own, not the fill): one without the other is no model numnet
+            # trains, and ONNX export and transform would disagree on it
+            reader.fail(f"the column {column['name']!r} has a missing-value indicator, but the "
+                        f"preprocessing imputes {impute!r}; the file was altered.")
     estimator = pipe.estimator
     n_features = len(pipe.preprocessor.feature_names_out_)
     expected = getattr(estimator, "n_features_in_", None)

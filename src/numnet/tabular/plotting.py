@@ -90,7 +90,12 @@ def plot_history(ax, history, val_loss=None, val_metric=None, metric_name=None, 
 
 
 def plot_decision_regions(ax, pipeline, frame, *, resolution=200):
-    """Predicted class over a grid spanning ``frame``'s two features, with the data on top."""
+    """Predicted class over a grid spanning ``frame``'s two features, with the data on top.
+
+    The model needs exactly two numeric columns; a missing-value indicator of one of them
+    (``--impute indicator``) is 0 over the grid, so the regions are those of rows with both
+    values, and a row with a missing value is not drawn.
+    """
     if pipeline.task != "classification":
         raise DataError(
             "--data draws decision regions, which need a classifier, but this model does "
