@@ -315,6 +315,34 @@ def test_refusals_before_any_work(case, here, capsys):
     assert not (here / "m.numnet").exists()
 
 
+def test_missing_indicators_and_robust_scaling_are_refused_on_a_cluster(here, capsys):
+    # medians and quartiles: the cluster's exact sums do not give them
+    import dask.dataframe as dd
+
+    from numnet.tabular import SpecError
+    from numnet.tabular.cluster_fitting import train_pipeline_dask
+
+    frame = dd.from_pandas(table(), npartitions=2)
+    with pytest.raises(SpecError) as caught:  # refused before a client is looked for
+        train_pipeline_dask(frame, target="label", impute="indicator", scaling="robust")
+    flags = caught.value.render(lambda name: "--" + name.replace("_", "-"))
+    assert flags == (
+        "2 problems: (1) --impute indicator does not work with --scheduler or --workers yet: "
+        "its median fill needs the whole column in one place. Pass --impute mean or "
+        "most_frequent, or train in memory (without --scheduler or --workers). (2) --scaling "
+        "robust does not work with --scheduler or --workers yet: the median and quartiles "
+        "need the whole column in one place. Pass --scaling standard, or train in memory "
+        "(without --scheduler or --workers).")
+    code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--workers",
+                         1, "--impute", "indicator", "-q")
+    assert (code, out) == (2, "")
+    assert err == ("error: --impute indicator does not work with --scheduler or --workers "
+                   "yet: its median fill needs the whole column in one place. Pass --impute "
+                   "mean or most_frequent, or train in memory (without --scheduler or "
+                   "--workers).\n")
+    assert not (here / "m.numnet").exists()
+
+
 def test_without_the_dask_extra_one_line_says_what_to_install(here, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--workers", 2)

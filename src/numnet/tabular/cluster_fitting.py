@@ -45,7 +45,7 @@ from .fitting import (
 from .pipeline import TabularPipeline
 from .preprocessing import TabularPreprocessor, report_constant_columns
 from .reading import DataError, select_features
-from .spec_errors import SpecError, problem
+from .spec_errors import CLUSTER, SpecError, problem
 from .statistics import exact_mean, exact_mean_std
 
 
@@ -155,7 +155,7 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
                         dtype="float64", random_state=0, callbacks=(), source="data",
                         on_split=None, scale_target=True, drop_missing_target=False,
                         on_dropped=None, client=None, checkpoint=None, resume=False,
-                        on_data_hash=None):
+                        on_data_hash=None, scaling="standard"):
     """Fit preprocessing and an estimator on a dask DataFrame, on the active Dask client.
 
     The arguments are :func:`train_pipeline`'s, except: ``on_split(n_train, n_validation,
@@ -163,11 +163,13 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     ``drop_missing_target`` drops the rows without a target and ``on_dropped(n)`` is told how
     many; ``on_data_hash(sha256)`` is given the table's hash, computed in the same pass (for
     the checkpoint's data check; the estimator's mini-batch and 'gd' training take
-    ``checkpoint`` and ``resume``); ``impute="median"`` and privacy are not offered.
-    Returns ``(pipeline, report)`` as :func:`train_pipeline` does.
+    ``checkpoint`` and ``resume``); ``impute="median"`` and privacy are not offered, nor
+    ``impute="indicator"`` and ``scaling="robust"`` (medians and quartiles: refused before
+    any work). Returns ``(pipeline, report)`` as :func:`train_pipeline` does.
     """
     from ..distributed.data import get_client, scheduler_errors
 
+    _refuse_order_statistics(impute, scaling)
     client = get_client(client)
     if dtype not in ("float32", "float64"):
         raise SpecError([problem("{dtype} must be one of {{'float32', 'float64'}}, got "
@@ -270,6 +272,21 @@ def _score(pipeline, frame, plan, merged, model):
     if merged.n_held:
         pipeline.info["metrics"] = _held_out_metrics(frame, plan, pipeline)
         _warn_about_result(pipeline, {"val_loss": []}, kept, model)
+
+
+def _refuse_order_statistics(impute, scaling):
+    """Refuse what needs a column's median or quartiles: the merged sums do not give them."""
+    refused = []
+    if impute == "indicator":
+        refused.append(("{impute} indicator", "its median fill needs the whole column in one "
+                        "place", "Pass {impute} mean or most_frequent"))
+    if scaling == "robust":
+        refused.append(("{scaling} robust", "the median and quartiles need the whole column "
+                        "in one place", "Pass {scaling} standard"))
+    if refused:
+        raise SpecError([problem(f"{shown} does not work with {CLUSTER} yet: {why}. {fix}, or "
+                                 f"train in memory (without {CLUSTER}).")
+                         for shown, why, fix in refused])
 
 
 # ------------------------------------------------------------------------------ the fit
