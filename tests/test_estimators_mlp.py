@@ -337,7 +337,7 @@ def test_l1_penalty_zeroes_weights(digits):
     (MLPRegressor(learning_rate_init=0), "learning_rate_init of MLPRegressor must be a float > "
      "0, got 0.0."),
     (MLPRegressor(learning_rate="optimal"), "learning_rate of MLPRegressor must be one of "
-     "{'adaptive', 'constant', 'invscaling'}, got 'optimal'."),
+     "{'adaptive', 'constant', 'cosine', 'invscaling'}, got 'optimal'."),
     (MLPRegressor(validation_fraction=1.0), "validation_fraction of MLPRegressor must be a "
      "float in (0, 1), got 1.0."),
 ])
@@ -393,3 +393,28 @@ def test_predict_does_not_keep_the_input_alive():
     reference = weakref.ref(X_new)
     del X_new
     assert reference() is None
+
+
+# --- numnet's additions for tabular defaults: label smoothing and the cosine schedule ----------
+
+
+def test_label_smoothing_zero_is_the_plain_loss_and_positive_smooths_the_targets():
+    X, y = make_classification(120, 6, n_classes=3, n_informative=4, random_state=0)
+    plain = MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    zero = MLPClassifier((8,), max_iter=3, random_state=0, label_smoothing=0.0).fit(X, y)
+    np.testing.assert_array_equal(plain.network_.params, zero.network_.params)
+    # one full-batch step of size ~0: the recorded loss is the smoothed loss at the weights
+    est = MLPClassifier((8,), solver="sgd", batch_size=120, learning_rate_init=1e-12,
+                        max_iter=1, alpha=0.0, random_state=0, label_smoothing=0.2).fit(X, y)
+    P = est.predict_proba(X)
+    Y = np.eye(3)[y] * 0.8 + 0.2 / 3
+    assert est.history_.loss[0] == pytest.approx(-np.mean(np.sum(Y * np.log(P), axis=1)),
+                                                 rel=1e-9)
+
+
+def test_cosine_learning_rate_follows_its_formula_for_adam():
+    X, y = make_classification(100, 4, random_state=0)
+    est = MLPClassifier((4,), max_iter=8, learning_rate="cosine", learning_rate_init=0.01,
+                        random_state=0).fit(X, y)
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * e / 8)) for e in range(8)]
+    np.testing.assert_allclose(est.history_.learning_rate, expected, rtol=1e-15)

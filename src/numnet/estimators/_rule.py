@@ -4,9 +4,23 @@
 estimator's counters) is part of a checkpoint, so that a resumed fit ends bit-identical.
 """
 
+import math
+
 import numpy as np
 
 from ..optimizers import SGD
+
+
+def cosine_rate(initial, epoch, max_epochs):
+    """Cosine annealing: the learning rate for epoch ``epoch + 1`` of ``max_epochs``.
+
+    ::
+
+        lr = lr_0 * (1 + cos(pi * epoch / max_epochs)) / 2
+
+    from lr_0 in the first epoch down to 0 after the last (Loshchilov and Hutter, SGDR, 2017).
+    """
+    return initial * 0.5 * (1.0 + math.cos(math.pi * min(epoch, max_epochs) / max_epochs))
 
 
 class _EpochRule:
@@ -23,6 +37,7 @@ class _EpochRule:
     ``learning_rate='adaptive'`` ('sgd', 'gd') the learning rate is divided by 5 instead, until it
     falls below 1e-6. ``'invscaling'`` sets ``lr = learning_rate_init / (t_ + 1) ** power_t``
     after each epoch, t_ counting the samples seen. These are scikit-learn's MLP rules.
+    numnet adds ``'cosine'`` for every mini-batch solver (:func:`cosine_rate`).
     For the linear models (convex J) with solver 'gd', a plateau stops training only when J's
     optimality measure (``optimality()``, the largest entry of its minimum-norm subgradient) is
     at most tol as well; the estimator warns (ConvergenceWarning) whenever the final measure
@@ -138,6 +153,9 @@ class _EpochRule:
         est._no_improvement_count = est._no_improvement_count + 1 if worse else 0
 
         schedules = p.solver in ("sgd", "gd")
+        if p.learning_rate == "cosine":  # every mini-batch solver, Adam included
+            self.optimizer.learning_rate = self.lr_factor * cosine_rate(p.lr_init, epoch,
+                                                                        p.max_iter)
         if schedules and p.learning_rate == "invscaling":
             self.optimizer.learning_rate = self.lr_factor * p.lr_init / (est.t_ + 1) ** p.power_t
         if est._no_improvement_count > p.n_iter_no_change:

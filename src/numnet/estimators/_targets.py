@@ -136,7 +136,9 @@ class _ClassifierBase(_NumnetEstimator):
             )
 
     def _loss(self, n_outputs):
-        return SoftmaxCrossEntropy() if self.out_activation_ == "softmax" else BinaryCrossEntropy()
+        eps = getattr(self, "label_smoothing", 0.0)
+        return (SoftmaxCrossEntropy(label_smoothing=eps) if self.out_activation_ == "softmax"
+                else BinaryCrossEntropy(label_smoothing=eps))
 
     def _check_partial_fit_classes(self, classes):
         if not hasattr(self, "classes_"):

@@ -229,7 +229,9 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         Step-size rule for "sgd" (and "gd"):
         - "constant": ``lr = learning_rate_init``;
         - "invscaling": ``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen;
-        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6.
+        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6;
+        - "cosine" (numnet's, every mini-batch solver, Adam too): after epoch e,
+          ``lr = learning_rate_init * (1 + cos(pi * e / max_iter)) / 2``.
     learning_rate_init : float, default=1e-3
         Step size on J (for Adam: its step scale).
     power_t : float, default=0.5
@@ -454,7 +456,9 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         Step-size rule for "sgd" (and "gd"):
         - "constant": ``lr = learning_rate_init``;
         - "invscaling": ``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen;
-        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6.
+        - "adaptive": divide lr by 5 whenever the stopping test fires, until lr < 1e-6;
+        - "cosine" (numnet's, every mini-batch solver, Adam too): after epoch e,
+          ``lr = learning_rate_init * (1 + cos(pi * e / max_iter)) / 2``.
     learning_rate_init : float, default=1e-3
         Step size on J (for Adam: its step scale).
     power_t : float, default=0.5
@@ -506,6 +510,10 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         sigma calibrated from ``dp_epsilon``.
     dp_accountant : {"rdp", "pld"}, default="rdp"
         The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+    label_smoothing : float in [0, 1), default=0.0
+        numnet's: train on the targets ``(1 - eps) y + eps / K`` (K classes; 2 per output for
+        sigmoid outputs) instead of the one-hot y, which keeps the network from pushing its
+        logits without bound (Szegedy et al., 2016). 0 is scikit-learn's loss.
 
     Attributes
     ----------
@@ -573,7 +581,7 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
-                 dp_noise_multiplier=None, dp_accountant="rdp"):
+                 dp_noise_multiplier=None, dp_accountant="rdp", label_smoothing=0.0):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
@@ -586,6 +594,7 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_noise_multiplier = dp_noise_multiplier
         self.dp_accountant = dp_accountant
+        self.label_smoothing = label_smoothing
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X of shape (n_samples, n_features) and labels y; returns self."""
