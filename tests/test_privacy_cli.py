@@ -138,3 +138,34 @@ def test_interrupted_private_run_resumes_to_the_same_model_and_guarantee(here, c
     assert (model.epsilon_, model.dp_steps_, model.dp_noise_multiplier_) == \
         (reference.epsilon_, reference.dp_steps_, reference.dp_noise_multiplier_)
     assert model.history_.loss == reference.history_.loss
+
+
+def test_private_train_with_impute_indicator_adds_no_indicator(here, capsys):
+    # which columns have missing values depends on the rows: under --dp-epsilon a missing
+    # number is its bounds' midpoint and a missing text value all zeros, with no indicator
+    frame = pd.read_csv("d.csv")
+    frame.loc[::9, "x"] = np.nan
+    frame.loc[::7, "c"] = None
+    frame.to_csv("gaps.csv", index=False)
+    assert run(capsys, "train", "gaps.csv", *ARGS, "--impute", "indicator",
+               "-o", "m.numnet")[0] == 0
+    pipe = nn.load("m.numnet")
+    assert pipe.preprocessor.columns_ == [
+        {"name": "x", "kind": "numeric", "fill": 50.0, "mean": 50.0, "scale": 50.0},
+        {"name": "c", "kind": "categorical", "fill": "a", "categories": ["a", "b", "c"]}]
+    assert pipe.preprocessor.feature_names_out_ == ["x", "c=a", "c=b", "c=c"]
+    rows = pd.DataFrame({"x": [np.nan, 75.0], "c": [None, "b"]})
+    np.testing.assert_array_equal(pipe.transform(rows), [[0, 0, 0, 0], [0.5, 0, 1, 0]])
+
+
+def test_fit_private_ignores_the_data_under_robust_scaling():
+    from numnet.tabular import TabularPreprocessor
+
+    frame = pd.DataFrame({"x": [1.0, np.nan, 3.0, 1000.0], "c": ["a", None, "b", "a"]})
+    pre = TabularPreprocessor(impute="indicator", scaling="robust").fit_private(
+        frame, ["x", "c"], {"x": (0.0, 10.0)}, {"c": ["a", "b"]})
+    assert pre.columns_ == [
+        {"name": "x", "kind": "numeric", "fill": 5.0, "mean": 5.0, "scale": 5.0},
+        {"name": "c", "kind": "categorical", "fill": "a", "categories": ["a", "b"]}]
+    np.testing.assert_array_equal(pre.transform(frame), [[-0.8, 1, 0], [0, 0, 0], [-0.4, 0, 1],
+                                                         [199, 1, 0]])

@@ -190,6 +190,11 @@ class TabularPreprocessor:
         column is dropped and nothing is warned about, since both would depend on the rows;
         dates are refused (their scaling would come from the data). ``frame`` is read only to
         check the columns' kinds, missing and infinite values, as without privacy.
+
+        ``impute="indicator"`` gives no indicator here (which columns had missing values would
+        come from the rows): a missing number is the midpoint, a missing text value all zeros
+        (missing is not a given category). ``scaling="robust"`` is the bounds' scaling above
+        (a median and quartiles would come from the rows), without the smooth clip.
         """
         self.check(frame, columns)
         self.columns_ = []
