@@ -451,6 +451,8 @@ CASES.update({
                                   "--model", "logistic"]),
     "cluster-option": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
                               "--workers", "2", "--dropout", "0.1"]),
+    "cluster-impute-indicator": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
+                                        "--workers", "1", "--impute", "indicator"]),
     "cluster-solver": (None, ["train", "data.csv", "-t", "label", "-o", "m.numnet",
                               "--workers", "2", "--model", "logistic", "--solver", "adam"]),
     "cluster-dates": (None, ["train", "dated.csv", "-t", "label", "-o", "m.numnet",
