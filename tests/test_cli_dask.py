@@ -328,18 +328,18 @@ def test_missing_indicators_and_robust_scaling_are_refused_on_a_cluster(here, ca
     flags = caught.value.render(lambda name: "--" + name.replace("_", "-"))
     assert flags == (
         "2 problems: (1) --impute indicator does not work with --scheduler or --workers yet: "
-        "its median fill needs the whole column in one place. Pass --impute mean or "
-        "most_frequent, or train in memory (without --scheduler or --workers). (2) --scaling "
-        "robust does not work with --scheduler or --workers yet: the median and quartiles "
-        "need the whole column in one place. Pass --scaling standard, or train in memory "
-        "(without --scheduler or --workers).")
+        "its fill is an exact median, which needs the whole column in one place. Pass "
+        "--impute mean or most_frequent, or train in memory (without --scheduler or "
+        "--workers). (2) --scaling robust does not work with --scheduler or --workers yet: "
+        "its quartiles need the whole column in one place. Leave out --scaling, or train in "
+        "memory (without --scheduler or --workers).")
     code, out, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--workers",
                          1, "--impute", "indicator", "-q")
     assert (code, out) == (2, "")
     assert err == ("error: --impute indicator does not work with --scheduler or --workers "
-                   "yet: its median fill needs the whole column in one place. Pass --impute "
-                   "mean or most_frequent, or train in memory (without --scheduler or "
-                   "--workers).\n")
+                   "yet: its fill is an exact median, which needs the whole column in one "
+                   "place. Pass --impute mean or most_frequent, or train in memory (without "
+                   "--scheduler or --workers).\n")
     assert not (here / "m.numnet").exists()
 
 

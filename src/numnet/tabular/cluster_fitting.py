@@ -278,11 +278,11 @@ def _refuse_order_statistics(impute, scaling):
     """Refuse what needs a column's median or quartiles: the merged sums do not give them."""
     refused = []
     if impute == "indicator":
-        refused.append(("{impute} indicator", "its median fill needs the whole column in one "
-                        "place", "Pass {impute} mean or most_frequent"))
+        refused.append(("{impute} indicator", "its fill is an exact median, which needs the "
+                        "whole column in one place", "Pass {impute} mean or most_frequent"))
     if scaling == "robust":
-        refused.append(("{scaling} robust", "the median and quartiles need the whole column "
-                        "in one place", "Pass {scaling} standard"))
+        refused.append(("{scaling} robust", "its quartiles need the whole column in one place",
+                        "Leave out {scaling}"))
     if refused:
         raise SpecError([problem(f"{shown} does not work with {CLUSTER} yet: {why}. {fix}, or "
                                  f"train in memory (without {CLUSTER}).")
