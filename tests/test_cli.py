@@ -111,7 +111,7 @@ def test_train_json_and_quiet(capsys, folder):
 def test_warnings_are_one_line_and_quiet_silences_them(capsys, folder):
     warnings.simplefilter("always", ConvergenceWarning)  # over the module's "ignore"
     args = ["train", folder / "data.csv", "-t", "label", "--features", "x1", "--epochs", "2",
-            "--hidden", "4", "-o", folder / "w.numnet"]
+            "--hidden", "4", "--preset", "classic", "-o", folder / "w.numnet"]
     code, _, err = run(capsys, *args)
     assert code == 0
     assert ("warning: MLPClassifier: solver='adam' reached max_iter=2 and the loss was still "
@@ -192,8 +192,8 @@ def test_documented_data_errors(capsys, folder):
                ".tsv or .parquet files in it.",
                "train", folder / "dir.csv", "-t", "y", "-o", folder / "x.numnet")
     fails_with(capsys, "column 'x2' has 2 missing value(s), the first at row 5. Fill or drop "
-               "them, or pass --impute mean|median|most_frequent.",
-               "train", data, "-t", "price", "-o", folder / "x.numnet")
+               "them, or pass --impute indicator|mean|median|most_frequent.",
+               "train", data, "-t", "price", "--impute", "none", "-o", folder / "x.numnet")
     assert not (folder / "x.numnet").exists()
 
 
@@ -202,7 +202,8 @@ def test_documented_data_errors(capsys, folder):
     (["--task", "ranking"],
      "--task must be one of {'auto', 'classification', 'regression'}, got 'ranking'."),
     (["--impute", "zero"],
-     "--impute must be one of {'mean', 'median', 'most_frequent'}, got 'zero'."),
+     "--impute must be one of {'indicator', 'mean', 'median', 'most_frequent', 'none'}, got "
+     "'zero'."),
     (["--epochs", "0"], "--epochs must be an integer >= 1, got 0."),
     (["--batch-size", "0"], "--batch-size must be an integer >= 1, got 0."),
     (["--learning-rate", "0"], "--learning-rate must be a float > 0, got 0.0."),
@@ -284,7 +285,7 @@ def test_divergence_exits_2_without_saving(capsys, folder):
     model = folder / "diverged.numnet"
     code, out, err = run(capsys, "train", folder / "data.csv", "-t", "price", "--features",
                          "x1", "--solver", "sgd", "--learning-rate", "1e6", "--epochs", "5",
-                         "-o", model, "-q")
+                         "--preset", "classic", "-o", model, "-q")
     assert (code, out) == (2, "")
     assert err == ("error: training diverged: the loss became NaN or infinite in epoch 5, so no "
                    "model was saved. Lower --learning-rate (it was 1e+06), or look for extreme "

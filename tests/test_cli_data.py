@@ -266,11 +266,11 @@ def test_inspect_describes_every_column_kind_through_the_installed_command(tmp_p
     done = numnet("inspect", "kinds.numnet", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     lines = done.stdout.splitlines()
-    assert "preprocessing (3 columns -> 7 features, impute=None):" in lines
-    assert "  x: numeric, mean 2.5, scale 1.118, fill 2.5" in lines
+    assert "preprocessing (3 columns -> 7 features, impute=indicator):" in lines
+    assert "  x: numeric, robust: median 2.5, spread 1.5, clipped smoothly to +-3, fill 2.5" in lines
     assert "  c: categorical, 2 categories (a, b)" in lines
     assert ("  d: date, 4 features (d.year, d.month, d.dayofweek, d.ordinal), "
-            "fill 2021-07-24") in lines
+            "fill 2021-08-16") in lines
 
 
 def test_parquet_dates_and_decimals_are_dates_and_numbers(tmp_path, capsys, monkeypatch):

@@ -164,7 +164,7 @@ def model(folder):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        for args in (["-o", "model.numnet"], ["-o", "f32.numnet", "--dtype", "float32"],
+        for args in (["-o", "model.numnet"], ["-o", "f32.numnet", "--dtype", "float32", "--scaling", "standard"],
                      ["-o", "run.numnet", "--checkpoint-dir", "run",
                                               "--learning-rate", "0.01"]):
             with pytest.raises(SystemExit) as stop:
@@ -217,7 +217,7 @@ def pickle_file(folder):
 # folder of the files; they may take it as an argument.
 CASES = {
     "nan-x": (lambda: classifier().fit(with_value(X, (5, 0), np.nan), LABELS),
-              ["train", "missing.csv", "-t", "label", "-o", "m.numnet"]),
+              ["train", "missing.csv", "-t", "label", "--impute", "none", "-o", "m.numnet"]),
     "inf-x": (lambda: classifier().fit(with_value(X, (3, 0), np.inf), LABELS),
               ["train", "infinite.csv", "-t", "label", "-o", "m.numnet"]),
     "nan-y": (lambda: regressor().fit(X, with_value(Y_REG, 5, np.nan)),
@@ -263,12 +263,14 @@ CASES = {
                    ["train", "data.csv", "-t", "label", "--batch-size", "0", "-o", "m.numnet"]),
     "overflow-x": (lambda: regressor().fit(np.column_stack([np.sign(X[:, 0]) * 1e300, X[:, 1]]),
                                            Y_REG),
-                   ["train", "huge.csv", "-t", "label", "-o", "m.numnet"]),
+                   ["train", "huge.csv", "-t", "label", "--scaling", "standard", "-o",
+                    "m.numnet"]),
     "overflow-y": (lambda: regressor().fit(X, np.sign(X[:, 0]) * 1e200),
                    ["train", "huge-target.csv", "-t", "price", "-o", "m.numnet"]),
     "divergence": (lambda: diverging_regressor().fit(X, Y_REG),
                    ["train", "data.csv", "-t", "price", "--solver", "sgd", "--learning-rate",
-                    "1e6", "--epochs", "5", "--hidden", "4", "-o", "diverged.numnet"]),
+                    "1e6", "--epochs", "5", "--hidden", "4", "--preset", "classic", "-o",
+                    "diverged.numnet"]),
     "save-non-finite": (save_diverged, None),
     "save-unregistered-layer": (save_unregistered_layer, None),
     "damaged-file": (lambda: nn.load("damaged.numnet"),

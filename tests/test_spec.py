@@ -228,7 +228,9 @@ def test_a_checkpoint_from_before_the_spec_resumes_to_the_uninterrupted_run(tmp_
             "--batch-size", "16", "--learning-rate", "0.01", "-q"]
     monkeypatch.chdir(tmp_path)
     assert run_cli(capsys, *args, "--checkpoint-dir", "ck", "--resume", "-o", "r.numnet")[0] == 0
-    assert run_cli(capsys, *args, "-o", "u.numnet")[0] == 0
+    # written before the presets: its run goes on as the classic model it started as
+    assert nn.load("r.numnet").info["spec"]["preset"] == "classic"
+    assert run_cli(capsys, *args, "--preset", "classic", "-o", "u.numnet")[0] == 0
     assert weights("r.numnet") == weights("u.numnet")
     assert weights("u.numnet") == weights(DATA / "pipeline-before-spec.numnet")
     # another option than the old run's is refused, named as before

@@ -144,7 +144,7 @@ def test_unseen_category_becomes_zeros_with_a_warning(frame):
 
 def test_missing_values_need_impute(frame):
     with raises("column 'size' has 1 missing value(s), the first at row 3. Fill or drop them, "
-                "or pass --impute mean|median|most_frequent."):
+                "or pass --impute indicator|mean|median|most_frequent."):
         TabularPreprocessor().fit(frame, ["size"])
     pre = TabularPreprocessor().fit(frame.dropna(), ["size"])
     with raises("column 'size' has 1 missing value(s), the first at row 3, but the model was "

@@ -51,6 +51,10 @@ def inspect(
     if "settings" in description and description["settings"]:
         typer.echo("training options: " + " ".join(
             _escaped(_flag(k, v)) for k, v in description["settings"].items()))
+    if description.get("components"):
+        parts = description["components"]
+        typer.echo("model: preset " + parts["preset"] + " (" + ", ".join(
+            f"{k}={v}" for k, v in parts.items() if k != "preset") + ")")
     if description.get("command"):
         typer.echo(f"command: {_escaped(description['command'])}")
     if "preprocessing" in description:
@@ -192,9 +196,15 @@ def _describe(obj, metadata, model=None):
         columns = []
         for column in pre.columns_:
             name = _escaped(column["name"])  # a column name must not command the terminal
-            if column["kind"] == "numeric":
+            if column["kind"] == "numeric" and "clip" in column:
+                columns.append(f"{name}: numeric, robust: median {column['mean']:.4g}, spread "
+                               f"{column['scale']:.4g}, clipped smoothly to +-{column['clip']:g}"
+                               f", fill {column['fill']:.4g}"
+                               + (", missing indicator" if column.get("indicator") else ""))
+            elif column["kind"] == "numeric":
                 columns.append(f"{name}: numeric, mean {column['mean']:.4g}, scale "
-                               f"{column['scale']:.4g}, fill {column['fill']:.4g}")
+                               f"{column['scale']:.4g}, fill {column['fill']:.4g}"
+                               + (", missing indicator" if column.get("indicator") else ""))
             elif column["kind"] == "date":
                 parts = ", ".join(f"{name}.{part}" for part in DATE_PARTS)
                 columns.append(f"{name}: date, {len(DATE_PARTS)} features ({parts}), "
@@ -204,12 +214,15 @@ def _describe(obj, metadata, model=None):
                 shown = ", ".join(_escaped(c) for c in cats[:8]) + (
                     ", ..." if len(cats) > 8 else "")
                 columns.append(f"{name}: categorical, {len(cats)} categories "
-                               f"({shown})")
+                               f"({shown})" + (", missing is a category" if column.get(
+                                   "indicator") else ""))
             else:
                 columns.append(f"{name}: {column['kind']}")
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
+        if obj.info.get("components"):
+            description["components"] = obj.info["components"]
         description["command"] = _command(obj.info, model)
         description["metrics"] = obj.info.get("metrics", {})
         description["kept"] = _kept({**obj.info, "history": _history_summary(

@@ -8,6 +8,7 @@ says), then saves the model and reports. Messages name the spec's fields by thei
 
 import json
 import os
+import warnings
 
 import typer
 
@@ -41,10 +42,27 @@ _OUTPUT_OPTION = typer.Option(..., "--output", "-o", help="Model file to write."
 _FEATURES_OPTION = typer.Option(None, help="Comma-separated feature columns [default: every "
                                 "column but the target and the sample weight].",
                                 rich_help_panel=_DATA, show_default=False, metavar="A,B,C")
-_IMPUTE_OPTION = typer.Option(None, help="Fill missing numeric values with the column's "
-                              "mean, median or most_frequent value (strings: most frequent); "
-                              "without it, missing values are an error.",
+_IMPUTE_OPTION = typer.Option(None, help="How missing values are filled: indicator (the "
+                              "median plus a 0/1 'was missing' feature; missing text is a "
+                              "category of its own), mean, median, most_frequent, or none "
+                              "(missing values are an error) [default: indicator; none on a "
+                              "cluster, under --dp-epsilon and with --preset classic].",
                               rich_help_panel=_DATA, show_default=False, metavar="HOW")
+_SCALING_OPTION = typer.Option(None, help="How numeric columns are scaled: robust (median and "
+                               "quartile spread, then smoothly clipped to (-3, 3)) or standard "
+                               "(mean and standard deviation) [default: robust; standard with "
+                               "--preset classic].", rich_help_panel=_DATA, show_default=False,
+                               metavar="HOW")
+_PRESET_OPTION = typer.Option(None, help="The model's recipe: best (3x256 ReLU layers, 64 "
+                              "epochs, cosine schedule, label smoothing, best epoch kept), fast "
+                              "(2x128, 32 epochs) or classic (scikit-learn's MLP defaults) "
+                              "[default: best for --model mlp in memory, else classic]. "
+                              "Options given explicitly win.", rich_help_panel=_MODEL,
+                              show_default=False, metavar="NAME")
+_TIME_LIMIT_OPTION = typer.Option(None, "--time-limit", help="Stop training after the epoch "
+                                  "in which this many seconds have passed, keeping the best "
+                                  "epoch so far.", rich_help_panel=_TRAINING,
+                                  show_default=False, metavar="SECONDS")
 _SAMPLE_WEIGHT_OPTION = typer.Option(None, "--sample-weight", help="Column of sample weights.",
                                      rich_help_panel=_DATA, show_default=False,
                                      metavar="COL")
@@ -163,8 +181,10 @@ def train(
     drop_missing_target: bool = _DROP_MISSING,
     sep: str = _SEP,
     encoding: str = _ENCODING,
+    scaling: str = _SCALING_OPTION,
     scale_target: bool = _SCALE_TARGET_OPTION,
     model: str = _MODEL_OPTION,
+    preset: str = _PRESET_OPTION,
     task: str = _TASK_OPTION,
     hidden: str = _HIDDEN_OPTION,
     activation: str = _ACTIVATION_OPTION,
@@ -178,6 +198,7 @@ def train(
     learning_rate: float = _LEARNING_RATE_OPTION,
     early_stopping: bool = _EARLY_STOPPING_OPTION,
     patience: int = _PATIENCE_OPTION,
+    time_limit: float = _TIME_LIMIT_OPTION,
     validation_fraction: float = _VALIDATION_FRACTION_OPTION,
     seed: int = _SEED_OPTION,
     dtype: str = _DTYPE_OPTION,
@@ -197,9 +218,11 @@ def train(
 ):
     """Train a model on a table and save it with its preprocessing.
 
-    Numeric columns are standardised and string columns one-hot encoded; the model file keeps
-    this preprocessing, so predict and evaluate take raw data. A share of the rows
-    (--validation-fraction) is held out, and the command ends with the metrics on it.
+    Numeric columns are scaled, string columns one-hot encoded and missing values filled (with
+    an indicator); the model file keeps this preprocessing, so predict and evaluate take raw
+    data. The default model is the 'best' preset, measured on real tables (docs/cli.md). A
+    share of the rows (--validation-fraction) is held out, and the command ends with the
+    metrics on it.
 
     Example:
 
@@ -257,6 +280,12 @@ def _announcer(progress, quiet):
     """``fit``'s on_event: what the run does, on stderr (unless --quiet), then the bar."""
 
     def on_event(name, **details):
+        if name == "time_limit":
+            progress.clear()
+            warnings.warn(f"training stopped at --time-limit {details['seconds']:g} s after "
+                          f"epoch {details['epoch']}; the best epoch so far is kept.",
+                          UserWarning, stacklevel=2)
+            return
         if name == "dropped" and not quiet:
             typer.echo(f"Dropped {details['n']} row(s) with a missing {details['target']!r}.",
                        err=True)

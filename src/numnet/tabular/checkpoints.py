@@ -86,9 +86,22 @@ def _saved_record(checkpoint):
     return _legacy_record(run)
 
 
+def saved_preset(spec):
+    """The preset of the checkpointed run that ``spec`` resumes (None: nothing saved yet).
+
+    A run checkpointed before the presets existed trained the ``classic`` model.
+    """
+    from ..io import Checkpoint
+
+    checkpoint = Checkpoint(spec.checkpoint_dir)
+    if checkpoint.load() is None:
+        return None
+    return _saved_record(checkpoint).get("preset")
+
+
 def _legacy_record(run):
     """A checkpoint's ``run`` from before the spec: the command line's text, parsed."""
-    record = {**run, "data_parallel": bool(run.get("data_parallel"))}
+    record = {"preset": "classic", **run, "data_parallel": bool(run.get("data_parallel"))}
     for name in ("features", "exclude"):
         if isinstance(record.get(name), str):
             names = parse_names(record[name])

@@ -287,7 +287,7 @@ def _check_missing(series, name, impute):
         raise DataError(
             f"column {name!r} has {int(missing.sum())} missing value(s), the first at row "
             f"{_row(series, first)}. Fill or drop them, or pass --impute "
-            "mean|median|most_frequent."
+            "indicator|mean|median|most_frequent."
         )
 
 

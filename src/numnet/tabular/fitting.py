@@ -138,7 +138,8 @@ def _check_classes(y, target, n_rows):
 
 
 def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", params=None,
-                   impute=None, sample_weight=None, validation_fraction=0.2, dtype="float64",
+                   impute=None, scaling="standard", sample_weight=None,
+                   validation_fraction=0.2, dtype="float64",
                    random_state=0, callbacks=(), source="data", on_split=None, checkpoint=None,
                    resume=False, scale_target=True, privacy=None):
     """Fit preprocessing and an estimator on a table; score it on a held-out split.
@@ -194,7 +195,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     if task == "classification":
         _check_classes(y, target, len(frame))
     weights = _sample_weights(frame, sample_weight, source)
-    preprocessor = TabularPreprocessor(impute=impute)
+    preprocessor = TabularPreprocessor(impute=impute, scaling=scaling)
     preprocessor.check(frame, columns)
     estimator = cls()
     estimator.set_params(**(params or {}))
@@ -463,9 +464,10 @@ class _Callbacks:
     def __call__(self, epoch, history):
         self.called = True
         holdout = None if self.tracker is None else self.tracker(epoch, history)
+        stop = False
         for callback in self.callbacks:
-            callback(epoch, history, holdout)
-        return False  # never stops training
+            stop = callback(epoch, history, holdout) is True or stop
+        return stop  # a caller's callback returning True stops training (--time-limit)
 
 
 class _HoldoutTracker:

@@ -9,8 +9,19 @@ happens on the way is told to ``on_event``; the caller prints it (the CLI) or no
 import hashlib
 import json
 import math
+import time
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
 
 from .fitting import estimator_class, resolve_task, task_from_options, train_pipeline
+from .presets import (
+    components,
+    fit_to_data,
+    preset_params,
+    preset_preprocessing,
+    resolve_preset,
+)
 from .reading import DataError, check_columns
 from .spec_checks import DASK_SOLVERS, check_environment
 from .spec_errors import SpecError, problem, ref
@@ -34,6 +45,11 @@ def fit(spec, *, callbacks=(), on_event=None):
     The pipeline's ``info`` holds the spec (``info["spec"]``).
     """
     check_environment(spec)
+    if spec.resume and spec.preset is None and spec.checkpoint_dir is not None:
+        from .checkpoints import saved_preset
+
+        if saved_preset(spec) == "classic":  # the same command goes on as it started
+            spec = spec.replace(preset="classic")
     event = on_event or (lambda name, **details: None)
     run = _cluster_run if spec.on_cluster else _memory_run
     pipeline, report = run(spec, list(callbacks), event)
@@ -47,7 +63,9 @@ def max_epochs(spec):
     if spec.epochs is not None:
         return spec.epochs
     task = task_from_options(spec.task, spec.model) or "classification"
-    return estimator_class(spec.model, task)().get_params().get("max_iter", 200)
+    available = estimator_class(spec.model, task)().get_params()
+    params = {**available, **preset_params(resolve_preset(spec), available, {})}
+    return params.get("max_iter", 200)
 
 
 def settings(spec):
@@ -84,15 +102,15 @@ def _memory_run(spec, callbacks, event):
     task = resolve_task(frame, spec.target, spec.task, spec.model)
     cls = estimator_class(spec.model, task)
     params = {**model_params(cls, spec), **_privacy_params(spec)}
+    preset = resolve_preset(spec)
+    impute, scaling = preset_preprocessing(preset, spec)
+    params = fit_to_data(params, spec, frame[spec.target], task)
     checkpoint = resumed = None
     if spec.checkpoint_dir is not None:
-        chosen = {**cls().get_params(), **params}
-        if chosen["solver"] == "auto":
-            # LinearRegression's 'auto' (its _resolve_solver): proximal gd with an L1 part,
-            # otherwise an exact solver.
-            l1_part = chosen["alpha"] > 0 and chosen["l1_ratio"] > 0
-            chosen["solver"] = "gd" if l1_part else "lstsq"
-        checkpoint, resumed = open_checkpoint(spec, chosen["solver"], frame, source)
+        checkpoint, resumed = open_checkpoint(spec, cls(**params).resolved_solver(), frame,
+                                              source)
+    if spec.time_limit is not None:
+        callbacks = [*callbacks, TimeLimit(spec.time_limit, event)]
 
     def on_split(n_train, n_validation):
         event("split", n_train=n_train, n_validation=n_validation, estimator=cls.__name__,
@@ -102,12 +120,45 @@ def _memory_run(spec, callbacks, event):
     if spec.private:
         privacy = {"bounds": {c: (lo, hi) for c, lo, hi in spec.dp_bounds or ()},
                    "categories": {c: list(v) for c, v in spec.dp_categories or ()}}
+    with warnings.catch_warnings():
+        if params.get("early_stopping") and params.get("n_iter_no_change", 0) >= params.get(
+                "max_iter", math.inf):
+            # epoch selection, not early stopping: reaching the last epoch is the plan
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        pipeline, report = _train_in_memory(frame, spec, callbacks, features, task, params,
+                                            impute, scaling, source, on_split, checkpoint,
+                                            privacy)
+    pipeline.info["components"] = components(preset, pipeline.estimator, impute, scaling)
+    return pipeline, report
+
+
+def _train_in_memory(frame, spec, callbacks, features, task, params, impute, scaling, source,
+                     on_split, checkpoint, privacy):
     return train_pipeline(
         frame, callbacks=callbacks, target=spec.target, features=features, task=task,
-        model=spec.model, params=params, impute=spec.impute, sample_weight=spec.sample_weight,
+        model=spec.model, params=params, impute=impute, scaling=scaling,
+        sample_weight=spec.sample_weight,
         validation_fraction=spec.validation_fraction, dtype=spec.dtype, random_state=spec.seed,
         source=source, on_split=on_split, checkpoint=checkpoint, resume=spec.resume,
         scale_target=spec.scale_target, privacy=privacy)
+
+
+class TimeLimit:
+    """Stops training after the epoch during which ``seconds`` have passed (``--time-limit``).
+
+    The run then ends as after its last epoch: with epoch selection the best epoch so far is
+    kept. ``event("time_limit", epoch=..., seconds=...)`` says so. How many epochs fit depends
+    on the machine, so a time-limited run is not reproducible bit for bit.
+    """
+
+    def __init__(self, seconds, event):
+        self.seconds, self.event, self.start = seconds, event, time.monotonic()
+
+    def __call__(self, epoch, history, holdout):
+        if time.monotonic() - self.start < self.seconds:
+            return False
+        self.event("time_limit", epoch=epoch, seconds=self.seconds)
+        return True
 
 
 def _drop_missing_target(frame, target, event):
@@ -161,6 +212,8 @@ def model_params(cls, spec):
                 "{param}).", model_value=spec.model, estimator=cls.__name__, param=param)])
         params[param] = value
     params.update(_penalty_params(spec.penalty, spec.l1_ratio, available))
+    given = {**params, **({"alpha": None} if spec.penalty is not None else {})}
+    params = {**preset_params(resolve_preset(spec), available, given), **params}
     if "random_state" in available:
         params["random_state"] = spec.seed
     return params
@@ -213,13 +266,10 @@ def _cluster_run(spec, callbacks, event):
     params = model_params(cls, spec)
     checkpoint = resumed = None
     if spec.checkpoint_dir is not None:
-        chosen = {**cls().get_params(), **params}
-        if chosen["solver"] == "auto":  # on dask input: gd with an L1 part, else lbfgs
-            l1_part = chosen["alpha"] > 0 and chosen["l1_ratio"] > 0
-            chosen["solver"] = "gd" if l1_part else "lbfgs"
         resumable = [s for s in DASK_SOLVERS[spec.model] if s != "lbfgs"]
         checkpoint, resumed = open_checkpoint(
-            spec, chosen["solver"], None, spec.data, solvers=" or ".join(resumable)
+            spec, cls(**params).resolved_solver(dask=True), None, spec.data,
+            solvers=" or ".join(resumable)
             if len(resumable) < 3 else "adam, sgd or gd")
 
     def on_split(n_train, n_validation, name, task):
@@ -236,7 +286,7 @@ def _cluster_run(spec, callbacks, event):
     with cluster_client(spec.scheduler, spec.workers) as client:
         return train_pipeline_dask(
             frame, callbacks=callbacks, target=spec.target, features=features, task=spec.task,
-            model=spec.model, params=params, impute=spec.impute,
+            model=spec.model, params=params, impute=preset_preprocessing("classic", spec)[0],
             sample_weight=spec.sample_weight, validation_fraction=spec.validation_fraction,
             dtype=spec.dtype, random_state=spec.seed, source=spec.data, on_split=on_split,
             scale_target=spec.scale_target, drop_missing_target=spec.drop_missing_target,

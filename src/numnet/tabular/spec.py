@@ -27,6 +27,7 @@ from .spec_checks import (
     IMPUTE,
     MODELS,
     PENALTIES,
+    PRESETS,
     SOLVERS,
     TASKS,
     TEXT,
@@ -66,8 +67,10 @@ class TrainSpec:
     drop_missing_target: bool = _option(False, result=False)
     sep: str | None = _option(result=False)
     encoding: str | None = _option(result=False)
+    scaling: str | None = _option()
     scale_target: bool = _option(True)
     model: str = _option("mlp")
+    preset: str | None = _option()
     task: str = _option("auto")
     hidden: tuple | None = _option()
     activation: str | None = _option()
@@ -81,6 +84,7 @@ class TrainSpec:
     learning_rate: float | None = _option()
     early_stopping: bool | None = _option()
     patience: int | None = _option()
+    time_limit: float | None = _option()
     validation_fraction: float = _option(0.2)
     seed: int = _option(0)
     dtype: str = _option("float64")
@@ -178,8 +182,11 @@ class TrainSpec:
         """The spec of :meth:`to_dict`'s data; ValueError for unknown keys, types or ranges.
 
         Fields missing from ``data`` take their defaults (a file from before a field was
-        added), except ``data`` and ``target``.
+        added), except ``data`` and ``target``; a record from before the presets trained the
+        ``classic`` model, and says so.
         """
+        if isinstance(data, dict) and "preset" not in data:
+            data = {**data, "preset": "classic"}
         return cls(**typed_values(data, _FIELDS))
 
     def result_record(self):
@@ -196,5 +203,6 @@ class TrainSpec:
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainSpec)}
 
 
-__all__ = ["ACTIVATIONS", "DTYPES", "IMPUTE", "MODELS", "PENALTIES", "SOLVERS", "TASKS",
+__all__ = ["ACTIVATIONS", "DTYPES", "IMPUTE", "MODELS", "PENALTIES", "PRESETS", "SOLVERS",
+           "TASKS",
            "SpecError", "TrainSpec"]

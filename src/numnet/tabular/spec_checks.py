@@ -10,6 +10,8 @@ import dataclasses
 import math
 import typing
 
+from .preprocessing import SCALINGS
+from .presets import PRESETS
 from .reading import IMPUTE, MODELS, TASKS
 from .spec_errors import CLUSTER, SpecError, dp_parts, finite, parse_names, problem, ref
 
@@ -20,8 +22,9 @@ DTYPES = ("float32", "float64")
 TEXT = ("hidden", "features", "exclude", "dp_bounds", "dp_categories")
 """The fields the command line gives as text (:meth:`TrainSpec.from_cli` parses them)."""
 
-CHOICES = {"impute": IMPUTE, "model": MODELS, "task": TASKS, "activation": ACTIVATIONS,
-           "penalty": PENALTIES, "solver": SOLVERS, "dtype": DTYPES}
+CHOICES = {"impute": (*IMPUTE, "none"), "model": MODELS, "preset": PRESETS, "task": TASKS,
+           "scaling": SCALINGS, "activation": ACTIVATIONS, "penalty": PENALTIES,
+           "solver": SOLVERS, "dtype": DTYPES}
 
 RANGES = {  # field: (rule, test), in the order the checks run
     "dropout": ("a float in [0, 1)", lambda v: 0 <= v < 1),
@@ -31,6 +34,7 @@ RANGES = {  # field: (rule, test), in the order the checks run
     "batch_size": ("an integer >= 1", lambda v: v >= 1),
     "learning_rate": ("a float > 0", lambda v: v > 0),
     "patience": ("an integer >= 1", lambda v: v >= 1),
+    "time_limit": ("a finite float > 0 (seconds)", lambda v: 0 < v < math.inf),
     "validation_fraction": ("a float in [0, 1)", lambda v: 0 <= v < 1),
     "seed": ("an integer >= 0", lambda v: v >= 0),
     "checkpoint_every": ("an integer >= 1", lambda v: v >= 1),
@@ -51,6 +55,17 @@ NOT_ON_CLUSTER = {
     "impute": ("{impute} median", lambda s: s.impute == "median",
                "an exact median needs the whole column in one place",
                "Pass {impute} mean or most_frequent, or train in memory"),
+    "impute_indicator": ("{impute} indicator", lambda s: s.impute == "indicator",
+                         "its fill is an exact median, which needs the whole column in one "
+                         "place", "Pass {impute} mean or most_frequent, or train in memory"),
+    "scaling": ("{scaling} robust", lambda s: s.scaling == "robust",
+                "its quartiles need the whole column in one place",
+                "Leave out {scaling}, or train in memory"),
+    "preset": ("{preset} best or fast", lambda s: s.preset in ("best", "fast"),
+               "their epoch selection draws a held-out split from rows on the workers",
+               "Pass {preset} classic, or train in memory"),
+    "time_limit": ("{time_limit}", lambda s: s.time_limit is not None,
+                   "the cluster's epochs are not stopped mid-run", "Train in memory"),
 }
 
 DASK_SOLVERS = {"linear": ("gd", "lbfgs"), "logistic": ("gd", "lbfgs"),
@@ -203,6 +218,19 @@ def _privacy_problems(spec):
         problems.append(problem("{early_stopping} watches the loss of private rows, outside "
                                 "the guarantee of {dp_epsilon}: train for a fixed {epochs} "
                                 "instead."))
+    if spec.preset in ("best", "fast"):
+        problems.append(problem("{preset} {value} selects its epoch on private rows and anneals "
+                                "by a schedule, outside the guarantee of {dp_epsilon}: pass "
+                                "{preset} classic (the default under {dp_epsilon}).",
+                                value=spec.preset))
+    if spec.scaling == "robust":
+        problems.append(problem("{scaling} robust takes medians and quartiles of private rows, "
+                                "outside the guarantee of {dp_epsilon}: the scaling comes from "
+                                "{dp_bounds}."))
+    if spec.impute == "indicator":
+        problems.append(problem("{impute} indicator fills with the median of private rows, "
+                                "outside the guarantee of {dp_epsilon}: pass {impute} mean "
+                                "(the middle of {dp_bounds}) or leave it out."))
     return problems[:1]  # one at a time: the fix of one (a solver) changes the next
 
 
