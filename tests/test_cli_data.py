@@ -267,7 +267,8 @@ def test_inspect_describes_every_column_kind_through_the_installed_command(tmp_p
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     lines = done.stdout.splitlines()
     assert "preprocessing (3 columns -> 7 features, impute=indicator):" in lines
-    assert "  x: numeric, robust: median 2.5, spread 1.5, clipped smoothly to +-3, fill 2.5" in lines
+    assert ("  x: numeric, robust: median 2.5, spread 1.5, clipped smoothly to +-3, "
+            "fill 2.5") in lines
     assert "  c: categorical, 2 categories (a, b)" in lines
     assert ("  d: date, 4 features (d.year, d.month, d.dayofweek, d.ordinal), "
             "fill 2021-08-16") in lines

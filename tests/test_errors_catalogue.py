@@ -164,7 +164,8 @@ def model(folder):
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        for args in (["-o", "model.numnet"], ["-o", "f32.numnet", "--dtype", "float32", "--scaling", "standard"],
+        for args in (["-o", "model.numnet"],
+                     ["-o", "f32.numnet", "--dtype", "float32", "--scaling", "standard"],
                      ["-o", "run.numnet", "--checkpoint-dir", "run",
                                               "--learning-rate", "0.01"]):
             with pytest.raises(SystemExit) as stop:
