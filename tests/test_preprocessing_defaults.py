@@ -80,3 +80,11 @@ def test_unknown_scaling_is_refused():
     with pytest.raises(DataError, match=r"--scaling must be one of \{'robust', 'standard'\}, "
                                         r"got 'minmax'\."):
         TabularPreprocessor(scaling="minmax")
+
+
+def test_one_warning_names_the_columns_that_got_an_indicator(frame):
+    with pytest.warns(UserWarning) as caught:
+        fitted(frame)
+    messages = [str(w.message) for w in caught]
+    assert ("2 column(s) have missing values, filled with a 0/1 indicator (numbers: the median; "
+            "text: a category of its own): 'x', 'c'.") in messages

@@ -173,6 +173,13 @@ class TabularPreprocessor:
                 self.columns_.append(column)
         report_constant_columns(self.columns_, [(name, frame[name].iloc[0]) for name in dropped],
                                 stacklevel=2)
+        flagged = [c["name"] for c in self.columns_ if c.get("indicator")]
+        if flagged:
+            shown = ", ".join(repr(name) for name in flagged[:20]) + (
+                f" and {len(flagged) - 20} more" if len(flagged) > 20 else "")
+            warnings.warn(f"{len(flagged)} column(s) have missing values, filled with a 0/1 "
+                          f"indicator (numbers: the median; text: a category of its own): "
+                          f"{shown}.", UserWarning, stacklevel=2)
         return self
 
     def fit_private(self, frame, columns, bounds, categories):
