@@ -63,7 +63,7 @@ def test_inspect_prints_no_escape_sequence_of_a_column_name(folder):
     assert (done.returncode, done.stderr) == (0, "")
     assert _no_control(done.stdout), repr(done.stdout)
     assert "target: price\n" in done.stdout
-    assert "  size: numeric, mean" in done.stdout
+    assert "  size: numeric, robust: median" in done.stdout
     assert "  city: categorical, 2 categories (oslo\\u202e, rome)" in done.stdout
 
 

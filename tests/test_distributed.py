@@ -550,7 +550,7 @@ def test_scheduler_errors_let_other_errors_through(client):
 def test_the_command_line_reports_a_lost_scheduler_in_one_line_with_exit_2(
         tmp_path, capsys, monkeypatch):
     # The command line has no --scheduler yet; what it does with the error is checked here.
-    import numnet.tabular
+    import numnet.tabular.reading
     from numnet.cli import main
     from numnet.exceptions import SchedulerLostError
 
@@ -561,7 +561,7 @@ def test_the_command_line_reports_a_lost_scheduler_in_one_line_with_exit_2(
     def lost(*args, **kwargs):
         raise SchedulerLostError(message, address="tcp://10.0.0.1:8786")
 
-    monkeypatch.setattr(numnet.tabular, "read_table", lost)
+    monkeypatch.setattr(numnet.tabular.reading, "read_table", lost)  # what fit(spec) calls
     path = tmp_path / "data.csv"
     path.write_text("a,y\n1,2\n3,4\n")
     with pytest.raises(SystemExit) as stop:

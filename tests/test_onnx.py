@@ -496,7 +496,7 @@ def test_a_row_with_a_missing_value_gets_no_class_without_imputation(capsys, tmp
     table.drop(columns="price").to_csv(tmp_path / "train.csv", index=False)
     model = tmp_path / "m.numnet"
     assert _cli(capsys, "train", tmp_path / "train.csv", "-t", "label", "--epochs", "20",
-                "--hidden", "8", "-q", "-o", model)[0] == 0
+                "--hidden", "8", "--preset", "classic", "-q", "-o", model)[0] == 0
     assert _cli(capsys, "export", model, "-o", tmp_path / "m.onnx", "-q")[0] == 0
     rows = _new_rows()  # rows 1 and 2: a missing number; row 2 a missing city too
     rows.loc[3, "city"] = None  # row 3: only a missing category

@@ -397,7 +397,7 @@ def test_cli_trace_of_a_model_with_missing_indicators(capsys, folder, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main(["train", str(tmp_path / "gaps.csv"), "-t", "price", "-o",
               str(tmp_path / "gaps.numnet"), "--hidden", "4", "--epochs", "5", "--impute",
-              "indicator", "-q"])
+              "indicator", "--scaling", "standard", "-q"])
     assert stop.value.code in (0, None)
     frame.loc[0, "city"] = None  # the city had no missing value in training: all zeros
     frame.to_csv(tmp_path / "new.csv", index=False)

@@ -284,7 +284,7 @@ def _cluster_run(spec, callbacks, event):
     check_columns(frame, [spec.target], "--target", spec.data)
     features = _feature_columns(frame, spec, spec.data)
     with cluster_client(spec.scheduler, spec.workers) as client:
-        return train_pipeline_dask(
+        pipeline, report = train_pipeline_dask(
             frame, callbacks=callbacks, target=spec.target, features=features, task=spec.task,
             model=spec.model, params=params, impute=preset_preprocessing("classic", spec)[0],
             sample_weight=spec.sample_weight, validation_fraction=spec.validation_fraction,
@@ -293,6 +293,9 @@ def _cluster_run(spec, callbacks, event):
             on_dropped=lambda n: event("dropped", n=n, target=spec.target), client=client,
             checkpoint=checkpoint, resume=spec.resume,
             on_data_hash=None if checkpoint is None else data_hash)
+    impute = preset_preprocessing("classic", spec)[0]
+    pipeline.info["components"] = components("classic", pipeline.estimator, impute, "standard")
+    return pipeline, report
 
 
 # ------------------------------------------------------------------------------ checkpoints
