@@ -88,3 +88,12 @@ def test_one_warning_names_the_columns_that_got_an_indicator(frame):
     messages = [str(w.message) for w in caught]
     assert ("2 column(s) have missing values, filled with a 0/1 indicator (numbers: the median; "
             "text: a category of its own): 'x', 'c'.") in messages
+
+
+def test_a_column_of_one_value_and_missing_ones_keeps_its_indicator():
+    frame = pd.DataFrame({"k": [0.0, np.nan, 0.0, 0.0, np.nan], "z": [1, 2, 3, 4, 5]})
+    pre = fitted(frame)
+    assert pre.columns_[0] == {"name": "k", "kind": "numeric", "fill": 0.0, "mean": 0.0,
+                               "scale": 1.0, "clip": 3.0, "indicator": True}
+    np.testing.assert_array_equal(pre.transform(frame)[:, :2],
+                                  [[0, 0], [0, 1], [0, 0], [0, 0], [0, 1]])

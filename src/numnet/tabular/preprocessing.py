@@ -240,13 +240,15 @@ class TabularPreprocessor:
         """``{"mean", "scale"}`` (and ``"clip"`` for robust scaling) of a filled column."""
         if self.scaling == "robust":
             centre, factor = robust_scale_statistics(values[:, None])
-            if not (np.isfinite(centre[0]) and np.isfinite(factor[0]) and factor[0] > 0):
+            if not (np.isfinite(centre[0]) and np.isfinite(factor[0])):
                 raise DataError(
                     f"column {name!r} must have values small enough to scale, got values up to "
                     f"{float(np.max(np.abs(values))):.3g}. Rescale the column (e.g. divide it "
                     "by a power of 10)."
                 )
-            return {"mean": float(centre[0]), "scale": float(1 / factor[0]), "clip": CLIP}
+            # factor 0: one value once the missing ones are filled (the indicator carries them)
+            scale = float(1 / factor[0]) if factor[0] > 0 else 1.0
+            return {"mean": float(centre[0]), "scale": scale, "clip": CLIP}
         try:  # exact sums: the same bits however the rows are partitioned
             mean, std = mean_std(values)
         except OverflowError:
