@@ -168,6 +168,25 @@ def test_to_python_of_hostile_names_holds_only_the_expected_calls(name):
     assert imports == ["import numnet", "from numnet.tabular import TrainSpec, fit"]
 
 
+def test_the_playground_script_and_to_python_write_values_with_one_function():
+    from numnet.playground import export
+    from numnet.tabular import spec_render
+
+    assert export.literal is spec_render.literal
+    values = [None, True, np.int64(3), np.float64(0.5), np.float32(0.25), "a'b\n", (1,),
+              ("a", 2.0), [1, (2, 3)], {"k": [np.int32(1)]}]
+    for value in values:
+        text = spec_render.literal(value)
+        assert "np." not in text and ast.literal_eval(text) == value
+    for bad, message in [(float("nan"), "a value in the code must be a finite number, got nan."),
+                         (np.float64("inf"), "a value in the code must be a finite number, "
+                                             "got inf."),
+                         (object(), "a value in the code must be a plain literal, got object.")]:
+        with pytest.raises(ValueError) as error:
+            spec_render.literal(bad)
+        assert str(error.value) == message
+
+
 def numnet(*args, cwd):
     return subprocess.run([*COMMAND, *args], cwd=cwd, capture_output=True, text=True,
                           encoding="utf-8", timeout=300)

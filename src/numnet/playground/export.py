@@ -18,6 +18,7 @@ import numpy as np
 from ..estimators import MLPClassifier, MLPRegressor
 from ..io import dumps
 from ..tabular import TabularPipeline, TabularPreprocessor
+from ..tabular.spec_render import literal
 from ..training import History
 from .config import Settings
 
@@ -153,9 +154,11 @@ def training_script(*, data, layers, loss, optimizer, regularizer, batch_size, e
     """The Python script of one :func:`numnet.train` run, written from plain values.
 
     Every value enters the script as the ``repr`` of a plain literal (None, bool, int, a
-    finite float, str, and lists or dicts of them), never formatted into code or a comment,
-    and every name the script calls is one of this module's fixed tables; so no value, an
-    uploaded file's name included, can become code.
+    finite float, str, and tuples, lists or dicts of them), written by
+    :func:`numnet.tabular.spec_render.literal` as :meth:`numnet.tabular.TrainSpec.to_python`
+    writes its values; never formatted into code or a comment. Every name the script calls
+    is one of this module's fixed tables; so no value, an uploaded file's name included,
+    can become code.
 
     Parameters
     ----------
@@ -193,27 +196,27 @@ def training_script(*, data, layers, loss, optimizer, regularizer, batch_size, e
         "import numnet",
         "from numnet.playground import make_dataset, split",
         "",
-        f"EPOCHS = {_literal(epochs)}"
+        f"EPOCHS = {literal(epochs)}"
         + ("  # the epochs the page had run" if trained else "  # the page had not trained yet"),
-        f"SEED = {_literal(seed)}",
+        f"SEED = {literal(seed)}",
         "",
     ]
     if "X" in data:
         lines += [
             "# the uploaded file: its features divided by their largest absolute value",
-            f"SOURCE = {_literal(data['source'])}",
-            f"X = np.array({_literal(data['X'])})",
-            f"y = np.array({_literal(data['y'])})",
-            f"data = split(X, y, train_fraction={_literal(data['train_fraction'])}, "
-            f"random_state=SEED, task={_literal(data['task'])})",
+            f"SOURCE = {literal(data['source'])}",
+            f"X = np.array({literal(data['X'])})",
+            f"y = np.array({literal(data['y'])})",
+            f"data = split(X, y, train_fraction={literal(data['train_fraction'])}, "
+            f"random_state=SEED, task={literal(data['task'])})",
         ]
     else:
-        lines.append(f"data = make_dataset({_literal(data['dataset'])}, "
-                     f"n_samples={_literal(data['n_samples'])}, "
-                     f"noise={_literal(data['noise'])}, "
-                     f"train_fraction={_literal(data['train_fraction'])}, random_state=SEED)")
+        lines.append(f"data = make_dataset({literal(data['dataset'])}, "
+                     f"n_samples={literal(data['n_samples'])}, "
+                     f"noise={literal(data['noise'])}, "
+                     f"train_fraction={literal(data['train_fraction'])}, random_state=SEED)")
     name, options = optimizer
-    arguments = ", ".join(f"{_name(key, _OPTIMIZER_ARGUMENTS)}={_literal(value)}"
+    arguments = ", ".join(f"{_name(key, _OPTIMIZER_ARGUMENTS)}={literal(value)}"
                           for key, value in options.items())
     penalty = ("None" if regularizer is None else
                _call(regularizer[0], _REGULARIZERS, regularizer[1:]))
@@ -226,7 +229,7 @@ def training_script(*, data, layers, loss, optimizer, regularizer, batch_size, e
         "history = numnet.train(",
         f"    net, loss, numnet.{_name(name, _OPTIMIZERS)}({arguments}), "
         "data.X_train, data.y_train,",
-        f"    regularizer={penalty}, batch_size={_literal(batch_size)}, max_epochs=EPOCHS,",
+        f"    regularizer={penalty}, batch_size={literal(batch_size)}, max_epochs=EPOCHS,",
         "    validation_data=(data.X_test, data.y_test), random_state=SEED,",
         ")",
         'print(f"epoch {len(history.loss)}: train loss {history.loss[-1]!r}, '
@@ -245,30 +248,4 @@ def _name(name, allowed):
 
 def _call(name, allowed, arguments):
     """``numnet.Name(arg, ...)`` with a name from ``allowed`` and literal arguments."""
-    return f"numnet.{_name(name, allowed)}({', '.join(_literal(a) for a in arguments)})"
-
-
-def _literal(value):
-    """``value`` as Python source that evaluates to it: the ``repr`` of a plain literal.
-
-    NumPy scalars and other subclasses are turned into the built-in type first (the repr of
-    ``np.float64(0.5)`` is a call); anything else raises ValueError.
-    """
-    if value is None or isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, (int, np.integer)):
-        return repr(int(value))
-    if isinstance(value, float):
-        value = float(value)
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"a value in the script must be a finite number, got {value!r}.")
-        return repr(value)
-    if isinstance(value, str):
-        return repr(str(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_literal(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_literal(str(k))}: {_literal(v)}" for k, v in value.items()) \
-            + "}"
-    raise ValueError(f"a value in the script must be a plain literal, got "
-                     f"{type(value).__name__}.")
+    return f"numnet.{_name(name, allowed)}({', '.join(literal(a) for a in arguments)})"

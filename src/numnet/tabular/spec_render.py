@@ -8,6 +8,9 @@ option.
 
 import dataclasses
 import math
+import numbers
+
+import numpy as np
 
 from .spec_errors import escape_names
 
@@ -82,14 +85,17 @@ def python_code(spec, output):
 def literal(value):
     """``value`` as Python source that evaluates to it: the ``repr`` of a plain literal.
 
-    NumPy scalars and other subclasses become the built-in type first (the repr of
-    ``np.float64(0.5)`` is a call); anything else, and a non-finite float, raise ValueError.
+    The one writer of values as code: :meth:`TrainSpec.to_python` and the playground's
+    "Copy code" script both use it. None, bool, int, a finite float, str, and tuples, lists
+    and dicts of them (a dict's keys as strings). NumPy scalars become the built-in type
+    first (the repr of ``np.float64(0.5)`` is a call); anything else, and a non-finite
+    float, raise ValueError.
     """
     if value is None or isinstance(value, bool):
         return repr(value)
-    if isinstance(value, int) or type(value).__name__.startswith(("int", "uint")):
+    if isinstance(value, numbers.Integral):
         return repr(int(value))
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"a value in the code must be a finite number, got {value!r}.")
@@ -97,8 +103,8 @@ def literal(value):
     if isinstance(value, str):
         return repr(str(value))
     if isinstance(value, tuple):
-        return "(" + "".join(literal(item) + ", " for item in value).rstrip(" ") + ")" \
-            if len(value) == 1 else "(" + ", ".join(literal(item) for item in value) + ")"
+        items = [literal(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
     if isinstance(value, list):
         return "[" + ", ".join(literal(item) for item in value) + "]"
     if isinstance(value, dict):
