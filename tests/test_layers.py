@@ -439,3 +439,168 @@ def test_caches_are_one_list_for_clear_cache_and_pickling():
     assert not set(layer._cache) & set(state)  # a copy or pickle holds no cache
     layer.clear_cache()
     assert not any(hasattr(layer, key) for key in layer._cache)
+
+
+# --- mutation-testing gaps (make mutate): buffers, defaults, sparse input, edge values -------
+
+REUSING = {
+    "dense": lambda: Dense(3),
+    "relu": ReLU,
+    "leaky_relu": lambda: LeakyReLU(0.1),
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "softmax": Softmax,
+    "dropout": lambda: Dropout(0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(REUSING))
+@pytest.mark.parametrize("shape", [(6, 2), (2, 6)], ids=["tall", "wide"])
+def test_training_passes_reuse_their_buffers_and_inference_returns_fresh_arrays(
+        name, shape, rng):
+    # The contract of forward/backward: in training the output and dL/dX are work buffers
+    # the next training call overwrites (no allocation per batch, also for a smaller batch);
+    # an inference output (the default) is the caller's to keep.
+    n, width = shape
+    layer = bound(REUSING[name](), width)
+    X = rng.normal(size=(n, width))
+    Y1 = layer.forward(X, training=True)
+    dX1 = layer.backward(rng.normal(size=Y1.shape))
+    Y2 = layer.forward(rng.normal(size=(n, width)), training=True)
+    dX2 = layer.backward(rng.normal(size=Y2.shape))
+    assert np.shares_memory(Y1, Y2) and np.shares_memory(dX1, dX2)
+    Y3 = layer.forward(rng.normal(size=(n - 1, width)), training=True)
+    dX3 = layer.backward(rng.normal(size=Y3.shape))
+    assert np.shares_memory(Y1, Y3) and np.shares_memory(dX1, dX3)
+    kept = layer.forward(X)
+    expected = kept.copy()
+    layer.forward(rng.normal(size=(n, width)), training=True)
+    layer.backward(rng.normal(size=Y1.shape))
+    np.testing.assert_array_equal(kept, expected)
+    assert not np.shares_memory(kept, Y1)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"])
+def test_an_activation_takes_batches_of_any_width(name, rng):
+    # An activation has no parameters: one object may see widths 3, then 5, then 3 again.
+    layer = ACTIVATIONS[name]()
+    reference = ACTIVATION_VALUES[name][1] if name != "softmax" else (
+        lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True))
+    for width in (3, 5, 3, 5):
+        X = rng.normal(scale=3, size=(4, width))
+        np.testing.assert_allclose(layer.forward(X, training=True), reference(X), rtol=1e-14)
+        np.testing.assert_allclose(layer.forward(X), reference(X), rtol=1e-14)
+
+
+def test_work_buffers_are_bounded_and_kept_while_they_grow(rng):
+    layer = Tanh()
+    for width in range(1, 21):  # 20 widths in a row: the buffers start afresh, at most 8
+        layer.forward(rng.normal(size=(2, width)), training=True)
+        assert len(layer._buffers) <= 8
+    assert len(layer._buffers) == 4  # cleared at the 9th and 17th width: widths 17-20
+    layer.forward(rng.normal(size=(5, 20)), training=True)  # a bigger batch of a known width
+    assert len(layer._buffers) == 4
+    for width in range(21, 25):
+        layer.forward(rng.normal(size=(2, width)), training=True)
+    assert len(layer._buffers) == 8
+    layer.forward(rng.normal(size=(9, 24)), training=True)  # grows one: the others stay
+    assert len(layer._buffers) == 8
+
+
+def test_identity_without_input_grad_returns_none(rng):
+    G = rng.normal(size=(3, 2))
+    assert Identity().backward(G, input_grad=False) is None
+    assert Identity().backward(G) is G
+
+
+def test_default_hyperparameters():
+    assert LeakyReLU().negative_slope == 0.01
+    assert Dropout().rate == 0.5
+    np.testing.assert_array_equal(LeakyReLU().forward(np.array([[-2.0, 3.0]])), [[-0.02, 3.0]])
+
+
+def test_leaky_relu_slope_between_one_and_two_and_the_derivative_at_zero():
+    layer = LeakyReLU(1.5)
+    X = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(layer.forward(X), [[-3.0, 0.0, 3.0]])
+    # At X = 0 (Y = 0) the derivative is the slope a, as the docstring's "Y > 0" says.
+    np.testing.assert_array_equal(layer.backward(np.array([[1.0, 2.0, 4.0]])), [[1.5, 3.0, 4.0]])
+    layer = LeakyReLU(0.1)
+    layer.forward(X)
+    np.testing.assert_array_equal(layer.backward(np.array([[1.0, 2.0, 4.0]])), [[0.1, 0.2, 4.0]])
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+def test_dense_on_sparse_input_matches_dense_input(fmt, training, rng):
+    import scipy.sparse as sp
+
+    X = rng.normal(size=(6, 4)) * (rng.random((6, 4)) < 0.5)
+    G = rng.normal(size=(6, 3))
+    dense = bound(Dense(3), 4, random_state=1)
+    sparse = bound(Dense(3), 4, random_state=1)
+    sparse.params["b"][...] = dense.params["b"][...] = rng.normal(size=3)
+    Z = dense.forward(X, training=training).copy()
+    dX = dense.backward(G).copy()
+    np.testing.assert_allclose(sparse.forward(sp.csr_matrix(X).asformat(fmt),
+                                              training=training), Z, rtol=1e-14)
+    np.testing.assert_allclose(sparse.backward(G), dX, rtol=1e-14)
+    for name in ("W", "b"):
+        np.testing.assert_allclose(sparse.grads[name], dense.grads[name], rtol=1e-14)
+    np.testing.assert_allclose(sparse.grads["W"], X.T @ G, rtol=1e-14)
+
+
+def test_dropout_rate_zero_returns_its_input_itself_in_training(rng):
+    layer = bound(Dropout(0.0), 4)
+    X = rng.normal(size=(6, 4))
+    assert layer.forward(X, training=True) is X
+    G = rng.normal(size=(6, 4))
+    assert layer.backward(G) is G
+
+
+@pytest.mark.parametrize("dtype_", [np.float32, np.float64])
+def test_dropout_masks_are_the_spawned_generators_draws(dtype_):
+    # Each Dropout draws from rng.spawn(1)[0] of the network's generator, in layer order, in
+    # the network's dtype: u >= rate kept, scaled by 1 / (1 - rate).
+    first, second = Dropout(0.25), Dropout(0.5)
+    Sequential([first, second]).build(4, dtype=dtype_, random_state=7)
+    reference = np.random.default_rng(7)
+    rng1, rng2 = reference.spawn(1)[0], reference.spawn(1)[0]
+    X = np.ones((5, 4), dtype=dtype_)
+    np.testing.assert_array_equal(
+        first.forward(X, training=True),
+        (rng1.random((5, 4), dtype=dtype_) >= 0.25) / dtype_(0.75))
+    np.testing.assert_array_equal(
+        second.forward(X, training=True),
+        (rng2.random((5, 4), dtype=dtype_) >= 0.5) / dtype_(0.5))
+
+
+def test_dropout_rng_state_round_trip_and_unbuilt_dropout(rng):
+    layer = Dropout(0.5)  # not in a network: its own fresh generator
+    X = np.ones((8, 6))
+    state = layer.get_rng_state()
+    first = layer.forward(X, training=True).copy()
+    layer.set_rng_state(state)
+    np.testing.assert_array_equal(layer.forward(X, training=True), first)
+    assert set(np.unique(first)) <= {0.0, 2.0}
+
+
+def test_clear_cache_of_a_layer_that_cached_only_some_names(rng):
+    layer = bound(Dense(2), 3)  # caches _X only, not _Y or _mask
+    layer.forward(rng.normal(size=(4, 3)))
+    layer.clear_cache()
+    assert not hasattr(layer, "_X")
+    ReLU().clear_cache()  # nothing cached yet
+
+
+def test_repr_of_several_arguments():
+    assert repr(Dense(3)) == "Dense(n_out=3, init='auto', bias=True)"
+
+
+def test_the_base_layer_does_not_compute():
+    from numnet import Layer
+
+    with pytest.raises(NotImplementedError):
+        Layer().forward(np.ones((1, 1)))
+    with pytest.raises(NotImplementedError):
+        Layer().backward(np.ones((1, 1)))
