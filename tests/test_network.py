@@ -426,3 +426,111 @@ def test_clear_cache_releases_the_input_and_activations(rng):
     del X
     assert input_ref() is None  # nothing in the network keeps the input alive
     assert not any(hasattr(layer, key) for layer in net.layers for key in ("_X", "_Y", "_mask"))
+
+
+# --- mutation-testing gaps (make mutate) ------------------------------------------------------
+
+
+def test_auto_init_reads_the_very_next_layer_and_explicit_inits_are_kept():
+    n_in = 50
+    net = Sequential([Dense(400), ReLU(), Dense(400, init="glorot_normal"), ReLU(),
+                      Dense(1)]).build(n_in, random_state=0)
+    assert [net[0].resolved_init, net[2].resolved_init, net[4].resolved_init] == [
+        "he_uniform", "glorot_normal", "glorot_uniform"]
+    he_limit = np.sqrt(6 / n_in)
+    assert he_limit * 0.99 < np.abs(net[0].params["W"]).max() <= he_limit
+    # glorot_normal: std sqrt(2 / (400 + 400)) = 0.05, not He's 0.07 (160000 draws)
+    assert abs(net[2].params["W"].std() - 0.05) < 0.001
+
+
+def test_parameters_keep_each_layers_own_order_within_the_penalised_block():
+    from numnet import Layer
+
+    class TwoWeights(Layer):
+        penalized = ("V", "U")
+
+        def param_shapes(self, n_in):
+            return {"V": (n_in,), "U": (n_in,), "c": (1,)}
+
+        def reset_parameters(self, rng):
+            for name, value in zip(("V", "U", "c"), (1.0, 2.0, 3.0), strict=True):
+                self.params[name][...] = value
+
+    net = Sequential([TwoWeights()]).build(2)
+    # penalised first, in the order the layer lists them (V before U), then the rest
+    np.testing.assert_array_equal(net.params, [1.0, 1.0, 2.0, 2.0, 3.0])
+    assert net.n_penalized == 4
+    assert list(net.named_parameters()) == ["0.V", "0.U", "0.c"]
+
+
+def test_a_network_without_parameters_backpropagates(rng):
+    net = Sequential([Tanh(), ReLU()]).build(3)
+    assert net.params.size == 0 and net.built is True
+    assert Sequential([Tanh()]).built is False
+    X, G = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    Y = net.forward(X)
+    np.testing.assert_allclose(Y, np.maximum(np.tanh(X), 0), rtol=1e-15)
+    assert net.backward(G, input_grad=False) is None
+    np.testing.assert_allclose(net.backward(G), G * (Y > 0) * (1 - np.tanh(X) ** 2),
+                               rtol=1e-14)
+
+
+def test_input_gradient_passes_the_layers_below_the_first_trainable_one(rng):
+    net = Sequential([Tanh(), Dense(2)]).build(3, random_state=0)
+    X, G = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    net.forward(X)
+    W = net[1].params["W"]
+    np.testing.assert_allclose(net.backward(G), (G @ W.T) * (1 - np.tanh(X) ** 2), rtol=1e-14)
+    net.forward(X)
+    assert net.backward(G, input_grad=False) is None
+    np.testing.assert_allclose(net.grads[:W.size].reshape(W.shape), np.tanh(X).T @ G,
+                               rtol=1e-14)
+
+
+def test_training_forward_applies_dropout_and_inference_does_not():
+    net = Sequential([Dense(30), Dropout(0.5)]).build(4, random_state=0)
+    X = np.ones((20, 4))
+    Y = net.forward(X)
+    Z = net.forward(X, training=True)
+    dropped = Z == 0
+    assert 0.3 < dropped.mean() < 0.7
+    np.testing.assert_allclose(Z[~dropped], 2 * Y[~dropped], rtol=1e-15)
+
+
+def test_sparse_input_formats(rng):
+    import scipy.sparse as sp
+
+    X = rng.normal(size=(5, 3)) * (rng.random((5, 3)) < 0.5)
+    net = Sequential([Dense(2)]).build(3, random_state=0)
+    for fmt in ("csr", "csc"):
+        np.testing.assert_allclose(net.forward(sp.csr_matrix(X).asformat(fmt)),
+                                   net.forward(X), rtol=1e-14)
+    with pytest.raises(TypeError) as info:
+        net.forward(sp.coo_matrix(X))
+    assert str(info.value) == (
+        "X must be a numpy array or a CSR/CSC sparse matrix feeding a Dense first layer, got "
+        "a COO matrix for a network starting with Dense. Convert it with X.tocsr() or "
+        "X.toarray().")
+    net = Sequential([ReLU(), Dense(2)]).build(3, random_state=0)
+    with pytest.raises(TypeError) as info:
+        net.forward(sp.csr_matrix(X))
+    assert str(info.value) == (
+        "X must be a numpy array or a CSR/CSC sparse matrix feeding a Dense first layer, got "
+        "a CSR matrix for a network starting with ReLU. Convert it with X.tocsr() or "
+        "X.toarray().")
+
+
+def test_copy_shares_no_layer_and_seeds_its_dropout_like_random_state_zero(rng):
+    net = Sequential([Dense(8), Dropout(0.5), Dense(1)]).build(3, random_state=5)
+    X = rng.normal(size=(6, 3))
+    before = net.forward(X).copy()
+    clone = net.copy()
+    assert all(a is not b for a, b in zip(net.layers, clone.layers, strict=True))
+    clone.params[:] = 0
+    np.testing.assert_array_equal(net.forward(X), before)
+    # The copy is deterministic: its dropout generator is seeded as build(random_state=0).
+    fresh = Sequential([Dense(8), Dropout(0.5), Dense(1)]).build(3, random_state=0)
+    fresh.params[...] = clone.params[...] = net.params
+    for _ in range(2):
+        np.testing.assert_array_equal(clone.forward(X, training=True),
+                                      fresh.forward(X, training=True))
