@@ -604,3 +604,105 @@ def test_adam_accepts_every_state_a_run_writes(t):
     np.testing.assert_array_equal(opt.state_dict()["m_sum"], state["m_sum"])
     np.testing.assert_array_equal(opt.state_dict()["v_sum"], state["v_sum"])
     assert opt.state_dict()["m_sum"] is not state["m_sum"]       # a copy
+
+
+# --- schedules: mutation-testing gaps (make mutate) -------------------------------------------
+
+
+def test_cosine_annealing_warmup_then_cosine_then_the_floor():
+    from numnet.schedules import CosineAnnealing
+
+    schedule = CosineAnnealing(n_epochs=5, warmup_epochs=2, min_learning_rate=0.1)
+    schedule.start(1.0)
+    assert schedule.learning_rate == 0.5  # epoch 0 of the warm-up: lr_0 * 1 / W
+    # t = 1: 2/2; t = 2 = W: the cosine's top; t = 3, 4: 0.1 + 0.9 (1 + cos(pi k / 3)) / 2
+    np.testing.assert_allclose(lrs(schedule, 6), [1.0, 1.0, 0.775, 0.325, 0.1, 0.1],
+                               rtol=1e-15)
+    schedule = CosineAnnealing(n_epochs=4)
+    schedule.start(2.0)
+    assert schedule.learning_rate == 2.0
+    np.testing.assert_allclose(lrs(schedule, 4, initial=2.0),
+                               [1 + np.cos(np.pi / 4), 1.0, 1 + np.cos(3 * np.pi / 4), 0.0],
+                               rtol=1e-15, atol=1e-16)
+    assert CosineAnnealing(3).get_config() == {"n_epochs": 3, "warmup_epochs": 0,
+                                               "min_learning_rate": 0.0}
+
+
+def test_coslog4_and_flat_cosine_closed_forms():
+    from numnet.schedules import CosLog4, FlatCosine
+
+    def coslog4(t, n):
+        u = min((t + 0.5) / n, 1.0)
+        return (1 - np.cos(2 * np.pi * np.log2(1 + 15 * u))) / 2
+
+    def flat_cos(t, n):
+        u = min((t + 0.5) / n, 1.0)
+        return (1 + np.cos(np.pi * max(0.0, 2 * u - 1))) / 2
+
+    for make, factor in ((CosLog4, coslog4), (FlatCosine, flat_cos)):
+        schedule = make(n_epochs=6)
+        schedule.start(0.5)
+        assert schedule.learning_rate == pytest.approx(0.5 * factor(0, 6), rel=1e-14, abs=0)
+        np.testing.assert_allclose(lrs(schedule, 8, initial=0.5),
+                                   [0.5 * factor(t, 6) for t in range(1, 9)],
+                                   rtol=1e-13, atol=1e-17)
+        assert schedule.get_config() == {"n_epochs": 6}
+    # values at named points: the first half of flat_cos is flat, both end at 0
+    assert FlatCosine.factor(0.3) == 1.0 and FlatCosine.factor(0.75) == pytest.approx(0.5)
+    assert CosLog4.factor(1.0) == pytest.approx(0.0, abs=1e-15)
+    assert CosLog4.factor(1 / 15) == pytest.approx(0.0, abs=1e-15)  # log2(2) = 1: a trough
+    assert CosLog4.factor((2**0.5 - 1) / 15) == pytest.approx(1.0)  # log2 = 1/2: a top
+
+
+def test_schedule_state_dicts_round_trip_and_repr():
+    from numnet.schedules import CosineAnnealing
+
+    schedule = ReduceOnPlateau(factor=0.5, patience=2)
+    lrs(schedule, 4, metrics=[1.0, 2.0, 3.0, 4.0])
+    state = schedule.state_dict()
+    assert state == {"initial_learning_rate": 1.0, "learning_rate": 0.5, "best": 1.0,
+                     "wait": 1}
+    other = ReduceOnPlateau(factor=0.5, patience=2)
+    other.load_state_dict(state)
+    assert other.update(5, metric=5.0) == schedule.update(5, metric=5.0) == 0.25
+    assert repr(CosineAnnealing(4, warmup_epochs=1)) == (
+        "CosineAnnealing(n_epochs=4, warmup_epochs=1, min_learning_rate=0.0)")
+    assert repr(ReduceOnPlateau()) == (
+        "ReduceOnPlateau(factor=0.1, patience=10, min_delta=0.0001, min_learning_rate=0.0)")
+    assert repr(InverseScaling()) == "InverseScaling(power_t=0.5, unit='epoch')"
+    assert repr(StepDecay(3)) == "StepDecay(step_size=3, gamma=0.1)"
+    assert repr(ExponentialDecay(0.5)) == "ExponentialDecay(gamma=0.5)"
+    assert repr(Constant()) == "Constant()" and Constant().state_dict() == {}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: __import__("numnet.schedules").schedules.CosineAnnealing(0),
+         "n_epochs must be an integer >= 1, got 0."),
+        (lambda: __import__("numnet.schedules").schedules.CosineAnnealing(3, warmup_epochs=3),
+         "warmup_epochs must be an integer in [0, 2], got 3."),
+        (lambda: __import__("numnet.schedules").schedules.CosineAnnealing(
+            3, min_learning_rate=-1), "min_learning_rate must be a float >= 0, got -1.0."),
+        (lambda: __import__("numnet.schedules").schedules.FlatCosine(0),
+         "n_epochs must be an integer >= 1, got 0."),
+        (lambda: ReduceOnPlateau(min_learning_rate=-1),
+         "min_learning_rate must be a float >= 0, got -1.0."),
+        (lambda: ReduceOnPlateau(factor=0), "factor must be a float in (0, 1), got 0.0."),
+        (lambda: ExponentialDecay(0), "gamma must be a float in (0, 1], got 0.0."),
+    ],
+    ids=["cos_epochs", "cos_warmup", "cos_min", "flat_epochs", "plateau_min",
+         "plateau_factor0", "exp_gamma0"],
+)
+def test_more_schedule_errors(make, message):
+    with pytest.raises(ValueError) as info:
+        make()
+    assert str(info.value) == message
+
+
+def test_schedule_boundaries_are_inclusive_where_documented():
+    assert lrs(StepDecay(1, gamma=1.0), 2) == [1.0, 1.0]
+    assert lrs(ExponentialDecay(1.0), 2) == [1.0, 1.0]
+    assert lrs(InverseScaling(power_t=0), 2) == [1.0, 1.0]
+    assert lrs(ReduceOnPlateau(factor=0.5, patience=1, min_delta=0), 2,
+               metrics=[0.0, 0.0]) == [1.0, 0.5]
