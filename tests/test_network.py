@@ -534,3 +534,30 @@ def test_copy_shares_no_layer_and_seeds_its_dropout_like_random_state_zero(rng):
     for _ in range(2):
         np.testing.assert_array_equal(clone.forward(X, training=True),
                                       fresh.forward(X, training=True))
+
+
+def test_objective_takes_the_fused_kernels_value_and_gradient_when_it_applies(monkeypatch, rng):
+    # kernels.linear_objective returns None unless its fused loop applies (numba, a big
+    # Dense(1) model); when it returns a value, objective uses it and its gradient, adds the
+    # penalty, and does not run the NumPy path.
+    from numnet import kernels
+
+    net = Sequential([Dense(1)]).build(3, random_state=0)
+    X, y, w = rng.normal(size=(5, 3)), rng.normal(size=(5, 1)), rng.random(5)
+    loss, calls = MeanSquaredError(), []
+
+    def fused(*args):
+        calls.append(args)
+        args[0].grads[...] = 7.0
+        return 1.5
+
+    monkeypatch.setattr(kernels, "linear_objective", fused)
+    regularizer = ElasticNet(alpha=0.5, l1_ratio=0.0)
+    W = net.penalized.copy()
+    value, grads = objective(net, loss, X, y, regularizer=regularizer, sample_weight=w)
+    assert len(calls) == 1 and len(calls[0]) == 5
+    assert all(a is b for a, b in zip(calls[0], (net, loss, X, y, w), strict=True))
+    assert value == 1.5 + regularizer.penalty(W)
+    np.testing.assert_allclose(grads[:W.size], 7.0 + regularizer.gradient(W, out=np.zeros(3)),
+                               rtol=1e-15)
+    np.testing.assert_array_equal(grads[W.size:], 7.0)
