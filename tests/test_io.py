@@ -509,7 +509,8 @@ def edit_tensor(name, **changes):
      "format_version must be an integer >= 1, got '1'."),
     (lambda h, m: m.update(format="other"), "the metadata does not name the numnet format."),
     (lambda h, m: m.update(kind="pickle"),
-     "kind must be one of {'checkpoint', 'estimator', 'pipeline', 'sequential'}, got "
+     "kind must be one of {'checkpoint', 'estimator', 'pipeline', 'sequential', "
+     "'tabular_estimator'}, got "
      "'pickle'."),
     (lambda h, m: m.update(kind="estimator"),
      "the object is tagged 'sequential', but the file kind is 'estimator'."),

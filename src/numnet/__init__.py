@@ -35,6 +35,7 @@ from .training import EarlyStopping, History, iter_minibatches, objective, train
 from .training.state import TrainingState
 
 _ESTIMATORS = ("LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor")
+_TABULAR = ("TabularClassifier", "TabularRegressor")  # pandas: on first use
 _ONNX = ("save_onnx", "to_onnx")  # numnet.onnx imports scikit-learn and the tables: on first use
 
 
@@ -45,6 +46,10 @@ def __getattr__(name):
         from . import estimators
 
         return getattr(estimators, name)
+    if name in _TABULAR:
+        from .tabular import estimators as tabular_estimators
+
+        return getattr(tabular_estimators, name)
     if name in _ONNX:
         from . import onnx
 
@@ -53,7 +58,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted([*globals(), *_ESTIMATORS, *_ONNX])
+    return sorted([*globals(), *_ESTIMATORS, *_TABULAR, *_ONNX])
 
 
 __all__ = [
@@ -65,7 +70,8 @@ __all__ = [
     "Loss", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "ModelFileError", "Optimizer",
     "PoissonLoss", "ReLU",
     "ReduceOnPlateau", "Regularizer", "SGD", "Schedule", "Sequential", "Sigmoid", "Softmax",
-    "SoftmaxCrossEntropy", "StepDecay", "Tanh", "TrainingInterrupted", "TrainingState",
+    "SoftmaxCrossEntropy", "StepDecay", "TabularClassifier", "TabularRegressor", "Tanh",
+    "TrainingInterrupted", "TrainingState",
     "__version__", "check_gradients", "clip_grad_norm",
     "embeddings", "ensemble",
     "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",

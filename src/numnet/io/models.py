@@ -11,7 +11,8 @@ A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ 
 The numnet metadata is a JSON document::
 
     {"format": "numnet", "format_version": 1, "numnet_version": "0.1.0",
-     "kind": "sequential" | "estimator" | "pipeline" | "checkpoint", "object": {...},
+     "kind": "sequential" | "estimator" | "pipeline" | "tabular_estimator" | "checkpoint",
+     "object": {...},
      "sha256": "..."}
 
 ``object`` describes the saved object as plain data (architecture from
@@ -301,13 +302,18 @@ def _check_metadata(text, name):
     for key in ("numnet_version", "kind", "sha256"):
         if not isinstance(metadata.get(key), str):
             _fail(name, f"the metadata field {key!r} is missing or not a string.")
-    if metadata["kind"] not in ("sequential", "estimator", "pipeline", "checkpoint"):
-        _fail(name, "kind must be one of {'checkpoint', 'estimator', 'pipeline', 'sequential'}, "
-                    f"got {metadata['kind']!r}.")
+    if metadata["kind"] not in FILE_KINDS:
+        _fail(name, "kind must be one of {'checkpoint', 'estimator', 'pipeline', 'sequential', "
+                    f"'tabular_estimator'}}, got {metadata['kind']!r}.")
     if not isinstance(metadata.get("object"), dict):
         _fail(name, "the metadata field 'object' is missing or not an object.")
     return metadata
 
+
+
+FILE_KINDS = ("sequential", "estimator", "pipeline", "tabular_estimator", "checkpoint")
+"""The kinds of object a file may hold at its top level (``tabular_estimator``:
+:class:`numnet.TabularClassifier` and :class:`numnet.TabularRegressor`)."""
 
 
 def _build(metadata, tensors, name):

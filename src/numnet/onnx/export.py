@@ -7,7 +7,7 @@ from ..network import Sequential
 from ._graph import GraphBuilder, check_dtype, check_opset, onnx_modules
 from .estimators import add_estimator, is_numnet_estimator
 from .network import add_network
-from .pipeline import add_pipeline, is_pipeline
+from .pipeline import add_pipeline, fitted_pipeline, is_pipeline, is_tabular_estimator
 
 
 def to_onnx(obj, *, opset=None, dtype=None):
@@ -15,11 +15,12 @@ def to_onnx(obj, *, opset=None, dtype=None):
 
     Parameters
     ----------
-    obj : Sequential, numnet estimator or TabularPipeline
+    obj : Sequential, numnet estimator, TabularPipeline, TabularClassifier or TabularRegressor
         A built network (input ``X``, output ``Y``: the network's output, as ``forward``), a
         fitted estimator (input ``X``; outputs ``label`` and ``probabilities`` for classifiers,
         ``variable`` for regressors, as skl2onnx names them), or the pipeline ``numnet train``
-        saves (one input per original column; see docs/onnx.md).
+        saves (one input per original column; see docs/onnx.md), also as the
+        ``pipeline_`` of a fitted ``TabularClassifier`` or ``TabularRegressor``.
     opset : int, default=None
         The ai.onnx opset version, from 13 to the newest the onnx package knows; None means 17.
     dtype : {"float32", "float64"}, default=None
@@ -56,9 +57,10 @@ def to_onnx(obj, *, opset=None, dtype=None):
         X = g.add_input("X", dtype, [None, obj.n_features_in_])
         for name, node, kind, shape in add_estimator(g, obj, X, dtype):
             g.add_output(name, node, kind, shape)
-    elif is_pipeline(obj):
-        dtype = check_dtype(dtype, obj.dtype)
-        add_pipeline(g, obj, dtype)
+    elif is_pipeline(obj) or is_tabular_estimator(obj):
+        pipe = fitted_pipeline(obj)  # a TabularClassifier or TabularRegressor: its pipeline
+        dtype = check_dtype(dtype, pipe.dtype)
+        add_pipeline(g, pipe, dtype)
     else:
         raise TypeError(f"obj must be a numnet Sequential, estimator or TabularPipeline to "
                         f"export to ONNX, got {type(obj).__name__}.")

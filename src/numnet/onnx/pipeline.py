@@ -28,6 +28,7 @@ name (it keeps it as its input's), the output is ``label_output`` and so on.
 
 import numpy as np
 
+from ..tabular.estimators import TabularClassifier, TabularRegressor
 from ..tabular.pipeline import TabularPipeline
 from .estimators import add_estimator
 
@@ -38,6 +39,21 @@ MISSING_CODE = -2  # a missing category without --impute: the block becomes NaN
 def is_pipeline(obj):
     """Whether ``obj`` is the pipeline ``numnet train`` saves."""
     return isinstance(obj, TabularPipeline)
+
+
+def is_tabular_estimator(obj):
+    """Whether ``obj`` is a :class:`numnet.TabularClassifier` or ``TabularRegressor``."""
+    return isinstance(obj, (TabularClassifier, TabularRegressor))
+
+
+def fitted_pipeline(obj):
+    """The pipeline of a tabular estimator (NotFittedError before ``fit``), or ``obj``."""
+    if not is_tabular_estimator(obj):
+        return obj
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(obj, "pipeline_")
+    return obj.pipeline_
 
 
 def add_pipeline(g, pipe, dtype):
@@ -133,11 +149,15 @@ def _categorical(g, column, impute):
 def pipeline_inputs(pipe, frame):
     """The graph's inputs for the raw table ``frame``: ``{column: array of shape (n, 1)}``.
 
+    ``pipe`` is a :class:`TabularPipeline` or a fitted tabular estimator (whose columns, when
+    it was fitted on an array, are named ``x0``, ``x1``...).
+
     Numbers are read as ``numnet predict`` reads them (numbers written as text included) into
     float64 with NaN for missing values; categories as strings with ``""`` for missing ones.
     """
     from ..tabular.columns import _numeric_values
 
+    pipe = fitted_pipeline(pipe)
     feed = {}
     for column in pipe.preprocessor.columns_:
         name, series = column["name"], frame[column["name"]]

@@ -9,6 +9,7 @@
 ``spec``           :class:`TrainSpec`: every option of a training run, checked in one place
 ``runs``           :func:`fit`: a spec's run, in memory or on a Dask cluster
 ``evaluation``     :func:`evaluate_pipeline` and :func:`prediction_frame`
+``estimators``     :class:`TabularClassifier`, :class:`TabularRegressor`: scikit-learn, raw tables
 ``explain``        :func:`explain_table`: attributions per original column
 ``plotting``       loss curves, decision regions and attribution charts (matplotlib)
 =================  ============================================================================
@@ -24,6 +25,7 @@ from .columns import (
     numbers_from_text,
     target_values,
 )
+from .estimators import TabularClassifier, TabularRegressor
 from .evaluation import (
     classification_metrics,
     evaluate_pipeline,
@@ -54,7 +56,8 @@ from .spec_errors import SpecError
 
 __all__ = [
     "DATE_PARTS", "IMPUTE", "MAX_CLASSES", "MAX_LABEL_CHARS", "MODELS", "TASKS", "DataError",
-    "SpecError", "TabularPipeline", "TabularPreprocessor", "TrainSpec", "check_columns",
+    "SpecError", "TabularClassifier", "TabularPipeline", "TabularPreprocessor", "TabularRegressor",
+    "TrainSpec", "check_columns",
     "check_plain", "fit", "max_epochs",
     "classification_metrics", "column_kind", "convert_numeric_text", "estimator_class",
     "evaluate_pipeline", "explain_table", "f1_labels", "infer_task", "numbers_from_text",
