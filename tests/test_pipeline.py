@@ -43,12 +43,12 @@ def train(frame, **kwargs):
 
 
 def test_target_and_feature_errors(frame):
-    with raises("--target must name columns of 'data', got unknown 'cost'. The columns are: "
+    with raises("target must name columns of 'data', got unknown 'cost'. The columns are: "
                 "'size', 'rooms', 'city', 'price'."):
         train(frame, target="cost")
-    with raises("--features must name columns of 'data', got unknown 'area'."):
+    with raises("features must name columns of 'data', got unknown 'area'."):
         train(frame, target="price", features=["size", "area"])
-    with raises("--features must not include the target column 'price'."):
+    with raises("features must not include the target column 'price'."):
         train(frame, target="price", features=["size", "price"])
     with raises("target column 'city' must be numeric for regression, got 'oslo' at row 1. "
                 "Use --task classification to predict categories."):
@@ -62,10 +62,10 @@ def test_target_and_feature_errors(frame):
     with raises("data must have at least one feature column besides the target 'price', got "
                 "none in 'data'."):
         train(frame[["price"]], target="price")
-    with raises("--model linear is for regression, but the task is classification. Use "
-                "--model logistic or --model mlp."):
+    with raises("model linear is for regression, but the task is classification. Use "
+                "model logistic or model mlp."):
         train(frame, target="city", model="linear", task="classification", impute="mean")
-    with raises("--sample-weight column 'w' must hold finite values >= 0, got -1.0 at row 2."):
+    with raises("sample_weight column 'w' must hold finite values >= 0, got -1.0 at row 2."):
         train(frame.assign(w=[1.0, -1.0, 1, 1, 1, 1]), target="price", sample_weight="w",
               impute="mean")
 
@@ -159,7 +159,7 @@ def test_classifier_pipeline_evaluates_and_predicts(houses):
     with raises("target column 'band' has labels the model never saw, first 'medium' at row "
                 "2. The model knows: 'high', 'low'."):
         evaluate_pipeline(pipe, houses.head(3).assign(band=["high", "medium", "low"]))
-    with raises("--keep must name columns of 'data', got unknown 'id'."):
+    with raises("keep must name columns of 'data', got unknown 'id'."):
         prediction_frame(pipe, houses, keep=["id"])
 
 
@@ -206,7 +206,7 @@ def test_a_class_never_lands_only_in_the_held_out_rows(seed):
 def test_targets_with_too_many_classes_are_refused_before_allocating():
     names = pd.DataFrame({"x": np.arange(120.0), "name": [f"n{i}" for i in range(120)]})
     with raises("target column 'name' must have at most 1000 classes, and at most half as many "
-                "as rows, got 120 classes in 120 rows. If the target is a number, pass --task "
+                "as rows, got 120 classes in 120 rows. If the target is a number, pass task "
                 "regression; if it is an identifier, choose another target."):
         train(names, target="name")
     many = pd.DataFrame({"x": np.zeros(MAX_CLASSES + 1), "id": np.arange(MAX_CLASSES + 1)})

@@ -110,7 +110,7 @@ def evaluate(
     if drop_missing_target:
         from ..tabular import check_columns
 
-        check_columns(frame, [target], "--target", source)
+        check_columns(frame, [target], "target", source)
         frame = _drop_missing_target(frame, target, True, quiet or as_json)
     result = evaluate_pipeline(pipeline, frame, source=source, target=target)
     if as_json:

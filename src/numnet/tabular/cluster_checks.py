@@ -9,7 +9,7 @@ import warnings
 
 from .columns import MAX_LABEL_CHARS
 from .fitting import MAX_CLASSES, task_from_options
-from .reading import MAX_CLASSIFICATION_INTEGERS, DataError
+from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, SpecError, problem
 
 _REFUSE_TEXT_NUMBERS = ("column {name!r} holds numbers written as text (e.g. {example!r}), which "
                         "the data-parallel path does not convert yet. Write them as plain "
@@ -105,11 +105,13 @@ def _check_weights(frame, merged, name):
 
     dtype = frame[name].dtype
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise DataError(f"--sample-weight column {name!r} must be numeric.")
+        raise SpecError([problem("{sample_weight} column {name!r} must be numeric.",
+                                 name=name)])
     bad = merged.first(lambda s: s["weight"])
     if bad is not None:
-        raise DataError(f"--sample-weight column {name!r} must hold finite values >= 0, got "
-                        f"{bad[1]} at row {bad[0]}.")
+        raise SpecError([problem("{sample_weight} column {name!r} must hold finite values "
+                                 ">= 0, got {value} at row {row}.", name=name, value=bad[1],
+                                 row=bad[0])])
 
 
 def _check_column(merged, name, kind, dtype, impute):

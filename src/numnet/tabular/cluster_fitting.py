@@ -179,7 +179,7 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     if sample_weight is not None:
         from .reading import check_columns
 
-        check_columns(frame, [sample_weight], "--sample-weight", source)
+        check_columns(frame, [sample_weight], "sample_weight", source)
     plan = _plan(frame, target, columns, sample_weight, impute, validation_fraction,
                  random_state, drop_missing_target, task, model)
     plan["digest"] = on_data_hash is not None

@@ -101,7 +101,7 @@ def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
     from sklearn.metrics import confusion_matrix
 
     target = pipeline.target if target is None else target
-    check_columns(frame, [target], "--target", source)
+    check_columns(frame, [target], "target", source)
     if pipeline.task == "regression":
         frame = convert_numeric_text(frame, [target])
     y = target_values(frame, target, pipeline.task)
@@ -144,7 +144,7 @@ def prediction_frame(pipeline, frame, *, proba=False, keep=(), source="data"):
     """A DataFrame of the kept columns, then ``prediction`` (and ``proba_<label>`` columns)."""
     import pandas as pd
 
-    check_columns(frame, list(keep), "--keep", source)
+    check_columns(frame, list(keep), "keep", source)
     if proba and pipeline.task != "classification":
         raise DataError("--proba needs a classifier, but this model does regression.")
     out = pd.DataFrame({name: frame[name].to_numpy() for name in keep})

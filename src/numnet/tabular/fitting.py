@@ -16,7 +16,7 @@ from .evaluation import BATCH_ROWS, _metrics, _plain
 from .pipeline import TabularPipeline, _check_info
 from .preprocessing import TabularPreprocessor
 from .reading import MODELS, TASKS, DataError, check_columns, select_features
-from .spec_errors import SpecError, problem
+from .spec_errors import SpecError, problem, ref
 from .statistics import mean_std
 
 # --------------------------------------------------------------------------------- pipeline
@@ -28,15 +28,13 @@ def estimator_class(model, task):
         raise SpecError([problem("{model} must be one of {{'linear', 'logistic', 'mlp'}}, got "
                                  "{value!r}.", value=model)])
     if model == "linear" and task == "classification":
-        raise DataError(
-            "--model linear is for regression, but the task is classification. Use --model "
-            "logistic or --model mlp."
-        )
+        raise SpecError([problem(
+            "{model} linear is for regression, but the task is classification. Use {model} "
+            "logistic or {model} mlp.")])
     if model == "logistic" and task == "regression":
-        raise DataError(
-            "--model logistic is for classification, but the task is regression. Use --model "
-            "linear or --model mlp."
-        )
+        raise SpecError([problem(
+            "{model} logistic is for classification, but the task is regression. Use {model} "
+            "linear or {model} mlp.")])
     name = {"linear": "LinearRegression", "logistic": "LogisticRegression"}.get(model)
     if name is None:
         name = "MLPClassifier" if task == "classification" else "MLPRegressor"
@@ -70,10 +68,10 @@ def split_rows(n_rows, fraction, labels, random_state):
                                  "{value!r}.", value=fraction)])
     n_val = math.ceil(fraction * n_rows)
     if n_val >= n_rows:
-        raise DataError(
-            f"--validation-fraction {fraction} leaves no rows for training out of {n_rows}. "
-            "Use a smaller fraction, or 0 to train on every row."
-        )
+        raise SpecError([problem(
+            "{validation_fraction} {fraction} leaves no rows for training out of {n_rows}. "
+            "Use a smaller fraction, or 0 to train on every row.", fraction=fraction,
+            n_rows=n_rows)])
     stratify = None
     if labels is not None:
         _, counts = np.unique(labels.astype(str), return_counts=True)
@@ -122,11 +120,11 @@ def _check_classes(y, target, n_rows):
     labels, counts = np.unique(y.astype(str), return_counts=True)
     n_classes = len(labels)
     if n_classes > MAX_CLASSES or n_classes > n_rows / 2:
-        raise DataError(
-            f"target column {target!r} must have at most {MAX_CLASSES} classes, and at most "
-            f"half as many as rows, got {n_classes} classes in {n_rows} rows. If the target is "
-            "a number, pass --task regression; if it is an identifier, choose another target."
-        )
+        raise SpecError([problem(
+            "target column {column!r} must have at most {most} classes, and at most half as "
+            "many as rows, got {n_classes} classes in {n_rows} rows. If the target is a number, "
+            "pass {task} regression; if it is an identifier, choose another target.",
+            column=target, most=MAX_CLASSES, n_classes=n_classes, n_rows=n_rows)])
     originals = {str(v): v for v in y}
     for label, count in zip(labels, counts, strict=True):
         if count == 1:
@@ -248,10 +246,12 @@ def _train_private(frame, y, columns, *, target, task, model, cls, params, imput
     """:func:`train_pipeline` under differential privacy (its ``privacy`` argument)."""
     bounds, categories = privacy["bounds"], privacy["categories"]
     for name in list(bounds) + list(categories):
-        option = "--dp-bounds" if name in bounds else "--dp-categories"
+        option = "dp_bounds" if name in bounds else "dp_categories"
         if name != target and name not in columns:
-            raise DataError(f"{option} names column {name!r}, which is neither a feature nor "
-                            f"the target; features: {', '.join(map(repr, columns[:20]))}.")
+            raise SpecError([problem(
+                ref(option) + " names column {name!r}, which is neither a feature nor the "
+                "target; features: {features}.", name=name,
+                features=", ".join(map(repr, columns[:20])))])
     weights = _sample_weights(frame, sample_weight, source)
     preprocessor = TabularPreprocessor(impute=impute)
     preprocessor.check(frame, columns)
@@ -259,8 +259,9 @@ def _train_private(frame, y, columns, *, target, task, model, cls, params, imput
     if task == "classification":
         classes = _private_classes(y, target, categories)
     elif target in categories:
-        raise DataError(f"--dp-categories names the target {target!r} of a regression; give "
-                        f"its bounds with --dp-bounds {target}=LO:HI instead.")
+        raise SpecError([problem(
+            "{dp_categories} names the target {name!r} of a regression; give its bounds with "
+            "{dp_bounds} {bare}=LO:HI instead.", name=target, bare=target)])
     scaler = None
     if task == "regression" and scale_target:
         if target not in bounds:
@@ -345,23 +346,23 @@ def _private_classes(y, target, categories):
 
 
 def _sample_weights(frame, sample_weight, source):
-    """The --sample-weight column as float64 weights (finite, >= 0), or None."""
+    """The sample_weight column as float64 weights (finite, >= 0), or None."""
     import pandas as pd
 
     if sample_weight is None:
         return None
-    check_columns(frame, [sample_weight], "--sample-weight", source)
+    check_columns(frame, [sample_weight], "sample_weight", source)
     if not pd.api.types.is_numeric_dtype(frame[sample_weight]) or pd.api.types.is_bool_dtype(
         frame[sample_weight]
     ):
-        raise DataError(f"--sample-weight column {sample_weight!r} must be numeric.")
+        raise SpecError([problem("{sample_weight} column {name!r} must be numeric.",
+                                 name=sample_weight)])
     weights = frame[sample_weight].to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
-        raise DataError(
-            f"--sample-weight column {sample_weight!r} must hold finite values >= 0, got "
-            f"{weights[bad]} at row {bad + 1}."
-        )
+        raise SpecError([problem(
+            "{sample_weight} column {name!r} must hold finite values >= 0, got {value} at row "
+            "{row}.", name=sample_weight, value=weights[bad], row=bad + 1)])
     return weights
 
 

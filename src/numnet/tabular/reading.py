@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .._validation import repeated_names
 from ..io import NotRegularFileError, atomic_write, open_regular_file
+from .problems import DataError, SpecError, problem, ref  # noqa: F401 (DataError, for all)
 
 TASKS = ("auto", "classification", "regression")
 MODELS = ("linear", "logistic", "mlp")
@@ -20,10 +21,6 @@ MAX_CLASSIFICATION_INTEGERS = 20
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
             ".pq": "parquet"}
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
-
-
-class DataError(ValueError):
-    """The data or the options do not fit together; the command line exits with code 2."""
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -227,37 +224,39 @@ def parse_columns(text):
     return [part.strip() for part in parts if part.strip()]
 
 
-def check_columns(frame, names, option, source):
-    """Raise unless every name is a column of ``frame``; ``option`` names the CLI option."""
+def check_columns(frame, names, field, source):
+    """Raise :class:`SpecError` unless every name is a column of ``frame``.
+
+    ``field`` is the parameter that named them (``"target"``); the command line shows it as
+    its option (``--target``).
+    """
     unknown = [name for name in names if name not in frame.columns]
     if unknown:
-        listed = ", ".join(repr(c) for c in frame.columns[:20])
         more = ", ..." if len(frame.columns) > 20 else ""
-        raise DataError(
-            f"{option} must name columns of {source!r}, got unknown {unknown[0]!r}. "
-            f"The columns are: {listed}{more}."
-        )
+        raise SpecError([problem(
+            ref(field) + " must name columns of {source!r}, got unknown {unknown!r}. "
+            "The columns are: {listed}{more}.", source=source, unknown=unknown[0],
+            listed=", ".join(repr(c) for c in frame.columns[:20]), more=more)])
 
 
 def select_features(frame, target, features, source, *, exclude=()):
     """The feature columns: ``features`` if given, else every column but target and exclude."""
     _check_duplicates([str(c) for c in frame.columns], source)
-    check_columns(frame, [target], "--target", source)
+    check_columns(frame, [target], "target", source)
     if features is None:
         features = [c for c in frame.columns if c != target and c not in exclude]
     else:
-        check_columns(frame, features, "--features", source)
+        check_columns(frame, features, "features", source)
         if target in features:
-            raise DataError(
-                f"--features must not include the target column {target!r}."
-            )
+            raise SpecError([problem(
+                "{features} must not include the target column {target!r}.", target=target)])
         clash = [c for c in features if c in exclude]
         if clash:
-            raise DataError(
-                f"--features must not include the sample-weight column {clash[0]!r}."
-            )
+            raise SpecError([problem(
+                "{features} must not include the sample-weight column {column!r}.",
+                column=clash[0])])
         if len(set(features)) != len(features):
-            raise DataError("--features must name each column once.")
+            raise SpecError([problem("{features} must name each column once.")])
     if not features:
         raise DataError(
             f"data must have at least one feature column besides the target {target!r}, got "

@@ -94,7 +94,7 @@ def _memory_run(spec, callbacks, event):
     read = read_tables if is_pattern(spec.data) else read_table  # a folder or glob: joined
     frame = read(spec.data, sep=spec.sep, encoding=spec.encoding)
     source = "<stdin>" if spec.data == "-" else spec.data
-    check_columns(frame, [spec.target], "--target", source)
+    check_columns(frame, [spec.target], "target", source)
     if spec.drop_missing_target:
         frame = _drop_missing_target(frame, spec.target, event)
     features = _feature_columns(frame, spec, source)
@@ -181,7 +181,7 @@ def _feature_columns(frame, spec, source):
     features = None if spec.features is None else list(spec.features)
     excluded = list(spec.exclude or ())
     if excluded:
-        check_columns(frame, excluded, "--exclude", source)
+        check_columns(frame, excluded, "exclude", source)
         if spec.target in excluded:
             raise SpecError([problem("{exclude} must not include the target column "
                                      "{value!r}.", value=spec.target)])
@@ -281,7 +281,7 @@ def _cluster_run(spec, callbacks, event):
 
     # Lazy: the files' columns are checked here, before a cluster is started or reached.
     frame, _ = read_dask_table(spec.data, sep=spec.sep, encoding=spec.encoding)
-    check_columns(frame, [spec.target], "--target", spec.data)
+    check_columns(frame, [spec.target], "target", spec.data)
     features = _feature_columns(frame, spec, spec.data)
     with cluster_client(spec.scheduler, spec.workers) as client:
         pipeline, report = train_pipeline_dask(

@@ -1,0 +1,56 @@
+"""The errors of the tabular layer: :class:`DataError`, and :class:`SpecError` naming fields.
+
+A problem's message is a template that names fields (``{alpha}``): :class:`SpecError` shows
+them as the field names in Python (``alpha must be ...``) and, through :meth:`SpecError.render`,
+as the command line's flags (``--alpha must be ...``). The tabular layer names fields, and only
+the command line maps them to flags.
+"""
+
+
+class DataError(ValueError):
+    """The data or the options do not fit together; the command line exits with code 2."""
+
+
+class SpecError(DataError):
+    """Problems with a training specification's values, each a message naming fields.
+
+    ``problems`` holds ``(template, values)`` pairs: the template names fields as ``{field}``
+    and the user's values as other ``{name}`` placeholders filled from ``values``, so no
+    value is ever read as a template. :meth:`render` shows the fields by a given name (the
+    CLI: by flag); ``str()`` shows them by field name.
+    """
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__(self.render(lambda name: name))
+
+    def render(self, name_of):
+        """The message, with each field named by ``name_of(field)``.
+
+        One problem is its own message; several are numbered: ``3 problems: (1) ... (2) ...``.
+        """
+        texts = [template.format_map(_Names(name_of, values))
+                 for template, values in self.problems]
+        if len(texts) == 1:
+            return texts[0]
+        return f"{len(texts)} problems: " + " ".join(
+            f"({i}) {text}" for i, text in enumerate(texts, 1))
+
+
+class _Names(dict):
+    def __init__(self, name_of, values):
+        super().__init__(values)
+        self.name_of = name_of
+
+    def __missing__(self, key):
+        return self.name_of(key)
+
+
+def ref(name):
+    """Field ``name`` in a problem's template: ``{name}``."""
+    return "{" + name + "}"
+
+
+def problem(template, **values):
+    """One problem for :class:`SpecError`: a template naming fields, and the values it shows."""
+    return template, values
