@@ -22,7 +22,7 @@ from numnet.training import History
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-FAST = ["--epochs", "5", "--hidden", "8", "-q"]
+FAST = ["--epochs", "5", "--hidden", "8", "-q", "--no-refit"]  # the selected model, no refit
 
 
 def fails_with(capsys, message, *args):
@@ -135,7 +135,8 @@ def test_train_maps_options_to_the_estimator(capsys, folder):
                      "--impute", "mean", "--hidden", "6,4", "--activation", "tanh", "--solver",
                      "sgd", "--epochs", "3", "--batch-size", "16", "--learning-rate", "0.05",
                      "--penalty", "elasticnet", "--alpha", "0.01", "--l1-ratio", "0.3",
-                     "--dropout", "0.1", "--seed", "7", "--dtype", "float32", "-o", model, "-q")
+                     "--dropout", "0.1", "--seed", "7", "--dtype", "float32", "--no-refit", "-o",
+                     model, "-q")
     assert code == 0
     pipe = load(model)
     params = pipe.estimator.get_params()

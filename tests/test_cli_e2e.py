@@ -43,7 +43,8 @@ def test_train_predict_evaluate_inspect_plot_on_csv(flowers):
                    "0.02", "-o", "flowers.numnet", cwd=flowers)
     assert train.returncode == 0, train.stderr
     # the best preset keeps its best epoch, and says which
-    assert train.stdout.splitlines()[0].startswith("Validation metrics (36 rows, kept epoch ")
+    assert train.stdout.splitlines()[0].startswith("Validation metrics (36 rows, epoch ")
+    assert train.stdout.splitlines()[0].endswith(", before the refit on all 180 rows):")
     accuracy = float(train.stdout.splitlines()[1].split()[1])
     assert accuracy > 0.9
     assert "epoch 60/60" in train.stderr and "Traceback" not in train.stderr

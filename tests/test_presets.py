@@ -35,24 +35,34 @@ def test_the_default_trains_a_table_with_missing_values_through_the_installed_co
     assert ("warning: 2 column(s) have missing values, filled with a 0/1 indicator (numbers: the "
             "median; text: a category of its own): 'c', 'city'.") in done.stderr
     assert "Traceback" not in done.stderr
+    assert "Refitting on all 400 rows for " in done.stderr
     pipe = nn.load("m.numnet")
     params = pipe.estimator.get_params()
     assert params["hidden_layer_sizes"] == (256, 256, 256)
-    assert (params["max_iter"], params["n_iter_no_change"], params["batch_size"]) == (64, 64, 256)
+    # the saved model is the refit on every row, for the epochs the selection kept
+    refit = pipe.info["refit"]
+    assert refit["rows"] == 400 and 1 <= refit["epochs"] <= 64
+    assert refit["epochs"] == pipe.info["metrics_epoch"] == len(pipe.estimator.history_.loss)
+    assert (params["max_iter"], params["n_iter_no_change"], params["batch_size"]) == (
+        refit["epochs"], refit["epochs"], 256)
     assert (params["learning_rate"], params["label_smoothing"], params["alpha"]) == (
         "cosine", 0.1, 0.0)
-    assert params["early_stopping"] and params["beta_2"] == 0.95
+    assert not params["early_stopping"] and params["beta_2"] == 0.95
+    assert len(pipe.info["validation_curve"]["val_loss"]) == 64   # the selection's curve
     assert pipe.preprocessor.feature_names_out_ == [
         "a", "b", "c", "c.missing", "city=lima", "city=oslo", "city=rome", "city=(missing)"]
     assert pipe.info["components"] == {
         "preset": "best", "impute": "indicator", "scaling": "robust",
         "hidden_layer_sizes": [256, 256, 256], "learning_rate": "cosine",
-        "label_smoothing": 0.1, "epoch_selection": True}
+        "label_smoothing": 0.1, "epoch_selection": True, "refit": True}
     assert pipe.info["metrics"]["accuracy"] > 0.8
     out = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
                          timeout=300).stdout
     assert ("model: preset best (impute=indicator, scaling=robust, hidden_layer_sizes=[256, "
-            "256, 256], learning_rate=cosine, label_smoothing=0.1, epoch_selection=True)") in out
+            "256, 256], learning_rate=cosine, label_smoothing=0.1, epoch_selection=True, "
+            "refit=True)") in out
+    assert (f"validation metrics at training time, epoch {refit['epochs']} of 64, before the "
+            "refit on all 400 rows:") in out
     # rows with missing values at prediction time are scored
     new = pd.DataFrame({"a": [0.5, np.nan], "b": [np.nan, 1.0], "c": [np.nan, np.nan],
                         "city": [None, "paris"]})
@@ -66,7 +76,7 @@ def test_the_default_trains_a_table_with_missing_values_through_the_installed_co
 
 def test_fast_and_classic_presets_and_explicit_options_win(here, capsys):
     assert run(capsys, "train", "d.csv", "-t", "y", "-o", "f.numnet", "--preset", "fast",
-               "--epochs", "5", "-q")[0] == 0
+               "--epochs", "5", "--no-refit", "-q")[0] == 0
     params = nn.load("f.numnet").estimator.get_params()
     assert params["hidden_layer_sizes"] == (128, 128)
     assert (params["max_iter"], params["n_iter_no_change"]) == (5, 5)   # --epochs wins

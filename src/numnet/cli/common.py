@@ -79,7 +79,17 @@ def _drop_missing_target(frame, target, drop, quiet):
 
 
 def _kept(info):
-    """', kept epoch 12 of 30' when the saved parameters are not the last epoch's, else ''."""
+    """', kept epoch 12 of 30' when the saved parameters are not the last epoch's, else ''.
+
+    After a refit on every row (the best preset), the metrics are those of the selected epoch
+    of the first fit: ', epoch 12 of 64, before the refit on all 1500 rows'.
+    """
+    refit = info.get("refit")
+    if refit:
+        curve = info.get("validation_curve") or {}
+        epochs = len(curve.get("val_loss") or ()) or refit["epochs"]
+        return (f", epoch {refit['epochs']} of {epochs}, before the refit on all "
+                f"{refit['rows']} rows")
     kept, epochs = info.get("metrics_epoch"), (info.get("history") or {}).get("epochs")
     if kept is None or not epochs or kept == epochs:
         return ""

@@ -59,6 +59,11 @@ _PRESET_OPTION = typer.Option(None, help="The model's recipe: best (3x256 ReLU l
                               "[default: best for --model mlp in memory, else classic]. "
                               "Options given explicitly win.", rich_help_panel=_MODEL,
                               show_default=False, metavar="NAME")
+_REFIT_OPTION = typer.Option(None, "--refit/--no-refit", help="After the best preset's epoch "
+                             "selection, train again on every row for the selected number of "
+                             "epochs (the metrics stay those of the selected model) [default: "
+                             "refit with --preset best or fast].", rich_help_panel=_TRAINING,
+                             show_default=False)
 _TIME_LIMIT_OPTION = typer.Option(None, "--time-limit", help="Stop training after the epoch "
                                   "in which this many seconds have passed, keeping the best "
                                   "epoch so far.", rich_help_panel=_TRAINING,
@@ -199,6 +204,7 @@ def train(
     early_stopping: bool = _EARLY_STOPPING_OPTION,
     patience: int = _PATIENCE_OPTION,
     time_limit: float = _TIME_LIMIT_OPTION,
+    refit: bool = _REFIT_OPTION,
     validation_fraction: float = _VALIDATION_FRACTION_OPTION,
     seed: int = _SEED_OPTION,
     dtype: str = _DTYPE_OPTION,
@@ -285,6 +291,12 @@ def _announcer(progress, quiet):
             warnings.warn(f"training stopped at --time-limit {details['seconds']:g} s after "
                           f"epoch {details['epoch']}; the best epoch so far is kept.",
                           UserWarning, stacklevel=2)
+            return
+        if name == "refit":
+            if not quiet:
+                progress.clear()
+                typer.echo(f"Refitting on all {details['rows']} rows for {details['epochs']} "
+                           "epochs (the selected epoch count).", err=True)
             return
         if name == "dropped" and not quiet:
             typer.echo(f"Dropped {details['n']} row(s) with a missing {details['target']!r}.",

@@ -78,9 +78,11 @@ def preset_preprocessing(preset, spec):
     return impute, scaling
 
 
-def components(preset, estimator, impute, scaling):
-    """The components a model uses, for ``numnet inspect`` (plain data)."""
-    params = estimator.get_params()
+def components(preset, params, impute, scaling, refit=False):
+    """The components a model uses, for ``numnet inspect`` (plain data).
+
+    ``params`` are the estimator's hyperparameters of the (first) fit.
+    """
     return {
         "preset": preset,
         "impute": impute or "none",
@@ -89,6 +91,7 @@ def components(preset, estimator, impute, scaling):
         "learning_rate": params.get("learning_rate"),
         "label_smoothing": params.get("label_smoothing", 0.0),
         "epoch_selection": bool(params.get("early_stopping", False)),
+        "refit": bool(refit),
     }
 
 

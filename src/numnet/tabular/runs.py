@@ -109,8 +109,9 @@ def _memory_run(spec, callbacks, event):
     if spec.checkpoint_dir is not None:
         checkpoint, resumed = open_checkpoint(spec, cls(**params).resolved_solver(), frame,
                                               source)
-    if spec.time_limit is not None:
-        callbacks = [*callbacks, TimeLimit(spec.time_limit, event)]
+    limit = None if spec.time_limit is None else TimeLimit(spec.time_limit, event)
+    if limit is not None:
+        callbacks = [*callbacks, limit]
 
     def on_split(n_train, n_validation):
         event("split", n_train=n_train, n_validation=n_validation, estimator=cls.__name__,
@@ -128,8 +129,54 @@ def _memory_run(spec, callbacks, event):
         pipeline, report = _train_in_memory(frame, spec, callbacks, features, task, params,
                                             impute, scaling, source, on_split, checkpoint,
                                             privacy)
-    pipeline.info["components"] = components(preset, pipeline.estimator, impute, scaling)
+        if refits(spec, preset, params, checkpoint, limit):
+            pipeline = _refit(pipeline, frame, spec, features, task, params, impute, scaling,
+                              source, event)
+    pipeline.info["components"] = components(
+        preset, {**pipeline.estimator.get_params(), **params}, impute, scaling,
+        refit="refit" in pipeline.info)
     return pipeline, report
+
+
+def refits(spec, preset, params, checkpoint, limit):
+    """Whether the run refits on every row after its epoch selection (``--refit``).
+
+    The presets ``best`` and ``fast`` do, unless ``--no-refit``: their epoch selection holds out
+    a fifth of the training rows, and ``--validation-fraction`` another share for the metrics,
+    so the selected model saw 64% of the rows. Not with early stopping asked for explicitly,
+    a checkpoint (one run, one state) or a time limit that was reached.
+    """
+    if spec.refit is False or preset not in ("best", "fast") or checkpoint is not None:
+        return False
+    if limit is not None and limit.reached:
+        return False
+    return bool(params.get("early_stopping")) and not spec.early_stopping
+
+
+def _refit(first, frame, spec, features, task, params, impute, scaling, source, event):
+    """The model trained again on every row for the epoch count the selection chose.
+
+    The metrics, the validation curve and the kept epoch stay those of ``first`` (the model
+    they measured, trained without the held-out rows): an honest estimate for the refit model,
+    which saw more rows for as many epochs.
+    """
+    epochs = int(first.info.get("metrics_epoch") or params["max_iter"])
+    event("refit", epochs=epochs, rows=len(frame))
+    refit_params = {**params, "early_stopping": False, "max_iter": epochs,
+                    "n_iter_no_change": epochs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # told once, by the first fit
+        pipeline, _ = train_pipeline(
+            frame, target=spec.target, features=features, task=task, model=spec.model,
+            params=refit_params, impute=impute, scaling=scaling,
+            sample_weight=spec.sample_weight, validation_fraction=0.0, dtype=spec.dtype,
+            random_state=spec.seed, source=source, scale_target=spec.scale_target)
+    kept = ("source", "model", "features", "sample_weight", "validation_fraction",
+            "random_state", "n_train", "n_validation", "metrics", "validation_curve",
+            "metrics_epoch")
+    pipeline.info.update({k: first.info[k] for k in kept if k in first.info})
+    pipeline.info["refit"] = {"epochs": epochs, "rows": int(len(frame))}
+    return pipeline
 
 
 def _train_in_memory(frame, spec, callbacks, features, task, params, impute, scaling, source,
@@ -153,10 +200,12 @@ class TimeLimit:
 
     def __init__(self, seconds, event):
         self.seconds, self.event, self.start = seconds, event, time.monotonic()
+        self.reached = False
 
     def __call__(self, epoch, history, holdout):
         if time.monotonic() - self.start < self.seconds:
             return False
+        self.reached = True
         self.event("time_limit", epoch=epoch, seconds=self.seconds)
         return True
 
@@ -294,7 +343,8 @@ def _cluster_run(spec, callbacks, event):
             checkpoint=checkpoint, resume=spec.resume,
             on_data_hash=None if checkpoint is None else data_hash)
     impute = preset_preprocessing("classic", spec)[0]
-    pipeline.info["components"] = components("classic", pipeline.estimator, impute, "standard")
+    pipeline.info["components"] = components("classic", pipeline.estimator.get_params(), impute,
+                                             "standard")
     return pipeline, report
 
 

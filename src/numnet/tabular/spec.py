@@ -85,6 +85,7 @@ class TrainSpec:
     early_stopping: bool | None = _option()
     patience: int | None = _option()
     time_limit: float | None = _option()
+    refit: bool | None = _option()
     validation_fraction: float = _option(0.2)
     seed: int = _option(0)
     dtype: str = _option("float64")
