@@ -1,6 +1,5 @@
 """numnet.check_gradients: small errors for correct layers, a large one for a broken layer."""
 
-import re
 
 import numpy as np
 import pytest
@@ -153,13 +152,15 @@ def test_result_records_tolerances_and_repr(rng):
 
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("eps", 0.0, "eps must be a finite float > 0, got 0."),
+    ("eps", -1.0, "eps must be a finite float >= 0, got -1.0."),
     ("rtol", -1.0, "rtol must be a finite float >= 0, got -1.0."),
     ("atol", float("nan"), "atol must be a finite float >= 0, got nan."),
 ])
 def test_check_gradients_rejects_bad_tolerances(rng, option, value, message):
     net, X, y = nearly_fitted_regression(rng)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError) as info:
         check_gradients(net, MeanSquaredError(), X, y, **{option: value})
+    assert str(info.value) == message
 
 
 def test_numeric_gradient_of_a_known_function():
@@ -173,3 +174,98 @@ def test_numeric_gradient_refuses_a_non_contiguous_array():
     A = np.ones((3, 2))
     with pytest.raises(ValueError, match="x must be a C-contiguous numpy array"):
         numeric_gradient(lambda: float(np.sum(A ** 2)), A.T)
+
+
+# --- mutation-testing gaps (make mutate) ------------------------------------------------------
+
+
+def test_numeric_gradient_refusals_name_the_type_and_the_flag():
+    A = np.ones((3, 2))
+    with pytest.raises(ValueError) as info:
+        numeric_gradient(lambda: 0.0, A.T)
+    assert str(info.value) == ("x must be a C-contiguous numpy array (a parameter view), got "
+                               "ndarray with flags c_contiguous=False.")
+    with pytest.raises(ValueError) as info:
+        numeric_gradient(lambda: 0.0, [1.0, 2.0])
+    assert str(info.value) == ("x must be a C-contiguous numpy array (a parameter view), got "
+                               "list with flags c_contiguous=None.")
+
+
+def test_both_tolerances_zero_is_refused_but_either_one_zero_is_not(rng):
+    net, X, y = nearly_fitted_regression(rng)
+    with pytest.raises(ValueError) as info:
+        check_gradients(net, MeanSquaredError(), X, y, rtol=0, atol=0)
+    assert str(info.value) == ("rtol and atol must not both be 0: every difference would fail. "
+                               "Use the defaults (rtol=1e-5, atol=1e-8).")
+    for rtol, atol in ((0, 1), (0, 1e-3), (1, 0), (1e-3, 0)):
+        errors = check_gradients(net, MeanSquaredError(), X, y, rtol=rtol, atol=atol)
+        assert (errors.rtol, errors.atol) == (rtol, atol) and errors.passed
+
+
+def test_repr_lists_every_parameter():
+    from numnet.gradcheck import GradientCheck
+
+    result = GradientCheck({"0.W": 0.5, "0.b": 2.0}, rtol=1e-5, atol=1e-8, relative={},
+                           max_abs={})
+    assert repr(result) == "GradientCheck({'0.W': 0.5, '0.b': 2}, passed=False)"
+
+
+def test_sample_weights_reach_the_check(rng):
+    # With the bias gradient's sign flipped, |a - n| = 2 |dL/db| and for the weighted mean
+    # squared error dL/db = 2 sum_i w_i r_i / sum_i w_i (r the residuals).
+    net = Sequential([DenseWithFlippedBiasGradient(1)]).build(2, random_state=0)
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    w = np.array([1.0, 0.0, 3.0, 0.5])
+    r = (net.forward(X) - y)[:, 0]
+    errors = check_gradients(net, MeanSquaredError(), X, y, sample_weight=w)
+    np.testing.assert_allclose(errors.max_abs["0.b"], 4 * abs(w @ r) / w.sum(), rtol=1e-6)
+
+
+def test_the_step_eps_is_used(rng):
+    # A central difference is off by eps**2 / 6 times the third derivative: visible at
+    # eps = 0.1, not at 1e-6.
+    net = Sequential([Dense(3), Tanh(), Dense(1)]).build(2, random_state=0)
+    net.params[:] = rng.normal(size=net.params.size)
+    X, y = data(rng, 1, MeanSquaredError)
+    X = X[:, :2]
+    assert max(check_gradients(net, MeanSquaredError(), X, y).max_abs.values()) < 1e-8
+    coarse = check_gradients(net, MeanSquaredError(), X, y, eps=0.1)
+    assert max(coarse.max_abs.values()) > 1e-5
+
+
+class DenseWithScaledBiasGradient(Dense):
+    """A Dense layer whose backward reports ``factor * db``."""
+
+    factor = 2.0
+
+    def backward(self, dY, **kwargs):
+        dX = super().backward(dY, **kwargs)
+        self.grads["b"] *= self.factor
+        return dX
+
+
+class DenseWithZeroBiasGradient(DenseWithScaledBiasGradient):
+    """A Dense layer whose backward reports 0 for its bias."""
+
+    factor = 0.0
+
+
+@pytest.mark.parametrize(("layer_cls", "relative"), [
+    (DenseWithScaledBiasGradient, 0.5),  # |a - n| / max(|n|, |a|) = |n| / |2n|
+    (DenseWithZeroBiasGradient, 1.0),    # |0 - n| / |n|
+])
+def test_relative_error_is_scaled_by_the_larger_of_both_gradients(layer_cls, relative, rng):
+    net = Sequential([layer_cls(1)]).build(2, random_state=0)
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    errors = check_gradients(net, MeanSquaredError(), X, y)
+    np.testing.assert_allclose(errors.relative["0.b"], relative, rtol=1e-6)
+
+
+def test_a_parameter_whose_gradient_is_exactly_zero_has_relative_error_zero(rng):
+    # The hidden ReLUs never fire: the first layer's gradients are 0, backprop and numeric.
+    net = Sequential([Dense(2), ReLU(), Dense(1)]).build(2, random_state=0)
+    net[0].params["b"][...] = -100.0
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    errors = check_gradients(net, MeanSquaredError(), X, y)
+    assert errors.relative["0.W"] == 0.0 and errors.max_abs["0.b"] == 0.0
+    assert errors.passed
