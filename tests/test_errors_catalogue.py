@@ -26,7 +26,7 @@ from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
 from numnet.playground import Settings, SettingsError, UploadError, parse_csv
 from numnet.playground.server import HostError, PortInUseError, bind
-from numnet.tabular import DataError, evaluate_pipeline
+from numnet.tabular import DataError, SpecError, TrainSpec, evaluate_pipeline, fit
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -53,7 +53,7 @@ CATALOGUE = parse_catalogue()
 
 EXCEPTIONS = {error.__name__: error for error in (
     ValueError, TypeError, FileNotFoundError, nn.ModelFileError, nn.DivergenceError, DataError,
-    OutputError, PortInUseError, UploadError, SettingsError, HostError)}
+    OutputError, PortInUseError, UploadError, SettingsError, HostError, SpecError)}
 
 # --- data -----------------------------------------------------------------------------------------
 
@@ -360,6 +360,13 @@ def model_file_cases(folder, model):
     body = body[:start] + moments.tobytes() + body[end:]
     (folder / "bad-moment").mkdir()
     (folder / "bad-moment" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+    header, metadata, body = split_file((folder / "run" / "checkpoint.numnet").read_bytes())
+    metadata["object"]["info"]["spec"]["epochs"] = "3"  # a stored spec that is not valid
+    (folder / "bad-spec").mkdir()
+    (folder / "bad-spec" / "checkpoint.numnet").write_bytes(join_file(header, metadata, body))
+    (folder / "bad-spec.numnet").write_bytes(forge(
+        (folder / "model.numnet").read_bytes(),
+        lambda header, metadata: metadata["object"]["state"]["info"]["spec"].update(seed=-1)))
 
 
 def tiny_network():
@@ -415,6 +422,13 @@ CASES.update({
                                              "run.numnet"]),
     "pipeline-inconsistent": (lambda: nn.load("edited.numnet"),
                               ["predict", "edited.numnet", "data.csv"]),
+    "model-spec-invalid": (lambda: nn.load("bad-spec.numnet"), ["inspect", "bad-spec.numnet"]),
+    "checkpoint-spec-invalid": (
+        lambda: fit(TrainSpec(data="data.csv", target="label", hidden=(4,), epochs=3,
+                              learning_rate=0.01, checkpoint_dir="bad-spec", resume=True)),
+        ["train", "data.csv", "-t", "label", "--hidden", "4", "--epochs", "3",
+         "--learning-rate", "0.01", "--checkpoint-dir", "bad-spec", "--resume", "-o",
+         "run.numnet"]),
 })
 
 DP = ["--dp-epsilon", "3", "--hidden", "4", "-o", "m.numnet"]

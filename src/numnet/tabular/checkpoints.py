@@ -81,8 +81,11 @@ def _saved_record(checkpoint):
     if "spec" in saved:
         try:
             return run_record(TrainSpec.from_dict(saved["spec"]))
-        except SpecError:
-            raise _altered(checkpoint) from None
+        except SpecError as error:  # its fields, as the file names them
+            raise SpecError([problem(
+                "Cannot resume from {value!r}: its training specification is not valid "
+                "({error}); the file was altered. Start afresh without {resume}.",
+                value=str(checkpoint), error=str(error).rstrip("."))]) from None
     return _legacy_record(run)
 
 
