@@ -1,6 +1,5 @@
 """numnet.check_gradients: small errors for correct layers, a large one for a broken layer."""
 
-
 import numpy as np
 import pytest
 

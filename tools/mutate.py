@@ -47,7 +47,7 @@ MODULES = {
                   "tests/test_gradcheck.py"],
     "gradcheck": ["tests/test_gradcheck.py"],
     "privacy/gradients": ["tests/test_privacy.py"],
-    "privacy/accounting": ["tests/test_privacy_accounting.py"],
+    "privacy/accounting": ["tests/test_privacy_accounting.py", "tests/test_refusals.py"],
     "explain/methods": ["tests/test_explain.py"],
 }
 #: copied into each work tree beside src/ (mutmut itself copies tests/ and pyproject.toml)
