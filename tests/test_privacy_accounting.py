@@ -12,6 +12,11 @@ from numnet.privacy import (  # noqa: E402
     calibrate_noise_multiplier,
     compute_epsilon,
 )
+from numnet.privacy.accounting import (  # noqa: E402
+    check_delta,
+    check_noise_multiplier,
+    check_target_epsilon,
+)
 
 Q, SIGMA, STEPS, DELTA = 256 / 60000, 1.1, 60 * 234, 1e-5
 
@@ -78,3 +83,130 @@ def test_compute_epsilon_rejects_bad_arguments(kwargs, msg):
                  **kwargs}
     with pytest.raises(ValueError, match=re.escape(msg)):
         compute_epsilon(**arguments)
+
+
+# --- mutation-testing gaps (make mutate): exact refusals, boundaries, the callback -----------
+
+_SIGMA_WHY = (" Below 0.01 the noise protects nothing (epsilon is astronomically large) and "
+              "cannot be accounted; above 1e+06 it drowns every gradient. Typical values are "
+              "0.5 to 2.")
+
+
+def _message(call):
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+def test_noise_multiplier_range_and_its_refusals():
+    assert check_noise_multiplier(0.0) == 0.0
+    assert check_noise_multiplier(0.01) == 0.01 and check_noise_multiplier(1e6) == 1e6
+    assert check_noise_multiplier(0.01, allow_zero=False) == 0.01
+    assert check_noise_multiplier(1e6, "s", allow_zero=False) == 1e6
+    assert _message(lambda: check_noise_multiplier(1e-300)) == (
+        "noise_multiplier must be 0 or a float in [0.01, 1e+06], got 1e-300." + _SIGMA_WHY)
+    assert _message(lambda: check_noise_multiplier(1e300, "sigma")) == (
+        "sigma must be 0 or a float in [0.01, 1e+06], got 1e+300." + _SIGMA_WHY)
+    assert _message(lambda: check_noise_multiplier(0.0, "sigma", allow_zero=False)) == (
+        "sigma must be a float in [0.01, 1e+06], got 0.0." + _SIGMA_WHY)
+    assert _message(lambda: check_noise_multiplier(-1.0)) == (
+        "noise_multiplier must be a float >= 0, got -1.0.")
+
+
+def test_target_epsilon_range_and_its_refusals():
+    assert check_target_epsilon(100) == 100.0 and check_target_epsilon(1e-9) == 1e-9
+    for value, shown in ((math.inf, "inf"), (-math.inf, "-inf"), (math.nan, "nan")):
+        assert _message(lambda v=value: check_target_epsilon(v)) == (
+            f"target_epsilon must be a finite float in (0, 100], got {shown}. An infinite "
+            "budget is no guarantee: train without privacy instead.")
+    assert _message(lambda: check_target_epsilon(math.inf, "eps")).startswith(
+        "eps must be a finite float in (0, 100], got inf.")
+    assert _message(lambda: check_target_epsilon(100.5, "eps")) == (
+        "eps must be a float in (0, 100], got 100.5. A budget above 100 (a factor e**100) "
+        "promises nothing; typical budgets are 1 to 10.")
+    assert _message(lambda: check_target_epsilon(1000)).startswith(
+        "target_epsilon must be a float in (0, 100], got 1000.0.")
+    assert _message(lambda: check_target_epsilon(0)) == (
+        "target_epsilon must be a float > 0, got 0.0.")
+
+
+def test_delta_must_be_below_one_over_n():
+    assert check_delta(0.0249, 40) == 0.0249
+    assert _message(lambda: check_delta(0.025, 40)) == (
+        "delta must be below 1/n = 0.025 for n = 40 training rows, got 0.025: with a delta of "
+        "1/n or more a mechanism that publishes a whole row meets the guarantee. Use at most "
+        "1/(10 n) = 0.0025 (leave it unset for min(1e-5, 1/(10 n))).")
+    assert _message(lambda: check_delta(0.5, 3, "dp_delta")).startswith(
+        "dp_delta must be below 1/n = 0.333 for n = 3 training rows, got 0.5:")
+
+
+def test_the_missing_extra_is_named(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dp_accounting", None)  # import fails
+    with pytest.raises(ImportError) as info:
+        compute_epsilon(Q, SIGMA, 10, DELTA)
+    assert str(info.value) == ("The privacy accountant needs the dp-accounting package; "
+                               "install it with pip install 'numnet[privacy]'.")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("kwargs, msg", [
+    ({"accountant": "gdp"}, "accountant must be one of {'pld', 'rdp'}, got 'gdp'."),
+    ({"delta": 0.0}, "delta must be a float in (0, 1), got 0.0."),
+    ({"delta": 1.0}, "delta must be a float in (0, 1), got 1.0."),
+    ({"sampling_rate": 2.0}, "sampling_rate must be a float in (0, 1], got 2.0."),
+    ({"sampling_rate": 0.0}, "sampling_rate must be a float in (0, 1], got 0.0."),
+    ({"steps": -1}, "steps must be an integer >= 0, got -1."),
+])
+def test_compute_epsilon_refusals_are_exact(kwargs, msg):
+    arguments = {"sampling_rate": Q, "noise_multiplier": SIGMA, "steps": 10, "delta": DELTA,
+                 **kwargs}
+    assert _message(lambda: compute_epsilon(**arguments)) == msg
+
+
+def test_edges_of_compute_epsilon_and_calibration():
+    assert compute_epsilon(1.0, SIGMA, 1, 0.5) > 0  # q = 1 and a large delta are allowed
+    assert compute_epsilon(Q, 0.0, 0, DELTA) == 0.0  # no steps spend nothing, even unnoised
+    assert compute_epsilon(Q, 0.0, 1, DELTA, accountant="pld") == math.inf
+    assert _message(lambda: calibrate_noise_multiplier(1.0, DELTA, Q, 0)) == (
+        "steps must be an integer >= 1, got 0.")
+    assert _message(lambda: calibrate_noise_multiplier(0, DELTA, Q, 10)) == (
+        "target_epsilon must be a float > 0, got 0.0.")
+    coarse = calibrate_noise_multiplier(2.0, DELTA, Q, 1000, tol=0.05)
+    fine = calibrate_noise_multiplier(2.0, DELTA, Q, 1000)
+    assert compute_epsilon(Q, coarse, 1000, DELTA) <= 2.0
+    assert fine <= coarse < fine + 0.05 + 1e-4
+
+
+def test_accountant_callback_pld_resume_repr_and_restore_check():
+    class _Run:
+        start_epoch, skip, epoch = 1, 0, 0
+
+    accountant = PrivacyAccountant(Q, SIGMA, 100, DELTA, accountant="pld")
+    assert accountant.epsilon(2) == compute_epsilon(Q, SIGMA, 200, DELTA, accountant="pld")
+    assert repr(accountant) == (f"PrivacyAccountant(sampling_rate={Q!r}, noise_multiplier=1.1, "
+                                "steps_per_epoch=100, delta=1e-05, accountant='pld')")
+    accountant.load_state_dict({"epsilons": [1, 2]})
+    assert accountant.epsilons == [1.0, 2.0] and type(accountant.epsilons[0]) is float
+    state = accountant.state_dict()
+    state["epsilons"].append(3.0)
+    assert accountant.epsilons == [1.0, 2.0]  # the state is a copy
+
+    class _History:
+        n_epochs = 3
+
+    with pytest.raises(ValueError) as info:
+        accountant.check_restored(_History())
+    assert str(info.value) == "it holds 2 epsilons for 3 epochs"
+    _History.n_epochs = 2
+    accountant.check_restored(_History())
+    run = _Run()
+    for run.start_epoch, run.skip in ((3, 0), (1, 1)):  # a resumed or skipped run keeps them
+        accountant.on_train_begin(run)
+        assert accountant.epsilons == [1.0, 2.0]
+    run.start_epoch, run.skip = 1, 0
+    accountant.on_train_begin(run)
+    assert accountant.epsilons == []
+    assert _message(lambda: PrivacyAccountant(Q, SIGMA, 0, DELTA)) == (
+        "steps_per_epoch must be an integer >= 1, got 0.")
