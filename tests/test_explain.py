@@ -384,3 +384,138 @@ def test_unfitted_estimator_and_unknown_class_are_refused(rng):
             "output must be 'logit' for a regressor (LinearRegression has no probabilities), "
             "got 'probability'.")):
         saliency(regressor, X, target=0, output="probability")
+
+
+# --- mutation-testing gaps (make mutate): exact forms, boundaries and refusals ----------------
+
+
+def _refusal(call):
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+def test_quadrature_nodes_weights_and_boundaries():
+    nodes, weights = quadrature(5, "riemann_trapezoid")
+    np.testing.assert_array_equal(nodes, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(weights, [0.125, 0.25, 0.25, 0.25, 0.125])
+    nodes, weights = quadrature(1)
+    np.testing.assert_array_equal(nodes, [0.5])
+    np.testing.assert_array_equal(weights, [1.0])
+    for n_steps in (100, 101, 150):  # NumPy's rule up to 100, scipy's beyond: both exact
+        nodes, weights = quadrature(n_steps)
+        assert nodes.shape == weights.shape == (n_steps,)
+        degree = 2 * n_steps - 1
+        np.testing.assert_allclose(np.sum(weights * nodes ** degree), 1 / (degree + 1),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(weights.sum(), 1.0, rtol=1e-13)
+    np.testing.assert_array_equal(quadrature(np.int64(3))[0], quadrature(3)[0])
+    assert quadrature(5000)[0].shape == (5000,)
+    for bad in (True, 3.0, 5001, -1):
+        assert _refusal(lambda b=bad: quadrature(b)) == (
+            f"n_steps must be an integer from 1 to 5000, got {bad!r}.")
+    assert _refusal(lambda: quadrature(1, "riemann_trapezoid")) == (
+        "n_steps must be an integer >= 2 for the trapezoid rule, got 1.")
+    assert re.fullmatch(
+        r"method must be one of \{'(gausslegendre|riemann_trapezoid)', "
+        r"'(gausslegendre|riemann_trapezoid)'\}, got 'simpson'\.",
+        _refusal(lambda: quadrature(3, "simpson")))
+
+
+def test_batch_size_and_count_refusals_are_exact(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    for bad in (True, 0, 2.5):
+        assert _refusal(lambda b=bad: integrated_gradients(net, X, internal_batch_size=b)) == (
+            f"internal_batch_size must be an integer >= 1 or None, got {bad!r}.")
+    np.testing.assert_allclose(
+        integrated_gradients(net, X, internal_batch_size=np.int64(5)).values,
+        integrated_gradients(net, X).values, rtol=1e-13, atol=1e-15)
+    for bad in (True, 0, 2.0):
+        assert _refusal(lambda b=bad: smoothgrad(net, X, n_samples=b)) == (
+            f"n_samples must be an integer >= 1, got {bad!r}.")
+    assert smoothgrad(net, X, n_samples=np.int64(2), random_state=0).values.shape == (3, 4)
+
+
+def test_saliency_absolute_and_gradient_x_input_forms(rng):
+    net = nn.Sequential([nn.Dense(2)]).build(3, random_state=0)
+    W = net.layers[0].params["W"]
+    b = net.layers[0].params["b"]
+    b[...] = [0.5, -1.0]
+    X = rng.normal(size=(4, 3))
+    result = saliency(net, X, target=1, absolute=True)
+    np.testing.assert_array_equal(result.values, np.abs(np.tile(W[:, 1], (4, 1))))
+    assert result.method == "saliency" and result.baseline_output is None
+    assert result.feature_names is None
+    result = gradient_x_input(net, X, target=1)
+    np.testing.assert_allclose(result.values, X * W[:, 1], rtol=1e-15)
+    np.testing.assert_array_equal(result.baseline_output, [-1.0] * 4)  # F(0) = b_1
+    np.testing.assert_allclose(result.output, X @ W[:, 1] - 1.0, rtol=1e-14)
+    assert result.method == "gradient_x_input"
+    assert integrated_gradients(net, X).method == "integrated_gradients"
+
+
+def test_expected_gradients_with_one_background_row_on_a_linear_model(rng):
+    # Every baseline is the one row b, so phi = (x - b) * w exactly, F(x') = F(b), delta = 0.
+    net = nn.Sequential([nn.Dense(1)]).build(3, random_state=0)
+    X, background = rng.normal(size=(4, 3)), rng.normal(size=(1, 3))
+    result = expected_gradients(net, X, background, n_samples=7, random_state=0)
+    w = net.layers[0].params["W"][:, 0]
+    np.testing.assert_allclose(result.values, (X - background) * w, rtol=1e-13)
+    np.testing.assert_allclose(result.baseline_output, np.full(4, net.forward(background)[0, 0]),
+                               rtol=1e-13)
+    np.testing.assert_allclose(result.delta, 0, atol=1e-13)
+    assert result.method == "expected_gradients"
+
+
+def test_expected_gradients_baseline_output_is_the_mean_over_the_drawn_rows(rng):
+    net = random_net(nn.Tanh)
+    X, background = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    result = expected_gradients(net, X, background, target=0, n_samples=3, random_state=5,
+                                internal_batch_size=2)
+    # the same draws, by hand: rows of 3 samples in blocks (points <= 2 per pass)
+    draws = np.random.default_rng(5)
+    expected = []
+    for _ in range(2):
+        F = []
+        for k0 in range(0, 3, 2):
+            k = min(3, k0 + 2) - k0
+            picked = background[draws.integers(0, 2, size=(1, k))][0]
+            draws.uniform(size=(1, k, 1))
+            F += list(explained(net, picked, "logit", 0))
+        expected.append(np.mean(F))
+    np.testing.assert_allclose(result.baseline_output, expected, rtol=1e-12)
+
+
+def test_smoothgrad_default_noise_is_a_share_of_each_features_range(rng):
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(3, 4))
+    draws = rng.standard_normal(size=(3, 4, 4))
+    sigma = 0.3 * (X.max(axis=0) - X.min(axis=0))
+    result = smoothgrad(net, X, noise_level=0.3, draws=draws, target=1)
+    by_hand = np.mean([saliency(net, X + sigma * draws[:, k], target=1).values
+                       for k in range(4)], axis=0)
+    np.testing.assert_allclose(result.values, by_hand, rtol=1e-12)
+    assert result.method == "smoothgrad" and result.delta is None
+    assert _refusal(lambda: smoothgrad(net, X, noise_level=-1.0)) == (
+        "noise_level must be a float >= 0, got -1.0.")
+    assert _refusal(lambda: smoothgrad(net, X, noise_level=np.inf)) == (
+        "noise_level must be a float >= 0, got inf.")
+    for stdevs in (-0.1, np.nan, [0.1, 0.1, np.inf, 0.1]):
+        assert _refusal(lambda s=stdevs: smoothgrad(net, X, stdevs=s)) == (
+            "stdevs must be finite and >= 0.")
+    for shape in ((2, 4, 4), (3, 4, 3)):
+        assert _refusal(lambda s=shape: smoothgrad(net, X, draws=np.zeros(s))) == (
+            f"draws must have shape (3, n_samples, 4), got {shape}.")
+
+
+def test_permutation_importance_is_sklearns(rng):
+    from sklearn.inspection import permutation_importance as reference
+
+    X = rng.normal(size=(60, 3))
+    y = 3 * X[:, 0] + 0.1 * rng.normal(size=60)
+    model = nn.LinearRegression().fit(X, y)
+    ours = permutation_importance(model, X, y, n_repeats=3, random_state=0)
+    theirs = reference(model, X, y, n_repeats=3, random_state=0)
+    np.testing.assert_array_equal(ours.importances, theirs.importances)
+    assert ours.importances_mean[0] > 10 * max(ours.importances_mean[1:])
