@@ -51,10 +51,10 @@ def test_target_and_feature_errors(frame):
     with raises("features must not include the target column 'price'."):
         train(frame, target="price", features=["size", "price"])
     with raises("target column 'city' must be numeric for regression, got 'oslo' at row 1. "
-                "Use --task classification to predict categories."):
+                "Use task classification to predict categories."):
         train(frame.dropna(), target="city", task="regression")
     with raises("target column 'size' has 1 missing value(s), the first at row 3. Drop those "
-                "rows (--drop-missing-target); targets are never imputed."):
+                "rows (drop_missing_target); targets are never imputed."):
         train(frame, target="size", impute="mean")
     with raises("target column 'one' must have at least 2 classes for classification, got "
                 "only 'x'."):

@@ -144,7 +144,7 @@ def test_unseen_category_becomes_zeros_with_a_warning(frame):
 
 def test_missing_values_need_impute(frame):
     with raises("column 'size' has 1 missing value(s), the first at row 3. Fill or drop them, "
-                "or pass --impute indicator|mean|median|most_frequent."):
+                "or pass impute indicator|mean|median|most_frequent."):
         TabularPreprocessor().fit(frame, ["size"])
     pre = TabularPreprocessor().fit(frame.dropna(), ["size"])
     with raises("column 'size' has 1 missing value(s), the first at row 3, but the model was "
@@ -155,16 +155,16 @@ def test_missing_values_need_impute(frame):
 def test_columns_that_cannot_be_used(frame):
     typo = pd.DataFrame({"size": [str(v) for v in range(1, 10)] + ["ten"]})  # 90% numbers
     with raises("column 'size' must be numeric, got 'ten' at row 10. Fix that value, or leave "
-                "it empty and use --impute."):
+                "it empty and use impute."):
         TabularPreprocessor().fit(typo, ["size"])
     with raises("column 'size' must hold finite numbers, got inf at row 2."):
         TabularPreprocessor().fit(pd.DataFrame({"size": [1.0, np.inf]}), ["size"])
     spans = pd.DataFrame({"took": pd.to_timedelta([1, 2], unit="s")})
     with raises(f"column 'took' has dtype {spans['took'].dtype}, which numnet cannot use. "
-                "Convert it to numbers or strings, or leave it out with --features."):
+                "Convert it to numbers or strings, or leave it out with features."):
         TabularPreprocessor().fit(spans, ["took"])
     with raises("column 'size' must have at least one value, got only missing values. Leave "
-                "it out with --features."):
+                "it out with features."):
         TabularPreprocessor(impute="mean").fit(pd.DataFrame({"size": [np.nan, np.nan]}),
                                                ["size"])
     pre = TabularPreprocessor().fit(frame.dropna(), ["size"])
@@ -290,7 +290,7 @@ def test_nested_parquet_columns_are_refused(tmp_path):
     kinds = {"tags": "list", "point": "struct", "attrs": "map", "blob": "binary"}
     for name, kind in kinds.items():
         with raises(f"column {name!r} must hold numbers or strings, got {kind} values (e.g. "
-                    f"{examples[name]}). Leave it out with --exclude, or flatten it into plain "
+                    f"{examples[name]}). Leave it out with exclude, or flatten it into plain "
                     "columns."):
             TabularPreprocessor().fit(frame, [name])
 
@@ -369,6 +369,6 @@ def test_a_target_of_lists_is_refused():
 
     frame = pd.DataFrame({"y": [[1, 2], [3]], "x": [1.0, 2.0]})
     with raises("target column 'y' must hold numbers or strings, got list values (e.g. [1, 2]). "
-                "Choose another --target, or flatten it into a plain column of labels or "
+                "Choose another target, or flatten it into a plain column of labels or "
                 "numbers."):
         target_values(frame, "y", "classification")

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, _row
+from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, SpecError, _row, problem
 
 # ----------------------------------------------------------------------------- preprocessing
 
@@ -28,10 +28,10 @@ def _numeric_values(series, name, *, trained=False):
             first = int(np.flatnonzero(bad)[0])
             value = series.iloc[first]
             rule = "numeric (as in training)" if trained else "numeric"
-            raise DataError(
-                f"column {name!r} must be {rule}, got {value!r} at row {_row(series, first)}. "
-                "Fix that value, or leave it empty and use --impute."
-            )
+            raise SpecError([problem(
+                "column {name!r} must be {rule}, got {value!r} at row {row}. Fix that value, "
+                "or leave it empty and use {impute}.", name=name, rule=rule, value=value,
+                row=_row(series, first))])
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
@@ -191,13 +191,13 @@ def check_plain(series, name, role="column"):
     """Raise for a column of lists, structs, maps or binary values (say which)."""
     kind = _unusable_type(series)
     if kind is not None:
-        advice = ("Choose another --target, or flatten it into a plain column of labels or "
+        advice = ("Choose another {target}, or flatten it into a plain column of labels or "
                   "numbers." if role == "target column" else
-                  "Leave it out with --exclude, or flatten it into plain columns.")
-        raise DataError(
-            f"{role} {name!r} must hold numbers or strings, got {kind} values (e.g. "
-            f"{series.dropna().iloc[0]!r:.60}). {advice}"
-        )
+                  "Leave it out with {exclude}, or flatten it into plain columns.")
+        raise SpecError([problem(
+            "{role} {name!r} must hold numbers or strings, got {kind} values (e.g. {example}). "
+            + advice, role=role, name=name, kind=kind,
+            example=f"{series.dropna().iloc[0]!r:.60}")])
 
 
 _DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
@@ -262,10 +262,9 @@ def column_kind(series, name):
     check_plain(series, name)
     if not (pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
             or isinstance(series.dtype, pd.CategoricalDtype)):
-        raise DataError(
-            f"column {name!r} has dtype {series.dtype}, which numnet cannot use. Convert it to "
-            "numbers or strings, or leave it out with --features."
-        )
+        raise SpecError([problem(
+            "column {name!r} has dtype {dtype}, which numnet cannot use. Convert it to numbers "
+            "or strings, or leave it out with {features}.", name=name, dtype=series.dtype)])
     present = series.dropna()
     if len(present):
         parsed = pd.to_numeric(present.astype(str), errors="coerce")
@@ -278,17 +277,15 @@ def column_kind(series, name):
 def _check_missing(series, name, impute):
     missing = series.isna().to_numpy()
     if missing.all():
-        raise DataError(
-            f"column {name!r} must have at least one value, got only missing values. Leave it "
-            "out with --features."
-        )
+        raise SpecError([problem(
+            "column {name!r} must have at least one value, got only missing values. Leave it "
+            "out with {features}.", name=name)])
     if missing.any() and impute is None:
         first = int(np.flatnonzero(missing)[0])
-        raise DataError(
-            f"column {name!r} has {int(missing.sum())} missing value(s), the first at row "
-            f"{_row(series, first)}. Fill or drop them, or pass --impute "
-            "indicator|mean|median|most_frequent."
-        )
+        raise SpecError([problem(
+            "column {name!r} has {count} missing value(s), the first at row {row}. Fill or "
+            "drop them, or pass {impute} indicator|mean|median|most_frequent.", name=name,
+            count=int(missing.sum()), row=_row(series, first))])
 
 
 
@@ -306,18 +303,17 @@ def infer_task(series):
     return "regression"
 
 
-_DROP_MISSING_FIX = "Drop those rows (--drop-missing-target); targets are never imputed."
+_DROP_MISSING_FIX = "Drop those rows ({drop_missing_target}); targets are never imputed."
 
 
 def check_target_present(series, target, fix=_DROP_MISSING_FIX):
-    """Refuse missing target values; ``fix`` says what to do (a command names its own options)."""
+    """Refuse missing target values; ``fix`` says what to do, a template naming its fields."""
     missing = series.isna().to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
-        raise DataError(
-            f"target column {target!r} has {int(missing.sum())} missing value(s), the first at "
-            f"row {_row(series, first)}. {fix}"
-        )
+        raise SpecError([problem(
+            "target column {name!r} has {count} missing value(s), the first at row {at}. "
+            + fix, name=target, count=int(missing.sum()), at=_row(series, first))])
 
 
 def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
@@ -340,11 +336,10 @@ def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
             parsed = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_bool_dtype(
                 series) else series.where(False)
             first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise DataError(
-                f"target column {target!r} must be numeric for regression, got "
-                f"{series.iloc[first]!r} at row {_row(series, first)}. Use --task "
-                "classification to predict categories."
-            )
+            raise SpecError([problem(
+                "target column {name!r} must be numeric for regression, got {value!r} at row "
+                "{row}. Use {task} classification to predict categories.", name=target,
+                value=series.iloc[first], row=_row(series, first))])
         values = series.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(values)):
             first = int(np.flatnonzero(~np.isfinite(values))[0])
@@ -361,11 +356,11 @@ def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
         lengths = np.fromiter((len(v) for v in labels), dtype=np.int64, count=len(labels))
         if lengths.size and lengths.max() > MAX_LABEL_CHARS:
             first = int(np.argmax(lengths > MAX_LABEL_CHARS))
-            raise DataError(
-                f"target column {target!r} must hold class labels of at most "
-                f"{MAX_LABEL_CHARS} characters, got one of {int(lengths[first])} characters at "
-                f"row {_row(series, first)}. Check that --target names the label column."
-            )
+            raise SpecError([problem(
+                "target column {name!r} must hold class labels of at most {most} characters, "
+                "got one of {length} characters at row {row}. Check that {target} names the "
+                "label column.", name=target, most=MAX_LABEL_CHARS,
+                length=int(lengths[first]), row=_row(series, first))])
     return labels
 
 

@@ -133,7 +133,7 @@ def permutation_table(pipeline, frame, *, n_repeats=5, random_state=None):
     if y is None:
         raise DataError(f"--method permutation needs the target column {pipeline.target!r} in "
                         "the data, to score the shuffled predictions.")
-    check_target_present(y, pipeline.target, "Drop those rows from the data: --method "
+    check_target_present(y, pipeline.target, "Drop those rows from the data: {method} "
                          "permutation scores the predictions against the target.")
 
     def score(_, X, y_true):

@@ -56,7 +56,7 @@ def preprocessing_steps(pipeline, row, *, encoded=None, numbers=None):
     return steps
 
 
-_MISSING_TARGET_FIX = ("Fill it in, trace another --row, or leave the target column out of "
+_MISSING_TARGET_FIX = ("Fill it in, trace another {row}, or leave the target column out of "
                        "DATA to trace the forward pass only.")
 
 
