@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from .columns import _DATE, MAX_LABEL_CHARS, _number_format, _unusable_type, check_plain
-from .reading import DataError
+from .reading import SpecError
 from .statistics import exact_sums
 
 MAX_COUNTED = 1001
@@ -125,8 +125,8 @@ def _column(series, train, impute):
     try:
         check_plain(series, series.name)
         out["unusable"] = None
-    except DataError as error:
-        out["unusable"] = str(error)
+    except SpecError as error:  # its problems: the driver names the fields (flags on the CLI)
+        out["unusable"] = error.problems
     out["n_present"] = len(present)
     strings = all(isinstance(v, str) for v in present)
     text = present.astype(str)
@@ -153,8 +153,8 @@ def _target(series, train, plan):
     if out["unusable"]:
         try:
             check_plain(series, plan["target"], "target column")
-        except DataError as error:
-            out["unusable"] = str(error)
+        except SpecError as error:
+            out["unusable"] = error.problems
     if plan["labels"]:
         for key, rows in (("counts", slice(None)), ("train_counts", train)):
             counts = series[rows].dropna().value_counts()

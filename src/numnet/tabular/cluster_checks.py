@@ -48,7 +48,7 @@ def _check_target(merged, target, task):
     unusable = next((s["target"]["unusable"] for s in merged.parts
                      if s["target"]["unusable"]), None)
     if unusable:
-        raise DataError(unusable)
+        raise SpecError(unusable)
     missing = merged.total(lambda s: s["target"]["missing"])
     if missing:
         row, = merged.first(lambda s: s["target"]["first_missing"])
@@ -131,7 +131,7 @@ def _check_column(merged, name, kind, dtype, impute):
     if kind == "text":
         unusable = next((p["unusable"] for p in part if p["unusable"]), None)
         if unusable:
-            raise DataError(unusable)
+            raise SpecError(unusable)
         if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
                 or isinstance(dtype, pd.CategoricalDtype)):
             raise DataError(
