@@ -24,6 +24,7 @@ import numnet as nn
 from installed import COMMAND, run_cli
 from numnet.cli import app
 from numnet.tabular import SpecError, TrainSpec
+from numnet.tabular.spec_errors import problem
 
 DATA = Path(__file__).parent / "data"
 TRAIN = typer.main.get_command(app).commands["train"]
@@ -133,6 +134,15 @@ def test_every_problem_is_reported_at_once_and_one_is_todays_message(capsys):
     assert err == "error: --alpha must be a float >= 0, got -1.0.\n"
     with pytest.raises(SpecError, match=r"^alpha must be a float >= 0, got -1.0.$"):
         TrainSpec(data="d.csv", target="y", alpha=-1.0)
+
+
+def test_a_spec_error_pickles_with_its_fields():
+    import pickle
+
+    error = SpecError([problem("{target} must name columns of {source!r}.", source="{a}.csv")])
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is SpecError and str(back) == "target must name columns of '{a}.csv'."
+    assert back.render(TrainSpec.flag) == "--target must name columns of '{a}.csv'."
 
 
 def test_from_dict_refuses_unknown_keys_types_and_ranges():

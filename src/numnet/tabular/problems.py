@@ -24,6 +24,9 @@ class SpecError(DataError):
         self.problems = list(problems)
         super().__init__(self.render(lambda name: name))
 
+    def __reduce__(self):  # pickled by its problems (a Dask worker's error reaches the driver)
+        return type(self), (self.problems,)
+
     def render(self, name_of):
         """The message, with each field named by ``name_of(field)``.
 
