@@ -73,6 +73,11 @@ def folder(tmp_path_factory):
     frame[["count", "label"]].iloc[:100].to_csv(folder / "types" / "a.csv", index=False)
     frame[["count", "label"]].iloc[100:].assign(count=lambda f: f["count"].where(
         f.index != 120)).to_csv(folder / "types" / "b.csv", index=False)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"tags": pa.array([["a"], ["b"]] * 20), "x": np.arange(40.0),
+                             "label": ["u", "d"] * 20}), folder / "tags.parquet")
     (folder / "mixed").mkdir()  # 'x' numbers in one Parquet file, text in the other
     frame[["x", "label"]].iloc[:240].to_parquet(folder / "mixed" / "a.parquet", index=False)
     frame[["x", "label"]].iloc[240:].assign(x=lambda f: [f"t{i}" for i in range(len(f))]) \
@@ -276,6 +281,10 @@ REFUSALS = {
                                 "the files of 'mixed/*.parquet' must give each column one type, "
                                 "got text for 'x' in 'b.parquet' but numbers in 'a.parquet'. "
                                 "Write 'x' with the same type in every file, or pass one file."),
+    "list column": (["tags.parquet", "--workers", "1"],  # was a traceback from the row hash
+                    "column 'tags' must hold numbers or strings, got list values (e.g. "
+                    "array(['a'], dtype=object)). Leave it out with --exclude, or flatten it into "
+                    "plain columns."),
     "stdin": (["-", "--workers", "2"],
               "DATA must be a file, folder or glob with --scheduler or --workers, got - (the "
               "workers cannot read stdin). Save the table to a file."),

@@ -47,7 +47,15 @@ def held_out(frame, columns, fraction, seed):
             series = series.astype(object).where(series.notna(), None)
         values[str(name)] = series.reset_index(drop=True)
     key = hashlib.sha256(f"numnet split {seed}".encode()).hexdigest()[:16]
-    hashes = pd.util.hash_pandas_object(pd.DataFrame(values), index=False, hash_key=key)
+    try:
+        hashes = pd.util.hash_pandas_object(pd.DataFrame(values), index=False, hash_key=key)
+    except TypeError:
+        # a list, struct or map column (arrays in the cells): the one-line refusal of its kind
+        from .columns import column_kind
+
+        for name in columns:
+            column_kind(frame[name], name)
+        raise
     return hashes.to_numpy() < np.uint64(int(fraction * 2.0**64))
 
 
