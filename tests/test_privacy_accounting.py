@@ -210,3 +210,49 @@ def test_accountant_callback_pld_resume_repr_and_restore_check():
     assert accountant.epsilons == []
     assert _message(lambda: PrivacyAccountant(Q, SIGMA, 0, DELTA)) == (
         "steps_per_epoch must be an integer >= 1, got 0.")
+
+
+def test_sigma_one_is_accounted_like_any_other():
+    # 0 is the only noise multiplier answered without the accountant (inf)
+    assert compute_epsilon(Q, 1.0, STEPS, DELTA) == dp_accounting.rdp.RdpAccountant().compose(
+        dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(
+            Q, dp_accounting.GaussianDpEvent(1.0)), STEPS)).get_epsilon(DELTA)
+    assert math.isfinite(compute_epsilon(Q, 1.0, STEPS, DELTA))
+
+
+def test_calibration_asks_brent_from_zero_and_steps_up_to_keep_the_promise(monkeypatch):
+    # Brent's answer may sit on either side of the boundary: a sigma a little too small is
+    # raised by tol until epsilon <= target; one exactly on the boundary is kept.
+    tol, s_true = 1e-3, 1.2
+    target = compute_epsilon(Q, s_true, 1000, DELTA)
+    calls, answer = [], {}
+
+    def brent(make_fresh, make_event, target_epsilon, delta, bracket, tol):
+        calls.append((target_epsilon, delta, bracket, tol, make_event(0.7)))
+        return answer["sigma"]
+
+    monkeypatch.setattr(dp_accounting, "calibrate_dp_mechanism", brent)
+    answer["sigma"] = s_true
+    assert calibrate_noise_multiplier(target, DELTA, Q, 1000, tol=tol) == s_true
+    target_epsilon, delta, bracket, used_tol, event = calls[0]
+    assert (target_epsilon, delta, bracket, used_tol) == (
+        target, DELTA, dp_accounting.LowerEndpointAndGuess(0.0, 1.0), tol)
+    assert event == dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(
+        Q, dp_accounting.GaussianDpEvent(0.7)), 1000)
+    answer["sigma"] = s_true - 2.5 * tol
+    expected = s_true - 2.5 * tol
+    for _ in range(3):
+        expected += tol
+    assert calibrate_noise_multiplier(target, DELTA, Q, 1000, tol=tol) == expected
+    assert compute_epsilon(Q, expected, 1000, DELTA) <= target
+
+
+def test_a_new_accountant_holds_no_epsilons():
+    accountant = PrivacyAccountant(Q, SIGMA, 10, DELTA)
+    assert accountant.epsilons == [] and accountant.state_dict() == {"epsilons": []}
+
+    class _Run:
+        epoch = 1
+
+    accountant.on_epoch_end(_Run())  # without on_train_begin, e.g. a callback reused by hand
+    assert accountant.epsilons == [compute_epsilon(Q, SIGMA, 10, DELTA)]
