@@ -286,3 +286,17 @@ def test_import_numnet_stays_light_and_the_names_load_on_first_use():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "numnet.tabular.estimators"
+
+
+def test_the_command_line_reads_a_saved_tabular_estimator(tmp_path, capsys, monkeypatch):
+    frame, label, _ = table()
+    est = quiet_fit(TabularClassifier(preset="fast", max_iter=3, random_state=0), frame, label)
+    nn.save(est, tmp_path / "est.numnet")
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "predict", "est.numnet", "rows.csv")
+    assert code == 0, err
+    assert out.splitlines()[1:] == [str(v) for v in est.predict(frame)]
+    code, out, err = run(capsys, "inspect", "est.numnet")
+    assert code == 0, err
+    assert "estimator: MLPClassifier" in out and "preprocessing (" in out

@@ -191,6 +191,9 @@ def _load_pipeline(path, command):
     from ..tabular import TabularPipeline
 
     model = _load_model(path)
+    inner = getattr(model, "pipeline_", None)  # a saved numnet.TabularClassifier / Regressor
+    if isinstance(inner, TabularPipeline):
+        return inner
     if not isinstance(model, TabularPipeline):
         raise UserError(
             f"{command} needs a model trained with 'numnet train', but {path!r} holds a "

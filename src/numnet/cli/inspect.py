@@ -32,6 +32,8 @@ def inspect(
     from ..io import read_metadata
 
     obj = _load_model(model)
+    # a saved numnet.TabularClassifier / TabularRegressor is described by its pipeline
+    obj = getattr(obj, "pipeline_", None) or obj
     metadata = read_metadata(model)
     description = _describe(obj, metadata, model)
     if as_json:
