@@ -519,3 +519,67 @@ def test_permutation_importance_is_sklearns(rng):
     theirs = reference(model, X, y, n_repeats=3, random_state=0)
     np.testing.assert_array_equal(ours.importances, theirs.importances)
     assert ours.importances_mean[0] > 10 * max(ours.importances_mean[1:])
+
+
+def test_gauss_legendre_nodes_come_from_numpy_up_to_100_steps_and_scipy_beyond():
+    from scipy.special import roots_legendre
+
+    for n_steps, (nodes, weights) in ((100, np.polynomial.legendre.leggauss(100)),
+                                      (101, roots_legendre(101))):
+        ours = quadrature(n_steps)
+        np.testing.assert_array_equal(ours[0], (nodes + 1) / 2)
+        np.testing.assert_array_equal(ours[1], weights / 2)
+
+
+@pytest.mark.parametrize("method", ["saliency", "gradient_x_input", "integrated_gradients",
+                                    "expected_gradients", "smoothgrad"])
+def test_every_method_keeps_float32_or_computes_in_the_dtype_asked(rng, method):
+    net = random_net(nn.Tanh, dtype=np.float32)
+    X = rng.normal(size=(3, 4)).astype(np.float32)
+    call = {
+        "saliency": lambda **kw: saliency(net, X, target=0, **kw),
+        "gradient_x_input": lambda **kw: gradient_x_input(net, X, target=0, **kw),
+        "integrated_gradients": lambda **kw: integrated_gradients(net, X, target=0, **kw),
+        "expected_gradients": lambda **kw: expected_gradients(
+            net, X, X[::-1], target=0, n_samples=20, random_state=0, **kw),
+        "smoothgrad": lambda **kw: smoothgrad(net, X, target=0, n_samples=5, random_state=0,
+                                              **kw),
+    }[method]
+    narrow, wide = call(), call(dtype=np.float64)
+    assert narrow.values.dtype == narrow.output.dtype == np.float32
+    assert wide.values.dtype == wide.output.dtype == np.float64
+    if narrow.baseline_output is not None:
+        assert narrow.baseline_output.dtype == np.float32
+        assert wide.baseline_output.dtype == np.float64
+    np.testing.assert_allclose(narrow.values, wide.values, rtol=1e-3, atol=1e-4)
+
+
+def test_defaults_are_the_documented_ones(rng):
+    net = random_net(nn.Tanh)
+    X, background = rng.normal(size=(2, 4)), rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(integrated_gradients(net, X).values,
+                                  integrated_gradients(net, X, n_steps=50).values)
+    np.testing.assert_array_equal(
+        expected_gradients(net, X, background, random_state=0).values,
+        expected_gradients(net, X, background, n_samples=200, random_state=0).values)
+    np.testing.assert_array_equal(
+        smoothgrad(net, X, random_state=0).values,
+        smoothgrad(net, X, n_samples=50, noise_level=0.15, random_state=0).values)
+
+
+def test_edges_of_the_sampling_methods(rng):
+    net = random_net(nn.Tanh)
+    X, background = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    # one sample is allowed; zero noise is allowed and is the gradient itself
+    assert smoothgrad(net, X, n_samples=1, random_state=0).values.shape == (3, 4)
+    np.testing.assert_allclose(smoothgrad(net, X, noise_level=0.0, n_samples=2).values,
+                               saliency(net, X).values, rtol=1e-12)
+    assert expected_gradients(net, X, background, n_samples=1,
+                              random_state=0).values.shape == (3, 4)
+    assert _refusal(lambda: expected_gradients(net, X, background, n_samples=0)) == (
+        "n_samples must be an integer >= 1, got 0.")
+    # baseline="mean" averages the background rows
+    result = integrated_gradients(net, X, baseline="mean", background=background, target=1)
+    np.testing.assert_allclose(
+        result.baseline_output,
+        explained(net, np.tile(background.mean(axis=0), (3, 1)), "logit", 1), rtol=1e-12)
