@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression
@@ -248,6 +249,60 @@ def test_two_point_fit_is_exact():
     # To rounding (3e-16); the former default lbfgs stopped at 0.99998.
     np.testing.assert_allclose([*model.coef_, model.intercept_], [1.0, 1.0], rtol=1e-15)
     assert model.n_iter_ == 1 and model.loss_ < 1e-30
+
+
+def _ill_conditioned(n_samples, dtype, rng):
+    x1 = rng.random(n_samples)
+    X = np.column_stack([x1, 0.3 * x1 + 0.01 * rng.random(n_samples)])
+    y = X @ [1.0, 2.0] + 0.001 * rng.standard_normal(n_samples)
+    return X.astype(dtype), y.astype(dtype)
+
+
+def test_lstsq_on_many_float32_rows_keeps_the_real_singular_values():
+    # numpy's cutoff with float32's eps, eps32 * 100,000 * s_max, discarded the second singular
+    # value: coef_ was [1.47, 0.44] (R^2 still 0.99999) where scikit-learn gives [1.0005, 1.998].
+    X, y = _ill_conditioned(100_000, np.float32, np.random.default_rng(0))
+    reference = sk.LinearRegression().fit(X, y)
+    model = LinearRegression().fit(X, y)
+    assert model.coef_.dtype == np.float32 and model.network_.dtype == np.float32
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-5)
+    np.testing.assert_allclose(model.coef_, [1.0, 2.0], atol=5e-3)
+    # and the float64 problem's least squares solution, to float32 rounding
+    exact = scipy.linalg.lstsq(np.c_[X, np.ones(len(y))].astype(np.float64),
+                               y.astype(np.float64))[0]
+    np.testing.assert_allclose(model.coef_, exact[:2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linear_regression_vs_lstsq(dtype):
+    # scikit-learn's own test (sklearn/linear_model/tests/test_base.py, issue #33032), ported.
+    rng = np.random.RandomState(1137)
+    n_samples = 500_000
+    x1 = rng.rand(n_samples)
+    x2 = 0.3 * x1 + 0.1 * rng.rand(n_samples)
+    X = np.column_stack([x1, x2])
+    y = X @ [0.5, 2.0] + 0.1 * rng.rand(n_samples)
+    X = X.astype(dtype)
+    y = y.astype(dtype)
+    coef_scipy = scipy.linalg.lstsq(X, y)[0]
+    coef = LinearRegression(fit_intercept=False).fit(X, y).coef_
+    assert coef.dtype == dtype
+    rmse_scipy = np.linalg.norm(y - X @ coef_scipy)
+    rmse = np.linalg.norm(y - X @ coef)
+    assert rmse == pytest.approx(rmse_scipy, rel=1e-6)
+
+
+def test_lstsq_on_collinear_float32_columns_matches_scikit_learn():
+    # Columns collinear up to float32 rounding: X's own precision still counts them as one
+    # (the cutoff never goes below eps(X.dtype) * s_max), so the fit is scikit-learn's.
+    X, y = make_regression(n_samples=200, n_features=150, noise=5.0, random_state=1)
+    X = X * np.linspace(0.5, 20, 150)
+    X = np.c_[X, X[:, :10] + X[:, 10:20]].astype(np.float32)
+    y = y.astype(np.float32)
+    reference = sk.LinearRegression().fit(X, y)
+    model = LinearRegression().fit(X, y)
+    assert model.coef_.dtype == np.float32
+    assert _rel(model.coef_, reference.coef_) < 1e-5
 
 
 # --- validation set and convergence --------------------------------------------------------
