@@ -74,6 +74,20 @@ def test_integrated_gradients_are_complete_for_smooth_networks(rng, activation, 
         np.testing.assert_allclose(result.delta, result.values.sum(axis=1) - change, atol=1e-15)
 
 
+@pytest.mark.parametrize("baseline", [np.zeros((1, 4)), [[0.0, 0.0, 0.0, 0.0]]])
+def test_a_one_row_2d_baseline_is_every_rows_baseline(rng, baseline):
+    # Captum and NumPy broadcasting take a (1, d) baseline; numnet refused it.
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(5, 4))
+    shift = rng.normal(size=(1, 4))
+    flat = integrated_gradients(net, X, baseline="zeros")
+    one_row = integrated_gradients(net, X, baseline=baseline)
+    np.testing.assert_array_equal(one_row.values, flat.values)
+    np.testing.assert_array_equal(one_row.baseline_output, flat.baseline_output)
+    np.testing.assert_array_equal(integrated_gradients(net, X, baseline=shift).values,
+                                  integrated_gradients(net, X, baseline=shift[0]).values)
+
+
 @pytest.mark.parametrize("seed", [0, 2])
 def test_integrated_gradients_of_relu_networks_within_the_documented_bound(seed):
     # The integrand of a ReLU network is piecewise constant along the path, so the quadrature
@@ -337,7 +351,9 @@ def test_estimator_feature_names_are_kept(rng):
     (lambda net, X: integrated_gradients(net, X, baseline="mean"), ValueError,
      "baseline='mean' needs the data to average: pass background=X_train (the training rows)."),
     (lambda net, X: integrated_gradients(net, X, baseline=np.zeros(3)), ValueError,
-     "baseline must have shape (4,) or (3, 4), got (3,)."),
+     "baseline must have shape (4,), (1, 4) or (3, 4), got (3,)."),
+    (lambda net, X: integrated_gradients(net, X, baseline=np.zeros((2, 4))), ValueError,
+     "baseline must have shape (4,), (1, 4) or (3, 4), got (2, 4)."),
     (lambda net, X: integrated_gradients(net, X, n_steps=0), ValueError,
      "n_steps must be an integer from 1 to 5000, got 0."),
     (lambda net, X: integrated_gradients(net, X, n_steps=20_000), ValueError,

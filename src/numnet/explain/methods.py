@@ -213,9 +213,10 @@ def integrated_gradients(model, X, *, baseline="zeros", target=None, output="log
     ----------
     model, X, target, output, dtype
         As in :func:`saliency`.
-    baseline : {"zeros", "mean"} or array of shape (n_features,) or (n_rows, n_features)
-        The reference input x'. ``"mean"`` averages ``background`` (the training rows). An
-        array must hold finite numbers.
+    baseline : {"zeros", "mean"} or array of shape (n_features,), (1, n_features) or \
+(n_rows, n_features)
+        The reference input x': one row for every row of X, or one per row. ``"mean"``
+        averages ``background`` (the training rows). An array must hold finite numbers.
     n_steps : int, default=50
         From 1 (2 for the trapezoid rule) to :data:`MAX_STEPS` (5000).
     method : {"gausslegendre", "riemann_trapezoid"}, default="gausslegendre"

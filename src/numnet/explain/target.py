@@ -197,9 +197,10 @@ def _baselines(baseline, X, background):
         raise ValueError(f"baseline must be 'zeros', 'mean', a row or an array of rows, got "
                          f"{baseline!r}.")
     values = np.asarray(baseline, dtype=X.dtype)
-    if values.shape not in ((X.shape[1],), X.shape):
-        raise ValueError(f"baseline must have shape ({X.shape[1]},) or {X.shape}, got "
-                         f"{values.shape}.")
+    # One row, flat or 2-D (as Captum and NumPy broadcasting take it), or one per row of X.
+    if values.shape not in ((X.shape[1],), (1, X.shape[1]), X.shape):
+        raise ValueError(f"baseline must have shape ({X.shape[1]},), (1, {X.shape[1]}) or "
+                         f"{X.shape}, got {values.shape}.")
     if not np.all(np.isfinite(values)):
         raise ValueError("baseline must hold finite numbers, got NaN or infinity. Replace "
                          "them, e.g. with the training mean (baseline='mean').")
