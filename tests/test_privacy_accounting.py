@@ -256,3 +256,55 @@ def test_a_new_accountant_holds_no_epsilons():
 
     accountant.on_epoch_end(_Run())  # without on_train_begin, e.g. a callback reused by hand
     assert accountant.epsilons == [compute_epsilon(Q, SIGMA, 10, DELTA)]
+
+
+def _from_scratch(accountant, q, sigma, steps, delta):
+    ledger = (dp_accounting.rdp.RdpAccountant() if accountant == "rdp"
+              else dp_accounting.pld.PLDAccountant())
+    return ledger.compose(dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(
+        q, dp_accounting.GaussianDpEvent(sigma)), steps)).get_epsilon(delta)
+
+
+@pytest.mark.parametrize("accountant", ["rdp", "pld"])
+def test_epsilon_per_epoch_from_the_cached_step_is_dp_accountings_from_scratch(accountant):
+    # issue 26: the step's curve (or PLD) is computed once; each epoch's epsilon is still what
+    # a fresh dp_accounting accountant says of all the steps so far (asked: 1e-9 relative;
+    # it is the same arithmetic, so bit for bit)
+    from numnet.privacy import accounting
+    q, sigma, per_epoch, delta = 256 / 16000, 1.06, 63, 1e-5
+    accounting._rdp_step.cache_clear()
+    accounting._pld_step.cache_clear()
+    callback = PrivacyAccountant(q, sigma, per_epoch, delta, accountant)
+
+    class _Run:
+        epoch = 0
+
+    epochs = (1, 2, 3) if accountant == "rdp" else (1, 3)
+    for _Run.epoch in epochs:
+        callback.on_epoch_end(_Run())
+    expected = [_from_scratch(accountant, q, sigma, e * per_epoch, delta) for e in epochs]
+    assert callback.epsilons == expected
+    assert all(abs(a - b) <= 1e-9 * b for a, b in zip(callback.epsilons, expected, strict=True))
+    step = accounting._rdp_step if accountant == "rdp" else accounting._pld_step
+    assert step.cache_info().misses == 1      # one step's curve for every epoch
+
+
+@pytest.mark.parametrize("q, sigma, steps, delta", [
+    (0.01, 0.6, 1, 1e-6), (0.2, 3.0, 77, 1e-3), (1.0, 1.5, 10, 1e-5), (1e-4, 20.0, 5000, 1e-8)])
+def test_rdp_epsilon_is_dp_accountings_across_settings(q, sigma, steps, delta):
+    assert compute_epsilon(q, sigma, steps, delta) == _from_scratch("rdp", q, sigma, steps, delta)
+
+
+def test_calibration_through_the_cache_finds_dp_accountings_sigma():
+    # the same Brent search over fresh dp_accounting accountants gives the same sigma, bit for
+    # bit (the seeded private fits stay as they were), and stepping up reuses the curves
+    target, steps, tol = 3.0, 15 * 63, 1e-4
+    q = 256 / 16000
+    sigma = dp_accounting.calibrate_dp_mechanism(
+        dp_accounting.rdp.RdpAccountant,
+        lambda s: dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(
+            q, dp_accounting.GaussianDpEvent(s)), steps),
+        target, DELTA, dp_accounting.LowerEndpointAndGuess(0.0, 1.0), tol=tol)
+    while _from_scratch("rdp", q, sigma, steps, DELTA) > target:
+        sigma += tol
+    assert calibrate_noise_multiplier(target, DELTA, q, steps, tol=tol) == sigma

@@ -4,6 +4,7 @@ The accounting itself is Google's ``dp-accounting`` library (the ``privacy`` ext
 ``pip install numnet[privacy]``); this module states the mechanism to it and reads the answer.
 """
 
+import functools
 import math
 
 from .._validation import check_float, check_int, check_option
@@ -87,6 +88,75 @@ def _fresh(dp, accountant):
     return dp.rdp.RdpAccountant() if accountant == "rdp" else dp.pld.PLDAccountant()
 
 
+@functools.lru_cache(maxsize=256)
+def _rdp_step(sampling_rate, noise_multiplier):
+    """(orders, RDP of one step at each order): dp-accounting's curve, computed once per (q, sigma).
+
+    Composing ``SelfComposed(step, k)`` adds ``k`` times this curve to the accountant's zeros,
+    so ``k * curve`` is exactly what it holds after k steps.
+    """
+    dp = _dp_accounting()
+    ledger = dp.rdp.RdpAccountant().compose(_event(dp, sampling_rate, noise_multiplier, 1))
+    orders, curve = ledger._orders, ledger._rdp
+    orders.setflags(write=False)
+    curve.setflags(write=False)
+    return orders, curve
+
+
+@functools.lru_cache(maxsize=4)
+def _pld_step(sampling_rate, noise_multiplier):
+    """The privacy loss distribution of one step, as dp-accounting's PLD accountant builds it."""
+    dp = _dp_accounting()
+    return dp.pld.privacy_loss_distribution.from_gaussian_mechanism(
+        standard_deviation=noise_multiplier, value_discretization_interval=_PLD_INTERVAL,
+        sampling_prob=sampling_rate,
+        neighboring_relation=dp.NeighboringRelation.ADD_OR_REMOVE_ONE)
+
+
+_PLD_INTERVAL = 1e-4
+"""dp-accounting's PLDAccountant's default value_discretization_interval."""
+
+
+def _epsilon(dp, accountant, sampling_rate, noise_multiplier, steps, delta):
+    """What ``accountant`` says of ``steps`` steps, from the cached one-step curve or PLD.
+
+    Equal to composing ``_event(...)`` into a fresh accountant and asking it (the accountant's
+    own arithmetic: RDP adds ``steps`` times the step's curve, PLD self-composes the step's
+    distribution ``steps`` times onto the identity), without recomputing the step.
+    """
+    if noise_multiplier == 0:  # no noise: the accountants answer inf themselves
+        ledger = _fresh(dp, accountant)
+        return float(ledger.compose(_event(dp, sampling_rate, 0.0, steps)).get_epsilon(delta))
+    if accountant == "rdp":
+        orders, curve = _rdp_step(sampling_rate, noise_multiplier)
+        return float(dp.rdp.compute_epsilon(orders, steps * curve, delta)[0])
+    pld = dp.pld.privacy_loss_distribution
+    composed = pld.identity(value_discretization_interval=_PLD_INTERVAL).compose(
+        _pld_step(sampling_rate, noise_multiplier).self_compose(steps))
+    return float(composed.get_epsilon_for_delta(delta))
+
+
+class _Ledger:
+    """A stand-in for a fresh dp-accounting accountant, answering through :func:`_epsilon`.
+
+    calibrate_dp_mechanism only composes one event into it and asks for epsilon; the curve of
+    each sigma it tries is then cached for the checks and the epochs that follow.
+    """
+
+    def __init__(self, dp, accountant):
+        self._dp, self._accountant = dp, accountant
+        self.ledger = dp.NoOpDpEvent()
+
+    def compose(self, event):
+        self.ledger = event
+        return self
+
+    def get_epsilon(self, delta):
+        step = self.ledger.event
+        return _epsilon(self._dp, self._accountant, step.sampling_probability,
+                        step.event.noise_multiplier, self.ledger.count, delta)
+
+
 def _check(sampling_rate, steps, delta, accountant):
     sampling_rate = check_float(sampling_rate, "sampling_rate", min_value=0, max_value=1,
                                 include_min=False)
@@ -105,6 +175,10 @@ def compute_epsilon(sampling_rate, noise_multiplier, steps, delta, *, accountant
 
         epsilon = accountant.get_epsilon(delta) after composing
                   SelfComposed(PoissonSampled(q, Gaussian(sigma)), steps)
+
+    The step's RDP curve (or PLD) is computed once per (q, sigma) and cached; epsilon after
+    ``steps`` steps is the accountant's own arithmetic on it (``steps`` times the curve, or the
+    PLD self-composed ``steps`` times), equal to composing the event above from scratch.
 
     Parameters
     ----------
@@ -135,10 +209,7 @@ def compute_epsilon(sampling_rate, noise_multiplier, steps, delta, *, accountant
         return 0.0
     if noise_multiplier == 0:
         return math.inf
-    dp = _dp_accounting()
-    ledger = _fresh(dp, accountant)
-    ledger.compose(_event(dp, sampling_rate, noise_multiplier, steps))
-    return float(ledger.get_epsilon(delta))
+    return _epsilon(_dp_accounting(), accountant, sampling_rate, noise_multiplier, steps, delta)
 
 
 def calibrate_noise_multiplier(target_epsilon, delta, sampling_rate, steps, *,
@@ -168,7 +239,7 @@ def calibrate_noise_multiplier(target_epsilon, delta, sampling_rate, steps, *,
     steps = check_int(steps, "steps", min_value=1)
     dp = _dp_accounting()
     sigma = dp.calibrate_dp_mechanism(
-        lambda: _fresh(dp, accountant),
+        lambda: _Ledger(dp, accountant),
         lambda s: _event(dp, sampling_rate, s, steps),
         target_epsilon, delta, dp.LowerEndpointAndGuess(0.0, 1.0), tol=tol)
     # Brent's method returns a sigma within tol of the boundary, from either side: step up to
@@ -186,7 +257,8 @@ class PrivacyAccountant(Callback):
 
         epsilons[e - 1] = compute_epsilon(q, sigma, e * steps_per_epoch, delta)
 
-    computed from scratch each epoch, so a resumed run reports the same figures.
+    from the step's cached curve (as from scratch, at the cost of arithmetic), so a resumed
+    run reports the same figures.
 
     Parameters
     ----------
