@@ -83,7 +83,8 @@ _MODEL_OPTION = typer.Option("mlp", help="linear (regression), logistic (classif
 _TASK_OPTION = typer.Option("auto", help="classification, regression or auto: "
                             "classification for string, bool or integer targets with at most "
                             "20 values.", rich_help_panel=_MODEL, metavar="TASK")
-_HIDDEN_OPTION = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: 100].",
+_HIDDEN_OPTION = typer.Option(None, help="Hidden layer sizes, e.g. 64,32 [default: the "
+                              "preset's: 256,256,256 best, 128,128 fast, 100 classic].",
                               rich_help_panel=_MODEL, show_default=False, metavar="N,N")
 _ACTIVATION_OPTION = typer.Option(None, help="Hidden activation: identity, logistic, tanh, "
                                   "relu or leaky_relu [default: relu].", rich_help_panel=_MODEL,
@@ -103,13 +104,13 @@ _SOLVER_OPTION = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [def
                               "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
                               show_default=False, metavar="NAME")
 _EPOCHS_OPTION = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
-                              "[default: 200].", rich_help_panel=_TRAINING, show_default=False,
+                              "[default: 64 best, 32 fast, 200 classic].", rich_help_panel=_TRAINING, show_default=False,
                               metavar="N")
 _BATCH_SIZE_OPTION = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
-                                  "min(200, rows)].", rich_help_panel=_TRAINING,
+                                  "256 best and fast, min(200, rows) classic].", rich_help_panel=_TRAINING,
                                   show_default=False, metavar="N")
 _LEARNING_RATE_OPTION = typer.Option(None, "--learning-rate", help="Initial learning rate, "
-                                     "> 0 [default: 0.001].", rich_help_panel=_TRAINING,
+                                     "> 0 [default: 0.002 best and fast, 0.001 classic].", rich_help_panel=_TRAINING,
                                      show_default=False, metavar="X")
 _EARLY_STOPPING_OPTION = typer.Option(None, "--early-stopping/--no-early-stopping",
                                       help="Stop when the score on a validation share of "
