@@ -104,14 +104,15 @@ _SOLVER_OPTION = typer.Option(None, help="Optimiser: gd, sgd, adam or lbfgs [def
                               "for mlp, lbfgs otherwise].", rich_help_panel=_TRAINING,
                               show_default=False, metavar="NAME")
 _EPOCHS_OPTION = typer.Option(None, help="Maximum number of epochs (iterations for lbfgs) "
-                              "[default: 64 best, 32 fast, 200 classic].", rich_help_panel=_TRAINING, show_default=False,
-                              metavar="N")
+                              "[default: 64 best, 32 fast, 200 classic].",
+                              rich_help_panel=_TRAINING, show_default=False, metavar="N")
 _BATCH_SIZE_OPTION = typer.Option(None, "--batch-size", help="Mini-batch size [default: "
-                                  "256 best and fast, min(200, rows) classic].", rich_help_panel=_TRAINING,
-                                  show_default=False, metavar="N")
+                                  "256 best and fast, min(200, rows) classic].",
+                                  rich_help_panel=_TRAINING, show_default=False, metavar="N")
 _LEARNING_RATE_OPTION = typer.Option(None, "--learning-rate", help="Initial learning rate, "
-                                     "> 0 [default: 0.002 best and fast, 0.001 classic].", rich_help_panel=_TRAINING,
-                                     show_default=False, metavar="X")
+                                     "> 0 [default: 0.002 best and fast, 0.001 classic].",
+                                     rich_help_panel=_TRAINING, show_default=False,
+                                     metavar="X")
 _EARLY_STOPPING_OPTION = typer.Option(None, "--early-stopping/--no-early-stopping",
                                       help="Stop when the score on a validation share of "
                                       "the training rows stops improving.",
