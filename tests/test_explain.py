@@ -2,6 +2,8 @@
 implementation invariance, a planted signal, and clear errors."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -599,3 +601,17 @@ def test_edges_of_the_sampling_methods(rng):
     np.testing.assert_allclose(
         result.baseline_output,
         explained(net, np.tile(background.mean(axis=0), (3, 1)), "logit", 1), rtol=1e-12)
+
+
+def test_numnet_trace_is_there_after_import_numnet_as_numnet_explain():
+    # The README's numnet.trace.trace(...) raised AttributeError after `import numnet`. A fresh
+    # interpreter, since this one may have imported numnet.trace already; the subpackage adds
+    # nothing heavy (its own modules only, no scikit-learn, pandas, SciPy's optimizers, tqdm).
+    code = ("import sys; import numnet; "
+            "print(numnet.trace.trace.__module__, numnet.explain.__name__, "
+            "'trace' in numnet.__all__ and 'trace' in dir(numnet)); "
+            "heavy = ('sklearn', 'pandas', 'tqdm', 'typer', 'matplotlib', 'scipy.optimize'); "
+            "print([m for m in sys.modules if m.split('.')[0] in heavy or m in heavy])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.splitlines() == ["numnet.trace.record numnet.explain True", "[]"]

@@ -1,6 +1,6 @@
 """numnet: neural networks from first principles on NumPy."""
 
-from . import embeddings, ensemble, explain, functional, initializers, kernels
+from . import embeddings, ensemble, explain, functional, initializers, kernels, trace
 from ._loading import load
 from ._version import __version__
 from .exceptions import DivergenceError, TrainingInterrupted
@@ -76,5 +76,5 @@ __all__ = [
     "embeddings", "ensemble",
     "explain", "functional", "initializers", "iter_minibatches", "kernels", "load", "objective",
     "register_layer", "save", "save_onnx",
-    "to_onnx", "train", "train_lbfgs",
+    "to_onnx", "trace", "train", "train_lbfgs",
 ]
