@@ -615,3 +615,31 @@ def test_numnet_trace_is_there_after_import_numnet_as_numnet_explain():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.splitlines() == ["numnet.trace.record numnet.explain True", "[]"]
+
+
+@pytest.mark.parametrize("output", ["logit", "softmax"])
+def test_gradient_passes_skip_parameter_gradients_with_the_same_attributions(
+        rng, monkeypatch, output):
+    # issue 26: explanations ask backward for dL/dX only (params_grad=False); the attributions
+    # are those of the full backward, bit for bit, and the model's own grads are untouched
+    net = random_net(nn.Tanh)
+    X = rng.normal(size=(7, 4))
+    net.grads[:] = 7.0
+    asked = []
+    backward = nn.Sequential.backward
+
+    def spy(self, dY, *, input_grad=True, params_grad=True):
+        asked.append(params_grad)
+        return backward(self, dY, input_grad=input_grad, params_grad=params_grad)
+
+    monkeypatch.setattr(nn.Sequential, "backward", spy)
+    fast = integrated_gradients(net, X, target=1, output=output, n_steps=16).values
+    assert asked and not any(asked)
+
+    def full(self, dY, *, input_grad=True, params_grad=True):
+        return backward(self, dY, input_grad=input_grad)
+
+    monkeypatch.setattr(nn.Sequential, "backward", full)
+    slow = integrated_gradients(net, X, target=1, output=output, n_steps=16).values
+    assert fast.tobytes() == slow.tobytes()
+    assert np.all(net.grads == 7.0)

@@ -224,6 +224,23 @@ def test_backward_without_input_grad_returns_none_and_same_param_grads(rng):
         np.testing.assert_array_equal(layer.grads[name], expected[name])
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_backward_without_param_grads_gives_the_same_input_grad_and_leaves_grads(rng, bias):
+    # issue 26: explanations want dL/dX only; dL/dW and dL/db are neither computed nor written
+    layer = bound(Dense(3, bias=bias), 4)
+    X, G = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    layer.forward(X)
+    expected = layer.backward(G).copy()
+    for grad in layer.grads.values():
+        grad[...] = 7.0
+    dX = layer.backward(G, params_grad=False)
+    assert dX.dtype == expected.dtype and dX.tobytes() == expected.tobytes()  # bit for bit
+    for grad in layer.grads.values():
+        assert np.all(grad == 7.0)
+    assert layer.backward(G, input_grad=False, params_grad=False) is None
+    assert all(np.all(grad == 7.0) for grad in layer.grads.values())
+
+
 # --- dropout ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rate", [0.0, 0.5])

@@ -177,6 +177,42 @@ def test_backward_without_input_grad_gives_identical_param_grads(rng):
     np.testing.assert_array_equal(net.grads, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_without_param_grads_gives_the_same_input_grad_and_leaves_grads(rng, dtype):
+    # issue 26: backward(params_grad=False) for explanations: dL/dX bit for bit, grads untouched
+    net = Sequential([Dense(5), ReLU(), Dropout(0.2), Dense(4), Tanh(), Dense(2)]).build(
+        3, dtype=dtype, random_state=0)
+    X, dY = rng.normal(size=(6, 3)).astype(dtype), rng.normal(size=(6, 2)).astype(dtype)
+    net.forward(X)
+    expected = net.backward(dY).copy()
+    net.grads[:] = 7.0
+    dX = net.backward(dY, params_grad=False)
+    assert dX.dtype == dtype and dX.tobytes() == expected.tobytes()
+    assert np.all(net.grads == 7.0)
+    assert net.backward(dY, input_grad=False, params_grad=False) is None
+    assert np.all(net.grads == 7.0)
+
+
+def test_backward_without_param_grads_calls_a_users_backward_as_before(rng):
+    # a user's layer whose backward takes no params_grad still works; it writes its grads
+    calls = []
+
+    class Logged(Dense):
+        def backward(self, dY, *, input_grad=True):
+            calls.append(input_grad)
+            return super().backward(dY, input_grad=input_grad)
+
+    net = Sequential([Logged(4), ReLU(), Dense(2)]).build(3, random_state=0)
+    X, dY = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    net.forward(X)
+    expected_dX = net.backward(dY).copy()
+    expected_W = net[0].grads["W"].copy()
+    net.grads[:] = 7.0
+    np.testing.assert_array_equal(net.backward(dY, params_grad=False), expected_dX)
+    np.testing.assert_array_equal(net[0].grads["W"], expected_W)
+    assert np.all(net[2].grads["W"] == 7.0) and calls == [True, True]
+
+
 def test_backward_returns_the_input_gradient(rng):
     net = Sequential([Dense(4), Tanh(), Dense(1)]).build(3, random_state=0)
     X, G = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))

@@ -6,7 +6,9 @@ contract (STYLE.md section 2):
 - ``forward(X, *, training=False)`` returns the output and caches what ``backward`` needs;
 - ``backward(dY, *, input_grad=True)`` takes dL/dY, **overwrites** dL/dparams in ``self.grads``
   and returns dL/dX (``None`` when ``input_grad=False``, an option the training loop uses for the
-  first layer, whose input gradient nobody needs).
+  first layer, whose input gradient nobody needs). A layer with parameters may also take
+  ``params_grad=False`` (as :class:`Dense` does): it then leaves ``self.grads`` untouched and only
+  returns dL/dX, for explanations, which need nothing else.
 
 Parameters are not owned by layers: :class:`numnet.Sequential` allocates one flat parameter
 vector and one flat gradient vector and hands each layer named views into them via ``bind``.
@@ -117,8 +119,11 @@ class Layer:
         """Compute the output for X of shape (n_samples, n_in) and cache what backward needs."""
         raise NotImplementedError
 
-    def backward(self, dY, *, input_grad=True):
+    def backward(self, dY, *, input_grad=True, params_grad=True):
         """Given dY = dL/dY, overwrite dL/dparams in ``self.grads`` and return dL/dX.
+
+        With ``params_grad=False``, ``self.grads`` is left as it was (optional for a subclass:
+        :meth:`numnet.Sequential.backward` passes it only to a ``backward`` that takes it).
 
         The returned array may be a buffer owned by the layer that the next call overwrites;
         copy it to keep it.
@@ -246,13 +251,15 @@ default="auto"
             Z += self.params["b"]
         return Z
 
-    def backward(self, dY, *, input_grad=True):
+    def backward(self, dY, *, input_grad=True, params_grad=True):
         # The gradient views are written in place: the network's flat grads change with them.
-        if sp.issparse(self._X):
+        if not params_grad:
+            pass  # only dL/dX is wanted (explanations): grads stay as they were
+        elif sp.issparse(self._X):
             self.grads["W"][...] = self._X.T @ dY  # CSR.T is CSC: one pass over the nonzeros
         else:
             np.matmul(self._X.T, dY, out=self.grads["W"])
-        if self.bias:
+        if self.bias and params_grad:
             np.add.reduce(dY, axis=0, out=self.grads["b"])  # dY.sum(axis=0), no wrapper
         if not input_grad:
             return None

@@ -1,6 +1,8 @@
 """Sequential: a stack of layers over one flat parameter vector and one flat gradient vector."""
 
 import copy
+import functools
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +12,13 @@ from ._validation import check_int
 from .layers import _UNREGISTERED, LAYERS, Dense, Dropout, Layer
 
 _NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
+
+
+
+@functools.cache
+def _takes_params_grad(cls):
+    """Whether ``cls.backward`` takes ``params_grad`` (Dense's does, a user's layer's may not)."""
+    return "params_grad" in inspect.signature(cls.backward).parameters
 
 
 class Sequential:
@@ -200,7 +209,7 @@ class Sequential:
             X = layer.forward(X, training=training)
         return X
 
-    def backward(self, dY, *, input_grad=True):
+    def backward(self, dY, *, input_grad=True, params_grad=True):
         """Backpropagate dY = dL/d(output); overwrite ``grads`` and return dL/dX.
 
         Parameters
@@ -209,11 +218,20 @@ class Sequential:
         input_grad : bool, default=True
             With False, the layers below the first trainable one are skipped and None is
             returned: the training loop never needs the gradient with respect to the data.
+        params_grad : bool, default=True
+            With False, dL/dparams are not computed and ``grads`` is left as it was: only
+            dL/dX is wanted (explanations). The same dL/dX, bit for bit. A layer whose
+            ``backward`` takes no ``params_grad`` (a user's own) computes them as before.
         """
         self._check_built()
         stop = self._first_trainable if not input_grad else 0
         for index in range(len(self.layers) - 1, stop - 1, -1):
-            dY = self.layers[index].backward(dY, input_grad=input_grad or index > stop)
+            layer = self.layers[index]
+            wanted = input_grad or index > stop
+            if params_grad or not layer.params or not _takes_params_grad(type(layer)):
+                dY = layer.backward(dY, input_grad=wanted)
+            else:
+                dY = layer.backward(dY, input_grad=wanted, params_grad=False)
         return dY if input_grad else None
 
     def clear_cache(self):

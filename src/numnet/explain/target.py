@@ -59,7 +59,7 @@ class Explained:
         if not gradient:
             self.net.clear_cache()
             return F, None
-        dX = self.net.backward(dZ).copy()
+        dX = self.net.backward(dZ, params_grad=False).copy()
         self.net.clear_cache()
         return F, dX
 
