@@ -294,6 +294,64 @@ def test_warm_start_and_partial_fit_extend_the_history(digits):
     assert model.history_.learning_rate == [0.01] * 5
 
 
+def _start(rng):
+    return [rng.normal(size=(3, 5)), rng.normal(size=(5, 1))], [rng.normal(size=5),
+                                                                 rng.normal(size=1)]
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_coefs_assigned_before_the_first_fit_are_where_partial_fit_starts(how):
+    # They were silently discarded; scikit-learn continues from them.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    coefs, intercepts = _start(rng)
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", shuffle=False, batch_size=50,
+                  learning_rate_init=0.01, momentum=0.0, random_state=0, max_iter=1,
+                  warm_start=how == "warm_start")
+
+    def train(model):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.partial_fit(X, y) if how == "partial_fit" else model.fit(X, y)
+
+    model = MLPRegressor(**params)
+    model.coefs_, model.intercepts_ = [c.copy() for c in coefs], [b.copy() for b in intercepts]
+    train(model)
+    # the same epoch as from a fitted model whose weights were overwritten with them
+    reference = _fit_quietly(MLPRegressor(**params), X, y)
+    reference.coefs_, reference.intercepts_ = coefs, intercepts
+    train(reference)
+    for ours, theirs in zip([*model.coefs_, *model.intercepts_],
+                            [*reference.coefs_, *reference.intercepts_], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert not np.array_equal(model.coefs_[0], train(MLPRegressor(**params)).coefs_[0])
+    assert model.n_iter_ == 1
+
+
+def test_coefs_assigned_before_a_plain_fit_are_replaced_as_in_scikit_learn():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    coefs, intercepts = _start(rng)
+    model = MLPRegressor((5,), max_iter=1, random_state=0)
+    model.coefs_, model.intercepts_ = coefs, intercepts
+    fresh = _fit_quietly(MLPRegressor((5,), max_iter=1, random_state=0), X, X[:, 0])
+    _fit_quietly(model, X, X[:, 0])
+    np.testing.assert_array_equal(model.coefs_[0], fresh.coefs_[0])
+
+
+def test_assigned_coefs_of_the_wrong_shape_raise_and_leave_the_model_unfitted():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model = MLPRegressor((5,))
+    wrong = [np.zeros((3, 4)), np.zeros((4, 1))]
+    model.coefs_ = wrong
+    with pytest.raises(ValueError, match=re.escape(
+            "coefs_ of MLPRegressor must have shape (3, 5), got (3, 4). Assign an array of the "
+            "fitted shape (refit to change the number of features or outputs).")):
+        model.partial_fit(X, X[:, 0])
+    assert not hasattr(model, "network_") and model.coefs_ is wrong
+
+
 def test_float32_stays_float32(digits):
     X, y = digits
     model = _fit_quietly(MLPClassifier((8,), max_iter=3, random_state=0), X.astype(np.float32),

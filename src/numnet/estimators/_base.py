@@ -289,7 +289,8 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         if incremental and getattr(self, "_rng", None) is not None:
             rng_train = self._rng
         if first:
-            self.network_ = self._make_network(X.shape[1], Y.shape[1], X.dtype, rng_init, p)
+            self._build_network(X.shape[1], Y.shape[1], X.dtype, rng_init, p,
+                                continuing=incremental or p.warm_start)
             self.n_iter_, self.t_, self.loss_curve_, self.history_ = 0, 0, [], None
             self.__dict__.pop("_optimizer", None)
         if first or not incremental or getattr(self, "_no_improvement_count", None) is None:
@@ -302,6 +303,25 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         history = self._train(X, Y, sample_weight, p, incremental=incremental, rng=rng_train)
         self._finish(history, p, incremental=incremental, first=first)
         return self
+
+    def _build_network(self, n_features, n_outputs, dtype, rng, p, *, continuing):
+        """Set a new ``network_``; partial_fit and a warm start begin from assigned views.
+
+        ``coefs_``/``intercepts_`` (or ``coef_``/``intercept_``) assigned before the first fit
+        are plain attributes; scikit-learn's partial_fit (and fit with warm_start) continues
+        from them, so they are written into the new network (checked for shape, dtype and
+        finiteness). A plain fit() starts afresh, as there.
+        """
+        given = {name: self.__dict__[name] for name in type(self)._VIEW_ATTRIBUTES
+                 if name in self.__dict__} if continuing else {}
+        self.network_ = self._make_network(n_features, n_outputs, dtype, rng, p)
+        try:
+            for name, value in given.items():
+                setattr(self, name, value)
+        except ValueError:
+            del self.network_  # not fitted: as before the call, the assignments kept
+            self.__dict__.update(given)
+            raise
 
     def _validate_data_kwargs(self):
         return {"multi_output": True, "y_numeric": True}
