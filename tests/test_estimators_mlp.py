@@ -12,13 +12,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from numnet import Dense, Dropout, MLPClassifier, MLPRegressor
+from numnet import Dense, Dropout, LogisticRegression, MLPClassifier, MLPRegressor
 
 
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
     return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def breast_cancer_like():
+    return make_classification(n_samples=100, n_features=5, random_state=0)
 
 
 def _fit_quietly(estimator, *args, **kwargs):
@@ -361,17 +366,61 @@ def test_float32_stays_float32(digits):
     assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
 
 
-def test_verbose_shows_a_progress_bar_and_callbacks_see_each_epoch(digits, capsys):
+def test_verbose_prints_scikit_learns_lines_and_callbacks_see_each_epoch(digits, capsys):
     X, y = digits
     seen = []
     model = MLPRegressor((4,), max_iter=3, verbose=True, random_state=0)
     model._fit_callbacks = [lambda epoch, history: seen.append((epoch, history.loss[-1]))]
     _fit_quietly(model, X, y / 10.0)
-    assert "3/3" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    # scikit-learn's "Iteration %d, loss = %.8f" on stdout; no tqdm bar on stderr
+    assert out == "".join(f"Iteration {n}, loss = {loss:.8f}\n"
+                          for n, loss in enumerate(model.loss_curve_, start=1))
+    assert err == ""
     # the callbacks see the documented objective (half squared error), as in loss_curve_
     assert seen == list(zip([1, 2, 3], model.loss_curve_, strict=True))
     assert "_fit_callbacks" not in model.get_params() and not hasattr(clone(model),
                                                                        "_fit_callbacks")
+
+
+def test_verbose_sgd_as_scikit_learn(capsys):
+    # scikit-learn's test_verbose_sgd (sklearn/neural_network/tests/test_mlp.py), ported: the
+    # iteration count goes on over partial_fit, as n_iter_.
+    X = [[3, 2], [1, 6]]
+    y = [1, 0]
+    clf = MLPClassifier(solver="sgd", max_iter=2, verbose=10, hidden_layer_sizes=2)
+    _fit_quietly(clf, X, y)
+    clf.partial_fit(X, y)
+    out, err = capsys.readouterr()
+    assert "Iteration" in out and err == ""
+    assert re.fullmatch(r"Iteration 1, loss = \d+\.\d{8}\nIteration 2, loss = \d+\.\d{8}\n"
+                        r"Iteration 3, loss = \d+\.\d{8}\n", out), out
+    assert out.splitlines()[-1] == f"Iteration 3, loss = {clf.loss_curve_[-1]:.8f}"
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_verbose_lines_of_lbfgs_and_early_stopping(digits, capsys, solver):
+    X, y = digits
+    model = _fit_quietly(MLPClassifier((4,), solver=solver, max_iter=3, verbose=True,
+                                       early_stopping=solver == "adam", random_state=0), X, y)
+    lines = capsys.readouterr().out.splitlines()
+    if solver == "lbfgs":
+        assert lines == [f"Iteration {n}, loss = {loss:.8f}"
+                         for n, loss in enumerate(model.loss_curve_, start=1)]
+    else:  # scikit-learn's early-stopping line after each epoch
+        assert lines == [line for n, (loss, score) in enumerate(
+            zip(model.loss_curve_, model.validation_scores_, strict=True), start=1)
+            for line in (f"Iteration {n}, loss = {loss:.8f}", f"Validation score: {score:f}")]
+
+
+def test_linear_models_print_the_lines_too(breast_cancer_like, capsys):
+    X, y = breast_cancer_like
+    model = LogisticRegression(solver="sgd", max_iter=2, verbose=1, random_state=0)
+    _fit_quietly(model, X, y)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"Iteration {n}, loss = {loss:.8f}"
+                                for n, loss in enumerate(model.loss_curve_, start=1)]
+    assert err == ""
 
 
 def test_l1_penalty_zeroes_weights(digits):

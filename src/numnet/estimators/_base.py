@@ -397,7 +397,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             history = train_lbfgs(net, loss, X, Y, regularizer=regularizer,
                                   sample_weight=sample_weight, max_iter=p.max_iter, tol=tol,
                                   max_fun=getattr(p, "max_fun", None),
-                                  verbose=bool(p.verbose), callbacks=(rule, *extra))
+                                  callbacks=(rule, *extra, *self._verbose_lines(p, False)))
             rule.finish_lbfgs(history)
             self.best_loss_ = min(history.loss)
             return history
@@ -418,7 +418,8 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                 batch_size=None if p.solver == "gd" else batch_size,
                 max_epochs=1 if incremental else p.max_iter,
                 shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
-                random_state=rng, verbose=bool(p.verbose), callbacks=(rule, *extra),
+                random_state=rng,
+                callbacks=(rule, *extra, *self._verbose_lines(p, incremental)),
                 checkpoint=checkpoint, resume=resume,
             )
         except DivergenceError as error:
@@ -462,12 +463,23 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             noise_multiplier=p.dp_noise_multiplier, target_epsilon=p.dp_epsilon, delta=delta,
             batch_size=batch_size, max_epochs=p.max_iter, accountant=p.dp_accountant,
             regularizer=regularizer, sample_weight=sample_weight, random_state=rng,
-            verbose=bool(p.verbose), callbacks=(rule, *extra), checkpoint=checkpoint,
+            callbacks=(rule, *extra, *self._verbose_lines(p, False)), checkpoint=checkpoint,
             resume=resume)
         rule.rescale(private)
         self._dp_history = private
         fields = {f.name for f in dataclasses.fields(History)}
         return History(**{k: v for k, v in private.to_dict().items() if k in fields})
+
+    def _verbose_lines(self, p, incremental):
+        """verbose: scikit-learn's ``Iteration N, loss = J`` lines on stdout (no tqdm bar).
+
+        The callbacks go after the epoch rule, which converts the losses to J's units; N counts
+        on over partial_fit calls, as ``n_iter_``. (``numnet train`` shows its own progress.)
+        """
+        if not p.verbose:
+            return ()
+        start = int(np.max(self.n_iter_)) if incremental else 0
+        return (_IterationLines(start, bool(p.early_stopping)),)
 
     def _optimality_function(self, loss, X, Y, sample_weight, scale, strength, p):
         """Subclass hook: a function returning J's optimality measure (linear models only)."""
@@ -582,6 +594,25 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         self.network_.clear_cache()  # do not keep the input and activations of a prediction
         return raw
 
+
+
+class _IterationLines:
+    """verbose: after each epoch (L-BFGS iteration), scikit-learn's MLP lines on stdout.
+
+    ::
+
+        Iteration N, loss = J            (J in the documented units, 8 decimals)
+        Validation score: S              (early_stopping: accuracy or R^2)
+    """
+
+    def __init__(self, start, validation):
+        self.start, self.validation = start, validation
+
+    def __call__(self, epoch, history):
+        print(f"Iteration {self.start + epoch}, loss = {history.loss[-1]:.8f}", flush=True)
+        if self.validation and history.val_metric:
+            print(f"Validation score: {history.val_metric[-1]:f}", flush=True)
+        return False
 
 
 def _merge_histories(old, new):

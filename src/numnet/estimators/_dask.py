@@ -163,8 +163,8 @@ def _train(est, data, p, rng):
         tol = max(p.tol, np.finfo(np.float64).tiny) / scale
         history = nd.train_lbfgs_distributed(
             net, loss, data, regularizer=regularizer, max_iter=p.max_iter, tol=tol,
-            max_fun=getattr(p, "max_fun", None), verbose=bool(p.verbose),
-            callbacks=(rule, *extra))
+            max_fun=getattr(p, "max_fun", None),
+            callbacks=(rule, *extra, *est._verbose_lines(p, False)))
         rule.finish_lbfgs(history)
         est.best_loss_ = min(history.loss)
         return history
@@ -180,8 +180,9 @@ def _train(est, data, p, rng):
     history = nd.train_distributed(
         net, loss, optimizer, data, regularizer=regularizer,
         batch_size=None if p.solver == "gd" else batch_size, max_epochs=p.max_iter,
-        shuffle=p.shuffle and p.solver != "gd", random_state=rng, verbose=bool(p.verbose),
-        callbacks=(rule, *extra), checkpoint=getattr(est, "_checkpoint", None),
+        shuffle=p.shuffle and p.solver != "gd", random_state=rng,
+        callbacks=(rule, *extra, *est._verbose_lines(p, False)),
+        checkpoint=getattr(est, "_checkpoint", None),
         resume=bool(getattr(est, "_resume", False)))
     rule.rescale(history)
     if rule.optimality is not None:

@@ -226,7 +226,8 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
     random_state : int, numpy Generator or RandomState, default=None
         Seeds shuffling and the validation split.
     verbose : bool, default=False
-        Show a progress bar (tqdm).
+        Print scikit-learn's ``Iteration N, loss = J`` line on stdout after each epoch
+        (iteration for lbfgs; nothing for the exact solvers).
     copy_X : bool, default=True
         Accepted for scikit-learn; X is never modified.
     n_jobs : int or None, default=None
@@ -497,7 +498,8 @@ shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, rand
         ``L = lambda_max([X, 1].T @ diag(s) @ [X, 1] / sum(s)) / 4`` (binary) or ``/ 2``
         (multiclass) plus the L2 coefficient; 1e-3 for "adam".
     verbose : int or bool, default=0
-        Show a progress bar (tqdm) when > 0.
+        When > 0, print scikit-learn's ``Iteration N, loss = J`` line on stdout after each
+        epoch (iteration for lbfgs).
 
     dp_epsilon : float or None, default=None
         Train with differential privacy (DP-SGD, :mod:`numnet.privacy`), the noise calibrated

@@ -244,7 +244,8 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         Stop when J (or, with early_stopping, the validation score) has not improved by at
         least tol for more than n_iter_no_change epochs; lbfgs: gradient tolerance.
     verbose : bool, default=False
-        Show a progress bar (tqdm).
+        Print scikit-learn's ``Iteration N, loss = J`` line on stdout after each epoch
+        (iteration for lbfgs), and ``Validation score: S`` with early_stopping.
     warm_start : bool, default=False
         Start from the previous weights instead of a new initialisation.
     momentum : float, default=0.9
@@ -471,7 +472,8 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         Stop when J (or, with early_stopping, the validation score) has not improved by at
         least tol for more than n_iter_no_change epochs; lbfgs: gradient tolerance.
     verbose : bool, default=False
-        Show a progress bar (tqdm).
+        Print scikit-learn's ``Iteration N, loss = J`` line on stdout after each epoch
+        (iteration for lbfgs), and ``Validation score: S`` with early_stopping.
     warm_start : bool, default=False
         Start from the previous weights instead of a new initialisation.
     momentum : float, default=0.9
