@@ -14,8 +14,13 @@ and (when installed) Opacus with the same architecture, epochs, batch size, C an
 it: numnet's ``train`` and ``train_private``; PyTorch and Opacus (ghost clipping, Poisson
 sampling) through a DataLoader.
 
-Usage: python benchmarks/privacy.py [--part step epoch accuracy] [--rounds 10]
-       [--epoch-rounds 2] [--epochs 15]
+``--part fit``: issue 26's estimator workload, ``MLPClassifier(dp_epsilon=3)`` (30-64-3,
+16,000 rows, batch 256, 15 epochs: sigma calibrated, epsilon after every epoch) against the
+same fit without privacy, best of FIT_ROUNDS interleaved rounds; the accountant's cache of
+step curves is cleared before each private fit, so each pays its own calibration.
+
+Usage: python benchmarks/privacy.py [--part fit step epoch accuracy] [--rounds 10]
+       [--epoch-rounds 2] [--fit-rounds 3] [--epochs 15]
 Opacus: pip install 'numnet[bench]' (torch, opacus).
 """
 
@@ -214,16 +219,47 @@ def epoch_costs(rounds):
                    f"(best of {rounds})", best, "s", 1.0)
 
 
+def fit_costs(rounds):
+    """The private estimator fit against the plain one (issue 26: at most 1.3x)."""
+    from sklearn.datasets import make_classification
+
+    from numnet.estimators import MLPClassifier
+    from numnet.privacy import accounting
+    X, y = make_classification(16000, 30, n_informative=15, n_classes=3, random_state=0)
+    X = X.astype(np.float32)
+
+    def fit(**privacy):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: 15 epochs on purpose
+            MLPClassifier(hidden_layer_sizes=(64,), batch_size=BATCH, max_iter=15,
+                          random_state=0, **privacy).fit(X, y)
+
+    fits = {"numnet plain": fit,
+            "numnet DP": lambda: (accounting._rdp_step.cache_clear(), fit(dp_epsilon=3))}
+    fit()  # imports and first-call costs out of the timing
+    best = dict.fromkeys(fits, math.inf)
+    for _ in range(rounds):
+        for name, run in fits.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return _report(f"MLPClassifier fit, 16000 x 30, 30-64-3, batch {BATCH}, 15 epochs, "
+                   f"dp_epsilon=3 vs none (best of {rounds})", best, "s", 1.0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", nargs="+", default=["step", "epoch", "accuracy"],
-                        choices=["step", "epoch", "accuracy"])
+    parser.add_argument("--part", nargs="+", default=["fit", "step", "epoch", "accuracy"],
+                        choices=["fit", "step", "epoch", "accuracy"])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--epoch-rounds", type=int, default=2)
+    parser.add_argument("--fit-rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     results = {}
+    if "fit" in args.part:
+        results["fit"] = fit_costs(args.fit_rounds)
     if "step" in args.part:
         results["step"] = step_costs(args.rounds)
     if "epoch" in args.part:
