@@ -144,11 +144,11 @@ def refits(spec, preset, params, checkpoint, limit):
     The presets ``best`` and ``fast`` do, unless ``--no-refit``: their epoch selection holds out
     a fifth of the training rows, and ``--validation-fraction`` another share for the metrics,
     so the selected model saw 64% of the rows. Not with early stopping asked for explicitly,
-    a checkpoint (one run, one state) or a time limit that was reached.
+    a checkpoint (one run, one state) or a time limit (a second run would overrun it).
     """
     if spec.refit is False or preset not in ("best", "fast") or checkpoint is not None:
         return False
-    if limit is not None and limit.reached:
+    if limit is not None:
         return False
     return bool(params.get("early_stopping")) and not spec.early_stopping
 
