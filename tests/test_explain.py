@@ -643,3 +643,14 @@ def test_gradient_passes_skip_parameter_gradients_with_the_same_attributions(
     slow = integrated_gradients(net, X, target=1, output=output, n_steps=16).values
     assert fast.tobytes() == slow.tobytes()
     assert np.all(net.grads == 7.0)
+
+
+def test_smoothgrad_takes_float64_stdevs_and_draws_for_a_float32_model(rng):
+    net = random_net(nn.Tanh, dtype=np.float32)
+    X = rng.normal(size=(3, 4)).astype(np.float32)
+    draws = rng.standard_normal(size=(3, 2, 4))  # float64
+    result = smoothgrad(net, X, stdevs=np.full(4, 0.2), draws=draws, target=0)
+    assert result.values.dtype == np.float32
+    wide = smoothgrad(net, X, stdevs=0.2, draws=draws, target=0, dtype=np.float64)
+    np.testing.assert_allclose(result.values, wide.values, rtol=1e-3, atol=1e-4)
+    assert smoothgrad(net, X, stdevs=0.2, n_samples=2, random_state=0).values.dtype == np.float32
