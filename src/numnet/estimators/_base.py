@@ -63,7 +63,7 @@ from ..training import History, train, train_lbfgs
 from ..training.validation import apply_split, validation_split_indices
 from ._checks import CHECKS, _check_private, _private, check_sample_weight, check_table, make_rng
 from ._dask import fit_dask, is_dask_collection, resolve_dask_solver
-from ._rule import _EpochRule
+from ._rule import _EpochRule, _IterationLines, _merge_histories
 from ._views import _FittedViews
 
 _STOCHASTIC = ("sgd", "adam")
@@ -593,40 +593,3 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         raw = self.network_.forward(cast)
         self.network_.clear_cache()  # do not keep the input and activations of a prediction
         return raw
-
-
-
-class _IterationLines:
-    """verbose: after each epoch (L-BFGS iteration), scikit-learn's MLP lines on stdout.
-
-    ::
-
-        Iteration N, loss = J            (J in the documented units, 8 decimals)
-        Validation score: S              (early_stopping: accuracy or R^2)
-    """
-
-    def __init__(self, start, validation):
-        self.start, self.validation = start, validation
-
-    def __call__(self, epoch, history):
-        print(f"Iteration {self.start + epoch}, loss = {history.loss[-1]:.8f}", flush=True)
-        if self.validation and history.val_metric:
-            print(f"Validation score: {history.val_metric[-1]:f}", flush=True)
-        return False
-
-
-def _merge_histories(old, new):
-    """One History for consecutive training runs (warm_start, partial_fit)."""
-    if old is None:
-        return new
-    offset = old.n_epochs
-    start = old.time[-1] if old.time else 0.0
-    return History(
-        loss=old.loss + new.loss, val_loss=old.val_loss + new.val_loss,
-        val_metric=old.val_metric + new.val_metric, metric_name=new.metric_name,
-        learning_rate=old.learning_rate + new.learning_rate,
-        time=old.time + [start + t for t in new.time],
-        best_epoch=None if new.best_epoch is None else new.best_epoch + offset,
-        stopped_epoch=None if new.stopped_epoch is None else new.stopped_epoch + offset,
-        converged=new.converged,
-    )

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..optimizers import SGD
+from ..training.history import History
 
 
 def cosine_rate(initial, epoch, max_epochs):
@@ -177,3 +178,39 @@ class _EpochRule:
     def lr_factor(self):
         """optimizer.learning_rate / learning_rate on J (scale for 'sgd'/'gd', 1 for Adam)."""
         return self.scale if isinstance(self.optimizer, SGD) else 1.0
+
+
+class _IterationLines:
+    """verbose: after each epoch (L-BFGS iteration), scikit-learn's MLP lines on stdout.
+
+    ::
+
+        Iteration N, loss = J            (J in the documented units, 8 decimals)
+        Validation score: S              (early_stopping: accuracy or R^2)
+    """
+
+    def __init__(self, start, validation):
+        self.start, self.validation = start, validation
+
+    def __call__(self, epoch, history):
+        print(f"Iteration {self.start + epoch}, loss = {history.loss[-1]:.8f}", flush=True)
+        if self.validation and history.val_metric:
+            print(f"Validation score: {history.val_metric[-1]:f}", flush=True)
+        return False
+
+
+def _merge_histories(old, new):
+    """One History for consecutive training runs (warm_start, partial_fit)."""
+    if old is None:
+        return new
+    offset = old.n_epochs
+    start = old.time[-1] if old.time else 0.0
+    return History(
+        loss=old.loss + new.loss, val_loss=old.val_loss + new.val_loss,
+        val_metric=old.val_metric + new.val_metric, metric_name=new.metric_name,
+        learning_rate=old.learning_rate + new.learning_rate,
+        time=old.time + [start + t for t in new.time],
+        best_epoch=None if new.best_epoch is None else new.best_epoch + offset,
+        stopped_epoch=None if new.stopped_epoch is None else new.stopped_epoch + offset,
+        converged=new.converged,
+    )
