@@ -308,3 +308,13 @@ def test_calibration_through_the_cache_finds_dp_accountings_sigma():
     while _from_scratch("rdp", q, sigma, steps, DELTA) > target:
         sigma += tol
     assert calibrate_noise_multiplier(target, DELTA, q, steps, tol=tol) == sigma
+
+
+@pytest.mark.parametrize("accountant", ["rdp", "pld"])
+def test_no_noise_is_what_dp_accounting_answers_infinity(accountant):
+    import dp_accounting as dp
+
+    event = dp.SelfComposedDpEvent(dp.PoissonSampledDpEvent(0.1, dp.GaussianDpEvent(0.0)), 10)
+    fresh = dp.rdp.RdpAccountant() if accountant == "rdp" else dp.pld.PLDAccountant()
+    assert fresh.compose(event).get_epsilon(1e-5) == math.inf
+    assert compute_epsilon(0.1, 0.0, 10, 1e-5, accountant=accountant) == math.inf
