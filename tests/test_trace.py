@@ -141,6 +141,55 @@ def test_wide_rows_are_abbreviated():
     assert "前向传播" in t.format(lang="zh")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_step_columns_line_up_by_display_width(lang):
+    # A Chinese character takes two terminal columns: padded by characters, 更新前 (3) and
+    # 梯度 (2) left the numbers one column apart.
+    from numnet.demo import TRACE_SAMPLE, relu_network_model
+    from numnet.trace.render import display_width
+
+    net, loss, optimizer = relu_network_model()
+    lines = trace(net, *TRACE_SAMPLE, loss=loss).step(optimizer).format(lang=lang).splitlines()
+    rows = [line for line in lines if line.startswith("      ")]
+    assert len(rows) == 12  # before, gradient, after for each of the four parameters
+    assert {display_width(row[:row.index("[")]) for row in rows} == {15}
+    if lang == "zh":
+        assert [row.split()[0] for row in rows[:3]] == ["更新前", "梯度", "更新后"]
+        assert lines[-1] == "  损失：6.88586 -> 6.0548"
+
+
+def test_display_width_and_pad():
+    from numnet.trace.render import display_width, pad
+
+    widths = [display_width(s) for s in ("", "abc", "梯度", "损失：", "ｘ", "δ")]
+    assert widths == [0, 3, 4, 6, 2, 1]
+    assert pad("更新前", 8) == "更新前  " and pad("gradient", 8) == "gradient"
+    assert pad("more than eight", 8) == "more than eight"
+
+
+def test_chinese_preprocessing_lines_up_columns_named_in_chinese():
+    from numnet.trace.render import _TEXT, _preprocessing, display_width
+
+    def column(name, raw):
+        return {"column": name, "kind": "numeric", "missing": False, "raw": raw, "filled": raw,
+                "mean": 0.0, "scale": 1.0, "encoded": [raw], "features": [name]}
+
+    lines = _preprocessing([column("价格", 1.0), column("area", 2.0)], _TEXT["zh"])
+    assert {display_width(line[:line.index("numeric")]) for line in lines} == {8}
+
+
+def test_the_chinese_headers_use_standard_terms_and_full_width_colons():
+    from numnet.demo import TRACE_SAMPLE, relu_network_model
+
+    net, loss, _ = relu_network_model()
+    chinese = trace(net, *TRACE_SAMPLE, loss=loss).format(lang="zh")
+    assert "Z    (1, 1)   [0.3759]   原始输出（未经连接函数）" in chinese
+    assert "\n损失：MeanSquaredError\n" in chinese
+    assert "链接" not in chinese and ": " not in chinese.replace("(3): ", "")
+    english = trace(net, *TRACE_SAMPLE, loss=loss).format(lang="en")
+    assert "\nLoss: MeanSquaredError\n" in english
+
+
 def test_errors():
     net = Sequential([Dense(1)]).build(2, random_state=0)
     with pytest.raises(ValueError, match=r"^loss must be given to trace a Sequential with y, "

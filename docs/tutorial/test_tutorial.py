@@ -78,3 +78,13 @@ def test_the_links_point_to_files_that_exist():
     for lang in ("en", "zh", *MISTAKES.values()):
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", CODE.sub("", read(lang))):
             assert (HERE / target).exists(), (lang, target)
+
+
+def test_the_native_readers_corrections_stay():
+    # issue 27: the logistic gradient has the form of linear regression's, not the same
+    # constant (1/m against 2/m); the early-stopping network is too large for 40 samples
+    chinese, english = read("zh"), read("en")
+    assert "一模一样" not in chinese and "大得多" not in chinese
+    assert "相对 40 个带噪样本明显过大的网络" in chinese
+    assert "系数是 $1/m$ 而不是 $2/m$" in chinese
+    assert "$1/m$ in place of $2/m$" in english

@@ -4,6 +4,8 @@ Wide arrays are abbreviated to their first and last few entries and their norm, 
 784-feature row fits on one line.
 """
 
+import unicodedata
+
 import numpy as np
 
 LANGS = ("en", "zh")
@@ -29,7 +31,7 @@ _TEXT = {
         "z": "pre-activation z",
         "a": "activation a",
         "raw": "network output (raw)",
-        "loss": "Loss",
+        "loss": "Loss: ",
         "y": "target y",
         "L": "loss value",
         "backward": "Backward pass: the chain rule from the loss down (dA = ∂L/∂A)",
@@ -65,8 +67,8 @@ _TEXT = {
         "b": "偏置",
         "z": "预激活值 z",
         "a": "激活值 a",
-        "raw": "网络输出（未经链接函数）",
-        "loss": "损失",
+        "raw": "原始输出（未经连接函数）",
+        "loss": "损失：",
         "y": "目标值 y",
         "L": "损失值",
         "backward": "反向传播：从损失出发，逐层应用链式法则（dA = ∂L/∂A）",
@@ -111,6 +113,31 @@ def vector(values, *, width=8, norm_label="norm"):
             + _number(np.linalg.norm(flat)))
 
 
+def display_width(text):
+    """Columns ``text`` takes on a terminal: 2 for a wide or full-width character (CJK), else 1.
+
+    Examples
+    --------
+    >>> display_width("gradient"), display_width("更新前"), display_width("梯度")
+    (8, 6, 4)
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text, width):
+    """``text`` followed by spaces up to ``width`` display columns.
+
+    ``f"{text:<width}"`` counts characters, so a Chinese label would end one column short per
+    character.
+
+    Examples
+    --------
+    >>> pad("梯度", 8) + "|", pad("gradient", 8) + "|"
+    ('梯度    |', 'gradient|')
+    """
+    return text + " " * max(width - display_width(text), 0)
+
+
 def _line(symbol, values, note, text, width):
     shape = str(tuple(np.shape(values)))
     return f"      {symbol:<4} {shape:<8} {vector(values, width=width, norm_label=text['norm'])}" \
@@ -150,7 +177,7 @@ def render_trace(trace, *, lang="en", width=8):
         if record.index == last:
             note = text["raw"]
         lines.append(_line(symbol, record.output, note, text, width))
-    lines += ["", f"{text['loss']}: {trace.loss_name or '-'}"]
+    lines += ["", f"{text['loss']}{trace.loss_name or '-'}"]
     if trace.loss is None:
         lines.append("  " + text["no_y"])
         return "\n".join(lines)
@@ -174,7 +201,7 @@ def render_trace(trace, *, lang="en", width=8):
 
 def _preprocessing(columns, text):
     lines = []
-    name_width = min(max(len(str(c["column"])) for c in columns), 24)
+    name_width = min(max(display_width(str(c["column"])[:24]) for c in columns), 48)
     for column in columns:
         raw = text["missing"] if column["missing"] else _value(column["raw"])
         steps = [raw]
@@ -194,7 +221,7 @@ def _preprocessing(columns, text):
         else:
             steps.append(" ".join(f"{f}={_number(v)}" for f, v in zip(
                 column["features"], column["encoded"], strict=True)))
-        lines.append(f"  {str(column['column'])[:24]:<{name_width}}  {column['kind']:<11} "
+        lines.append(f"  {pad(str(column['column'])[:24], name_width)}  {column['kind']:<11} "
                      + " -> ".join(steps))
     return lines
 
@@ -234,7 +261,8 @@ def render_step(step, *, lang="en", width=8):
         for label, values in ((text["before"], step.params_before[name]),
                               (text["grad"], step.gradient[name]),
                               (text["after"], step.params_after[name])):
-            lines.append(f"      {label:<8} {vector(values, width=width, norm_label=text['norm'])}")
+            lines.append(f"      {pad(label, 8)} "
+                         f"{vector(values, width=width, norm_label=text['norm'])}")
     lines.append("  " + text["loss_change"].format(before=step.loss_before,
                                                    after=step.loss_after))
     return "\n".join(lines)
