@@ -23,9 +23,14 @@ _TEXT = {
             "    loss       L = mean((y_hat - y)^2)              (m = n_samples = 200)",
             "    gradients  dW = 2/m * x.T @ (y_hat - y),  db = 2/m * sum(y_hat - y)",
             "    update     W -= lr * dW,  b -= lr * db          (lr = 0.1, 200 epochs)",
+            "    avoids     the classic bugs of docs/tutorial/mistakes.md, sections 1-3:",
+            "               an (n, 1) target minus an (n,) prediction broadcasts to (n, n);",
+            "               no b forces the line through the origin; m undefined or wrong",
         ],
         "a_result": "    learned    W = {w:.4f} (true 3),  b = {b:.4f} (true 0.5),  "
-                    "final MSE = {mse:.5f} (noise variance 0.01)",
+                    "final MSE = {mse:.5f}\n"
+                    "               (the noise variance is 0.01; fitted to these 200 points, "
+                    "the training MSE can fall below it)",
         "b": [
             "(b) Logistic regression: label = 1 if x > 0 else 0, full-batch gradient descent",
             "    model      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))",
@@ -34,6 +39,10 @@ _TEXT = {
             "(m = n_samples = 400;",
             "               sigmoid and cross-entropy fused: the derivative is simply p - y)",
             "    update     W -= lr * dW,  b -= lr * db          (lr = 1.0, 300 epochs)",
+            "    avoids     the classic bugs of docs/tutorial/mistakes.md, sections 4-6:",
+            "               no sigmoid (a linear model fitted with a classification gradient);",
+            "               a gradient that ignores y, e.g. x.T @ (p > 0), zero at W = 0;",
+            "               descending the log-likelihood instead of its negative",
         ],
         "b_result": "    learned    W = {w:.3f}, b = {b:.3f};  decision threshold x = -b/W = "
                     "{threshold:.4f} (true 0);  training accuracy = {accuracy:.3f}",
@@ -44,6 +53,11 @@ _TEXT = {
             "               dW2 = h.T @ d_yhat,  db2 = sum(d_yhat),  dh = d_yhat @ W2.T",
             "               dz = dh * (z > 0),  dW1 = X.T @ dz,  db1 = sum(dz)   (chain rule)",
             "    update     v = 0.9 v + g,  params -= 0.01 v     (for every parameter; 100 epochs)",
+            "    avoids     the classic bugs of docs/tutorial/mistakes.md, sections 7-12:",
+            "               max(1, z) for ReLU; a sigmoid or tanh on the regression output;",
+            "               y_hat in dW2 or h in dW1, or a product in the wrong order;",
+            "               db not summed over the batch; dh from a W2 already updated;",
+            "               dz without the derivative (z > 0)",
         ],
         "c_curve": "    loss curve ",
         "c_epoch": "epoch {e}: {loss:.4f}",
@@ -53,6 +67,18 @@ _TEXT = {
                  "optimizers.\n",
         "outro": "\nEvery gradient above is checked against finite differences in numnet's test "
                  "suite (see numnet.gradcheck.check_gradients).",
+        "trace_bugs": [
+            "Classic bugs whose cure this trace shows (docs/tutorial/mistakes.md, sections 7 and "
+            "9-12):",
+            "  ReLU is max(0, z): Y is 0 where z < 0 (max(1, z) would give 1);",
+            "  dW = X.T @ dZ with the layer's own input X (for [2] the hidden activation, for [0] "
+            "the row),",
+            "  in that order: (n_in, n) @ (n, n_out);",
+            "  db = dZ.sum(axis=0): summed over the batch, the shape of b;",
+            "  dX = dZ @ W.T with W before the update (--step shows before and after);",
+            "  ReLU's dX = dY * (Y > 0): the derivative f'(z), so units with z < 0 pass no "
+            "gradient back.",
+        ],
     },
     "zh": {
         "a": [
@@ -61,9 +87,14 @@ _TEXT = {
             "    损失函数  L = mean((y_hat - y)^2)        （均方误差；m 是样本数，这里 m = 200）",
             "    梯度      dW = 2/m * x.T @ (y_hat - y),  db = 2/m * sum(y_hat - y)",
             "    更新      W -= lr * dW,  b -= lr * db    （学习率 lr = 0.1，训练 200 轮）",
+            "    经典错误  这里都避开了（见 docs/tutorial/mistakes.zh.md 第 1–3 节）：",
+            "              形状为 (n, 1) 的 y 与形状为 (n,) 的预测相减，会广播成 (n, n)；",
+            "              缺少偏置 b，直线被迫经过原点；求平均时 m 未定义或用错",
         ],
         "a_result": "    结果      学到 W = {w:.4f}（真实值 3），b = {b:.4f}（真实值 0.5），"
-                    "最终 MSE = {mse:.5f}（噪声方差为 0.01，这已是下限）",
+                    "最终 MSE = {mse:.5f}\n"
+                    "              （噪声方差为 0.01；模型拟合的正是这 200 个点，"
+                    "训练 MSE 也可能低于它）",
         "b": [
             "(b) 逻辑回归：x > 0 时标签为 1，否则为 0，用全批量梯度下降拟合",
             "    模型      p = sigmoid(x @ W + b) = 1 / (1 + exp(-(x @ W + b)))",
@@ -71,6 +102,10 @@ _TEXT = {
             "    梯度      dz = (p - y) / m,  dW = x.T @ dz,  db = sum(dz)   （m = 样本数 = 400；",
             "              sigmoid 与交叉熵合在一起求导，结果就是 p - y，数值上也更稳定）",
             "    更新      W -= lr * dW,  b -= lr * db    （学习率 lr = 1.0，训练 300 轮）",
+            "    经典错误  这里都避开了（见 docs/tutorial/mistakes.zh.md 第 4–6 节）：",
+            "              漏掉 sigmoid（线性模型配上分类问题的梯度）；",
+            "              梯度里没有标签 y，例如 x.T @ (p > 0)，在 W = 0 处恒为零；",
+            "              对对数似然做梯度下降，而不是对它的相反数（负对数似然）",
         ],
         "b_result": "    结果      W = {w:.3f}，b = {b:.3f}；决策边界 x = -b/W = {threshold:.4f}"
                     "（真实值 0）；训练集准确率 = {accuracy:.3f}",
@@ -81,6 +116,10 @@ _TEXT = {
             "              dW2 = h.T @ d_yhat,  db2 = sum(d_yhat),  dh = d_yhat @ W2.T",
             "              dz = dh * (z > 0),  dW1 = X.T @ dz,  db1 = sum(dz)   （链式法则）",
             "    更新      v = 0.9 v + g,  params -= 0.01 v   （每个参数都这样更新；训练 100 轮）",
+            "    经典错误  这里都避开了（见 docs/tutorial/mistakes.zh.md 第 7–12 节）：",
+            "              把 ReLU 写成 max(1, z)；回归输出上套了 sigmoid 或 tanh；",
+            "              dW2 里用了 y_hat、dW1 里用了 h，或矩阵乘法顺序写反；db 没有对批次求和；",
+            "              dh 用了本步已经更新过的 W2；dz 漏乘导数 (z > 0)",
         ],
         "c_curve": "    损失曲线  ",
         "c_epoch": "第 {e} 轮：{loss:.4f}",
@@ -89,8 +128,32 @@ _TEXT = {
         "intro": "numnet demo：三个经典模型，全部由 numnet 自己的层、损失函数和优化器搭建。\n",
         "outro": "\n以上每一个梯度都在 numnet 的测试中与有限差分的结果核对过"
                  "（见 numnet.gradcheck.check_gradients）。",
+        "trace_bugs": [
+            "这份追踪展示了以下经典错误的正确做法"
+            "（见 docs/tutorial/mistakes.zh.md 第 7、9–12 节）：",
+            "  ReLU 是 max(0, z)：z < 0 处 Y 为 0（写成 max(1, z) 会得到 1）；",
+            "  dW = X.T @ dZ，用的是该层自己的输入 X"
+            "（[2] 层是隐藏层的激活值，[0] 层是这一行输入），",
+            "  顺序也不能反：(n_in, n) @ (n, n_out)；",
+            "  db = dZ.sum(axis=0)：对批次求和，形状与 b 相同；",
+            "  dX = dZ @ W.T，用的是更新前的 W（--step 会显示更新前后的参数）；",
+            "  ReLU 的 dX = dY * (Y > 0)：乘上导数 f'(z)，所以 z < 0 的单元不回传梯度。",
+        ],
     },
 }
+
+
+def trace_bugs(lang="en"):
+    """The classic bugs whose cure ``numnet trace --demo`` shows, and the chapter that runs them.
+
+    Examples
+    --------
+    >>> print(trace_bugs().splitlines()[0])
+    Classic bugs whose cure this trace shows (docs/tutorial/mistakes.md, sections 7 and 9-12):
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}.")
+    return "\n".join(_TEXT[lang]["trace_bugs"])
 
 
 def linear_regression(rng, echo, text=_TEXT["en"]):

@@ -68,6 +68,11 @@ def trace(
     if update is not None:
         typer.echo("")
         typer.echo(update.format(lang=lang))
+    if demo:
+        from ..demo import trace_bugs
+
+        typer.echo("")
+        typer.echo(trace_bugs(lang))
 
 
 def _demo_trace(learning_rate):
