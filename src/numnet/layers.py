@@ -19,9 +19,8 @@ decorator), so loading a file never runs code.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._validation import check_bool, check_float, check_int, check_option
+from ._validation import check_bool, check_float, check_int, check_option, issparse
 from .functional import sigmoid, softmax
 from .initializers import INITIALIZERS
 
@@ -241,7 +240,7 @@ default="auto"
                 f"got {X.shape}."
             )
         self._X = X
-        if sp.issparse(X):
+        if issparse(X):
             Z = np.asarray(X @ W)  # sparse @ dense: a dense C-ordered result, X never densified
         elif training:
             Z = np.matmul(X, W, out=self._buffer("Z", (X.shape[0], self.n_out), W.dtype))
@@ -255,7 +254,7 @@ default="auto"
         # The gradient views are written in place: the network's flat grads change with them.
         if not params_grad:
             pass  # only dL/dX is wanted (explanations): grads stay as they were
-        elif sp.issparse(self._X):
+        elif issparse(self._X):
             self.grads["W"][...] = self._X.T @ dY  # CSR.T is CSC: one pass over the nonzeros
         else:
             np.matmul(self._X.T, dY, out=self.grads["W"])

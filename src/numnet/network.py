@@ -6,9 +6,8 @@ import inspect
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._validation import check_int
+from ._validation import check_int, issparse
 from .layers import _UNREGISTERED, LAYERS, Dense, Dropout, Layer
 
 _NOT_BUILT = "Sequential is not built yet; call build(n_in) first (fit() does this for you)."
@@ -246,7 +245,7 @@ class Sequential:
     def check_input(self, X):
         """Raise a clear error unless X is a 2-D array of this network's width and dtype."""
         self._check_built()
-        if sp.issparse(X):
+        if issparse(X):
             if X.format not in ("csr", "csc") or not isinstance(self.layers[0], Dense):
                 raise TypeError(
                     f"X must be a numpy array or a CSR/CSC sparse matrix feeding a Dense first "

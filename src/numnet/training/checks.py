@@ -6,9 +6,8 @@ instead of a "divergence" in epoch 1.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._validation import check_bool
+from .._validation import check_bool, issparse
 from ..losses import Loss, check_sample_weight
 from ..network import Sequential
 from ..optimizers import Optimizer
@@ -116,7 +115,7 @@ def row_major(X):
     cache line and is 14-48x slower than from a C-ordered one; one copy up front costs about
     one epoch's gather. Full-batch training never gathers and keeps X as it is.
     """
-    if sp.issparse(X):
+    if issparse(X):
         return X.tocsr()
     return np.ascontiguousarray(X)
 
@@ -144,7 +143,7 @@ def _row_magnitudes(array):
     out = np.zeros(n_rows, dtype=np.result_type(array.dtype, np.float32))
     if n_columns == 0:
         return out
-    if sp.issparse(array):
+    if issparse(array):
         return _sparse_row_magnitudes(array, out)
     block = max(1, (1 << 16) // n_columns)
     buffer = np.empty((min(block, n_rows), n_columns), dtype=out.dtype)

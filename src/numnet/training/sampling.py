@@ -7,9 +7,8 @@ the indices per epoch (scikit-learn's habit), never of the data.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._validation import check_int
+from .._validation import check_int, issparse
 
 
 def iter_minibatches(n_samples, batch_size, *, shuffle=True, rng=None):
@@ -117,7 +116,7 @@ class TrainingData:
         else:
             n = rows.shape[0]
             if self._y_buf is None or self._y_buf.shape[0] < n:
-                self._X_buf = (None if sp.issparse(X) else
+                self._X_buf = (None if issparse(X) else
                                np.empty((n, X.shape[1]), dtype=X.dtype))
                 self._y_buf = np.empty((n, y.shape[1]), dtype=y.dtype)
             X_b = (X[rows] if self._X_buf is None else
