@@ -1,4 +1,7 @@
-"""Run the Python examples of the tutorials (docs/tutorial/*.md) and the README as tests.
+"""Run the Python examples of the tutorials, the READMEs and two docs as tests.
+
+The files: docs/tutorial/*.md, README.md, README.zh.md, docs/explain.md, docs/privacy.md and
+their Chinese twins (docs/explain.zh.md, docs/privacy.zh.md).
 
 Sybil collects each ```python block of these Markdown files: a block that starts with ``>>>``
 is a doctest whose shown output is compared with the real one (NORMALIZE_WHITESPACE and NUMBER,
@@ -26,6 +29,7 @@ pytest_collect_file = Sybil(
         PythonCodeBlockParser(doctest_optionflags=NORMALIZE_WHITESPACE | NUMBER | ELLIPSIS),
         SkipParser(),
     ],
-    patterns=["README.md", "docs/tutorial/*.md"],
+    patterns=["README.md", "README.zh.md", "docs/tutorial/*.md", "docs/explain*.md",
+              "docs/privacy*.md"],
     fixtures=["_markdown_workdir"],
 ).pytest()
