@@ -106,12 +106,9 @@ def evaluate(
     pipeline = _load_pipeline(model, "evaluate")
     frame = (read_tables if is_pattern(data) else read_table)(data, sep=sep, encoding=encoding)
     source = "<stdin>" if data == "-" else data
-    target = pipeline.target if target is None else target
-    if drop_missing_target:
-        from ..tabular import check_columns
-
-        check_columns(frame, [target], "target", source)
-        frame = _drop_missing_target(frame, target, True, quiet or as_json)
+    column = pipeline.target if target is None else target
+    if drop_missing_target and column in frame.columns:  # else evaluate_pipeline says so
+        frame = _drop_missing_target(frame, column, True, quiet or as_json)
     result = evaluate_pipeline(pipeline, frame, source=source, target=target)
     if as_json:
         typer.echo(json.dumps(result, indent=2))

@@ -1,19 +1,42 @@
 """What a column holds: numbers (also written as text), dates, categories; the target.
 
-The checks here name the column and the row of the first bad value, and say how to fix it.
+The checks here name the column and the rows of its bad values (the first ten), and say how to
+fix them.
 """
 
 import warnings
 
 import numpy as np
 
-from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, SpecError, _row, problem
+from .reading import (
+    MAX_CLASSIFICATION_INTEGERS,
+    MAX_LISTED,
+    DataError,
+    SpecError,
+    _row,
+    problem,
+)
 
 # ----------------------------------------------------------------------------- preprocessing
 
 
-def _numeric_values(series, name, *, trained=False):
-    """The column as float64, with NaN for missing; raise for non-numeric or infinite values."""
+_TRAIN_FIX = ("Fix that value, or leave it empty and use {impute}.",
+              "Fix those values, or leave them empty and use {impute}.")
+FILLED_FIX = ("Fix that value, or leave it empty: the model fills missing values.",
+              "Fix those values, or leave them empty: the model fills missing values.")
+"""What a command on a trained model that imputes says of a value that is not a number."""
+FIX = ("Fix that value.", "Fix those values.")
+"""What a command on a trained model without imputation says of such a value."""
+
+
+def _numeric_values(series, name, *, trained=False, fix=None):
+    """The column as float64, with NaN for missing; raise for non-numeric or infinite values.
+
+    Every bad value is named (the first :data:`MAX_LISTED`, with their rows). ``fix`` is the
+    advice for one bad value and for several, templates naming fields (default: ``--impute``
+    in training, for a ``trained`` model :data:`FIX`, which names no option).
+    """
+    fix = fix or (FIX if trained else _TRAIN_FIX)
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
@@ -25,22 +48,35 @@ def _numeric_values(series, name, *, trained=False):
             text_values, _ = numbers_from_text(series, name)
             if text_values is not None:
                 return _numeric_values(pd.Series(text_values, index=series.index), name)
-            first = int(np.flatnonzero(bad)[0])
-            value = series.iloc[first]
             rule = "numeric (as in training)" if trained else "numeric"
+            positions = np.flatnonzero(bad)
             raise SpecError([problem(
-                "column {name!r} must be {rule}, got {value!r} at row {row}. Fix that value, "
-                "or leave it empty and use {impute}.", name=name, rule=rule, value=value,
-                row=_row(series, first))])
+                "column {name!r} must be {rule}, got {values}. " + fix[len(positions) > 1],
+                name=name, rule=rule, values=at_rows(series, positions))])
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
-        first = int(np.flatnonzero(infinite)[0])
         raise DataError(
-            f"column {name!r} must hold finite numbers, got {values[first]} at row "
-            f"{_row(series, first)}."
+            f"column {name!r} must hold finite numbers, got "
+            f"{at_rows(series, np.flatnonzero(infinite), values, quote=str)}."
         )
     return values
+
+
+def at_rows(series, positions, values=None, *, quote=repr):
+    """``'ten' at row 6, 'n/a' at row 9``: the values at ``positions``, then ``and N more``.
+
+    The first :data:`MAX_LISTED` are shown.
+    """
+    values = series.to_numpy() if values is None else values
+    shown = ", ".join(f"{quote(_plain(values[i]))} at row {_row(series, i)}"
+                      for i in positions[:MAX_LISTED])
+    rest = len(positions) - MAX_LISTED
+    return shown + (f" and {rest} more" if rest > 0 else "")
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 _PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
@@ -232,11 +268,10 @@ def _date_parts(series, name, fill=None):
         dates = pd.to_datetime(series, errors="raise", **options)
     except (ValueError, TypeError, OverflowError):
         dates = pd.to_datetime(series, errors="coerce", **options)
-        bad = dates.isna().to_numpy() & series.notna().to_numpy()
-        first = int(np.flatnonzero(bad)[0])
+        bad = np.flatnonzero(dates.isna().to_numpy() & series.notna().to_numpy())
         raise DataError(
-            f"column {name!r} must hold dates like 2024-01-31, got {series.iloc[first]!r} at "
-            f"row {_row(series, first)}. Fix that value."
+            f"column {name!r} must hold dates like 2024-01-31, got {at_rows(series, bad)}. "
+            f"{FIX[len(bad) > 1]}"
         ) from None
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert(None)
@@ -270,7 +305,7 @@ def column_kind(series, name):
         parsed = pd.to_numeric(present.astype(str), errors="coerce")
         share = float(parsed.notna().mean())
         if 0.9 <= share < 1.0:
-            _numeric_values(series, name)  # raises, naming the first bad value
+            _numeric_values(series, name)  # raises, naming the bad values
     return "categorical"
 
 
@@ -316,11 +351,18 @@ def check_target_present(series, target, fix=_DROP_MISSING_FIX):
             + fix, name=target, count=int(missing.sum()), at=_row(series, first))])
 
 
-def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
+_TASK_FIX = "Use {task} classification to predict categories."
+TRAINED_REGRESSION_FIX = "The model does regression: score it against a column of numbers."
+"""What a command on a trained regression model says of a target that is not numbers."""
+
+
+def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX, numeric_fix=_TASK_FIX):
     """The target column as labels (classification) or float64 values (regression).
 
     ``missing_fix``: the advice when a target is missing (the default names
-    ``--drop-missing-target``, which only train and evaluate have).
+    ``--drop-missing-target``, which only train and evaluate have); ``numeric_fix``: when a
+    regression target is not numbers (the default names ``--task``, which only train has).
+    Both are templates naming fields.
     """
     series = frame[target]
     check_plain(series, target, "target column")
@@ -338,7 +380,7 @@ def target_values(frame, target, task, *, missing_fix=_DROP_MISSING_FIX):
             first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
             raise SpecError([problem(
                 "target column {name!r} must be numeric for regression, got {value!r} at row "
-                "{row}. Use {task} classification to predict categories.", name=target,
+                "{row}. " + numeric_fix, name=target,
                 value=series.iloc[first], row=_row(series, first))])
         values = series.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(values)):

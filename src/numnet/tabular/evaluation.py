@@ -4,8 +4,9 @@ import warnings
 
 import numpy as np
 
-from .columns import convert_numeric_text, target_values
-from .reading import DataError, check_columns
+from .columns import TRAINED_REGRESSION_FIX, convert_numeric_text, target_values
+from .preprocessing import missing_columns
+from .reading import DataError, SpecError, check_columns
 
 BATCH_ROWS = 4096
 """Rows per forward pass when a table is scored: memory does not grow with the table."""
@@ -89,7 +90,7 @@ def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
     """Metrics of a pipeline on a labelled table, plus the confusion matrix for classifiers.
 
     ``target`` is the column holding the true values (default: the one the model was trained
-    on).
+    on). Every column the table lacks is named at once.
 
     Returns
     -------
@@ -100,11 +101,17 @@ def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
     """
     from sklearn.metrics import confusion_matrix
 
-    target = pipeline.target if target is None else target
-    check_columns(frame, [target], "target", source)
+    named, target = target is not None, pipeline.target if target is None else target
+    if named:
+        check_columns(frame, [target], "target", source)
+    missing = [name for name in pipeline.features if name not in frame.columns]
+    if target not in frame.columns or missing:
+        raise SpecError([missing_columns(
+            missing, frame.columns, target=None if target in frame.columns else target)])
     if pipeline.task == "regression":
         frame = convert_numeric_text(frame, [target])
-    y = target_values(frame, target, pipeline.task)
+    fix = TRAINED_REGRESSION_FIX + (" Check that {target} names it." if named else "")
+    y = target_values(frame, target, pipeline.task, numeric_fix=fix)
     X = pipeline.transform(frame)
     result = {"task": pipeline.task, "n_samples": int(len(frame))}
     if pipeline.task == "classification":

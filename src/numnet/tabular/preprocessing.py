@@ -8,12 +8,23 @@ import numpy as np
 from ..functional import robust_scale_statistics, smooth_clip
 from .columns import (
     DATE_PARTS,
+    FILLED_FIX,
+    FIX,
     _check_missing,
     _date_parts,
     _numeric_values,
     column_kind,
 )
-from .reading import IMPUTE, DataError, _check_duplicates, _row
+from .problems import listed, problems_of, raise_problems
+from .reading import (
+    IMPUTE,
+    DataError,
+    SpecError,
+    _check_duplicates,
+    _row,
+    problem,
+    separator_hint,
+)
 from .statistics import exact_mean, exact_sums, mean_std
 
 SCALINGS = ("standard", "robust")
@@ -92,21 +103,36 @@ class TabularPreprocessor:
         self.scaling = scaling
 
     def check(self, frame, columns):
-        """Validate the columns on all rows (kinds, missing and infinite values); fit nothing."""
+        """Validate the columns on all rows (kinds, missing and infinite values); fit nothing.
+
+        Every column's problems are reported at once (:class:`SpecError`).
+        """
+        raise_problems(self.problems(frame, columns))
+
+    def problems(self, frame, columns):
+        """The problems :meth:`check` reports: a list of :class:`SpecError` problems."""
+        found = []
         for name in columns:
             series = frame[name]
-            kind = column_kind(series, name)
-            _check_missing(series, name, self.impute)
-            if kind == "numeric":
-                _numeric_values(series, name)
-            elif kind == "date":
-                _date_parts(series, name)
+            try:
+                kind = column_kind(series, name)
+            except DataError as error:
+                found += problems_of(error)
+                continue
+            checks = [_check_missing]
+            checks += {"numeric": [_numeric_values], "date": [_date_parts]}.get(kind, [])
+            for check in checks:
+                try:
+                    check(series, name, *([self.impute] if check is _check_missing else []))
+                except DataError as error:
+                    found += problems_of(error)
+        return found
 
     def fit(self, frame, columns):
         """Learn fill values, means, scales and categories from ``frame[columns]``.
 
         A column with one value in every row is left out (with a warning); an integer column
-        whose values are all different and consecutive (a row number), a text column whose
+        that looks like row numbers or keys (:func:`identifier_warning`), a text column whose
         values are all different (at least 10 rows) and a date column get a warning.
         """
         self.check(frame, columns)
@@ -204,33 +230,15 @@ class TabularPreprocessor:
         (a median and quartiles would come from the rows), without the smooth clip.
         """
         self.check(frame, columns)
+        raise_problems(private_problems(frame, columns, bounds, categories))
         self.columns_ = []
         for name in columns:
-            kind = column_kind(frame[name], name)
-            if kind == "date":
-                raise DataError(
-                    f"column {name!r} holds dates, which --dp-epsilon cannot scale without "
-                    f"looking at the data. Leave it out with --exclude {name}, or convert it to "
-                    "a number and give its --dp-bounds."
-                )
-            if kind == "numeric":
-                if name not in bounds:
-                    raise DataError(
-                        f"numeric column {name!r} needs bounds under --dp-epsilon: pass "
-                        f"--dp-bounds {name}=LO:HI (its scaling must not come from the data), "
-                        f"or leave it out with --exclude {name}."
-                    )
+            if column_kind(frame[name], name) == "numeric":
                 low, high = bounds[name]
                 middle = (low + high) / 2
                 self.columns_.append({"name": name, "kind": "numeric", "fill": middle,
                                       "mean": middle, "scale": (high - low) / 2})
             else:
-                if name not in categories:
-                    raise DataError(
-                        f"text column {name!r} needs its categories under --dp-epsilon: pass "
-                        f"--dp-categories '{name}=A|B|C' (its category list must not come from "
-                        f"the data), or leave it out with --exclude {name}."
-                    )
                 given = categories[name]
                 self.columns_.append({"name": name, "kind": "categorical", "fill": given[0],
                                       "categories": sorted(set(given))})
@@ -309,78 +317,91 @@ class TabularPreprocessor:
         return groups
 
     def transform(self, frame, *, dtype=np.float64, warn_unknown=True):
-        """The float matrix of shape (n_samples, len(feature_names_out_)) for ``frame``."""
+        """The float matrix of shape (n_samples, len(feature_names_out_)) for ``frame``.
+
+        Raises :class:`SpecError` naming every missing column, or else every column's
+        problems (missing values without imputation, values that are not numbers or dates, too
+        large ones) at once.
+        """
         _check_duplicates([str(c) for c in frame.columns], "data")
         missing = [c["name"] for c in self.columns_ if c["name"] not in frame.columns]
         if missing:
-            raise DataError(
-                f"data must have the column {missing[0]!r} that the model was trained on, got "
-                f"columns {list(frame.columns)[:20]}."
-            )
-        blocks = []
+            raise SpecError([missing_columns(missing, frame.columns)])
+        blocks, found = [], []
         for column in self.columns_:
-            name, series = column["name"], frame[column["name"]]
-            missing_rows = series.isna().to_numpy()
-            indicator = missing_rows[:, None].astype(float) if column.get("indicator") else None
-            if missing_rows.any() and self.impute is None:
-                first = int(np.flatnonzero(missing_rows)[0])
-                raise DataError(
-                    f"column {name!r} has {int(missing_rows.sum())} missing value(s), the "
-                    f"first at row {_row(series, first)}, but the model was trained without "
-                    "--impute. Fill or drop them, or retrain with --impute."
-                )
-            if column["kind"] == "numeric":
-                values = _numeric_values(series, name, trained=True)
-                values = np.where(np.isnan(values), column["fill"], values)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    scaled = (values - column["mean"]) / column["scale"]
-                if "clip" in column:
-                    scaled = smooth_clip(scaled, column["clip"])
-                if not np.all(np.isfinite(scaled)):
-                    first = int(np.flatnonzero(~np.isfinite(scaled))[0])
-                    raise DataError(
-                        f"column {name!r} must have values small enough to standardise, got "
-                        f"{values[first]:.3g} at row {_row(series, first)}."
-                    )
-                limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else np.inf
-                if np.any(np.abs(scaled) > limit):
-                    first = int(np.flatnonzero(np.abs(scaled) > limit)[0])
-                    raise DataError(
-                        f"column {name!r} must have values that fit the model's "
-                        f"{np.dtype(dtype).name} after standardising, got {values[first]:.3g} "
-                        f"at row {_row(series, first)}. Rescale the column, or retrain with "
-                        "--dtype float64."
-                    )
-                blocks.append(scaled[:, None])
-                if indicator is not None:
-                    blocks.append(indicator)
-            elif column["kind"] == "date":
-                parts = _date_parts(series, name, fill=column["fill"])
-                blocks.append((parts - np.array(column["mean"])) / np.array(column["scale"]))
-            else:
-                import pandas as pd
-
-                own = self.impute == "indicator"  # missing: a category of its own, not fill
-                values = series.astype(object).where(series.notna(), column["fill"]).astype(str)
-                codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
-                if own:
-                    codes[missing_rows] = -1
-                one_hot = np.zeros((len(values), len(column["categories"])))
-                known = np.flatnonzero(codes >= 0)
-                one_hot[known, codes[known]] = 1.0
-                if warn_unknown and len(known) < len(values) - own * int(missing_rows.sum()):
-                    unknown = np.flatnonzero((codes < 0) & ~(own & missing_rows))
-                    warnings.warn(
-                        f"column {name!r} has {len(unknown)} value(s) not seen in training "
-                        f"(first {values.iloc[unknown[0]]!r} at row {_row(series, unknown[0])}); "
-                        "they are encoded as all zeros.", UserWarning, stacklevel=2,
-                    )
-                blocks.append(one_hot)
-                if indicator is not None:
-                    blocks.append(indicator)
+            try:
+                blocks += self._encode(column, frame[column["name"]], dtype, warn_unknown)
+            except DataError as error:
+                found += problems_of(error)
+        raise_problems(found)
         if not blocks:
             return np.empty((len(frame), 0), dtype=dtype)
         return np.hstack(blocks).astype(dtype, copy=False)
+
+    def _encode(self, column, series, dtype, warn_unknown):
+        """The blocks of ``column``'s features (and its indicator) for the values ``series``."""
+        name = column["name"]
+        blocks = []
+        missing_rows = series.isna().to_numpy()
+        indicator = missing_rows[:, None].astype(float) if column.get("indicator") else None
+        if missing_rows.any() and self.impute is None:
+            first = int(np.flatnonzero(missing_rows)[0])
+            raise DataError(
+                f"column {name!r} has {int(missing_rows.sum())} missing value(s), the "
+                f"first at row {_row(series, first)}, but the model was trained without "
+                "--impute. Fill or drop them, or retrain with --impute."
+            )
+        if column["kind"] == "numeric":
+            values = _numeric_values(series, name, trained=True,
+                                     fix=FILLED_FIX if self.impute else FIX)
+            values = np.where(np.isnan(values), column["fill"], values)
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled = (values - column["mean"]) / column["scale"]
+            if "clip" in column:
+                scaled = smooth_clip(scaled, column["clip"])
+            if not np.all(np.isfinite(scaled)):
+                first = int(np.flatnonzero(~np.isfinite(scaled))[0])
+                raise DataError(
+                    f"column {name!r} must have values small enough to standardise, got "
+                    f"{values[first]:.3g} at row {_row(series, first)}."
+                )
+            limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else np.inf
+            if np.any(np.abs(scaled) > limit):
+                first = int(np.flatnonzero(np.abs(scaled) > limit)[0])
+                raise DataError(
+                    f"column {name!r} must have values that fit the model's "
+                    f"{np.dtype(dtype).name} after standardising, got {values[first]:.3g} "
+                    f"at row {_row(series, first)}. Rescale the column, or retrain with "
+                    "--dtype float64."
+                )
+            blocks.append(scaled[:, None])
+            if indicator is not None:
+                blocks.append(indicator)
+        elif column["kind"] == "date":
+            parts = _date_parts(series, name, fill=column["fill"])
+            blocks.append((parts - np.array(column["mean"])) / np.array(column["scale"]))
+        else:
+            import pandas as pd
+
+            own = self.impute == "indicator"  # missing: a category of its own, not fill
+            values = series.astype(object).where(series.notna(), column["fill"]).astype(str)
+            codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
+            if own:
+                codes[missing_rows] = -1
+            one_hot = np.zeros((len(values), len(column["categories"])))
+            known = np.flatnonzero(codes >= 0)
+            one_hot[known, codes[known]] = 1.0
+            if warn_unknown and len(known) < len(values) - own * int(missing_rows.sum()):
+                unknown = np.flatnonzero((codes < 0) & ~(own & missing_rows))
+                warnings.warn(
+                    f"column {name!r} has {len(unknown)} value(s) not seen in training "
+                    f"(first {values.iloc[unknown[0]]!r} at row {_row(series, unknown[0])}); "
+                    "they are encoded as all zeros.", UserWarning, stacklevel=3,
+                )
+            blocks.append(one_hot)
+            if indicator is not None:
+                blocks.append(indicator)
+        return blocks
 
     def get_state(self):
         """Plain-data state for model files (``scaling`` only when not the standard one)."""
@@ -409,6 +430,75 @@ class TabularPreprocessor:
         return pre
 
 
+def missing_columns(missing, columns, *, target=None):
+    """The problem of a table without ``missing``, columns that a model was trained on.
+
+    ``target``: the model's target column, when the table lacks it too and the target was not
+    named (``numnet evaluate`` without ``--target``).
+    """
+    which = ""
+    if missing:
+        which = f"the column{'s' if len(missing) > 1 else ''} {listed(missing)}"
+    if target is not None:
+        which += (" and " if which else "") + f"the target column {target!r}"
+    fix = " Name the column of true values with {target}." if target is not None else ""
+    return problem("data must have {which} that the model was trained on, got columns "
+                   "{columns}." + fix + separator_hint(columns), which=which,
+                   columns=list(columns)[:20])
+
+
+def private_problems(frame, columns, bounds, categories):
+    """The problems of fitting ``columns`` from ``bounds`` and ``categories`` alone.
+
+    One problem per kind, naming every column of that kind: dates (which cannot be scaled
+    without the data), numeric columns without bounds, text columns without categories.
+    """
+    kinds = {"date": [], "numeric": [], "categorical": []}
+    for name in columns:
+        kind = column_kind(frame[name], name)
+        if kind == "date" or name not in (bounds if kind == "numeric" else categories):
+            kinds[kind].append(name)
+    found = []
+    dates, numbers, texts = kinds["date"], kinds["numeric"], kinds["categorical"]
+    if dates:
+        one = len(dates) == 1
+        found.append(problem(
+            ("column {names} holds dates, which {dp_epsilon} cannot scale without looking at "
+             "the data. Leave it out with {exclude} {bare}, or convert it to a number and give "
+             "its {dp_bounds}." if one else
+             "columns {names} hold dates, which {dp_epsilon} cannot scale without looking at "
+             "the data. Leave them out with {exclude} {bare}, or convert them to numbers and "
+             "give their {dp_bounds}."), names=listed(dates), bare=_joined(dates)))
+    if numbers:
+        one = len(numbers) == 1
+        found.append(problem(
+            ("numeric column {names} needs bounds under {dp_epsilon}: pass {dp_bounds} "
+             "{example} (its scaling must not come from the data), or leave it out with "
+             "{exclude} {bare}." if one else
+             "numeric columns {names} need bounds under {dp_epsilon}: pass {dp_bounds} "
+             "{example} (their scaling must not come from the data), or leave them out with "
+             "{exclude} {bare}."), names=listed(numbers), bare=_joined(numbers),
+            example=_joined(numbers, "=LO:HI", "COL=LO:HI for each")))
+    if texts:
+        one = len(texts) == 1
+        found.append(problem(
+            ("text column {names} needs its categories under {dp_epsilon}: pass "
+             "{dp_categories} '{example}' (its category list must not come from the data), or "
+             "leave it out with {exclude} {bare}." if one else
+             "text columns {names} need their categories under {dp_epsilon}: pass "
+             "{dp_categories} '{example}' (their category lists must not come from the data), "
+             "or leave them out with {exclude} {bare}."), names=listed(texts),
+            bare=_joined(texts), example=_joined(texts, "=A|B|C", "COL=A|B|C for each")))
+    return found
+
+
+def _joined(names, suffix="", many=None):
+    """``a,b,c`` (each name with ``suffix``): one option value; ``many`` for more than ten."""
+    if many is not None and len(names) > 10:
+        return many
+    return ",".join(f"{name}{suffix}" for name in names)
+
+
 def report_constant_columns(kept, dropped, *, stacklevel):
     """Warn about each (name, value) left out as constant; DataError if nothing is ``kept``.
 
@@ -430,24 +520,56 @@ def _plain_value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _warn_identifier(series, name):
-    """Warn for an integer column that numbers the rows.
+IDENTIFIER_SPREAD = 0.1
+"""An integer column whose values are spread this evenly (a Kolmogorov-Smirnov distance from
+the uniform spread over their range) can be an identifier: see :func:`identifier_warning`."""
 
-    That is: at least 10 values, all different, spanning less than twice as many integers as
-    there are rows (row numbers 1..n, or the training rows' share of them).
+
+def identifier_warning(values, name):
+    """The warning for an integer column that looks like row numbers or keys, else None.
+
+    The rule, whatever the order of the rows: at least 10 values, at least half of them
+    different, covering at least 5% of the integers from the smallest to the largest, and
+    spread evenly over that range (the Kolmogorov-Smirnov distance of their distribution from
+    the uniform one is at most :data:`IDENTIFIER_SPREAD`). Row numbers and keys handed out
+    in sequence (with gaps, or repeated over a few rows each) are such columns; measured
+    integers are not: years and counts repeat a few values, prices in cents or ages in days
+    are spread thinly over a wide range, and sizes, weights or incomes bunch around their
+    typical values.
     """
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(values)
+    if n < 10:
+        return None
+    n_distinct = int(np.count_nonzero(np.diff(values)) + 1)
+    low, high = values[0], values[-1]
+    span = high - low + 1
+    if n_distinct < n / 2 or n_distinct < 0.05 * span:
+        return None
+    spread = (values - low + 0.5) / span
+    steps = np.arange(1, n + 1) / n
+    if max(np.max(steps - spread), np.max(spread - steps + 1 / n)) > IDENTIFIER_SPREAD:
+        return None
+    low, high = int(low), int(high)
+    advice = (f"; it is used as a feature. If it is an identifier, leave it out with "
+              f"--exclude {name}.")
+    if n_distinct == n and span < 2 * n:
+        return (f"column {name!r} looks like a row number (its {n} values are all different "
+                f"integers from {low} to {high})" + advice)
+    which = "all different" if n_distinct == n else f"{n_distinct} different"
+    return (f"column {name!r} looks like an identifier (its {n} values are {which} integers "
+            f"spread evenly from {low} to {high})" + advice)
+
+
+def _warn_identifier(series, name):
+    """Warn for an integer column of row numbers or keys (:func:`identifier_warning`)."""
     import pandas as pd
 
-    if len(series) < 10 or not pd.api.types.is_integer_dtype(series):
+    if not pd.api.types.is_integer_dtype(series):
         return
-    values = np.sort(series.to_numpy(dtype=np.int64))
-    if np.all(np.diff(values) > 0) and values[-1] - values[0] < 2 * len(values):
-        warnings.warn(
-            f"column {name!r} looks like a row number (its {len(values)} values are all "
-            f"different integers from {values[0]} to {values[-1]}); it is used as a feature. If "
-            f"it is an identifier, leave it out with --exclude {name}.", UserWarning,
-            stacklevel=3,
-        )
+    message = identifier_warning(series.to_numpy(dtype=np.float64), name)
+    if message is not None:
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def _finite_number(value):

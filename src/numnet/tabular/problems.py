@@ -7,6 +7,10 @@ the command line maps them to flags.
 """
 
 
+MAX_LISTED = 10
+"""A message lists at most this many columns, values or problems, then says how many more."""
+
+
 class DataError(ValueError):
     """The data or the options do not fit together; the command line exits with code 2."""
 
@@ -30,14 +34,16 @@ class SpecError(DataError):
     def render(self, name_of):
         """The message, with each field named by ``name_of(field)``.
 
-        One problem is its own message; several are numbered: ``3 problems: (1) ... (2) ...``.
+        One problem is its own message; several are numbered: ``3 problems: (1) ... (2) ...``,
+        the first :data:`MAX_LISTED` of them, then ``... and N more.``
         """
         texts = [template.format_map(_Names(name_of, values))
                  for template, values in self.problems]
         if len(texts) == 1:
             return texts[0]
-        return f"{len(texts)} problems: " + " ".join(
-            f"({i}) {text}" for i, text in enumerate(texts, 1))
+        shown = " ".join(f"({i}) {text}" for i, text in enumerate(texts[:MAX_LISTED], 1))
+        rest = len(texts) - MAX_LISTED
+        return f"{len(texts)} problems: {shown}" + (f" ... and {rest} more." if rest > 0 else "")
 
 
 class _Names(dict):
@@ -47,6 +53,32 @@ class _Names(dict):
 
     def __missing__(self, key):
         return self.name_of(key)
+
+
+def listed(values, limit=MAX_LISTED):
+    """``'a', 'b', 'c'``: the values' reprs, the first ``limit`` of them, then ``and N more``."""
+    values = list(values)
+    shown = ", ".join(repr(_plain(v)) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def problems_of(error):
+    """The problems of a :class:`DataError`: a :class:`SpecError`'s own, else its message."""
+    if isinstance(error, SpecError):
+        return list(error.problems)
+    return [problem("{message}", message=str(error))]
+
+
+def raise_problems(problems):
+    """Raise :class:`SpecError` for ``problems``, if there are any."""
+    if problems:
+        raise SpecError(problems)
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value (``'a'``, not ``np.str_('a')``)."""
+    return value.item() if type(value).__module__ == "numpy" and not getattr(
+        value, "shape", ()) else value
 
 
 def ref(name):

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from .._validation import repeated_names
 from ..io import NotRegularFileError, atomic_write, open_regular_file
-from .problems import DataError, SpecError, problem, ref  # noqa: F401 (DataError, for all)
+from .problems import (  # noqa: F401 (DataError, for all)
+    MAX_LISTED,
+    DataError,
+    SpecError,
+    listed,
+    problem,
+    ref,
+)
 
 TASKS = ("auto", "classification", "regression")
 MODELS = ("linear", "logistic", "mlp")
@@ -234,9 +241,61 @@ def check_columns(frame, names, field, source):
     if unknown:
         more = ", ..." if len(frame.columns) > 20 else ""
         raise SpecError([problem(
-            ref(field) + " must name columns of {source!r}, got unknown {unknown!r}. "
-            "The columns are: {listed}{more}.", source=source, unknown=unknown[0],
+            ref(field) + " must name columns of {source!r}, got unknown {unknown}.{close} "
+            "The columns are: {listed}{more}." + separator_hint(frame.columns), source=source,
+            unknown=listed(unknown), close=did_you_mean(unknown, frame.columns),
             listed=", ".join(repr(c) for c in frame.columns[:20]), more=more)])
+
+
+def close_matches(name, columns):
+    """The columns that ``name`` may have meant: the same but for case, else spelt alike.
+
+    As the option parser suggests options: :func:`difflib.get_close_matches` (ratio >= 0.6),
+    here on lower-case names, at most three.
+    """
+    import difflib
+
+    name = str(name).lower()
+    same = [c for c in columns if str(c).lower() == name]
+    if same:
+        return same[:3]
+    lower = {}
+    for column in columns:
+        lower.setdefault(str(column).lower(), column)
+    return [lower[c] for c in difflib.get_close_matches(name, list(lower), n=3)]
+
+
+def did_you_mean(unknown, columns):
+    """`` Did you mean 'deny'?`` for names close to columns (several: ``'deny' for 'Deny'``)."""
+    found = [(name, close_matches(name, columns)) for name in unknown]
+    found = [(name, " or ".join(map(repr, matches))) for name, matches in found if matches]
+    if not found:
+        return ""
+    if len(unknown) == 1:
+        return f" Did you mean {found[0][1]}?"
+    return " Did you mean " + ", ".join(f"{matches} for {name!r}" for name, matches in
+                                        found[:MAX_LISTED]) + "?"
+
+
+_SEPARATORS = {",": ("comma", ","), ";": ("semicolon", ";"), "\t": ("tab", "\\t"),
+               "|": ("pipe", "|")}
+"""The common field separators: their names, and how --sep is written for them."""
+
+
+def separator_hint(columns):
+    """`` The header looks comma-separated: pass {sep} ','.``, or ``""``.
+
+    For a table read as one column whose name holds a common separator (``--sep ';'`` on a
+    comma file). A template naming the field ``sep``: it is part of a :class:`SpecError`'s problem.
+    """
+    if len(columns) != 1:
+        return ""
+    header = str(columns[0])
+    sep = max(_SEPARATORS, key=header.count)
+    if not header.count(sep):
+        return ""
+    word, written = _SEPARATORS[sep]
+    return f" The header looks {word}-separated: pass {{sep}} '{written}'."
 
 
 def select_features(frame, target, features, source, *, exclude=()):
