@@ -295,6 +295,29 @@ def test_rdp_epsilon_is_dp_accountings_across_settings(q, sigma, steps, delta):
     assert compute_epsilon(q, sigma, steps, delta) == _from_scratch("rdp", q, sigma, steps, delta)
 
 
+@pytest.mark.parametrize("q", [1e-4, 256 / 16000, 0.05, 0.3, 0.9, 0.999, 1.0])
+def test_step_curve_is_dp_accountings_bit_for_bit(q):
+    # issue 26: the one-step RDP curve is computed here, vectorised, with dp_accounting's
+    # operations in its order: every order's value has the same bits, over sigmas from the
+    # smallest accepted to the largest, including those where some fractional orders do not
+    # converge within dp_accounting's 1000 terms (inf)
+    import numpy as np
+
+    from numnet.privacy import accounting
+    not_converged = []
+    for sigma in (0.01, 0.3, 0.5, 0.8123456, 1.1, 5.0, 100.0, 1e6):
+        accounting._rdp_step.cache_clear()
+        orders, curve = accounting._rdp_step(q, sigma)
+        ledger = dp_accounting.rdp.RdpAccountant().compose(
+            dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)))
+        assert orders.tolist() == ledger._orders.tolist()
+        assert curve.tobytes() == ledger._rdp.tobytes(), (q, sigma)
+        not_converged += [sigma] if np.isinf(curve).any() else []
+    assert not_converged == {256 / 16000: [0.5], 0.05: [0.3, 0.5, 0.8123456],
+                             0.3: [0.3, 0.5, 0.8123456, 1.1],
+                             0.9: [0.3, 0.5, 0.8123456, 1.1]}.get(q, [])
+
+
 def test_calibration_through_the_cache_finds_dp_accountings_sigma():
     # the same Brent search over fresh dp_accounting accountants gives the same sigma, bit for
     # bit (the seeded private fits stay as they were), and stepping up reuses the curves

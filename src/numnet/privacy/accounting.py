@@ -2,10 +2,16 @@
 
 The accounting itself is Google's ``dp-accounting`` library (the ``privacy`` extra,
 ``pip install numnet[privacy]``); this module states the mechanism to it and reads the answer.
+One piece is computed here: the RDP curve of one Poisson-subsampled Gaussian step
+(:func:`_rdp_curve`), dp-accounting's own formulas term for term, vectorised over the terms
+and the orders (the same floating-point operations in the same order, so the same bits: tested
+against dp-accounting over a grid of (q, sigma)), about 10 times faster than its scalar loops.
 """
 
 import functools
 import math
+
+import numpy as np
 
 from .._validation import check_float, check_int, check_option
 from ..training.callbacks import Callback
@@ -92,11 +98,85 @@ def _rdp_step(sampling_rate, noise_multiplier):
     so ``k * curve`` is exactly what it holds after k steps.
     """
     dp = _dp_accounting()
-    ledger = dp.rdp.RdpAccountant().compose(_event(dp, sampling_rate, noise_multiplier, 1))
-    orders, curve = ledger._orders, ledger._rdp
+    orders = np.array(dp.rdp.rdp_privacy_accountant.DEFAULT_RDP_ORDERS)  # RdpAccountant's
+    curve = np.zeros_like(orders) + _rdp_curve(sampling_rate, noise_multiplier, orders)
     orders.setflags(write=False)
     curve.setflags(write=False)
     return orders, curve
+
+
+def _rdp_curve(q, sigma, orders):
+    """RDP of one Poisson-subsampled Gaussian step at each order: dp-accounting's arithmetic.
+
+    ``_compute_rdp_poisson_subsampled_gaussian`` of dp-accounting's RDP accountant (q in
+    (0, 1], sigma > 0), with its scalar loops over the terms of log(A_alpha) replaced by
+    array operations doing the same floating-point operations in the same order: each term is
+    the same expression (``gammaln``, ``log_ndtr`` and IEEE arithmetic, elementwise), and its
+    running log-sum ``log1p(exp(a - b)) + b`` is ``np.logaddexp``'s, accumulated left to right
+    as its loop adds. Integer orders sum all alpha + 1 terms (grouped by size, padded with
+    log 0 = -inf, which leaves a sum unchanged); fractional ones stop at its convergence test,
+    or give inf after _MAX_STEPS_LOG_A_FRAC = 1000 terms (where dp-accounting also logs a
+    warning, which is not repeated here).
+    """
+    from scipy import special
+    curve = np.empty(orders.shape)
+    denominator = 2 * (sigma**2)
+    if q == 1.0:
+        curve[...] = orders / denominator
+        curve[np.isinf(orders)] = np.inf
+        return curve
+    log_q, log1mq = math.log(q), math.log1p(-q)
+    infinite = np.isinf(orders)
+    integer = ~infinite & (orders == np.floor(orders))     # its float(alpha).is_integer()
+    frac = ~integer & ~infinite
+    curve[infinite] = np.inf
+    # integer orders, grouped by size so that few padded terms are summed
+    sizes = np.where(integer, np.ceil(np.log2(np.where(integer, orders, 1.0) + 1)), -1)
+    for size in np.unique(sizes[integer]):
+        group = sizes == size
+        n = orders[group][:, None]
+        i = np.arange(int(n.max()) + 1, dtype=np.float64)
+        log_factorial = special.gammaln(i + 1)     # gammaln(k + 1) for k = 0 .. max alpha
+        rest = (n - i).astype(np.intp)
+        log_coef = (log_factorial[n[:, 0].astype(np.intp)][:, None] - log_factorial
+                    - log_factorial[np.maximum(rest, 0)]) + i * log_q + (n - i) * log1mq
+        terms = log_coef + (i * i - i) / denominator
+        terms[rest < 0] = -np.inf       # past alpha: adding log 0 leaves each sum exactly as it is
+        curve[group] = np.logaddexp.reduce(terms, axis=1) / (n[:, 0] - 1)
+    if frac.any():
+        alphas = orders[frac]
+        log_a = np.full(alphas.shape, np.inf)
+        todo = np.arange(alphas.size)
+        z0 = sigma**2 * math.log(1 / q - 1) + 0.5
+        for count in (64, 256, 1000):      # terms, until its test stops each
+            alpha = alphas[todo][:, None]
+            i = np.arange(count, dtype=np.float64)
+            log_coef = (special.gammaln(alpha + 1) - special.gammaln(i + 1)
+                        - special.gammaln(alpha - i + 1))
+            j = alpha - i
+            scale = math.sqrt(2) * sigma
+            s0 = (log_coef + i * log_q + j * log1mq + (i * i - i) / denominator
+                  + _log_half_erfc(special, (i - z0) / scale))
+            s1 = (log_coef + j * log_q + i * log1mq + (j * j - j) / denominator
+                  + _log_half_erfc(special, (z0 - j) / scale))
+            total = np.logaddexp(np.logaddexp.accumulate(s0, axis=1),
+                                 np.logaddexp.accumulate(s1, axis=1))
+            larger = np.where(s1 > s0, s1, s0)
+            done = ((s0[:, 1:] < s0[:, :-1]) & (s1[:, 1:] < s1[:, :-1])
+                    & (larger[:, 1:] < total[:, 1:] - 30))
+            found = done.any(axis=1)
+            first = done.argmax(axis=1) + 1
+            log_a[todo[found]] = total[found, first[found]]
+            todo = todo[~found]
+            if not todo.size:
+                break
+        curve[frac] = log_a / (alphas - 1)
+    return curve
+
+
+def _log_half_erfc(special, x):
+    """log(erfc(x) / 2) as dp-accounting writes it: ``log(0.5) + _log_erfc(x)``."""
+    return math.log(0.5) + (math.log(2) + special.log_ndtr(-x * 2**0.5))
 
 
 @functools.lru_cache(maxsize=4)
