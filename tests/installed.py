@@ -17,6 +17,15 @@ def installed_command():
 
 COMMAND = installed_command()
 
+HANG_TIMEOUT = 900
+"""Seconds after which a test stops waiting for a process or an event, to end a hang.
+
+Tests wait for events (a process's exit, a line, a page state), never for an amount of time; the
+bound exists only so that a hung test fails instead of blocking CI. It is generous because a
+loaded machine runs everything many times slower: the suite, about 5 minutes idle, once took 28,
+and a 30 s bound in the browser test failed there.
+"""
+
 
 def run_cli(capsys, *args):
     """(exit code, stdout, stderr) of ``numnet ARGS``, run in this process."""

@@ -21,6 +21,7 @@ pytest.importorskip("starlette", reason="the playground extra is not installed")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 import numnet  # noqa: E402
+from installed import HANG_TIMEOUT  # noqa: E402
 from numnet.playground.server import bind, create_app  # noqa: E402
 from numnet.playground.session import GRID, grid_points  # noqa: E402
 
@@ -30,6 +31,11 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
         "--disable-dev-shm-usage"]
 DOCS_IMAGES = Path(__file__).parents[1] / "docs" / "images"
 TEST_LOSS_BELOW = 0.4
+# Every wait below is for an event (a page state, a message, a download), never for an amount of
+# time. Playwright bounds each wait, by 30 s unless told otherwise, which a loaded machine missed
+# (the whole suite once took 28 minutes): the bound only stops a test that would hang, so it is
+# HANG_TIMEOUT, generous, for every wait, navigation and Chromium's start.
+WAIT_MS = HANG_TIMEOUT * 1000
 
 # Skipped only where Chromium cannot be installed by `make test` (not root, or no apt-get); as
 # root a missing browser is a failure of the set-up, not a reason to skip (CI must run this).
@@ -52,8 +58,8 @@ def server():
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
+    deadline = time.monotonic() + HANG_TIMEOUT  # only against a hang: uvicorn says when it started
+    while not uv.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert uv.started, "the playground server did not start"
     yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
@@ -67,9 +73,16 @@ def browser():
     # Playwright starts Chromium with a fresh temporary profile (--user-data-dir) each time
     assert CHROMIUM.exists(), f"no Chromium at {CHROMIUM}: run `make chromium` (as root) first"
     with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=WAIT_MS)
         yield chromium
         chromium.close()
+
+
+def new_page(browser, **options):
+    """A page in a fresh context whose every wait is bounded by HANG_TIMEOUT only."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(WAIT_MS)
+    return context.new_page()
 
 
 def non_blank(path):
@@ -95,8 +108,7 @@ def save(page, locator, tmp_path, name):
 
 def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_path):
     url, app = server
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    page = new_page(browser, accept_downloads=True, viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url + "/")
@@ -129,7 +141,7 @@ def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_pat
     page.click("#play")
     page.wait_for_function(
         f"(() => {{ const p = numnetPlayground, n = p.testLoss.length;"
-        f"  return n > 0 && p.testLoss[n - 1] < {TEST_LOSS_BELOW}; }})()", timeout=60_000)
+        f"  return n > 0 && p.testLoss[n - 1] < {TEST_LOSS_BELOW}; }})()")
     page.click("#play")  # pause
     page.wait_for_function("numnetPlayground.state === 'paused' && "
                            "numnetPlayground.frame.state === 'paused'")
@@ -187,12 +199,12 @@ def test_spiral_learns_traces_and_downloads_in_chromium(server, browser, tmp_pat
                            f"{epoch}")
     assert page.text_content("#download") == "下载模型"  # ?lang=zh kept in the address
     assert errors == []
-    context.close()
+    page.context.close()
 
 
 def test_bad_upload_and_divergence_show_one_message(server, browser, tmp_path):
     url, _ = server
-    page = browser.new_page()
+    page = new_page(browser)
     page.goto(url + "/?lang=en")
     page.wait_for_function("window.numnetPlayground && window.numnetPlayground.frame")
     bad = tmp_path / "bad.csv"
@@ -210,19 +222,19 @@ def test_bad_upload_and_divergence_show_one_message(server, browser, tmp_path):
     page.wait_for_function("numnetPlayground.settings.learning_rate === 100")
     page.select_option("#speed", "0")
     page.click("#play")
-    page.wait_for_function("numnetPlayground.state === 'diverged'", timeout=30_000)
+    page.wait_for_function("numnetPlayground.state === 'diverged'")
     message = page.text_content("#banner-text")
     assert message.startswith("Training diverged: the ") and "Lower the learning rate" in message
     page.select_option("#learning_rate", "0.01")  # a new run: the message goes
     page.wait_for_selector("#banner", state="hidden")
-    page.close()
+    page.context.close()
 
 
 def test_file_names_and_cells_with_markup_are_shown_as_text(server, browser, tmp_path):
     # what a user sends (a file's name, a CSV cell quoted in a message) goes into the page as
     # text: the markup is shown, never parsed, and its script never runs
     url, _ = server
-    page = browser.new_page()
+    page = new_page(browser)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url + "/?lang=en")
@@ -242,4 +254,4 @@ def test_file_names_and_cells_with_markup_are_shown_as_text(server, browser, tmp
     assert page.evaluate("document.querySelectorAll('#upload-name *, #banner-text *').length") \
         == 0
     assert page.evaluate("typeof window.pwned") == "undefined" and errors == []
-    page.close()
+    page.context.close()
