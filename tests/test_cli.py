@@ -114,8 +114,8 @@ def test_warnings_are_one_line_and_quiet_silences_them(capsys, folder):
             "--hidden", "4", "--preset", "classic", "-o", folder / "w.numnet"]
     code, _, err = run(capsys, *args)
     assert code == 0
-    assert ("warning: MLPClassifier: solver='adam' reached max_iter=2 and the loss was still "
-            "improving by more than tol=0.0001. Increase max_iter or the learning rate.\n") in err
+    assert ("warning: training reached --epochs 2 while the loss was still improving. Pass "
+            "more --epochs (e.g. --epochs 4).\n") in err
     assert run(capsys, *args, "--quiet") == (0, "", "")
 
 

@@ -155,8 +155,9 @@ def test_early_stopping_reports_one_figure_per_name(tables, capsys, monkeypatch)
     assert out.splitlines()[0] == f"Validation metrics (18 rows, kept epoch {kept} of {epochs}):"
     assert f"accuracy           {accuracy:.4f}" in out
     last = err.strip().splitlines()[-1]
-    assert last.startswith(f"epoch {epochs}/200 ")
-    assert last.endswith(f"done (the model of epoch {kept} is kept)")
+    # the kept model's figures, labelled with its epoch (issue 24)
+    assert last.startswith(f"kept epoch {kept} of {epochs}  loss ")
+    assert f"val_accuracy {accuracy:.4g}  elapsed " in last and last.endswith("s  done")
     code, out, _ = run(capsys, "inspect", "es.numnet")
     assert f"validation metrics at training time, kept epoch {kept} of {epochs}:" in out
     assert "final_val" not in out and "stopping_split_last_accuracy=" in out

@@ -259,11 +259,13 @@ def test_negative_r2_and_a_rising_validation_loss_are_reported():
     messages = [str(w.message) for w in caught if "validation" in str(w.message)]
     r2 = report["metrics"]["r2"]
     assert r2 < 0
-    assert messages[0] == (f"the validation R² is {r2:.4g}, below 0: the model predicts worse "
-                           "than the mean of the target. Try --model linear, or more --epochs.")
-    assert messages[1].startswith("the validation loss ended at ")
-    assert messages[1].endswith("and the last epoch's model was kept. Pass --early-stopping "
-                                "to keep the best one.")
+    # one warning, one piece of advice (issue 24): the overfitting's, not 'more --epochs'
+    (message,) = messages
+    assert message.startswith("the validation loss ended at ")
+    assert message.endswith(f"and the last epoch's model was kept; the validation R² is "
+                            f"{r2:.4g}, below 0: the model predicts worse than the mean of the "
+                            "target. Pass --early-stopping to keep the best one, or train "
+                            "fewer --epochs.")
 
 
 def test_validation_is_evaluated_in_batches(houses, monkeypatch):

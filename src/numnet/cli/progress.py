@@ -26,6 +26,7 @@ class _Progress:
         self.last_printed = 0
         self.last = None
         self.first_epoch = None
+        self.seen = {}  # epoch -> its figures, for the kept epoch's final line
 
     def start(self):
         """Training starts now (elapsed counts from here).
@@ -51,6 +52,7 @@ class _Progress:
             self.first_epoch = epoch - 1
         fields = self._fields(history, holdout)
         self.last = (epoch, fields)
+        self.seen[epoch] = fields
         if self.tty:
             self.bar.set_postfix(fields, refresh=False)
             self.bar.update(epoch - self.bar.n)
@@ -68,15 +70,17 @@ class _Progress:
             fields[f"val_{history.metric_name or 'metric'}"] = f"{history.val_metric[-1]:.4g}"
         return fields
 
-    def _line(self, epoch, fields, *, final=False, kept=None):
+    def _line(self, epoch, fields, *, final=False, kept=None, selected=False):
         elapsed = time.perf_counter() - self.started
         eta = elapsed / max(epoch - (self.first_epoch or 0), 1) * max(self.max_epochs - epoch, 0)
-        text = "  ".join(f"{k} {v}" for k, v in fields.items())
-        end = "done" if final else f"eta {eta:.1f}s"
+        label = f"epoch {epoch}/{self.max_epochs}"
         if final and kept is not None and kept != epoch:
-            end += f" (the model of epoch {kept} is kept)"
-        print(f"epoch {epoch}/{self.max_epochs}  {text}  elapsed {elapsed:.1f}s  {end}",
-              file=self.stream, flush=True)
+            # one model, one set of figures: those of the kept epoch, labelled with it
+            label = f"{'selected' if selected else 'kept'} epoch {kept} of {epoch}"
+            fields = self.seen.get(kept, {})
+        text = "".join(f"{k} {v}  " for k, v in fields.items())
+        end = "done" if final else f"eta {eta:.1f}s"
+        print(f"{label}  {text}elapsed {elapsed:.1f}s  {end}", file=self.stream, flush=True)
         self.last_printed = epoch
 
     def clear(self):
@@ -88,11 +92,12 @@ class _Progress:
         if self.bar is not None:
             self.bar.refresh()
 
-    def close(self, *, done=True, kept=None):
+    def close(self, *, done=True, kept=None, selected=False):
         """End the display; ``done=False`` (interrupted, diverged) prints no summary line.
 
-        ``kept`` is the epoch whose parameters were kept (early stopping), named on the last
-        line when it is not the last epoch.
+        ``kept`` is the epoch whose parameters were kept (early stopping, the best epoch):
+        when it is not the last epoch, the last line shows its figures, as ``kept epoch 30 of
+        41`` (``selected epoch`` with ``selected``: the epoch count of a refit).
         """
         if _Progress.active is self:
             _Progress.active = None
@@ -100,10 +105,10 @@ class _Progress:
             self.bar.close()
             self.bar = None
             if done and self.last is not None:  # the bar vanishes (leave=False): keep a line
-                self._line(*self.last, final=True, kept=kept)
+                self._line(*self.last, final=True, kept=kept, selected=selected)
         elif done and self.enabled and self.last is not None and (
                 self.last[0] != self.last_printed or (kept is not None
                                                       and kept != self.last[0])):
-            self._line(*self.last, final=True, kept=kept)
+            self._line(*self.last, final=True, kept=kept, selected=selected)
 
 

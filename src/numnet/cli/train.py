@@ -350,7 +350,7 @@ def _fit(spec, progress, quiet, fit):
     except BaseException:
         progress.close(done=False)
         raise
-    progress.close(kept=pipeline.info.get("metrics_epoch"))
+    progress.close(kept=pipeline.info.get("metrics_epoch"), selected="refit" in pipeline.info)
     return pipeline, report
 
 

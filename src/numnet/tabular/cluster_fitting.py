@@ -24,6 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .advice import warn_about_result
 from .cluster import Merged, held_out, prepare, summarise
 from .cluster_checks import (
     _check_classes,
@@ -39,7 +40,6 @@ from .fitting import (
     _Callbacks,
     _fit_estimator,
     _too_large,
-    _warn_about_result,
     estimator_class,
 )
 from .pipeline import TabularPipeline
@@ -271,7 +271,7 @@ def _score(pipeline, frame, plan, merged, model):
         pipeline.info["metrics_epoch"] = int(kept)
     if merged.n_held:
         pipeline.info["metrics"] = _held_out_metrics(frame, plan, pipeline)
-        _warn_about_result(pipeline, {"val_loss": []}, kept, model)
+        warn_about_result(pipeline, {"val_loss": []}, kept, model)
 
 
 def _refuse_order_statistics(impute, scaling):

@@ -11,10 +11,12 @@ import numpy as np
 
 from .. import estimators
 from ..functional import log_sigmoid, log_softmax
+from .advice import constant_loss, recording_convergence, warn_about_result
 from .columns import convert_numeric_text, infer_task, target_values
 from .evaluation import BATCH_ROWS, _metrics, _plain
 from .pipeline import TabularPipeline, _check_info
-from .preprocessing import TabularPreprocessor
+from .preprocessing import TabularPreprocessor, private_problems
+from .problems import listed, problems_of, raise_problems
 from .reading import MODELS, TASKS, DataError, check_columns, select_features
 from .spec_errors import SpecError, problem, ref
 from .statistics import mean_std
@@ -152,8 +154,8 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     Columns that hold numbers written as text (``"3,750"``, ``"12%"``) are read as numbers,
     with a warning. With ``scale_target`` (the default), a regression target is standardised
     with the training rows' mean and standard deviation, and the pipeline maps predictions
-    back. Warnings say when the validation R² is below 0 and when the validation loss ended
-    well above its best.
+    back. A warning says what the curves show (divergence, overfitting, training cut short, a
+    validation R² below 0) with one piece of advice (:func:`.advice.warn_about_result`).
 
     ``privacy`` (for an estimator with ``dp_epsilon`` or ``dp_noise_multiplier`` set) is
     ``{"bounds": {column: (lo, hi)}, "categories": {column: [str, ...]}}``: the preprocessing
@@ -177,7 +179,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     frame = convert_numeric_text(frame, [target, *columns])
     task = resolve_task(frame, target, task, model)
     cls = estimator_class(model, task)
-    y = target_values(frame, target, task)
+    y = _checked_table(frame, target, task, columns, impute)
     if privacy is not None:
         return _train_private(frame, y, columns, target=target, task=task, model=model,
                               cls=cls, params=params, impute=impute,
@@ -194,7 +196,6 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
         _check_classes(y, target, len(frame))
     weights = _sample_weights(frame, sample_weight, source)
     preprocessor = TabularPreprocessor(impute=impute, scaling=scaling)
-    preprocessor.check(frame, columns)
     estimator = cls()
     estimator.set_params(**(params or {}))
     if hasattr(estimator, "_validate_params"):
@@ -216,9 +217,10 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     if len(val_rows):
         X_val = pipeline.transform(frame.iloc[val_rows], warn_unknown=False)
         tracker = _HoldoutTracker(estimator, X_val, y_fit[val_rows], task)
-    _fit_estimator(estimator, X_train, y_fit[train_rows],
-                   None if weights is None else weights[train_rows],
-                   _Callbacks(tracker, callbacks), checkpoint, resume, y[train_rows], target)
+    with recording_convergence() as convergence:
+        _fit_estimator(estimator, X_train, y_fit[train_rows],
+                       None if weights is None else weights[train_rows],
+                       _Callbacks(tracker, callbacks), checkpoint, resume, y[train_rows], target)
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
@@ -231,9 +233,17 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     if history is not None and getattr(history, "loss", None):
         kept = history.best_epoch if history.best_epoch is not None else len(history.loss)
         pipeline.info["metrics_epoch"] = int(kept)
+    scoring = []
     if tracker is not None:
-        pipeline.info["metrics"] = _metrics(pipeline, tracker.X, y[val_rows])
-        _warn_about_result(pipeline, tracker.curve, kept, model)
+        with warnings.catch_warnings(record=True) as scoring:
+            pipeline.info["metrics"] = _metrics(pipeline, tracker.X, y[val_rows])
+    diverged = warn_about_result(pipeline, {} if tracker is None else tracker.curve, kept,
+                                 model, convergence=convergence, history=history,
+                                 baseline=constant_loss(y_fit[train_rows], task))
+    for item in scoring:
+        # a diverged model predicts one class: the advice above covers it
+        if not (diverged and "collapsed to one class" in str(item.message)):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     report = {"task": task, "model": model, "estimator": cls.__name__,
               "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
               "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
@@ -245,30 +255,15 @@ def _train_private(frame, y, columns, *, target, task, model, cls, params, imput
                    on_split, checkpoint, resume, scale_target, privacy):
     """:func:`train_pipeline` under differential privacy (its ``privacy`` argument)."""
     bounds, categories = privacy["bounds"], privacy["categories"]
-    for name in list(bounds) + list(categories):
-        option = "dp_bounds" if name in bounds else "dp_categories"
-        if name != target and name not in columns:
-            raise SpecError([problem(
-                ref(option) + " names column {name!r}, which is neither a feature nor the "
-                "target; features: {features}.", name=name,
-                features=", ".join(map(repr, columns[:20])))])
+    raise_problems(_private_option_problems(frame, columns, target, task, bounds, categories,
+                                            scale_target))
     weights = _sample_weights(frame, sample_weight, source)
     preprocessor = TabularPreprocessor(impute=impute)
-    preprocessor.check(frame, columns)
     classes = None
     if task == "classification":
         classes = _private_classes(y, target, categories)
-    elif target in categories:
-        raise SpecError([problem(
-            "{dp_categories} names the target {name!r} of a regression; give its bounds with "
-            "{dp_bounds} {bare}=LO:HI instead.", name=target, bare=target)])
     scaler = None
     if task == "regression" and scale_target:
-        if target not in bounds:
-            raise DataError(
-                f"the regression target {target!r} needs bounds under --dp-epsilon to be "
-                f"scaled: pass --dp-bounds {target}=LO:HI, or --no-scale-target."
-            )
         low, high = bounds[target]
         scaler = {"mean": (low + high) / 2, "scale": (high - low) / 2}
     estimator = cls()
@@ -314,6 +309,49 @@ def _train_private(frame, y, columns, *, target, task, model, cls, params, imput
               "n_train": int(len(train_rows)), "n_validation": int(len(val_rows)),
               "n_features": X_train.shape[1], "metrics": pipeline.info["metrics"]}
     return pipeline, report
+
+
+def _checked_table(frame, target, task, columns, impute):
+    """The target's values, once the target and every feature column are checked.
+
+    The problems of all of them are reported at once (:class:`SpecError`).
+    """
+    found, y = [], None
+    try:
+        y = target_values(frame, target, task)
+    except DataError as error:
+        found += problems_of(error)
+    found += TabularPreprocessor(impute=impute).problems(frame, columns)
+    raise_problems(found)
+    return y
+
+
+def _private_option_problems(frame, columns, target, task, bounds, categories, scale_target):
+    """Every problem of --dp-bounds and --dp-categories for this table, by kind."""
+    found = []
+    for option, given in (("dp_bounds", bounds), ("dp_categories", categories)):
+        unknown = [name for name in given if name != target and name not in columns]
+        if unknown:
+            found.append(problem(
+                ref(option) + (" names column {names}, which is neither a feature nor the "
+                               "target" if len(unknown) == 1 else " names columns {names}, "
+                               "which are neither features nor the target") +
+                "; features: {features}.", names=listed(unknown),
+                features=", ".join(map(repr, columns[:20]))))
+    if task == "classification" and target not in categories:
+        found.append(problem(
+            "the classification target {name!r} needs its classes under {dp_epsilon}: pass "
+            "{dp_categories} '{bare}=A|B' (the class list must not come from the data).",
+            name=target, bare=target))
+    if task == "regression" and target in categories:
+        found.append(problem(
+            "{dp_categories} names the target {name!r} of a regression; give its bounds with "
+            "{dp_bounds} {bare}=LO:HI instead.", name=target, bare=target))
+    if task == "regression" and scale_target and target not in bounds:
+        found.append(problem(
+            "the regression target {name!r} needs bounds under {dp_epsilon} to be scaled: pass "
+            "{dp_bounds} {bare}=LO:HI, or --no-scale-target.", name=target, bare=target))
+    return found + private_problems(frame, columns, bounds, categories)
 
 
 def _private_classes(y, target, categories):
@@ -479,6 +517,10 @@ class _HoldoutTracker:
 
         classification   val_loss = -mean(log p[i, y_i]),       val_metric = accuracy
         regression       val_loss = mean((y - y_hat)**2) / 2,   val_metric = R^2
+
+    with p clipped to [eps, 1 - eps] of the network's dtype, as ``sklearn.metrics.log_loss``
+    clips: the curve at the kept epoch is the metrics' log-loss (a diverged model's is at most
+    -log(eps), about 36 in float64).
     """
 
     batch_size = BATCH_ROWS
@@ -494,6 +536,8 @@ class _HoldoutTracker:
         # at the end of fit, but network_ and classes_ exist from the first epoch.
         est = self.estimator
         net = est.network_
+        self.eps = float(np.finfo(net.dtype).eps)
+        self.log_eps = math.log(self.eps)
         total_log_p = total_correct = total_squares = 0.0
         if self.task == "classification":
             index = np.searchsorted(est.classes_, self.y)
@@ -510,6 +554,9 @@ class _HoldoutTracker:
                 else:
                     log_p = log_softmax(raw, axis=1)[np.arange(len(target)), target]
                     predicted = raw.argmax(axis=1)
+                # probabilities clipped to [eps, 1 - eps], as sklearn.metrics.log_loss does:
+                # the curve at the kept epoch is the metrics table's log-loss
+                log_p = np.clip(log_p, self.log_eps, np.log1p(-self.eps))
                 total_log_p += float(np.sum(log_p))
                 total_correct += float(np.sum(predicted == target))
             else:
@@ -525,33 +572,3 @@ class _HoldoutTracker:
         self.curve["val_loss"].append(loss)
         self.curve["val_metric"].append(metric)
         return {"val_loss": loss, "val_metric": metric, "metric_name": self.curve["metric_name"]}
-
-
-LOSS_RISE = 0.02
-"""A validation loss that ends more than this share above its best gets a warning."""
-
-
-def _warn_about_result(pipeline, curve, kept, model):
-    metrics = pipeline.info["metrics"]
-    r2 = metrics.get("r2")
-    if r2 is not None and r2 < 0:
-        advice = ("Try more --epochs or a higher --learning-rate" if model == "linear" else
-                  "Try --model linear, or more --epochs")
-        warnings.warn(
-            f"the validation R² is {r2:.4g}, below 0: the model predicts worse than the mean "
-            f"of the target. {advice}.", UserWarning, stacklevel=3,
-        )
-    losses = curve["val_loss"]
-    params = pipeline.estimator.get_params()
-    if losses and kept == len(losses) and params.get("solver", "lbfgs") != "lbfgs":
-        best = int(np.argmin(losses))
-        if losses[-1] > losses[best] * (1 + LOSS_RISE) and losses[best] > 0:
-            warnings.warn(
-                f"the validation loss ended at {losses[-1]:.4g}, "
-                f"{losses[-1] / losses[best] - 1:.0%} above its best of {losses[best]:.4g} in "
-                f"epoch {best + 1}, and the last epoch's model was kept. Pass --early-stopping "
-                "to keep the best one.",
-                UserWarning, stacklevel=3,
-            )
-
-
