@@ -180,18 +180,23 @@ def convert_numeric_text(frame, columns):
     """``frame`` with the columns that hold numbers written as text read as numbers.
 
     Columns of Python ``Decimal`` values become float64 silently. Each converted text column
-    is announced with a UserWarning (one line on the command line).
+    is announced with a UserWarning (one line on the command line). The columns whose numbers
+    contradict each other are all reported at once (:class:`SpecError`).
     """
     import pandas as pd
 
-    converted = None
+    converted, found = None, []
     for name in columns:
         if pd.api.types.infer_dtype(frame[name], skipna=True) == "decimal":
             if converted is None:
                 converted = frame.copy()
             converted[name] = pd.to_numeric(frame[name]).astype(np.float64)
             continue  # Python Decimal values are numbers, no warning needed
-        values, how = numbers_from_text(frame[name], name)
+        try:
+            values, how = numbers_from_text(frame[name], name)
+        except DataError as error:  # every column's problem at once
+            found.append(problem("{message}", message=str(error)))
+            continue
         if values is None:
             continue
         if converted is None:
@@ -202,6 +207,8 @@ def convert_numeric_text(frame, columns):
             f"column {name!r} holds numbers written as text with {how} (e.g. {example!r}); "
             "read as numbers.", UserWarning, stacklevel=2,
         )
+    if found:
+        raise SpecError(found)
     return frame if converted is None else converted
 
 
