@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as run
 from numnet.cli import progress as cli_progress
 from numnet.cli.app import _show_warning
@@ -325,14 +325,14 @@ def test_data_files_that_are_not_regular_files_are_refused(tmp_path):
     for name, kind in (("zero.csv", "a character device"), ("zero.parquet", "a character device"),
                        ("pipe.csv", "a FIFO (named pipe)")):
         done = subprocess.run([*COMMAND, "train", name, "-t", "y", "-o", "b.numnet"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=HANG_TIMEOUT,
                               preexec_fn=_limited_memory)
         assert (done.returncode, done.stdout) == (2, ""), done.stderr[-500:]
         assert done.stderr == (f"error: Cannot read {name!r}: it is {kind}, not a data file. "
                                "Pass the file itself, or - to read CSV from stdin.\n")
     done = subprocess.run([*COMMAND, "train", "-", "-t", "y", "-o", "b.numnet", "--epochs", "2",
                            "--validation-fraction", "0", "-q"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60,
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT,
                           input="x,y\n1,0\n2,1\n3,0\n4,1\n")
     assert (done.returncode, done.stderr) == (0, "")
 

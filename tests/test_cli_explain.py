@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import numnet
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as run
 from numnet.cli import main
 from numnet.explain import integrated_gradients
@@ -174,7 +174,7 @@ def test_steps_beyond_the_limit_are_refused_by_the_installed_command(folder, met
     for steps in ("20000", "1000000000"):
         done = subprocess.run([*COMMAND, "explain", str(folder / "price.numnet"),
                                str(folder / "data.csv"), "--rows", "1", "-m", method,
-                               "--steps", steps], capture_output=True, text=True, timeout=120)
+                               "--steps", steps], capture_output=True, text=True, timeout=HANG_TIMEOUT)
         assert (done.returncode, done.stdout, done.stderr) == (
             2, "", f"error: --steps must be an integer from 1 to 5000, got {steps}. Beyond a "
                    "few hundred the attributions change little: compare the results of two "
@@ -193,7 +193,7 @@ def test_target_of_a_regressor_is_refused_by_the_installed_command(folder):
     # Issue: --target abc on a single-output regressor was silently ignored.
     done = subprocess.run([*COMMAND, "explain", str(folder / "price.numnet"),
                            str(folder / "data.csv"), "--target", "abc"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", "error: --target must be left out for a regression model (it has one output to "
                "explain), got 'abc'. --target names the class to explain in a classifier.\n")
@@ -216,9 +216,9 @@ def test_a_missing_target_suggests_only_options_explain_has(capsys, folder, tmp_
 def test_installed_command_explains(folder):
     done = subprocess.run([*COMMAND, "explain", str(folder / "label.numnet"),
                            str(folder / "data.csv"), "--rows", "1", "-q", "-o",
-                           str(folder / "one.csv")], capture_output=True, text=True, timeout=120)
+                           str(folder / "one.csv")], capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert pd.read_csv(folder / "one.csv")["row"].tolist() == [1]
     done = subprocess.run([*COMMAND, "explain", "--help"], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=HANG_TIMEOUT)
     assert "numnet explain [OPTIONS] MODEL DATA" in done.stdout

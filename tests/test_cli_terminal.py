@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from numnet.cli import main
 from numnet.cli.common import _escaped, _printable
 
@@ -59,7 +59,7 @@ def _no_control(text):
 def test_inspect_prints_no_escape_sequence_of_a_column_name(folder):
     # Issue: inspect printed a column name's OSC sequence (it retitled the terminal).
     done = subprocess.run([*COMMAND, "inspect", str(folder / "model.numnet")],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stderr) == (0, "")
     assert _no_control(done.stdout), repr(done.stdout)
     assert "target: price\n" in done.stdout
@@ -70,12 +70,12 @@ def test_inspect_prints_no_escape_sequence_of_a_column_name(folder):
 def test_explain_and_errors_print_no_control(folder):
     done = subprocess.run([*COMMAND, "explain", str(folder / "model.numnet"),
                            str(folder / "data.csv"), "--rows", "1"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_TIMEOUT)
     assert done.returncode == 0 and _no_control(done.stdout + done.stderr), repr(done.stdout)
     assert "  size  " in done.stdout
     done = subprocess.run([*COMMAND, "explain", str(folder / "model.numnet"),
                            str(folder / "data.csv"), "--method", f"ig{TITLE}"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("error: --method must be one of") and _no_control(done.stderr)
     assert done.stderr.endswith("got 'ig\\x1b]0;owned\\x07'.\n")

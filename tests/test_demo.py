@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from installed import HANG_TIMEOUT
 from typer.testing import CliRunner
 
 from numnet.demo import run
@@ -61,7 +62,7 @@ def test_demo_through_the_installed_console_script():
     if not script.exists():
         pytest.skip("the numnet console script is not installed next to this Python")
     completed = subprocess.run([str(script), "demo"], capture_output=True, text=True,
-                               timeout=120, check=False)
+                               timeout=HANG_TIMEOUT, check=False)
     assert completed.returncode == 0, completed.stderr
     assert_learned(*figures(completed.stdout))
 

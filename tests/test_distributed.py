@@ -6,6 +6,7 @@ import signal
 
 import numpy as np
 import pytest
+from installed import HANG_TIMEOUT
 
 from numnet import Dense, LinearRegression, LogisticRegression, MLPClassifier, ReLU, Sequential
 from numnet.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
@@ -422,7 +423,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _wait_for_port(port, timeout=30):
+def _wait_for_port(port, timeout=HANG_TIMEOUT):  # only against a hang
     import socket
     import time
 
@@ -475,7 +476,7 @@ def test_a_scheduler_that_goes_away_gives_one_clear_line_and_a_resumable_run(cli
             worker = subprocess.Popen(
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
                  "1", "--no-dashboard", "--no-nanny"], **quiet)
-            lost.wait_for_workers(1, timeout=30)
+            lost.wait_for_workers(1, timeout=HANG_TIMEOUT)
 
             def kill_scheduler(epoch, history):
                 if epoch == 2:

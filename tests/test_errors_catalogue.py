@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as cli
 from numnet.cli import main
 from numnet.io import OutputError
@@ -628,7 +628,7 @@ def test_divergence_never_saves_a_model(here, model, capsys):
 def test_console_script_row(row_id, here, model):
     _, _, line = CATALOGUE[row_id]
     done = subprocess.run([*COMMAND, *CASES[row_id][1]], cwd=here, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines()[-1] == f"error: {line}"
     assert "Traceback" not in done.stderr

@@ -17,12 +17,13 @@ import pytest
 
 import numnet as nn
 from numnet.cli import main
+from installed import HANG_TIMEOUT
 from test_errors_catalogue import COMMAND
 
 ARGS = ["train", "data.csv", "-t", "label", "--hidden", "32,32", "--epochs", "200",
         "--patience", "100000", "--batch-size", "16", "--learning-rate", "0.01", "--dropout",
         "0.1", "--early-stopping", "--seed", "3", "-o", "model.numnet"]
-TIMEOUT = 120
+TIMEOUT = HANG_TIMEOUT  # only against a hang: each wait is for an event
 
 
 @pytest.fixture

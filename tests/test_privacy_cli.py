@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as run
 
 pytest.importorskip("dp_accounting")
@@ -95,10 +95,10 @@ def test_private_train_refuses(here, capsys, args, message):
 
 def test_installed_command(here):
     done = subprocess.run([*COMMAND, "train", "d.csv", *ARGS, "-o", "m.numnet"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert done.returncode == 0, done.stderr
     shown = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
-                           timeout=120)
+                           timeout=HANG_TIMEOUT)
     assert "RDP accountant" in shown.stdout and "  covers: the model's parameters" in shown.stdout
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as run
 
 pytest.importorskip("dp_accounting")
@@ -68,7 +68,7 @@ def test_privacy_numbers_out_of_range_are_one_line(here, capsys, args, message):
 def test_privacy_numbers_through_the_installed_command(here):
     for args in (["--dp-noise-multiplier", "1e-300"], ["--dp-noise-multiplier", "1e300"]):
         done = subprocess.run([*COMMAND, "train", "d.csv", "-t", "y", "-o", "m.numnet", *args,
-                               *DP], capture_output=True, text=True, timeout=120)
+                               *DP], capture_output=True, text=True, timeout=HANG_TIMEOUT)
         assert done.returncode == 2
         assert done.stderr.startswith("error: --dp-noise-multiplier must be a float in [0.01, ")
         assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
@@ -187,7 +187,7 @@ def test_a_model_that_collapses_to_one_class_is_named_in_a_warning(tmp_path, mon
 
 def test_demo_refuses_a_negative_seed():
     done = subprocess.run([*COMMAND, "demo", "--seed", "-1"], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stderr) == (2, "error: --seed must be an integer >= 0, got "
                                                  "-1.\n")
     from numnet.demo import run as demo

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from numnet.cli import main
 
-TIMEOUT = 120
+TIMEOUT = HANG_TIMEOUT  # only against a hang: each wait is for an event
 LINES = {signal.SIGINT: "error: interrupted.\n", signal.SIGTERM: "error: terminated.\n"}
 SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM],
                                   ids=["SIGINT", "SIGTERM"])

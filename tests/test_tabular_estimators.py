@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import numnet as nn
+from installed import HANG_TIMEOUT
 from installed import run_cli as run
 from numnet.tabular import TabularClassifier, TabularRegressor, explain_table, read_table
 from numnet.tabular.trace import trace_row
@@ -283,7 +284,7 @@ def test_import_numnet_stays_light_and_the_names_load_on_first_use():
             "assert 'TabularClassifier' in numnet.__all__ and 'TabularRegressor' in dir(numnet);"
             " print(c.__module__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=HANG_TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "numnet.tabular.estimators"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import numnet
-from installed import COMMAND
+from installed import COMMAND, HANG_TIMEOUT
 from installed import run_cli as run
 from numnet import (
     SGD,
@@ -275,13 +275,13 @@ def test_installed_command_traces_the_demo():
     script = Path(sys.executable).with_name("numnet")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "numnet"]
     done = subprocess.run([*command, "trace", "--demo", "--step"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stderr) == (0, "")
     assert "Z    (1, 4)   [0.7798, 0.3162, -0.6104, -0.4399]   pre-activation z" in done.stdout
     assert "L    = 6.88586   loss value" in done.stdout
     assert "loss: 6.88586 -> 6.0548" in done.stdout
     done = subprocess.run([*command, "trace", "--demo", "--lang", "zh"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=HANG_TIMEOUT)
     assert done.returncode == 0 and "反向传播" in done.stdout
 
 
@@ -298,7 +298,7 @@ def test_installed_step_of_a_linear_model_with_the_auto_learning_rate(folder, mo
     assert stop.value.code in (0, None)
     done = subprocess.run([*COMMAND, "trace", str(folder / f"{model}.numnet"),
                            str(folder / f"{model}.csv"), "--row", "1", "--step", "--json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stderr) == (0, "")
     step = json.loads(done.stdout)
     # L-BFGS used no step size: 'auto' is 1/L for the row's loss, L = c * (|x|^2 + 1), c the

@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from ..trace import trace
-from .columns import _numeric_values, convert_numeric_text, target_values
+from .columns import FILLED_FIX, FIX, _numeric_values, convert_numeric_text, target_values
+from .problems import problems_of, raise_problems
 from .reading import DataError
 
 
@@ -60,6 +61,10 @@ _MISSING_TARGET_FIX = ("Fill it in, trace another {row}, or leave the target col
                        "DATA to trace the forward pass only.")
 
 
+_NUMERIC_TARGET_FIX = ("The model does regression: fix that value, or leave the target column "
+                       "out of DATA to trace the forward pass only.")
+
+
 def trace_row(pipeline, frame, row):
     """The :class:`numnet.trace.Trace` of ``frame``'s row ``row`` (0-based) for a pipeline.
 
@@ -81,7 +86,7 @@ def trace_row(pipeline, frame, row):
         if pipeline.task == "regression":
             target = convert_numeric_text(frame, [pipeline.target]).iloc[[row]]
         y = target_values(target, pipeline.target, pipeline.task,
-                          missing_fix=_MISSING_TARGET_FIX)
+                          missing_fix=_MISSING_TARGET_FIX, numeric_fix=_NUMERIC_TARGET_FIX)
         if pipeline.task == "classification":
             lookup = {str(c): c for c in pipeline.classes_.tolist()}
             if str(y[0]) not in lookup:
@@ -101,7 +106,7 @@ def _numbers_as_read(pipeline, frame):
     """{column: float64 values} of the numeric columns that ``frame`` holds as text."""
     import pandas as pd
 
-    numbers = {}
+    numbers, found = {}, []
     for column in pipeline.preprocessor.columns_:
         name = column["name"]
         if column["kind"] != "numeric" or name not in frame.columns:
@@ -109,7 +114,12 @@ def _numbers_as_read(pipeline, frame):
         series = frame[name]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
             continue
-        numbers[name] = _numeric_values(series, name, trained=True)
+        try:
+            numbers[name] = _numeric_values(
+                series, name, trained=True, fix=FILLED_FIX if pipeline.preprocessor.impute else FIX)
+        except DataError as error:  # every column's problem at once
+            found += problems_of(error)
+    raise_problems(found)
     return numbers
 
 
