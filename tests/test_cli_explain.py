@@ -174,7 +174,8 @@ def test_steps_beyond_the_limit_are_refused_by_the_installed_command(folder, met
     for steps in ("20000", "1000000000"):
         done = subprocess.run([*COMMAND, "explain", str(folder / "price.numnet"),
                                str(folder / "data.csv"), "--rows", "1", "-m", method,
-                               "--steps", steps], capture_output=True, text=True, timeout=HANG_TIMEOUT)
+                               "--steps", steps], capture_output=True, text=True,
+                              timeout=HANG_TIMEOUT)
         assert (done.returncode, done.stdout, done.stderr) == (
             2, "", f"error: --steps must be an integer from 1 to 5000, got {steps}. Beyond a "
                    "few hundred the attributions change little: compare the results of two "
@@ -216,7 +217,8 @@ def test_a_missing_target_suggests_only_options_explain_has(capsys, folder, tmp_
 def test_installed_command_explains(folder):
     done = subprocess.run([*COMMAND, "explain", str(folder / "label.numnet"),
                            str(folder / "data.csv"), "--rows", "1", "-q", "-o",
-                           str(folder / "one.csv")], capture_output=True, text=True, timeout=HANG_TIMEOUT)
+                           str(folder / "one.csv")], capture_output=True, text=True,
+                          timeout=HANG_TIMEOUT)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert pd.read_csv(folder / "one.csv")["row"].tolist() == [1]
     done = subprocess.run([*COMMAND, "explain", "--help"], capture_output=True, text=True,

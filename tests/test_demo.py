@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from installed import HANG_TIMEOUT
 from typer.testing import CliRunner
 
+from installed import HANG_TIMEOUT
 from numnet.demo import run
 
 

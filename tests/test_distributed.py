@@ -6,8 +6,8 @@ import signal
 
 import numpy as np
 import pytest
-from installed import HANG_TIMEOUT
 
+from installed import HANG_TIMEOUT
 from numnet import Dense, LinearRegression, LogisticRegression, MLPClassifier, ReLU, Sequential
 from numnet.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from numnet.objective import objective

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import numnet as nn
-from numnet.cli import main
 from installed import HANG_TIMEOUT
+from numnet.cli import main
 from test_errors_catalogue import COMMAND
 
 ARGS = ["train", "data.csv", "-t", "label", "--hidden", "32,32", "--epochs", "200",

@@ -121,7 +121,6 @@ def _column(series, train, impute):
         out["n_present"] = len(present)
         out["min"] = _plain(kept.min()) if len(kept) else None
         out["max"] = _plain(kept.max()) if len(kept) else None
-        out["distinct"] = bool(kept.is_unique)
         if impute == "most_frequent":
             out["counts"] = Counter({float(k): int(v) for k, v in
                                      pd.Series(present).value_counts().items()})

@@ -43,7 +43,7 @@ from .fitting import (
     estimator_class,
 )
 from .pipeline import TabularPipeline
-from .preprocessing import TabularPreprocessor, report_constant_columns
+from .preprocessing import TabularPreprocessor, identifier_warning, report_constant_columns
 from .reading import DataError, select_features
 from .spec_errors import CLUSTER, SpecError, problem
 from .statistics import exact_mean, exact_mean_std
@@ -324,12 +324,10 @@ def _numeric_column(merged, frame, name, impute, plan, client):
     if low is None:  # a single training row, missing
         low = high = 0
     if (n_train >= 10 and pd.api.types.is_integer_dtype(frame[name].dtype)
-            and high - low < 2 * n_train and _all_different(merged, frame, name, plan, client)):
-        warnings.warn(
-            f"column {name!r} looks like a row number (its {n_train} values are all different "
-            f"integers from {low} to {high}); it is used as a feature. If it is an identifier, "
-            f"leave it out with --exclude {name}.", UserWarning, stacklevel=5,
-        )
+            and high - low + 1 <= 20 * n_train):  # else too sparse for identifier_warning
+        message = identifier_warning(_gathered_values(frame, name, plan), name)
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=5)
     total, squares = merged.sums(lambda s: s["features"][name]["sums"])
     n_present = sum(p["n_present"] for p in part)
     if impute == "most_frequent":
@@ -380,25 +378,16 @@ def _categorical_column(merged, frame, name, impute, plan, client):
     return {"name": name, "kind": "categorical", "fill": fill, "categories": categories}, None
 
 
-def _all_different(merged, frame, name, plan, client):
-    """Whether an integer column's training values are all different.
+def _gathered_values(frame, name, plan):
+    """An integer column's training values, gathered in a second, small pass.
 
-    Each partition says whether its own are; when the partitions' ranges do not overlap (row
-    numbers, ids in file order) that settles it. Otherwise the distinct values are counted in
-    a second, small pass.
+    For :func:`identifier_warning`, the rule of the in-memory preprocessing.
     """
-    part = [s["features"][name] for s in merged.parts]
-    if not all(p["distinct"] for p in part):
-        return False
-    ranges = sorted((p["min"], p["max"]) for p in part if p["min"] is not None)
-    if all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
-        return True
     import dask
 
     tasks = [dask.delayed(_training_values, pure=True)(d, plan, name)
              for d in frame.to_delayed()]
-    values = np.concatenate(dask.compute(*tasks))
-    return len(np.unique(values)) == len(values)
+    return np.concatenate(dask.compute(*tasks))
 
 
 def _training_values(part, plan, name):
