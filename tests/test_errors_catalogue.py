@@ -112,6 +112,10 @@ def folder(tmp_path_factory):
     variant("huge-target.csv", price=(None, np.where(frame["x"] > 0, 1e200, -1e200)))
     frame.assign(label="sideways").to_csv(folder / "unseen.csv", index=False)
     frame.drop(columns=["z"]).to_csv(folder / "no-z.csv", index=False)
+    frame[["x"]].to_csv(folder / "only-x.csv", index=False)
+    typos = frame.astype({"x": object, "z": object})
+    typos.loc[[5, 9], "x"], typos.loc[2, "z"] = "ten", "abc"
+    typos.to_csv(folder / "typos.csv", index=False)
     (folder / "dup.csv").write_text("a,a,label\n1,2,up\n3,4,down\n")
     frame.assign(x=["3,75"] + ["1,234.5"] * 39).to_csv(folder / "mixed-marks.csv", index=False)
     frame.assign(name=[f"n{i}" for i in range(40)]).assign(x=np.arange(40.0)).to_csv(
@@ -326,6 +330,17 @@ CASES.update({
     "unknown-encoding": (None, ["train", "data.csv", "-t", "label", "--encoding", "klingon",
                                 "-o", "m.numnet"]),
     "bad-sep": (None, ["train", "data.csv", "-t", "label", "--sep", ";;", "-o", "m.numnet"]),
+    "missing-columns": (lambda: nn.load("model.numnet").predict(pd.read_csv("only-x.csv")),
+                        ["predict", "model.numnet", "only-x.csv"]),
+    "evaluate-missing-target": (
+        lambda: evaluate_pipeline(nn.load("price.numnet"), pd.read_csv("only-x.csv")),
+        ["evaluate", "price.numnet", "only-x.csv"]),
+    "evaluate-text-target": (None, ["evaluate", "price.numnet", "data.csv", "-t", "label"]),
+    "unknown-column-close-match": (None, ["train", "data.csv", "-t", "Label", "-o",
+                                          "m.numnet"]),
+    "wrong-separator": (None, ["train", "data.csv", "-t", "label", "--sep", ";", "-o",
+                               "m.numnet"]),
+    "several-column-problems": (None, ["train", "typos.csv", "-t", "label", "-o", "m.numnet"]),
 })
 
 # --- model files and outputs (issue 10, sections 1-4) ------------------------------------------
@@ -586,7 +601,8 @@ def test_write_failures_leave_nothing_behind(here, model):
 # Rows run a second time through the installed console script (a subprocess each).
 CONSOLE_SCRIPT = ["output-is-input", "model-not-regular", "missing-model",
                   "nan-x", "duplicate-columns", "damaged-file", "divergence",
-                  "float32-overflow", "mixed-decimal-marks"]
+                  "float32-overflow", "mixed-decimal-marks", "evaluate-missing-target",
+                  "wrong-separator", "dp-bounds-missing"]
 
 
 def test_every_documented_row_has_a_case():
