@@ -190,7 +190,7 @@ def test_documented_data_errors(capsys, folder):
     fails_with(capsys, f"Cannot read '{folder / 'nope.csv'}': no such file.",
                "train", folder / "nope.csv", "-t", "y", "-o", folder / "x.numnet")
     fails_with(capsys, f"Cannot read '{folder / 'dir.csv'}': it is a folder with no .csv, "
-               ".tsv or .parquet files in it.",
+               ".txt, .tsv, .tab, .parquet or .pq files in it.",
                "train", folder / "dir.csv", "-t", "y", "-o", folder / "x.numnet")
     fails_with(capsys, "column 'x2' has 2 missing value(s), the first at row 5. Fill or drop "
                "them, or pass --impute indicator|mean|median|most_frequent.",

@@ -63,10 +63,14 @@ def test_integrated_gradients_per_column_add_up(capsys, folder):
     np.testing.assert_array_equal(table["target"], pipe.predict(frame))
 
     lines = out.splitlines()
-    assert lines[0] == "integrated gradients over 300 row(s), mean |attribution| per column:"
+    predicted = pd.Series(pipe.predict(frame)).value_counts()
+    (first, many), (second, few) = predicted.items()
+    assert lines[0] == (f"Explaining the logit of each row's predicted class ('{first}' for "
+                        f"{many}, '{second}' for {few}).")
+    assert lines[1] == "integrated gradients over 300 row(s), mean |attribution| per column:"
     assert lines[-1].startswith("Completeness: the attributions add up to F(x) - F(x') within")
     # x1, x2 and city decide the label; noise must come last
-    assert lines[4].split()[0] == "noise"
+    assert lines[5].split()[0] == "noise"
     assert err == f"Wrote the attributions to {out_csv}\n"
 
 

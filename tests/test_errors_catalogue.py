@@ -26,7 +26,7 @@ from numnet.io import OutputError
 from numnet.io.checkpoint import Checkpoint
 from numnet.playground import Settings, SettingsError, UploadError, parse_csv
 from numnet.playground.server import HostError, PortInUseError, bind
-from numnet.tabular import DataError, SpecError, TrainSpec, evaluate_pipeline, fit
+from numnet.tabular import DataError, SpecError, TrainSpec, evaluate_pipeline, fit, read_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -418,6 +418,8 @@ CASES.update({
     "missing-model": (None, ["predict", "nope.numnet", "data.csv"]),
     "predict-output-suffix": (None, ["predict", "model.numnet", "data.csv", "-o",
                                      "preds.json"]),
+    "data-suffix": (lambda: read_table("data.xlsx"),
+                    ["train", "data.xlsx", "-t", "label", "-o", "m.numnet"]),
     "checkpoint-dir-not-folder": (None, ["train", "data.csv", "-t", "label",
                                          "--checkpoint-dir", "data.csv", "-o", "m.numnet"]),
     "checkpoint-out-of-range": (lambda: Checkpoint("bad-step").load(),

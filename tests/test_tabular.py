@@ -68,8 +68,10 @@ def test_unreadable_files_give_one_clear_error(tmp_path):
         "binary.csv": "Cannot read '{}' as utf-8 text: it holds the byte 0xff, which utf-8 "
                       "does not allow there. Pass the file's encoding, e.g. --encoding latin-1.",
         "bad.parquet": "Cannot read '{}' as Parquet: ",
-        "data.json": "DATA must be a .csv, .tsv or .parquet file (or - for CSV on stdin), got "
-                     "'{}'.",
+        "data.json": "DATA must be a .csv, .txt, .tsv, .tab, .parquet or .pq file (or - for "
+                     "CSV on stdin), got '{}'. Save the table in one of these formats (.csv and "
+                     ".txt are read as CSV, .tsv and .tab as TSV; a text file may be "
+                     "compressed: .gz, .bz2, .xz, .zip, .zst).",
     }
     for name, message in cases.items():
         with raises(message.format(tmp_path / name)):

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import typer
 
-DATA_HELP = "CSV, TSV or Parquet file (by suffix); - reads CSV from stdin."
-TABLES_HELP = ("CSV, TSV or Parquet file (by suffix), or a folder or quoted glob of such files "
-               "with the same columns ('data/*.parquet'); - reads CSV from stdin.")
+from .report import number
+
+DATA_HELP = ("Table file, by suffix: CSV (.csv, .txt), TSV (.tsv, .tab) or Parquet (.parquet, "
+             ".pq); text may be compressed (.gz, .zip, ...); - reads CSV from stdin.")
+TABLES_HELP = ("Table file, by suffix: CSV (.csv, .txt), TSV (.tsv, .tab) or Parquet (.parquet, "
+               ".pq), text maybe compressed (.gz, .zip, ...); or a folder or quoted glob of "
+               "such files with the same columns ('data/*.parquet'); - reads CSV from stdin.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and --json output).")
 _JSON = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
 _SEP = typer.Option(None, "--sep", help="Field separator of a text file, e.g. ';' or \\t "
@@ -119,7 +123,7 @@ _METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accurac
 def _echo_metrics(metrics, *, f1_note=None):
     for key, value in metrics.items():
         note = f"  ({f1_note})" if key == "f1" and f1_note else ""
-        typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {value:.4f}{note}")
+        typer.echo(f"  {_METRIC_LABELS.get(key, key):<18} {number(value)}{note}")
 
 
 # Terminal escape sequences: CSI (ESC [ or C1 0x9b ... final byte), OSC, DCS, SOS, PM and APC

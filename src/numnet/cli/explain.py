@@ -125,7 +125,37 @@ def explain(
 
         plot_attributions(result, plot, rows=None if positions is None else dict(
             zip(range(len(numbers)), numbers.tolist(), strict=True)))
-    _report_attributions(result, numbers, output, plot, quiet, as_json)
+    explained = _explained(pipeline, result, target, probability)
+    _report_attributions(result, numbers, output, plot, quiet, as_json, explained,
+                         steps or _DEFAULT_STEPS.get(kind))
+
+
+_DEFAULT_STEPS = {"integrated-gradients": 50, "expected-gradients": 200}
+GAP = 0.01
+"""A completeness gap above this share of the largest |F(x) - F(x')| is called large."""
+
+
+def _explained(pipeline, result, target, probability):
+    """What the attributions explain: ``(text, fields)`` for the report and its JSON."""
+    from ..tabular.evaluation import _plain
+
+    if pipeline.task != "classification":
+        name = pipeline.target
+        return f"the predicted {_escaped(name)!r}", {"output": "value", "target": name}
+    quantity = "probability" if probability else "logit"
+    if target is not None:
+        label = _plain(result.target[0])
+        return (f"the {quantity} of class {_escaped(label)!r}",
+                {"output": quantity, "class": label})
+    labels, counts = np.unique(np.asarray(result.target).astype(str), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    by_class = {str(labels[i]): int(counts[i]) for i in order}
+    fields = {"output": quantity, "class": "predicted", "rows_by_class": by_class}
+    if len(labels) == 1:
+        return f"the {quantity} of the predicted class, {_escaped(labels[0])!r}", fields
+    shown = ", ".join(f"{_escaped(label)!r} for {n}" for label, n in list(by_class.items())[:5])
+    more = ", ..." if len(by_class) > 5 else ""
+    return f"the {quantity} of each row's predicted class ({shown}{more})", fields
 
 
 def _explain_rows(rows, n_rows):
@@ -189,31 +219,53 @@ def _attribution_frame(result, numbers):
     return table
 
 
-def _report_attributions(result, numbers, output, plot, quiet, as_json):
+def _report_attributions(result, numbers, output, plot, quiet, as_json, explained, steps):
     mean = np.abs(result.values).mean(axis=0)
     order = np.argsort(-mean)
-    summary = {"method": result.method, "n_rows": len(numbers),
+    text, fields = explained
+    summary = {"method": result.method, "n_rows": len(numbers), "explains": fields,
                "mean_abs_attribution": {result.feature_names[i]: float(mean[i]) for i in order},
                "max_abs_delta": None if result.delta is None else float(np.max(np.abs(
                    result.delta)))}
+    one = len(numbers) == 1
+    if one:  # one row: its signed attributions, largest first
+        summary["attribution"] = {result.feature_names[i]: float(result.values[0, i])
+                                  for i in order}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     if quiet:
         return
-    width = max(len(str(name)) for name in result.feature_names)
-    typer.echo(f"{result.method.replace('_', ' ')} over {len(numbers)} row(s), "
-               f"mean |attribution| per {'column' if result.delta is not None else 'feature'}:")
+    width = max(len(_escaped(name)) for name in result.feature_names)
+    per = "column" if result.delta is not None else "feature"
+    method = result.method.replace("_", " ")
+    typer.echo(f"Explaining {text}.")
+    if one:
+        typer.echo(f"{method} of row {numbers[0]}, attribution per {per}:")
+    else:
+        typer.echo(f"{method} over {len(numbers)} row(s), mean |attribution| per {per}:")
     for i in order[:20]:
-        typer.echo(f"  {_escaped(result.feature_names[i]):<{width}}  {mean[i]:.4g}")
+        value = f"{result.values[0, i]:+.4g}" if one else f"{mean[i]:.4g}"
+        typer.echo(f"  {_escaped(result.feature_names[i]):<{width}}  {value}")
     if len(order) > 20:
         typer.echo(f"  ... and {len(order) - 20} more")
     if result.delta is not None:
-        typer.echo(f"Completeness: the attributions add up to F(x) - F(x') within "
-                   f"{summary['max_abs_delta']:.2g} (largest |delta|).")
+        typer.echo(_completeness(result, summary["max_abs_delta"], steps))
     for path, what in ((output, "attributions"), (plot, "chart")):
         if path is not None:
             typer.echo(f"Wrote the {what} to {path}", err=True)
+
+
+def _completeness(result, gap, steps):
+    """The completeness line; when the gap is large, how to narrow it (more --steps)."""
+    line = (f"Completeness: the attributions add up to F(x) - F(x') within {gap:.2g} "
+            "(largest |delta|).")
+    change = float(np.max(np.abs(np.asarray(result.output) - result.baseline_output)))
+    if change > 0 and gap > GAP * change:
+        more = f"it was {steps}; try --steps {min(4 * steps, MAX_STEPS)}" if steps else ""
+        line += (f" That is {gap / change:.0%} of the largest |F(x) - F(x')|, a large gap: "
+                 f"pass more --steps ({more}).")
+    return line
 
 
 def _report_permutation(result, output, quiet, as_json):

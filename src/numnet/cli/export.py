@@ -2,7 +2,7 @@
 
 import typer
 
-from .common import _QUIET, UserError, _check_output, _load_model
+from .common import _JSON, _QUIET, UserError, _check_output, _load_model
 
 
 def export(
@@ -13,6 +13,7 @@ def export(
     opset: int = typer.Option(None, "--opset", help="ai.onnx opset version [default: 17].",
                               show_default=False, metavar="N"),
     quiet: bool = _QUIET,
+    as_json: bool = _JSON,
 ):
     """Write a model as ONNX, for onnxruntime and other runtimes (docs/onnx.md).
 
@@ -39,7 +40,14 @@ def export(
         onnx_model = save_onnx(obj, output, opset=opset)
     except (TypeError, ValueError) as error:
         raise UserError(f"Cannot export {model!r} to ONNX: {error}") from None
-    if not quiet:
-        inputs = ", ".join(i.name for i in onnx_model.graph.input)
-        outputs = ", ".join(o.name for o in onnx_model.graph.output)
-        typer.echo(f"Wrote {output} (inputs: {inputs}; outputs: {outputs})", err=True)
+    inputs = [i.name for i in onnx_model.graph.input]
+    outputs = [o.name for o in onnx_model.graph.output]
+    if as_json:
+        import json
+
+        opsets = {o.domain or "ai.onnx": o.version for o in onnx_model.opset_import}
+        typer.echo(json.dumps({"output": output, "inputs": inputs, "outputs": outputs,
+                               "opset": opsets.get("ai.onnx")}))
+    elif not quiet:
+        typer.echo(f"Wrote {output} (inputs: {', '.join(inputs)}; outputs: "
+                   f"{', '.join(outputs)})", err=True)

@@ -9,21 +9,25 @@ import typer
 
 from .common import (
     _JSON,
+    _QUIET,
     _echo_metrics,
     _escaped,
     _history_summary,
     _kept,
     _load_model,
+    _silence_warnings,
 )
 
 
 def inspect(
     model: str = typer.Argument(..., help="Model file.", show_default=False, metavar="MODEL"),
+    quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
     """Describe a model file: layers, preprocessing, settings, version and history.
 
-    The file is fully validated on the way; nothing in it is executed.
+    The file is fully validated on the way; nothing in it is executed. With --quiet nothing
+    is printed: the exit code says whether the file is a valid model.
 
     Example:
 
@@ -31,6 +35,7 @@ def inspect(
     """
     from ..io import read_metadata
 
+    _silence_warnings(quiet)
     obj = _load_model(model)
     # a saved numnet.TabularClassifier / TabularRegressor is described by its pipeline
     obj = getattr(obj, "pipeline_", None) or obj
@@ -38,6 +43,8 @@ def inspect(
     description = _describe(obj, metadata, model)
     if as_json:
         typer.echo(json.dumps(description, indent=2, default=str))
+        return
+    if quiet:
         return
     typer.echo(f"{_escaped(model)}: numnet {description['kind']} (written by numnet "
                f"{description['numnet_version']}, file format {description['format_version']})")
@@ -59,16 +66,23 @@ def inspect(
             f"{k}={v}" for k, v in parts.items() if k != "preset") + ")")
     if description.get("command"):
         typer.echo(f"command: {_escaped(description['command'])}")
+    validation = description.get("validation")
+    if validation is not None:
+        typer.echo(f"validation: {validation['rows']} rows held out (--validation-fraction "
+                   f"{validation['fraction']:g})" if validation["fraction"] else
+                   "validation: none, trained on every row (--validation-fraction 0)")
     if "preprocessing" in description:
         pre = description["preprocessing"]
         typer.echo(f"preprocessing ({len(pre['columns'])} columns -> {pre['n_features']} "
                    f"features, impute={pre['impute']}):")
         for column in pre["columns"]:
-            typer.echo(f"  {column}")
+            typer.echo(f"  {_column_text(column)}")
     net = description.get("network")
     if net:
         typer.echo(f"network ({net['n_in']} inputs, {net['dtype']}, "
                    f"{net['n_params']} parameters):")
+        if net.get("initialisation"):
+            typer.echo(f"  initialisation: {net['initialisation']}")
         width = max(len(layer["layer"]) for layer in net["layers"])
         for layer in net["layers"]:
             typer.echo(f"  {layer['index']:>2}  {layer['layer']:<{width}}  "
@@ -91,6 +105,82 @@ def inspect(
     if description.get("metrics"):
         typer.echo(f"validation metrics at training time{description.get('kept', '')}:")
         _echo_metrics(description["metrics"])
+
+
+def _column_fields(column, date_parts):
+    """One column of the preprocessing as fields (``inspect --json``): what it does to it."""
+    fields = {"name": column["name"], "kind": column["kind"]}
+    if column["kind"] == "numeric" and "clip" in column:
+        fields.update(scaling="robust", median=column["mean"], spread=column["scale"],
+                      clip=column["clip"], fill=column["fill"],
+                      missing_indicator=bool(column.get("indicator")))
+    elif column["kind"] == "numeric":
+        fields.update(scaling="standard", mean=column["mean"], scale=column["scale"],
+                      fill=column["fill"], missing_indicator=bool(column.get("indicator")))
+    elif column["kind"] == "date":
+        fields.update(features=[f"{column['name']}.{part}" for part in date_parts],
+                      fill=_day(column["fill"]))
+    elif column["kind"] == "categorical":
+        fields.update(categories=[c.item() if hasattr(c, "item") else c
+                                  for c in column["categories"]],
+                      missing_category=bool(column.get("indicator")))
+    return fields
+
+
+def _column_text(fields):
+    """One line of inspect's preprocessing, from :func:`_column_fields`."""
+    name = _escaped(fields["name"])  # a column name must not command the terminal
+    missing = ", missing indicator" if fields.get("missing_indicator") else ""
+    if fields.get("scaling") == "robust":
+        return (f"{name}: numeric, robust: median {fields['median']:.4g}, spread "
+                f"{fields['spread']:.4g}, clipped smoothly to +-{fields['clip']:g}, fill "
+                f"{fields['fill']:.4g}{missing}")
+    if fields["kind"] == "numeric":
+        return (f"{name}: numeric, mean {fields['mean']:.4g}, scale {fields['scale']:.4g}, "
+                f"fill {fields['fill']:.4g}{missing}")
+    if fields["kind"] == "date":
+        parts = ", ".join(_escaped(f) for f in fields["features"])
+        return f"{name}: date, {len(fields['features'])} features ({parts}), fill {fields['fill']}"
+    if fields["kind"] == "categorical":
+        cats = fields["categories"]
+        shown = ", ".join(_escaped(c) for c in cats[:8]) + (", ..." if len(cats) > 8 else "")
+        return (f"{name}: categorical, {len(cats)} categories ({shown})"
+                + (", missing is a category" if fields["missing_category"] else ""))
+    return f"{name}: {fields['kind']}"
+
+
+_ONLY_WITH = {  # hyperparameters that a model uses only when the condition holds
+    "validation_fraction": lambda p: p.get("early_stopping"),
+    "beta_1": lambda p: p.get("solver") == "adam", "beta_2": lambda p: p.get("solver") == "adam",
+    "epsilon": lambda p: p.get("solver") == "adam",
+    "momentum": lambda p: p.get("solver") == "sgd",
+    "nesterovs_momentum": lambda p: p.get("solver") == "sgd",
+    "power_t": lambda p: p.get("solver") == "sgd" and p.get("learning_rate") == "invscaling",
+    "max_fun": lambda p: p.get("solver") == "lbfgs",
+    "dp_accountant": lambda p: _private(p), "dp_delta": lambda p: _private(p),
+    "dp_epsilon": lambda p: _private(p), "dp_max_grad_norm": lambda p: _private(p),
+    "dp_noise_multiplier": lambda p: _private(p),
+}
+
+
+def _private(params):
+    return params.get("dp_epsilon") is not None or params.get("dp_noise_multiplier") is not None
+
+
+def _params_in_effect(estimator):
+    """The hyperparameters the model was trained with, as it used them.
+
+    A deprecated parameter (``penalty='deprecated'``: the penalty is ``l1_ratio`` and the
+    strength) and those of options the run did not use (early stopping's
+    ``validation_fraction`` without early stopping, adam's betas under sgd, the privacy
+    parameters of a non-private model) are left out; ``solver='auto'`` is the solver it ran.
+    """
+    params = estimator.get_params()
+    if params.get("solver") == "auto" and hasattr(estimator, "resolved_solver"):
+        params["solver"] = estimator.resolved_solver()
+    return {key: value for key, value in params.items() if not (
+        (isinstance(value, str) and value == "deprecated")
+        or (key in _ONLY_WITH and not _ONLY_WITH[key](params)))}
 
 
 def _flag(option, value):
@@ -195,44 +285,23 @@ def _describe(obj, metadata, model=None):
     if isinstance(obj, TabularPipeline):
         description.update(target=obj.target, task=obj.task)
         pre = obj.preprocessor
-        columns = []
-        for column in pre.columns_:
-            name = _escaped(column["name"])  # a column name must not command the terminal
-            if column["kind"] == "numeric" and "clip" in column:
-                columns.append(f"{name}: numeric, robust: median {column['mean']:.4g}, spread "
-                               f"{column['scale']:.4g}, clipped smoothly to +-{column['clip']:g}"
-                               f", fill {column['fill']:.4g}"
-                               + (", missing indicator" if column.get("indicator") else ""))
-            elif column["kind"] == "numeric":
-                columns.append(f"{name}: numeric, mean {column['mean']:.4g}, scale "
-                               f"{column['scale']:.4g}, fill {column['fill']:.4g}"
-                               + (", missing indicator" if column.get("indicator") else ""))
-            elif column["kind"] == "date":
-                parts = ", ".join(f"{name}.{part}" for part in DATE_PARTS)
-                columns.append(f"{name}: date, {len(DATE_PARTS)} features ({parts}), "
-                               f"fill {_day(column['fill'])}")
-            elif column["kind"] == "categorical":
-                cats = column["categories"]
-                shown = ", ".join(_escaped(c) for c in cats[:8]) + (
-                    ", ..." if len(cats) > 8 else "")
-                columns.append(f"{name}: categorical, {len(cats)} categories "
-                               f"({shown})" + (", missing is a category" if column.get(
-                                   "indicator") else ""))
-            else:
-                columns.append(f"{name}: {column['kind']}")
+        columns = [_column_fields(column, DATE_PARTS) for column in pre.columns_]
         description["preprocessing"] = {"impute": pre.impute, "columns": columns,
                                         "n_features": len(pre.feature_names_out_)}
         description["settings"] = obj.info.get("settings", {})
         if obj.info.get("components"):
             description["components"] = obj.info["components"]
         description["command"] = _command(obj.info, model)
+        if "validation_fraction" in obj.info:  # the held-out rows, not early stopping's share
+            description["validation"] = {"fraction": obj.info["validation_fraction"],
+                                         "rows": obj.info.get("n_validation")}
         description["metrics"] = obj.info.get("metrics", {})
         description["kept"] = _kept({**obj.info, "history": _history_summary(
             getattr(obj.estimator, "history_", None))}) if isinstance(
             obj.info.get("metrics_epoch"), int) else ""
     if not isinstance(estimator, Sequential):
         description["estimator"] = type(estimator).__name__
-        description["params"] = estimator.get_params()
+        description["params"] = _params_in_effect(estimator)
         classes = getattr(estimator, "classes_", None)
         description["classes"] = None if classes is None else [
             c.item() if hasattr(c, "item") else c for c in classes
@@ -255,6 +324,12 @@ def _describe(obj, metadata, model=None):
                            "n_out": width})
         description["network"] = {"n_in": net.n_in, "dtype": net.dtype.name,
                                   "n_params": int(net.params.size), "layers": layers}
+        if hasattr(estimator, "hidden_layer_sizes"):
+            # the MLP estimators overwrite the layers' initialisation with scikit-learn's
+            factor = 2 if estimator.get_params().get("activation") == "logistic" else 6
+            description["network"]["initialisation"] = (
+                f"scikit-learn's MLP: W and b ~ U(-a, a), a = sqrt({factor} / "
+                "(n_in + n_out))")
     return description
 
 

@@ -1,8 +1,10 @@
 """``numnet playground``: the local web page where a network learns in front of you."""
 
+import json
+
 import typer
 
-from .common import UserError, _check_choice
+from .common import _JSON, _QUIET, UserError, _check_choice, _silence_warnings
 
 
 def playground(
@@ -16,6 +18,8 @@ def playground(
                                     "browser; just print its address."),
     lang: str = typer.Option("en", "--lang", help="Language of the page: en or zh (Chinese).",
                              metavar="LANG"),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
 ):
     """Watch a network learn in the browser: data, layers, boundary, losses and traces, live.
 
@@ -27,7 +31,11 @@ def playground(
         numnet playground
 
         numnet playground --port 9000 --no-browser --lang zh
+
+    With --json, one line {"url": ...} once the server listens (for scripts); with --quiet,
+    nothing but errors.
     """
+    _silence_warnings(quiet)
     _check_choice(lang, "--lang", {"en", "zh"})
     if port is not None and not 0 <= port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, got {port}.")
@@ -39,6 +47,27 @@ def playground(
                         "installed). Install it with: pip install 'numnet[playground]'") from None
     try:
         server.serve(host=host, port=port, lang=lang, open_browser=not no_browser,
-                     echo=typer.echo)
+                     echo=_echo(quiet, as_json))
     except OSError as error:  # the port is taken, or the host is empty or cannot be used
         raise UserError(str(error)) from None
+
+
+_LISTENING = "numnet playground: "
+
+
+def _echo(quiet, as_json):
+    """The server's ``echo(message, err=False)``, for --quiet and --json.
+
+    --quiet prints nothing; --json prints the address as one JSON line on stdout instead of
+    the server's lines (its warnings still go to stderr).
+    """
+
+    def echo(message, err=False):
+        if quiet:
+            return
+        if as_json and message.startswith(_LISTENING):
+            typer.echo(json.dumps({"url": message[len(_LISTENING):].split()[0]}))
+        elif err or not as_json:
+            typer.echo(message, err=err)
+
+    return echo

@@ -4,6 +4,7 @@
 import typer
 
 from .common import (
+    _JSON,
     _QUIET,
     UserError,
     _check_output,
@@ -22,6 +23,7 @@ def plot(
     width: int = typer.Option(900, help="Image width in pixels.", metavar="PX"),
     height: int = typer.Option(450, help="Image height in pixels.", metavar="PX"),
     quiet: bool = _QUIET,
+    as_json: bool = _JSON,
 ):
     """Plot the training and validation loss curves (and decision regions with --data).
 
@@ -47,7 +49,12 @@ def plot(
             raise UserError("--data needs a model trained with 'numnet train'.")
         frame = read_table(data)
     plot_model(obj, output, frame=frame, width=width, height=height)
-    if not quiet:
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"output": output, "width": width, "height": height,
+                               "decision_regions": data is not None}))
+    elif not quiet:
         typer.echo(f"Wrote {output} ({width}x{height} pixels)", err=True)
 
 

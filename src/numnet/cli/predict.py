@@ -21,25 +21,30 @@ from .common import (
     _load_pipeline,
     _silence_warnings,
 )
+from .report import confusion_lines
 
 
 def predict(
     model: str = typer.Argument(..., help="Model file written by 'numnet train'.",
                                 show_default=False, metavar="MODEL"),
     data: str = typer.Argument(..., help=TABLES_HELP, show_default=False, metavar="DATA"),
-    output: str = typer.Option(None, "--output", "-o", help="File to write (CSV, TSV or "
-                               "Parquet by suffix) [default: CSV to stdout].",
+    output: str = typer.Option(None, "--output", "-o", help="File to write, by suffix: CSV "
+                               "(.csv, .txt), TSV (.tsv, .tab) or Parquet (.parquet, .pq) "
+                               "[default: CSV to stdout].",
                                show_default=False),
     proba: bool = typer.Option(False, "--proba", help="Add a proba_<label> column per class."),
     keep: list[str] = _KEEP,
     sep: str = _SEP,
     encoding: str = _ENCODING,
     quiet: bool = _QUIET,
+    as_json: bool = _JSON,
 ):
     """Predict a label or value for each row of a table.
 
     The output has the --keep columns, then 'prediction' (and, with --proba, one
-    'proba_<label>' column per class), one row per input row, in order.
+    'proba_<label>' column per class), one row per input row, in order. With --json and no
+    --output, the rows are printed as a JSON list of objects instead of CSV; with --output,
+    --json prints {"output": ..., "rows": ...}.
 
     Example:
 
@@ -58,23 +63,33 @@ def predict(
 
     if output is not None:
         from ..tabular import DataError, table_format
+        from ..tabular.reading import TABLE_SUFFIXES
 
         try:
             table_format(output)
+            # written uncompressed: a .gz name would hold plain text
+            known = not output.lower().endswith((".gz", ".bz2", ".xz", ".zip", ".zst"))
         except DataError:
-            raise UserError(f"--output must be a .csv, .tsv or .parquet file (or leave it out "
-                            f"for CSV on stdout), got {output!r}.") from None
+            known = False
+        if not known:
+            raise UserError(f"--output must be a {TABLE_SUFFIXES} file (or leave it out for "
+                            f"CSV on stdout), got {output!r}.")
     _check_output(output, inputs=[model, *source_files(data)], example="predictions.csv")
     pipeline = _load_pipeline(model, "predict")
     frame = (read_tables if is_pattern(data) else read_table)(data, sep=sep, encoding=encoding)
     kept = [name for item in keep or [] for name in parse_columns(item)]
     source = "<stdin>" if data == "-" else data
     out = prediction_frame(pipeline, frame, proba=proba, keep=kept, source=source)
-    if output is None:
+    if output is None and as_json:
+        rows = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    elif output is None:
         sys.stdout.write(out.to_csv(index=False))
     else:
         write_table(out, output)
-        if not quiet:
+        if as_json:
+            typer.echo(json.dumps({"output": output, "rows": len(out)}))
+        elif not quiet:
             typer.echo(f"Wrote {len(out)} predictions to {output}", err=True)
 
 
@@ -123,13 +138,8 @@ def evaluate(
                 + ", ".join(_escaped(label) for label in labels))
     _echo_metrics(result["metrics"], f1_note=note)
     if "confusion_matrix" in result:
-        labels = [str(label) for label in result["labels"]]
-        matrix = result["confusion_matrix"]
-        width = max(6, *(len(label) for label in labels),
-                    *(len(str(n)) for row in matrix for n in row))
-        typer.echo("Confusion matrix (rows: true label, columns: predicted):")
-        typer.echo(" " * (width + 2) + " ".join(f"{label:>{width}}" for label in labels))
-        for label, row in zip(labels, matrix, strict=True):
-            typer.echo(f"  {label:>{width}}" + "".join(f" {n:>{width}}" for n in row))
+        labels = [_escaped(label) for label in result["labels"]]
+        for line in confusion_lines(labels, result["confusion_matrix"]):
+            typer.echo(line)
 
 

@@ -4,7 +4,16 @@ import json
 
 import typer
 
-from .common import _ENCODING, _JSON, _SEP, UserError, _check_choice, _load_pipeline
+from .common import (
+    _ENCODING,
+    _JSON,
+    _QUIET,
+    _SEP,
+    UserError,
+    _check_choice,
+    _load_pipeline,
+    _silence_warnings,
+)
 
 _LANG = typer.Option("en", "--lang", help="Language of the explanations: en or zh (Chinese).",
                      metavar="LANG")
@@ -13,7 +22,8 @@ _LANG = typer.Option("en", "--lang", help="Language of the explanations: en or z
 def trace(
     model: str = typer.Argument(None, help="Model file written by 'numnet train'.",
                                 show_default=False, metavar="MODEL"),
-    data: str = typer.Argument(None, help="CSV, TSV or Parquet file holding the row; with the "
+    data: str = typer.Argument(None, help="Table file holding the row (CSV: .csv or .txt, TSV: "
+                               ".tsv or .tab, Parquet: .parquet or .pq); with the "
                                "target column the loss and the backward pass are shown.",
                                show_default=False, metavar="DATA"),
     row: int = typer.Option(1, "--row", "-r", help="Row to trace, numbered from 1 (the first "
@@ -29,6 +39,7 @@ def trace(
     lang: str = _LANG,
     sep: str = _SEP,
     encoding: str = _ENCODING,
+    quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ):
     """Show every number of one row's forward and backward pass, layer by layer.
@@ -44,6 +55,7 @@ def trace(
 
         numnet trace --demo --lang zh
     """
+    _silence_warnings(quiet)
     _check_choice(lang, "--lang", {"en", "zh"})
     if learning_rate is not None and not learning_rate > 0:
         raise UserError(f"--learning-rate must be a number > 0, got {learning_rate!r}.")
@@ -63,6 +75,8 @@ def trace(
         if update is not None:
             out["step"] = update.to_dict()
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    if quiet:  # the row was traced without error: nothing more to say
         return
     typer.echo(result.format(lang=lang))
     if update is not None:

@@ -28,6 +28,9 @@ MAX_CLASSIFICATION_INTEGERS = 20
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
             ".pq": "parquet"}
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
+TABLE_SUFFIXES = ".csv, .txt, .tsv, .tab, .parquet or .pq"
+"""The suffixes of the tables numnet reads and writes, as messages list them: .csv and .txt
+are CSV, .tsv and .tab TSV."""
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -43,8 +46,9 @@ def table_format(source) -> str:
     if suffixes and suffixes[-1] in _FORMATS:
         return _FORMATS[suffixes[-1]]
     raise DataError(
-        f"DATA must be a .csv, .tsv or .parquet file (or - for CSV on stdin), got "
-        f"{str(source)!r}."
+        f"DATA must be a {TABLE_SUFFIXES} file (or - for CSV on stdin), got {str(source)!r}. "
+        "Save the table in one of these formats (.csv and .txt are read as CSV, .tsv and .tab "
+        "as TSV; a text file may be compressed: .gz, .bz2, .xz, .zip, .zst)."
     )
 
 

@@ -13,7 +13,7 @@ import glob
 import os
 from pathlib import Path
 
-from .reading import DataError, _check_duplicates, read_table, table_format
+from .reading import TABLE_SUFFIXES, DataError, _check_duplicates, read_table, table_format
 
 CSV_BLOCKSIZE = "64MB"
 """Bytes of an uncompressed CSV file per dask partition (fixed, so the partitions are too)."""
@@ -38,8 +38,8 @@ def source_files(source):
         files = sorted(str(p) for p in Path(source).iterdir()
                        if p.is_file() and _has_table_suffix(p))
         if not files:
-            raise DataError(f"Cannot read {source!r}: it is a folder with no .csv, .tsv or "
-                            ".parquet files in it.")
+            raise DataError(f"Cannot read {source!r}: it is a folder with no "
+                            f"{TABLE_SUFFIXES} files in it.")
     else:
         files = sorted(p for p in glob.glob(source) if os.path.isfile(p))
         if not files:
