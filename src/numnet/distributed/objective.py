@@ -110,17 +110,25 @@ class DistributedObjective:
     data : DistributedData
     regularizer : Regularizer, default=None
         Added once, on the client.
+    channels : WorkerChannels, default=None
+        Evaluate over direct connections to the workers (:mod:`numnet.distributed.channels`;
+        the same numbers); None: one task per worker per evaluation, through the scheduler.
     """
 
-    def __init__(self, net, loss, data, *, regularizer=None):
+    def __init__(self, net, loss, data, *, regularizer=None, channels=None):
         self.net, self.loss, self.data, self.regularizer = net, loss, data, regularizer
-        self.template = scatter_network(data.client, net)
+        self.channels = channels
+        self.template = (scatter_network(data.client, net) if channels is None
+                         else channels.template)
         self.n_evaluations = 0
 
     def __call__(self):
         net, data = self.net, self.data
         theta = net.params.copy()
-        results = sums_by_worker(data.client, data.parts, self.template, self.loss, theta)
+        if self.channels is None:
+            results = sums_by_worker(data.client, data.parts, self.template, self.loss, theta)
+        else:
+            results = self.channels.sums(theta)
         total, grad = reduce_sums(results, net.params.size, net.params.dtype)
         np.divide(grad, data.total_weight, out=net.grads)
         value = total / data.total_weight

@@ -1,16 +1,20 @@
 """Data-parallel training: the training loop and L-BFGS with the workers' parts."""
 
+import warnings
+
 import numpy as np
 
 from .._validation import check_bool, check_int
 from ..exceptions import SchedulerLostError
 from ..layers import Dropout
 from ..optimizers import SGD
-from ..training.callbacks import CheckpointCallback
+from ..training.callbacks import Callback, CheckpointCallback
 from ..training.checks import check_components
 from ..training.lbfgs import minimize_lbfgs
 from ..training.loop import run_loop
+from ..training.sampling import BatchSampler
 from ..training.setup import TrainingSetup
+from .channels import WorkerChannels
 from .data import scheduler_errors
 from .gradients import WorkerSumGradient
 from .objective import DistributedObjective, scatter_network
@@ -26,10 +30,50 @@ def _check_network(net):
         )
 
 
+class _EpochStarts(BatchSampler):
+    """``sampler``'s batches; marks the first step of each epoch for the scheduler's path."""
+
+    def __init__(self, sampler, gradient):
+        self.sampler, self.gradient = sampler, gradient
+        self.full_batch = sampler.full_batch
+        self.skip_weightless = sampler.skip_weightless
+
+    def epoch(self, n_samples, rng):
+        self.gradient.new_epoch = True
+        yield from self.sampler.epoch(n_samples, rng)
+
+
+class _OverheadNote(Callback):
+    """After the first epoch: one warning if the steps waited longer than the workers computed.
+
+    ``channels.seconds / steps`` is a step's wall time on the client (parameters out, sums
+    back); ``channels.compute_seconds / steps`` is what the workers computed in it, together:
+    about what one process would compute for the same step in memory. When the first is the
+    larger, the cluster cannot beat memory on this data.
+    """
+
+    def __init__(self):
+        self.channels, self.batch_size, self.done = None, None, False
+
+    def on_epoch_end(self, run):
+        channels = self.channels
+        if self.done or channels is None or channels.steps == 0:
+            return
+        self.done = True
+        step = channels.seconds / channels.steps * 1e3
+        compute = channels.compute_seconds / channels.steps * 1e3
+        if step > compute:
+            warnings.warn(
+                f"the cluster is slower than training in memory on this data: a step of "
+                f"{self.batch_size} rows waits {step:.2f} ms for the workers, which compute "
+                f"for {compute:.2f} ms of it (measured over epoch {run.epoch}); train without "
+                "--workers/--scheduler, or with larger batches.", UserWarning, stacklevel=2)
+
+
 def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_size=None,
                       max_epochs=100, shuffle=True, clip_norm=None, proximal=None,
                       random_state=None, verbose=False, callbacks=(), checkpoint=None,
-                      resume=False):
+                      resume=False, direct=True, overhead_warning=False):
     """Synchronous data-parallel gradient descent on :class:`DistributedData`.
 
     Each step, on a batch made of worker-local rows (:class:`WorkerBatches`; all rows with
@@ -47,6 +91,10 @@ def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_siz
     partitions it gives the parameters a single process gets over the same batches (to
     rounding: the sums are added per partition).
 
+    The steps go over direct connections to the workers (:class:`WorkerChannels`), not
+    through the scheduler, except the first step of each epoch (there a scheduler that went
+    away is noticed); the numbers are the same, bit for bit, either way.
+
     Parameters
     ----------
     net, loss, optimizer, regularizer, max_epochs, shuffle, clip_norm, proximal, \
@@ -56,6 +104,12 @@ random_state, verbose, callbacks, checkpoint, resume
     data : DistributedData
     batch_size : int or None, default=None
         None is full-batch gradient descent.
+    direct : bool, default=True
+        False sends every step through the scheduler (one task per worker per step).
+    overhead_warning : bool, default=False
+        After the first epoch, warn (one line, ``UserWarning``) when a step waited longer for
+        the workers than they computed: the cluster is slower than memory on this data
+        (``numnet train`` on a cluster turns it on).
 
     Returns
     -------
@@ -70,10 +124,11 @@ random_state, verbose, callbacks, checkpoint, resume
         :class:`DistributedData` again (same partition sizes) and call again with
         ``resume=True``; the run ends as an uninterrupted one would.
     """
+    note = _OverheadNote() if overhead_warning else None
     setup = TrainingSetup(net, loss, optimizer, max_epochs=max_epochs, regularizer=regularizer,
-                          callbacks=callbacks, checkpoint=checkpoint, resume=resume,
-                          verbose=verbose, clip_norm=clip_norm, proximal=proximal,
-                          check_network=_check_network)
+                          callbacks=(*callbacks, *([note] if note else [])),
+                          checkpoint=checkpoint, resume=resume, verbose=verbose,
+                          clip_norm=clip_norm, proximal=proximal, check_network=_check_network)
     shuffle = check_bool(shuffle, "shuffle")
     if batch_size is not None:
         batch_size = min(check_int(batch_size, "batch_size", min_value=1), data.n_samples)
@@ -89,10 +144,15 @@ random_state, verbose, callbacks, checkpoint, resume
     if setup.finished:
         return run.history
     parts = setup.parts
+    channels = None
     try:
         with scheduler_errors(data.client):
-            gradient = WorkerSumGradient(data, scatter_network(data.client, net))
-            return run_loop(run, sampler, gradient, parts)
+            channels = WorkerChannels(data.client, data.parts,
+                                      scatter_network(data.client, net), loss, direct=direct)
+            gradient = WorkerSumGradient(data, channels.template, channels)
+            if note is not None:
+                note.channels, note.batch_size = channels, batch_size
+            return run_loop(run, _EpochStarts(sampler, gradient), gradient, parts)
     except (SchedulerLostError, FileNotFoundError) as error:
         # a lost scheduler, or a data file gone when a worker reads its rows again
         saver = next((c for c in parts.callbacks if isinstance(c, CheckpointCallback)), None)
@@ -104,21 +164,28 @@ random_state, verbose, callbacks, checkpoint, resume
             f"{error} The training state from before the failed step is saved in "
             f"{checkpoint}: once a scheduler is back, call again with resume=True.",
             address=error.address) from error.__cause__
+    finally:
+        if channels is not None:
+            channels.close()
 
 
 def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, tol=1e-6,
-                            verbose=False, callbacks=(), max_fun=None):
+                            verbose=False, callbacks=(), max_fun=None, direct=True):
     """L-BFGS on the full-batch objective summed over the workers.
 
     :func:`numnet.training.lbfgs.minimize_lbfgs` (the SciPy call :func:`numnet.train_lbfgs`
     makes) on :class:`DistributedObjective`: each evaluation is one round trip, the flat
-    parameter vector out to every partition, a loss sum and a gradient sum back.
+    parameter vector out to every partition, a loss sum and a gradient sum back, over direct
+    connections to the workers (:class:`WorkerChannels`; the same numbers as through the
+    scheduler, where a failed connection sends it).
 
     Parameters
     ----------
     net, loss, regularizer, max_iter, tol, verbose, callbacks, max_fun
         As in :func:`numnet.train_lbfgs`.
     data : DistributedData
+    direct : bool, default=True
+        False sends every evaluation through the scheduler (one task per worker).
 
     Returns
     -------
@@ -132,7 +199,10 @@ def train_lbfgs_distributed(net, loss, data, *, regularizer=None, max_iter=200, 
             "Use proximal gradient descent instead: train_distributed(..., batch_size=None) "
             "with SGD(momentum=0)."
         )
-    with scheduler_errors(data.client):
-        evaluate = DistributedObjective(net, loss, data, regularizer=regularizer)
+    with scheduler_errors(data.client), WorkerChannels(
+            data.client, data.parts, scatter_network(data.client, net), loss,
+            direct=direct) as channels:
+        evaluate = DistributedObjective(net, loss, data, regularizer=regularizer,
+                                        channels=channels)
         return minimize_lbfgs(net, loss, evaluate, max_iter=max_iter, tol=tol,
                               verbose=verbose, callbacks=callbacks, max_fun=max_fun)

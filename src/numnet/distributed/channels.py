@@ -1,0 +1,280 @@
+"""Direct connections to the workers: a data-parallel step without the scheduler.
+
+Through the scheduler, every step is a task per worker: client -> scheduler -> workers ->
+client, about 20-40 ms on a loaded machine, whatever the step computes. A
+:class:`WorkerChannels` opens, once per fit, one TCP connection from the client to a thread on
+each worker that holds partitions (started by one task per worker, which hands it the
+worker's partitions, a copy of the network and the loss)::
+
+    once:      client --task--> worker w: start a thread listening on w's host; (host, port)
+               client --connect, 32-byte token--> thread (anything else is hung up on)
+    per step:  client --> each thread:  theta, the batch's row indices of each of its partitions
+               thread:  (W_k L_k, W_k g_k) of each of its partitions   (partition_sums)
+               client <-- each thread:  those sums, and the seconds they took
+               client:  adds them in partition order                  (reduce_sums)
+
+The workers compute exactly what the task path computes (:func:`partition_sums`, each
+partition separately) and the client adds the sums in the same order, so a step gives the
+same numbers bit for bit, through the channel or through the scheduler. The messages are raw
+arrays with fixed headers (no pickle): a connection can only ask for sums.
+
+Whenever the channel fails (a worker died, a connection was refused or cut, a step raised on
+a worker) it is closed for good and that step and all later ones go through the scheduler
+(:func:`sums_by_worker`), which recomputes lost partitions, raises a worker's error as the
+task path does, or says that the scheduler is gone. Channels are not used over TLS or
+transports other than TCP (the step goes through the scheduler, as before).
+"""
+
+import copy
+import hmac
+import secrets
+import socket
+import struct
+import threading
+import time
+
+import numpy as np
+
+from .objective import partition_sums, sums_by_worker
+
+_STEP, _CLOSE = 1, 0
+_OK, _FAILED = 0, 1
+_ALL_ROWS = -1
+_ACCEPT_SECONDS = 60.0
+
+
+class ChannelError(OSError):
+    """A step failed on a worker's channel thread (its message is the worker's error)."""
+
+
+def _receive(sock, n_bytes):
+    """Exactly ``n_bytes`` from ``sock`` (EOFError when the peer hung up first)."""
+    buffer = bytearray(n_bytes)
+    view, got = memoryview(buffer), 0
+    while got < n_bytes:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise EOFError("the connection was closed")
+        got += n
+    return buffer
+
+
+def _listen_host(address):
+    """The host a worker at ``address`` listens on for a channel; None if not TCP."""
+    from distributed.comm.addressing import get_address_host, parse_address
+
+    scheme, _ = parse_address(address)
+    if scheme == "inproc":  # a worker thread in the client's process
+        return "127.0.0.1"
+    return get_address_host(address) if scheme == "tcp" else None
+
+
+def _start_server(template, loss, parts, token):
+    """Task, on a worker: start the channel thread for ``parts``; ``(host, port)`` or None."""
+    from distributed import get_worker
+
+    host = _listen_host(get_worker().address)
+    if host is None:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.bind((host, 0))
+        listener.listen(1)
+        listener.settimeout(_ACCEPT_SECONDS)
+    except OSError:
+        listener.close()
+        return None
+    net = copy.deepcopy(template)
+    threading.Thread(target=_serve, args=(listener, net, copy.deepcopy(loss), parts, token),
+                     name="numnet-channel", daemon=True).start()
+    return host, listener.getsockname()[1]
+
+
+def _serve(listener, net, loss, parts, token):
+    """The channel thread: one connection, one step per request, until it closes."""
+    try:
+        conn, _ = listener.accept()
+    except OSError:
+        return  # nobody came (the client gave up): the partitions are released
+    finally:
+        listener.close()
+    with conn:
+        try:
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not hmac.compare_digest(bytes(_receive(conn, len(token))), token):
+                return
+            while _receive(conn, 1)[0] == _STEP:
+                conn.sendall(_step(conn, net, loss, parts))
+        except (OSError, EOFError):
+            return
+
+
+def _kind(value):
+    """One byte for the type of a loss sum, so the client gets the same type back."""
+    if isinstance(value, np.generic):
+        return ord(value.dtype.char)
+    return 1  # a Python float
+
+
+def _value(kind, value):
+    return value if kind == 1 else np.dtype(chr(kind)).type(value)
+
+
+def _step(conn, net, loss, parts):
+    """Read one request, compute the partitions' sums: the reply's bytes."""
+    params = net.params
+    theta = np.frombuffer(_receive(conn, params.nbytes), dtype=params.dtype)
+    rows = []
+    for _ in parts:
+        (n_rows,) = struct.unpack("<q", _receive(conn, 8))
+        rows.append(None if n_rows == _ALL_ROWS else
+                    np.frombuffer(_receive(conn, 8 * n_rows), dtype=np.int64))
+    try:
+        started = time.perf_counter()
+        np.copyto(params, theta, casting="unsafe")
+        sums = [None if r is not None and len(r) == 0 else partition_sums(net, loss, part, r)
+                for part, r in zip(parts, rows, strict=True)]
+        reply = [struct.pack("<Bd", _OK, time.perf_counter() - started)]
+        for result in sums:
+            if result is None:
+                reply.append(b"\x00")
+            else:
+                value, grad = result
+                reply += [struct.pack("<Bd", _kind(value), value),
+                          np.ascontiguousarray(grad, dtype=params.dtype).tobytes()]
+    except Exception as error:  # noqa: BLE001 - the step is taken again through the scheduler
+        message = f"{type(error).__name__}: {error}".encode("utf-8", "replace")
+        reply = [struct.pack("<BdI", _FAILED, 0.0, len(message)), message]
+    return b"".join(reply)
+
+
+class WorkerChannels:
+    """Partitions' loss and gradient sums, over direct connections (or through the scheduler).
+
+    ``sums(theta, rows)`` is :func:`sums_by_worker` (same arguments, same results, in
+    partition order), taken over the channels while they work. ``through_scheduler=True``
+    on a call sends that step through the scheduler anyway (training does it for the first
+    step of every epoch, so that a scheduler that went away is noticed there).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    parts : list of distributed.Future
+        The partitions (:attr:`DistributedData.parts`).
+    template : distributed.Future
+        The network, scattered to the workers (:func:`scatter_network`).
+    loss : Loss
+    direct : bool, default=True
+        False: every step through the scheduler (the task path).
+
+    Attributes
+    ----------
+    steps, seconds, compute_seconds
+        Steps taken over the channels, their wall time on the client (send to all received)
+        and the sum of the workers' compute time in them.
+    """
+
+    def __init__(self, client, parts, template, loss, *, direct=True):
+        self.client, self.parts, self.template, self.loss = client, parts, template, loss
+        self.connections = []  # (socket, partition indices) per worker
+        self.steps, self.seconds, self.compute_seconds = 0, 0.0, 0.0
+        if direct:
+            try:
+                self._open()
+            except (OSError, EOFError, TimeoutError):
+                self.close()
+            except Exception as error:  # noqa: BLE001 - e.g. a worker gone while opening
+                if type(error).__module__.split(".")[0] != "distributed":
+                    raise
+                self.close()
+
+    @property
+    def direct(self):
+        """Whether steps go over the channels."""
+        return bool(self.connections)
+
+    def _open(self):
+        client, parts = self.client, self.parts
+        if not str(client.scheduler.address).startswith(("tcp://", "inproc://")):
+            return  # TLS (or another transport): the channels would be plain TCP
+        holders = client.who_has(parts)
+        groups = {}
+        for index, part in enumerate(parts):
+            where = holders.get(part.key) or ("",)
+            groups.setdefault(sorted(where)[0], []).append(index)
+        token = secrets.token_bytes(32)
+        futures = [client.submit(_start_server, self.template, self.loss,
+                                 [parts[i] for i in indices], token, pure=False,
+                                 workers=[worker] if worker else None, allow_other_workers=True)
+                   for worker, indices in groups.items()]
+        addresses = client.gather(futures)
+        if any(address is None for address in addresses):
+            return
+        for address, indices in zip(addresses, groups.values(), strict=True):
+            sock = socket.create_connection(tuple(address), timeout=10)
+            self.connections.append((sock, indices))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(token)
+            sock.settimeout(None)
+
+    def sums(self, theta, rows=None, *, through_scheduler=False):
+        """``(W_k L_k, W_k g_k)`` per partition for ``rows`` (None: all), in partition order.
+
+        Partitions whose rows are empty are left out, as :func:`sums_by_worker` does.
+        """
+        if self.connections and not through_scheduler:
+            try:
+                return self._direct(theta, rows)
+            except (OSError, EOFError):
+                self.close()  # from now on through the scheduler, which knows what happened
+        return sums_by_worker(self.client, self.parts, self.template, self.loss, theta, rows)
+
+    def _direct(self, theta, rows):
+        started = time.perf_counter()
+        theta = np.ascontiguousarray(theta)
+        payload = theta.tobytes()
+        for sock, indices in self.connections:
+            message = [bytes([_STEP]), payload]
+            for i in indices:
+                r = None if rows is None else rows[i]
+                if r is None:
+                    message.append(struct.pack("<q", _ALL_ROWS))
+                else:
+                    r = np.ascontiguousarray(r, dtype=np.int64)
+                    message += [struct.pack("<q", r.size), r.tobytes()]
+            sock.sendall(b"".join(message))
+        results, compute = {}, 0.0
+        for sock, indices in self.connections:
+            status, seconds = struct.unpack("<Bd", _receive(sock, 9))
+            if status != _OK:
+                (length,) = struct.unpack("<I", _receive(sock, 4))
+                raise ChannelError(bytes(_receive(sock, length)).decode("utf-8", "replace"))
+            compute += seconds
+            for i in indices:
+                kind = _receive(sock, 1)[0]
+                if kind:
+                    (value,) = struct.unpack("<d", _receive(sock, 8))
+                    grad = np.frombuffer(_receive(sock, theta.nbytes), dtype=theta.dtype)
+                    results[i] = (_value(kind, value), grad)
+        self.steps += 1
+        self.seconds += time.perf_counter() - started
+        self.compute_seconds += compute
+        return [results[i] for i in sorted(results)]
+
+    def close(self):
+        """Hang up (the workers' threads end and let go of the partitions)."""
+        connections, self.connections = self.connections, []
+        for sock, _ in connections:
+            try:
+                sock.sendall(bytes([_CLOSE]))
+            except OSError:
+                pass
+            sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
