@@ -28,6 +28,8 @@ def load(path):
     """
     # Imported here, not at the top: scikit-learn and pandas take about a second to import,
     # and `import numnet` stays light.
-    from . import estimators, tabular  # noqa: F401  (they register "estimator", "pipeline")
+    from . import estimators  # noqa: F401  (registers "estimator")
+    from .tabular import estimators as tabular_estimators  # noqa: F401  ("tabular_estimator")
+    from .tabular import pipeline  # noqa: F401  ("pipeline")
 
     return io.load(path)

@@ -15,44 +15,43 @@
 =================  ============================================================================
 """
 
-from .columns import (
-    DATE_PARTS,
-    MAX_LABEL_CHARS,
-    check_plain,
-    column_kind,
-    convert_numeric_text,
-    infer_task,
-    numbers_from_text,
-    target_values,
-)
-from .estimators import TabularClassifier, TabularRegressor
-from .evaluation import (
-    classification_metrics,
-    evaluate_pipeline,
-    f1_labels,
-    prediction_frame,
-    regression_metrics,
-)
-from .explain import explain_table, permutation_table
-from .fitting import MAX_CLASSES, estimator_class, resolve_task, split_rows, train_pipeline
-from .pipeline import TabularPipeline
-from .preprocessing import TabularPreprocessor
-from .reading import (
-    IMPUTE,
-    MODELS,
-    TASKS,
-    DataError,
-    check_columns,
-    parse_columns,
-    read_table,
-    select_features,
-    table_format,
-    write_table,
-)
-from .runs import fit, max_epochs
-from .sources import is_pattern, read_tables, source_files
-from .spec import TrainSpec
-from .spec_errors import SpecError
+import importlib
+
+# Each name below is imported from its module on first use (PEP 562), so that a command imports
+# only what it uses: `numnet predict` reads a table and a model without the modules that train
+# (scikit-learn alone takes about half a second to import).
+_MODULES = {
+    "columns": ("DATE_PARTS", "MAX_LABEL_CHARS", "check_plain", "column_kind",
+                "convert_numeric_text", "infer_task", "numbers_from_text", "target_values"),
+    "estimators": ("TabularClassifier", "TabularRegressor"),
+    "evaluation": ("classification_metrics", "evaluate_pipeline", "f1_labels", "prediction_frame",
+                   "regression_metrics"),
+    "explain": ("explain_table", "permutation_table"),
+    "fitting": ("MAX_CLASSES", "estimator_class", "resolve_task", "split_rows", "train_pipeline"),
+    "pipeline": ("TabularPipeline",),
+    "preprocessing": ("TabularPreprocessor",),
+    "reading": ("IMPUTE", "MODELS", "TASKS", "DataError", "check_columns", "parse_columns",
+                "read_table", "select_features", "table_format", "write_table"),
+    "runs": ("fit", "max_epochs"),
+    "sources": ("is_pattern", "read_tables", "source_files"),
+    "spec": ("TrainSpec",),
+    "spec_errors": ("SpecError",),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "DATE_PARTS", "IMPUTE", "MAX_CLASSES", "MAX_LABEL_CHARS", "MODELS", "TASKS", "DataError",
