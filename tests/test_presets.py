@@ -82,9 +82,10 @@ def test_fast_and_classic_presets_and_explicit_options_win(here, capsys):
     assert (params["max_iter"], params["n_iter_no_change"]) == (5, 5)   # --epochs wins
     code, _, err = run(capsys, "train", "d.csv", "-t", "y", "-o", "c.numnet", "--preset",
                        "classic", "-q")
-    assert (code, err) == (2, "error: column 'c' has 47 missing value(s), the first at row 7. "
-                              "Fill or drop them, or pass --impute indicator|mean|median|"
-                              "most_frequent.\n")
+    fix = "Fill or drop them, or pass --impute indicator|mean|median|most_frequent."
+    assert (code, err) == (2, f"error: 2 problems: (1) column 'c' has 47 missing value(s), the "
+                              f"first at row 7. {fix} (2) column 'city' has 25 missing value(s), "
+                              f"the first at row 1. {fix}\n")  # every column at once
     assert run(capsys, "train", "d.csv", "-t", "y", "-o", "c.numnet", "--preset", "classic",
                "--impute", "mean", "--epochs", "3", "-q")[0] == 0
     classic = nn.load("c.numnet")
