@@ -636,3 +636,34 @@ def test_a_scheduler_that_goes_away_is_one_line_and_the_run_resumes(here, schedu
     assert code == 0, err
     np.testing.assert_array_equal(nn.load("m.numnet").estimator.network_.params,
                                   nn.load("whole.numnet").estimator.network_.params)
+
+
+# --- a cluster slower than memory --------------------------------------------------------------
+
+
+def test_a_cluster_slower_than_memory_says_so_in_one_line_and_trains(here, scheduler, capsys,
+                                                                     monkeypatch):
+    # What the workers report computing is set to 0 (no timing in a test): every step is then
+    # all communication, and the run says so once, after its first epoch, and goes on.
+    from numnet.distributed.channels import WorkerChannels
+
+    original = WorkerChannels._direct
+
+    def no_compute(self, theta, rows):
+        results = original(self, theta, rows)
+        self.compute_seconds = 0.0
+        return results
+
+    monkeypatch.setattr(WorkerChannels, "_direct", no_compute)
+    code, out, err = cli(capsys, "train", "pq", "-t", "label", "--impute", "mean", "--hidden",
+                         "4", "--epochs", "3", "--batch-size", "64", "-o", "slow.numnet",
+                         "--scheduler", scheduler)
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "slower than memory" in line]
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"warning: the cluster is slower than memory on this data: a step of 64 rows takes "
+        r"\d+\.\d\d ms on the cluster, but the workers compute for only 0\.00 ms of it in all "
+        r"\(measured in epoch 1; the rest is communication\)\. Train in memory \(without "
+        r"--workers/--scheduler\), or with larger batches\.", lines[0]), lines[0]
+    assert len(nn.load("slow.numnet").estimator.history_.loss) == 3

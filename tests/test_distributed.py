@@ -569,3 +569,117 @@ def test_the_command_line_reports_a_lost_scheduler_in_one_line_with_exit_2(
         main(["train", str(path), "-t", "y", "-o", str(tmp_path / "m.numnet")])
     assert stop.value.code == 2
     assert capsys.readouterr().err == f"error: {message}\n"
+
+
+# --- direct channels to the workers ------------------------------------------------------------
+
+
+def _recording_channels(monkeypatch):
+    """Every WorkerChannels that training opens, in a list (to read its step counters)."""
+    from numnet.distributed import training
+
+    opened = []
+
+    class Recording(nd.WorkerChannels):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(training, "WorkerChannels", Recording)
+    return opened
+
+
+def test_steps_over_the_channels_equal_the_scheduler_path_bit_for_bit(process_client,
+                                                                      monkeypatch):
+    # Worker processes: the steps go over the direct connections (all but the first of each
+    # epoch), and the parameters are those of the task path through the scheduler, bit for bit.
+    rng = np.random.default_rng(5)
+    X, Y, loss, n_out = _data("softmax", rng)
+    w = rng.uniform(0.5, 1.5, size=X.shape[0])
+    opened = _recording_channels(monkeypatch)
+    with process_client.as_current():
+        data = _distributed(process_client, X, Y, w)
+        results = {}
+        for direct in (True, False):
+            net = _net(5, n_out, True)
+            history = nd.train_distributed(net, loss, Adam(0.01), data, batch_size=32,
+                                           max_epochs=3, random_state=7, direct=direct)
+            lbfgs = _net(5, n_out, True)
+            nd.train_lbfgs_distributed(lbfgs, loss, data, max_iter=15, direct=direct)
+            results[direct] = (net.params.tobytes(), history.loss, lbfgs.params.tobytes())
+        data.release()
+    steps_per_epoch = -(-300 // 32)
+    steps = [c.steps for c in opened]  # mini-batches, L-BFGS; direct, then not
+    assert steps[0] == 3 * (steps_per_epoch - 1) and steps[1] > 0 and steps[2:] == [0, 0]
+    assert results[True] == results[False]
+
+
+def test_a_step_that_fails_on_a_channel_is_taken_again_through_the_scheduler(client,
+                                                                           monkeypatch):
+    # A worker's channel thread raises in the 5th step: that step and the later ones go
+    # through the scheduler, and the run ends with the parameters of an undisturbed one.
+    from numnet.distributed import channels
+
+    X, Y, loss, n_out = _data("binary", np.random.default_rng(6))
+    data = _distributed(client, X, Y, None)
+
+    def fit():
+        net = _net(5, n_out, True)
+        history = nd.train_distributed(net, loss, SGD(0.1, momentum=0.9), data,
+                                       batch_size=20, max_epochs=2, random_state=3)
+        return net.params.tobytes(), history.loss
+
+    expected = fit()
+    calls, original = [], channels.partition_sums
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise MemoryError("out of memory")
+        return original(*args)
+
+    monkeypatch.setattr(channels, "partition_sums", failing)
+    opened = _recording_channels(monkeypatch)
+    assert fit() == expected
+    assert len(calls) >= 5 and not opened[0].direct  # closed for good after the failure
+
+
+def test_a_channel_hangs_up_on_a_wrong_token():
+    import socket
+    import threading
+
+    from numnet.distributed import channels
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    net = _net(5, 1, False)
+    server = threading.Thread(target=channels._serve,
+                              args=(listener, net, BinaryCrossEntropy(), [], b"k" * 32))
+    server.start()
+    with socket.create_connection(listener.getsockname()) as sock:
+        sock.sendall(b"x" * 32)
+        assert sock.recv(1) == b""  # closed without an answer
+    server.join()
+
+
+@pytest.mark.parametrize("compute", [0.001, 0.02], ids=["slower", "faster"])
+def test_the_overhead_note_says_when_the_cluster_is_slower_than_memory(compute):
+    import types
+    import warnings
+
+    from numnet.distributed.training import _OverheadNote
+
+    note = _OverheadNote()
+    note.channels = types.SimpleNamespace(steps=10, seconds=0.01, compute_seconds=compute)
+    note.batch_size = 64
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        note.on_epoch_end(types.SimpleNamespace(epoch=1))
+        note.on_epoch_end(types.SimpleNamespace(epoch=2))  # once per run
+    if compute > 0.01:
+        assert caught == []
+        return
+    assert [str(w.message) for w in caught] == [
+        "the cluster is slower than memory on this data: a step of 64 rows takes 1.00 ms on "
+        "the cluster, but the workers compute for only 0.10 ms of it in all (measured in epoch "
+        "1; the rest is communication). Train in memory (without --workers/--scheduler), or "
+        "with larger batches."]

@@ -64,10 +64,11 @@ class _OverheadNote(Callback):
         compute = channels.compute_seconds / channels.steps * 1e3
         if step > compute:
             warnings.warn(
-                f"the cluster is slower than training in memory on this data: a step of "
-                f"{self.batch_size} rows waits {step:.2f} ms for the workers, which compute "
-                f"for {compute:.2f} ms of it (measured over epoch {run.epoch}); train without "
-                "--workers/--scheduler, or with larger batches.", UserWarning, stacklevel=2)
+                f"the cluster is slower than memory on this data: a step of "
+                f"{self.batch_size} rows takes {step:.2f} ms on the cluster, but the workers "
+                f"compute for only {compute:.2f} ms of it in all (measured in epoch "
+                f"{run.epoch}; the rest is communication). Train in memory (without "
+                "--workers/--scheduler), or with larger batches.", UserWarning, stacklevel=2)
 
 
 def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_size=None,

@@ -183,7 +183,8 @@ def _train(est, data, p, rng):
         shuffle=p.shuffle and p.solver != "gd", random_state=rng,
         callbacks=(rule, *extra, *est._verbose_lines(p, False)),
         checkpoint=getattr(est, "_checkpoint", None),
-        resume=bool(getattr(est, "_resume", False)))
+        resume=bool(getattr(est, "_resume", False)),
+        overhead_warning=bool(getattr(est, "_overhead_warning", False)))
     rule.rescale(history)
     if rule.optimality is not None:
         est._final_optimality = rule.optimality()

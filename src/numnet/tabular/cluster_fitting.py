@@ -204,9 +204,13 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
         pipeline.target_scaler = _target_scaler(merged, target)
     X, y, w = _training_arrays(frame, merged, plan, pipeline)
     notify = _Callbacks(None, callbacks)
-    with scheduler_errors(client):
-        _fit_estimator(estimator, X, y, w, notify, checkpoint, resume, np.array([np.inf]),
-                       target)
+    estimator._overhead_warning = True  # one line when the cluster is slower than memory
+    try:
+        with scheduler_errors(client):
+            _fit_estimator(estimator, X, y, w, notify, checkpoint, resume, np.array([np.inf]),
+                           target)
+    finally:
+        del estimator._overhead_warning
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
