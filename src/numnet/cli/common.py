@@ -177,9 +177,10 @@ def _check_output(output, *, inputs=(), suffixes=None, example="model.numnet"):
         raise UserError(f"--output must name a file to write, got {output!r}.") from None
 
 
-def _load_model(path):
-    """numnet.load, with a missing or unreadable file reported as one line (as data files are)."""
-    from .._loading import load
+def _load_model(path, load=None):
+    """numnet.load (or ``load``): a missing or unreadable file is one line, as data files are."""
+    if load is None:
+        from .._loading import load
 
     try:
         return load(path)
@@ -193,8 +194,10 @@ def _load_model(path):
 
 def _load_pipeline(path, command):
     from ..tabular import TabularPipeline
+    from ..tabular.predictor import load_for_prediction
 
-    model = _load_model(path)
+    # predict needs the network only: its estimator is read without scikit-learn (half a second)
+    model = _load_model(path, load_for_prediction if command == "predict" else None)
     inner = getattr(model, "pipeline_", None)  # a saved numnet.TabularClassifier / Regressor
     if isinstance(inner, TabularPipeline):
         return inner

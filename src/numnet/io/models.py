@@ -316,9 +316,14 @@ FILE_KINDS = ("sequential", "estimator", "pipeline", "tabular_estimator", "check
 :class:`numnet.TabularClassifier` and :class:`numnet.TabularRegressor`)."""
 
 
-def _build(metadata, tensors, name):
+def _build(metadata, tensors, name, reader_class=Reader):
+    """The object a file's metadata describes, rebuilt by a ``reader_class``.
+
+    A subclass of Reader may rebuild some kinds its own way (numnet.tabular.predictor:
+    estimators for prediction only).
+    """
     budget = min(MAX_STR_BYTES, 4 * len(json.dumps(metadata["object"])) + 2**16)
-    reader = Reader(tensors, name, str_budget=budget)
+    reader = reader_class(tensors, name, str_budget=budget)
     if metadata["kind"] == "checkpoint":
         _fail(name, "it is a training checkpoint, not a model. Resume the run from it with "
                     "numnet train ... --checkpoint-dir DIR --resume, or in Python with "

@@ -181,9 +181,12 @@ def _is_task(value):
 
 def _check_task(reader, task, estimator):
     """The task must fit the estimator: a classifier for classification, else a regressor."""
-    from sklearn.base import is_classifier
+    classifier = getattr(estimator, "predicts_classes", None)  # a predictor (predictor.py)
+    if classifier is None:
+        from sklearn.base import is_classifier
 
-    kind = "classifier" if is_classifier(estimator) else "regressor"
+        classifier = is_classifier(estimator)
+    kind = "classifier" if classifier else "regressor"
     if (task == "classification") != (kind == "classifier"):
         reader.fail(f"the pipeline's task is {task!r}, but its estimator "
                     f"{type(estimator).__name__} is a {kind}; the file was altered.")
