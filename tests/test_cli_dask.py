@@ -478,8 +478,10 @@ def test_missing_values_are_named_with_their_row_through_the_files(here, schedul
     # Row 251 is in the second file: rows are numbered as in the files concatenated.
     code, _, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--scheduler",
                        scheduler)
-    assert (code, err) == (2, "error: column 'x' has 2 missing value(s), the first at row 8. "
-                              "Fill or drop them, or pass --impute mean|median|most_frequent.\n")
+    fix = "Fill or drop them, or pass --impute mean|median|most_frequent."
+    assert (code, err) == (2, f"error: 2 problems: (1) column 'x' has 2 missing value(s), the "
+                              f"first at row 8. {fix} (2) column 'city' has 1 missing value(s), "
+                              f"the first at row 301. {fix}\n")  # every column at once
     code, _, err = cli(capsys, "train", "pq", "-t", "label", "-o", "m.numnet", "--features",
                        "city", "--scheduler", scheduler)
     assert err == ("error: column 'city' has 1 missing value(s), the first at row 301. Fill or "

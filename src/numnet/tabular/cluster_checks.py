@@ -13,11 +13,15 @@ from .reading import MAX_CLASSIFICATION_INTEGERS, DataError, SpecError, problem
 
 _REFUSE_TEXT_NUMBERS = ("column {name!r} holds numbers written as text (e.g. {example!r}), which "
                         "the data-parallel path does not convert yet. Write them as plain "
-                        "numbers, or train without --scheduler/--workers.")
+                        "numbers, or train without {scheduler}/{workers}.")
 
 
 def _refuse_text_numbers(merged, kinds, columns):
-    """Refuse text columns of numbers with separators or signs (memory converts them)."""
+    """Refuse text columns of numbers with separators or signs (memory converts them).
+
+    Every such column is named at once.
+    """
+    found = []
     for name in columns:
         if kinds[name] != "text":
             continue
@@ -26,7 +30,9 @@ def _refuse_text_numbers(merged, kinds, columns):
             continue
         union = set().union(*(p["formats"] for p in part))
         if {kind for kind, _ in union} != {"plain"} or {d for _, d in union} - {None}:
-            raise DataError(_REFUSE_TEXT_NUMBERS.format(name=name, example=part[0]["example"]))
+            found.append(problem(_REFUSE_TEXT_NUMBERS, name=name, example=part[0]["example"]))
+    if found:
+        raise SpecError(found)
 
 
 def _resolve_task(merged, target, dtype, task, model):

@@ -44,6 +44,7 @@ from .fitting import (
 )
 from .pipeline import TabularPipeline
 from .preprocessing import TabularPreprocessor, identifier_warning, report_constant_columns
+from .problems import collect, raise_problems
 from .reading import DataError, select_features
 from .spec_errors import CLUSTER, SpecError, problem
 from .statistics import exact_mean, exact_mean_std
@@ -251,7 +252,11 @@ def _checked(merged, frame, plan, task, model, params, fraction):
     _refuse_text_numbers(merged, kinds, columns)
     task = _resolve_task(merged, target, frame[target].dtype, task, model)
     cls = estimator_class(model, task)
-    _check_target(merged, target, task)
+    found = collect(_check_target, merged, target, task)  # and every column's, at once
+    for name in columns:
+        found += collect(_check_column, merged, name, kinds[name], frame[name].dtype,
+                         plan["impute"])
+    raise_problems(found)
     if task == "classification":
         _check_classes(merged, target)
     if weight is not None:
@@ -260,8 +265,6 @@ def _checked(merged, frame, plan, task, model, params, fraction):
     estimator.set_params(**(params or {}))
     if hasattr(estimator, "_validate_params"):
         estimator._validate_params()  # bad hyperparameters fail before any work, as in fit
-    for name in columns:
-        _check_column(merged, name, kinds[name], frame[name].dtype, plan["impute"])
     _check_split(merged, target, task, fraction)
     return task, estimator
 

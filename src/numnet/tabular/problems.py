@@ -69,6 +69,15 @@ def problems_of(error):
     return [problem("{message}", message=str(error))]
 
 
+def collect(check, *args):
+    """The problems ``check(*args)`` raises (as :func:`problems_of`), or ``[]``."""
+    try:
+        check(*args)
+    except DataError as error:
+        return problems_of(error)
+    return []
+
+
 def raise_problems(problems):
     """Raise :class:`SpecError` for ``problems``, if there are any."""
     if problems:
