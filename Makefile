@@ -56,6 +56,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/streaming.py
 	$(BIN)/python benchmarks/tabular_accuracy.py
+	$(BIN)/python benchmarks/startup.py
 
 # The tutorial's figures (docs/tutorial/images/*.png), drawn deterministically, and the
 # playground's screenshots (docs/images/playground*.png), taken by its browser test.
