@@ -34,6 +34,7 @@ from numnet.io import dumps, loads
 from numnet.io._safetensors import DTYPES, ModelFileError
 from numnet.io.checkpoint import loads_state
 from numnet.tabular import train_pipeline
+from numnet.tabular.predictor import loads_for_prediction
 from test_io import join_file, split_file
 
 # --- the valid files the fuzzer starts from ----------------------------------------------------
@@ -68,6 +69,7 @@ def seed_files():
              lr_schedule=nn.ReduceOnPlateau(), checkpoint=schedule_run, random_state=1)
     return {
         "sequential": dumps(net), "estimator": dumps(estimator), "pipeline": dumps(pipeline),
+        "pipeline-predict": dumps(pipeline),  # read by numnet predict's loader
         "checkpoint": checkpoint.data, "checkpoint-sgd": schedule_run.data,
     }
 
@@ -92,6 +94,8 @@ def load(kind, raw):
         warnings.simplefilter("ignore")
         if kind.startswith("checkpoint"):
             return loads_state(raw, name="fuzzed")
+        if kind == "pipeline-predict":
+            return loads_for_prediction(raw, name="fuzzed")
         return loads(raw, name="fuzzed")
 
 
@@ -119,7 +123,7 @@ def test_seed_files_load():
 
 # --- strategies ---------------------------------------------------------------------------------
 
-KINDS = ["sequential", "estimator", "pipeline", "checkpoint", "checkpoint-sgd"]
+KINDS = ["sequential", "estimator", "pipeline", "pipeline-predict", "checkpoint", "checkpoint-sgd"]
 NAMES = ["__numnet__", "ndarray", "sequential", "estimator", "pipeline", "checkpoint", "history",
          "tuple", "dict", "scalar", "str_array", "object_array", "float", "key", "items",
          "shape", "width", "dtype", "value", "class", "params", "attributes", "state", "info",

@@ -28,15 +28,29 @@ def load_for_prediction(path):
 
     Raises what :func:`numnet.load` raises (``ModelFileError``, ``OSError``).
     """
-    from ..io.models import _build, _name, _read_path
+    from ..io.models import _name, _read_path
 
-    metadata, tensors = _read_path(path)
+    return _build(*_read_path(path), _name(path))
+
+
+def loads_for_prediction(data, *, name="<bytes>"):
+    """:func:`load_for_prediction` of the bytes of a model file."""
+    import io
+
+    from ..io.models import read
+
+    return _build(*read(io.BytesIO(bytes(data)), len(data), name), name)
+
+
+def _build(metadata, tensors, name):
+    from ..io.models import _build
+
     if metadata["kind"] == "pipeline":
-        return _build(metadata, tensors, _name(path), reader_class=_PredictionReader)
+        return _build(metadata, tensors, name, reader_class=_PredictionReader)
     from .. import estimators  # noqa: F401  (registers "estimator")
     from . import estimators as tabular_estimators  # noqa: F401  ("tabular_estimator")
 
-    return _build(metadata, tensors, _name(path))
+    return _build(metadata, tensors, name)
 
 
 class _PredictionReader(Reader):
