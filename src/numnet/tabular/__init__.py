@@ -5,6 +5,7 @@
 ``columns``        what a column holds: numbers (also as text), dates, categories; the target
 ``preprocessing``  :class:`TabularPreprocessor`: standardised numbers and dates, one-hot text
 ``pipeline``       :class:`TabularPipeline`, what ``numnet train`` saves (a model-file kind)
+``predictor``      :func:`load_for_prediction`: a pipeline file read without scikit-learn (predict)
 ``fitting``        :func:`train_pipeline`: split, preprocessing, estimator, held-out metrics
 ``spec``           :class:`TrainSpec`: every option of a training run, checked in one place
 ``runs``           :func:`fit`: a spec's run, in memory or on a Dask cluster
