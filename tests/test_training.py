@@ -314,6 +314,62 @@ def test_validation_fraction_is_used_by_train(rng):
     assert len(history.val_loss) == len(history.val_metric) == 3
 
 
+@pytest.mark.parametrize("shuffle, batch_size, weighted", [
+    (True, 16, False), (False, 16, True), (True, None, True)])
+def test_training_on_rows_of_x_is_training_on_their_copy_bit_for_bit(rng, shuffle, batch_size,
+                                                                      weighted):
+    # issue 26 item 5: the estimators' validation split no longer copies X's training rows;
+    # train(rows=...) gathers each batch from X[rows[batch]], the same numbers as X[rows][batch]
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    y = (X[:, :1] > 0).astype(np.float32)
+    rows = rng.permutation(120)[:90]
+    w = rng.random(90) if weighted else None
+    results = []
+    for data, keep in ((X[rows], None), (X, rows)):
+        net = Sequential([Dense(8), ReLU(), Dense(1)]).build(3, random_state=0,
+                                                             dtype=np.float32)
+        history = train(net, BinaryCrossEntropy(), Adam(0.01), data, y[rows], sample_weight=w,
+                        batch_size=batch_size, shuffle=shuffle, max_epochs=3, random_state=0,
+                        validation_data=(X[:10], y[:10]), rows=keep)
+        results.append((net.params.copy(), history.loss, history.val_loss))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1:] == results[1][1:]
+
+
+def test_validation_fraction_split_gives_the_same_run_as_before(rng):
+    # the split's training rows stay in X: the same run as training on the copy of them
+    X = rng.normal(size=(100, 2))
+    y = (X[:, 0] > 0).astype(float)
+    net = Sequential([Dense(4), ReLU(), Dense(1)]).build(2, random_state=0)
+    history = train(net, BinaryCrossEntropy(), Adam(0.01), X, y, max_epochs=3, batch_size=8,
+                    validation_fraction=0.2, random_state=0)
+    from numnet.training.validation import validation_split_indices
+    split = validation_split_indices(y.reshape(-1, 1), BinaryCrossEntropy(), 0.2, 100,
+                                     np.random.default_rng(0))
+    copy = Sequential([Dense(4), ReLU(), Dense(1)]).build(2, random_state=0)
+    generator = np.random.default_rng(0)
+    generator.integers(2**31 - 1)               # the draw the split took
+    expected = train(copy, BinaryCrossEntropy(), Adam(0.01), X[split[0]], y[split[0]],
+                     max_epochs=3, batch_size=8, random_state=generator,
+                     validation_data=(X[split[1]], y[split[1]]))
+    np.testing.assert_array_equal(net.params, copy.params)
+    assert history.val_loss == expected.val_loss
+
+
+@pytest.mark.parametrize("rows, fraction, message", [
+    (np.array([0, 1, 9]), None, "rows must be a 1-d integer array of row numbers of X (0 to 7)"),
+    (np.array([0.0, 1.0]), None, "rows must be a 1-d integer array"),
+    (np.array([[0, 1]]), None, "rows must be a 1-d integer array"),
+    (np.array([0, 1]), 0.5, "validation_fraction must be None when rows is given, got 0.5. "
+                            "Pass the validation rows as validation_data."),
+])
+def test_train_refuses_bad_rows(rng, rows, fraction, message):
+    X = rng.normal(size=(8, 2))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train(linear(2), MeanSquaredError(), SGD(0.1), X, np.zeros(2), rows=rows,
+              validation_fraction=fraction)
+
+
 # --- history ----------------------------------------------------------------------------------
 
 def test_history_fields_for_regression(rng):

@@ -60,7 +60,7 @@ from ..privacy import train_private
 from ..privacy.accounting import check_delta
 from ..regularizers import ElasticNet
 from ..training import History, train, train_lbfgs
-from ..training.validation import apply_split, validation_split_indices
+from ..training.validation import split_rows, validation_split_indices
 from ._checks import CHECKS, _check_private, _private, check_sample_weight, check_table, make_rng
 from ._dask import fit_dask, is_dask_collection, resolve_dask_solver
 from ._rule import _EpochRule, _IterationLines, _merge_histories
@@ -353,7 +353,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         checkpoint = getattr(self, "_checkpoint", None)
         resume = bool(getattr(self, "_resume", False))
         loss = self._loss(Y.shape[1])
-        validation = split = None
+        validation = split = rows = None
         if p.early_stopping and p.solver not in ("lbfgs", *_EXACT):
             # A resumed fit reuses the split it was started with (it may come from an unseeded
             # generator); the checkpoint keeps it in this rule's state (callback 0).
@@ -370,8 +370,14 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                     f"size of your dataset ({type(self).__name__} kept {len(split[1])} of "
                     f"{X.shape[0]} samples for validation; at least 2 are needed)."
                 )
-            X, Y, sample_weight, validation = apply_split(X, Y, sample_weight, split)
-        n_train = X.shape[0]
+            # The training rows stay in X (no copy of them: issue 26 item 5); train gathers
+            # each batch from X[rows], the same rows as from a copy.
+            rows, Y, sample_weight, validation = split_rows(X, Y, sample_weight, split)
+
+        def training_rows():
+            return X if rows is None else X[rows]
+
+        n_train = Y.shape[0]
         weight_sum = n_train if sample_weight is None else float(sample_weight.sum())
         batch_size = self._batch_size(p, n_train)
         scale, strength = self._objective(Y.shape[1], weight_sum, n_train, batch_size, p)
@@ -381,15 +387,15 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         if p.max_iter == 0:
             # scikit-learn (LogisticRegression) allows it: the initial model, J at it, and a
             # ConvergenceWarning from _finish.
-            value, _ = objective(net, loss, X, Y, regularizer=regularizer,
+            value, _ = objective(net, loss, training_rows(), Y, regularizer=regularizer,
                                  sample_weight=sample_weight)
             return History(loss=[value * scale], learning_rate=[float("nan")], time=[0.0],
                            metric_name="", converged=False)
         if p.solver in _EXACT:
-            return self._solve_exact(X, Y, sample_weight, p)
+            return self._solve_exact(X, Y, sample_weight, p)      # never split
         if _private(p):
-            return self._train_private(X, Y, sample_weight, p, loss, rng, extra, checkpoint,
-                                       resume)
+            return self._train_private(training_rows(), Y, sample_weight, p, loss, rng, extra,
+                                       checkpoint, resume)
         if p.solver == "lbfgs":
             rule = _EpochRule(self, net, None, p, scale=scale, n_train=n_train, stopping=False)
             # scipy's gtol must be > 0; tol=0 means "as far as floating point allows".
@@ -402,7 +408,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             self.best_loss_ = min(history.loss)
             return history
 
-        p.lr_init = self._learning_rate(p, X, sample_weight)
+        p.lr_init = self._learning_rate(p, training_rows, sample_weight)
         optimizer = getattr(self, "_optimizer", None) if incremental else None
         if optimizer is None:
             optimizer = self._make_optimizer(p, scale)
@@ -420,7 +426,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                 shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
                 random_state=rng,
                 callbacks=(rule, *extra, *self._verbose_lines(p, incremental)),
-                checkpoint=checkpoint, resume=resume,
+                checkpoint=checkpoint, resume=resume, rows=rows,
             )
         except DivergenceError as error:
             # Restate the core's message in the estimator's terms (its learning rate is in F's
@@ -451,7 +457,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         scale, strength = self._objective(Y.shape[1], n_train, n_train, batch_size, p)
         regularizer = (None if p.l1_ratio_effective is None or strength == 0
                        else ElasticNet(strength, p.l1_ratio_effective))
-        p.lr_init = self._learning_rate(p, X, sample_weight)
+        p.lr_init = self._learning_rate(p, lambda: X, sample_weight)
         optimizer = self._make_optimizer(p, scale)
         self._optimizer = optimizer
         rule = _EpochRule(self, self.network_, optimizer, p, scale=scale, n_train=n_train,
@@ -498,7 +504,11 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         return min(p.batch_size, n_samples)
 
     def _learning_rate(self, p, X, sample_weight):
-        """The step size on J for 'gd', 'sgd' and 'adam'."""
+        """The step size on J for 'gd', 'sgd' and 'adam'.
+
+        ``X`` is a function returning the training rows (a copy of them when a validation
+        split holds the others), called only by a rule that needs the data.
+        """
         return p.learning_rate_init
 
     def _make_optimizer(self, p, scale):

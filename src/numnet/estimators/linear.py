@@ -144,7 +144,7 @@ class _LinearMixin:
             return 1e-3
         # 1 / L, L the Lipschitz constant of grad J: the classic step that makes (proximal)
         # gradient descent decrease J monotonically.
-        lipschitz = (p.curvature * _max_eigenvalue(X, sample_weight, p.fit_intercept)
+        lipschitz = (p.curvature * _max_eigenvalue(X(), sample_weight, p.fit_intercept)
                      + p.l2_coefficient)
         return 1.0 / lipschitz if lipschitz > 0 else 1.0
 

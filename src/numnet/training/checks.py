@@ -70,11 +70,12 @@ def check_components(net, loss, optimizer, regularizer, lr_schedule, callbacks, 
         )
 
 
-def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False):
+def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False, rows=None):
     """Validate training data at the boundary, before any work starts.
 
     With ``with_magnitudes=True`` also returns ``max |x|`` of every row of X, which the
-    first-pass check reuses: one pass over X answers both questions.
+    first-pass check reuses: one pass over X answers both questions. With ``rows`` the
+    training rows are ``X[rows]`` (y and the weights hold theirs; the magnitudes are theirs).
     """
     net.check_input(X)
     y = np.asarray(y)
@@ -87,22 +88,25 @@ def _check_data(net, X, y, sample_weight, loss=None, *, with_magnitudes=False):
             f"y must have shape (n_samples, {net.n_out}) to match the network's output, "
             f"got {given_shape}.{hint}"
         )
-    if y.shape[0] != X.shape[0]:
+    n_samples = X.shape[0] if rows is None else rows.shape[0]
+    if y.shape[0] != n_samples:
         raise ValueError(
-            f"X and y must have the same number of samples, got {X.shape[0]} and {y.shape[0]}."
+            f"X and y must have the same number of samples, got {n_samples} and {y.shape[0]}."
         )
-    if X.shape[0] == 0:
+    if n_samples == 0:
         raise ValueError("X must contain at least one sample, got 0.")
     magnitudes = _row_magnitudes(X)
     if not np.all(np.isfinite(magnitudes)):
         raise ValueError("X contains NaN or infinity. Remove or impute those values first.")
+    if rows is not None:
+        magnitudes = magnitudes[rows]
     y = y.astype(net.dtype, copy=False)
     if not _all_finite(y):
         raise ValueError("y contains NaN or infinity. Remove those samples first.")
     if loss is not None:
         loss.check_targets(y)
     if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], net.dtype)
+        sample_weight = check_sample_weight(sample_weight, n_samples, net.dtype)
     if with_magnitudes:
         return X, y, sample_weight, magnitudes
     return X, y, sample_weight
@@ -196,26 +200,33 @@ def _extreme_rows(array, n_rows=64, magnitude=None):
     return np.argpartition(magnitude, -n_rows)[-n_rows:]
 
 
-def _check_first_pass(net, loss, X, y, sample_weight, magnitudes=None, n_first=256):
+def _check_first_pass(net, loss, X, y, sample_weight, magnitudes=None, n_first=256, *,
+                      rows=None):
     """A forward pass on the most extreme rows: data too large for the network fails clearly.
 
     Finite but huge values (say 1e300) pass the NaN/infinity checks and would only show up as a
     "divergence" in epoch 1, with a misleading hint to lower the learning rate. Checking every
     row would cost a third of an epoch; the first rows plus the rows with the largest absolute
     values in X and in y catch such data at a tiny cost. The loss of a zero output tells
-    whether y itself is too large for the loss.
+    whether y itself is too large for the loss. ``rows``: the training rows are ``X[rows]``
+    (:class:`~numnet.training.sampling.TrainingData`'s), magnitudes and y are theirs.
     """
-    rows = np.unique(np.concatenate([np.arange(min(n_first, X.shape[0])),
-                                     _extreme_rows(X, magnitude=magnitudes),
-                                     _extreme_rows(y)]))
-    weights = None if sample_weight is None else sample_weight[rows]
+    n_samples = y.shape[0]
+    if rows is not None and magnitudes is None:
+        magnitudes = _row_magnitudes(X)[rows]
+    picked = np.unique(np.concatenate([np.arange(min(n_first, n_samples)),
+                                       _extreme_rows(X, magnitude=magnitudes),
+                                       _extreme_rows(y)]))
+    weights = None if sample_weight is None else sample_weight[picked]
     if weights is not None and not weights.sum() > 0:
         weights = None  # zero-weight rows still must not overflow
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        raw = net.forward(X[rows])
-        if np.all(np.isfinite(raw)) and np.isfinite(loss.loss(y[rows], raw, weights)):
+        raw = net.forward(X[picked if rows is None else rows[picked]])
+        if np.all(np.isfinite(raw)) and np.isfinite(loss.loss(y[picked], raw, weights)):
             return
-        if not np.isfinite(loss.loss(y[rows], np.zeros_like(raw), weights)):
+        if rows is not None:
+            X = X[rows]
+        if not np.isfinite(loss.loss(y[picked], np.zeros_like(raw), weights)):
             raise ValueError(
                 f"y must have values small enough for the loss to stay finite, got values up "
                 f"to {float(np.max(np.abs(y))):.3g}: the loss of the first forward pass "

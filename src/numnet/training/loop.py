@@ -20,7 +20,7 @@ from .checks import row_major
 from .gradients import Backprop
 from .sampling import FullBatch, MiniBatches, TrainingData
 from .setup import Run, TrainingSetup
-from .validation import apply_split, validation_split_indices
+from .validation import split_rows, validation_split_indices
 
 __all__ = ["Run", "run_loop", "train"]
 
@@ -102,7 +102,8 @@ def _step(run):
 def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, batch_size=32,
           max_epochs=100, shuffle=True, validation_data=None, validation_fraction=None,
           early_stopping=None, lr_schedule=None, clip_norm=None, proximal=None,
-          random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False):
+          random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False,
+          rows=None):
     """Train ``net`` by mini-batch (or full-batch) gradient descent with ``optimizer``.
 
     Each step, on a batch (X_b, y_b, w_b)::
@@ -165,6 +166,11 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         Continue from the state in ``checkpoint`` if there is one. With the same data and
         arguments, a resumed run ends with bit-identical parameters to an uninterrupted one;
         resuming a finished run returns its result without training.
+    rows : int ndarray, default=None
+        Train on the rows ``X[rows]`` only, without copying them: y and sample_weight hold
+        those rows, in that order, and X's other rows may be validation data (the estimators'
+        early-stopping split). The same run as on ``X[rows]``, bit for bit. A
+        ``validation_fraction`` split leaves its training rows in X this way too.
 
     Returns
     -------
@@ -190,25 +196,46 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
             f"validation_fraction must be None when validation_data is given, got "
             f"{validation_fraction!r}. Pass one of them."
         )
+    if rows is not None:
+        rows = _check_rows(rows, X.shape[0], validation_fraction)
     X, y, sample_weight, magnitudes, validation_data = setup.check_data(
-        X, y, sample_weight, validation_data)
+        X, y, sample_weight, validation_data, rows)
     rng = np.random.default_rng(random_state)
     split = None
     if validation_fraction is not None:
         state = setup.state
         split = (state.validation_split if state is not None and state.validation_split
                  else validation_split_indices(y, loss, validation_fraction, X.shape[0], rng))
-        X, y, sample_weight, validation_data = apply_split(X, y, sample_weight, split)
-        magnitudes = magnitudes[split[0]]
+        rows, y, sample_weight, validation_data = split_rows(X, y, sample_weight, split)
+        magnitudes = magnitudes[rows]    # no copy of X's training rows (issue 26 item 5)
 
-    n_samples = X.shape[0]
+    n_samples = X.shape[0] if rows is None else rows.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     sampler = FullBatch() if batch_size == n_samples else MiniBatches(batch_size, shuffle)
+    if sampler.full_batch and rows is not None:
+        X, rows = X[rows], None           # full batch: the rows once, not gathered each epoch
     run = setup.start(
-        TrainingData(X if sampler.full_batch else row_major(X), y, sample_weight), rng,
+        TrainingData(X if sampler.full_batch else row_major(X), y, sample_weight, rows), rng,
         setup.fingerprint(n_samples, {"batch_size": int(batch_size)}),
         validation_data=validation_data, validation_split=split,
-        first_pass=(X, y, sample_weight, magnitudes))
+        first_pass=(X, y, sample_weight, magnitudes), first_pass_rows=rows)
     if setup.finished:
         return run.history
     return run_loop(run, sampler, Backprop(), setup.parts)
+
+
+def _check_rows(rows, n_rows, validation_fraction):
+    """``rows`` as an int array of row numbers of X, for :func:`train`'s ``rows``."""
+    if validation_fraction is not None:
+        raise ValueError(
+            f"validation_fraction must be None when rows is given, got "
+            f"{validation_fraction!r}. Pass the validation rows as validation_data."
+        )
+    array = np.asarray(rows)
+    if array.ndim != 1 or array.dtype.kind not in "iu" or (
+            array.size and not (0 <= array.min() and array.max() < n_rows)):
+        raise ValueError(
+            f"rows must be a 1-d integer array of row numbers of X (0 to {n_rows - 1}), got "
+            f"{rows!r}. Pass the indices of the training rows."
+        )
+    return array

@@ -93,11 +93,15 @@ class TrainingData:
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
     y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,) or None
+    rows : int ndarray of shape (n_samples,), default=None
+        The training rows are ``X[rows]`` (y and sample_weight hold those rows already): the
+        other rows of X (a validation split) stay where they are and X is not copied; a batch
+        gathers ``X[rows[batch]]``, the rows ``X[rows][batch]`` would give.
     """
 
-    def __init__(self, X, y, sample_weight):
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.n_samples = X.shape[0]
+    def __init__(self, X, y, sample_weight, rows=None):
+        self.X, self.y, self.sample_weight, self.rows = X, y, sample_weight, rows
+        self.n_samples = X.shape[0] if rows is None else rows.shape[0]
         self.total_weight = (self.n_samples if sample_weight is None
                              else float(sample_weight.sum()))
         self._X_buf = self._y_buf = None
@@ -111,16 +115,18 @@ class TrainingData:
         the buffer (``"raise"`` would gather into a temporary first).
         """
         X, y = self.X, self.y
-        if isinstance(rows, slice):
+        if isinstance(rows, slice) and self.rows is None:
             X_b, y_b = X[rows], y[rows]
         else:
-            n = rows.shape[0]
+            X_rows = rows if self.rows is None else self.rows[rows]
+            n = X_rows.shape[0]
             if self._y_buf is None or self._y_buf.shape[0] < n:
                 self._X_buf = (None if issparse(X) else
                                np.empty((n, X.shape[1]), dtype=X.dtype))
                 self._y_buf = np.empty((n, y.shape[1]), dtype=y.dtype)
-            X_b = (X[rows] if self._X_buf is None else
-                   X.take(rows, axis=0, out=self._X_buf[:n], mode="clip"))
-            y_b = y.take(rows, axis=0, out=self._y_buf[:n], mode="clip")
+            X_b = (X[X_rows] if self._X_buf is None else
+                   X.take(X_rows, axis=0, out=self._X_buf[:n], mode="clip"))
+            y_b = (y[rows] if isinstance(rows, slice) else
+                   y.take(rows, axis=0, out=self._y_buf[:n], mode="clip"))
         w_b = None if self.sample_weight is None else self.sample_weight[rows]
         return X_b, y_b, w_b

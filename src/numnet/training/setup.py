@@ -136,13 +136,14 @@ max_epochs, verbose, clip_norm, proximal
             self._state, self._loaded = self.checkpoint.load(), True
         return self._state
 
-    def check_data(self, X, y, sample_weight=None, validation_data=None):
+    def check_data(self, X, y, sample_weight=None, validation_data=None, rows=None):
         """In-memory data checked: ``(X, y, w, magnitudes, validation_data)``.
 
         ``magnitudes`` is ``max |x|`` of each row, for the first-pass check (:meth:`start`).
+        ``rows``: the training rows are ``X[rows]`` (y and w hold theirs).
         """
         X, y, sample_weight, magnitudes = _check_data(self.net, X, y, sample_weight, self.loss,
-                                                      with_magnitudes=True)
+                                                      with_magnitudes=True, rows=rows)
         if validation_data is not None:
             validation_data = _check_validation(self.net, validation_data, self.loss)
         return X, y, sample_weight, magnitudes, validation_data
@@ -157,7 +158,7 @@ max_epochs, verbose, clip_norm, proximal
                 "optimizer": type(self.optimizer).__name__, **more}
 
     def start(self, data, rng, fingerprint, *, validation_data=None, validation_split=None,
-              features=(), stateful=(), first_pass=None):
+              features=(), stateful=(), first_pass=None, first_pass_rows=None):
         """Build the run and its callbacks; resume it, or check the first forward pass.
 
         Parameters
@@ -178,6 +179,8 @@ max_epochs, verbose, clip_norm, proximal
             the user's plain-function callbacks).
         first_pass : tuple (X, y, w, magnitudes), default=None
             Data for the first-pass check of a fresh run (:func:`check_data`'s figures).
+        first_pass_rows : int ndarray, default=None
+            The training rows are ``X[first_pass_rows]`` (:class:`TrainingData`'s ``rows``).
 
         Returns
         -------
@@ -201,5 +204,5 @@ max_epochs, verbose, clip_norm, proximal
             self.finished = resume_run(run, state, fingerprint, self.checkpoint,
                                        lr_schedule=self.lr_schedule, callbacks=keyed)
         elif first_pass is not None:
-            _check_first_pass(self.net, self.loss, *first_pass)
+            _check_first_pass(self.net, self.loss, *first_pass, rows=first_pass_rows)
         return run

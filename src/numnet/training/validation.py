@@ -44,6 +44,19 @@ def apply_split(X, y, sample_weight, split):
     return X[train_idx], y[train_idx], w_train, (X[val_idx], y[val_idx], w_val)
 
 
+def split_rows(X, y, sample_weight, split):
+    """``(rows, y, w, (X_val, y_val, w_val))``: :func:`apply_split` without copying X's rows.
+
+    The training rows of X stay in X, named by ``rows = split[0]`` (for
+    :class:`~numnet.training.sampling.TrainingData`); y and the weights, a few columns, are
+    gathered as by :func:`apply_split`, and so are the validation rows of X.
+    """
+    train_idx, val_idx = split
+    w_train, w_val = (None, None) if sample_weight is None else (sample_weight[train_idx],
+                                                                 sample_weight[val_idx])
+    return train_idx, y[train_idx], w_train, (X[val_idx], y[val_idx], w_val)
+
+
 def split_validation(X, y, sample_weight, loss, fraction, rng):
     """Hold out a stratified, seeded share of the data: (X, y, w, (X_val, y_val, w_val))."""
     split = validation_split_indices(y, loss, fraction, X.shape[0], rng)
