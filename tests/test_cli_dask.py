@@ -194,6 +194,22 @@ def test_an_mlp_classifier_on_the_cluster(here, scheduler, capsys):
     assert list(model.classes_) == ["down", "up"]
 
 
+def test_a_run_cut_short_on_the_cluster_names_epochs_not_max_iter(here, scheduler, capsys):
+    """Issue 24: the advice names the command line's options on a cluster too."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("always", ConvergenceWarning)  # over the module's "ignore"
+    code, _, err = cli(capsys, "train", "pq", "-t", "label", "--impute", "mean", "--hidden",
+                       "4", "--epochs", "3", "--batch-size", "64", "-o", "short.numnet",
+                       "--scheduler", scheduler)
+    assert code == 0
+    assert ("warning: training reached --epochs 3 while the loss was still improving. Pass "
+            "more --epochs (e.g. --epochs 6).\n") in err
+    assert "max_iter" not in err
+
+
 def test_warnings_and_dropped_rows_as_in_memory(here, scheduler, capsys):
     # Row numbers (files in order: settled from the ranges), shuffled ids (a second small
     # pass), text ids, rows without a label dropped: the same lines and the same file.

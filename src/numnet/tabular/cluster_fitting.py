@@ -24,7 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .advice import warn_about_result
+from .advice import recording_convergence, warn_about_result
 from .cluster import Merged, held_out, prepare, summarise
 from .cluster_checks import (
     _check_classes,
@@ -207,7 +207,7 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     notify = _Callbacks(None, callbacks)
     estimator._overhead_warning = True  # one line when the cluster is slower than memory
     try:
-        with scheduler_errors(client):
+        with scheduler_errors(client), recording_convergence() as convergence:
             _fit_estimator(estimator, X, y, w, notify, checkpoint, resume, np.array([np.inf]),
                            target)
     finally:
@@ -219,7 +219,7 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
         "n_validation": int(merged.n_held), "metrics": {}, "validation_curve": {},
     }
     with scheduler_errors(client):
-        _score(pipeline, frame, plan, merged, model)
+        _score(pipeline, frame, plan, merged, model, convergence)
     report = {"task": task, "model": model, "estimator": cls.__name__,
               "n_train": int(merged.n_train), "n_validation": int(merged.n_held),
               "n_features": len(preprocessor.feature_names_out_),
@@ -269,8 +269,11 @@ def _checked(merged, frame, plan, task, model, params, fraction):
     return task, estimator
 
 
-def _score(pipeline, frame, plan, merged, model):
-    """The kept epoch, and the metrics on the held-out rows (predicted on the workers)."""
+def _score(pipeline, frame, plan, merged, model, convergence=()):
+    """The kept epoch, the metrics on the held-out rows (predicted on the workers), the advice.
+
+    The advice says the estimator's ``convergence`` warnings with the command line's options.
+    """
     history = getattr(pipeline.estimator, "history_", None)
     kept = None
     if history is not None and getattr(history, "loss", None):
@@ -278,7 +281,8 @@ def _score(pipeline, frame, plan, merged, model):
         pipeline.info["metrics_epoch"] = int(kept)
     if merged.n_held:
         pipeline.info["metrics"] = _held_out_metrics(frame, plan, pipeline)
-        warn_about_result(pipeline, {"val_loss": []}, kept, model)
+    warn_about_result(pipeline, {"val_loss": []}, kept, model, convergence=convergence,
+                      history=history)
 
 
 def _refuse_order_statistics(impute, scaling):
