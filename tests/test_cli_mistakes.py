@@ -204,6 +204,17 @@ def test_a_column_name_in_the_wrong_case_or_misspelt_gets_its_close_match(here):
             "'debt', 'age', 'deny', 'rate'.")
 
 
+def test_every_option_naming_unknown_columns_is_reported_in_one_run(here):
+    columns = "The columns are: 'income', 'debt', 'age', 'deny', 'rate'."
+    refused(numnet("train", "loans.csv", "-t", "Deny", "--features", "income,dept", "--exclude",
+                   "Age", "--sample-weight", "w", "-o", "m.numnet", cwd=here),
+            "4 problems: (1) --target must name columns of 'loans.csv', got unknown 'Deny'. Did "
+            f"you mean 'deny'? {columns} (2) --features must name columns of 'loans.csv', got "
+            f"unknown 'dept'. Did you mean 'debt'? {columns} (3) --exclude must name columns of "
+            f"'loans.csv', got unknown 'Age'. Did you mean 'age'? {columns} (4) --sample-weight "
+            f"must name columns of 'loans.csv', got unknown 'w'. {columns}")
+
+
 def test_close_matches_prefer_the_same_name_in_another_case():
     assert close_matches("RATE", ["rate", "Rate", "race"]) == ["rate", "Rate"]
     assert close_matches("incme", ["income", "outcome", "zzz"]) == ["income"]

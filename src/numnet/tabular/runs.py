@@ -22,6 +22,7 @@ from .presets import (
     preset_preprocessing,
     resolve_preset,
 )
+from .problems import collect, raise_problems
 from .reading import DataError, check_columns
 from .spec_checks import DASK_SOLVERS, check_environment
 from .spec_errors import SpecError, problem, ref
@@ -94,7 +95,7 @@ def _memory_run(spec, callbacks, event):
     read = read_tables if is_pattern(spec.data) else read_table  # a folder or glob: joined
     frame = read(spec.data, sep=spec.sep, encoding=spec.encoding)
     source = "<stdin>" if spec.data == "-" else spec.data
-    check_columns(frame, [spec.target], "target", source)
+    _check_named_columns(frame, spec, source)
     if spec.drop_missing_target:
         frame = _drop_missing_target(frame, spec.target, event)
     features = _feature_columns(frame, spec, source)
@@ -225,6 +226,15 @@ def _resumed(checkpoint, resumed):
     return None if resumed is None else (str(checkpoint), resumed.epoch, resumed.batch)
 
 
+def _check_named_columns(frame, spec, source):
+    """Every column the options name must be one of the table's: all unknown names at once."""
+    named = [("target", [spec.target]), ("features", list(spec.features or ())),
+             ("exclude", list(spec.exclude or ())),
+             ("sample_weight", [spec.sample_weight] if spec.sample_weight else [])]
+    raise_problems([found for field, names in named if names
+                    for found in collect(check_columns, frame, names, field, source)])
+
+
 def _feature_columns(frame, spec, source):
     """The features, less the excluded columns (the columns of the frame when not given)."""
     features = None if spec.features is None else list(spec.features)
@@ -330,7 +340,7 @@ def _cluster_run(spec, callbacks, event):
 
     # Lazy: the files' columns are checked here, before a cluster is started or reached.
     frame, _ = read_dask_table(spec.data, sep=spec.sep, encoding=spec.encoding)
-    check_columns(frame, [spec.target], "target", spec.data)
+    _check_named_columns(frame, spec, spec.data)
     features = _feature_columns(frame, spec, spec.data)
     with cluster_client(spec.scheduler, spec.workers) as client:
         pipeline, report = train_pipeline_dask(
