@@ -597,3 +597,23 @@ def test_objective_takes_the_fused_kernels_value_and_gradient_when_it_applies(mo
     np.testing.assert_allclose(grads[:W.size], 7.0 + regularizer.gradient(W, out=np.zeros(3)),
                                rtol=1e-15)
     np.testing.assert_array_equal(grads[W.size:], 7.0)
+
+
+def test_forward_outside_training_applies_relu_in_place_with_the_same_numbers():
+    # issue 26 item 5: after a Dense layer (a new array) ReLU writes into that array: one
+    # array of the hidden width less at the peak of a validation pass, the same output
+    from numnet import Dense, ReLU, Sequential, Tanh
+    net = Sequential([Dense(16), ReLU(), Dense(8), Tanh(), ReLU(), Dense(2)]).build(
+        5, random_state=0)
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    kept = X.copy()
+    expected = X
+    for layer in net.layers:
+        expected = layer.forward(expected)
+    got = net.forward(X)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(X, kept)                  # the caller's X is never written
+    relu, after_tanh = net.layers[1], net.layers[4]
+    assert relu._Y is net.layers[2]._X                      # the in-place array, as cached
+    assert after_tanh._Y is not net.layers[3]._Y            # not after an activation
+    np.testing.assert_array_equal(net.forward(X, training=True), got)

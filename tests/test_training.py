@@ -370,6 +370,43 @@ def test_train_refuses_bad_rows(rng, rows, fraction, message):
               validation_fraction=fraction)
 
 
+@pytest.mark.parametrize("labels, fraction", [
+    ([0] * 50 + [1] * 30 + [2] * 7, 0.2), ([0.0] * 9 + [1.0] * 91, 0.33), ([3, 5] * 40, 0.5),
+    ([0] * 20 + [1], 0.2), ([0] * 5 + [1] * 5 + [2] * 5, 0.1)])
+def test_stratified_split_is_scikit_learns(labels, fraction):
+    # issue 26 item 5: scikit-learn's stratified split without its lists of NumPy integers,
+    # the same indices and the same refusals
+    import math
+
+    from sklearn.model_selection import train_test_split
+
+    from numnet.training.validation import _stratified_split
+    y = np.array(labels)
+    n_val = math.ceil(fraction * y.size)
+    for seed in (0, 1, 12345):
+        try:
+            expected = train_test_split(np.arange(y.size), test_size=fraction, stratify=y,
+                                        random_state=seed)
+        except ValueError as error:
+            with pytest.raises(ValueError, match=re.escape(str(error))):
+                _stratified_split(y, y.size - n_val, n_val, seed)
+            continue
+        got = _stratified_split(y, y.size - n_val, n_val, seed)
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
+
+
+def test_validation_pass_does_not_keep_the_validation_activations(rng):
+    # issue 26 item 5: after each validation pass the layers drop what it cached (activations
+    # the size of the validation rows times the width), so a fitted model holds none of it
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    net = Sequential([Dense(8), ReLU(), Dense(1)]).build(3, random_state=0)
+    train(net, MeanSquaredError(), SGD(0.01), X, y, max_epochs=2, batch_size=20,
+          validation_data=(X[:30], y[:30]), random_state=0)
+    assert not any(key in layer.__dict__ for layer in net.layers for key in ("_X", "_Y"))
+
+
 # --- history ----------------------------------------------------------------------------------
 
 def test_history_fields_for_regression(rng):

@@ -94,6 +94,7 @@ class Layer:
     preferred_init = "glorot_uniform"
     _cache = ("_X", "_Y", "_mask")  # what forward keeps for backward (clear_cache drops it)
     _work = ("params", "grads", "_buffers", "_zeros")  # views and work arrays, rebuilt on use
+    _in_place = False  # Sequential.forward may apply it in place to a Dense layer's new output
 
     def param_shapes(self, n_in):
         """Shapes of the parameters this layer needs for inputs of width ``n_in``."""
@@ -281,6 +282,11 @@ class Activation(Layer):
         self._Y = self._apply(X, out)
         return self._Y
 
+    def _forward_in_place(self, X):
+        """``forward(X)`` outside training, written into X (only where ``_in_place``)."""
+        self._Y = self._apply(X, X)
+        return self._Y
+
     def backward(self, dY, *, input_grad=True):
         if not input_grad:
             return None
@@ -318,6 +324,7 @@ class ReLU(Activation):
     """
 
     preferred_init = "he_uniform"
+    _in_place = True  # max(x, 0) element by element: out may be X itself
 
     def _apply(self, X, out):
         # Against a row of zeros (broadcast) np.maximum runs its vectorised loop; against the

@@ -204,8 +204,16 @@ class Sequential:
         is overwritten by the next training-mode forward.
         """
         self.check_input(X)
+        fresh = False
         for layer in self.layers:
-            X = layer.forward(X, training=training)
+            if fresh and layer._in_place:
+                # Outside training a Dense layer's output is a new array that nothing else
+                # holds: an element-wise activation may write into it (the same numbers, one
+                # array of the layer's width less at the peak: issue 26 item 5).
+                X = layer._forward_in_place(X)
+            else:
+                X = layer.forward(X, training=training)
+            fresh = not training and type(layer) is Dense
         return X
 
     def backward(self, dY, *, input_grad=True, params_grad=True):

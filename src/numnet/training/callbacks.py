@@ -216,6 +216,7 @@ class Validation(Callback):
 
     def on_epoch_end(self, run):
         val_loss, val_metric = evaluate(run.net, run.loss, *self.data)
+        run.net.clear_cache()  # the layers' copies of the validation rows' activations
         run.history.val_loss.append(val_loss)
         run.history.val_metric.append(val_metric)
         if not np.isfinite(val_loss):
