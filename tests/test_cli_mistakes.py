@@ -146,6 +146,10 @@ def test_evaluate_without_the_target_column_does_not_blame_an_option_not_given(h
             "data must have the columns 'debt', 'age' and the target column 'deny' that the model "
             "was trained on, got columns ['income']. Name the column of true values with "
             "--target.")
+    refused(numnet("evaluate", "deny.numnet", "income.csv", "-t", "verdict", cwd=here),
+            "2 problems: (1) --target must name columns of 'income.csv', got unknown 'verdict'. "
+            "The columns are: 'income'. (2) data must have the columns 'debt', 'age' that the "
+            "model was trained on, got columns ['income'].")
     frame.drop(columns=["deny"]).to_csv(here / "unlabelled.csv", index=False)
     refused(numnet("evaluate", "deny.numnet", "unlabelled.csv", cwd=here),
             "data must have the target column 'deny' that the model was trained on, got columns "

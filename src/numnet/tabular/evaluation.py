@@ -6,7 +6,8 @@ import numpy as np
 
 from .columns import TRAINED_REGRESSION_FIX, convert_numeric_text, target_values
 from .preprocessing import missing_columns
-from .reading import DataError, SpecError, check_columns
+from .problems import collect, raise_problems
+from .reading import DataError, check_columns
 
 BATCH_ROWS = 4096
 """Rows per forward pass when a table is scored: memory does not grow with the table."""
@@ -102,12 +103,12 @@ def evaluate_pipeline(pipeline, frame, source="data", *, target=None):
     from sklearn.metrics import confusion_matrix
 
     named, target = target is not None, pipeline.target if target is None else target
-    if named:
-        check_columns(frame, [target], "target", source)
+    found = collect(check_columns, frame, [target], "target", source) if named else []
     missing = [name for name in pipeline.features if name not in frame.columns]
-    if target not in frame.columns or missing:
-        raise SpecError([missing_columns(
-            missing, frame.columns, target=None if target in frame.columns else target)])
+    unnamed = not named and target not in frame.columns  # the model's own target
+    if missing or unnamed:
+        found.append(missing_columns(missing, frame.columns, target=target if unnamed else None))
+    raise_problems(found)
     if pipeline.task == "regression":
         frame = convert_numeric_text(frame, [target])
     fix = TRAINED_REGRESSION_FIX + (" Check that {target} names it." if named else "")

@@ -567,7 +567,7 @@ def _warn_identifier(series, name):
 
     if not pd.api.types.is_integer_dtype(series):
         return
-    message = identifier_warning(series.to_numpy(dtype=np.float64), name)
+    message = identifier_warning(series.dropna().to_numpy(dtype=np.float64), name)
     if message is not None:
         warnings.warn(message, UserWarning, stacklevel=3)
 
