@@ -404,7 +404,7 @@ def _gathered_values(frame, name, plan):
 def _training_values(part, plan, name):
     part, _ = prepare(part, plan)
     held = held_out(part, plan["used"], plan["fraction"], plan["seed"])
-    return part.loc[~held, name].to_numpy()
+    return part.loc[~held, name].dropna().to_numpy(dtype=np.float64)
 
 
 def _target_scaler(merged, target):
