@@ -159,6 +159,13 @@ def test_inspect_shows_the_hyperparameters_in_effect(capsys, folder):
     assert "penalty" not in description["params"]
     assert "validation_fraction" not in description["params"]
 
+    linear = folder / "linear.numnet"
+    assert run(capsys, "train", folder / "data.csv", "-t", "price", "--exclude", "label",
+               "--model", "linear", "-o", linear, "-q")[0] == 0
+    params = json.loads(run(capsys, "inspect", linear, "--json")[1])["params"]
+    assert params["solver"] == "lstsq"  # 'auto', as it ran: an exact solve, no learning rate
+    assert "learning_rate_init" not in params and "max_iter" not in params
+
     stopped = folder / "es.numnet"
     assert run(capsys, "train", folder / "data.csv", "-t", "label", "--exclude", "price",
                "--early-stopping", "--preset", "classic", "--epochs", "3", "-o", stopped,

@@ -157,6 +157,14 @@ _ONLY_WITH = {  # hyperparameters that a model uses only when the condition hold
     "nesterovs_momentum": lambda p: p.get("solver") == "sgd",
     "power_t": lambda p: p.get("solver") == "sgd" and p.get("learning_rate") == "invscaling",
     "max_fun": lambda p: p.get("solver") == "lbfgs",
+    "batch_size": lambda p: p.get("solver") in ("adam", "sgd"),
+    "shuffle": lambda p: p.get("solver") in ("adam", "sgd"),
+    "learning_rate": lambda p: p.get("solver") in ("adam", "sgd", "gd"),
+    "learning_rate_init": lambda p: p.get("solver") in ("adam", "sgd", "gd"),
+    "early_stopping": lambda p: p.get("solver") in ("adam", "sgd", "gd"),
+    "n_iter_no_change": lambda p: p.get("solver") in ("adam", "sgd", "gd"),
+    "max_iter": lambda p: p.get("solver") not in ("lstsq", "cholesky"),
+    "tol": lambda p: p.get("solver") not in ("lstsq", "cholesky"),
     "dp_accountant": lambda p: _private(p), "dp_delta": lambda p: _private(p),
     "dp_epsilon": lambda p: _private(p), "dp_max_grad_norm": lambda p: _private(p),
     "dp_noise_multiplier": lambda p: _private(p),
@@ -167,17 +175,18 @@ def _private(params):
     return params.get("dp_epsilon") is not None or params.get("dp_noise_multiplier") is not None
 
 
-def _params_in_effect(estimator):
+def _params_in_effect(estimator, *, dask=False):
     """The hyperparameters the model was trained with, as it used them.
 
     A deprecated parameter (``penalty='deprecated'``: the penalty is ``l1_ratio`` and the
     strength) and those of options the run did not use (early stopping's
-    ``validation_fraction`` without early stopping, adam's betas under sgd, the privacy
-    parameters of a non-private model) are left out; ``solver='auto'`` is the solver it ran.
+    ``validation_fraction`` without early stopping, adam's betas under sgd, the learning rate
+    of an exact or L-BFGS solve, the privacy parameters of a non-private model) are left
+    out; ``solver='auto'`` is the solver it ran (``dask``: on a cluster).
     """
     params = estimator.get_params()
     if params.get("solver") == "auto" and hasattr(estimator, "resolved_solver"):
-        params["solver"] = estimator.resolved_solver()
+        params["solver"] = estimator.resolved_solver(dask=dask)
     return {key: value for key, value in params.items() if not (
         (isinstance(value, str) and value == "deprecated")
         or (key in _ONLY_WITH and not _ONLY_WITH[key](params)))}
@@ -301,7 +310,9 @@ def _describe(obj, metadata, model=None):
             obj.info.get("metrics_epoch"), int) else ""
     if not isinstance(estimator, Sequential):
         description["estimator"] = type(estimator).__name__
-        description["params"] = _params_in_effect(estimator)
+        spec = (obj.info.get("spec") or {}) if isinstance(obj, TabularPipeline) else {}
+        description["params"] = _params_in_effect(
+            estimator, dask=bool(spec.get("scheduler") or spec.get("workers")))
         classes = getattr(estimator, "classes_", None)
         description["classes"] = None if classes is None else [
             c.item() if hasattr(c, "item") else c for c in classes
