@@ -28,10 +28,13 @@ def numpy_only(monkeypatch):
 # --- Adam --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("size", [kernels._MIN_ADAM_SIZE + 3, 5505])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("optimizer", [nn.Adam, lambda: nn.AdamW(weight_decay=0.1)])
-def test_adam_kernel_is_bit_identical_to_the_numpy_path(rng, numpy_only, dtype, optimizer):
-    size = kernels._MIN_ADAM_SIZE + 3
+def test_adam_kernel_is_bit_identical_to_the_numpy_path(rng, numpy_only, dtype, optimizer,
+                                                        size):
+    # 5505: the 20-64-64-1 network, which takes the loop once numba is loaded (issue 26)
+    assert kernels.load()
     start = rng.normal(size=size).astype(dtype)
     gradients = [rng.normal(size=size).astype(dtype) * 10.0 ** rng.integers(-6, 3)
                  for _ in range(25)]
@@ -52,8 +55,15 @@ def test_adam_kernel_declines_what_it_cannot_take(rng):
     params = rng.normal(size=n)
     M, V = np.zeros(n), np.zeros(n)
     assert kernels.adam_step(params, params.copy(), M, V, 0.9, 0.999, 1e-3, 1e-8)
-    assert not kernels.adam_step(params[:100], params[:100].copy(), M[:100], V[:100], 0.9,
-                                 0.999, 1e-3, 1e-8)  # too small to gain
+    assert kernels.adam_step(params[:100], params[:100].copy(), M[:100], V[:100], 0.9,
+                             0.999, 1e-3, 1e-8)      # small, but numba is loaded
+    compiled = kernels._compiled
+    try:
+        kernels._compiled = None
+        assert not kernels.adam_step(params[:100], params[:100].copy(), M[:100], V[:100], 0.9,
+                                     0.999, 1e-3, 1e-8)  # too small to start numba for
+    finally:
+        kernels._compiled = compiled
     assert not kernels.adam_step(params[::2], params[::2].copy(), M[::2], V[::2], 0.9, 0.999,
                                  1e-3, 1e-8)  # a strided view
     assert not kernels.adam_step(params.astype(np.float32), params, M, V, 0.9, 0.999, 1e-3,
