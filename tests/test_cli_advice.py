@@ -136,3 +136,14 @@ def test_the_last_progress_line_shows_the_kept_model_as_the_table_does(capsys, t
         f"{metrics['log_loss']:.4g}  val_accuracy {metrics['accuracy']:.4g}  elapsed ")
     assert last.endswith("s  done")
     assert out.splitlines()[0] == f"Validation metrics (60 rows, kept epoch {kept} of {epochs}):"
+
+
+def test_a_batch_larger_than_the_rows_names_batch_size_option(capsys, tables):
+    """Before: 'batch_size of MLPClassifier is 500, larger than the 240 training samples'."""
+    code, _, err = run(capsys, "train", tables / "data.csv", "-t", "label", "--features", "x1",
+                       "--batch-size", "500", "--epochs", "2", "--preset", "classic", "-o",
+                       tables / "batch.numnet")
+    assert code == 0
+    assert ("warning: --batch-size 500 is larger than the 240 training rows; each batch takes "
+            "all 240.\n") in err
+    assert "batch_size" not in err

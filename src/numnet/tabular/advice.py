@@ -19,6 +19,7 @@ names the command line's options instead.
 
 import contextlib
 import math
+import re
 import warnings
 
 import numpy as np
@@ -34,12 +35,17 @@ ROSE = 2.0
 prediction's) has diverged."""
 
 
+_BATCH_SIZE = re.compile(r"batch_size of \w+ is (\d+), larger than the (\d+) training "
+                         r"samples; using \d+\.")
+
+
 @contextlib.contextmanager
 def recording_convergence():
     """Hold back the ConvergenceWarnings raised inside; yields the list they are put in.
 
-    Other warnings are shown as they would be, when they are raised. A ConvergenceWarning
-    that the filters in force ignore is not held either.
+    Other warnings are shown as they would be, when they are raised (the estimator's
+    ``batch_size`` warning with ``--batch-size``). A ConvergenceWarning that the filters in
+    force ignore is not held either.
     """
     from sklearn.exceptions import ConvergenceWarning
 
@@ -50,8 +56,12 @@ def recording_convergence():
         def show(message, category, filename, lineno, file=None, line=None):
             if issubclass(category, ConvergenceWarning):
                 held.append(message)
-            else:
-                shown(message, category, filename, lineno, file, line)
+                return
+            match = _BATCH_SIZE.fullmatch(str(message))
+            if match is not None:  # said with the option's name
+                message = (f"--batch-size {match[1]} is larger than the {match[2]} training "
+                           f"rows; each batch takes all {match[2]}.")
+            shown(message, category, filename, lineno, file, line)
 
         warnings.showwarning = show
         yield held
