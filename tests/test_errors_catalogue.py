@@ -503,6 +503,10 @@ CASES.update({
     "demo-seed": (None, ["demo", "--seed", "-1"]),
     "dp-solver": (None, ["train", "data.csv", "-t", "label", "--model", "logistic",
                          "--dp-epsilon", "3", "-o", "m.numnet"]),
+    "members-no-refit": (
+        lambda: TrainSpec(data="data.csv", target="label", members=3, refit=False),
+        ["train", "data.csv", "-t", "label", "--members", "3", "--no-refit", "-o",
+         "m.numnet"]),
 })
 
 # The playground's default port, held for this module (or already held by another program):

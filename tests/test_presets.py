@@ -35,13 +35,14 @@ def test_the_default_trains_a_table_with_missing_values_through_the_installed_co
     assert ("warning: 2 column(s) have missing values, filled with a 0/1 indicator (numbers: the "
             "median; text: a category of its own): 'c', 'city'.") in done.stderr
     assert "Traceback" not in done.stderr
-    assert "Refitting on all 400 rows for " in done.stderr
+    assert "Refitting 3 networks on all 400 rows for " in done.stderr
     pipe = nn.load("m.numnet")
     params = pipe.estimator.get_params()
-    assert params["hidden_layer_sizes"] == (256, 256, 256)
+    # three members of 3 x 256, side by side in one network
+    assert params["hidden_layer_sizes"] == (768, 768, 768)
     # the saved model is the refit on every row, for the epochs the selection kept
     refit = pipe.info["refit"]
-    assert refit["rows"] == 400 and 1 <= refit["epochs"] <= 64
+    assert refit["rows"] == 400 and 1 <= refit["epochs"] <= 64 and refit["members"] == 3
     assert refit["epochs"] == pipe.info["metrics_epoch"] == len(pipe.estimator.history_.loss)
     assert (params["max_iter"], params["n_iter_no_change"], params["batch_size"]) == (
         refit["epochs"], refit["epochs"], 256)
@@ -54,13 +55,13 @@ def test_the_default_trains_a_table_with_missing_values_through_the_installed_co
     assert pipe.info["components"] == {
         "preset": "best", "impute": "indicator", "scaling": "robust",
         "hidden_layer_sizes": [256, 256, 256], "learning_rate": "cosine",
-        "label_smoothing": 0.1, "epoch_selection": True, "refit": True}
+        "label_smoothing": 0.1, "epoch_selection": True, "refit": True, "members": 3}
     assert pipe.info["metrics"]["accuracy"] > 0.8
     out = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
                          timeout=300).stdout
     assert ("model: preset best (impute=indicator, scaling=robust, hidden_layer_sizes=[256, "
             "256, 256], learning_rate=cosine, label_smoothing=0.1, epoch_selection=True, "
-            "refit=True)") in out
+            "refit=True, members=3)") in out
     assert (f"validation metrics at training time, epoch {refit['epochs']} of 64, before the "
             "refit on all 400 rows:") in out
     # rows with missing values at prediction time are scored
@@ -94,6 +95,32 @@ def test_fast_and_classic_presets_and_explicit_options_win(here, capsys):
     assert classic.info["components"]["preset"] == "classic"
 
 
+def test_members_are_averaged_as_one_network_that_predicts_their_mean(here, capsys):
+    from sklearn.base import clone
+
+    from numnet.tabular.fitting import member_seed
+
+    assert run(capsys, "train", "d.csv", "-t", "y", "-o", "one.numnet", "--preset", "fast",
+               "--epochs", "4", "-q")[0] == 0
+    assert run(capsys, "train", "d.csv", "-t", "y", "-o", "three.numnet", "--preset", "fast",
+               "--epochs", "4", "--members", "3", "-q")[0] == 0
+    one, three = nn.load("one.numnet"), nn.load("three.numnet")
+    assert one.info["components"]["members"] == 1
+    assert three.info["components"]["members"] == three.info["refit"]["members"] == 3
+    assert three.estimator.hidden_layer_sizes == (384, 384)
+    assert three.info["components"]["hidden_layer_sizes"] == [128, 128]   # one member's
+    frame = pd.read_csv("d.csv")
+    X = three.transform(frame)
+    # the first member is the one-network model; the others start from their own seeds
+    members = [one.estimator]
+    for member in (1, 2):
+        other = clone(one.estimator).set_params(random_state=member_seed(0, member))
+        members.append(other.fit(X, frame["y"].to_numpy()))
+    logits = np.mean([m._forward(X) for m in members], axis=0)
+    np.testing.assert_allclose(three.estimator._forward(X), logits, rtol=0, atol=1e-12)
+    assert len({member_seed(0, m) for m in range(16)}) == 16 and member_seed(None, 2) is None
+
+
 def test_a_time_limit_keeps_the_best_epoch_and_says_so(here, capsys):
     code, _, err = run(capsys, "train", "d.csv", "-t", "y", "-o", "t.numnet", "--time-limit",
                        "1e-9", "--preset", "fast")
@@ -118,7 +145,14 @@ def test_a_time_limit_keeps_the_best_epoch_and_says_so(here, capsys):
     (["--dp-epsilon", "3", "--preset", "best", "--solver", "adam"], "--preset best selects its "
      "epoch on private rows and anneals by a schedule, outside the guarantee of --dp-epsilon: "
      "pass --preset classic (the default under --dp-epsilon)."),
-], ids=["time-limit", "preset", "scaling", "cluster-preset", "cluster-scaling", "dp-preset"])
+    (["--members", "0"], "--members must be an integer in [1, 16], got 0."),
+    (["--members", "3", "--no-refit", "--preset", "classic", "--impute", "mean"],
+     "--members 3 averages networks "
+     "trained by the refit on every row, which this run does not do (--refit is turned off; "
+     "--preset classic has no epoch selection). Leave out --members, or drop what prevents "
+     "the refit."),
+], ids=["time-limit", "preset", "scaling", "cluster-preset", "cluster-scaling", "dp-preset",
+        "members-range", "members-no-refit"])
 def test_presets_are_refused_where_they_cannot_apply(here, capsys, args, message):
     code, _, err = run(capsys, "train", "d.csv", "-t", "y", "-o", "x.numnet", *args)
     assert (code, err) == (2, f"error: {message}\n")

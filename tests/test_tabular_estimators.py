@@ -98,7 +98,9 @@ def test_the_default_is_the_best_preset():
     frame, label, _ = table(60)
     clf = quiet_fit(TabularClassifier(max_iter=1, random_state=0), frame, label)
     mlp = clf.pipeline_.estimator.get_params()
-    assert mlp["hidden_layer_sizes"] == (256, 256, 256)
+    assert mlp["hidden_layer_sizes"] == (768, 768, 768)   # 3 members of 3 x 256, as one
+    assert clf.pipeline_.info["components"]["hidden_layer_sizes"] == [256, 256, 256]
+    assert clf.pipeline_.info["components"]["members"] == 3
     assert mlp["label_smoothing"] == 0.1
     assert mlp["learning_rate"] == "cosine"
 

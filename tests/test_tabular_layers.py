@@ -29,6 +29,7 @@ from numnet.embeddings import CategoricalEmbedding, PeriodicEmbedding, Scale, _s
 from numnet.ensemble import EnsembleDense, EnsembleFork, EnsembleLoss, ensemble_mean
 from numnet.functional import robust_scale, robust_scale_statistics, smooth_clip
 from numnet.layers import LAYERS
+from numnet.network import merge_networks
 from numnet.objective import objective
 from numnet.schedules import CosineAnnealing, CosLog4, FlatCosine
 
@@ -299,6 +300,64 @@ def test_mixed_ensemble_network_trains(rng):
     accuracy = np.mean(proba.argmax(axis=1) == y.argmax(axis=1))
     assert accuracy > 0.95
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+
+
+# --- 5b. members averaged as one network ----------------------------------------------------
+
+def _members(k, layers, *, n_in=6, dtype=np.float64):
+    return [Sequential(layers()).build(n_in, dtype=dtype, random_state=seed)
+            for seed in range(k)]
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [Dense(5), ReLU(), Dense(4), numnet.Tanh(), Dense(3)],
+    lambda: [Dense(7), numnet.Sigmoid(), Dropout(0.2), Dense(1)],
+    lambda: [Dense(2)],
+], ids=["relu-tanh", "sigmoid-dropout", "no-hidden"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_merged_network_is_the_mean_of_its_members(layers, k, rng):
+    members = _members(k, layers)
+    X = rng.normal(size=(40, 6))
+    merged = merge_networks(members)
+    want = np.mean([m.forward(X) for m in members], axis=0)
+    np.testing.assert_allclose(merged.forward(X), want, rtol=0, atol=1e-12)
+    if k == 1:
+        np.testing.assert_array_equal(merged.params, members[0].params)
+
+
+def test_merged_network_puts_members_side_by_side_in_block_diagonal_weights():
+    members = _members(3, lambda: [Dense(4), ReLU(), Dense(5), ReLU(), Dense(2)])
+    merged = merge_networks(members)
+    first, hidden, out = (layer for layer in merged.layers if isinstance(layer, Dense))
+    assert first.params["W"].shape == (6, 12) and hidden.params["W"].shape == (12, 15)
+    np.testing.assert_array_equal(first.params["W"][:, 4:8], members[1].layers[0].params["W"])
+    np.testing.assert_array_equal(hidden.params["W"][4:8, 5:10],
+                                  members[1].layers[2].params["W"])
+    assert not hidden.params["W"][:4, 5:].any() and not hidden.params["W"][4:8, :5].any()
+    np.testing.assert_allclose(out.params["W"][5:10], members[1].layers[4].params["W"] / 3)
+    np.testing.assert_allclose(out.params["b"], np.mean(
+        [m.layers[4].params["b"] for m in members], axis=0))
+
+
+def test_merged_float32_network_stays_float32(rng):
+    members = _members(2, lambda: [Dense(3), ReLU(), Dense(2)], dtype=np.float32)
+    merged = merge_networks(members)
+    X = rng.normal(size=(10, 6)).astype(np.float32)
+    assert merged.params.dtype == np.float32 and merged.forward(X).dtype == np.float32
+    np.testing.assert_allclose(merged.forward(X), np.mean([m.forward(X) for m in members], 0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_merge_refuses_networks_that_differ_or_mix_units():
+    with pytest.raises(ValueError, match=r"^networks must hold at least one network, got none\.$"):
+        merge_networks([])
+    a = Sequential([Dense(3), ReLU(), Dense(1)]).build(4, random_state=0)
+    b = Sequential([Dense(5), ReLU(), Dense(1)]).build(4, random_state=0)
+    with pytest.raises(ValueError, match=r"^networks must all have the same layers, shapes"):
+        merge_networks([a, b])
+    softmax = Sequential([Dense(3), numnet.Softmax(), Dense(1)]).build(4, random_state=0)
+    with pytest.raises(ValueError, match=r"element-wise activations only .*got Softmax\.$"):
+        merge_networks([softmax])
 
 
 # --- 6. label smoothing -------------------------------------------------------------------

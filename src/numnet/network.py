@@ -324,3 +324,89 @@ class Sequential:
         self.__dict__.update(state)
         if self.built:
             self._bind()  # pickling copies views apart; point them back into params/grads
+
+
+_ELEMENTWISE = ("Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Dropout")
+
+
+def merge_networks(networks):
+    """One network whose output is the mean of the outputs of k networks of the same shape.
+
+    k multilayer perceptrons that read the same input and have the same layers (Dense layers
+    and element-wise activations; widths h_1 ... h_L, c outputs) become one perceptron of widths
+    k*h_1 ... k*h_L, the members side by side. Member i's units of layer l sit in the columns
+    ``i*h_l ... (i+1)*h_l - 1``::
+
+        first Dense     W = [W_1 | ... | W_k]           (n_in, k*h_1)    b = [b_1, ..., b_k]
+        hidden Dense    W = blockdiag(W_1, ..., W_k)    (k*h_{l-1}, k*h_l)
+        output Dense    W = [W_1; ...; W_k] / k         (k*h_L, c)       b = mean_i b_i
+
+    An element-wise activation keeps the blocks apart, and a block-diagonal W feeds each
+    member's units from its own units only, so every member computes what it computed alone and
+    the last layer adds 1/k of each raw output: ``Z = (1/k) sum_i Z_i``. For a regressor that
+    is the ensemble's mean prediction; for a classifier the mean of the raw scores (logits),
+    i.e. the softmax of the mean logit, which is the normalised geometric mean of the members'
+    probabilities. With one network the result equals it.
+
+    The merged network computes k members' work: prediction costs about k times the flops of
+    the members run one after the other (the zero blocks are multiplied too), the price of
+    being one plain network that every tool (files, ONNX, explanations) reads as it is.
+
+    Parameters
+    ----------
+    networks : list of Sequential
+        Built networks with the same layer types, the same widths, input size and dtype.
+
+    Returns
+    -------
+    Sequential
+        A new, built network; the inputs are not changed.
+    """
+    networks = list(networks)
+    if not networks:
+        raise ValueError("networks must hold at least one network, got none.")
+    first = networks[0]
+    k = len(networks)
+    kinds = [[type(layer).__name__ for layer in net.layers] for net in networks]
+    shapes = [[tuple(p.shape) for layer in net.layers for p in layer.params.values()]
+              for net in networks]
+    if any(kind != kinds[0] for kind in kinds) or any(s != shapes[0] for s in shapes) or any(
+            net.params.dtype != first.params.dtype for net in networks):
+        raise ValueError("networks must all have the same layers, shapes and dtype, got "
+                         f"{[' '.join(kind) for kind in kinds]}.")
+    for layer in first.layers:
+        if not isinstance(layer, Dense) and type(layer).__name__ not in _ELEMENTWISE:
+            raise ValueError(f"networks must hold Dense layers and element-wise activations "
+                             f"only ({', '.join(_ELEMENTWISE)}), got {type(layer).__name__}.")
+    dense = [i for i, layer in enumerate(first.layers) if isinstance(layer, Dense)]
+    if not dense or any(not first.layers[i].bias for i in dense):
+        raise ValueError("networks must have Dense layers with a bias, got "
+                         f"{' '.join(kinds[0])}.")
+    layers = []
+    for i, layer in enumerate(first.layers):
+        config = layer.get_config()
+        if isinstance(layer, Dense) and i != dense[-1]:
+            config["n_out"] = k * layer.params["W"].shape[1]
+        layers.append(type(layer)(**config))
+    merged = Sequential(layers).build(first.n_in, dtype=first.params.dtype, random_state=0)
+    for i in dense:
+        W = [net.layers[i].params["W"] for net in networks]
+        b = [net.layers[i].params["b"] for net in networks]
+        out_W, out_b = merged.layers[i].params["W"], merged.layers[i].params["b"]
+        rows, cols = W[0].shape
+        if i == dense[-1]:
+            if len(dense) == 1:
+                out_W[...] = np.mean(W, axis=0)
+            else:
+                out_W[...] = np.concatenate(W, axis=0) / k
+            out_b[...] = np.mean(b, axis=0)
+            continue
+        out_b[...] = np.concatenate(b)
+        if i == dense[0]:
+            out_W[...] = np.concatenate(W, axis=1)
+        else:
+            out_W[...] = 0
+            for m, W_m in enumerate(W):
+                out_W[m * rows:(m + 1) * rows, m * cols:(m + 1) * cols] = W_m
+    return merged
+

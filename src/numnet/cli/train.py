@@ -64,6 +64,10 @@ _REFIT_OPTION = typer.Option(None, "--refit/--no-refit", help="After the best pr
                              "epochs (the metrics stay those of the selected model) [default: "
                              "refit with --preset best or fast].", rich_help_panel=_TRAINING,
                              show_default=False)
+_MEMBERS_OPTION = typer.Option(None, "--members", help="Networks the refit trains on every "
+                               "row, each from its own seed, averaged as one network [default: "
+                               "3 with --preset best, else 1].", rich_help_panel=_TRAINING,
+                               show_default=False, metavar="K")
 _TIME_LIMIT_OPTION = typer.Option(None, "--time-limit", help="Stop training after the epoch "
                                   "in which this many seconds have passed, keeping the best "
                                   "epoch so far.", rich_help_panel=_TRAINING,
@@ -207,6 +211,7 @@ def train(
     patience: int = _PATIENCE_OPTION,
     time_limit: float = _TIME_LIMIT_OPTION,
     refit: bool = _REFIT_OPTION,
+    members: int = _MEMBERS_OPTION,
     validation_fraction: float = _VALIDATION_FRACTION_OPTION,
     seed: int = _SEED_OPTION,
     dtype: str = _DTYPE_OPTION,
@@ -297,8 +302,10 @@ def _announcer(progress, quiet):
         if name == "refit":
             if not quiet:
                 progress.clear()
-                typer.echo(f"Refitting on all {details['rows']} rows for {details['epochs']} "
-                           "epochs (the selected epoch count).", err=True)
+                count = details.get("members", 1)
+                networks = f"{count} networks" if count > 1 else "the network"
+                typer.echo(f"Refitting {networks} on all {details['rows']} rows for "
+                           f"{details['epochs']} epochs (the selected epoch count).", err=True)
             return
         if name == "dropped" and not quiet:
             typer.echo(f"Dropped {details['n']} row(s) with a missing {details['target']!r}.",

@@ -27,9 +27,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..io.codec import KINDS, TAG, register_kind
 from .fitting import estimator_class, train_pipeline
-from .presets import PRESETS, components, fit_to_data, preset_params
+from .presets import PRESETS, components, fit_to_data, preset_params, resolve_members
 from .reading import IMPUTE
 from .runs import TimeLimit
+from .spec_checks import MAX_MEMBERS
 
 _SCALINGS = ("robust", "standard")
 _OPTIONS = ("hidden_layer_sizes", "max_iter", "learning_rate_init", "batch_size",
@@ -119,12 +120,12 @@ class _TabularEstimator(BaseEstimator):
         limit = None if self.time_limit is None else TimeLimit(
             self.time_limit, lambda name, **details: None)
 
-        def train(params, callbacks):
+        def train(params, callbacks, members=1):
             return train_pipeline(
                 data, target=target, features=columns, task=self._task, model="mlp",
                 params=params, impute=impute, scaling=scaling, sample_weight=weight,
                 validation_fraction=0.0, dtype=self.dtype, random_state=self.random_state,
-                callbacks=callbacks, source="X")[0]
+                callbacks=callbacks, source="X", members=members)[0]
 
         with warnings.catch_warnings():
             if params.get("early_stopping") and params.get("n_iter_no_change", 0) >= params.get(
@@ -137,19 +138,20 @@ class _TabularEstimator(BaseEstimator):
                 and not getattr(limit, "reached", False)):
             # as numnet train: the epoch count the selection chose, trained on every row
             epochs = int(pipeline.info.get("metrics_epoch") or params["max_iter"])
-            refit = {"epochs": epochs, "rows": len(frame)}
+            members = resolve_members(preset, self.members)
+            refit = {"epochs": epochs, "rows": len(frame), "members": members}
             first = pipeline
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # told once, by the first fit
                 pipeline = train({**params, "early_stopping": False, "max_iter": epochs,
-                                  "n_iter_no_change": epochs}, [])
+                                  "n_iter_no_change": epochs}, [], members)
             pipeline.info.update({k: first.info[k] for k in ("validation_curve",
                                                              "metrics_epoch") if k in first.info})
             pipeline.info["refit"] = refit
         mlp = _Params({**pipeline.estimator.get_params(), **params})
-        pipeline.info["components"] = components(preset, mlp, impute, scaling)
-        if "refit" in pipeline.info["components"] or refit is not None:
-            pipeline.info["components"]["refit"] = refit is not None
+        pipeline.info["components"] = components(
+            preset, mlp, impute, scaling, refit=refit is not None,
+            members=1 if refit is None else refit["members"])
         self.pipeline_ = pipeline
         self.n_features_in_ = len(columns)
         if names:
@@ -171,6 +173,11 @@ class _TabularEstimator(BaseEstimator):
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be one of {{'float32', 'float64'}}, got "
                              f"{self.dtype!r}.")
+        if self.members is not None and not (
+                isinstance(self.members, (int, np.integer)) and not isinstance(self.members, bool)
+                and 1 <= self.members <= MAX_MEMBERS):
+            raise ValueError(f"members must be an integer in [1, {MAX_MEMBERS}] or None, got "
+                             f"{self.members!r}.")
         if self.time_limit is not None and not (
                 isinstance(self.time_limit, (int, float)) and self.time_limit > 0):
             raise ValueError(f"time_limit must be a number of seconds > 0 or None, got "
@@ -279,6 +286,10 @@ class TabularClassifier(ClassifierMixin, _TabularEstimator):
         Numeric columns' scaling; None means the preset's.
     hidden_layer_sizes, max_iter, learning_rate_init, batch_size, label_smoothing : default=None
         The MLP's hyperparameters; None means the preset's.
+    members : int, default=None
+        Networks the refit on every row trains, each from its own seed, and averages as one
+        (``--members``); None means the preset's (3 for ``best``, 1 otherwise). Without a
+        refit (``time_limit`` reached) the model is the selected network alone.
     time_limit : float, default=None
         Seconds of training; the epoch running when they have passed is the last one (the
         best epoch so far is kept). A time-limited fit is not reproducible bit for bit.
@@ -303,7 +314,7 @@ class TabularClassifier(ClassifierMixin, _TabularEstimator):
 
     def __init__(self, preset="best", *, impute=None, scaling=None, hidden_layer_sizes=None,
                  max_iter=None, learning_rate_init=None, batch_size=None, label_smoothing=None,
-                 time_limit=None, dtype="float64", random_state=None):
+                 members=None, time_limit=None, dtype="float64", random_state=None):
         self.preset = preset
         self.impute = impute
         self.scaling = scaling
@@ -312,6 +323,7 @@ class TabularClassifier(ClassifierMixin, _TabularEstimator):
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.label_smoothing = label_smoothing
+        self.members = members
         self.time_limit = time_limit
         self.dtype = dtype
         self.random_state = random_state
@@ -345,8 +357,8 @@ class TabularRegressor(RegressorMixin, _TabularEstimator):
     _task = "regression"
 
     def __init__(self, preset="best", *, impute=None, scaling=None, hidden_layer_sizes=None,
-                 max_iter=None, learning_rate_init=None, batch_size=None, time_limit=None,
-                 dtype="float64", random_state=None):
+                 max_iter=None, learning_rate_init=None, batch_size=None, members=None,
+                 time_limit=None, dtype="float64", random_state=None):
         self.preset = preset
         self.impute = impute
         self.scaling = scaling
@@ -354,6 +366,7 @@ class TabularRegressor(RegressorMixin, _TabularEstimator):
         self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
+        self.members = members
         self.time_limit = time_limit
         self.dtype = dtype
         self.random_state = random_state

@@ -13,14 +13,17 @@ training             Adam (beta_2 = 0.95), learning rate 2e-3 annealed by a cosi
                      classifiers
 epoch selection      20% of the training rows held out; the epoch with the best validation
                      score is kept (``early_stopping`` that never stops early)
+refit and members    3 networks trained again on every row for the selected number of epochs,
+                     each from its own seed, averaged as one network
+                     (:func:`numnet.network.merge_networks`)
 ===================  ==========================================================================
 
-``fast`` is the same recipe with 2 layers of 128 units and 32 epochs. ``classic`` is the
-scikit-learn MLP's defaults with standardised inputs and missing values refused (numnet's
-behaviour before the presets). On a Dask cluster, under differential privacy and for
-``--model linear`` or ``logistic`` the default is ``classic``: a held-out split on the
-workers, a data-dependent median and a schedule that follows private rows are not available
-there. Options given explicitly always win over the preset.
+``fast`` is the same recipe with 2 layers of 128 units, 32 epochs and one network. ``classic``
+is the scikit-learn MLP's defaults with standardised inputs and missing values refused
+(numnet's behaviour before the presets). On a Dask cluster, under differential privacy and for
+``--model linear`` or ``logistic`` the default is ``classic``: a held-out split on the workers,
+a data-dependent median and a schedule that follows private rows are not available there.
+Options given explicitly always win over the preset.
 """
 
 PRESETS = ("best", "fast", "classic")
@@ -32,6 +35,8 @@ _MLP_PARAMS = {
     "fast": {**_RECIPE, "hidden_layer_sizes": (128, 128), "max_iter": 32},
     "classic": {},
 }
+MEMBERS = {"best": 3, "fast": 1, "classic": 1}
+"""How many networks the refit of each preset trains and averages (``--members``)."""
 LABEL_SMOOTHING = 0.1
 """The label smoothing of the ``best`` and ``fast`` classifiers."""
 
@@ -78,10 +83,16 @@ def preset_preprocessing(preset, spec):
     return impute, scaling
 
 
-def components(preset, params, impute, scaling, refit=False):
+def resolve_members(preset, given):
+    """The networks a refit averages: ``given`` (``--members``), else the preset's."""
+    return MEMBERS.get(preset, 1) if given is None else given
+
+
+def components(preset, params, impute, scaling, refit=False, members=1):
     """The components a model uses, for ``numnet inspect`` (plain data).
 
-    ``params`` are the estimator's hyperparameters of the (first) fit.
+    ``params`` are the estimator's hyperparameters of the (first) fit; ``hidden_layer_sizes``
+    are one member's.
     """
     return {
         "preset": preset,
@@ -92,6 +103,7 @@ def components(preset, params, impute, scaling, refit=False):
         "label_smoothing": params.get("label_smoothing", 0.0),
         "epoch_selection": bool(params.get("early_stopping", False)),
         "refit": bool(refit),
+        "members": int(members) if refit else 1,
     }
 
 

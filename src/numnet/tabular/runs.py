@@ -20,6 +20,7 @@ from .presets import (
     fit_to_data,
     preset_params,
     preset_preprocessing,
+    resolve_members,
     resolve_preset,
 )
 from .problems import collect, raise_problems
@@ -132,10 +133,11 @@ def _memory_run(spec, callbacks, event):
                                             privacy)
         if refits(spec, preset, params, checkpoint, limit):
             pipeline = _refit(pipeline, frame, spec, features, task, params, impute, scaling,
-                              source, event)
+                              source, event, resolve_members(preset, spec.members))
     pipeline.info["components"] = components(
         preset, {**pipeline.estimator.get_params(), **params}, impute, scaling,
-        refit="refit" in pipeline.info)
+        refit="refit" in pipeline.info,
+        members=pipeline.info.get("refit", {}).get("members", 1))
     return pipeline, report
 
 
@@ -154,15 +156,19 @@ def refits(spec, preset, params, checkpoint, limit):
     return bool(params.get("early_stopping")) and not spec.early_stopping
 
 
-def _refit(first, frame, spec, features, task, params, impute, scaling, source, event):
+def _refit(first, frame, spec, features, task, params, impute, scaling, source, event,
+           members):
     """The model trained again on every row for the epoch count the selection chose.
+
+    ``members`` networks are trained, each from its own seed, and averaged as one
+    (:func:`numnet.tabular.fitting.train_members`).
 
     The metrics, the validation curve and the kept epoch stay those of ``first`` (the model
     they measured, trained without the held-out rows): an honest estimate for the refit model,
     which saw more rows for as many epochs.
     """
     epochs = int(first.info.get("metrics_epoch") or params["max_iter"])
-    event("refit", epochs=epochs, rows=len(frame))
+    event("refit", epochs=epochs, rows=len(frame), members=members)
     refit_params = {**params, "early_stopping": False, "max_iter": epochs,
                     "n_iter_no_change": epochs}
     with warnings.catch_warnings():
@@ -171,12 +177,13 @@ def _refit(first, frame, spec, features, task, params, impute, scaling, source, 
             frame, target=spec.target, features=features, task=task, model=spec.model,
             params=refit_params, impute=impute, scaling=scaling,
             sample_weight=spec.sample_weight, validation_fraction=0.0, dtype=spec.dtype,
-            random_state=spec.seed, source=source, scale_target=spec.scale_target)
+            random_state=spec.seed, source=source, scale_target=spec.scale_target,
+            members=members)
     kept = ("source", "model", "features", "sample_weight", "validation_fraction",
             "random_state", "n_train", "n_validation", "metrics", "validation_curve",
             "metrics_epoch")
     pipeline.info.update({k: first.info[k] for k in kept if k in first.info})
-    pipeline.info["refit"] = {"epochs": epochs, "rows": int(len(frame))}
+    pipeline.info["refit"] = {"epochs": epochs, "rows": int(len(frame)), "members": members}
     return pipeline
 
 

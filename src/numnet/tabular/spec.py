@@ -86,6 +86,7 @@ class TrainSpec:
     patience: int | None = _option()
     time_limit: float | None = _option()
     refit: bool | None = _option()
+    members: int | None = _option()
     validation_fraction: float = _option(0.2)
     seed: int = _option(0)
     dtype: str = _option("float64")

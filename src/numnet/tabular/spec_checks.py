@@ -26,6 +26,9 @@ CHOICES = {"impute": (*IMPUTE, "none"), "model": MODELS, "preset": PRESETS, "tas
            "scaling": SCALINGS, "activation": ACTIVATIONS, "penalty": PENALTIES,
            "solver": SOLVERS, "dtype": DTYPES}
 
+MAX_MEMBERS = 16
+"""The most networks ``--members`` averages (the merged network is k times as wide)."""
+
 RANGES = {  # field: (rule, test), in the order the checks run
     "dropout": ("a float in [0, 1)", lambda v: 0 <= v < 1),
     "alpha": ("a float >= 0", lambda v: v >= 0),
@@ -35,6 +38,7 @@ RANGES = {  # field: (rule, test), in the order the checks run
     "learning_rate": ("a float > 0", lambda v: v > 0),
     "patience": ("an integer >= 1", lambda v: v >= 1),
     "time_limit": ("a finite float > 0 (seconds)", lambda v: 0 < v < math.inf),
+    "members": (f"an integer in [1, {MAX_MEMBERS}]", lambda v: 1 <= v <= MAX_MEMBERS),
     "validation_fraction": ("a float in [0, 1)", lambda v: 0 <= v < 1),
     "seed": ("an integer >= 0", lambda v: v >= 0),
     "checkpoint_every": ("an integer >= 1", lambda v: v >= 1),
@@ -97,7 +101,31 @@ def check_spec(spec):
         problems.append(_hidden_problem(",".join(map(str, spec.hidden))))
     if problems:
         return problems
-    return _cluster_problems(spec) + _privacy_problems(spec)
+    return _members_problems(spec) + _cluster_problems(spec) + _privacy_problems(spec)
+
+
+_NO_REFIT = (  # (why a run has no refit, when): the members are trained by the refit
+    ("{refit} is turned off", lambda s: s.refit is False),
+    ("{preset} classic has no epoch selection", lambda s: s.preset == "classic"),
+    ("only {model} mlp has members", lambda s: s.model != "mlp"),
+    ("{early_stopping} keeps the stopped model", lambda s: bool(s.early_stopping)),
+    ("{time_limit} ends the run at its limit", lambda s: s.time_limit is not None),
+    ("a run with {checkpoint_dir} is one fit", lambda s: s.checkpoint_dir is not None),
+    ("private training has none", lambda s: s.private),
+    ("a cluster run has none", lambda s: s.on_cluster),
+)
+
+
+def _members_problems(spec):
+    """``--members`` > 1 needs the refit that trains the members."""
+    if spec.members is None or spec.members == 1:
+        return []
+    reasons = [why for why, applies in _NO_REFIT if applies(spec)]
+    if not reasons:
+        return []
+    return [problem("{members} {value} averages networks trained by the refit on every row, "
+                    "which this run does not do (" + "; ".join(reasons) + "). Leave out "
+                    "{members}, or drop what prevents the refit.", value=spec.members)]
 
 
 def _types(spec):
