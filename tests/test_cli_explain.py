@@ -107,8 +107,9 @@ def test_regression_saliency_and_permutation(capsys, folder):
     table = pd.read_csv(out_csv)
     assert table["column"].tolist()[:2] == ["x1", "city"]
     assert table.set_index("column").loc["noise", "importance_mean"] < 0.05
-    assert out.splitlines()[0] == ("Permutation importance: the drop in the score when a "
-                                   "column is shuffled")
+    # the score it explains, named (issue 24)
+    assert out.splitlines()[0] == "Permutation importance: the drop in R² when a column is " \
+                                  "shuffled"
 
 
 def test_a_model_with_missing_indicators_explains_rows_with_missing_values(capsys, folder):

@@ -98,7 +98,8 @@ def explain(
             raise UserError("--method permutation ranks the columns over the whole table: it "
                             "takes no --rows, --plot, --target or --probability.")
         result = permutation_table(pipeline, frame, n_repeats=steps or 5, random_state=seed)
-        _report_permutation(result, output, quiet, as_json)
+        _report_permutation(result, output, quiet, as_json,
+                            "accuracy" if pipeline.task == "classification" else "R²")
         return
     if probability and pipeline.task != "classification":
         raise UserError("--probability needs a classifier, but this model does regression.")
@@ -268,7 +269,7 @@ def _completeness(result, gap, steps):
     return line
 
 
-def _report_permutation(result, output, quiet, as_json):
+def _report_permutation(result, output, quiet, as_json, score):
     import pandas as pd
 
     table = pd.DataFrame({"column": result.feature_names,
@@ -284,7 +285,7 @@ def _report_permutation(result, output, quiet, as_json):
         return
     if quiet:
         return
-    typer.echo("Permutation importance: the drop in the score when a column is shuffled")
+    typer.echo(f"Permutation importance: the drop in {score} when a column is shuffled")
     width = max(len(str(name)) for name in table["column"])
     for row in table.itertuples(index=False):
         typer.echo(f"  {_escaped(row.column):<{width}}  {row.importance_mean:.4g} "
