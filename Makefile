@@ -54,6 +54,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/onnx_inference.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/fit_memory.py
+	$(BIN)/python benchmarks/default_model_epoch.py
 	$(BIN)/python benchmarks/distributed.py
 	$(BIN)/python benchmarks/streaming.py
 	$(BIN)/python benchmarks/tabular_accuracy.py
