@@ -114,6 +114,7 @@ class ClippedNoisyGradient(GradientComputation):
         self._checked = None
         self._d_raw = None
         self._noise = None
+        self._plan = None
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         if self._checked is not net:
@@ -136,9 +137,12 @@ class ClippedNoisyGradient(GradientComputation):
         norms n_i in ``self.norms``.
         """
         net.check_input(X_b)
+        if self._plan is None or self._plan[0] is not net:
+            self._plan = _plan(net)
+        _, dense, is_dense, first = self._plan
         inputs, X = [], X_b
-        for layer in net.layers:
-            if isinstance(layer, Dense):
+        for layer, keep in zip(net.layers, is_dense, strict=True):
+            if keep:
                 inputs.append(X)
             X = layer.forward(X, training=True)
         if self._d_raw is None or self._d_raw.shape != X.shape or self._d_raw.dtype != X.dtype:
@@ -147,10 +151,9 @@ class ClippedNoisyGradient(GradientComputation):
         # loss_gradient divides by the batch size (or the weight sum); sample i's own
         # gradient is not divided.
         d_raw *= X.shape[0] if w_b is None else w_b.sum()
-        deltas = _per_sample_deltas(net, d_raw)       # one Delta per Dense layer, bottom up
+        deltas = _per_sample_deltas(net, d_raw, first)  # one Delta per Dense layer, bottom up
 
         squared = np.zeros(X.shape[0], dtype=net.grads.dtype)
-        dense = [layer for layer in net.layers if isinstance(layer, Dense)]
         for layer, A, delta in zip(dense, inputs, deltas, strict=True):
             A_norms = _row_squared_norms(A) + (1.0 if layer.bias else 0.0)
             squared += A_norms * np.einsum("ij,ij->i", delta, delta)
@@ -160,7 +163,7 @@ class ClippedNoisyGradient(GradientComputation):
         factors = self.clip_factors[:, None]
         for layer, A, delta in zip(dense, inputs, deltas, strict=True):
             delta *= factors                            # a work buffer: scaled in place
-            if sp.issparse(A):
+            if type(A) is not np.ndarray and sp.issparse(A):
                 layer.grads["W"][...] = A.T @ delta
             else:
                 np.matmul(A.T, delta, out=layer.grads["W"])
@@ -200,14 +203,20 @@ class ClippedNoisyGradient(GradientComputation):
                 f"expected_batch_size={self.expected_batch_size!r})")
 
 
-def _per_sample_deltas(net, d_raw):
+def _plan(net):
+    """(net, its Dense layers, whether each layer is one, the first one's index): per network."""
+    is_dense = [isinstance(layer, Dense) for layer in net.layers]
+    dense = [layer for layer, keep in zip(net.layers, is_dense, strict=True) if keep]
+    return net, dense, is_dense, is_dense.index(True)
+
+
+def _per_sample_deltas(net, d_raw, first):
     """dl_i/dZ for each Dense layer (list, first layer first), from dl_i/draw.
 
     Activations and dropout act on each row alone, so backpropagating the rows of d_raw
     through them keeps sample i's gradient in row i. A Dense layer's input gradient is
-    ``Delta @ W.T``; below the first Dense layer nothing is needed.
+    ``Delta @ W.T``; below the first Dense layer (index ``first``) nothing is needed.
     """
-    first = next(i for i, layer in enumerate(net.layers) if isinstance(layer, Dense))
     deltas, dY = [], d_raw
     for index in range(len(net.layers) - 1, first - 1, -1):
         layer = net.layers[index]
@@ -221,7 +230,7 @@ def _per_sample_deltas(net, d_raw):
 
 
 def _row_squared_norms(A):
-    if sp.issparse(A):
+    if type(A) is not np.ndarray and sp.issparse(A):
         return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel().astype(
             A.dtype, copy=False)
     return np.einsum("ij,ij->i", A, A)
