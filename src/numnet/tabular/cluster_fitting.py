@@ -204,6 +204,10 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
     if task == "regression" and scale_target:
         pipeline.target_scaler = _target_scaler(merged, target)
     X, y, w = _training_arrays(frame, merged, plan, pipeline)
+    # Persisted once: the fit reads y's labels (a distributed unique) and then builds its
+    # partitions from the same blocks, which would otherwise read and transform the files twice.
+    with scheduler_errors(client):
+        X, y, w = client.persist([X, y, w]) if w is not None else (*client.persist([X, y]), None)
     notify = _Callbacks(None, callbacks)
     estimator._overhead_warning = True  # one line when the cluster is slower than memory
     try:
