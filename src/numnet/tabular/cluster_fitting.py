@@ -216,6 +216,7 @@ def _train_pipeline_dask(frame, *, target, features=None, task="auto", model="ml
                            target)
     finally:
         del estimator._overhead_warning
+        del X, y, w  # the persisted blocks leave the workers' memory
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
