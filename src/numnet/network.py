@@ -206,7 +206,7 @@ class Sequential:
         self.check_input(X)
         fresh = False
         for layer in self.layers:
-            if fresh and layer._in_place:
+            if fresh and getattr(layer, "_in_place", False):
                 # Outside training a Dense layer's output is a new array that nothing else
                 # holds: an element-wise activation may write into it (the same numbers, one
                 # array of the layer's width less at the peak: issue 26 item 5).
