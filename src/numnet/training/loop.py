@@ -197,7 +197,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
             f"{validation_fraction!r}. Pass one of them."
         )
     if rows is not None:
-        rows = _check_rows(rows, X.shape[0], validation_fraction)
+        rows = _check_rows(rows, np.shape(X)[0], validation_fraction)
     X, y, sample_weight, magnitudes, validation_data = setup.check_data(
         X, y, sample_weight, validation_data, rows)
     rng = np.random.default_rng(random_state)
