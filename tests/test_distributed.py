@@ -641,7 +641,8 @@ def test_a_step_that_fails_on_a_channel_is_taken_again_through_the_scheduler(cli
     monkeypatch.setattr(channels, "partition_sums", failing)
     opened = _recording_channels(monkeypatch)
     assert fit() == expected
-    assert len(calls) >= 5 and not opened[0].direct  # closed for good after the failure
+    # one step over the channels, then the failure: the channels are closed for good
+    assert len(calls) >= 5 and opened[0].steps == 1
 
 
 def test_a_channel_hangs_up_on_a_wrong_token():
@@ -683,3 +684,48 @@ def test_the_overhead_note_says_when_the_cluster_is_slower_than_memory(compute):
         "the cluster, but the workers compute for only 0.10 ms of it in all (measured in epoch "
         "1; the rest is communication). Train in memory (without --workers/--scheduler), or "
         "with larger batches."]
+
+
+@pytest.mark.parametrize("alive", [True, False], ids=["worker-alive", "worker-gone"])
+def test_a_step_slower_than_the_wait_asks_whether_its_worker_lives(client, monkeypatch, alive):
+    # The client waits for a step in slices (_WAIT_SECONDS, shortened here) and asks the
+    # scheduler between them whether the worker still lives: yes, it waits on (the channel
+    # stays open); no, the step goes through the scheduler. The numbers are the same.
+    import threading
+
+    from numnet.distributed import channels
+
+    X, Y, loss, n_out = _data("regression", np.random.default_rng(8))
+    data = _distributed(client, X, Y, None)
+
+    def fit():
+        net = _net(5, n_out, False)
+        nd.train_distributed(net, loss, SGD(0.01), data, batch_size=50, max_epochs=2,
+                             random_state=1)
+        return net.params.tobytes()
+
+    expected = fit()
+    asked, release, original = threading.Event(), threading.Event(), channels.partition_sums
+
+    def held(*args):
+        if not release.is_set():
+            release.wait()  # the 1st step over a channel waits until the client has asked
+        return original(*args)
+
+    def is_alive(self, worker):
+        assert worker in client.scheduler_info()["workers"]
+        asked.set()
+        if alive:
+            release.set()
+        return alive
+
+    monkeypatch.setattr(channels, "_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(channels, "partition_sums", held)
+    monkeypatch.setattr(channels.WorkerChannels, "_alive", is_alive)
+    opened = _recording_channels(monkeypatch)
+    try:
+        assert fit() == expected
+    finally:
+        release.set()
+    assert asked.is_set()
+    assert opened[0].steps == (2 * (300 // 50 - 1) if alive else 0)

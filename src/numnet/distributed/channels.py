@@ -35,24 +35,34 @@ import time
 
 import numpy as np
 
-from .objective import partition_sums, sums_by_worker
+from .objective import partition_sums, placement, sums_by_worker
 
 _STEP, _CLOSE = 1, 0
 _OK, _FAILED = 0, 1
 _ALL_ROWS = -1
 _ACCEPT_SECONDS = 60.0
+_WAIT_SECONDS = 10.0  # how often a client waiting for a step asks whether the worker lives
 
 
 class ChannelError(OSError):
     """A step failed on a worker's channel thread (its message is the worker's error)."""
 
 
-def _receive(sock, n_bytes):
-    """Exactly ``n_bytes`` from ``sock`` (EOFError when the peer hung up first)."""
+def _receive(sock, n_bytes, alive=None):
+    """Exactly ``n_bytes`` from ``sock`` (EOFError when the peer hung up first).
+
+    On a socket with a timeout, ``alive()`` is asked at each timeout whether to keep waiting
+    (a long step) or to give up with ``TimeoutError`` (its worker is gone without a word).
+    """
     buffer = bytearray(n_bytes)
     view, got = memoryview(buffer), 0
     while got < n_bytes:
-        n = sock.recv_into(view[got:])
+        try:
+            n = sock.recv_into(view[got:])
+        except TimeoutError:
+            if alive is not None and alive():
+                continue
+            raise
         if n == 0:
             raise EOFError("the connection was closed")
         got += n
@@ -70,10 +80,14 @@ def _listen_host(address):
 
 
 def _start_server(template, loss, parts, token):
-    """Task, on a worker: start the channel thread for ``parts``; ``(host, port)`` or None."""
+    """Task, on a worker: start the channel thread for ``parts``; ``(host, port, worker)``.
+
+    None where the worker's transport is not TCP (or no port could be opened).
+    """
     from distributed import get_worker
 
-    host = _listen_host(get_worker().address)
+    worker = get_worker().address
+    host = _listen_host(worker)
     if host is None:
         return None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -88,7 +102,15 @@ def _start_server(template, loss, parts, token):
     net = copy.deepcopy(template)
     threading.Thread(target=_serve, args=(listener, net, copy.deepcopy(loss), parts, token),
                      name="numnet-channel", daemon=True).start()
-    return host, listener.getsockname()[1]
+    return host, listener.getsockname()[1], worker
+
+
+def _keepalive(sock):
+    """TCP keepalive: a peer whose machine went away is noticed within minutes."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
 def _serve(listener, net, loss, parts, token):
@@ -103,6 +125,7 @@ def _serve(listener, net, loss, parts, token):
         try:
             conn.settimeout(None)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keepalive(conn)
             if not hmac.compare_digest(bytes(_receive(conn, len(token))), token):
                 return
             while _receive(conn, 1)[0] == _STEP:
@@ -178,7 +201,7 @@ class WorkerChannels:
 
     def __init__(self, client, parts, template, loss, *, direct=True):
         self.client, self.parts, self.template, self.loss = client, parts, template, loss
-        self.connections = []  # (socket, partition indices) per worker
+        self.connections = []  # (socket, partition indices, worker address) per worker
         self.steps, self.seconds, self.compute_seconds = 0, 0.0, 0.0
         if direct:
             try:
@@ -207,17 +230,18 @@ class WorkerChannels:
         token = secrets.token_bytes(32)
         futures = [client.submit(_start_server, self.template, self.loss,
                                  [parts[i] for i in indices], token, pure=False,
-                                 workers=[worker] if worker else None, allow_other_workers=True)
+                                 **placement(worker))
                    for worker, indices in groups.items()]
         addresses = client.gather(futures)
         if any(address is None for address in addresses):
             return
-        for address, indices in zip(addresses, groups.values(), strict=True):
-            sock = socket.create_connection(tuple(address), timeout=10)
-            self.connections.append((sock, indices))
+        for (host, port, worker), indices in zip(addresses, groups.values(), strict=True):
+            sock = socket.create_connection((host, port), timeout=10)
+            self.connections.append((sock, indices, worker))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keepalive(sock)
             sock.sendall(token)
-            sock.settimeout(None)
+            sock.settimeout(_WAIT_SECONDS)
 
     def sums(self, theta, rows=None, *, through_scheduler=False):
         """``(W_k L_k, W_k g_k)`` per partition for ``rows`` (None: all), in partition order.
@@ -235,7 +259,7 @@ class WorkerChannels:
         started = time.perf_counter()
         theta = np.ascontiguousarray(theta)
         payload = theta.tobytes()
-        for sock, indices in self.connections:
+        for sock, indices, _ in self.connections:
             message = [bytes([_STEP]), payload]
             for i in indices:
                 r = None if rows is None else rows[i]
@@ -246,27 +270,37 @@ class WorkerChannels:
                     message += [struct.pack("<q", r.size), r.tobytes()]
             sock.sendall(b"".join(message))
         results, compute = {}, 0.0
-        for sock, indices in self.connections:
-            status, seconds = struct.unpack("<Bd", _receive(sock, 9))
+        for sock, indices, worker in self.connections:
+            def read(n_bytes, sock=sock, worker=worker):
+                return _receive(sock, n_bytes, lambda: self._alive(worker))
+
+            status, seconds = struct.unpack("<Bd", read(9))
             if status != _OK:
-                (length,) = struct.unpack("<I", _receive(sock, 4))
-                raise ChannelError(bytes(_receive(sock, length)).decode("utf-8", "replace"))
+                (length,) = struct.unpack("<I", read(4))
+                raise ChannelError(bytes(read(length)).decode("utf-8", "replace"))
             compute += seconds
             for i in indices:
-                kind = _receive(sock, 1)[0]
+                kind = read(1)[0]
                 if kind:
-                    (value,) = struct.unpack("<d", _receive(sock, 8))
-                    grad = np.frombuffer(_receive(sock, theta.nbytes), dtype=theta.dtype)
+                    (value,) = struct.unpack("<d", read(8))
+                    grad = np.frombuffer(read(theta.nbytes), dtype=theta.dtype)
                     results[i] = (_value(kind, value), grad)
         self.steps += 1
         self.seconds += time.perf_counter() - started
         self.compute_seconds += compute
         return [results[i] for i in sorted(results)]
 
+    def _alive(self, worker):
+        """Whether the scheduler still lists ``worker`` (asked while a step takes long)."""
+        try:
+            return worker in self.client.scheduler_info()["workers"]
+        except Exception:  # noqa: BLE001 - no answer: the scheduler path will say what is wrong
+            return False
+
     def close(self):
         """Hang up (the workers' threads end and let go of the partitions)."""
         connections, self.connections = self.connections, []
-        for sock, _ in connections:
+        for sock, _, _ in connections:
             try:
                 sock.sendall(bytes([_CLOSE]))
             except OSError:

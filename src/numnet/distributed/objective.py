@@ -57,6 +57,15 @@ def _group_sums(template, loss, parts, theta, rows):
             for part, part_rows in zip(parts, rows, strict=True)]
 
 
+def placement(worker):
+    """``submit``'s keywords for a task meant for ``worker`` ("": no holder known, anywhere).
+
+    A hint only (``allow_other_workers``): Dask rejects that flag without ``workers``, which
+    is the case while a lost partition is being recomputed.
+    """
+    return {"workers": [worker], "allow_other_workers": True} if worker else {}
+
+
 def sums_by_worker(client, parts, template, loss, theta, rows=None):
     """:func:`partition_sums` of every partition, one task per worker; results in partition order.
 
@@ -76,8 +85,7 @@ def sums_by_worker(client, parts, template, loss, theta, rows=None):
         groups.setdefault(sorted(where)[0], []).append(index)
     futures = {
         worker: client.submit(_group_sums, template, loss, [parts[i] for i in indices], theta,
-                              [rows[i] for i in indices], pure=False,
-                              workers=[worker] if worker else None, allow_other_workers=True)
+                              [rows[i] for i in indices], pure=False, **placement(worker))
         for worker, indices in groups.items()}
     gathered = dict(zip(futures, client.gather(list(futures.values())), strict=True))
     results = {}
