@@ -203,8 +203,8 @@ def test_labels_a_font_cannot_draw_give_a_warning(tables, monkeypatch):
 
 def test_inspect_escapes_newlines_in_categories(tables, capsys, monkeypatch):
     monkeypatch.chdir(tables)
-    frame = pd.DataFrame({"note": ["a\nb", "c", "a\nb", "c"] * 3, "x": range(12),
-                          "y": [0.5, 1.5, 2.0, 3.1] * 3})
+    frame = pd.DataFrame({"note": ["a\nb", "c", "a\nb", "c"] * 6, "x": range(24),
+                          "y": [0.5, 1.5, 2.0, 3.1] * 6})
     frame.to_csv("notes.csv", index=False)
     run(capsys, "train", "notes.csv", "-t", "y", "--epochs", "2", "--hidden", "2", "-o",
         "notes.numnet", "-q")

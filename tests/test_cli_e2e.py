@@ -69,7 +69,9 @@ def test_train_predict_evaluate_inspect_plot_on_csv(flowers):
     inspect = numnet("inspect", "flowers.numnet", cwd=flowers)
     assert inspect.returncode == 0, inspect.stderr
     assert "classes: setosa, versicolor, virginica" in inspect.stdout
-    assert "network (2 inputs, float64, 99 parameters):" in inspect.stdout
+    # the best preset's 3 members of 16 units side by side: 2*48 + 48 + 48*3 + 3 parameters
+    assert "network (2 inputs, float64, 291 parameters):" in inspect.stdout
+    assert "members=3" in inspect.stdout
 
     plot = numnet("plot", "flowers.numnet", "-o", "curves.png", "--data", "flowers.csv",
                   "--width", "800", "--height", "400", cwd=flowers)

@@ -187,7 +187,7 @@ def test_inspect_json_gives_the_preprocessing_as_fields(capsys, folder):
         {"name": "x2", "kind": "numeric", "scaling": "robust", "median": x2["mean"],
          "spread": x2["scale"], "clip": 3.0, "fill": x2["fill"], "missing_indicator": False},
         {"name": "city", "kind": "categorical", "categories": ["lima", "oslo", "rome"],
-         "missing_category": False}]
+         "missing_category": False, "other_category": False}]
     code, out, _ = run(capsys, "inspect", folder / "label.numnet")
     assert (f"  x1: numeric, robust: median {x1['mean']:.4g}, spread {x1['scale']:.4g}, clipped "
             f"smoothly to +-3, fill {x1['fill']:.4g}\n") in out

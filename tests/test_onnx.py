@@ -323,6 +323,44 @@ def test_missing_indicators_and_robust_scaling_match_predict(task, dtype):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("impute", ["indicator", "most_frequent", None])
+def test_rare_and_unseen_text_go_to_the_other_feature_as_in_predict(impute):
+    import pandas as pd
+
+    from numnet import MLPClassifier
+    from numnet.tabular.pipeline import TabularPipeline
+    from numnet.tabular.preprocessing import TabularPreprocessor
+
+    rng = np.random.default_rng(3)
+    city = rng.permutation(np.array(["Lyon"] * 60 + ["Nice"] * 45 + ["Brest"] * 10
+                                    + ["Metz"] * 5, dtype=object))
+    if impute is not None:
+        city[rng.random(120) < 0.1] = None
+    table = pd.DataFrame({"x": rng.normal(size=120), "city": city,
+                          "label": rng.choice(["a", "b"], 120)})
+    counts = table["city"].value_counts()
+    rare = sorted(counts.index[counts < 8])
+    assert rare == ["Metz"]
+    pre = TabularPreprocessor(impute=impute, min_frequency=8).fit(table, ["x", "city"])
+    assert pre.columns_[1]["other"] and "city=(other)" in pre.feature_names_out_
+    X = pre.transform(table)
+    pipe = TabularPipeline(pre, MLPClassifier(hidden_layer_sizes=(6,), max_iter=20,
+                                              random_state=0).fit(X, table["label"]),
+                           target="label", task="classification")
+    rows = pd.DataFrame({"x": [0.0] * 4, "city": ["Lyon", rare[0], "Quimper",
+                                                  None if impute else "Nice"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unseen-value warning: (other) is where it goes
+        features = pipe.transform(rows)
+    other = pre.feature_names_out_.index("city=(other)")
+    assert features[:, other].tolist() == [0, 1, 1, 0]
+    out = run(to_onnx(pipe), pipeline_inputs(pipe, rows))
+    assert out["label"].tolist() == pipe.predict(rows).tolist()
+    np.testing.assert_allclose(out["probabilities"], pipe.predict_proba(rows), rtol=1e-12,
+                               atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_the_smooth_clip_in_the_graph_is_numnets_bit_for_bit():
     from numnet.functional import smooth_clip
 

@@ -53,13 +53,14 @@ def test_the_default_trains_a_table_with_missing_values_through_the_installed_co
     assert pipe.preprocessor.feature_names_out_ == [
         "a", "b", "c", "c.missing", "city=lima", "city=oslo", "city=rome", "city=(missing)"]
     assert pipe.info["components"] == {
-        "preset": "best", "impute": "indicator", "scaling": "robust",
+        "preset": "best", "impute": "indicator", "scaling": "robust", "rare_text_below": 5,
         "hidden_layer_sizes": [256, 256, 256], "learning_rate": "cosine",
         "label_smoothing": 0.1, "epoch_selection": True, "refit": True, "members": 3}
     assert pipe.info["metrics"]["accuracy"] > 0.8
     out = subprocess.run([*COMMAND, "inspect", "m.numnet"], capture_output=True, text=True,
                          timeout=300).stdout
-    assert ("model: preset best (impute=indicator, scaling=robust, hidden_layer_sizes=[256, "
+    assert ("model: preset best (impute=indicator, scaling=robust, rare_text_below=5, "
+            "hidden_layer_sizes=[256, "
             "256, 256], learning_rate=cosine, label_smoothing=0.1, epoch_selection=True, "
             "refit=True, members=3)") in out
     assert (f"validation metrics at training time, epoch {refit['epochs']} of 64, before the "

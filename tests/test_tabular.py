@@ -183,6 +183,37 @@ def test_mostly_string_column_is_categorical():
     assert pre.columns_[0]["categories"] == ["1", "2", "A7", "B2"]
 
 
+def test_rare_text_values_share_the_other_feature_and_the_state_round_trips():
+    frame = pd.DataFrame({"city": ["a"] * 6 + ["b"] * 5 + ["c"] * 2 + ["d", None]})
+    pre = TabularPreprocessor(impute="indicator", min_frequency=5).fit(frame, ["city"])
+    assert pre.columns_[0] == {"name": "city", "kind": "categorical", "fill": "a",
+                               "categories": ["a", "b"], "other": True, "indicator": True}
+    assert pre.feature_names_out_ == ["city=a", "city=b", "city=(other)", "city=(missing)"]
+    assert pre.feature_groups_ == [("city", 0, 4)]
+    new = pd.DataFrame({"city": ["b", "c", "d", "never seen", None]})
+    expected = [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+    assert pre.transform(new).tolist() == expected
+    again = TabularPreprocessor.from_state(pre.get_state())
+    assert again.min_frequency == 5 and again.transform(new).tolist() == expected
+    # without min_frequency every value keeps its feature, and an unseen one is all zeros
+    plain = TabularPreprocessor(impute="indicator").fit(frame, ["city"])
+    assert plain.feature_names_out_ == ["city=a", "city=b", "city=c", "city=d",
+                                        "city=(missing)"]
+    assert "min_frequency" not in plain.get_state()
+
+
+def test_a_column_without_a_frequent_value_keeps_every_value():
+    # a tiny table (or an identifier): grouping would leave one constant feature
+    frame = pd.DataFrame({"c": ["a", "b", "a", "b"], "id": [f"user{i}" for i in range(4)]})
+    pre = TabularPreprocessor(min_frequency=5).fit(frame, ["c", "id"])
+    assert pre.feature_names_out_ == ["c=a", "c=b", "id=user0", "id=user1", "id=user2",
+                                      "id=user3"]
+    assert not any(column.get("other") for column in pre.columns_)
+    with pytest.raises(DataError, match=r"^min_frequency must be an integer >= 1 or None, "
+                                        r"got 0\.$"):
+        TabularPreprocessor(min_frequency=0)
+
+
 def test_identifier_column_warns():
     ids = pd.DataFrame({"id": [f"user{i}" for i in range(60)]})
     with pytest.warns(UserWarning, match=re.escape(

@@ -123,7 +123,8 @@ def _column_fields(column, date_parts):
     elif column["kind"] == "categorical":
         fields.update(categories=[c.item() if hasattr(c, "item") else c
                                   for c in column["categories"]],
-                      missing_category=bool(column.get("indicator")))
+                      missing_category=bool(column.get("indicator")),
+                      other_category=bool(column.get("other")))
     return fields
 
 
@@ -145,6 +146,7 @@ def _column_text(fields):
         cats = fields["categories"]
         shown = ", ".join(_escaped(c) for c in cats[:8]) + (", ..." if len(cats) > 8 else "")
         return (f"{name}: categorical, {len(cats)} categories ({shown})"
+                + (", rarer values as (other)" if fields.get("other_category") else "")
                 + (", missing is a category" if fields["missing_category"] else ""))
     return f"{name}: {fields['kind']}"
 

@@ -120,15 +120,15 @@ def _numeric(g, column, impute):
 
 
 def _categorical(g, column, impute):
-    """The one-hot block, then the ``(missing)`` column if the column has an indicator."""
+    """The one-hot block, the ``(other)`` column, then the ``(missing)`` column (if any)."""
     name, categories = column["name"], column["categories"]
     own = impute == "indicator"  # missing: a category of its own (zeros here), not the fill
     keys, values = list(categories), list(range(len(categories)))
     missing = MISSING_TEXT not in categories
     if missing:  # filled (--impute), its own category, or NaN: a row the model cannot score
         keys.append(MISSING_TEXT)
-        values.append(categories.index(column["fill"]) if impute is not None and not own
-                      else MISSING_CODE)
+        fill = categories.index(column["fill"]) if column["fill"] in categories else -1
+        values.append(fill if impute is not None and not own else MISSING_CODE)
     codes = g.op("LabelEncoder", [name], f"{name}_code", domain="ai.onnx.ml",
                  keys_strings=keys, values_int64s=values, default_int64=-1)
     hot = g.op("Equal", [codes, g.const(np.arange(len(categories)), f"{name}_codes",
@@ -139,11 +139,16 @@ def _categorical(g, column, impute):
                                                np.int64)], f"{name}_missing")
         hot = g.op("Where", [absent, g.const([np.nan], f"{name}_nan", np.float64), hot],
                    f"{name}_onehot_or_nan")
+    blocks = [hot]
+    if column.get("other"):  # rare in training or never seen (code -1): the (other) feature
+        other = g.op("Equal", [codes, g.const([-1], f"{name}_other_code", np.int64)],
+                     f"{name}_is_other")
+        blocks.append(g.op("Cast", [other], f"{name}_other", to=g.TensorProto.DOUBLE))
     if not column.get("indicator"):
-        return [hot]
+        return blocks
     absent = g.op("Equal", [codes, g.const([MISSING_CODE], f"{name}_missing_code", np.int64)],
                   f"{name}_missing")
-    return [hot, g.op("Cast", [absent], f"{name}_indicator", to=g.TensorProto.DOUBLE)]
+    return [*blocks, g.op("Cast", [absent], f"{name}_indicator", to=g.TensorProto.DOUBLE)]
 
 
 def pipeline_inputs(pipe, frame):

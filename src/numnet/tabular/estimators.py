@@ -27,7 +27,14 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..io.codec import KINDS, TAG, register_kind
 from .fitting import estimator_class, train_pipeline
-from .presets import PRESETS, components, fit_to_data, preset_params, resolve_members
+from .presets import (
+    MIN_FREQUENCY,
+    PRESETS,
+    components,
+    fit_to_data,
+    preset_params,
+    resolve_members,
+)
 from .reading import IMPUTE
 from .runs import TimeLimit
 from .spec_checks import MAX_MEMBERS
@@ -125,7 +132,8 @@ class _TabularEstimator(BaseEstimator):
                 data, target=target, features=columns, task=self._task, model="mlp",
                 params=params, impute=impute, scaling=scaling, sample_weight=weight,
                 validation_fraction=0.0, dtype=self.dtype, random_state=self.random_state,
-                callbacks=callbacks, source="X", members=members)[0]
+                callbacks=callbacks, source="X", members=members,
+                min_frequency=MIN_FREQUENCY[preset])[0]
 
         with warnings.catch_warnings():
             if params.get("early_stopping") and params.get("n_iter_no_change", 0) >= params.get(
@@ -151,7 +159,8 @@ class _TabularEstimator(BaseEstimator):
         mlp = _Params({**pipeline.estimator.get_params(), **params})
         pipeline.info["components"] = components(
             preset, mlp, impute, scaling, refit=refit is not None,
-            members=1 if refit is None else refit["members"])
+            members=1 if refit is None else refit["members"],
+            min_frequency=MIN_FREQUENCY[preset])
         self.pipeline_ = pipeline
         self.n_features_in_ = len(columns)
         if names:

@@ -141,7 +141,8 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
                    impute=None, scaling="standard", sample_weight=None,
                    validation_fraction=0.2, dtype="float64",
                    random_state=0, callbacks=(), source="data", on_split=None, checkpoint=None,
-                   resume=False, scale_target=True, privacy=None, members=1):
+                   resume=False, scale_target=True, privacy=None, members=1,
+                   min_frequency=None):
     """Fit preprocessing and an estimator on a table; score it on a held-out split.
 
     The rows are split into training and validation parts (stratified for classification,
@@ -164,6 +165,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     its given categories, the split is not stratified (which rows train would depend on the
     labels) and no data-dependent warning is given. See docs/privacy.md.
 
+    ``min_frequency`` groups a text column's rare values (:class:`TabularPreprocessor`).
     ``members`` > 1 (an MLP without a validation split, the refit of ``numnet train``) trains
     that many networks on the same preprocessed rows, each from its own seed, and keeps their
     average as one network (:func:`train_members`).
@@ -199,7 +201,8 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     if task == "classification":
         _check_classes(y, target, len(frame))
     weights = _sample_weights(frame, sample_weight, source)
-    preprocessor = TabularPreprocessor(impute=impute, scaling=scaling)
+    preprocessor = TabularPreprocessor(impute=impute, scaling=scaling,
+                                       min_frequency=min_frequency)
     estimator = cls()
     estimator.set_params(**(params or {}))
     if hasattr(estimator, "_validate_params"):

@@ -31,6 +31,7 @@ SCALINGS = ("standard", "robust")
 CLIP = 3.0
 """The bound of the smooth clipping after robust scaling: values end in (-3, 3)."""
 MISSING_CATEGORY = "(missing)"
+OTHER_CATEGORY = "(other)"
 
 
 class TabularPreprocessor:
@@ -63,6 +64,14 @@ class TabularPreprocessor:
     of its own (``"city=(missing)"``). A value missing at prediction time in a column that had
     none in training is filled (numeric) or all zeros (text), as an unseen category is.
 
+    With ``min_frequency=m``, the values of a text column seen in fewer than m training rows
+    share one feature, ``"city=(other)"`` (after the frequent categories), as do values never
+    seen in training: a level with a handful of rows would get a one-hot weight learned from
+    that handful, and a 4,700-level column (a job title typed by hand) would become 4,700
+    inputs. A column none of whose values reaches m rows (a tiny table, or an identifier) keeps
+    every value. This is scikit-learn's ``OneHotEncoder(min_frequency=m,
+    handle_unknown="infrequent_if_exist")``.
+
     Parameters
     ----------
     impute : {"mean", "median", "most_frequent", "indicator"} or None, default=None
@@ -72,6 +81,9 @@ class TabularPreprocessor:
     scaling : {"standard", "robust"}, default="standard"
         How numeric columns are scaled: mean and standard deviation, or median, quartile
         spread and smooth clipping. Dates are always standardised.
+    min_frequency : int or None, default=None
+        Text values seen in fewer training rows share the ``(other)`` feature; None keeps
+        every value.
 
     Attributes
     ----------
@@ -92,15 +104,21 @@ class TabularPreprocessor:
     [[-1.225, 0.0, 1.0], [0.0, 1.0, 0.0], [1.225, 0.0, 1.0]]
     """
 
-    def __init__(self, *, impute=None, scaling="standard"):
+    def __init__(self, *, impute=None, scaling="standard", min_frequency=None):
         if impute is not None and impute not in IMPUTE:
             raise DataError(
                 f"--impute must be one of {{'mean', 'median', 'most_frequent'}}, got {impute!r}."
             )
         if scaling not in SCALINGS:
             raise DataError(f"--scaling must be one of {{'robust', 'standard'}}, got {scaling!r}.")
+        if min_frequency is not None and not (
+                isinstance(min_frequency, int) and not isinstance(min_frequency, bool)
+                and min_frequency >= 1):
+            raise DataError(f"min_frequency must be an integer >= 1 or None, got "
+                            f"{min_frequency!r}.")
         self.impute = impute
         self.scaling = scaling
+        self.min_frequency = min_frequency
 
     def check(self, frame, columns):
         """Validate the columns on all rows (kinds, missing and infinite values); fit nothing.
@@ -178,22 +196,27 @@ class TabularPreprocessor:
                 top = counts.max()
                 fill = min(str(v) for v in counts.index[counts == top])
                 categories = sorted(set(present))
+                column = {"name": name, "kind": "categorical", "fill": fill,
+                          "categories": categories}
+                frequent = counts.index[counts >= (self.min_frequency or 1)]
+                if 0 < len(frequent) < len(counts):
+                    column["categories"] = sorted(str(v) for v in frequent)
+                    column["other"] = True
+                width = len(column["categories"]) + bool(column.get("other"))
                 if len(present) >= 10 and len(categories) == len(present):
                     warnings.warn(
                         f"column {name!r} looks like an identifier (its {len(present)} values "
-                        f"are all different text); it is used as {len(categories)} one-hot "
-                        f"features. If it is an identifier, leave it out with --exclude {name}.",
-                        UserWarning, stacklevel=2,
+                        f"are all different text); it is used as {width} one-hot "
+                        f"feature{'s' if width > 1 else ''}. If it is an identifier, leave it "
+                        f"out with --exclude {name}.", UserWarning, stacklevel=2,
                     )
-                elif len(categories) > 50 and len(categories) > 0.5 * len(present):
+                elif width > 50 and width > 0.5 * len(present):
                     warnings.warn(
                         f"column {name!r} has {len(categories)} distinct values in "
-                        f"{len(present)} rows, so one-hot encoding adds {len(categories)} "
+                        f"{len(present)} rows, so one-hot encoding adds {width} "
                         f"features. If it is an identifier, leave it out with --exclude {name}.",
                         UserWarning, stacklevel=2,
                     )
-                column = {"name": name, "kind": "categorical", "fill": fill,
-                          "categories": categories}
                 if self.impute == "indicator" and len(present) < len(series):
                     column["indicator"] = True
                 self.columns_.append(column)
@@ -292,6 +315,8 @@ class TabularPreprocessor:
                 names.extend(f"{column['name']}.{part}" for part in DATE_PARTS)
             else:
                 names.extend(f"{column['name']}={c}" for c in column["categories"])
+                if column.get("other"):
+                    names.append(f"{column['name']}={OTHER_CATEGORY}")
                 if column.get("indicator"):
                     names.append(f"{column['name']}={MISSING_CATEGORY}")
         return names
@@ -310,7 +335,8 @@ class TabularPreprocessor:
         groups, start = [], 0
         for column in self.columns_:
             width = {"numeric": 1, "date": len(DATE_PARTS)}.get(column["kind"])
-            width = len(column["categories"]) if width is None else width
+            if width is None:
+                width = len(column["categories"]) + bool(column.get("other"))
             width += bool(column.get("indicator"))
             groups.append((column["name"], start, start + width))
             start += width
@@ -388,10 +414,13 @@ class TabularPreprocessor:
             codes = pd.Index(column["categories"]).get_indexer(values)  # -1: unseen
             if own:
                 codes[missing_rows] = -1
-            one_hot = np.zeros((len(values), len(column["categories"])))
+            other = bool(column.get("other"))
+            one_hot = np.zeros((len(values), len(column["categories"]) + other))
             known = np.flatnonzero(codes >= 0)
             one_hot[known, codes[known]] = 1.0
-            if warn_unknown and len(known) < len(values) - own * int(missing_rows.sum()):
+            if other:  # rare in training or never seen: the (other) feature
+                one_hot[(codes < 0) & ~(own & missing_rows), -1] = 1.0
+            elif warn_unknown and len(known) < len(values) - own * int(missing_rows.sum()):
                 unknown = np.flatnonzero((codes < 0) & ~(own & missing_rows))
                 warnings.warn(
                     f"column {name!r} has {len(unknown)} value(s) not seen in training "
@@ -408,19 +437,26 @@ class TabularPreprocessor:
         state = {"impute": self.impute, "columns": self.columns_}
         if self.scaling != "standard":
             state["scaling"] = self.scaling
+        if self.min_frequency is not None:
+            state["min_frequency"] = self.min_frequency
         return state
 
     @classmethod
     def from_state(cls, state):
         """Rebuild from :meth:`get_state`; raises ValueError for malformed state."""
         if not isinstance(state, dict) or not {"impute", "columns"} <= set(state) <= {
-                "impute", "columns", "scaling"}:
+                "impute", "columns", "scaling", "min_frequency"}:
             raise ValueError("the preprocessing state must have the fields impute and columns "
                              "(and scaling).")
         if state.get("scaling", "standard") not in SCALINGS or (
                 state["impute"] is not None and state["impute"] not in IMPUTE):
             raise ValueError("the preprocessing state has an unknown impute or scaling.")
-        pre = cls(impute=state["impute"], scaling=state.get("scaling", "standard"))
+        frequency = state.get("min_frequency")
+        if frequency is not None and not (isinstance(frequency, int) and not isinstance(
+                frequency, bool) and frequency >= 1):
+            raise ValueError("the preprocessing state has an invalid min_frequency.")
+        pre = cls(impute=state["impute"], scaling=state.get("scaling", "standard"),
+                  min_frequency=frequency)
         columns = state["columns"]
         if not isinstance(columns, list) or not columns:
             raise ValueError("the preprocessing must list at least one column.")
@@ -593,11 +629,12 @@ def _check_column_state(column):
             raise ValueError(f"invalid preprocessed column {column!r:.200}.")
         return
     fields = numeric if column.get("kind") == "numeric" else categorical
-    optional = {"indicator"} | ({"clip"} if column.get("kind") == "numeric" else set())
+    optional = {"indicator"} | ({"clip"} if column.get("kind") == "numeric" else {"other"})
     if column.get("kind") not in ("numeric", "categorical") or not (
             set(fields) <= set(column) <= set(fields) | optional):
         raise ValueError(f"invalid preprocessed column {column!r:.200}.")
-    if column.get("indicator", True) is not True or ("clip" in column and column["clip"] != CLIP):
+    if column.get("indicator", True) is not True or column.get("other", True) is not True or (
+            "clip" in column and column["clip"] != CLIP):
         raise ValueError(f"invalid preprocessed column {column!r:.200}.")
     for key, kind in fields.items():
         value = column[key]

@@ -6,7 +6,8 @@ tables in ``benchmarks/tabular_accuracy.py`` (benchmarks/README.md gives the fig
 ===================  ==========================================================================
 preprocessing        missing values filled with the median plus a 0/1 indicator, missing text
                      as a category of its own (``impute="indicator"``); numbers robustly
-                     scaled and smoothly clipped (``scaling="robust"``)
+                     scaled and smoothly clipped (``scaling="robust"``); text values seen in
+                     fewer than 5 training rows share one ``(other)`` feature
 network              3 hidden layers of 256 ReLU units
 training             Adam (beta_2 = 0.95), learning rate 2e-3 annealed by a cosine over 64
                      epochs, batches of 256, no weight penalty; label smoothing 0.1 for
@@ -35,6 +36,8 @@ _MLP_PARAMS = {
     "fast": {**_RECIPE, "hidden_layer_sizes": (128, 128), "max_iter": 32},
     "classic": {},
 }
+MIN_FREQUENCY = {"best": 5, "fast": 5, "classic": None}
+"""Text values seen in fewer training rows share the ``(other)`` one-hot feature."""
 MEMBERS = {"best": 3, "fast": 1, "classic": 1}
 """How many networks the refit of each preset trains and averages (``--members``)."""
 LABEL_SMOOTHING = 0.1
@@ -88,7 +91,7 @@ def resolve_members(preset, given):
     return MEMBERS.get(preset, 1) if given is None else given
 
 
-def components(preset, params, impute, scaling, refit=False, members=1):
+def components(preset, params, impute, scaling, refit=False, members=1, min_frequency=None):
     """The components a model uses, for ``numnet inspect`` (plain data).
 
     ``params`` are the estimator's hyperparameters of the (first) fit; ``hidden_layer_sizes``
@@ -98,6 +101,7 @@ def components(preset, params, impute, scaling, refit=False, members=1):
         "preset": preset,
         "impute": impute or "none",
         "scaling": scaling,
+        "rare_text_below": min_frequency or 1,
         "hidden_layer_sizes": list(params.get("hidden_layer_sizes", ()) or ()),
         "learning_rate": params.get("learning_rate"),
         "label_smoothing": params.get("label_smoothing", 0.0),

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .fitting import estimator_class, resolve_task, task_from_options, train_pipeline
 from .presets import (
+    MIN_FREQUENCY,
     components,
     fit_to_data,
     preset_params,
@@ -106,6 +107,7 @@ def _memory_run(spec, callbacks, event):
     params = {**model_params(cls, spec), **_privacy_params(spec)}
     preset = resolve_preset(spec)
     impute, scaling = preset_preprocessing(preset, spec)
+    frequency = MIN_FREQUENCY[preset]
     params = fit_to_data(params, spec, frame[spec.target], task)
     checkpoint = resumed = None
     if spec.checkpoint_dir is not None:
@@ -130,14 +132,16 @@ def _memory_run(spec, callbacks, event):
             warnings.filterwarnings("ignore", category=ConvergenceWarning)
         pipeline, report = _train_in_memory(frame, spec, callbacks, features, task, params,
                                             impute, scaling, source, on_split, checkpoint,
-                                            privacy)
+                                            privacy, None if privacy else frequency)
         if refits(spec, preset, params, checkpoint, limit):
             pipeline = _refit(pipeline, frame, spec, features, task, params, impute, scaling,
-                              source, event, resolve_members(preset, spec.members))
+                              source, event, resolve_members(preset, spec.members),
+                              frequency)
     pipeline.info["components"] = components(
         preset, {**pipeline.estimator.get_params(), **params}, impute, scaling,
         refit="refit" in pipeline.info,
-        members=pipeline.info.get("refit", {}).get("members", 1))
+        members=pipeline.info.get("refit", {}).get("members", 1),
+        min_frequency=pipeline.preprocessor.min_frequency)
     return pipeline, report
 
 
@@ -157,7 +161,7 @@ def refits(spec, preset, params, checkpoint, limit):
 
 
 def _refit(first, frame, spec, features, task, params, impute, scaling, source, event,
-           members):
+           members, min_frequency):
     """The model trained again on every row for the epoch count the selection chose.
 
     ``members`` networks are trained, each from its own seed, and averaged as one
@@ -178,7 +182,7 @@ def _refit(first, frame, spec, features, task, params, impute, scaling, source, 
             params=refit_params, impute=impute, scaling=scaling,
             sample_weight=spec.sample_weight, validation_fraction=0.0, dtype=spec.dtype,
             random_state=spec.seed, source=source, scale_target=spec.scale_target,
-            members=members)
+            members=members, min_frequency=min_frequency)
     kept = ("source", "model", "features", "sample_weight", "validation_fraction",
             "random_state", "n_train", "n_validation", "metrics", "validation_curve",
             "metrics_epoch")
@@ -188,14 +192,14 @@ def _refit(first, frame, spec, features, task, params, impute, scaling, source, 
 
 
 def _train_in_memory(frame, spec, callbacks, features, task, params, impute, scaling, source,
-                     on_split, checkpoint, privacy):
+                     on_split, checkpoint, privacy, min_frequency):
     return train_pipeline(
         frame, callbacks=callbacks, target=spec.target, features=features, task=task,
         model=spec.model, params=params, impute=impute, scaling=scaling,
         sample_weight=spec.sample_weight,
         validation_fraction=spec.validation_fraction, dtype=spec.dtype, random_state=spec.seed,
         source=source, on_split=on_split, checkpoint=checkpoint, resume=spec.resume,
-        scale_target=spec.scale_target, privacy=privacy)
+        scale_target=spec.scale_target, privacy=privacy, min_frequency=min_frequency)
 
 
 class TimeLimit:
