@@ -14,7 +14,11 @@ every epoch. Timed here on ``--rows`` x 20 float32 features, 3 classes:
 Seconds per epoch, best of ``--rounds`` interleaved rounds in one process, and the ratio
 (goal: numnet at least 2x faster). Needs torch (``pip install 'numnet[bench]'``).
 
+``--threads N`` caps both libraries' threads (BLAS's through threadpoolctl, PyTorch's
+``set_num_threads``): on a shared machine one thread each gives steadier figures.
+
 Usage: python benchmarks/default_model_epoch.py [--rows 20000] [--epochs 4] [--rounds 3]
+                                               [--threads N]
 """
 
 import argparse
@@ -95,13 +99,19 @@ def main():
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         print("default_model_epoch: torch is not installed; skipped")
         return
     import numnet
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
 
     numnet.kernels.load()  # numba's start-up out of the timing, as torch's import is
     X, y = _data(args.rows)
@@ -115,8 +125,9 @@ def main():
             run()
             best[name] = min(best[name], (time.perf_counter() - start) / args.epochs)
     ratio = best["pytorch"] / best["numnet"]
+    threads = "default threads" if args.threads is None else f"{args.threads} thread(s) each"
     print(f"default tabular model (20-256-256-256-3, batch 256, Adam, label smoothing, 20% "
-          f"validation), {args.rows} rows, best of {args.rounds}:")
+          f"validation), {args.rows} rows, best of {args.rounds}, {threads}:")
     print(f"  numnet   {best['numnet']:7.3f} s/epoch")
     print(f"  pytorch  {best['pytorch']:7.3f} s/epoch   numnet {ratio:4.2f}x faster "
           f"({'goal met' if ratio >= 2 else 'goal 2x MISSED'})")
