@@ -279,12 +279,21 @@ class WorkerChannels:
                 (length,) = struct.unpack("<I", read(4))
                 raise ChannelError(bytes(read(length)).decode("utf-8", "replace"))
             compute += seconds
-            for i in indices:
-                kind = read(1)[0]
-                if kind:
-                    (value,) = struct.unpack("<d", read(8))
-                    grad = np.frombuffer(read(theta.nbytes), dtype=theta.dtype)
+            # The rest of the reply in one read: its size follows from the rows sent.
+            present = [rows is None or len(rows[i]) > 0 for i in indices]
+            reply = read(sum(9 + theta.nbytes if p else 1 for p in present))
+            offset = 0
+            for i, p in zip(indices, present, strict=True):
+                kind = reply[offset]
+                if (kind != 0) != p:  # an absent sum is one 0 byte, a present one its type
+                    raise ChannelError("the reply does not fit the request")
+                offset += 1
+                if p:
+                    (value,) = struct.unpack_from("<d", reply, offset)
+                    grad = np.frombuffer(reply, dtype=theta.dtype, count=theta.size,
+                                         offset=offset + 8)
                     results[i] = (_value(kind, value), grad)
+                    offset += 8 + theta.nbytes
         self.steps += 1
         self.seconds += time.perf_counter() - started
         self.compute_seconds += compute
