@@ -241,7 +241,7 @@ default="auto"
                 f"got {X.shape}."
             )
         self._X = X
-        if issparse(X):
+        if type(X) is not np.ndarray and issparse(X):
             Z = np.asarray(X @ W)  # sparse @ dense: a dense C-ordered result, X never densified
         elif training:
             Z = np.matmul(X, W, out=self._buffer("Z", (X.shape[0], self.n_out), W.dtype))
@@ -255,7 +255,7 @@ default="auto"
         # The gradient views are written in place: the network's flat grads change with them.
         if not params_grad:
             pass  # only dL/dX is wanted (explanations): grads stay as they were
-        elif issparse(self._X):
+        elif type(self._X) is not np.ndarray and issparse(self._X):
             self.grads["W"][...] = self._X.T @ dY  # CSR.T is CSC: one pass over the nonzeros
         else:
             np.matmul(self._X.T, dY, out=self.grads["W"])

@@ -204,6 +204,10 @@ class Sequential:
         is overwritten by the next training-mode forward.
         """
         self.check_input(X)
+        if training:
+            for layer in self.layers:
+                X = layer.forward(X, training=True)
+            return X
         fresh = False
         for layer in self.layers:
             if fresh and getattr(layer, "_in_place", False):
@@ -212,8 +216,8 @@ class Sequential:
                 # array of the layer's width less at the peak: issue 26 item 5).
                 X = layer._forward_in_place(X)
             else:
-                X = layer.forward(X, training=training)
-            fresh = not training and type(layer) is Dense
+                X = layer.forward(X, training=False)
+            fresh = type(layer) is Dense
         return X
 
     def backward(self, dY, *, input_grad=True, params_grad=True):
