@@ -729,3 +729,25 @@ def test_a_step_slower_than_the_wait_asks_whether_its_worker_lives(client, monke
         release.set()
     assert asked.is_set()
     assert opened[0].steps == (2 * (300 // 50 - 1) if alive else 0)
+
+
+def test_worker_sums_are_the_same_steps_to_rounding(client, monkeypatch):
+    # The separate variant: one pass per worker over its share of the batch. The same
+    # batches and algorithm; the gradient is added in another order (to rounding).
+    rng = np.random.default_rng(9)
+    X, Y, loss, n_out = _data("softmax", rng)
+    w = rng.uniform(0.5, 1.5, size=X.shape[0])
+    data = _distributed(client, X, Y, w)
+    opened = _recording_channels(monkeypatch)
+    fits = {}
+    for worker_sums in (False, True):
+        net = _net(5, n_out, True)
+        history = nd.train_distributed(net, loss, Adam(0.01), data, batch_size=32,
+                                       max_epochs=3, random_state=7, worker_sums=worker_sums)
+        fits[worker_sums] = net.params, history.loss
+    assert opened[1].worker_sums and opened[1].steps == 3 * (-(-300 // 32) - 1)
+    assert _relative(fits[True][0], fits[False][0]) <= 1e-12
+    np.testing.assert_allclose(fits[True][1], fits[False][1], rtol=1e-12)
+    with pytest.raises(TypeError, match="worker_sums"):
+        nd.train_distributed(_net(5, n_out, True), loss, Adam(0.01), data, batch_size=32,
+                             worker_sums="yes")

@@ -37,7 +37,7 @@ import numpy as np
 
 from .objective import partition_sums, placement, sums_by_worker
 
-_STEP, _CLOSE = 1, 0
+_STEP, _STEP_WORKER, _CLOSE = 1, 2, 0
 _OK, _FAILED = 0, 1
 _ALL_ROWS = -1
 _ACCEPT_SECONDS = 60.0
@@ -128,8 +128,8 @@ def _serve(listener, net, loss, parts, token):
             _keepalive(conn)
             if not hmac.compare_digest(bytes(_receive(conn, len(token))), token):
                 return
-            while _receive(conn, 1)[0] == _STEP:
-                conn.sendall(_step(conn, net, loss, parts))
+            while (op := _receive(conn, 1)[0]) in (_STEP, _STEP_WORKER):
+                conn.sendall(_step(conn, net, loss, parts, op == _STEP_WORKER))
         except (OSError, EOFError):
             return
 
@@ -145,8 +145,19 @@ def _value(kind, value):
     return value if kind == 1 else np.dtype(chr(kind)).type(value)
 
 
-def _step(conn, net, loss, parts):
-    """Read one request, compute the partitions' sums: the reply's bytes."""
+def _worker_sums(net, loss, parts, rows):
+    """One ``(W L, W g)`` for the batch rows of all ``parts``, in one pass (None: no rows)."""
+    pieces = [(part, r) for part, r in zip(parts, rows, strict=True) if len(r)]
+    if not pieces:
+        return None
+    X = np.concatenate([part[0].take(r, axis=0) for part, r in pieces])
+    Y = np.concatenate([part[1].take(r, axis=0) for part, r in pieces])
+    w = None if pieces[0][0][2] is None else np.concatenate([part[2][r] for part, r in pieces])
+    return partition_sums(net, loss, (X, Y, w), np.arange(X.shape[0]))
+
+
+def _step(conn, net, loss, parts, per_worker=False):
+    """Read one request, compute the partitions' sums (or the worker's): the reply's bytes."""
     params = net.params
     theta = np.frombuffer(_receive(conn, params.nbytes), dtype=params.dtype)
     rows = []
@@ -157,8 +168,11 @@ def _step(conn, net, loss, parts):
     try:
         started = time.perf_counter()
         np.copyto(params, theta, casting="unsafe")
-        sums = [None if r is not None and len(r) == 0 else partition_sums(net, loss, part, r)
-                for part, r in zip(parts, rows, strict=True)]
+        if per_worker:
+            sums = [_worker_sums(net, loss, parts, rows)]
+        else:
+            sums = [None if r is not None and len(r) == 0 else partition_sums(net, loss, part, r)
+                    for part, r in zip(parts, rows, strict=True)]
         reply = [struct.pack("<Bd", _OK, time.perf_counter() - started)]
         for result in sums:
             if result is None:
@@ -191,6 +205,13 @@ class WorkerChannels:
     loss : Loss
     direct : bool, default=True
         False: every step through the scheduler (the task path).
+    worker_sums : bool, default=False
+        For mini-batch steps over the channels: each worker makes one pass over its share of
+        the batch (its partitions' rows together) and sends one sum, instead of one pass and
+        one sum per partition. Fewer, larger passes and less traffic, but the sum then
+        depends on which partitions share a worker, to rounding (a separate option: see
+        docs/distributed.md). Full-batch evaluations and steps through the scheduler stay per
+        partition.
 
     Attributes
     ----------
@@ -199,8 +220,9 @@ class WorkerChannels:
         and the sum of the workers' compute time in them.
     """
 
-    def __init__(self, client, parts, template, loss, *, direct=True):
+    def __init__(self, client, parts, template, loss, *, direct=True, worker_sums=False):
         self.client, self.parts, self.template, self.loss = client, parts, template, loss
+        self.worker_sums = bool(worker_sums)
         self.connections = []  # (socket, partition indices, worker address) per worker
         self.steps, self.seconds, self.compute_seconds = 0, 0.0, 0.0
         if direct:
@@ -259,8 +281,9 @@ class WorkerChannels:
         started = time.perf_counter()
         theta = np.ascontiguousarray(theta)
         payload = theta.tobytes()
+        per_worker = self.worker_sums and rows is not None
         for sock, indices, _ in self.connections:
-            message = [bytes([_STEP]), payload]
+            message = [bytes([_STEP_WORKER if per_worker else _STEP]), payload]
             for i in indices:
                 r = None if rows is None else rows[i]
                 if r is None:
@@ -281,9 +304,12 @@ class WorkerChannels:
             compute += seconds
             # The rest of the reply in one read: its size follows from the rows sent.
             present = [rows is None or len(rows[i]) > 0 for i in indices]
+            keys = indices
+            if per_worker:  # one sum, in the place of the worker's first partition
+                present, keys = [any(present)], indices[:1]
             reply = read(sum(9 + theta.nbytes if p else 1 for p in present))
             offset = 0
-            for i, p in zip(indices, present, strict=True):
+            for i, p in zip(keys, present, strict=True):
                 kind = reply[offset]
                 if (kind != 0) != p:  # an absent sum is one 0 byte, a present one its type
                     raise ChannelError("the reply does not fit the request")
