@@ -153,6 +153,48 @@ def _training(client, n_samples, n_features, chunks, epochs):
             print(f"{name + ', ' + where:<46}{seconds:>9.2f}{seconds / steps * 1e3:>9.2f}"
                   f"{fitted.loss_curve_[-1]:>10.5f}")
         print(f"{name}: numnet dask / numnet memory: {cluster / memory:.2f}x")
+    _worker_sums(client, X, y, X_dask, y_dask, epochs)
+
+
+def _worker_sums(client, X, y, X_dask, y_dask, epochs):
+    """The wide network with ``train_distributed``: per partition, per worker, and in memory.
+
+    The training loops alone (no estimator around them), on the same persisted partitions:
+    the default sums per partition, the ``worker_sums=True`` variant, and ``numnet.train`` on
+    the arrays in this process (its batches are slices of one permutation: other rows, the
+    same sizes).
+    """
+    import numnet
+    import numnet.distributed as nd
+    from numnet import Dense, ReLU, Sequential
+    from numnet.losses import SoftmaxCrossEntropy
+    from numnet.optimizers import Adam
+
+    Y = np.eye(9)[y]
+    data = nd.DistributedData(X_dask, y_dask.map_blocks(lambda b: np.eye(9)[b], new_axis=1,
+                                                        chunks=(X_dask.chunks[0], (9,))),
+                              client=client)
+
+    def net():
+        return Sequential([Dense(256), ReLU(), Dense(256), ReLU(), Dense(256), ReLU(),
+                           Dense(9)]).build(X.shape[1], random_state=0)
+
+    loss, steps = SoftmaxCrossEntropy(), epochs * -(-X.shape[0] // 256)
+    rows = []
+    for label, worker_sums in (("per partition", False), ("worker_sums=True", True)):
+        _, seconds = _timed(lambda w=worker_sums: nd.train_distributed(
+            net(), loss, Adam(2e-3), data, batch_size=256, max_epochs=epochs, random_state=0,
+            worker_sums=w), 1)
+        rows.append((f"train_distributed, {label}", seconds))
+    _, seconds = _timed(lambda: numnet.train(net(), loss, Adam(2e-3), X, Y, batch_size=256,
+                                             max_epochs=epochs, random_state=0), 1)
+    rows.append(("numnet.train, in memory", seconds))
+    data.release()
+    print("MLP 256-256-256, batch 256, the training loops alone:")
+    for name, seconds in rows:
+        print(f"  {name:<44}{seconds:>9.2f}{seconds / steps * 1e3:>9.2f}")
+    print(f"  worker_sums / memory: {rows[1][1] / rows[2][1]:.2f}x, per partition / memory: "
+          f"{rows[0][1] / rows[2][1]:.2f}x")
 
 
 def main(argv=None):
