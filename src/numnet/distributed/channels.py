@@ -123,11 +123,12 @@ def _serve(listener, net, loss, parts, token):
         listener.close()
     with conn:
         try:
-            conn.settimeout(None)
+            conn.settimeout(_ACCEPT_SECONDS)  # the token comes at once, or never
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _keepalive(conn)
             if not hmac.compare_digest(bytes(_receive(conn, len(token))), token):
                 return
+            conn.settimeout(None)
             while (op := _receive(conn, 1)[0]) in (_STEP, _STEP_WORKER):
                 conn.sendall(_step(conn, net, loss, parts, op == _STEP_WORKER))
         except (OSError, EOFError):
