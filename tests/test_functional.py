@@ -217,3 +217,21 @@ def test_robust_scale_is_smooth_clip_of_the_scaled_columns(in_dtype, out_dtype):
     unclipped = functional.robust_scale(X, centre, factor, max_abs=None)
     assert unclipped.dtype == out_dtype
     np.testing.assert_allclose(unclipped, Z, rtol=1e-6)
+
+
+def test_class_probabilities_of_each_output_activation():
+    from numnet.functional import class_probabilities
+
+    raw = np.array([[2.0, -1.0, 0.5], [-3.0, 0.0, 40.0]])
+    soft = np.exp(raw - raw.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(class_probabilities(raw, "softmax"),
+                               soft / soft.sum(axis=1, keepdims=True), rtol=1e-15)
+    np.testing.assert_allclose(class_probabilities(raw, "logistic"), 1 / (1 + np.exp(-raw)),
+                               rtol=1e-15)   # multilabel: one sigmoid per column
+    z = np.array([[-2.0], [0.0], [40.0]])
+    binary = class_probabilities(z, "logistic")
+    assert binary.shape == (3, 2)
+    np.testing.assert_allclose(binary[:, 1], 1 / (1 + np.exp(-z[:, 0])), rtol=1e-15)
+    # the first column is sigmoid(-z), exact where 1 - sigmoid(z) would round to 0
+    assert binary[2, 0] == pytest.approx(1 / (1 + np.exp(40.0)), rel=1e-14)
+    assert 1 - binary[2, 1] == 0

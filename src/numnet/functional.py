@@ -99,6 +99,26 @@ def softmax(x, *, axis=-1, out=None):
     return out
 
 
+def class_probabilities(raw, out_activation):
+    """A classifier's class probabilities from its raw output ``raw`` (n_samples, n_outputs).
+
+    ``"softmax"``: ``softmax(raw, axis=1)``. ``"logistic"`` with one output z (binary):
+    ``[sigmoid(-z), sigmoid(z)]``, not ``1 - sigmoid(z)``, so no cancellation when p is close
+    to 1. ``"logistic"`` with several outputs (multilabel): ``sigmoid(raw)``, one per label.
+
+    Examples
+    --------
+    >>> class_probabilities(np.array([[0.0], [50.0]]), "logistic")
+    array([[5.00000000e-01, 5.00000000e-01],
+           [1.92874985e-22, 1.00000000e+00]])
+    """
+    if out_activation == "softmax":
+        return softmax(raw, axis=1)
+    if raw.shape[1] > 1:
+        return sigmoid(raw)
+    return np.hstack([sigmoid(-raw), sigmoid(raw)])
+
+
 def log_softmax(x, *, axis=-1):
     """``x - logsumexp(x, axis)``: log-probabilities without forming tiny probabilities.
 

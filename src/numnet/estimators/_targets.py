@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from .._labels import LabelCodec
-from ..functional import log_sigmoid, log_softmax, sigmoid, softmax
+from ..functional import class_probabilities, log_sigmoid, log_softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ._base import _NumnetEstimator
 from ._dask import blockwise
@@ -162,13 +162,7 @@ class _ClassifierBase(_NumnetEstimator):
     @blockwise
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multilabel: (n_samples, n_labels))."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return softmax(raw, axis=1)
-        if raw.shape[1] > 1:
-            return sigmoid(raw)
-        # sigmoid(-z), not 1 - sigmoid(z): no cancellation when p is close to 1.
-        return np.hstack([sigmoid(-raw), sigmoid(raw)])
+        return class_probabilities(self._forward(X), self.out_activation_)
 
     @blockwise
     def predict_log_proba(self, X):

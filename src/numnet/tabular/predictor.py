@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ..functional import sigmoid, softmax
+from ..functional import class_probabilities
 from ..io._safetensors import is_count
 from ..io.codec import TAG, Reader
 from ..network import Sequential
@@ -163,12 +163,7 @@ class _ClassifierPredictor(Predictor):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return softmax(raw, axis=1)
-        if raw.shape[1] > 1:
-            return sigmoid(raw)
-        return np.hstack([sigmoid(-raw), sigmoid(raw)])
+        return class_probabilities(self._forward(X), self.out_activation_)
 
     def predict(self, X):
         """Predicted labels (multilabel: an indicator matrix of ints)."""
