@@ -748,3 +748,32 @@ def test_concurrent_play_reset_step_pause_leave_no_session_stuck(live_server):
         http(port, "POST", f"/api/sessions/{sid}/play")
         assert wait_for(session, lambda s=session, e=before: s.frame.epoch >= e + 2), sid
         assert http(port, "POST", f"/api/sessions/{sid}/pause")[1]["state"] == "paused"
+
+
+def test_serving_leaves_the_callers_logging_alone(monkeypatch):
+    """uvicorn's default log config (logging.config.dictConfig) closes every handler of the
+    process, the caller's too: absl's, bound to a test's captured stream, then broke pytest."""
+    import logging
+
+    from numnet.playground import server
+
+    class Handler(logging.Handler):
+        closed = False
+
+        def emit(self, record):
+            pass
+
+        def close(self):
+            self.closed = True
+            super().close()
+
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: None)
+    mine = Handler()
+    logging.getLogger().addHandler(mine)
+    try:
+        server.serve(host="127.0.0.1", port=0, lang="en", open_browser=False,
+                     echo=lambda message, err=False: None)
+        assert not mine.closed and mine in logging.getLogger().handlers
+        assert logging.getLogger("uvicorn.error").level == logging.WARNING
+    finally:
+        logging.getLogger().removeHandler(mine)

@@ -235,8 +235,10 @@ def serve(*, host="127.0.0.1", port=None, lang="en", open_browser=True, echo=_ec
         echo(host_warning(f"[{address}]" if ":" in address else address, actual), err=True)
     hosts = (shown, *[name for name in LOOPBACK_NAMES if name != shown])
     app = create_app(lang=lang, allowed_hosts=hosts if local else None)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
-                            ws_ping_interval=None, lifespan="on")
+    # log_config=None: uvicorn leaves the process's logging alone (its default dictConfig
+    # replaces every handler, the caller's included); its warnings still reach stderr
+    config = uvicorn.Config(app, log_config=None, log_level="warning",
+                            timeout_graceful_shutdown=2, ws_ping_interval=None, lifespan="on")
     store = app.state.store
 
     class Server(uvicorn.Server):
