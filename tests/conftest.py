@@ -1,6 +1,16 @@
+import signal
+
 import numpy as np
 import pytest
 from hypothesis import settings
+
+# Ctrl-C as a terminal delivers it. A shell without job control starts a background command
+# (`make test &`, a CI runner's detached job) with SIGINT ignored (POSIX), and numnet's commands
+# rightly leave an ignored SIGINT ignored, so the tests that press Ctrl-C (in this process or in
+# a child, which inherits an ignored signal but not a handler) would wait for nothing. Restore
+# Python's own handler here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # tests/fuzz holds an atheris harness, run by hand (it needs atheris); pytest skips it.
 collect_ignore = ["fuzz"]
