@@ -99,7 +99,7 @@ def test_fast_and_classic_presets_and_explicit_options_win(here, capsys):
 def test_members_are_averaged_as_one_network_that_predicts_their_mean(here, capsys):
     from sklearn.base import clone
 
-    from numnet.tabular.fitting import member_seed
+    from numnet.tabular.members import member_seed
 
     assert run(capsys, "train", "d.csv", "-t", "y", "-o", "one.numnet", "--preset", "fast",
                "--epochs", "4", "-q")[0] == 0

@@ -42,8 +42,9 @@ from .fitting import (
     _too_large,
     estimator_class,
 )
+from .identifiers import identifier_warning
 from .pipeline import TabularPipeline
-from .preprocessing import TabularPreprocessor, identifier_warning, report_constant_columns
+from .preprocessing import TabularPreprocessor, report_constant_columns
 from .problems import collect, raise_problems
 from .reading import DataError, select_features
 from .spec_errors import CLUSTER, SpecError, problem

@@ -14,6 +14,7 @@ from ..functional import log_sigmoid, log_softmax
 from .advice import constant_loss, recording_convergence, warn_about_result
 from .columns import convert_numeric_text, infer_task, target_values
 from .evaluation import BATCH_ROWS, _metrics, _plain
+from .members import train_members
 from .pipeline import TabularPipeline, _check_info
 from .preprocessing import TabularPreprocessor, private_problems
 from .problems import listed, problems_of, raise_problems
@@ -168,7 +169,7 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
     ``min_frequency`` groups a text column's rare values (:class:`TabularPreprocessor`).
     ``members`` > 1 (an MLP without a validation split, the refit of ``numnet train``) trains
     that many networks on the same preprocessed rows, each from its own seed, and keeps their
-    average as one network (:func:`train_members`).
+    average as one network (:func:`numnet.tabular.members.train_members`).
 
     Returns
     -------
@@ -229,8 +230,10 @@ def train_pipeline(frame, *, target, features=None, task="auto", model="mlp", pa
                        None if weights is None else weights[train_rows],
                        _Callbacks(tracker, callbacks), checkpoint, resume, y[train_rows], target)
     if members > 1:
-        train_members(estimator, members, X_train, y_fit[train_rows],
-                      None if weights is None else weights[train_rows], y[train_rows], target)
+        member_weights = None if weights is None else weights[train_rows]
+        train_members(estimator, members, lambda other: _fit_estimator(
+            other, X_train, y_fit[train_rows], member_weights, _Callbacks(None, ()), None,
+            False, y[train_rows], target))
     pipeline.info = {
         "source": source, "model": model, "features": columns,
         "sample_weight": sample_weight, "validation_fraction": validation_fraction,
@@ -431,39 +434,6 @@ def _target_scaler(y, target):
     if not (math.isfinite(mean) and math.isfinite(std)):
         raise _too_large(target, y)
     return {"mean": mean, "scale": std if std > 0 else 1.0}
-
-
-def member_seed(random_state, member):
-    """The seed of ensemble member ``member`` (0 keeps ``random_state``; None stays None)."""
-    if random_state is None or member == 0:
-        return random_state
-    return int(np.random.SeedSequence([random_state, member]).generate_state(1)[0])
-
-
-def train_members(estimator, k, X, y, weights, y_raw, target):
-    """Train k - 1 more copies of the fitted MLP ``estimator`` and make it their average.
-
-    Each member is a fresh fit of the same hyperparameters on the same rows from its own seed
-    (:func:`member_seed`); :func:`numnet.network.merge_networks` then puts the k networks
-    side by side in one, so ``estimator`` predicts the members' mean (regression) or the
-    softmax of their mean logits (classification) and is saved, exported and explained as any
-    MLP. Its ``hidden_layer_sizes`` become k times the members'; its training curves stay
-    those of the first member. Averaging k independently trained networks lowers the variance
-    of the prediction (Lakshminarayanan et al., 2017, "Deep Ensembles").
-    """
-    from sklearn.base import clone
-
-    from ..network import merge_networks
-
-    networks = [estimator.network_]
-    for member in range(1, k):
-        other = clone(estimator).set_params(
-            random_state=member_seed(estimator.random_state, member))
-        _fit_estimator(other, X, y, weights, _Callbacks(None, ()), None, False, y_raw, target)
-        networks.append(other.network_)
-    estimator.network_ = merge_networks(networks)
-    estimator.hidden_layer_sizes = tuple(k * int(h) for h in estimator.hidden_layer_sizes)
-    estimator.__dict__.pop("_optimizer", None)  # its moments belong to the first member
 
 
 def _fit_estimator(estimator, X, y, weights, notify, checkpoint, resume, y_raw, target,

@@ -15,6 +15,7 @@ from .columns import (
     _numeric_values,
     column_kind,
 )
+from .identifiers import warn_identifier
 from .problems import listed, problems_of, raise_problems
 from .reading import (
     IMPUTE,
@@ -150,8 +151,8 @@ class TabularPreprocessor:
         """Learn fill values, means, scales and categories from ``frame[columns]``.
 
         A column with one value in every row is left out (with a warning); an integer column
-        that looks like row numbers or keys (:func:`identifier_warning`), a text column whose
-        values are all different (at least 10 rows) and a date column get a warning.
+        that looks like row numbers or keys (:mod:`numnet.tabular.identifiers`), a text column
+        whose values are all different (at least 10 rows) and a date column get a warning.
         """
         self.check(frame, columns)
         self.columns_ = []
@@ -179,7 +180,7 @@ class TabularPreprocessor:
                 )
                 continue
             if kind == "numeric":
-                _warn_identifier(series, name)
+                warn_identifier(series, name)
                 values = _numeric_values(series, name)
                 had_missing = bool(np.isnan(values).any())
                 fill = self._fill_value(values)
@@ -554,58 +555,6 @@ def report_constant_columns(kept, dropped, *, stacklevel):
 
 def _plain_value(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-IDENTIFIER_SPREAD = 0.1
-"""An integer column whose values are spread this evenly (a Kolmogorov-Smirnov distance from
-the uniform spread over their range) can be an identifier: see :func:`identifier_warning`."""
-
-
-def identifier_warning(values, name):
-    """The warning for an integer column that looks like row numbers or keys, else None.
-
-    The rule, whatever the order of the rows: at least 10 values, at least half of them
-    different, covering at least 5% of the integers from the smallest to the largest, and
-    spread evenly over that range (the Kolmogorov-Smirnov distance of their distribution from
-    the uniform one is at most :data:`IDENTIFIER_SPREAD`). Row numbers and keys handed out
-    in sequence (with gaps, or repeated over a few rows each) are such columns; measured
-    integers are not: years and counts repeat a few values, prices in cents or ages in days
-    are spread thinly over a wide range, and sizes, weights or incomes bunch around their
-    typical values.
-    """
-    values = np.sort(np.asarray(values, dtype=np.float64))
-    n = len(values)
-    if n < 10:
-        return None
-    n_distinct = int(np.count_nonzero(np.diff(values)) + 1)
-    low, high = values[0], values[-1]
-    span = high - low + 1
-    if n_distinct < n / 2 or n_distinct < 0.05 * span:
-        return None
-    spread = (values - low + 0.5) / span
-    steps = np.arange(1, n + 1) / n
-    if max(np.max(steps - spread), np.max(spread - steps + 1 / n)) > IDENTIFIER_SPREAD:
-        return None
-    low, high = int(low), int(high)
-    advice = (f"; it is used as a feature. If it is an identifier, leave it out with "
-              f"--exclude {name}.")
-    if n_distinct == n and span < 2 * n:
-        return (f"column {name!r} looks like a row number (its {n} values are all different "
-                f"integers from {low} to {high})" + advice)
-    which = "all different" if n_distinct == n else f"{n_distinct} different"
-    return (f"column {name!r} looks like an identifier (its {n} values are {which} integers "
-            f"spread evenly from {low} to {high})" + advice)
-
-
-def _warn_identifier(series, name):
-    """Warn for an integer column of row numbers or keys (:func:`identifier_warning`)."""
-    import pandas as pd
-
-    if not pd.api.types.is_integer_dtype(series):
-        return
-    message = identifier_warning(series.dropna().to_numpy(dtype=np.float64), name)
-    if message is not None:
-        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def _finite_number(value):

@@ -165,7 +165,7 @@ def _refit(first, frame, spec, features, task, params, impute, scaling, source, 
     """The model trained again on every row for the epoch count the selection chose.
 
     ``members`` networks are trained, each from its own seed, and averaged as one
-    (:func:`numnet.tabular.fitting.train_members`).
+    (:func:`numnet.tabular.members.train_members`).
 
     The metrics, the validation curve and the kept epoch stay those of ``first`` (the model
     they measured, trained without the held-out rows): an honest estimate for the refit model,
