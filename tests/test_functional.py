@@ -228,6 +228,9 @@ def test_class_probabilities_of_each_output_activation():
                                soft / soft.sum(axis=1, keepdims=True), rtol=1e-15)
     np.testing.assert_allclose(class_probabilities(raw, "logistic"), 1 / (1 + np.exp(-raw)),
                                rtol=1e-15)   # multilabel: one sigmoid per column
+    two = raw[:, :2]   # two labels are two sigmoids, not a binary pair
+    np.testing.assert_allclose(class_probabilities(two, "logistic"), 1 / (1 + np.exp(-two)),
+                               rtol=1e-15)
     z = np.array([[-2.0], [0.0], [40.0]])
     binary = class_probabilities(z, "logistic")
     assert binary.shape == (3, 2)
