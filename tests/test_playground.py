@@ -237,6 +237,21 @@ def test_same_seed_same_run_other_seed_other_run():
     assert len(losses[0]) == 3 and losses[0] == losses[1] and losses[0] != losses[2]
 
 
+def test_every_status_and_frame_takes_the_next_value_of_the_sessions_clock():
+    """A page keeps the state of the message with the highest seq: the reply to 'play' (state
+    read before the run diverged) can arrive after the 'diverged' frame on the socket, and
+    must not turn a diverged run back into a running one (seen in the browser test)."""
+    session = Session(Settings.from_dict({**SPIRAL, "seed": 1}), frame_interval=0)
+    session.set_speed(0)
+    before = session.status()
+    step_epochs(session, 2)
+    frame = session.frame.payload
+    after = session.status()
+    assert before["seq"] < frame["seq"] < after["seq"]
+    assert (frame["state"], after["state"]) == ("paused", "paused")
+    session.close()
+
+
 def test_upload_csv_and_one_clear_message_for_a_bad_one(client):
     sid = new_session(client)
     bad = client.post(f"/api/sessions/{sid}/upload?name=bad.csv", content=b"a,b,c\n1,x,0\n")

@@ -108,6 +108,10 @@ class Session:
         # cancels and joins the thread never interleaves with a play starting one
         self._control = threading.RLock()
         self.generation = 0  # the run; a training thread of an older one stops at its epoch end
+        # a logical clock: every frame and status message takes the next value under the lock,
+        # so a page keeps the state of the latest one (an HTTP reply can arrive after a newer
+        # frame on the socket)
+        self._clock = 0
         self.clients = 0
         self.last_seen = time.monotonic()
         self.upload = None  # (X, y, task, classes, filename) of an uploaded CSV
@@ -323,7 +327,7 @@ class Session:
         dense = [layer for layer in view.layers if "W" in getattr(layer, "params", {})]
         payload = {
             "type": "frame", "epoch": int(epoch), "state": self.state, "message": self.message,
-            "generation": self.generation,
+            "generation": self.generation, "seq": self._tick(),
             "train_loss_last": self.train_loss[-1] if self.train_loss else None,
             "test_loss_last": self.test_loss[-1] if self.test_loss else None,
             "boundary": {"n": GRID, "extent": list(EXTENT),
@@ -346,11 +350,17 @@ class Session:
                 hidden.append((index, np.array(A, copy=True)))
         return np.array(A[:, 0], copy=True), hidden
 
+    def _tick(self):
+        """The next value of the session's message clock (called with the lock held)."""
+        self._clock += 1
+        return self._clock
+
     def status(self):
         """The state as plain data: what a page needs after a reload."""
         with self._cond:
             return {"id": self.id, "state": self.state, "message": self.message,
-                    "epoch": self.frame.epoch, "settings": self.settings.to_dict(),
+                    "seq": self._tick(), "epoch": self.frame.epoch,
+                    "settings": self.settings.to_dict(),
                     "epochs_per_second": self.epochs_per_second,
                     "upload": None if self.upload is None else self.upload[4]}
 

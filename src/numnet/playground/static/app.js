@@ -104,9 +104,18 @@ async function openSession() {
   adopt(status);
 }
 
+// The run's state comes from the latest message of the session's clock: a command's HTTP reply
+// (its state read before the run went on) can arrive after a newer frame on the socket.
+function newer(message) {
+  if (message.seq === undefined || message.seq < (page.seq || 0)) return false;
+  page.seq = message.seq;
+  return true;
+}
+
 function adopt(status) {
+  if (status.id !== page.seqSession) { page.seqSession = status.id; page.seq = 0; }
   page.settings = status.settings;
-  page.state = status.state;
+  if (newer(status)) page.state = status.state;
   $("speed").value = String(status.epochs_per_second);
   $("upload-name").textContent = status.upload || "";
   showSettings();
@@ -180,14 +189,16 @@ function receive(message) {
   page.trainLoss.push(...message.train_loss);
   page.testLoss.push(...message.test_loss);
   page.frame = message;
-  page.state = message.state;
   page.frameCount = (page.frameCount || 0) + 1;
   $("epoch").textContent = String(message.epoch).padStart(3, "0");
   $("train-loss").textContent = format(page.trainLoss[message.epoch - 1]);
   $("test-loss").textContent = format(page.testLoss[message.epoch - 1]);
-  if (message.state === "diverged" || message.state === "error") showBanner(message.message, "run");
-  else if (message.state === "finished") showBanner(t("finished"), "run");
-  else if (page.bannerKind === "run") hideBanner();
+  if (newer(message)) {
+    page.state = message.state;
+    if (message.state === "diverged" || message.state === "error") showBanner(message.message, "run");
+    else if (message.state === "finished") showBanner(t("finished"), "run");
+    else if (page.bannerKind === "run") hideBanner();
+  }
   updateRunButton();
   scheduleDraw();
 }
