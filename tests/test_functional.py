@@ -238,3 +238,14 @@ def test_class_probabilities_of_each_output_activation():
     # the first column is sigmoid(-z), exact where 1 - sigmoid(z) would round to 0
     assert binary[2, 0] == pytest.approx(1 / (1 + np.exp(40.0)), rel=1e-14)
     assert 1 - binary[2, 1] == 0
+
+
+def test_class_labels_of_each_output_activation():
+    from numnet.functional import class_labels
+
+    classes = np.array(["a", "b", "c"])
+    raw = np.array([[2.0, -1.0, 0.5], [-3.0, 0.0, 40.0]])
+    assert class_labels(raw, "softmax", classes).tolist() == ["a", "c"]
+    assert class_labels(raw, "logistic", classes).tolist() == [[1, 0, 1], [0, 0, 1]]
+    z = np.array([[-2.0], [0.0], [1e-9]])   # z = 0 is p = 1/2: the first class
+    assert class_labels(z, "logistic", classes[:2]).tolist() == ["a", "a", "b"]

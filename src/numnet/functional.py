@@ -119,6 +119,25 @@ def class_probabilities(raw, out_activation):
     return np.hstack([sigmoid(-raw), sigmoid(raw)])
 
 
+def class_labels(raw, out_activation, classes):
+    """A classifier's predicted labels from its raw output ``raw`` (n_samples, n_outputs).
+
+    ``"softmax"``: ``classes[argmax(raw, axis=1)]``. ``"logistic"`` with one output z:
+    ``classes[1]`` where z > 0 (p > 1/2), else ``classes[0]``. ``"logistic"`` with several
+    outputs (multilabel): the indicator matrix ``raw > 0`` of ints.
+
+    Examples
+    --------
+    >>> class_labels(np.array([[-1.0], [2.0]]), "logistic", np.array(["no", "yes"])).tolist()
+    ['no', 'yes']
+    """
+    if out_activation == "softmax":
+        return classes[np.argmax(raw, axis=1)]
+    if raw.shape[1] > 1:
+        return (raw > 0).astype(int)
+    return classes[(raw[:, 0] > 0).astype(int)]
+
+
 def log_softmax(x, *, axis=-1):
     """``x - logsumexp(x, axis)``: log-probabilities without forming tiny probabilities.
 

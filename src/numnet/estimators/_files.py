@@ -45,20 +45,13 @@ def write_estimator(writer, est, prefix):
 
 def read_estimator(reader, spec):
     """Rebuild an estimator entry, checking every field (see the module docstring)."""
-    cls_name, params, attributes = reader.fields(
-        spec, ["class", "params", "attributes"], "an estimator entry"
-    )
-    if not isinstance(cls_name, str) or cls_name not in CLASSES:
-        reader.fail(f"estimator class must be one of {sorted(CLASSES)}, got {cls_name!r:.100}.")
-    if not isinstance(params, dict) or not isinstance(attributes, dict):
-        reader.fail("an estimator's params and attributes must be JSON objects.")
+    cls_name, params, attributes = reader.estimator_entry(spec, CLASSES)
     cls = CLASSES[cls_name]
     est = cls()
     est.set_params(**{key: reader.value(value, hyper=True) for key, value in params.items()})
     est._validate_params()  # the estimator's own checks, as fit would run them
     for key, value in attributes.items():
-        if (not key.isidentifier() or not key.endswith("_") or key.startswith("_")
-                or hasattr(cls, key)):
+        if hasattr(cls, key):  # a property or method of the class, not a fitted value
             reader.fail(f"{key!r:.100} is not a fitted attribute name of {cls_name}.")
         decoded = reader.value(value)
         expected = _ATTRIBUTE_TYPES.get(key)

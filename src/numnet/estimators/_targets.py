@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from .._labels import LabelCodec
-from ..functional import class_probabilities, log_sigmoid, log_softmax
+from ..functional import class_labels, class_probabilities, log_sigmoid, log_softmax
 from ..losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from ._base import _NumnetEstimator
 from ._dask import blockwise
@@ -177,9 +177,4 @@ class _ClassifierBase(_NumnetEstimator):
     @blockwise
     def predict(self, X):
         """Predicted labels (multilabel: an indicator matrix of ints)."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return self.classes_[np.argmax(raw, axis=1)]
-        if raw.shape[1] > 1:
-            return (raw > 0).astype(int)
-        return self.classes_[(raw[:, 0] > 0).astype(int)]
+        return class_labels(self._forward(X), self.out_activation_, self.classes_)

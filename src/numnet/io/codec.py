@@ -246,6 +246,23 @@ class Reader:
                       + (f" (and optionally {sorted(optional)})" if optional else "") + ".")
         return [spec[key] for key in required]
 
+    def estimator_entry(self, spec, classes):
+        """``(class name, params, attributes)`` of an estimator entry, its shape checked.
+
+        The class must be one of ``classes``; params and attributes must be objects, and every
+        attribute name a public fitted one (``name_``). The values are left to the caller.
+        """
+        cls_name, params, attributes = self.fields(
+            spec, ["class", "params", "attributes"], "an estimator entry")
+        if not isinstance(cls_name, str) or cls_name not in classes:
+            self.fail(f"estimator class must be one of {sorted(classes)}, got {cls_name!r:.100}.")
+        if not isinstance(params, dict) or not isinstance(attributes, dict):
+            self.fail("an estimator's params and attributes must be JSON objects.")
+        for key in attributes:
+            if not key.isidentifier() or not key.endswith("_") or key.startswith("_"):
+                self.fail(f"{key!r:.100} is not a fitted attribute name of {cls_name}.")
+        return cls_name, params, attributes
+
     def plan_sequential(self, spec):
         """(prefix, dtype, n_in, unbuilt net, {tensor name: shape}) of a Sequential entry.
 

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ..functional import class_probabilities
+from ..functional import class_labels, class_probabilities
 from ..io._safetensors import is_count
 from ..io.codec import TAG, Reader
 from ..network import Sequential
@@ -66,20 +66,10 @@ class _PredictionReader(Reader):
 
 def read_predictor(reader, spec):
     """A :class:`Predictor` from an estimator entry (see numnet.estimators._files)."""
-    cls_name, params, attributes = reader.fields(
-        spec, ["class", "params", "attributes"], "an estimator entry"
-    )
-    if not isinstance(cls_name, str) or cls_name not in PREDICTORS:
-        reader.fail(f"estimator class must be one of {sorted(PREDICTORS)}, got {cls_name!r:.100}.")
-    if not isinstance(params, dict) or not isinstance(attributes, dict):
-        reader.fail("an estimator's params and attributes must be JSON objects.")
+    cls_name, params, attributes = reader.estimator_entry(spec, PREDICTORS)
     for value in params.values():
         reader.value(value, hyper=True)  # decoded (its tensors are the file's), not validated
-    fitted = {}
-    for key, value in attributes.items():
-        if not key.isidentifier() or not key.endswith("_") or key.startswith("_"):
-            reader.fail(f"{key!r:.100} is not a fitted attribute name of {cls_name}.")
-        fitted[key] = reader.value(value)
+    fitted = {key: reader.value(value) for key, value in attributes.items()}
     return PREDICTORS[cls_name](reader, fitted)
 
 
@@ -167,12 +157,7 @@ class _ClassifierPredictor(Predictor):
 
     def predict(self, X):
         """Predicted labels (multilabel: an indicator matrix of ints)."""
-        raw = self._forward(X)
-        if self.out_activation_ == "softmax":
-            return self.classes_[np.argmax(raw, axis=1)]
-        if raw.shape[1] > 1:
-            return (raw > 0).astype(int)
-        return self.classes_[(raw[:, 0] > 0).astype(int)]
+        return class_labels(self._forward(X), self.out_activation_, self.classes_)
 
 
 class LinearRegression(Predictor):
