@@ -246,6 +246,9 @@ def test_class_labels_of_each_output_activation():
     classes = np.array(["a", "b", "c"])
     raw = np.array([[2.0, -1.0, 0.5], [-3.0, 0.0, 40.0]])
     assert class_labels(raw, "softmax", classes).tolist() == ["a", "c"]
-    assert class_labels(raw, "logistic", classes).tolist() == [[1, 0, 1], [0, 0, 1]]
+    labels = class_labels(raw, "logistic", classes)
+    assert labels.tolist() == [[1, 0, 1], [0, 0, 1]] and labels.dtype.kind == "i"
+    # two labels are two indicators, not a binary choice between two classes
+    assert class_labels(raw[:, :2], "logistic", classes).tolist() == [[1, 0], [0, 0]]
     z = np.array([[-2.0], [0.0], [1e-9]])   # z = 0 is p = 1/2: the first class
     assert class_labels(z, "logistic", classes[:2]).tolist() == ["a", "a", "b"]
