@@ -153,14 +153,24 @@ class ClippedNoisyGradient(GradientComputation):
         d_raw *= X.shape[0] if w_b is None else w_b.sum()
         deltas = _per_sample_deltas(net, d_raw, first)  # one Delta per Dense layer, bottom up
 
-        squared = np.zeros(X.shape[0], dtype=net.grads.dtype)
+        # n_i**2, summed over the layers in place: the first layer's terms are the sum (0 + x
+        # is x), each later layer's added to it, as into a zeroed vector.
+        squared = None
         for layer, A, delta in zip(dense, inputs, deltas, strict=True):
-            A_norms = _row_squared_norms(A) + (1.0 if layer.bias else 0.0)
-            squared += A_norms * np.einsum("ij,ij->i", delta, delta)
-        self.norms = np.sqrt(squared)
+            terms = _row_squared_norms(A)                  # a new array: updated in place
+            if layer.bias:
+                terms += 1.0
+            terms *= np.einsum("ij,ij->i", delta, delta)
+            if squared is None:
+                squared = terms
+            else:
+                squared += terms
+        self.norms = np.sqrt(squared, out=squared)
         with np.errstate(divide="ignore"):
-            self.clip_factors = np.minimum(1.0, self.max_grad_norm / (self.norms + 1e-6))
-        factors = self.clip_factors[:, None]
+            factors = np.add(self.norms, 1e-6)
+            np.divide(self.max_grad_norm, factors, out=factors)
+            self.clip_factors = np.minimum(factors, 1.0, out=factors)
+        factors = factors[:, None]
         for layer, A, delta in zip(dense, inputs, deltas, strict=True):
             delta *= factors                            # a work buffer: scaled in place
             if type(A) is not np.ndarray and sp.issparse(A):
