@@ -284,6 +284,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             X = X.astype(self.network_.dtype, copy=False)
         Y, class_index = self._encode_targets(y, X.dtype, first=first, classes=classes)
         sample_weight = self._sample_weight(sample_weight, X.shape[0], X.dtype, class_index)
+        del class_index  # an integer per row, not kept while training (issue 26 item 5)
 
         rng_init, rng_train = make_rng(p.random_state).spawn(2)
         if incremental and getattr(self, "_rng", None) is not None:
@@ -468,6 +469,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
             self.network_, loss, optimizer, X, Y, max_grad_norm=p.dp_max_grad_norm,
             noise_multiplier=p.dp_noise_multiplier, target_epsilon=p.dp_epsilon, delta=delta,
             batch_size=batch_size, max_epochs=p.max_iter, accountant=p.dp_accountant,
+            sampler=p.dp_sampler,
             regularizer=regularizer, sample_weight=sample_weight, random_state=rng,
             callbacks=(rule, *extra, *self._verbose_lines(p, False)), checkpoint=checkpoint,
             resume=resume)

@@ -14,6 +14,7 @@ a new sampler or gradient computation passed to :func:`run_loop`, not a branch i
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_bool, check_int
 from ..optimizers import clip_grad_norm
 from .checks import row_major
@@ -69,6 +70,7 @@ def run_loop(run, sampler, gradient, callbacks):
                     _step(run)
                     run.epoch_total += value * (X_b.shape[0] if w_b is None else float(w_b.sum()))
                     run.n_seen += X_b.shape[0]
+                rows = None  # a view of the epoch's permutation: not kept through validation
                 history.loss.append(run.epoch_total / run.data.total_weight)
                 history.learning_rate.append(optimizer.learning_rate)
                 callbacks.on_epoch_end(run)
@@ -212,6 +214,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     n_samples = X.shape[0] if rows is None else rows.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     sampler = FullBatch() if batch_size == n_samples else MiniBatches(batch_size, shuffle)
+    if not sampler.full_batch:  # numba, when the steps repay its start (kernels.DenseStack)
+        kernels.load_for_steps(net, max_epochs * -(-n_samples // batch_size))
     if sampler.full_batch and rows is not None:
         X, rows = X[rows], None           # full batch: the rows once, not gathered each epoch
     run = setup.start(
@@ -219,6 +223,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         setup.fingerprint(n_samples, {"batch_size": int(batch_size)}),
         validation_data=validation_data, validation_split=split,
         first_pass=(X, y, sample_weight, magnitudes), first_pass_rows=rows)
+    del magnitudes  # of the first-pass check only: not kept while training (issue 26 item 5)
     if setup.finished:
         return run.history
     return run_loop(run, sampler, Backprop(), setup.parts)

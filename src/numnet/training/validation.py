@@ -8,8 +8,6 @@ from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy
 
 def validation_split_indices(y, loss, fraction, n_samples, rng):
     """(train_indices, validation_indices): stratified by class for classification losses."""
-    from sklearn.model_selection import train_test_split
-
     fraction = check_float(fraction, "validation_fraction", min_value=0, max_value=1,
                            include_min=False, include_max=False)
     stratify = None
@@ -26,6 +24,10 @@ def validation_split_indices(y, loss, fraction, n_samples, rng):
     try:
         seed = int(rng.integers(2**31 - 1))
         if stratify is None:
+            # imported here only: the module costs a classifier's fit about 6 MB (issue 26
+            # item 5)
+            from sklearn.model_selection import train_test_split
+
             train_idx, val_idx = train_test_split(np.arange(n_samples), test_size=fraction,
                                                   random_state=seed)
         else:
@@ -42,14 +44,17 @@ def _stratified_split(y, n_train, n_test, seed):
     """``train_test_split(arange(n), test_size=fraction, stratify=y, random_state=seed)``.
 
     scikit-learn's StratifiedShuffleSplit (1.9), step for step and draw for draw, the same
-    indices (tested against it), but each class's rows are joined as arrays: its lists of
-    one NumPy integer per row held about 40 bytes a row, the peak of a whole fit on a
-    narrow table (issue 26 item 5).
+    indices (tested against it), with fewer copies of a long y (issue 26 item 5): its lists of
+    one NumPy integer per row held about 40 bytes a row; each class's rows are arrays here.
+    The rows of each class, in order, come from one stable argsort of y itself (the labels'
+    codes ``np.unique`` would give sort the same way), each class's share is written
+    straight into the two results, and those are shuffled in place (``permutation`` of an
+    array shuffles a copy of it: the same draws).
     """
     from sklearn.utils import check_random_state
     from sklearn.utils.extmath import _approximate_mode
 
-    classes, y_indices, class_counts = np.unique(y, return_inverse=True, return_counts=True)
+    classes, class_counts = np.unique(y, return_counts=True)
     n_classes = classes.shape[0]
     if np.min(class_counts) < 2:
         too_few_classes = classes[class_counts < 2].tolist()
@@ -64,18 +69,25 @@ def _stratified_split(y, n_train, n_test, seed):
     if n_test < n_classes:
         raise ValueError(f"The test_size = {n_test} should be greater or equal to the number "
                          f"of classes = {n_classes}")
-    class_indices = np.split(np.argsort(y_indices, kind="stable"),
-                             np.cumsum(class_counts)[:-1])
     rng = check_random_state(seed)
     n_i = _approximate_mode(class_counts, n_train, rng)
     t_i = _approximate_mode(class_counts - n_i, n_test, rng)
-    train, test = [], []
+    by_class = np.argsort(y, kind="stable")
+    train = np.empty(int(n_i.sum()), dtype=by_class.dtype)
+    test = np.empty(int(t_i.sum()), dtype=by_class.dtype)
+    start = to_train = to_test = 0
     for i in range(n_classes):
+        rows = by_class[start:start + class_counts[i]]
+        start += class_counts[i]
         permutation = rng.permutation(class_counts[i])
-        rows = class_indices[i].take(permutation, mode="clip")
-        train.append(rows[:n_i[i]])
-        test.append(rows[n_i[i]:n_i[i] + t_i[i]])
-    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+        rows.take(permutation[:n_i[i]], out=train[to_train:to_train + n_i[i]], mode="clip")
+        rows.take(permutation[n_i[i]:n_i[i] + t_i[i]], out=test[to_test:to_test + t_i[i]],
+                  mode="clip")
+        to_train, to_test = to_train + n_i[i], to_test + t_i[i]
+    del by_class
+    rng.shuffle(train)
+    rng.shuffle(test)
+    return train, test
 
 
 def apply_split(X, y, sample_weight, split):
