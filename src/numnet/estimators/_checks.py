@@ -123,6 +123,7 @@ CHECKS = {
     "dp_noise_multiplier": lambda v, n: None if v is None else check_noise_multiplier(
         v, n, allow_zero=False),
     "dp_accountant": _option(("rdp", "pld")),
+    "dp_sampler": _option(("uniform", "geometric")),
 }
 
 

@@ -251,6 +251,11 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         sigma calibrated from ``dp_epsilon``.
     dp_accountant : {"rdp", "pld"}, default="rdp"
         The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+    dp_sampler : {"uniform", "geometric"}, default="uniform"
+        How each Poisson batch is drawn: one uniform number per row, or the geometric gaps
+        between the rows in it (about q n draws instead of n, faster for small batches). The
+        same batches in distribution, so the same guarantee; other draws, so another model
+        from the same ``random_state``.
 
     Attributes
     ----------
@@ -310,7 +315,8 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False,
                  copy_X=True, n_jobs=None, positive=False,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
-                 dp_noise_multiplier=None, dp_accountant="rdp"):
+                 dp_noise_multiplier=None, dp_accountant="rdp",
+                 dp_sampler="uniform"):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -342,6 +348,7 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_noise_multiplier = dp_noise_multiplier
         self.dp_accountant = dp_accountant
+        self.dp_sampler = dp_sampler
 
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients to X of shape (n_samples, n_features) and y; returns self."""
@@ -517,6 +524,11 @@ shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, rand
         sigma calibrated from ``dp_epsilon``.
     dp_accountant : {"rdp", "pld"}, default="rdp"
         The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+    dp_sampler : {"uniform", "geometric"}, default="uniform"
+        How each Poisson batch is drawn: one uniform number per row, or the geometric gaps
+        between the rows in it (about q n draws instead of n, faster for small batches). The
+        same batches in distribution, so the same guarantee; other draws, so another model
+        from the same ``random_state``.
 
     Attributes
     ----------
@@ -565,7 +577,8 @@ see :class:`LinearRegression`
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
-                 dp_noise_multiplier=None, dp_accountant="rdp"):
+                 dp_noise_multiplier=None, dp_accountant="rdp",
+                 dp_sampler="uniform"):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -598,6 +611,7 @@ see :class:`LinearRegression`
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_noise_multiplier = dp_noise_multiplier
         self.dp_accountant = dp_accountant
+        self.dp_sampler = dp_sampler
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X of shape (n_samples, n_features) and labels y; returns self."""

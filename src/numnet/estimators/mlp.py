@@ -281,6 +281,11 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         sigma calibrated from ``dp_epsilon``.
     dp_accountant : {"rdp", "pld"}, default="rdp"
         The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+    dp_sampler : {"uniform", "geometric"}, default="uniform"
+        How each Poisson batch is drawn: one uniform number per row, or the geometric gaps
+        between the rows in it (about q n draws instead of n, faster for small batches). The
+        same batches in distribution, so the same guarantee; other draws, so another model
+        from the same ``random_state``.
 
     Attributes
     ----------
@@ -349,7 +354,8 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  loss="squared_error", penalty="deprecated", l1_ratio=0.0, dropout=0.0,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
-                 dp_noise_multiplier=None, dp_accountant="rdp"):
+                 dp_noise_multiplier=None, dp_accountant="rdp",
+                 dp_sampler="uniform"):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
@@ -362,6 +368,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_noise_multiplier = dp_noise_multiplier
         self.dp_accountant = dp_accountant
+        self.dp_sampler = dp_sampler
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to X of shape (n_samples, n_features) and y; returns self."""
@@ -512,6 +519,11 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         sigma calibrated from ``dp_epsilon``.
     dp_accountant : {"rdp", "pld"}, default="rdp"
         The accountant (dp-accounting: ``pip install 'numnet[privacy]'``).
+    dp_sampler : {"uniform", "geometric"}, default="uniform"
+        How each Poisson batch is drawn: one uniform number per row, or the geometric gaps
+        between the rows in it (about q n draws instead of n, faster for small batches). The
+        same batches in distribution, so the same guarantee; other draws, so another model
+        from the same ``random_state``.
     label_smoothing : float in [0, 1), default=0.0
         numnet's: train on the targets ``(1 - eps) y + eps / K`` (K classes; 2 per output for
         sigmoid outputs) instead of the one-hot y, which keeps the network from pushing its
@@ -583,7 +595,8 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
-                 dp_noise_multiplier=None, dp_accountant="rdp", label_smoothing=0.0):
+                 dp_noise_multiplier=None, dp_accountant="rdp", dp_sampler="uniform",
+                 label_smoothing=0.0):
         self._init_params(
             hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
@@ -596,6 +609,7 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_noise_multiplier = dp_noise_multiplier
         self.dp_accountant = dp_accountant
+        self.dp_sampler = dp_sampler
         self.label_smoothing = label_smoothing
 
     def fit(self, X, y, sample_weight=None):

@@ -1,7 +1,8 @@
 """Differential privacy: DP-SGD's sampler, clipped and noised gradient, and its accountant.
 
 ==================  ===========================================================================
-``sampling``        :class:`PoissonBatches`: each row in a batch with probability q
+``sampling``        :class:`PoissonBatches`: each row in a batch with probability q, drawn
+                    one uniform number a row or by geometric gaps (``SAMPLERS``)
 ``gradients``       :class:`ClippedNoisyGradient`: per-sample clipping without per-sample
                     gradients, Gaussian noise, division by the expected batch size
 ``accounting``      :func:`compute_epsilon`, :func:`calibrate_noise_multiplier` and the
@@ -17,11 +18,11 @@ from .accounting import (
     compute_epsilon,
 )
 from .gradients import SUPPORTED_LAYERS, ClippedNoisyGradient, check_private_network
-from .sampling import PoissonBatches
+from .sampling import SAMPLERS, PoissonBatches
 from .training import PrivateHistory, train_private
 
 __all__ = [
     "ACCOUNTANTS", "SUPPORTED_LAYERS", "ClippedNoisyGradient", "PoissonBatches",
-    "PrivacyAccountant", "PrivateHistory", "calibrate_noise_multiplier",
+    "PrivacyAccountant", "PrivateHistory", "SAMPLERS", "calibrate_noise_multiplier",
     "check_private_network", "compute_epsilon", "train_private",
 ]

@@ -20,7 +20,7 @@ from .accounting import (
     check_target_epsilon,
 )
 from .gradients import ClippedNoisyGradient, check_private_network
-from .sampling import PoissonBatches
+from .sampling import SAMPLERS, PoissonBatches
 
 
 @dataclass
@@ -38,6 +38,8 @@ class PrivateHistory(History):
         The clipping norm C.
     sampling_rate : float
         q, the Poisson sampling rate.
+    sampler : str
+        How the Poisson batches were drawn: ``"uniform"`` or ``"geometric"``.
     steps : int
         Steps taken (``n_epochs * steps_per_epoch``).
     accountant : str
@@ -51,18 +53,19 @@ class PrivateHistory(History):
     sampling_rate: float = 0.0
     steps: int = 0
     accountant: str = "rdp"
+    sampler: str = "uniform"
 
 
 def train_private(net, loss, optimizer, X, y, *, max_grad_norm, noise_multiplier=None,
                   target_epsilon=None, delta=1e-5, batch_size=256, max_epochs=10,
-                  accountant="rdp", regularizer=None, sample_weight=None,
+                  accountant="rdp", sampler="uniform", regularizer=None, sample_weight=None,
                   validation_data=None, lr_schedule=None, random_state=None, verbose=False,
                   callbacks=(), checkpoint=None, resume=False):
     """Train ``net`` with DP-SGD: Poisson batches, clipped per-sample gradients, Gaussian noise.
 
     Each step, with q = batch_size / n_samples and C = max_grad_norm::
 
-        rows = each row independently with probability q          PoissonBatches(q)
+        rows = each row independently with probability q          PoissonBatches(q, sampler)
         G = (sum_i clip_C(g_i) + N(0, sigma**2 C**2 I)) / (q N)     ClippedNoisyGradient
         G += regularizer.gradient(W)                               (data-independent)
         optimizer.step(params, G)
@@ -91,6 +94,11 @@ random_state, verbose, callbacks, checkpoint, resume
         The *expected* batch size q N (actual batch sizes vary, Binomial(N, q)).
     max_epochs : int, default=10
     accountant : {"rdp", "pld"}, default="rdp"
+    sampler : {"uniform", "geometric"}, default="uniform"
+        How each Poisson batch is drawn (:class:`PoissonBatches`): one uniform number per
+        row, or the Geometric(q) gaps between the rows in the batch, about q N draws instead
+        of N (faster when q is small). The same distribution of batches, so the same
+        guarantee; other batches from the same seed, so another result.
 
     Returns
     -------
@@ -111,6 +119,7 @@ random_state, verbose, callbacks, checkpoint, resume
                           check_network=check_private_network)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     accountant = check_option(accountant, "accountant", set(ACCOUNTANTS))
+    sampler = check_option(sampler, "sampler", set(SAMPLERS))
     delta = check_float(delta, "delta", min_value=0, max_value=1, include_min=False,
                         include_max=False)
     if (noise_multiplier is None) == (target_epsilon is None):
@@ -128,8 +137,8 @@ random_state, verbose, callbacks, checkpoint, resume
         target_epsilon = check_target_epsilon(target_epsilon)
     else:
         noise_multiplier = check_noise_multiplier(noise_multiplier)
-    sampler = PoissonBatches(min(1.0, batch_size / n_samples))
-    q, steps_per_epoch = sampler.rate, sampler.steps_per_epoch
+    batches = PoissonBatches(min(1.0, batch_size / n_samples), sampler=sampler)
+    q, steps_per_epoch = batches.rate, batches.steps_per_epoch
     if target_epsilon is not None:
         noise_multiplier = calibrate_noise_multiplier(
             target_epsilon, delta, q, setup.max_epochs * steps_per_epoch, accountant=accountant)
@@ -139,21 +148,23 @@ random_state, verbose, callbacks, checkpoint, resume
     privacy = PrivacyAccountant(q, gradient.noise_multiplier, steps_per_epoch, delta,
                                 accountant)
     privacy.order = ORDERS["feature"]
+    # "poisson" as before for the uniform sampler, so its checkpoints still resume; a run
+    # never resumes another sampler's checkpoint, whose batches it would not draw again.
     fingerprint = setup.fingerprint(
-        n_samples, {"sampling": "poisson", "batches_per_epoch": int(steps_per_epoch),
-                    "sampling_rate": repr(float(q))},
+        n_samples, {"sampling": "poisson" if sampler == "uniform" else f"poisson-{sampler}",
+                    "batches_per_epoch": int(steps_per_epoch), "sampling_rate": repr(float(q))},
         max_grad_norm=repr(gradient.max_grad_norm),
         noise_multiplier=repr(gradient.noise_multiplier))
     run = setup.start(TrainingData(row_major(X), y, sample_weight), rng, fingerprint,
                       validation_data=validation_data, features=[privacy],
                       stateful=[privacy, gradient], first_pass=(X, y, sample_weight, magnitudes))
-    history = run.history if setup.finished else run_loop(run, sampler, gradient, setup.parts)
-    return _private_history(history, privacy, gradient)
+    history = run.history if setup.finished else run_loop(run, batches, gradient, setup.parts)
+    return _private_history(history, privacy, gradient, sampler)
 
 
-def _private_history(history, privacy, gradient):
+def _private_history(history, privacy, gradient, sampler):
     return PrivateHistory(
         **history.to_dict(), epsilon=list(privacy.epsilons), delta=privacy.delta,
         noise_multiplier=gradient.noise_multiplier, max_grad_norm=gradient.max_grad_norm,
         sampling_rate=privacy.sampling_rate, steps=history.n_epochs * privacy.steps_per_epoch,
-        accountant=privacy.accountant)
+        accountant=privacy.accountant, sampler=sampler)
