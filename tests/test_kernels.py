@@ -237,6 +237,117 @@ def test_objective_checks_its_input_on_the_compiled_path_too(rng, case):
         nn.objective(net, loss, X, y, sample_weight=weights)
 
 
+# --- the Dense stack (issue 26 item 4) --------------------------------------------------------
+
+
+def stack_network(layers, n_in, dtype, seed=0):
+    net = nn.Sequential(layers).build(n_in, random_state=seed, dtype=dtype)
+    net.params[:] = np.random.default_rng(seed).normal(size=net.params.size) * 0.5
+    return net
+
+
+STACKS = {
+    "20-64-64-1": lambda: [nn.Dense(64), nn.ReLU(), nn.Dense(64), nn.ReLU(), nn.Dense(1)],
+    "7-16-9": lambda: [nn.Dense(16), nn.ReLU(), nn.Dense(9)],
+    "no bias, identity": lambda: [nn.Dense(5, bias=False), nn.Identity(), nn.ReLU(),
+                                  nn.Dense(3), nn.Dense(2, bias=False)],
+    "one layer": lambda: [nn.Dense(4)],
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers", list(STACKS), ids=str)
+def test_dense_stack_passes_are_the_numpy_passes_bit_for_bit(rng, dtype, layers):
+    assert kernels.load()
+    n_in = 20 if layers == "20-64-64-1" else 7
+    net = stack_network(STACKS[layers](), n_in, dtype)
+    # 1 to 9 rows (a short last batch; NumPy's pairwise sum starts at 8), 128 and 129 (its
+    # block size), 300 (its recursion); zeros and -0.0 (signs of zero must match too).
+    for n in (1, 2, 7, 8, 9, 32, 128, 129, 300):
+        X = rng.normal(size=(n, n_in)).astype(dtype)
+        X[rng.random(X.shape) < 0.2] = -0.0
+        stack = kernels.DenseStack.of(net, X)
+        raw = stack.forward(X).copy()
+        d_raw = rng.normal(size=raw.shape).astype(dtype)
+        stack.backward(X, d_raw)
+        grads = net.grads.copy()
+        assert raw.tobytes() == net.forward(X, training=True).tobytes()
+        net.backward(d_raw, input_grad=False)
+        assert grads.tobytes() == net.grads.tobytes(), n
+
+
+@pytest.mark.parametrize("loss, classes", [(nn.MeanSquaredError(), 0),
+                                           (nn.SoftmaxCrossEntropy(), 3),
+                                           (nn.BinaryCrossEntropy(), 1)], ids=repr)
+def test_training_through_the_dense_stack_is_the_numpy_run_bit_for_bit(rng, numpy_only, loss,
+                                                                       classes, monkeypatch):
+    assert kernels.load()
+    calls = []
+    forward = kernels.DenseStack.forward
+    monkeypatch.setattr(kernels.DenseStack, "forward",
+                        lambda self, X: calls.append(len(X)) or forward(self, X))
+    X = rng.normal(size=(203, 6)).astype(np.float32)      # batches of 32 and a last one of 11
+    y = (X[:, :1] - X[:, 1:2] ** 2).astype(np.float32)
+    if classes:
+        labels = np.digitize(y[:, 0], np.quantile(y, [1 / 3, 2 / 3])) % (classes + 1)
+        y = np.eye(3, dtype=np.float32)[labels] if classes == 3 else (labels > 0)[:, None] * 1.0
+    weights = rng.uniform(0.5, 2, size=203)
+    runs = {}
+    for enabled in (True, False):
+        numpy_only(enabled)
+        net = stack_network(STACKS["7-16-9"]()[:-1] + [nn.Dense(y.shape[1])], 6, np.float32)
+        history = nn.train(net, loss, nn.Adam(0.01), X, y, sample_weight=weights,
+                           batch_size=32, max_epochs=4, random_state=0)
+        runs[enabled] = net.params.tobytes(), history.loss
+    assert runs[True] == runs[False]
+    assert calls == [32] * 6 + [11] + [32] * 6 + [11] + [32] * 6 + [11] + [32] * 6 + [11]
+
+
+def test_dense_stack_declines_what_it_cannot_take(rng):
+    assert kernels.load()
+    X = rng.normal(size=(8, 4))
+    stack = lambda layers, X=X, dtype=np.float64: kernels.DenseStack.of(  # noqa: E731
+        stack_network(layers, 4, dtype), X)
+    assert stack([nn.Dense(3), nn.ReLU(), nn.Dense(1)]) is not None
+    assert stack([nn.Dense(3), nn.Tanh(), nn.Dense(1)]) is None         # another activation
+    assert stack([nn.Dense(3), nn.Dropout(0.5), nn.Dense(1)]) is None    # randomness
+    assert stack([nn.ReLU(), nn.Dense(1)]) is None                       # no Dense first
+    assert stack([nn.Dense(300), nn.ReLU(), nn.Dense(300)]) is None      # >= 65,536: BLAS-bound
+    assert stack([nn.Dense(3)], X=np.asfortranarray(X)) is None          # not C-ordered
+    assert stack([nn.Dense(3)], X=X.astype(np.float32)) is None          # another dtype
+    assert stack([nn.Dense(3)], X=X[:, :3]) is None                      # another width
+    from scipy import sparse
+    assert stack([nn.Dense(3)], X=sparse.csr_matrix(X)) is None
+    compiled = kernels._compiled
+    try:
+        kernels._compiled = None                                         # numba not started
+        assert stack([nn.Dense(3), nn.ReLU(), nn.Dense(1)]) is None
+    finally:
+        kernels._compiled = compiled
+
+
+def test_a_diverging_run_stops_the_same_way_through_the_dense_stack(rng):
+    assert kernels.load()
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    y = rng.normal(size=64).astype(np.float32)
+    net = stack_network([nn.Dense(8), nn.ReLU(), nn.Dense(1)], 4, np.float32)
+    start = net.params.copy()
+    with pytest.raises(nn.DivergenceError):  # the second step's squares overflow float32
+        nn.train(net, nn.MeanSquaredError(), nn.SGD(1e25), X, y, batch_size=32, max_epochs=2)
+    np.testing.assert_array_equal(net.params, start)                      # restored
+
+
+def test_a_long_run_of_small_steps_starts_numba_and_a_short_one_does_not():
+    code = """
+import sys, numpy as np, numnet as nn
+X, y = np.random.default_rng(0).normal(size=(64, 4)), np.zeros(64)
+net = nn.Sequential([nn.Dense(8), nn.ReLU(), nn.Dense(1)]).build(4, random_state=0)
+print(nn.kernels.load_for_steps(net, 10_000), "numba" in sys.modules)
+print(nn.kernels.load_for_steps(net, 100_000), "numba" in sys.modules)
+"""
+    assert run_python(code).split() == ["False", "False", "True", "True"]
+
+
 # --- training end to end -----------------------------------------------------------------------
 
 

@@ -76,6 +76,107 @@ def linear_rows(X, y, w, b, weights, kind, first, stop, grad_w, sums):
     sums[1] = total_b
 
 
+# The layers of a stack of Dense (+ ReLU) layers, one row per Dense layer (see
+# numnet.kernels.DenseStack): where W and b start in the flat parameter vector, the widths, and
+# where the layer's output starts in the work vector, as a multiple of the batch's rows.
+W_START, N_IN, N_OUT, B_START, RELU, OUT_START = range(6)
+
+
+# No fastmath anywhere below: every number is rounded as NumPy rounds it in Dense and ReLU, in
+# the same order, and the products go to the same BLAS (np.dot), so the results are NumPy's
+# bit for bit (tests/test_kernels.py compares them).
+@_jit()
+def dense_forward(X, params, layout, work):
+    """Training forward pass: Z = A @ W + b, then A = max(Z, 0) where ReLU follows, per layer."""
+    n = X.shape[0]
+    A = X
+    for layer in range(layout.shape[0]):
+        w0, n_in, n_out, b0, relu, z0 = layout[layer]
+        W = params[w0:w0 + n_in * n_out].reshape((n_in, n_out))
+        Z = work[n * z0:n * (z0 + n_out)].reshape((n, n_out))
+        np.dot(A, W, Z)
+        if b0 >= 0 or relu:
+            for i in range(n):
+                for j in range(n_out):
+                    z = Z[i, j] + params[b0 + j] if b0 >= 0 else Z[i, j]
+                    # np.maximum(z, 0) as NumPy's vector loop computes it: NaN stays NaN.
+                    Z[i, j] = z if not relu or z > 0 or z != z else 0
+        A = Z
+
+
+@_jit()
+def dense_backward(X, params, grads, layout, work, back, D):
+    """Backward pass from D = dL/d(output): dW = A.T @ D, db = D.sum(0), dA = D @ W.T * (A > 0).
+
+    The first layer's dL/dX is not computed (the training loop never needs it).
+    """
+    n = X.shape[0]
+    for layer in range(layout.shape[0] - 1, -1, -1):
+        w0, n_in, n_out, b0, relu, z0 = layout[layer]
+        if layer > 0:
+            a0 = layout[layer - 1, OUT_START]
+            A = work[n * a0:n * (a0 + n_in)].reshape((n, n_in))
+        else:
+            A = X
+        np.dot(A.T, D, grads[w0:w0 + n_in * n_out].reshape((n_in, n_out)))
+        if b0 >= 0:
+            _column_sums(D, grads[b0:b0 + n_out])
+        if layer == 0:
+            break
+        dA = back[n * a0:n * (a0 + n_in)].reshape((n, n_in))
+        np.dot(D, params[w0:w0 + n_in * n_out].reshape((n_in, n_out)).T, dA)
+        if layout[layer - 1, RELU]:
+            for i in range(n):
+                for j in range(n_in):
+                    if not A[i, j] > 0:
+                        dA[i, j] *= 0  # dY * False in NumPy: -0.0 and NaN as there
+        D = dA
+
+
+@_jit()
+def _column_sums(D, out):
+    """np.add.reduce(D, axis=0, out=out), summed in NumPy's order.
+
+    NumPy starts from 0 (so -0.0 sums to +0.0). With several columns it adds the rows one after
+    the other; a single column is a contiguous reduction, summed pairwise.
+    """
+    n, m = D.shape
+    if m == 1:
+        out[0] = 0
+        out[0] += _pairwise_sum(D[:, 0])
+        return
+    out[:] = 0
+    for i in range(n):
+        for j in range(m):
+            out[j] += D[i, j]
+
+
+@_jit()
+def _pairwise_sum(a):
+    """NumPy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src), in its order."""
+    n = a.shape[0]
+    if n < 8:
+        total = a.dtype.type(0)
+        for i in range(n):
+            total += a[i]
+        return total
+    if n <= 128:  # eight interleaved partial sums, combined as a tree, then the remainder
+        r = a[:8].copy()
+        i = 8
+        while i < n - n % 8:
+            for k in range(8):
+                r[k] += a[i + k]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += a[i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
+
+
 def start():
     """Load (or compile) one loop, which starts numba's LLVM runtime: 0.35 s and 50 MB once."""
     vector = np.zeros(1, dtype=np.float32)

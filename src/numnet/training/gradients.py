@@ -37,20 +37,28 @@ class Backprop(GradientComputation):
         L, d_raw = loss.loss_gradient(y_b, raw, w_b)        d_raw = dL/draw, into a buffer
         net.backward(d_raw, input_grad=False)               writes net.grads; skips dL/dX
 
-    On the full batch, a linear model (one Dense(1) layer with MeanSquaredError or
+    With the ``fast`` extra installed (numba) two shortcuts give the same result:
+    on the full batch, a linear model (one Dense(1) layer with MeanSquaredError or
     BinaryCrossEntropy) takes :func:`numnet.kernels.linear_objective`'s one fused pass over X
-    when the ``fast`` extra is installed; the result is the same.
+    (equal to rounding); a small stack of Dense and ReLU layers runs its forward and backward
+    passes as :class:`numnet.kernels.DenseStack`'s two compiled calls (bit for bit).
     """
 
     def __init__(self):
         self._d_raw = None
+        self._stack = None
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         value = kernels.linear_objective(net, loss, X_b, y_b, w_b) if full_batch else None
-        if value is None:
-            raw = net.forward(X_b, training=True)
-            if self._d_raw is None or self._d_raw.shape != raw.shape:
-                self._d_raw = np.empty_like(raw)
-            value, d_raw = loss.loss_gradient(y_b, raw, w_b, out=self._d_raw)
+        if value is not None:
+            return value
+        stack = self._stack = kernels.DenseStack.of(net, X_b, self._stack)
+        raw = net.forward(X_b, training=True) if stack is None else stack.forward(X_b)
+        if self._d_raw is None or self._d_raw.shape != raw.shape:
+            self._d_raw = np.empty_like(raw)
+        value, d_raw = loss.loss_gradient(y_b, raw, w_b, out=self._d_raw)
+        if stack is None:
             net.backward(d_raw, input_grad=False)
+        else:
+            stack.backward(X_b, d_raw)
         return value
