@@ -175,3 +175,36 @@ def test_fit_private_ignores_the_data_under_robust_scaling():
         {"name": "c", "kind": "categorical", "fill": "a", "categories": ["a", "b"]}]
     np.testing.assert_array_equal(pre.transform(frame), [[-0.8, 1, 0], [0, 0, 0], [-0.4, 0, 1],
                                                          [199, 1, 0]])
+
+
+def test_dp_sampler_geometric_draws_other_batches_with_the_same_guarantee(here, capsys):
+    """--dp-sampler geometric (issue 26): the model file keeps it, the same seed gives the
+    same model, the guarantee is the default sampler's, the weights are not."""
+    assert run(capsys, "train", "d.csv", *ARGS, "-o", "uniform.numnet")[0] == 0
+    for name in ("g.numnet", "g2.numnet"):
+        code, _, err = run(capsys, "train", "d.csv", *ARGS, "--dp-sampler", "geometric",
+                           "-o", name)
+        assert code == 0, err
+    uniform, geometric = nn.load("uniform.numnet"), nn.load("g.numnet")
+    assert geometric.estimator.dp_sampler == "geometric"
+    assert geometric.info["settings"]["dp_sampler"] == "geometric"
+    assert "dp_sampler" not in uniform.info["settings"]
+    assert (geometric.estimator.network_.params.tobytes()
+            == nn.load("g2.numnet").estimator.network_.params.tobytes())
+    assert not np.array_equal(geometric.estimator.network_.params,
+                              uniform.estimator.network_.params)
+    assert geometric.estimator.epsilon_ == uniform.estimator.epsilon_
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dp-epsilon", "3", "--dp-bounds", "x=0:100", "--dp-categories", "c=a|b|c,y=no|yes",
+      "--dp-sampler", "gaps"],
+     "--dp-sampler must be one of {'geometric', 'uniform'}, got 'gaps'."),
+    (["--dp-sampler", "geometric"],
+     "--dp-sampler applies only to private training: pass --dp-epsilon EPS (or "
+     "--dp-noise-multiplier SIGMA)."),
+])
+def test_dp_sampler_refusals(here, capsys, args, message):
+    code, _, err = run(capsys, "train", "d.csv", "-t", "y", "--exclude", "p", *args,
+                       "-o", "m.numnet")
+    assert (code, err.strip()) == (2, f"error: {message}")

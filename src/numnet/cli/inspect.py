@@ -169,7 +169,7 @@ _ONLY_WITH = {  # hyperparameters that a model uses only when the condition hold
     "tol": lambda p: p.get("solver") not in ("lstsq", "cholesky"),
     "dp_accountant": lambda p: _private(p), "dp_delta": lambda p: _private(p),
     "dp_epsilon": lambda p: _private(p), "dp_max_grad_norm": lambda p: _private(p),
-    "dp_noise_multiplier": lambda p: _private(p),
+    "dp_noise_multiplier": lambda p: _private(p), "dp_sampler": lambda p: _private(p),
 }
 
 

@@ -162,6 +162,12 @@ _DP_NOISE_MULTIPLIER_OPTION = typer.Option(None, "--dp-noise-multiplier", help="
                                            "--dp-epsilon (epsilon is then reported).",
                                            rich_help_panel=_PRIVACY, show_default=False,
                                            metavar="S")
+_DP_SAMPLER_OPTION = typer.Option(None, "--dp-sampler", help="How each Poisson batch is "
+                                  "drawn: uniform (one number per row) or geometric (the gaps "
+                                  "between its rows, faster for small batches); the same "
+                                  "guarantee, other draws [default: uniform].",
+                                  rich_help_panel=_PRIVACY, show_default=False,
+                                  metavar="NAME")
 _DP_BOUNDS_OPTION = typer.Option(None, "--dp-bounds", help="Bounds of numeric columns (and a "
                                  "regression target): standardised with the midpoint and "
                                  "half-range, not the data's mean and deviation.",
@@ -222,6 +228,7 @@ def train(
     dp_delta: float = _DP_DELTA_OPTION,
     dp_max_grad_norm: float = _DP_MAX_GRAD_NORM_OPTION,
     dp_noise_multiplier: float = _DP_NOISE_MULTIPLIER_OPTION,
+    dp_sampler: str = _DP_SAMPLER_OPTION,
     dp_bounds: str = _DP_BOUNDS_OPTION,
     dp_categories: str = _DP_CATEGORIES_OPTION,
     scheduler: str = _SCHEDULER_OPTION,

@@ -74,7 +74,8 @@ def max_epochs(spec):
 def settings(spec):
     """The options given, as model files have stored them (``info["settings"]``)."""
     values = {name: getattr(spec, name) for name in (*OPTION_PARAMS, "dp_epsilon", "dp_delta",
-                                                     "dp_max_grad_norm", "dp_noise_multiplier")}
+                                                     "dp_max_grad_norm", "dp_noise_multiplier",
+                                                     "dp_sampler")}
     from .spec_render import value_text
 
     values["hidden"] = None if spec.hidden is None else list(spec.hidden)
@@ -318,6 +319,8 @@ def _privacy_params(spec):
               "dp_noise_multiplier": spec.dp_noise_multiplier}
     if spec.dp_max_grad_norm is not None:
         params["dp_max_grad_norm"] = spec.dp_max_grad_norm
+    if spec.dp_sampler is not None:
+        params["dp_sampler"] = spec.dp_sampler
     return params
 
 

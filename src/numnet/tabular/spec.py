@@ -97,6 +97,7 @@ class TrainSpec:
     dp_delta: float | None = _option()
     dp_max_grad_norm: float | None = _option()
     dp_noise_multiplier: float | None = _option()
+    dp_sampler: str | None = _option()
     dp_bounds: tuple | None = _option()
     dp_categories: tuple | None = _option()
     scheduler: str | None = _option(result=False)

@@ -10,6 +10,7 @@ import dataclasses
 import math
 import typing
 
+from ..privacy.sampling import SAMPLERS
 from .preprocessing import SCALINGS
 from .presets import PRESETS
 from .reading import IMPUTE, MODELS, TASKS
@@ -24,7 +25,7 @@ TEXT = ("hidden", "features", "exclude", "dp_bounds", "dp_categories")
 
 CHOICES = {"impute": (*IMPUTE, "none"), "model": MODELS, "preset": PRESETS, "task": TASKS,
            "scaling": SCALINGS, "activation": ACTIVATIONS, "penalty": PENALTIES,
-           "solver": SOLVERS, "dtype": DTYPES}
+           "solver": SOLVERS, "dtype": DTYPES, "dp_sampler": SAMPLERS}
 
 MAX_MEMBERS = 16
 """The most networks ``--members`` averages (the merged network is k times as wide)."""
@@ -219,7 +220,8 @@ def check_environment(spec):
 def _privacy_problems(spec):
     """The --dp-* options: together, in range, and with a model that can train privately."""
     given = {name: getattr(spec, name) for name in ("dp_delta", "dp_max_grad_norm",
-                                                    "dp_bounds", "dp_categories")}
+                                                    "dp_sampler", "dp_bounds",
+                                                    "dp_categories")}
     if not spec.private:
         return [problem(ref(name) + " applies only to private training: pass {dp_epsilon} EPS "
                         "(or {dp_noise_multiplier} SIGMA).")
