@@ -301,7 +301,12 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         elif self.best_loss_ is None:  # partial_fit after a fit with early stopping
             self.best_loss_ = np.inf
         self._rng = rng_train
-        history = self._train(X, Y, sample_weight, p, incremental=incremental, rng=rng_train)
+        # Y and the weights become the training rows' here, so that the whole of them is not
+        # kept while training (issue 26 item 5).
+        rows, Y, sample_weight, validation, split = self._split(X, Y, sample_weight, p,
+                                                                rng_train)
+        history = self._train(X, Y, sample_weight, p, incremental=incremental, rng=rng_train,
+                              rows=rows, validation=validation, split=split)
         self._finish(history, p, incremental=incremental, first=first)
         return self
 
@@ -349,31 +354,45 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
         factor = per_class[class_index].astype(dtype)
         return factor if sample_weight is None else sample_weight * factor
 
-    def _train(self, X, Y, sample_weight, p, *, incremental, rng):
+    def _split(self, X, Y, sample_weight, p, rng):
+        """``(rows, Y, sample_weight, validation, split)``: the early-stopping split, if any.
+
+        Without one: ``(None, Y, sample_weight, None, None)``. With one, ``rows`` are the
+        training rows of X, Y and the weights theirs, ``validation`` the held-out
+        ``(X_val, Y_val, w_val)`` and ``split`` the two index arrays (for checkpoints).
+        """
+        if not p.early_stopping or p.solver in ("lbfgs", *_EXACT):
+            return None, Y, sample_weight, None, None
+        loss = self._loss(Y.shape[1])
+        checkpoint = getattr(self, "_checkpoint", None)
+        resume = bool(getattr(self, "_resume", False))
+        split = None
+        # A resumed fit reuses the split it was started with (it may come from an unseeded
+        # generator); the checkpoint keeps it in this rule's state (callback 0).
+        saved = checkpoint.load() if checkpoint is not None and resume else None
+        if saved is not None:
+            split = saved.callbacks.get("0", {}).get("validation_split")
+        if split is None:
+            split = validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
+        if len(split[1]) < 2:
+            # scikit-learn's rule and words: a 1-sample validation score (R^2 is 0, accuracy
+            # 0 or 1) cannot tell improvement from noise.
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                f"size of your dataset ({type(self).__name__} kept {len(split[1])} of "
+                f"{X.shape[0]} samples for validation; at least 2 are needed)."
+            )
+        # The training rows stay in X (no copy of them: issue 26 item 5); train gathers
+        # each batch from X[rows], the same rows as from a copy.
+        rows, Y, sample_weight, validation = split_rows(X, Y, sample_weight, split)
+        return rows, Y, sample_weight, validation, split
+
+    def _train(self, X, Y, sample_weight, p, *, incremental, rng, rows=None, validation=None,
+               split=None):
         net, extra = self.network_, tuple(getattr(self, "_fit_callbacks", ()))
         checkpoint = getattr(self, "_checkpoint", None)
         resume = bool(getattr(self, "_resume", False))
         loss = self._loss(Y.shape[1])
-        validation = split = rows = None
-        if p.early_stopping and p.solver not in ("lbfgs", *_EXACT):
-            # A resumed fit reuses the split it was started with (it may come from an unseeded
-            # generator); the checkpoint keeps it in this rule's state (callback 0).
-            saved = checkpoint.load() if checkpoint is not None and resume else None
-            if saved is not None:
-                split = saved.callbacks.get("0", {}).get("validation_split")
-            if split is None:
-                split = validation_split_indices(Y, loss, p.validation_fraction, X.shape[0], rng)
-            if len(split[1]) < 2:
-                # scikit-learn's rule and words: a 1-sample validation score (R^2 is 0, accuracy
-                # 0 or 1) cannot tell improvement from noise.
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or the "
-                    f"size of your dataset ({type(self).__name__} kept {len(split[1])} of "
-                    f"{X.shape[0]} samples for validation; at least 2 are needed)."
-                )
-            # The training rows stay in X (no copy of them: issue 26 item 5); train gathers
-            # each batch from X[rows], the same rows as from a copy.
-            rows, Y, sample_weight, validation = split_rows(X, Y, sample_weight, split)
 
         def training_rows():
             return X if rows is None else X[rows]
