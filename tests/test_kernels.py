@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -335,6 +336,31 @@ def test_a_diverging_run_stops_the_same_way_through_the_dense_stack(rng):
     with pytest.raises(nn.DivergenceError):  # the second step's squares overflow float32
         nn.train(net, nn.MeanSquaredError(), nn.SGD(1e25), X, y, batch_size=32, max_epochs=2)
     np.testing.assert_array_equal(net.params, start)                      # restored
+
+
+def test_a_dense_stack_that_fails_to_compile_falls_back_to_numpy_with_a_warning(
+        rng, monkeypatch, numpy_only):
+    from numba.core.errors import TypingError
+
+    from numnet import _compiled
+
+    def broken(*args):
+        raise TypingError("no implementation for this machine")
+
+    assert kernels.load()
+    X, y = rng.normal(size=(40, 4)), rng.normal(size=40)
+    runs = []
+    for enabled in (True, False):
+        numpy_only(enabled)
+        monkeypatch.setattr(_compiled, "dense_forward", broken)
+        monkeypatch.setattr(kernels, "_stack_dtypes", set())  # as in a process compiling anew
+        net = stack_network([nn.Dense(8), nn.ReLU(), nn.Dense(1)], 4, np.float64)
+        with pytest.warns(RuntimeWarning, match="numba could not compile") if enabled else (
+                nullcontext()):
+            nn.train(net, nn.MeanSquaredError(), nn.Adam(), X, y, batch_size=8, max_epochs=2,
+                     random_state=0)
+        runs.append(net.params.tobytes())
+    assert runs[0] == runs[1]
 
 
 def test_a_long_run_of_small_steps_starts_numba_and_a_short_one_does_not():

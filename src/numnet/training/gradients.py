@@ -46,13 +46,12 @@ class Backprop(GradientComputation):
 
     def __init__(self):
         self._d_raw = None
-        self._stack = None
 
     def __call__(self, net, loss, X_b, y_b, w_b, *, full_batch=False):
         value = kernels.linear_objective(net, loss, X_b, y_b, w_b) if full_batch else None
         if value is not None:
             return value
-        stack = self._stack = kernels.DenseStack.of(net, X_b, self._stack)
+        stack = kernels.DenseStack.of(net, X_b)
         raw = net.forward(X_b, training=True) if stack is None else stack.forward(X_b)
         if self._d_raw is None or self._d_raw.shape != raw.shape:
             self._d_raw = np.empty_like(raw)
