@@ -3,6 +3,7 @@
 import math
 import re
 
+import numpy as np
 import pytest
 
 dp_accounting = pytest.importorskip("dp_accounting")
@@ -341,3 +342,32 @@ def test_no_noise_is_what_dp_accounting_answers_infinity(accountant):
     fresh = dp.rdp.RdpAccountant() if accountant == "rdp" else dp.pld.PLDAccountant()
     assert fresh.compose(event).get_epsilon(1e-5) == math.inf
     assert compute_epsilon(0.1, 0.0, 10, 1e-5, accountant=accountant) == math.inf
+
+
+@pytest.mark.parametrize("delta", [1e-9, 1e-5, 1e-3, 0.3])
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 5.0, 40.0])
+@pytest.mark.parametrize("q", [1e-4, 256 / 16000, 0.5, 1.0])
+def test_rdp_epsilon_from_a_curve_is_dp_accountings_compute_epsilon_bit_for_bit(q, sigma,
+                                                                                delta):
+    # issue 26: the per-epoch (and calibration) epsilon from a curve, vectorised: the same
+    # bits as dp_accounting.rdp.compute_epsilon, its loop over the orders
+    from numnet.privacy import accounting
+    orders, curve = accounting._rdp_step(q, sigma)
+    for steps in (1, 62, 930, 10**6):
+        expected = float(dp_accounting.rdp.compute_epsilon(orders, steps * curve, delta)[0])
+        assert accounting._rdp_epsilon(orders, steps * curve, delta) == expected
+
+
+def test_rdp_epsilon_edges_are_dp_accountings():
+    # zero (the KL bound), tiny, huge, infinite and NaN divergences, and orders at 1.01 and
+    # below, where dp_accounting's bound is not used
+    from numnet.privacy import accounting
+    orders = np.array([1.001, 1.01, 1.02, 1.5, 2.0, 3.0, 64.0, 1024.0, 1.2])
+    for rdp in ([0.0] * 9, [1e-12] * 9, [0.0, 1e-9, 1e-3, 0.5, 1.0, 3.0, 40.0, 1e6, 2.0],
+                [np.inf] * 8 + [5.0], [np.nan, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+                [0.2, 0.1, np.nan, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]):
+        rdp = np.array(rdp)
+        for delta in (1e-5, 0.5):
+            expected = float(dp_accounting.rdp.compute_epsilon(orders, rdp, delta)[0])
+            got = accounting._rdp_epsilon(orders, rdp, delta)
+            assert got == expected or (math.isnan(got) and math.isnan(expected))

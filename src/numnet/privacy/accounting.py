@@ -179,6 +179,47 @@ def _log_half_erfc(special, x):
     return math.log(0.5) + (math.log(2) + special.log_ndtr(-x * 2**0.5))
 
 
+def _rdp_epsilon(orders, rdp, delta):
+    """``dp_accounting.rdp.compute_epsilon(orders, rdp, delta)[0]``, its arithmetic vectorised.
+
+    Its loop over the orders computes, for each order a with RDP r (delta in (0, 1))::
+
+        0                                                   if r < 0 or delta**2 + expm1(-r) > 0
+        r + log1p(-1 / a) - log(delta * a) / (a - 1)        elif a > 1.01
+        inf                                                 otherwise
+
+    and answers max(0, the first smallest). The terms of a alone are its ``math`` calls, made
+    once per (orders, delta) (:func:`_order_terms`); ``expm1(-r)`` is ``math.expm1`` too, on
+    each r; the rest is IEEE arithmetic in the same order, elementwise, so the same bits
+    (tested against dp-accounting). It skips the warning dp-accounting logs for r < 0.
+    """
+    log1p_terms, log_terms, denominators, usable = _order_terms(orders.tobytes(), delta)
+    with np.errstate(invalid="ignore"):
+        eps = (rdp + log1p_terms) - log_terms / denominators
+    eps[~usable] = np.inf
+    square = delta**2
+    eps[[r < 0 or square + math.expm1(-r) > 0 for r in rdp.tolist()]] = 0.0
+    return float(max(0, eps[np.argmin(eps)]))
+
+
+@functools.lru_cache(maxsize=16)
+def _order_terms(orders_bytes, delta):
+    """(log1p(-1 / a), log(delta * a), a - 1, a > 1.01) for each order a, as arrays.
+
+    dp-accounting's ``math`` calls, once per (orders, delta); 0 (and a denominator of 1) where
+    its bound is not used (a <= 1.01).
+    """
+    orders = np.frombuffer(orders_bytes).tolist()
+    usable = [a > 1.01 for a in orders]
+    log1p_terms = [math.log1p(-1 / a) if ok else 0.0 for a, ok in zip(orders, usable, strict=True)]
+    log_terms = [math.log(delta * a) if ok else 0.0 for a, ok in zip(orders, usable, strict=True)]
+    denominators = [a - 1 if ok else 1.0 for a, ok in zip(orders, usable, strict=True)]
+    terms = [np.array(values) for values in (log1p_terms, log_terms, denominators, usable)]
+    for values in terms:
+        values.setflags(write=False)
+    return tuple(terms)
+
+
 @functools.lru_cache(maxsize=4)
 def _pld_step(sampling_rate, noise_multiplier):
     """The privacy loss distribution of one step, as dp-accounting's PLD accountant builds it."""
@@ -204,7 +245,7 @@ def _epsilon(dp, accountant, sampling_rate, noise_multiplier, steps, delta):
         return math.inf
     if accountant == "rdp":
         orders, curve = _rdp_step(sampling_rate, noise_multiplier)
-        return float(dp.rdp.compute_epsilon(orders, steps * curve, delta)[0])
+        return _rdp_epsilon(orders, steps * curve, delta)
     pld = dp.pld.privacy_loss_distribution
     composed = pld.identity(value_discretization_interval=_PLD_INTERVAL).compose(
         _pld_step(sampling_rate, noise_multiplier).self_compose(steps))
