@@ -184,6 +184,82 @@ def test_integer_sample_weights_equal_repeated_rows(Estimator, solver, rng):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)  # sums in another order
 
 
+def _previous_extreme_rows(array, n_rows=64, magnitude=None):
+    """The first-pass check's rows as picked before issue 26 item 5: one argpartition."""
+    from numnet.training.checks import _row_magnitudes
+    if magnitude is None:
+        magnitude = _row_magnitudes(array)
+    if magnitude.shape[0] <= n_rows:
+        return np.arange(magnitude.shape[0])
+    return np.argpartition(magnitude, -n_rows)[-n_rows:]
+
+
+def _scikit_learns_split(y, n_train, n_test, seed):
+    return train_test_split(np.arange(y.shape[0]), test_size=n_test, stratify=y,
+                            random_state=seed)
+
+
+@pytest.mark.parametrize("kwargs, weighted", [
+    ({}, False), ({"hidden_layer_sizes": (7,)}, True),
+    ({"class_weight": "balanced", "shuffle": False}, False), ({"solver": "gd"}, False)])
+def test_early_stopping_fit_is_the_previous_paths_bit_for_bit(monkeypatch, kwargs, weighted):
+    # issue 26 item 5: the fit's memory went down without a change of arithmetic: with
+    # scikit-learn's own stratified split and the first-pass rows of one argpartition (the
+    # code before), a seeded early-stopping fit gives the same parameters and history
+    from numnet.training import checks, validation
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1500, 6)).astype(np.float32)
+    y = np.digitize(X[:, 0] + 0.3 * X[:, 1], [-0.5, 0.7])
+    w = rng.uniform(0.1, 2.0, size=1500) if weighted else None
+    fits = []
+    for previous in (False, True):
+        if previous:
+            monkeypatch.setattr(validation, "_stratified_split", _scikit_learns_split)
+            monkeypatch.setattr(checks, "_extreme_rows", _previous_extreme_rows)
+        model = _fit_quietly(MLPClassifier(max_iter=12, early_stopping=True, n_iter_no_change=3,
+                                           random_state=0, **kwargs), X, y, sample_weight=w)
+        history = model.history_
+        fits.append((model.network_.params.copy(), model.loss_curve_, model.validation_scores_,
+                     history.val_loss, history.val_metric, model.n_iter_,
+                     model.best_validation_score_))
+    np.testing.assert_array_equal(fits[0][0], fits[1][0])
+    assert fits[0][1:] == fits[1][1:]
+
+
+def test_early_stopping_fit_keeps_no_whole_targets_through_validation(monkeypatch):
+    # issue 26 item 5: while the validation pass runs (its activations the largest arrays of
+    # the fit), nothing holds the targets of all rows or their class codes any more: only the
+    # training rows' targets and the held-out ones, which the split gathered
+    import gc
+    import weakref
+
+    from numnet import _labels
+    from numnet.training import callbacks
+    refs, checked = {}, []
+    index, targets = _labels.LabelCodec.index, _labels.LabelCodec.targets
+
+    def keep(name, array):
+        refs[name] = weakref.ref(array)
+        return array
+
+    def evaluate(*args, **kwargs):
+        gc.collect()
+        checked.append({name: ref() is None for name, ref in refs.items()})
+        return validation_pass(*args, **kwargs)
+
+    validation_pass = callbacks.evaluate
+    monkeypatch.setattr(_labels.LabelCodec, "index",
+                        lambda self, *a, **k: keep("class codes", index(self, *a, **k)))
+    monkeypatch.setattr(_labels.LabelCodec, "targets",
+                        lambda self, *a, **k: keep("targets", targets(self, *a, **k)))
+    monkeypatch.setattr(callbacks, "evaluate", evaluate)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    _fit_quietly(MLPClassifier((5,), max_iter=2, early_stopping=True, random_state=0), X, y)
+    assert checked == [{"class codes": True, "targets": True}] * 2
+
+
 def test_early_stopping_restores_the_best_weights(digits):
     X, y = digits
     snapshots = []

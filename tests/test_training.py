@@ -372,7 +372,9 @@ def test_train_refuses_bad_rows(rng, rows, fraction, message):
 
 @pytest.mark.parametrize("labels, fraction", [
     ([0] * 50 + [1] * 30 + [2] * 7, 0.2), ([0.0] * 9 + [1.0] * 91, 0.33), ([3, 5] * 40, 0.5),
-    ([0] * 20 + [1], 0.2), ([0] * 5 + [1] * 5 + [2] * 5, 0.1)])
+    ([0] * 20 + [1], 0.2), ([0] * 5 + [1] * 5 + [2] * 5, 0.1),
+    (np.random.default_rng(3).integers(0, 4, 500).tolist(), 0.1),
+    (np.random.default_rng(4).integers(0, 2, 301).astype(np.float32).tolist(), 0.25)])
 def test_stratified_split_is_scikit_learns(labels, fraction):
     # issue 26 item 5: scikit-learn's stratified split without its lists of NumPy integers,
     # the same indices and the same refusals
@@ -395,6 +397,82 @@ def test_stratified_split_is_scikit_learns(labels, fraction):
         for a, b in zip(got, expected, strict=True):
             np.testing.assert_array_equal(a, b)
             assert a.dtype == b.dtype
+
+
+def test_stratified_split_does_not_import_model_selection():
+    # issue 26 item 5: sklearn.model_selection (about 6 MB) is imported for an unstratified
+    # split only; a classifier's split does without it
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np\n"
+            "from numnet.losses import BinaryCrossEntropy\n"
+            "from numnet.training.validation import validation_split_indices\n"
+            "y = np.array([[0.0], [1.0]] * 10)\n"
+            "validation_split_indices(y, BinaryCrossEntropy(), 0.2, 20, np.random.default_rng(0))\n"
+            "print('sklearn.model_selection' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("n_samples, block", [(1000, 64), (1000, 100), (999, 1 << 16), (65, 64)])
+def test_extreme_rows_block_by_block_are_the_largest(n_samples, block):
+    # issue 26 item 5: the first-pass check picks its rows block by block (no temporary as long
+    # as the data); distinct magnitudes: the same rows as one argpartition of all of them
+    from numnet.training.checks import _extreme_rows, _row_magnitudes
+    X = np.random.default_rng(n_samples).normal(size=(n_samples, 3)).astype(np.float32)
+    magnitude = _row_magnitudes(X)
+    expected = np.sort(np.argpartition(magnitude, -64)[-64:])
+    np.testing.assert_array_equal(np.sort(_extreme_rows(X, block=block)), expected)
+    np.testing.assert_array_equal(np.sort(_extreme_rows(X, magnitude=magnitude, block=block)),
+                                  expected)
+    # train(rows=...): the magnitudes are the training rows' (fewer than X's rows)
+    rows = np.arange(0, n_samples, 2)
+    picked = _extreme_rows(X, magnitude=magnitude[rows], block=block)
+    assert picked.max() < rows.shape[0]
+    np.testing.assert_array_equal(
+        np.sort(picked), np.sort(np.argpartition(magnitude[rows], -min(64, rows.shape[0]))[
+            -min(64, rows.shape[0]):]))
+    np.testing.assert_array_equal(_extreme_rows(X[:50], block=block), np.arange(50))
+
+
+def test_training_keeps_no_permutation_or_magnitudes_through_validation(rng, monkeypatch):
+    # issue 26 item 5: when the validation pass runs (the fit's largest arrays), neither the
+    # epoch's permutation (the last batch was a view of it) nor the first-pass magnitudes of
+    # every row are held any more
+    import gc
+    import weakref
+
+    from numnet.training import callbacks, sampling, setup
+    refs, checked = {}, []
+
+    def permutations(*args, **kwargs):
+        epoch = f"permutation {sum(name.startswith('permutation') for name in refs)}"
+        for batch in iter_minibatches(*args, **kwargs):
+            refs.setdefault(epoch, weakref.ref(batch.base))
+            yield batch
+
+    def first_pass(net, loss, X, y, w, magnitudes, **kwargs):
+        refs["magnitudes"] = weakref.ref(magnitudes)
+        return check_first_pass(net, loss, X, y, w, magnitudes, **kwargs)
+
+    def evaluate(*args, **kwargs):
+        gc.collect()
+        checked.append({name: ref() is None for name, ref in refs.items()})
+        return validation_pass(*args, **kwargs)
+
+    iter_minibatches, check_first_pass = sampling.iter_minibatches, setup._check_first_pass
+    validation_pass = callbacks.evaluate
+    monkeypatch.setattr(sampling, "iter_minibatches", permutations)
+    monkeypatch.setattr(setup, "_check_first_pass", first_pass)
+    monkeypatch.setattr(callbacks, "evaluate", evaluate)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(float)
+    net = Sequential([Dense(4), ReLU(), Dense(1)]).build(3, random_state=0)
+    train(net, BinaryCrossEntropy(), Adam(0.01), X, y, max_epochs=2, batch_size=16,
+          validation_fraction=0.2, random_state=0)
+    assert checked == [{"magnitudes": True, "permutation 0": True},
+                       {"magnitudes": True, "permutation 0": True, "permutation 1": True}]
 
 
 def test_validation_pass_does_not_keep_the_validation_activations(rng):
