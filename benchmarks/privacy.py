@@ -16,8 +16,12 @@ sampling) through a DataLoader.
 
 ``--part fit``: issue 26's estimator workload, ``MLPClassifier(dp_epsilon=3)`` (30-64-3,
 16,000 rows, batch 256, 15 epochs: sigma calibrated, epsilon after every epoch) against the
-same fit without privacy, best of FIT_ROUNDS interleaved rounds; the accountant's cache of
-step curves is cleared before each private fit, so each pays its own calibration.
+same fit without privacy, with the default sampler and with ``dp_sampler="geometric"``, best
+of FIT_ROUNDS interleaved rounds; the accountant's cache of step curves is cleared before each
+private fit, so each pays its own calibration.
+
+The parts run write their results into OUT/privacy.json, keeping the other parts' results
+that are there (``--part fit`` alone updates "fit" only).
 
 Usage: python benchmarks/privacy.py [--part fit step epoch accuracy] [--rounds 10]
        [--epoch-rounds 2] [--fit-rounds 3] [--epochs 15]
@@ -234,8 +238,12 @@ def fit_costs(rounds):
             MLPClassifier(hidden_layer_sizes=(64,), batch_size=BATCH, max_iter=15,
                           random_state=0, **privacy).fit(X, y)
 
-    fits = {"numnet plain": fit,
-            "numnet DP": lambda: (accounting._rdp_step.cache_clear(), fit(dp_epsilon=3))}
+    def private(**options):
+        accounting._rdp_step.cache_clear()
+        fit(dp_epsilon=3, **options)
+
+    fits = {"numnet plain": fit, "numnet DP": private,
+            "numnet DP, geometric sampler": lambda: private(dp_sampler="geometric")}
     fit()  # imports and first-call costs out of the timing
     best = dict.fromkeys(fits, math.inf)
     for _ in range(rounds):
@@ -257,7 +265,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    results = {}
+    out = Path(args.out)
+    results = _previous_results(out / "privacy.json")
     if "fit" in args.part:
         results["fit"] = fit_costs(args.fit_rounds)
     if "step" in args.part:
@@ -266,9 +275,17 @@ def main():
         results["epoch"] = epoch_costs(args.epoch_rounds)
     if "accuracy" in args.part:
         results["accuracy"] = accuracy(args.epochs, Path(args.out))
-    out = Path(args.out)
     out.mkdir(exist_ok=True)
     (out / "privacy.json").write_text(json.dumps(results, indent=2))
+
+
+def _previous_results(path):
+    """The parts recorded in ``path`` before (none if it is missing or unreadable)."""
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return previous if isinstance(previous, dict) else {}
 
 
 EPSILONS = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
