@@ -363,15 +363,23 @@ def test_a_dense_stack_that_fails_to_compile_falls_back_to_numpy_with_a_warning(
     assert runs[0] == runs[1]
 
 
-def test_a_long_run_of_small_steps_starts_numba_and_a_short_one_does_not():
+def test_small_steps_start_numba_once_they_have_cost_its_start_up():
+    """37,500 steps of 20 us lost are numba's 0.75 s start-up (here scaled down 1000x)."""
     code = """
 import sys, numpy as np, numnet as nn
+nn.kernels._START_UP = 0.75e-3                              # 37.5 steps, not 37,500
 X, y = np.random.default_rng(0).normal(size=(64, 4)), np.zeros(64)
 net = nn.Sequential([nn.Dense(8), nn.ReLU(), nn.Dense(1)]).build(4, random_state=0)
-print(nn.kernels.load_for_steps(net, 10_000), "numba" in sys.modules)
-print(nn.kernels.load_for_steps(net, 100_000), "numba" in sys.modules)
+other = nn.Sequential([nn.Dense(8), nn.Tanh(), nn.Dense(1)]).build(4, random_state=0)
+seen = []
+for model, epochs in ((other, 10), (net, 4), (net, 1)):       # 80, 32 and 8 steps
+    nn.train(model, nn.MeanSquaredError(), nn.Adam(), X, y, batch_size=8, max_epochs=epochs)
+    seen.append(("numba" in sys.modules, nn.kernels._numpy_steps))
+print(seen)
 """
-    assert run_python(code).split() == ["False", "False", "True", "True"]
+    # Tanh's steps are not counted (the stack cannot take them); ReLU's 32 are not enough;
+    # the 38th starts numba, after which nothing is counted.
+    assert run_python(code) == "[(False, 0), (False, 32), (True, 38)]"
 
 
 # --- training end to end -----------------------------------------------------------------------

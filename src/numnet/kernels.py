@@ -16,8 +16,9 @@ float32 it can be the more accurate one, e.g. for saturated logits).
   passes over ``X`` (``X @ W``, then ``X.T @ dZ``), and on large data both are memory-bound.
 * :class:`DenseStack`: a small network of Dense and ReLU layers, its forward and its backward
   pass each in one call instead of about ten NumPy calls and their Python (a 20-64-64-1 step
-  at batch 32: 32 against 54 us). A run long enough to repay numba's start-up starts it
-  (:func:`load_for_steps`).
+  at batch 32: 32 against 54 us). Once a process has taken enough such steps on NumPy to have
+  paid numba's start-up in lost time, the next one starts numba (as a renter buys once the rent
+  has reached the price: never more than twice the cost of the better choice).
 
 Adam's and the linear loop apply only to work large enough to gain (at least 65,536
 parameters; at least 2048 rows and 262,144 entries of ``X``); smaller models run on NumPy,
@@ -46,8 +47,7 @@ from .losses import BinaryCrossEntropy, MeanSquaredError, check_sample_weight
 _SWITCHED_OFF = os.environ.get("NUMNET_NUMBA", "1").strip().lower() in ("0", "false", "no", "off")
 ENABLED = not _SWITCHED_OFF and importlib.util.find_spec("numba") is not None
 
-__all__ = ["ENABLED", "DenseStack", "adam_step", "linear_objective", "load", "load_for_steps",
-           "precompile"]
+__all__ = ["ENABLED", "DenseStack", "adam_step", "linear_objective", "load", "precompile"]
 
 # Below these sizes NumPy is about as fast, and a process that only trains small models never
 # pays for starting numba (0.4 s to import it, 0.35 s and 50 MB to start its LLVM runtime).
@@ -241,34 +241,39 @@ class DenseStack:
 
     It applies to networks of ``Dense`` layers, each optionally followed by ``ReLU``
     (``Identity`` layers are skipped), under 65,536 parameters (where that overhead matters;
-    larger steps are spent in BLAS), with numba loaded (by :func:`load` or a large model: a
-    process that only trains small models never pays numba's start-up), and to batches that
-    are C-contiguous, writable arrays of the network's dtype. Anything else (dropout, another
-    activation, sparse X) takes the NumPy path. The layers' forward caches are not written.
+    larger steps are spent in BLAS), and to batches that are C-contiguous, writable arrays of
+    the network's dtype. Anything else (dropout, another activation, sparse X) takes the NumPy
+    path. The layers' forward caches are not written. It needs numba loaded: by :func:`load`,
+    a large model, or the steps themselves, since the first 37,500 steps of networks it could
+    take run on NumPy (saving about 20 us each, they would have repaid numba's 0.75 s start-up
+    only then) and the next one starts numba. So short runs never pay the start-up, and a long
+    run pays at most what it then saves.
     """
 
     def __init__(self, net, layout):
         self.net, self.params, self.layers = net, net.params, list(net.layers)
-        self.layout = layout
-        self._width = int(layout[-1, 5] + layout[-1, 2])  # outputs of all layers, per row
+        self.layout = layout  # None: the network is not a stack of Dense and ReLU layers
+        self._width = None if layout is None else int(layout[-1, 5] + layout[-1, 2])
         self._work = self._back = None
 
     @classmethod
     def of(cls, net, X):
         """The stack for this network and batch, or None (kept per network while it fits)."""
-        if (not ENABLED or _compiled is None or type(X) is not np.ndarray or X.ndim != 2
+        global _numpy_steps
+        if (not ENABLED or type(X) is not np.ndarray or X.ndim != 2
                 or not X.flags.c_contiguous or not X.flags.writeable):
             return None
         stack = _stacks.get(net)
         if stack is None or stack.params is not net.params or stack.layers != net.layers:
-            layout = _dense_layout(net)
-            if layout is None or not _compiles(layout, net.params):
-                _stacks.pop(net, None)
+            stack = _stacks[net] = cls(net, _dense_layout(net))
+        if stack.layout is None or X.dtype != stack.params.dtype or (
+                X.shape[1] != stack.layout[0, 1]):
+            return None  # the NumPy path (which raises the error that explains a wrong X)
+        if _compiled is None:
+            _numpy_steps += 1
+            if _numpy_steps * _STACK_STEP_SAVING < _START_UP or not load():
                 return None
-            stack = _stacks[net] = cls(net, layout)
-        if X.dtype != stack.params.dtype or X.shape[1] != stack.layout[0, 1]:
-            return None  # the NumPy path raises the error that explains it
-        return stack
+        return stack if _compiles(stack.layout, stack.params) else None
 
     def forward(self, X):
         """The raw output (a view into a work array, overwritten by the next call)."""
@@ -286,19 +291,6 @@ class DenseStack:
         d_raw = np.ascontiguousarray(d_raw, dtype=self.params.dtype)
         _compiled.dense_backward(X, self.params, self.net.grads, self.layout, self._work,
                                  self._back, d_raw)
-
-
-def load_for_steps(net, n_steps):
-    """Start numba for a run of ``n_steps`` steps when :class:`DenseStack` saves more than that.
-
-    Its start-up (about 0.75 s) is repaid when the steps save twice as much at about 20 us each
-    (issue 26 item 4), i.e. from about 75,000 steps of a network the stack takes. Returns
-    whether numba is loaded.
-    """
-    if _compiled is None and ENABLED and n_steps * _STACK_STEP_SAVING > 2 * _START_UP:
-        if _dense_layout(net) is not None:
-            load()
-    return _compiled is not None
 
 
 def _compiles(layout, params):
@@ -347,6 +339,7 @@ def _dense_layout(net):
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _stacks = weakref.WeakKeyDictionary()  # network -> its DenseStack (work arrays, layout)
 _stack_dtypes = set()           # dtypes both DenseStack loops are compiled for
+_numpy_steps = 0                # steps DenseStack could have taken before numba was loaded
 _STACK_STEP_SAVING = 20e-6      # seconds a DenseStack step saves (54 -> 32 us at 20-64-64-1)
 _START_UP = 0.75                # seconds to import numba and start its LLVM runtime
 _LOSS_KINDS = {MeanSquaredError: 0, BinaryCrossEntropy: 1}

@@ -14,7 +14,6 @@ a new sampler or gradient computation passed to :func:`run_loop`, not a branch i
 
 import numpy as np
 
-from .. import kernels
 from .._validation import check_bool, check_int
 from ..optimizers import clip_grad_norm
 from .checks import row_major
@@ -214,8 +213,6 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     n_samples = X.shape[0] if rows is None else rows.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     sampler = FullBatch() if batch_size == n_samples else MiniBatches(batch_size, shuffle)
-    if not sampler.full_batch:  # numba, when the steps repay its start (kernels.DenseStack)
-        kernels.load_for_steps(net, max_epochs * -(-n_samples // batch_size))
     if sampler.full_batch and rows is not None:
         X, rows = X[rows], None           # full batch: the rows once, not gathered each epoch
     run = setup.start(
