@@ -7,8 +7,8 @@ fit's own copies and work arrays), and ``(data + that) / data``, the multiple of
 process needed (goal: at most 1.5, plus the model, which is under 0.1 MB here).
 
 Cases: ``MLPClassifier(max_iter=2)`` on float32 X; the same with ``early_stopping=True`` (a 10%
-stratified validation split); and the default on float64 X (converted to the network's float32
-once: that copy is counted in the peak and half the size of the data).
+stratified validation split); and the default on float64 X (the network then computes in
+float64, as scikit-learn's does: X is not copied, and the data are twice as large).
 
 Usage: python benchmarks/fit_memory.py [--rows 1280000] [--epochs 2]
 Linux only (``/proc``).
