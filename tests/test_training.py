@@ -434,6 +434,9 @@ def test_extreme_rows_block_by_block_are_the_largest(n_samples, block):
         np.sort(picked), np.sort(np.argpartition(magnitude[rows], -min(64, rows.shape[0]))[
             -min(64, rows.shape[0]):]))
     np.testing.assert_array_equal(_extreme_rows(X[:50], block=block), np.arange(50))
+    from scipy import sparse
+    for matrix in (sparse.csr_matrix(X), sparse.csc_matrix(X)):
+        np.testing.assert_array_equal(np.sort(_extreme_rows(matrix, block=block)), expected)
 
 
 def test_training_keeps_no_permutation_or_magnitudes_through_validation(rng, monkeypatch):

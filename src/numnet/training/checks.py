@@ -197,6 +197,8 @@ def _extreme_rows(array, n_rows=64, magnitude=None, block=1 << 16):
     magnitude per row, 14 MB for a million rows, for X and again for y (issue 26 item 5).
     Among rows of equal magnitude at the cut, which are picked is arbitrary, as it was.
     """
+    if magnitude is None and issparse(array):
+        magnitude = _row_magnitudes(array)  # a sparse matrix's row blocks are not views
     n_samples = array.shape[0] if magnitude is None else magnitude.shape[0]
     if n_samples <= n_rows:
         return np.arange(n_samples)
