@@ -444,7 +444,7 @@ class _NumnetEstimator(_FittedViews, BaseEstimator):
                 batch_size=None if p.solver == "gd" else batch_size,
                 max_epochs=1 if incremental else p.max_iter,
                 shuffle=p.shuffle and p.solver != "gd", validation_data=validation,
-                random_state=rng,
+                validation_batch_size=p.validation_batch_size, random_state=rng,
                 callbacks=(rule, *extra, *self._verbose_lines(p, incremental)),
                 checkpoint=checkpoint, resume=resume, rows=rows,
             )

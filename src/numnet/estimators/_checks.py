@@ -11,6 +11,7 @@ from sklearn.utils import check_array
 
 from .._validation import check_bool, check_float, check_int, check_option, repeated_names
 from ..privacy.accounting import check_noise_multiplier, check_target_epsilon
+from ..training.checks import check_validation_batch_size
 
 
 def _option(options):
@@ -104,6 +105,7 @@ CHECKS = {
     "early_stopping": check_bool,
     "validation_fraction": lambda v, n: check_float(v, n, min_value=0, max_value=1,
                                                     include_min=False, include_max=False),
+    "validation_batch_size": check_validation_batch_size,
     "beta_1": _fraction,
     "beta_2": _fraction,
     "epsilon": lambda v, n: check_float(v, n, min_value=0, include_min=False),

@@ -220,6 +220,12 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         Hold out validation_fraction of the data (seeded by random_state), stop when the
         validation R^2 stops improving and restore the best coefficients. Ignored by lbfgs.
     validation_fraction : float, default=0.1
+    validation_batch_size : int or None, default=None
+        With early_stopping: the held-out rows per forward pass when the validation score is
+        computed after each epoch (Keras's name). None forwards them all at once; an int, in
+        blocks of that many rows, so that the pass needs memory for one block. The scores
+        equal the one-pass ones to rounding, not bit for bit (BLAS may round a block's
+        outputs differently in the last bit), so rarely the epoch kept can differ.
     n_iter_no_change : int, default=10
     warm_start : bool, default=False
         Start from the previous solution instead of zeros.
@@ -312,7 +318,8 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
                  learning_rate="constant", learning_rate_init="auto", power_t=0.5,
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False,
+                 validation_batch_size=None, n_iter_no_change=10, warm_start=False,
+                 random_state=None, verbose=False,
                  copy_X=True, n_jobs=None, positive=False,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
                  dp_noise_multiplier=None, dp_accountant="rdp",
@@ -336,6 +343,7 @@ class LinearRegression(RegressorMixin, _LinearMixin, _RegressorBase):
         self.shuffle = shuffle
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_batch_size = validation_batch_size
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.random_state = random_state
@@ -498,7 +506,8 @@ class LogisticRegression(ClassifierMixin, _LinearMixin, _ClassifierBase):
         lbfgs: stop when the largest entry of grad J is below tol. Others: stop when J has not
         improved by at least tol for more than n_iter_no_change epochs.
     batch_size, learning_rate, power_t, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, \
-shuffle, early_stopping, validation_fraction, n_iter_no_change, warm_start, random_state
+shuffle, early_stopping, validation_fraction, validation_batch_size, n_iter_no_change, \
+warm_start, random_state
         As in :class:`LinearRegression`; early stopping monitors the validation accuracy.
     learning_rate_init : float or "auto", default="auto"
         Step size on J. "auto": ``1 / L`` for "gd" and "sgd", with
@@ -575,7 +584,7 @@ see :class:`LinearRegression`
                  batch_size="auto", learning_rate="constant", learning_rate_init="auto",
                  power_t=0.5, momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10,
+                 validation_batch_size=None, n_iter_no_change=10,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
                  dp_noise_multiplier=None, dp_accountant="rdp",
                  dp_sampler="uniform"):
@@ -605,6 +614,7 @@ see :class:`LinearRegression`
         self.shuffle = shuffle
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_batch_size = validation_batch_size
         self.n_iter_no_change = n_iter_no_change
         self.dp_epsilon = dp_epsilon
         self.dp_delta = dp_delta

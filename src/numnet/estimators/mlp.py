@@ -147,7 +147,8 @@ class _MLPMixin:
                      learning_rate, learning_rate_init, power_t, max_iter, shuffle,
                      random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                      early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                     n_iter_no_change, penalty, l1_ratio, dropout, max_fun):
+                     n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
+                     validation_batch_size):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -166,6 +167,7 @@ class _MLPMixin:
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_batch_size = validation_batch_size
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -256,6 +258,14 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
         seeded by random_state), stop when the validation score has not improved by tol for
         more than n_iter_no_change epochs, and restore the best weights.
     validation_fraction : float, default=0.1
+    validation_batch_size : int or None, default=None
+        With early_stopping: the held-out rows per forward pass when the validation score is
+        computed after each epoch (Keras's name). None forwards them all at once; an int, in
+        blocks of that many rows whose activations are dropped after each block, so that the
+        pass needs memory for one block rather than for all held-out rows (e.g. 8192 keeps a
+        large fit's peak under 1.5x its data). The scores equal the one-pass ones to rounding,
+        not bit for bit (BLAS may round a block's outputs differently in the last bit), so a
+        score at a tie, and rarely the epoch kept, can differ from the default's.
     beta_1, beta_2 : float, default=0.9, 0.999
         Adam's moment decay rates. Must be in [0, 1).
     epsilon : float, default=1e-8
@@ -351,7 +361,8 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
                  learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 validation_batch_size=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000,
                  loss="squared_error", penalty="deprecated", l1_ratio=0.0, dropout=0.0,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
                  dp_noise_multiplier=None, dp_accountant="rdp",
@@ -361,6 +372,7 @@ class MLPRegressor(RegressorMixin, _MLPMixin, _RegressorBase):
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
             warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
             beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
+            validation_batch_size,
         )
         self.loss = loss
         self.dp_epsilon = dp_epsilon
@@ -491,6 +503,14 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
         seeded by random_state), stop when the validation score has not improved by tol for
         more than n_iter_no_change epochs, and restore the best weights.
     validation_fraction : float, default=0.1
+    validation_batch_size : int or None, default=None
+        With early_stopping: the held-out rows per forward pass when the validation score is
+        computed after each epoch (Keras's name). None forwards them all at once; an int, in
+        blocks of that many rows whose activations are dropped after each block, so that the
+        pass needs memory for one block rather than for all held-out rows (e.g. 8192 keeps a
+        large fit's peak under 1.5x its data). The scores equal the one-pass ones to rounding,
+        not bit for bit (BLAS may round a block's outputs differently in the last bit), so a
+        score at a tie, and rarely the epoch kept, can differ from the default's.
     beta_1, beta_2 : float, default=0.9, 0.999
         Adam's moment decay rates. Must be in [0, 1).
     epsilon : float, default=1e-8
@@ -592,7 +612,8 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
                  learning_rate_init=1e-3, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 validation_batch_size=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000,
                  penalty="deprecated", l1_ratio=0.0, dropout=0.0, class_weight=None,
                  dp_epsilon=None, dp_delta=None, dp_max_grad_norm=1.0,
                  dp_noise_multiplier=None, dp_accountant="rdp", dp_sampler="uniform",
@@ -602,6 +623,7 @@ class MLPClassifier(ClassifierMixin, _MLPMixin, _ClassifierBase):
             learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
             warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction,
             beta_1, beta_2, epsilon, n_iter_no_change, penalty, l1_ratio, dropout, max_fun,
+            validation_batch_size,
         )
         self.class_weight = class_weight
         self.dp_epsilon = dp_epsilon

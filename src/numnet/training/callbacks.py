@@ -207,15 +207,20 @@ class Validation(Callback):
     data : tuple (X_val, y_val, w_val)
     guard : DivergenceGuard
         Raises through it when the validation loss is not finite.
+    batch_size : int or None, default=None
+        Forward the validation rows in blocks of this many rows (``train``'s
+        ``validation_batch_size``; see :func:`numnet.training.validation.evaluate`); None: in
+        one pass.
     """
 
     order = ORDERS["validation"]
 
-    def __init__(self, data, guard):
-        self.data, self.guard = data, guard
+    def __init__(self, data, guard, batch_size=None):
+        self.data, self.guard, self.batch_size = data, guard, batch_size
 
     def on_epoch_end(self, run):
-        val_loss, val_metric = evaluate(run.net, run.loss, *self.data)
+        val_loss, val_metric = evaluate(run.net, run.loss, *self.data,
+                                        batch_size=self.batch_size)
         run.net.clear_cache()  # the layers' copies of the validation rows' activations
         run.history.val_loss.append(val_loss)
         run.history.val_metric.append(val_metric)
@@ -428,7 +433,7 @@ class CheckpointCallback(Callback):
 
 def loop_callbacks(*, validation_data=None, verbose=False, features=(), callbacks=(),
                    lr_schedule=None, checkpoint=None, fingerprint=None, validation_split=None,
-                   stateful=None):
+                   stateful=None, validation_batch_size=None):
     """The callbacks of a training run, sorted by their ``order`` (see :data:`ORDERS`).
 
     ::
@@ -442,13 +447,16 @@ def loop_callbacks(*, validation_data=None, verbose=False, features=(), callback
     :class:`CheckpointCallback` saves, beyond the run, the schedule's state, the run's
     ``fingerprint`` and ``validation_split``, and the ``state_dict`` of each object of
     ``stateful`` (a dict, key -> object; by default :func:`stateful_callbacks` of the user's).
+    :class:`Validation` forwards the validation rows in blocks of ``validation_batch_size``
+    rows (None: in one pass).
 
     Returns
     -------
     CallbackList
     """
     guard = DivergenceGuard()
-    parts = [] if validation_data is None else [Validation(validation_data, guard)]
+    parts = [] if validation_data is None else [Validation(validation_data, guard,
+                                                           validation_batch_size)]
     parts += [EpochTimer()] + ([ProgressBar()] if verbose else []) + list(features)
     parts += [c if isinstance(c, Callback) else FunctionCallback(c) for c in callbacks]
     parts += [LearningRateSchedule(lr_schedule)] if lr_schedule is not None else []

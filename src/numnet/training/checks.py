@@ -5,6 +5,8 @@ on the most extreme rows, so that data too large for the network fails with a cl
 instead of a "divergence" in epoch 1.
 """
 
+import numbers
+
 import numpy as np
 
 from .._validation import check_bool, issparse
@@ -33,6 +35,24 @@ def _check_resume(resume, checkpoint):
             "from."
         )
     return bool(resume)
+
+
+def check_validation_batch_size(value, name="validation_batch_size"):
+    """``value`` as None or an int >= 1: the rows per block of the validation pass.
+
+    A bool, a float or a number below 1 is a ValueError, anything else not a number a
+    TypeError (as :func:`numnet._validation.check_int`).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        if isinstance(value, np.generic):
+            value = value.item()  # echo 0, not np.int64(0)
+        raise (ValueError if isinstance(value, numbers.Number) else TypeError)(
+            f"{name} must be None or an integer >= 1, got {value!r}. None evaluates the "
+            "validation data in one pass; an integer, in blocks of that many rows."
+        )
+    return int(value)
 
 
 def check_components(net, loss, optimizer, regularizer, lr_schedule, callbacks, checkpoint):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import check_bool, check_int
 from ..optimizers import clip_grad_norm
-from .checks import row_major
+from .checks import check_validation_batch_size, row_major
 from .gradients import Backprop
 from .sampling import FullBatch, MiniBatches, TrainingData
 from .setup import Run, TrainingSetup
@@ -25,7 +25,7 @@ from .validation import split_rows, validation_split_indices
 __all__ = ["Run", "run_loop", "train"]
 
 
-def run_loop(run, sampler, gradient, callbacks):
+def run_loop(run, sampler, gradient, callbacks, steps=None):
     """Train ``run.net`` until ``run.max_epochs`` or until a callback stops it.
 
     ::
@@ -38,6 +38,10 @@ def run_loop(run, sampler, gradient, callbacks):
                 W = prox(W, learning_rate)                       (if proximal)
             history.loss += [weighted mean of L over the epoch]
         callbacks act at the hooks in between (see numnet.training.callbacks)
+
+    ``steps(run, batches, skip)``, when given, sees each epoch's ``(index, rows)`` pairs first
+    and yields those the loop takes itself; it takes the others, doing for them what the loop
+    would (the workers' peer epochs, :class:`numnet.distributed.peers.PeerEpochs`).
 
     Returns
     -------
@@ -56,7 +60,10 @@ def run_loop(run, sampler, gradient, callbacks):
                 if not skip:
                     run.epoch_total = 0.0
                 callbacks.on_epoch_begin(run)
-                for index, rows in enumerate(sampler.epoch(run.data.n_samples, run.rng)):
+                batches = enumerate(sampler.epoch(run.data.n_samples, run.rng))
+                if steps is not None:
+                    batches = steps(run, batches, skip)
+                for index, rows in batches:
                     if index < skip:
                         continue  # resuming: these batches were done before the interruption
                     callbacks.on_batch_begin(run, index)
@@ -102,9 +109,9 @@ def _step(run):
 
 def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, batch_size=32,
           max_epochs=100, shuffle=True, validation_data=None, validation_fraction=None,
-          early_stopping=None, lr_schedule=None, clip_norm=None, proximal=None,
-          random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False,
-          rows=None):
+          validation_batch_size=None, early_stopping=None, lr_schedule=None, clip_norm=None,
+          proximal=None, random_state=None, verbose=False, callbacks=(), checkpoint=None,
+          resume=False, rows=None):
     """Train ``net`` by mini-batch (or full-batch) gradient descent with ``optimizer``.
 
     Each step, on a batch (X_b, y_b, w_b)::
@@ -138,6 +145,17 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     validation_fraction : float, default=None
         Hold out this share of (X, y) for validation instead (stratified for classification
         losses, seeded by random_state). Exclusive with validation_data.
+    validation_batch_size : int or None, default=None
+        The rows per forward pass when the validation loss and metric are computed after each
+        epoch (Keras's name). None forwards all validation rows at once. An int forwards them
+        in blocks of that many rows (the last block holds the remainder) and combines the
+        blocks' losses and metrics weighted by their rows (or sample weights), keeping no
+        block's activations beyond it: the memory of the validation pass then grows with the
+        block, not with the validation data (a 100-unit hidden layer holds 400 bytes a row in
+        float32). The figures equal the one-pass ones to rounding, not bit for bit: BLAS may
+        round a block's outputs differently in the last bit, and the blocks are summed in
+        another order. A loss or score at a tie can therefore move, and with it, rarely, the
+        epoch early stopping picks. Ignored without validation data.
     early_stopping : EarlyStopping, default=None
         A shortcut for ``callbacks=[..., early_stopping]`` (it runs at its own ``order``).
     lr_schedule : Schedule, default=None
@@ -192,6 +210,7 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", min_value=1)
     shuffle = check_bool(shuffle, "shuffle")
+    validation_batch_size = check_validation_batch_size(validation_batch_size)
     if validation_fraction is not None and validation_data is not None:
         raise ValueError(
             f"validation_fraction must be None when validation_data is given, got "
@@ -219,7 +238,8 @@ def train(net, loss, optimizer, X, y, *, regularizer=None, sample_weight=None, b
         TrainingData(X if sampler.full_batch else row_major(X), y, sample_weight, rows), rng,
         setup.fingerprint(n_samples, {"batch_size": int(batch_size)}),
         validation_data=validation_data, validation_split=split,
-        first_pass=(X, y, sample_weight, magnitudes), first_pass_rows=rows)
+        first_pass=(X, y, sample_weight, magnitudes), first_pass_rows=rows,
+        validation_batch_size=validation_batch_size)
     del magnitudes  # of the first-pass check only: not kept while training (issue 26 item 5)
     if setup.finished:
         return run.history

@@ -158,7 +158,8 @@ max_epochs, verbose, clip_norm, proximal
                 "optimizer": type(self.optimizer).__name__, **more}
 
     def start(self, data, rng, fingerprint, *, validation_data=None, validation_split=None,
-              features=(), stateful=(), first_pass=None, first_pass_rows=None):
+              features=(), stateful=(), first_pass=None, first_pass_rows=None,
+              validation_batch_size=None):
         """Build the run and its callbacks; resume it, or check the first forward pass.
 
         Parameters
@@ -172,6 +173,9 @@ max_epochs, verbose, clip_norm, proximal
             Checked; recorded after each epoch.
         validation_split : tuple of two int arrays, default=None
             Of a ``validation_fraction`` split, kept in checkpoints.
+        validation_batch_size : int or None, default=None
+            Checked (:func:`~numnet.training.checks.check_validation_batch_size`): the
+            validation rows are forwarded in blocks of this many rows; None, in one pass.
         features : sequence of Callback, default=()
             The loop's own callbacks (a privacy accountant).
         stateful : sequence, default=()
@@ -197,7 +201,8 @@ max_epochs, verbose, clip_norm, proximal
         self.parts = loop_callbacks(
             validation_data=validation_data, verbose=self.verbose, features=features,
             callbacks=self.callbacks, lr_schedule=self.lr_schedule, checkpoint=self.checkpoint,
-            fingerprint=fingerprint, validation_split=validation_split, stateful=keyed)
+            fingerprint=fingerprint, validation_split=validation_split, stateful=keyed,
+            validation_batch_size=validation_batch_size)
         self.parts.on_setup(run)
         state = self.state
         if state is not None:

@@ -122,8 +122,15 @@ def metric_name(loss):
     return "r2" if not isinstance(loss, (BinaryCrossEntropy, SoftmaxCrossEntropy)) else "accuracy"
 
 
-def evaluate(net, loss, X, y, sample_weight=None):
-    """Validation loss and metric (accuracy or R^2) of the current parameters."""
+def evaluate(net, loss, X, y, sample_weight=None, *, batch_size=None):
+    """Validation loss and metric (accuracy or R^2) of the current parameters.
+
+    ``batch_size=None`` forwards all rows at once. An int forwards them in blocks of that many
+    rows, dropping each block's activations before the next (:func:`evaluate_in_blocks`): the
+    same figures to rounding, as BLAS may round a block's outputs differently in the last bit.
+    """
+    if batch_size is not None:
+        return evaluate_in_blocks(net, loss, X, y, sample_weight, batch_size)
     raw = net.forward(X)
     value = loss.loss(y, raw, sample_weight)
     if isinstance(loss, SoftmaxCrossEntropy):
@@ -133,12 +140,73 @@ def evaluate(net, loss, X, y, sample_weight=None):
     else:
         # R^2 of the predictions: link(raw) is raw itself for the squared error, exp for Poisson.
         residual = np.average((y - loss.link(raw)) ** 2, axis=0, weights=sample_weight)
-        total = np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0,
-                           weights=sample_weight)
-        # As sklearn.metrics.r2_score: a constant target scores 1 if predicted exactly, else 0.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
-                          np.where(residual == 0, 1.0, 0.0))
-        return value, float(np.mean(r2))
+        total = _total_squares(y, sample_weight)
+        return value, _r2(residual, total)
     return value, float(np.average(correct, weights=sample_weight))
 
+
+def _total_squares(y, sample_weight):
+    """The weighted mean squared deviation of each target column from its weighted mean."""
+    return np.average((y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0,
+                      weights=sample_weight)
+
+
+def _r2(residual, total):
+    """Mean R^2 over the target columns from their residual and total mean squares."""
+    # As sklearn.metrics.r2_score: a constant target scores 1 if predicted exactly, else 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(r2))
+
+
+def evaluate_in_blocks(net, loss, X, y, sample_weight, batch_size):
+    """:func:`evaluate` over blocks of ``batch_size`` rows (the last one holds the remainder).
+
+    Each block's loss, correct predictions and squared residuals are summed with its weight
+    (its rows, or the sum of its sample weights)::
+
+        loss   = sum_b W_b * loss_b / sum_b W_b
+        metric = sum_b sum_{i in b} w_i * correct_i / sum_i w_i       (accuracy)
+        R^2    = from sum_b sum_{i in b} w_i * (y_i - link(raw_i))**2 / sum_i w_i
+
+    the one-pass figures to rounding (the sums of squares and of weights in float64, which
+    makes a float32 R^2 closer to its exact value than the one pass's float32 sums down the
+    rows). The network's caches are cleared after each block's forward pass, so no block's
+    hidden activations outlive it. A block whose weights sum to 0 adds nothing (the weights'
+    sum is positive: checked with the data).
+    """
+    n_rows = X.shape[0]
+    loss_sum = weight_sum = correct_sum = 0.0
+    regression = not isinstance(loss, (SoftmaxCrossEntropy, BinaryCrossEntropy))
+    residual_sum = np.zeros(y.shape[1]) if regression else None
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        y_b = y[start:stop]
+        w_b = None if sample_weight is None else sample_weight[start:stop]
+        weight = float(stop - start) if w_b is None else float(w_b.sum(dtype=np.float64))
+        if weight == 0:
+            continue
+        raw = net.forward(X[start:stop])
+        net.clear_cache()  # this block's activations go now, not with the next block
+        loss_sum += loss.loss(y_b, raw, w_b) * weight
+        weight_sum += weight
+        if regression:
+            # float64 sums of the squares: float32 sums down a block's rows would lose digits
+            squares = ((y_b - loss.link(raw)) ** 2).astype(np.float64, copy=False)
+            residual_sum += (squares.sum(axis=0) if w_b is None
+                             else np.dot(w_b.astype(np.float64, copy=False), squares))
+            continue
+        if isinstance(loss, SoftmaxCrossEntropy):
+            correct = raw.argmax(axis=1) == y_b.argmax(axis=1)
+        else:
+            correct = np.all((raw > 0) == (y_b > 0.5), axis=1)
+        correct_sum += float(np.count_nonzero(correct) if w_b is None
+                             else np.dot(w_b.astype(np.float64, copy=False), correct))
+    value = loss_sum / weight_sum
+    if regression:
+        # in float64 too (a copy of float32 targets, a few columns): as the squares' sums
+        total = _total_squares(y.astype(np.float64, copy=False), None if sample_weight is None
+                               else sample_weight.astype(np.float64, copy=False))
+        return value, _r2(residual_sum / weight_sum, total)
+    return value, correct_sum / weight_sum
