@@ -76,7 +76,9 @@ def run_loop(run, sampler, gradient, callbacks, steps=None):
                     _step(run)
                     run.epoch_total += value * (X_b.shape[0] if w_b is None else float(w_b.sum()))
                     run.n_seen += X_b.shape[0]
-                rows = None  # a view of the epoch's permutation: not kept through validation
+                # a view of the epoch's permutation (enumerate keeps its last pair too): not kept
+                # through validation
+                rows = batches = None
                 history.loss.append(run.epoch_total / run.data.total_weight)
                 history.learning_rate.append(optimizer.learning_rate)
                 callbacks.on_epoch_end(run)
