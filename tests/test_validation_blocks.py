@@ -292,3 +292,57 @@ def test_estimators_refuse_a_bad_validation_batch_size(cls, params, target, valu
         fit(cls, params, X, targets[target], validation_batch_size=value)
     assert str(caught.value) == (f"validation_batch_size of {cls.__name__} must be None or an "
                                  f"integer >= 1, got {value!r}. {HOW}")
+
+
+def test_train_private_forwards_the_validation_rows_in_blocks(monkeypatch):
+    pytest.importorskip("dp_accounting")
+    record = _Record(monkeypatch)
+    from numnet.privacy import train_private
+
+    net, loss, X, y, w = problem("binary", n=1000)
+    history = train_private(
+        net, loss, nn.SGD(0.1), X[:800], y[:800], max_grad_norm=1.0, noise_multiplier=1.0,
+        batch_size=100, max_epochs=2, validation_data=(X[800:], y[800:]),
+        validation_batch_size=64, random_state=0)
+    assert record.passes == [[64, 64, 64, 8]] * 2
+    assert len(history.val_loss) == len(history.val_metric) == 2
+
+
+def test_train_lbfgs_forwards_the_validation_rows_in_blocks(monkeypatch):
+    from numnet.training import lbfgs
+
+    passes, evaluate_before = [], lbfgs.evaluate
+    forward, inside = Sequential.forward, []
+
+    def recording_evaluate(*args, **kwargs):
+        passes.append([])
+        inside.append(True)
+        try:
+            return evaluate_before(*args, **kwargs)
+        finally:
+            inside.clear()
+
+    def recording_forward(net, X, *, training=False):
+        if inside:  # the objective's passes over the training rows are not recorded
+            passes[-1].append(X.shape[0])
+        return forward(net, X, training=training)
+
+    monkeypatch.setattr(lbfgs, "evaluate", recording_evaluate)
+    monkeypatch.setattr(Sequential, "forward", recording_forward)
+
+    def run(batch_size):
+        net, loss, X, y, w = problem("mse", n=500)
+        passes.clear()
+        history = nn.train_lbfgs(net, loss, X[:400], y[:400], max_iter=5,
+                                 validation_data=(X[400:], y[400:]),
+                                 validation_batch_size=batch_size)
+        return history, list(passes)
+
+    (one, one_passes), (blocks, block_passes) = run(None), run(40)
+    assert one_passes == [[100]] * one.n_epochs
+    assert block_passes == [[40, 40, 20]] * blocks.n_epochs
+    np.testing.assert_allclose(blocks.val_loss, one.val_loss, rtol=1e-12)
+    np.testing.assert_allclose(blocks.val_metric, one.val_metric, rtol=1e-12)
+    net, loss, X, y, w = problem("mse")
+    with pytest.raises(ValueError, match="^validation_batch_size must be None or an integer"):
+        nn.train_lbfgs(net, loss, X, y, validation_batch_size=0)

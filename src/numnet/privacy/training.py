@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_float, check_int, check_option
 from ..training.callbacks import ORDERS
-from ..training.checks import row_major
+from ..training.checks import check_validation_batch_size, row_major
 from ..training.history import History
 from ..training.loop import run_loop
 from ..training.sampling import TrainingData
@@ -59,8 +59,8 @@ class PrivateHistory(History):
 def train_private(net, loss, optimizer, X, y, *, max_grad_norm, noise_multiplier=None,
                   target_epsilon=None, delta=1e-5, batch_size=256, max_epochs=10,
                   accountant="rdp", sampler="uniform", regularizer=None, sample_weight=None,
-                  validation_data=None, lr_schedule=None, random_state=None, verbose=False,
-                  callbacks=(), checkpoint=None, resume=False):
+                  validation_data=None, validation_batch_size=None, lr_schedule=None,
+                  random_state=None, verbose=False, callbacks=(), checkpoint=None, resume=False):
     """Train ``net`` with DP-SGD: Poisson batches, clipped per-sample gradients, Gaussian noise.
 
     Each step, with q = batch_size / n_samples and C = max_grad_norm::
@@ -77,8 +77,8 @@ def train_private(net, loss, optimizer, X, y, *, max_grad_norm, noise_multiplier
 
     Parameters
     ----------
-    net, loss, optimizer, X, y, regularizer, sample_weight, validation_data, lr_schedule, \
-random_state, verbose, callbacks, checkpoint, resume
+    net, loss, optimizer, X, y, regularizer, sample_weight, validation_data, \
+validation_batch_size, lr_schedule, random_state, verbose, callbacks, checkpoint, resume
         As in :func:`numnet.train`. ``random_state`` seeds the sampling and the noise. The
         validation data must be public (it is not covered); ``lr_schedule`` must not depend on
         the training loss for the guarantee to hold (a fixed schedule is fine).
@@ -118,6 +118,7 @@ random_state, verbose, callbacks, checkpoint, resume
                           resume=resume, verbose=verbose, proximal=None,
                           check_network=check_private_network)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
+    validation_batch_size = check_validation_batch_size(validation_batch_size)
     accountant = check_option(accountant, "accountant", set(ACCOUNTANTS))
     sampler = check_option(sampler, "sampler", set(SAMPLERS))
     delta = check_float(delta, "delta", min_value=0, max_value=1, include_min=False,
@@ -157,7 +158,8 @@ random_state, verbose, callbacks, checkpoint, resume
         noise_multiplier=repr(gradient.noise_multiplier))
     run = setup.start(TrainingData(row_major(X), y, sample_weight), rng, fingerprint,
                       validation_data=validation_data, features=[privacy],
-                      stateful=[privacy, gradient], first_pass=(X, y, sample_weight, magnitudes))
+                      stateful=[privacy, gradient], first_pass=(X, y, sample_weight, magnitudes),
+                      validation_batch_size=validation_batch_size)
     history = run.history if setup.finished else run_loop(run, batches, gradient, setup.parts)
     return _private_history(history, privacy, gradient, sampler)
 

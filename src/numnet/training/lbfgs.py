@@ -9,13 +9,20 @@ from ..exceptions import DivergenceError
 from ..objective import objective
 from ..optimizers import SGD
 from .callbacks import _Progress
-from .checks import _check_data, _check_first_pass, _check_validation, check_components
+from .checks import (
+    _check_data,
+    _check_first_pass,
+    _check_validation,
+    check_components,
+    check_validation_batch_size,
+)
 from .history import History
 from .validation import evaluate, metric_name
 
 
 def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_iter=200,
-                tol=1e-6, validation_data=None, verbose=False, callbacks=(), max_fun=None):
+                tol=1e-6, validation_data=None, validation_batch_size=None, verbose=False,
+                callbacks=(), max_fun=None):
     """Minimise :func:`objective` over ``net.params`` with SciPy's L-BFGS-B.
 
     The flat parameter vector is exactly what ``scipy.optimize.minimize`` wants, so no packing
@@ -30,6 +37,8 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     tol : float, default=1e-6
         Stop when the largest gradient entry is below tol (SciPy's ``gtol``).
     validation_data : tuple, default=None
+    validation_batch_size : int or None, default=None
+        As in :func:`train`: the validation rows per forward pass (None: all at once).
     verbose : bool, default=False
     callbacks : sequence of callables, default=()
         Called as ``callback(iteration, history)``; a truthy return stops.
@@ -52,6 +61,7 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
     max_iter = check_int(max_iter, "max_iter", min_value=1)
     tol = check_float(tol, "tol", min_value=0, include_min=False)
     verbose = check_bool(verbose, "verbose")
+    validation_batch_size = check_validation_batch_size(validation_batch_size)
     X, y, sample_weight, magnitudes = _check_data(net, X, y, sample_weight, loss,
                                                   with_magnitudes=True)
     if validation_data is not None:
@@ -63,11 +73,11 @@ def train_lbfgs(net, loss, X, y, *, regularizer=None, sample_weight=None, max_it
 
     return minimize_lbfgs(net, loss, value_and_grad, max_iter=max_iter, tol=tol,
                           validation_data=validation_data, verbose=verbose, callbacks=callbacks,
-                          max_fun=max_fun)
+                          max_fun=max_fun, validation_batch_size=validation_batch_size)
 
 
 def minimize_lbfgs(net, loss, value_and_grad, *, max_iter=200, tol=1e-6, validation_data=None,
-                   verbose=False, callbacks=(), max_fun=None):
+                   verbose=False, callbacks=(), max_fun=None, validation_batch_size=None):
     """Minimise ``value_and_grad()`` over ``net.params`` with SciPy's L-BFGS-B.
 
     ``value_and_grad()`` returns the objective and its gradient at the current ``net.params``
@@ -75,7 +85,8 @@ def minimize_lbfgs(net, loss, value_and_grad, *, max_iter=200, tol=1e-6, validat
     :func:`numnet.objective`, a data-parallel run the sum over a cluster's workers
     (:mod:`numnet.distributed`). Each trial point is written into ``net.params`` first. The
     data is checked by the caller (as :func:`train_lbfgs` does); ``loss`` is used only for
-    the validation figures.
+    the validation figures, computed in blocks of ``validation_batch_size`` rows when it is an
+    int (checked by the caller).
 
     Returns
     -------
@@ -101,7 +112,8 @@ def minimize_lbfgs(net, loss, value_and_grad, *, max_iter=200, tol=1e-6, validat
         history.learning_rate.append(float("nan"))
         if validation_data is not None:
             np.copyto(net.params, intermediate_result.x, casting="unsafe")
-            val_loss, val_metric = evaluate(net, loss, *validation_data)
+            val_loss, val_metric = evaluate(net, loss, *validation_data,
+                                            batch_size=validation_batch_size)
             history.val_loss.append(val_loss)
             history.val_metric.append(val_metric)
         history.time.append(time.perf_counter() - started)
