@@ -64,6 +64,7 @@ OPTIONS = {
     "--alpha": st.floats(0, 10), "--epochs": st.integers(1, 500),
     "--batch-size": st.integers(1, 500), "--learning-rate": st.floats(1e-6, 1),
     "--patience": st.integers(1, 50), "--validation-fraction": st.floats(0, 0.99),
+    "--validation-batch-size": st.integers(1, 10_000),
     "--seed": st.integers(0, 2**31), "--dtype": st.sampled_from(["float32", "float64"]),
     "--checkpoint-dir": NAME, "--checkpoint-every": st.integers(1, 9),
     "--resume": st.just(None),

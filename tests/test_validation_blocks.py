@@ -8,10 +8,13 @@ well-separated problem, with no block's activations kept beyond it.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import numnet as nn
+from installed import run_cli
 from numnet.network import Sequential
+from numnet.tabular import TrainSpec
 from numnet.training import callbacks as callbacks_module
 from numnet.training.validation import evaluate
 
@@ -346,3 +349,48 @@ def test_train_lbfgs_forwards_the_validation_rows_in_blocks(monkeypatch):
     net, loss, X, y, w = problem("mse")
     with pytest.raises(ValueError, match="^validation_batch_size must be None or an integer"):
         nn.train_lbfgs(net, loss, X, y, validation_batch_size=0)
+
+
+# --- numnet train --validation-batch-size -------------------------------------------------------
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = np.where(X[:, 0] + X[:, 1] > 0, "up", "down")
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    return tmp_path
+
+
+def test_cli_epoch_selection_scores_its_held_out_rows_in_blocks(capsys, monkeypatch, table):
+    from numnet.io import load
+
+    # the fast preset selects the epoch on 20% of the 320 training rows: 64 rows
+    common = ["train", table / "data.csv", "-t", "label", "--preset", "fast", "--epochs", "4",
+              "--no-refit", "-q"]
+    code, _, _ = run_cli(capsys, *common, "-o", table / "one.numnet")
+    assert code == 0
+    record = _Record(monkeypatch)
+    code, _, _ = run_cli(capsys, *common, "--validation-batch-size", "24",
+                         "-o", table / "blocks.numnet")
+    assert code == 0
+    assert record.passes == [[24, 24, 16]] * 4
+    one, blocks = load(table / "one.numnet"), load(table / "blocks.numnet")
+    assert blocks.estimator.get_params()["validation_batch_size"] == 24
+    assert blocks.info["spec"]["validation_batch_size"] == 24
+    assert blocks.info["settings"]["validation_batch_size"] == 24
+    assert one.estimator.get_params()["validation_batch_size"] is None
+    np.testing.assert_allclose(blocks.estimator.validation_scores_,
+                               one.estimator.validation_scores_, rtol=1e-6)
+    assert blocks.info["metrics_epoch"] == one.info["metrics_epoch"]
+    spec = TrainSpec.from_dict(blocks.info["spec"])
+    assert "--validation-batch-size 24" in spec.to_args()
+    assert "validation_batch_size=24," in spec.to_python()
+
+
+def test_cli_refuses_a_bad_validation_batch_size(capsys, table):
+    code, _, err = run_cli(capsys, "train", table / "data.csv", "-t", "label",
+                           "--validation-batch-size", "0", "-o", table / "m.numnet")
+    assert (code, err) == (2, "error: --validation-batch-size must be an integer >= 1, got 0.\n")

@@ -127,6 +127,11 @@ _PATIENCE_OPTION = typer.Option(None, help="Epochs without improvement before st
 _VALIDATION_FRACTION_OPTION = typer.Option(
         0.2, "--validation-fraction", help="Share of rows held out for the validation "
         "metrics, in [0, 1); 0 trains on every row.", rich_help_panel=_TRAINING, metavar="X")
+_VALIDATION_BATCH_SIZE_OPTION = typer.Option(
+        None, "--validation-batch-size", help="Rows per forward pass when the epoch selection "
+        "or --early-stopping scores its held-out rows after each epoch: less memory, the same "
+        "scores to rounding [default: all at once].", rich_help_panel=_TRAINING,
+        show_default=False, metavar="N")
 _SEED_OPTION = typer.Option(0, help="Seed for the split, the initial weights and shuffling.",
                             rich_help_panel=_TRAINING, metavar="N")
 _DTYPE_OPTION = typer.Option("float64", help="Floating-point type: float32 or float64.",
@@ -219,6 +224,7 @@ def train(
     refit: bool = _REFIT_OPTION,
     members: int = _MEMBERS_OPTION,
     validation_fraction: float = _VALIDATION_FRACTION_OPTION,
+    validation_batch_size: int = _VALIDATION_BATCH_SIZE_OPTION,
     seed: int = _SEED_OPTION,
     dtype: str = _DTYPE_OPTION,
     checkpoint_dir: str = _CHECKPOINT_DIR_OPTION,

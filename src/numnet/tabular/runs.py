@@ -34,6 +34,7 @@ OPTION_PARAMS = {  # spec field -> estimator hyperparameter (scikit-learn's name
     "epochs": "max_iter", "batch_size": "batch_size", "learning_rate": "learning_rate_init",
     "penalty": "penalty", "alpha": "alpha", "l1_ratio": "l1_ratio", "dropout": "dropout",
     "early_stopping": "early_stopping", "patience": "n_iter_no_change",
+    "validation_batch_size": "validation_batch_size",
 }
 
 

@@ -88,6 +88,7 @@ class TrainSpec:
     refit: bool | None = _option()
     members: int | None = _option()
     validation_fraction: float = _option(0.2)
+    validation_batch_size: int | None = _option()
     seed: int = _option(0)
     dtype: str = _option("float64")
     checkpoint_dir: str | None = _option(result=False)

@@ -41,6 +41,7 @@ RANGES = {  # field: (rule, test), in the order the checks run
     "time_limit": ("a finite float > 0 (seconds)", lambda v: 0 < v < math.inf),
     "members": (f"an integer in [1, {MAX_MEMBERS}]", lambda v: 1 <= v <= MAX_MEMBERS),
     "validation_fraction": ("a float in [0, 1)", lambda v: 0 <= v < 1),
+    "validation_batch_size": ("an integer >= 1", lambda v: v >= 1),
     "seed": ("an integer >= 0", lambda v: v >= 0),
     "checkpoint_every": ("an integer >= 1", lambda v: v >= 1),
 }
