@@ -394,3 +394,15 @@ def test_cli_refuses_a_bad_validation_batch_size(capsys, table):
     code, _, err = run_cli(capsys, "train", table / "data.csv", "-t", "label",
                            "--validation-batch-size", "0", "-o", table / "m.numnet")
     assert (code, err) == (2, "error: --validation-batch-size must be an integer >= 1, got 0.\n")
+
+
+@pytest.mark.parametrize("form", ["csr", "csc"])
+def test_sparse_validation_rows_in_blocks(form):
+    import scipy.sparse as sp
+
+    net, loss, X, y, w = problem("softmax")
+    X = np.where(np.abs(X) > 1, X, 0.0)
+    sparse = sp.csr_matrix(X) if form == "csr" else sp.csc_matrix(X)
+    value, metric = evaluate(net, loss, X, y, w)
+    blocked_value, blocked_metric = evaluate(net, loss, sparse, y, w, batch_size=100)
+    np.testing.assert_allclose([blocked_value, blocked_metric], [value, metric], rtol=1e-12)
