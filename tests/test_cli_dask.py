@@ -665,14 +665,18 @@ def test_a_cluster_slower_than_memory_says_so_in_one_line_and_trains(here, sched
     # all communication, and the run says so once, after its first epoch, and goes on.
     from numnet.distributed.channels import WorkerChannels
 
-    original = WorkerChannels._direct
+    original, original_record = WorkerChannels._direct, WorkerChannels.record
 
     def no_compute(self, theta, rows):
         results = original(self, theta, rows)
         self.compute_seconds = 0.0
         return results
 
+    def no_compute_in_peer_epochs(self, steps, seconds, compute_seconds):
+        original_record(self, steps, seconds, 0.0)
+
     monkeypatch.setattr(WorkerChannels, "_direct", no_compute)
+    monkeypatch.setattr(WorkerChannels, "record", no_compute_in_peer_epochs)
     code, out, err = cli(capsys, "train", "pq", "-t", "label", "--impute", "mean", "--hidden",
                          "4", "--epochs", "3", "--batch-size", "64", "-o", "slow.numnet",
                          "--scheduler", scheduler)

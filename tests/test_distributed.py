@@ -12,7 +12,7 @@ from numnet import Dense, LinearRegression, LogisticRegression, MLPClassifier, R
 from numnet.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy
 from numnet.objective import objective
 from numnet.optimizers import SGD, Adam
-from numnet.regularizers import ElasticNet
+from numnet.regularizers import L2, ElasticNet
 from numnet.training import History, run_loop, train, train_lbfgs
 from numnet.training.callbacks import CallbackList
 from numnet.training.gradients import Backprop
@@ -626,7 +626,8 @@ def test_a_step_that_fails_on_a_channel_is_taken_again_through_the_scheduler(cli
     def fit():
         net = _net(5, n_out, True)
         history = nd.train_distributed(net, loss, SGD(0.1, momentum=0.9), data,
-                                       batch_size=20, max_epochs=2, random_state=3)
+                                       batch_size=20, max_epochs=2, random_state=3,
+                                       peer_epochs=False)  # this test is about single steps
         return net.params.tobytes(), history.loss
 
     expected = fit()
@@ -653,13 +654,159 @@ def test_a_channel_hangs_up_on_a_wrong_token():
 
     listener = socket.create_server(("127.0.0.1", 0))
     net = _net(5, 1, False)
+    peer_listener = socket.create_server(("127.0.0.1", 0))
     server = threading.Thread(target=channels._serve,
-                              args=(listener, net, BinaryCrossEntropy(), [], b"k" * 32))
+                              args=(listener, peer_listener, net, BinaryCrossEntropy(), [],
+                                    b"k" * 32))
     server.start()
     with socket.create_connection(listener.getsockname()) as sock:
         sock.sendall(b"x" * 32)
         assert sock.recv(1) == b""  # closed without an answer
     server.join()
+    assert peer_listener.fileno() == -1  # the listener for the other workers is closed too
+
+
+def test_a_peer_that_does_not_present_the_token_is_refused():
+    import socket
+    import threading
+
+    from numnet.distributed import peers, wire
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    request = wire.pack({"index": 0, "addresses": [["127.0.0.1", 0], ["127.0.0.1", 0]],
+                         "partitions": [[0], [1]]})
+    caught = []
+
+    def worker():
+        view, at = memoryview(request), [0]
+
+        def read(n):
+            at[0] += n
+            return view[at[0] - n:at[0]]
+
+        try:
+            peers.connect(read, listener, b"k" * 32)
+        except ValueError as error:
+            caught.append(str(error))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with socket.create_connection(listener.getsockname()) as sock:
+        sock.sendall(b"x" * 32 + (1).to_bytes(8, "little"))
+        thread.join()
+    assert caught == ["a peer did not present the run's token"]
+
+
+def _recording_peers(monkeypatch):
+    """Every PeerEpochs that training makes, in a list (to read how many epochs it took)."""
+    from numnet.distributed import training
+
+    made = []
+
+    class Recording(nd.peers.PeerEpochs):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(training, "PeerEpochs", Recording)
+    return made
+
+
+@pytest.mark.parametrize("case", ["adam-l2-clip", "sgd-proximal-elasticnet"])
+def test_peer_epochs_are_the_step_by_step_run_bit_for_bit(process_client, monkeypatch, case):
+    # Worker processes: all steps of an epoch but the first run on the workers, which
+    # exchange their sums directly and each take the optimizer step. Weighted rows, a
+    # regularizer (through its gradient, or its proximal step) and clipping, as the client does.
+    rng = np.random.default_rng(11)
+    X, Y, loss, n_out = _data("softmax", rng)
+    w = rng.uniform(0.5, 1.5, size=X.shape[0])
+    w[:40] = 0.0  # some batches of a partition carry no weight
+    made = _recording_peers(monkeypatch)
+    if case == "adam-l2-clip":
+        options = {"regularizer": L2(0.01), "clip_norm": 0.5}
+        optimizer = lambda: Adam(0.01)  # noqa: E731
+    else:
+        options = {"regularizer": ElasticNet(0.01, 0.5)}
+        optimizer = lambda: SGD(0.05, momentum=0.9)  # noqa: E731
+    with process_client.as_current():
+        data = _distributed(process_client, X, Y, w)
+        results = {}
+        for peers in (True, False):
+            net = _net(5, n_out, True)
+            history = nd.train_distributed(net, loss, optimizer(), data, batch_size=32,
+                                           max_epochs=3, random_state=7, peer_epochs=peers,
+                                           **options)
+            results[peers] = (net.params.tobytes(), history.loss)
+        data.release()
+    assert [m.epochs for m in made] == [3]  # none is made without peer_epochs
+    assert results[True] == results[False]
+    assert all(type(value) is float for value in results[True][1])
+
+
+def test_a_peer_epoch_that_fails_is_taken_step_by_step(client, monkeypatch):
+    # A worker raises in a peer epoch's 7th partition pass: nothing of that epoch is kept, its
+    # steps go one by one from where it stood, later epochs too, and the run ends as an
+    # undisturbed one.
+    from numnet.distributed import peers
+
+    X, Y, loss, n_out = _data("binary", np.random.default_rng(6))
+    data = _distributed(client, X, Y, None)
+
+    def fit():
+        net = _net(5, n_out, True)
+        history = nd.train_distributed(net, loss, SGD(0.1, momentum=0.9), data,
+                                       batch_size=20, max_epochs=3, random_state=3)
+        return net.params.tobytes(), history.loss
+
+    expected = fit()
+    calls, original = [], peers.partition_sums
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 7:
+            raise MemoryError("out of memory")
+        return original(*args)
+
+    monkeypatch.setattr(peers, "partition_sums", failing)
+    made = _recording_peers(monkeypatch)
+    assert fit() == expected
+    assert made[0].epochs == 0 and made[0].connected is False
+
+
+def test_a_callback_acting_on_single_steps_keeps_them_on_the_client(client, monkeypatch):
+    from numnet.training import Callback
+
+    class Counting(Callback):
+        def __init__(self):
+            self.steps = 0
+
+        def on_batch_begin(self, run, index):
+            self.steps += 1
+
+    X, Y, loss, n_out = _data("regression", np.random.default_rng(9))
+    data = _distributed(client, X, Y, None)
+    made = _recording_peers(monkeypatch)
+    counting = Counting()
+    nd.train_distributed(_net(5, n_out, True), loss, Adam(0.01), data, batch_size=50,
+                         max_epochs=2, random_state=0, callbacks=[counting])
+    assert counting.steps == 2 * 6 and made[0].epochs == 0
+
+
+def test_a_peer_epoch_that_diverges_stops_as_the_step_by_step_run_does(client):
+    from numnet.exceptions import DivergenceError
+
+    X, Y, loss, n_out = _data("regression", np.random.default_rng(2))
+    data = _distributed(client, X, Y, None)
+    messages = []
+    for peers in (True, False):
+        net = _net(5, n_out, True)
+        start = net.params.copy()
+        with pytest.raises(DivergenceError) as caught:
+            nd.train_distributed(net, loss, SGD(1e3), data, batch_size=20, max_epochs=3,
+                                 random_state=0, peer_epochs=peers)
+        np.testing.assert_array_equal(net.params, start)  # the first epoch's start
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
 
 
 @pytest.mark.parametrize("compute", [0.001, 0.02], ids=["slower", "faster"])
@@ -701,7 +848,7 @@ def test_a_step_slower_than_the_wait_asks_whether_its_worker_lives(client, monke
     def fit():
         net = _net(5, n_out, False)
         nd.train_distributed(net, loss, SGD(0.01), data, batch_size=50, max_epochs=2,
-                             random_state=1)
+                             random_state=1, peer_epochs=False)  # single steps' waits
         return net.params.tobytes()
 
     expected = fit()

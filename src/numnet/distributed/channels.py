@@ -35,9 +35,11 @@ import time
 
 import numpy as np
 
+from . import peers as peer_epochs
 from .objective import partition_sums, placement, sums_by_worker
+from .wire import kind_of, pack, receive, unpack, value_of
 
-_STEP, _STEP_WORKER, _CLOSE = 1, 2, 0
+_STEP, _STEP_WORKER, _CLOSE, _PEERS, _EPOCH = 1, 2, 0, 3, 4
 _OK, _FAILED = 0, 1
 _ALL_ROWS = -1
 _ACCEPT_SECONDS = 60.0
@@ -46,27 +48,6 @@ _WAIT_SECONDS = 10.0  # how often a client waiting for a step asks whether the w
 
 class ChannelError(OSError):
     """A step failed on a worker's channel thread (its message is the worker's error)."""
-
-
-def _receive(sock, n_bytes, alive=None):
-    """Exactly ``n_bytes`` from ``sock`` (EOFError when the peer hung up first).
-
-    On a socket with a timeout, ``alive()`` is asked at each timeout whether to keep waiting
-    (a long step) or to give up with ``TimeoutError`` (its worker is gone without a word).
-    """
-    buffer = bytearray(n_bytes)
-    view, got = memoryview(buffer), 0
-    while got < n_bytes:
-        try:
-            n = sock.recv_into(view[got:])
-        except TimeoutError:
-            if alive is not None and alive():
-                continue
-            raise
-        if n == 0:
-            raise EOFError("the connection was closed")
-        got += n
-    return buffer
 
 
 def _listen_host(address):
@@ -92,17 +73,21 @@ def _start_server(template, loss, parts, token):
         return None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
+    peer_listener = socket.socket(family, socket.SOCK_STREAM)  # the other workers (peers.py)
     try:
-        listener.bind((host, 0))
-        listener.listen(1)
+        for sock, backlog in ((listener, 1), (peer_listener, 64)):
+            sock.bind((host, 0))
+            sock.listen(backlog)
         listener.settimeout(_ACCEPT_SECONDS)
     except OSError:
         listener.close()
+        peer_listener.close()
         return None
     net = copy.deepcopy(template)
-    threading.Thread(target=_serve, args=(listener, net, copy.deepcopy(loss), parts, token),
+    threading.Thread(target=_serve, args=(listener, peer_listener, net, copy.deepcopy(loss),
+                                          parts, token),
                      name="numnet-channel", daemon=True).start()
-    return host, listener.getsockname()[1], worker
+    return host, listener.getsockname()[1], worker, peer_listener.getsockname()[1]
 
 
 def _keepalive(sock):
@@ -113,37 +98,53 @@ def _keepalive(sock):
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
-def _serve(listener, net, loss, parts, token):
-    """The channel thread: one connection, one step per request, until it closes."""
+def _serve(listener, peer_listener, net, loss, parts, token):
+    """The channel thread: one connection, one request at a time, until it closes.
+
+    Requests: a step's sums (:func:`_step`), connecting to the other workers and running an
+    epoch with them (:mod:`numnet.distributed.peers`).
+    """
     try:
         conn, _ = listener.accept()
     except OSError:
+        peer_listener.close()
         return  # nobody came (the client gave up): the partitions are released
     finally:
         listener.close()
+    peers = None
     with conn:
         try:
             conn.settimeout(_ACCEPT_SECONDS)  # the token comes at once, or never
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _keepalive(conn)
-            if not hmac.compare_digest(bytes(_receive(conn, len(token))), token):
+            if not hmac.compare_digest(bytes(receive(conn, len(token))), token):
                 return
             conn.settimeout(None)
-            while (op := _receive(conn, 1)[0]) in (_STEP, _STEP_WORKER):
-                conn.sendall(_step(conn, net, loss, parts, op == _STEP_WORKER))
+            read = lambda n: receive(conn, n)  # noqa: E731
+            while (op := receive(conn, 1)[0]) in (_STEP, _STEP_WORKER, _PEERS, _EPOCH):
+                if op == _PEERS:
+                    peers = _connect_peers(read, peer_listener, token, peers)
+                    conn.sendall(bytes([_OK if peers is not None else _FAILED]))
+                elif op == _EPOCH:
+                    conn.sendall(peer_epochs.run_epoch(read, net, loss, parts, peers))
+                else:
+                    conn.sendall(_step(conn, net, loss, parts, op == _STEP_WORKER))
         except (OSError, EOFError):
             return
+        finally:
+            peer_listener.close()
+            if peers is not None:
+                peers.close()
 
 
-def _kind(value):
-    """One byte for the type of a loss sum, so the client gets the same type back."""
-    if isinstance(value, np.generic):
-        return ord(value.dtype.char)
-    return 1  # a Python float
-
-
-def _value(kind, value):
-    return value if kind == 1 else np.dtype(chr(kind)).type(value)
+def _connect_peers(read, peer_listener, token, peers):
+    """:func:`numnet.distributed.peers.connect`, or None when it fails."""
+    if peers is not None:
+        peers.close()
+    try:
+        return peer_epochs.connect(read, peer_listener, token)
+    except (OSError, EOFError, ValueError):
+        return None
 
 
 def _worker_sums(net, loss, parts, rows):
@@ -160,12 +161,12 @@ def _worker_sums(net, loss, parts, rows):
 def _step(conn, net, loss, parts, per_worker=False):
     """Read one request, compute the partitions' sums (or the worker's): the reply's bytes."""
     params = net.params
-    theta = np.frombuffer(_receive(conn, params.nbytes), dtype=params.dtype)
+    theta = np.frombuffer(receive(conn, params.nbytes), dtype=params.dtype)
     rows = []
     for _ in parts:
-        (n_rows,) = struct.unpack("<q", _receive(conn, 8))
+        (n_rows,) = struct.unpack("<q", receive(conn, 8))
         rows.append(None if n_rows == _ALL_ROWS else
-                    np.frombuffer(_receive(conn, 8 * n_rows), dtype=np.int64))
+                    np.frombuffer(receive(conn, 8 * n_rows), dtype=np.int64))
     try:
         started = time.perf_counter()
         np.copyto(params, theta, casting="unsafe")
@@ -180,7 +181,7 @@ def _step(conn, net, loss, parts, per_worker=False):
                 reply.append(b"\x00")
             else:
                 value, grad = result
-                reply += [struct.pack("<Bd", _kind(value), value),
+                reply += [struct.pack("<Bd", kind_of(value), value),
                           np.ascontiguousarray(grad, dtype=params.dtype).tobytes()]
     except Exception as error:  # noqa: BLE001 - the step is taken again through the scheduler
         message = f"{type(error).__name__}: {error}".encode("utf-8", "replace")
@@ -225,6 +226,7 @@ class WorkerChannels:
         self.client, self.parts, self.template, self.loss = client, parts, template, loss
         self.worker_sums = bool(worker_sums)
         self.connections = []  # (socket, partition indices, worker address) per worker
+        self.peer_addresses = []  # (host, port) where each worker's peers connect
         self.steps, self.seconds, self.compute_seconds = 0, 0.0, 0.0
         if direct:
             try:
@@ -258,9 +260,11 @@ class WorkerChannels:
         addresses = client.gather(futures)
         if any(address is None for address in addresses):
             return
-        for (host, port, worker), indices in zip(addresses, groups.values(), strict=True):
+        for (host, port, worker, peer_port), indices in zip(addresses, groups.values(),
+                                                            strict=True):
             sock = socket.create_connection((host, port), timeout=10)
             self.connections.append((sock, indices, worker))
+            self.peer_addresses.append((host, peer_port))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _keepalive(sock)
             sock.sendall(token)
@@ -296,7 +300,7 @@ class WorkerChannels:
         results, compute = {}, 0.0
         for sock, indices, worker in self.connections:
             def read(n_bytes, sock=sock, worker=worker):
-                return _receive(sock, n_bytes, lambda: self._alive(worker))
+                return receive(sock, n_bytes, lambda: self._alive(worker))
 
             status, seconds = struct.unpack("<Bd", read(9))
             if status != _OK:
@@ -319,12 +323,60 @@ class WorkerChannels:
                     (value,) = struct.unpack_from("<d", reply, offset)
                     grad = np.frombuffer(reply, dtype=theta.dtype, count=theta.size,
                                          offset=offset + 8)
-                    results[i] = (_value(kind, value), grad)
+                    results[i] = (value_of(kind, value), grad)
                     offset += 8 + theta.nbytes
         self.steps += 1
         self.seconds += time.perf_counter() - started
         self.compute_seconds += compute
         return [results[i] for i in sorted(results)]
+
+    def connect_peers(self):
+        """Connect the workers to each other (:mod:`~numnet.distributed.peers`); success."""
+        partitions = [indices for _, indices, _ in self.connections]
+        try:
+            for index, (sock, _, _) in enumerate(self.connections):
+                sock.sendall(bytes([_PEERS]) + pack(
+                    {"index": index, "addresses": self.peer_addresses,
+                     "partitions": partitions}))
+            replies = [self._read(sock, worker, 1)[0] for sock, _, worker in self.connections]
+        except (OSError, EOFError):
+            self.close()
+            return False
+        return all(reply == _OK for reply in replies)
+
+    def peer_epoch(self, messages):
+        """Send each worker its ``epoch`` request; their ``(header, arrays)``, None on failure.
+
+        A failure (a worker's error or a lost connection) leaves the channels as they were
+        for single steps, or closed when a connection broke.
+        """
+        try:
+            for (sock, _, _), message in zip(self.connections, messages, strict=True):
+                sock.sendall(bytes([_EPOCH]) + message)
+            replies = []
+            for sock, _, worker in self.connections:  # read all, so that none stays unread
+                def read(n_bytes, sock=sock, worker=worker):
+                    return self._read(sock, worker, n_bytes)
+
+                if read(1)[0] != _OK:
+                    (length,) = struct.unpack("<I", read(4))
+                    read(length)
+                    replies.append(None)
+                else:
+                    replies.append(unpack(read))
+        except (OSError, EOFError, ValueError):
+            self.close()
+            return None
+        return None if any(r is None for r in replies) else replies
+
+    def record(self, steps, seconds, compute_seconds):
+        """Count steps taken elsewhere (a peer epoch) in :attr:`steps` and the timings."""
+        self.steps += steps
+        self.seconds += seconds
+        self.compute_seconds += compute_seconds
+
+    def _read(self, sock, worker, n_bytes):
+        return receive(sock, n_bytes, lambda: self._alive(worker))
 
     def _alive(self, worker):
         """Whether the scheduler still lists ``worker`` (asked while a step takes long)."""

@@ -22,12 +22,13 @@ from ..objective import objective
 from ..training.gradients import Backprop
 
 
-def partition_sums(net, loss, part, rows=None):
+def partition_sums(net, loss, part, rows=None, *, backprop=None, out=None):
     """``(W_k * L_k, W_k * g_k)`` on one partition (or its ``rows``); zeros when W_k = 0.
 
     ``net`` is the task's private copy, holding the step's parameters. ``rows=None`` is the
     full-batch objective (no dropout); an index array is a mini-batch step's local share,
-    computed by :class:`numnet.training.Backprop` (training mode).
+    computed by :class:`numnet.training.Backprop` (training mode; ``backprop``, one kept by a
+    caller that takes many steps). ``out`` receives ``W_k * g_k`` (else a new array).
     """
     X, Y, w = part
     if rows is not None:
@@ -39,9 +40,10 @@ def partition_sums(net, loss, part, rows=None):
         if rows is None:
             value, grad = objective(net, loss, X, Y, sample_weight=w)
         else:
-            value = Backprop()(net, loss, X, Y, w, full_batch=False)
+            value = (backprop or Backprop())(net, loss, X, Y, w, full_batch=False)
             grad = net.grads
-        return value * weight, grad * weight  # a new array: net.grads is reused
+        # net.grads is reused by the next pass: the sum goes to out, or a new array
+        return value * weight, np.multiply(grad, weight, out=out)
 
 
 def _group_sums(template, loss, parts, theta, rows):

@@ -18,6 +18,7 @@ from .channels import WorkerChannels
 from .data import scheduler_errors
 from .gradients import WorkerSumGradient
 from .objective import DistributedObjective, scatter_network
+from .peers import PeerEpochs
 from .sampling import WorkerBatches, WorkerData, WorkerFullBatch
 
 
@@ -74,7 +75,8 @@ class _OverheadNote(Callback):
 def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_size=None,
                       max_epochs=100, shuffle=True, clip_norm=None, proximal=None,
                       random_state=None, verbose=False, callbacks=(), checkpoint=None,
-                      resume=False, direct=True, overhead_warning=False, worker_sums=False):
+                      resume=False, direct=True, overhead_warning=False, worker_sums=False,
+                      peer_epochs=True):
     """Synchronous data-parallel gradient descent on :class:`DistributedData`.
 
     Each step, on a batch made of worker-local rows (:class:`WorkerBatches`; all rows with
@@ -94,7 +96,11 @@ def train_distributed(net, loss, optimizer, data, *, regularizer=None, batch_siz
 
     The steps go over direct connections to the workers (:class:`WorkerChannels`), not
     through the scheduler, except the first step of each epoch (there a scheduler that went
-    away is noticed); the numbers are the same, bit for bit, either way.
+    away is noticed); the numbers are the same, bit for bit, either way. The steps after the
+    first of an epoch run on the workers themselves when the run allows it (a peer epoch,
+    :mod:`numnet.distributed.peers`: each worker exchanges its sums with the others and takes
+    the optimizer step, the client only sends the epoch and collects the result); again the
+    same numbers, bit for bit, without a round trip through the client per step.
 
     Parameters
     ----------
@@ -116,6 +122,12 @@ random_state, verbose, callbacks, checkpoint, resume
         reproducibility needs the same placement. Steps through the scheduler (the first of
         each epoch) stay per partition. Resume with the same setting (a resume that turns it
         on for a checkpoint written without it is refused).
+    peer_epochs : bool, default=True
+        Run the steps after the first of each epoch on the workers when possible: the
+        optimizer, the regularizer and the callbacks must be numnet's own (a callback acting on
+        single steps keeps them on the client), and ``worker_sums`` off. A checkpoint then saves
+        on a signal at the end of the epoch, not after the current step. False: every step over
+        the channels (or the scheduler).
     overhead_warning : bool, default=False
         After the first epoch, warn (one line, ``UserWarning``) when a step waited longer for
         the workers than they computed: the cluster is slower than memory on this data
@@ -141,6 +153,7 @@ random_state, verbose, callbacks, checkpoint, resume
                           clip_norm=clip_norm, proximal=proximal, check_network=_check_network)
     shuffle = check_bool(shuffle, "shuffle")
     worker_sums = check_bool(worker_sums, "worker_sums")
+    peer_epochs = check_bool(peer_epochs, "peer_epochs")
     if batch_size is not None:
         batch_size = min(check_int(batch_size, "batch_size", min_value=1), data.n_samples)
     if batch_size is None or batch_size == data.n_samples:
@@ -165,7 +178,8 @@ random_state, verbose, callbacks, checkpoint, resume
             gradient = WorkerSumGradient(data, channels.template, channels)
             if note is not None:
                 note.channels, note.batch_size = channels, batch_size
-            return run_loop(run, _EpochStarts(sampler, gradient), gradient, parts)
+            steps = PeerEpochs(channels, parts) if peer_epochs else None
+            return run_loop(run, _EpochStarts(sampler, gradient), gradient, parts, steps)
     except (SchedulerLostError, FileNotFoundError) as error:
         # a lost scheduler, or a data file gone when a worker reads its rows again
         saver = next((c for c in parts.callbacks if isinstance(c, CheckpointCallback)), None)

@@ -1,0 +1,66 @@
+"""The bytes on numnet's own connections to the workers: raw arrays, fixed headers, no pickle.
+
+Shared by :mod:`numnet.distributed.channels` (client <-> worker) and
+:mod:`numnet.distributed.peers` (worker <-> worker).
+"""
+
+import json
+import math
+import struct
+
+import numpy as np
+
+
+def receive(sock, n_bytes, alive=None):
+    """Exactly ``n_bytes`` from ``sock`` (EOFError when the peer hung up first).
+
+    On a socket with a timeout, ``alive()`` is asked at each timeout whether to keep waiting
+    (a long step) or to give up with ``TimeoutError`` (its worker is gone without a word).
+    """
+    buffer = bytearray(n_bytes)
+    view, got = memoryview(buffer), 0
+    while got < n_bytes:
+        try:
+            n = sock.recv_into(view[got:])
+        except TimeoutError:
+            if alive is not None and alive():
+                continue
+            raise
+        if n == 0:
+            raise EOFError("the connection was closed")
+        got += n
+    return buffer
+
+
+def kind_of(value):
+    """One byte for the type of a loss sum, so the client gets the same type back."""
+    if isinstance(value, np.generic):
+        return ord(value.dtype.char)
+    return 1  # a Python float
+
+
+def value_of(kind, value):
+    """The loss sum ``value`` (a float) back in the type :func:`kind_of` named."""
+    return value if kind == 1 else np.dtype(chr(kind)).type(value)
+
+
+def pack(header, arrays=()):
+    """A JSON header (with each array's dtype and shape) and the arrays' bytes."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
+    text = json.dumps(header).encode()
+    return b"".join([struct.pack("<q", len(text)), text, *(a.tobytes() for a in arrays)])
+
+
+def unpack(read):
+    """The header and the arrays of :func:`pack`, read with ``read(n_bytes)``."""
+    (length,) = struct.unpack("<q", read(8))
+    header = json.loads(bytes(read(length)))
+    arrays = []
+    for dtype, shape in header.pop("arrays"):
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fiub":
+            raise ValueError(f"unexpected array type {dtype!r}")
+        n_bytes = dtype.itemsize * math.prod(shape)
+        arrays.append(np.frombuffer(read(n_bytes), dtype=dtype).reshape(shape).copy())
+    return header, arrays
