@@ -269,3 +269,10 @@ def test_a_checkpoint_from_before_the_spec_resumes_to_the_uninterrupted_run(tmp_
                            "--resume", "-o", "r.numnet")
     assert (code, err) == (2, "error: --resume needs the options of the interrupted run, but "
                               "--epochs was 4 there and is 5 here.\n")
+
+
+def test_the_spec_knows_the_private_samplers():
+    from numnet.privacy.sampling import SAMPLERS
+    from numnet.tabular.spec_checks import DP_SAMPLERS
+
+    assert DP_SAMPLERS == SAMPLERS

@@ -10,7 +10,6 @@ import dataclasses
 import math
 import typing
 
-from ..privacy.sampling import SAMPLERS
 from .preprocessing import SCALINGS
 from .presets import PRESETS
 from .reading import IMPUTE, MODELS, TASKS
@@ -20,12 +19,15 @@ ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
 PENALTIES = ("none", "l2", "l1", "elasticnet")
 SOLVERS = ("gd", "sgd", "adam", "lbfgs")
 DTYPES = ("float32", "float64")
+# numnet.privacy.sampling.SAMPLERS, written out: importing numnet.privacy here would make every
+# `numnet predict` import SciPy (tests/test_spec.py checks that the two agree).
+DP_SAMPLERS = ("uniform", "geometric")
 TEXT = ("hidden", "features", "exclude", "dp_bounds", "dp_categories")
 """The fields the command line gives as text (:meth:`TrainSpec.from_cli` parses them)."""
 
 CHOICES = {"impute": (*IMPUTE, "none"), "model": MODELS, "preset": PRESETS, "task": TASKS,
            "scaling": SCALINGS, "activation": ACTIVATIONS, "penalty": PENALTIES,
-           "solver": SOLVERS, "dtype": DTYPES, "dp_sampler": SAMPLERS}
+           "solver": SOLVERS, "dtype": DTYPES, "dp_sampler": DP_SAMPLERS}
 
 MAX_MEMBERS = 16
 """The most networks ``--members`` averages (the merged network is k times as wide)."""
