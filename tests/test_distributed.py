@@ -541,6 +541,58 @@ def test_an_interrupted_data_parallel_run_resumes_bit_for_bit(client, tmp_path):
                              checkpoint=checkpoint, resume=True)
 
 
+def test_ctrl_c_in_a_peer_epoch_stops_it_after_a_step_and_resumes_bit_for_bit(client,
+                                                                              tmp_path,
+                                                                              monkeypatch):
+    # SIGINT arrives while the workers run an epoch's steps: the client passes the stop on, all
+    # workers stop after the same step, the loop's checkpoint saves before the next one (mid
+    # epoch), and the resumed run ends with the parameters of an uninterrupted one.
+    import threading
+
+    import numnet as nn
+    from numnet.distributed import channels, peers
+    from numnet.exceptions import TrainingInterrupted
+
+    X, Y, loss, n_out = _data("softmax", np.random.default_rng(3))
+
+    def fit(**kwargs):
+        net = _net(5, n_out, True)
+        history = nd.train_distributed(net, loss, SGD(learning_rate=0.1, momentum=0.9),
+                                       _distributed(client, X, Y, None), batch_size=25,
+                                       max_epochs=3, random_state=1, **kwargs)
+        return net, history
+
+    reference, expected = fit()
+    calls, original, stop_sent = [], peers.partition_sums, threading.Event()
+    waiting = channels._Stop.waiting
+
+    def passing_on(self, worker):
+        alive = waiting(self, worker)
+        if self.sent:
+            stop_sent.set()
+        return alive
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 20:  # in the first epoch's peer steps (3 partitions a step)
+            os.kill(os.getpid(), signal.SIGINT)
+        elif len(calls) > 20:  # the epoch would end before the client looks: wait for it
+            stop_sent.wait(HANG_TIMEOUT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(channels._Stop, "waiting", passing_on)
+    monkeypatch.setattr(peers, "partition_sums", interrupting)
+    made = _recording_peers(monkeypatch)
+    checkpoint = nn.Checkpoint(tmp_path / "run")
+    with pytest.raises(TrainingInterrupted):
+        fit(checkpoint=checkpoint)
+    state = checkpoint.load()
+    assert made[0].epochs == 1 and state.epoch == 0 and 7 <= state.batch < 12
+    net, history = fit(checkpoint=checkpoint, resume=True)
+    assert net.params.tobytes() == reference.params.tobytes()
+    assert history.loss == expected.loss
+
+
 def test_scheduler_errors_let_other_errors_through(client):
     from numnet.distributed.data import scheduler_errors
 

@@ -28,6 +28,7 @@ transports other than TCP (the step goes through the scheduler, as before).
 import copy
 import hmac
 import secrets
+import select
 import socket
 import struct
 import threading
@@ -39,7 +40,8 @@ from . import peers as peer_epochs
 from .objective import partition_sums, placement, sums_by_worker
 from .wire import kind_of, pack, receive, unpack, value_of
 
-_STEP, _STEP_WORKER, _CLOSE, _PEERS, _EPOCH = 1, 2, 0, 3, 4
+_STEP, _STEP_WORKER, _CLOSE, _PEERS, _EPOCH, _STOP = 1, 2, 0, 3, 4, 5
+_POLL_SECONDS = 0.2   # how often a client waiting for a peer epoch looks at its signals
 _OK, _FAILED = 0, 1
 _ALL_ROWS = -1
 _ACCEPT_SECONDS = 60.0
@@ -121,12 +123,16 @@ def _serve(listener, peer_listener, net, loss, parts, token):
                 return
             conn.settimeout(None)
             read = lambda n: receive(conn, n)  # noqa: E731
-            while (op := receive(conn, 1)[0]) in (_STEP, _STEP_WORKER, _PEERS, _EPOCH):
+            ops = (_STEP, _STEP_WORKER, _PEERS, _EPOCH, _STOP)
+            while (op := receive(conn, 1)[0]) in ops:
                 if op == _PEERS:
                     peers = _connect_peers(read, peer_listener, token, peers)
                     conn.sendall(bytes([_OK if peers is not None else _FAILED]))
                 elif op == _EPOCH:
-                    conn.sendall(peer_epochs.run_epoch(read, net, loss, parts, peers))
+                    conn.sendall(peer_epochs.run_epoch(read, net, loss, parts, peers,
+                                                       lambda: _stop_requested(conn)))
+                elif op == _STOP:
+                    continue  # it came after the epoch had ended
                 else:
                     conn.sendall(_step(conn, net, loss, parts, op == _STEP_WORKER))
         except (OSError, EOFError):
@@ -135,6 +141,12 @@ def _serve(listener, peer_listener, net, loss, parts, token):
             peer_listener.close()
             if peers is not None:
                 peers.close()
+
+
+def _stop_requested(conn):
+    """Whether the client asked a running peer epoch to stop (or hung up), without waiting."""
+    readable, _, _ = select.select([conn], [], [], 0)
+    return bool(readable) and conn.recv(1) in (bytes([_STOP]), b"")
 
 
 def _connect_peers(read, peer_listener, token, peers):
@@ -187,6 +199,28 @@ def _step(conn, net, loss, parts, per_worker=False):
         message = f"{type(error).__name__}: {error}".encode("utf-8", "replace")
         reply = [struct.pack("<BdI", _FAILED, 0.0, len(message)), message]
     return b"".join(reply)
+
+
+class _Stop:
+    """What a client waiting for a peer epoch does at each pause: pass a stop on, check workers.
+
+    ``waiting(worker)`` (``receive``'s ``alive``) sends every worker the stop request once
+    ``interrupted()`` is true, and asks the scheduler whether ``worker`` lives every 10 s.
+    """
+
+    def __init__(self, connections, interrupted, alive):
+        self.connections, self.interrupted, self.alive = connections, interrupted, alive
+        self.sent, self.checked = False, time.monotonic()
+
+    def waiting(self, worker):
+        if not self.sent and self.interrupted():
+            self.sent = True
+            for sock, _, _ in self.connections:
+                sock.sendall(bytes([_STOP]))
+        if time.monotonic() - self.checked < _WAIT_SECONDS:
+            return True
+        self.checked = time.monotonic()
+        return self.alive(worker)
 
 
 class WorkerChannels:
@@ -344,19 +378,23 @@ class WorkerChannels:
             return False
         return all(reply == _OK for reply in replies)
 
-    def peer_epoch(self, messages):
+    def peer_epoch(self, messages, interrupted=lambda: False):
         """Send each worker its ``epoch`` request; their ``(header, arrays)``, None on failure.
 
-        A failure (a worker's error or a lost connection) leaves the channels as they were
-        for single steps, or closed when a connection broke.
+        While waiting, ``interrupted()`` is asked every 0.2 s; once it is true the workers are
+        asked to stop after their current step. A failure (a worker's error or a lost
+        connection) leaves the channels as they were for single steps, or closed when a
+        connection broke.
         """
+        stop = _Stop(self.connections, interrupted, self._alive)
         try:
             for (sock, _, _), message in zip(self.connections, messages, strict=True):
                 sock.sendall(bytes([_EPOCH]) + message)
+                sock.settimeout(_POLL_SECONDS)
             replies = []
             for sock, _, worker in self.connections:  # read all, so that none stays unread
                 def read(n_bytes, sock=sock, worker=worker):
-                    return self._read(sock, worker, n_bytes)
+                    return receive(sock, n_bytes, lambda: stop.waiting(worker))
 
                 if read(1)[0] != _OK:
                     (length,) = struct.unpack("<I", read(4))
@@ -364,6 +402,8 @@ class WorkerChannels:
                     replies.append(None)
                 else:
                     replies.append(unpack(read))
+            for sock, _, _ in self.connections:
+                sock.settimeout(_WAIT_SECONDS)
         except (OSError, EOFError, ValueError):
             self.close()
             return None

@@ -21,9 +21,11 @@ loop's ``on_loss`` hooks (the divergence guard) and totals, as if it had taken t
 
 :class:`PeerEpochs` decides per epoch: the first step goes the usual way (through the
 scheduler, where a lost scheduler is noticed), the others as a peer epoch when the run allows
-it (a network, loss, optimizer and regularizer the workers can rebuild from plain data; no
-callback that acts on single steps, except the divergence guard and checkpoints, which then
-save at epoch ends). If anything fails (a worker, a connection, a step raising), nothing of the
+it (an optimizer and a regularizer the workers can rebuild from plain data; no callback that
+acts on single steps, except the divergence guard and checkpoints). On SIGINT/SIGTERM with a
+checkpoint the client asks the workers to stop; each sends that request on with its next sums,
+all stop after the same step, and the loop takes the rest (its checkpoint saves before the
+first of them). If anything fails (a worker, a connection, a step raising), nothing of the
 epoch is kept: its remaining steps go step by step, from where the epoch stood, and the run
 does not try peers again.
 
@@ -134,15 +136,19 @@ def _read_exactly(sock, n_bytes):
     return buffer
 
 
-def run_epoch(read, net, loss, parts, peers):
+def run_epoch(read, net, loss, parts, peers, stop_requested=lambda: False):
     """Answer an ``epoch`` request (see the module docstring); the reply's bytes.
 
+    ``stop_requested()`` is asked before each step whether the client wants the epoch cut short
+    (Ctrl-C with a checkpoint): each worker's answer goes with its sums, and all of them stop
+    after the same step, the first at which any was asked. The reply then has fewer losses.
     On failure the peer connections are closed (the others then fail too, instead of waiting),
     and the reply says why: the client takes the epoch's steps one by one instead.
     """
     try:
         header, arrays = unpack(read)
-        values, optimizer, compute = _steps(header, arrays, net, loss, parts, peers)
+        values, optimizer, compute = _steps(header, arrays, net, loss, parts, peers,
+                                            stop_requested)
         state, state_arrays = _state_message(optimizer)
         reply = pack({"kinds": [kind_of(v) for v in values], "state": state,
                        "compute": compute},
@@ -155,7 +161,7 @@ def run_epoch(read, net, loss, parts, peers):
         return bytes([_FAILED]) + struct.pack("<I", len(message)) + message
 
 
-def _steps(header, arrays, net, loss, parts, peers):
+def _steps(header, arrays, net, loss, parts, peers, stop_requested):
     """The epoch's steps on this worker: their losses, the optimizer, the seconds computing."""
     if peers is None or not peers.sockets and len(peers.partitions) > 1:
         raise ValueError("no connections to the other workers")
@@ -176,6 +182,7 @@ def _steps(header, arrays, net, loss, parts, peers):
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for step, weight in enumerate(weights):
+                stop = bool(stop_requested())
                 started = time.perf_counter()
                 sums = {}
                 for j, (k, part) in enumerate(zip(mine, parts, strict=True)):
@@ -183,7 +190,10 @@ def _steps(header, arrays, net, loss, parts, peers):
                     sums[k] = None if len(r) == 0 else partition_sums(
                         net, loss, part, r, backprop=backprop, out=outs[j])
                 compute += time.perf_counter() - started
-                sums.update(exchange(_sums_message(mine, sums, net.params.dtype)))
+                theirs, stopped = exchange(bytes([stop]) +
+                                           _sums_message(mine, sums, net.params.dtype))
+                sums.update(theirs)
+                stop = stop or stopped
                 started = time.perf_counter()
                 total, grad = reduce_sums([sums[k] for k in sorted(sums)
                                            if sums[k] is not None],
@@ -203,6 +213,8 @@ def _steps(header, arrays, net, loss, parts, peers):
                 if proximal and regularizer is not None:
                     regularizer.prox(net.penalized, optimizer.learning_rate)
                 compute += time.perf_counter() - started
+                if stop:
+                    break  # every worker saw the same flags: all stop after this step
     finally:
         exchange.close()
     return values, optimizer, compute
@@ -246,12 +258,13 @@ class _Exchange:
     def __init__(self, peers, params):
         self.peers, self.params = peers, params
         self.selector = selectors.DefaultSelector()
-        self.buffers = {sock: bytearray(8 + len(peers.partitions[other]) * (9 + params.nbytes))
+        self.buffers = {sock: bytearray(9 + len(peers.partitions[other]) * (9 + params.nbytes))
                         for other, sock in peers.sockets.items()}
         for sock in peers.sockets.values():
             sock.setblocking(False)
 
     def __call__(self, message):
+        """Send ``message`` (a stop flag, then the sums); the peers' sums and their flags."""
         framed = memoryview(struct.pack("<q", len(message)) + message)
         outgoing = {sock: framed for sock in self.peers.sockets.values()}
         got = dict.fromkeys(self.buffers, 0)
@@ -298,9 +311,11 @@ class _Exchange:
         return self._sums()
 
     def _sums(self):
-        params, sums = self.params, {}
+        """The peers' sums by partition, and whether any peer was asked to stop."""
+        params, sums, stop = self.params, {}, False
         for other, sock in self.peers.sockets.items():
-            data, offset = self.buffers[sock], 8
+            data, offset = self.buffers[sock], 9
+            stop = stop or bool(data[8])
             for k in self.peers.partitions[other]:
                 kind = data[offset]
                 offset += 1
@@ -312,7 +327,7 @@ class _Exchange:
                     offset += 8 + params.nbytes
                 else:
                     sums[k] = None
-        return sums
+        return sums, stop
 
     def close(self):
         self.selector.close()
@@ -356,6 +371,7 @@ class PeerEpochs:
 
         self.channels, self.callbacks = channels, callbacks
         self.epochs, self.connected = 0, None
+        self.checkpoints = [c for c in callbacks.callbacks if isinstance(c, CheckpointCallback)]
         # Only the divergence guard (on the losses, afterwards) and checkpoints (which save at
         # epoch ends) may act on single steps; any other per-step hook needs the steps here.
         self.possible = channels.direct and not channels.worker_sums and not any(
@@ -369,8 +385,9 @@ class PeerEpochs:
                 yield index, rows
                 continue
             rest = [(index, rows), *batches]
-            if not self._take(run, rest):
-                yield from rest
+            # The loop takes what the workers did not: all of it when a peer epoch was not
+            # possible, the steps after an interruption (where a checkpoint then saves).
+            yield from rest[self._take(run, rest):]
             return
 
     def _usable(self, run):
@@ -385,15 +402,20 @@ class PeerEpochs:
         return self.connected
 
     def _take(self, run, steps):
-        """Run ``steps`` on the workers; False (nothing changed) when it cannot or fails."""
+        """Run ``steps`` on the workers; how many of them it took (0: it could not, or failed).
+
+        After Ctrl-C with a checkpoint the workers stop early; the loop takes the rest, and
+        its checkpoint saves before the first of them.
+        """
         if not self._usable(run):
-            return False
+            return 0
         started = time.perf_counter()
-        kept, weights, n_rows = [], [], []
-        for _, rows in steps:
+        kept, weights, n_rows, ends = [], [], [], []
+        for position, (_, rows) in enumerate(steps):
             X_b, _, w_b = run.data.batch(rows)
             if w_b is not None and not w_b.sum() > 0:
                 continue  # the loop skips a batch of zero-weight samples
+            ends.append(position + 1)
             kept.append(rows)
             weights.append(float(X_b.shape[0] if w_b is None else np.sum(w_b)))
             n_rows.append(X_b.shape[0])
@@ -411,11 +433,11 @@ class PeerEpochs:
                 arrays += [np.array([len(p) for p in pieces], dtype=np.int64),
                            np.concatenate(pieces) if pieces else np.zeros(0, np.int64)]
             messages.append(pack(header, arrays))
-        replies = self.channels.peer_epoch(messages)
+        replies = self.channels.peer_epoch(messages, self._interrupted)
         if replies is None or any(r[1][1].tobytes() != replies[0][1][1].tobytes() or
                                   r[0]["kinds"] != replies[0][0]["kinds"] for r in replies):
             self.connected = False  # never again in this run; these steps go one by one
-            return False
+            return 0
         (reply, (values, theta, *arrays)), compute = replies[0], sum(
             r[0]["compute"] for r in replies)
         np.copyto(net.params, theta)
@@ -428,4 +450,9 @@ class PeerEpochs:
             self.callbacks.on_loss(run, value)  # the divergence guard raises on a bad one
             run.epoch_total += value * weight
             run.n_seen += n
-        return True
+        return ends[len(values) - 1] if len(values) else 0
+
+    def _interrupted(self):
+        """Whether a checkpointed run got SIGINT/SIGTERM (its guard holds the signal)."""
+        return any(getattr(getattr(c, "guard", None), "signal", None) is not None
+                   for c in self.checkpoints)

@@ -125,9 +125,10 @@ random_state, verbose, callbacks, checkpoint, resume
     peer_epochs : bool, default=True
         Run the steps after the first of each epoch on the workers when possible: the
         optimizer, the regularizer and the callbacks must be numnet's own (a callback acting on
-        single steps keeps them on the client), and ``worker_sums`` off. A checkpoint then saves
-        on a signal at the end of the epoch, not after the current step. False: every step over
-        the channels (or the scheduler).
+        single steps keeps them on the client), and ``worker_sums`` off. On SIGINT/SIGTERM with a
+        checkpoint the workers stop after their current step (the client looks every 0.2 s)
+        and the checkpoint saves there, as without them. False: every step over the channels
+        (or the scheduler).
     overhead_warning : bool, default=False
         After the first epoch, warn (one line, ``UserWarning``) when a step waited longer for
         the workers than they computed: the cluster is slower than memory on this data
