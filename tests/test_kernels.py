@@ -363,6 +363,28 @@ def test_a_dense_stack_that_fails_to_compile_falls_back_to_numpy_with_a_warning(
     assert runs[0] == runs[1]
 
 
+def test_the_dense_stack_is_not_used_where_numbas_blas_differs_from_numpys(rng, monkeypatch):
+    # Another BLAS under numba (e.g. SciPy's OpenBLAS beside an MKL NumPy) could round the
+    # products differently: the stack then stays off, and training is NumPy's.
+    from numnet import _compiled
+
+    assert kernels.load()
+    assert kernels._same_products(np.dtype(np.float64))  # this machine's two BLAS agree
+    products = _compiled.products
+
+    def off_by_one_ulp(A, B, C, AB, AtC, CBt):
+        products(A, B, C, AB, AtC, CBt)
+        AB[0, 0] = np.nextafter(AB[0, 0], np.inf)
+
+    monkeypatch.setattr(_compiled, "products", off_by_one_ulp)
+    monkeypatch.setattr(kernels, "_stack_dtypes", set())
+    monkeypatch.setattr(kernels, "_stack_refused", set())
+    monkeypatch.setattr(kernels, "_stacks", __import__("weakref").WeakKeyDictionary())
+    net = stack_network([nn.Dense(8), nn.ReLU(), nn.Dense(1)], 4, np.float64)
+    assert kernels.DenseStack.of(net, rng.normal(size=(8, 4))) is None
+    assert kernels._stack_refused == {np.dtype(np.float64)}
+
+
 def test_small_steps_start_numba_once_they_have_cost_its_start_up():
     """37,500 steps of 20 us lost are numba's 0.75 s start-up (here scaled down 1000x)."""
     code = """

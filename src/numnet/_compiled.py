@@ -134,6 +134,14 @@ def dense_backward(X, params, grads, layout, work, back, D):
 
 
 @_jit()
+def products(A, B, C, AB, AtC, CBt):
+    """``A @ B``, ``A.T @ C`` and ``C @ B.T`` through numba's BLAS calls (the stack's three)."""
+    np.dot(A, B, AB)
+    np.dot(A.T, C, AtC)
+    np.dot(C, B.T, CBt)
+
+
+@_jit()
 def _column_sums(D, out):
     """np.add.reduce(D, axis=0, out=out), summed in NumPy's order.
 

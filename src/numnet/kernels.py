@@ -235,9 +235,10 @@ class DenseStack:
     :class:`~numnet.ReLU` (``Z = A @ W + b`` through the same BLAS, ``max(Z, 0)``,
     ``dW = A.T @ dZ``, ``db = dZ.sum(axis=0)`` in NumPy's summation order,
     ``dA = dZ @ W.T * (A > 0)``), so the parameters, the gradients and the losses are the NumPy
-    path's bit for bit; what is saved is the Python and NumPy overhead of about 20 calls per step
-    (issue 26 item 4: 36 against 14 us for the forward and backward passes of a 20-64-64-1
-    network at batch 32).
+    path's bit for bit (the stack is used only where numba's BLAS gives NumPy's products:
+    checked once per process and dtype); what is saved is the Python and NumPy overhead of
+    about 20 calls per step (issue 26 item 4: 36 against 14 us for the forward and backward
+    passes of a 20-64-64-1 network at batch 32).
 
     It applies to networks of ``Dense`` layers, each optionally followed by ``ReLU``
     (``Identity`` layers are skipped), under 65,536 parameters (where that overhead matters;
@@ -294,9 +295,15 @@ class DenseStack:
 
 
 def _compiles(layout, params):
-    """Compile (or load from numba's cache) both loops for params' dtype; False if numba fails."""
+    """Compile (or load from numba's cache) both loops for params' dtype; False if numba fails.
+
+    Also False when the BLAS numba calls does not give NumPy's products bit for bit
+    (:func:`_same_products`): then the NumPy path stays the only one.
+    """
     if params.dtype in _stack_dtypes:
         return True
+    if params.dtype in _stack_refused:
+        return False
     params = params.copy()
     X = np.zeros((1, int(layout[0, 1])), dtype=params.dtype)
     work = np.zeros(int(layout[-1, 5] + layout[-1, 2]), dtype=params.dtype)
@@ -307,7 +314,30 @@ def _compiles(layout, params):
     except _compiled.numba.core.errors.NumbaError as error:
         _give_up(error)
         return False
+    if not _same_products(params.dtype):
+        _stack_refused.add(params.dtype)
+        return False
     _stack_dtypes.add(params.dtype)
+    return True
+
+
+def _same_products(dtype):
+    """Whether numba's ``np.dot`` (SciPy's BLAS) gives NumPy's ``matmul`` bit for bit.
+
+    Both call a BLAS, not necessarily the same build (the wheels of NumPy and SciPy each bring
+    their OpenBLAS; a conda NumPy may use MKL): the Dense stack is used only where the two
+    agree on the stack's three products, at shapes where NumPy takes gemm and gemv (one row,
+    one output) and at random sizes.
+    """
+    rng = np.random.default_rng(0)
+    for n, k, m in ((33, 7, 16), (33, 16, 1), (1, 7, 16), (5, 16, 3), (33, 1, 16),
+                    (256, 64, 64), (257, 100, 9)):
+        A, B, C = (rng.normal(size=shape).astype(dtype) for shape in ((n, k), (k, m), (n, m)))
+        got = np.empty((n, m), dtype), np.empty((k, m), dtype), np.empty((n, k), dtype)
+        _compiled.products(A, B, C, *got)
+        if any(a.tobytes() != b.tobytes()
+               for a, b in zip(got, (A @ B, A.T @ C, C @ B.T), strict=True)):
+            return False
     return True
 
 
@@ -339,6 +369,7 @@ def _dense_layout(net):
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _stacks = weakref.WeakKeyDictionary()  # network -> its DenseStack (work arrays, layout)
 _stack_dtypes = set()           # dtypes both DenseStack loops are compiled for
+_stack_refused = set()          # dtypes whose BLAS products differ from NumPy's here
 _numpy_steps = 0                # steps DenseStack could have taken before numba was loaded
 _STACK_STEP_SAVING = 20e-6      # seconds a DenseStack step saves (54 -> 32 us at 20-64-64-1)
 _START_UP = 0.75                # seconds to import numba and start its LLVM runtime
