@@ -930,6 +930,45 @@ def test_a_step_slower_than_the_wait_asks_whether_its_worker_lives(client, monke
     assert opened[0].steps == (2 * (300 // 50 - 1) if alive else 0)
 
 
+def test_a_peer_epoch_with_a_worker_gone_is_taken_step_by_step(client, monkeypatch):
+    # While the client waits for a peer epoch it asks the scheduler every _WAIT_SECONDS
+    # (shortened here) whether the epoch's workers all live; when one is gone, the epoch's
+    # steps go one by one through the scheduler. The numbers are the same.
+    import threading
+
+    from numnet.distributed import channels, peers
+
+    X, Y, loss, n_out = _data("regression", np.random.default_rng(8))
+    data = _distributed(client, X, Y, None)
+
+    def fit():
+        net = _net(5, n_out, True)
+        nd.train_distributed(net, loss, SGD(0.01), data, batch_size=50, max_epochs=2,
+                             random_state=1)
+        return net.params.tobytes()
+
+    expected = fit()
+    asked, original = threading.Event(), peers.partition_sums
+
+    def held(*args, **kwargs):
+        asked.wait(HANG_TIMEOUT)  # the peer epoch lasts until the client has asked
+        return original(*args, **kwargs)
+
+    def gone(self, worker):
+        asked.set()
+        return False
+
+    monkeypatch.setattr(channels, "_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(peers, "partition_sums", held)
+    monkeypatch.setattr(channels.WorkerChannels, "_alive", gone)
+    made = _recording_peers(monkeypatch)
+    try:
+        assert fit() == expected
+    finally:
+        asked.set()
+    assert made[0].epochs == 0 and made[0].connected is False
+
+
 def test_worker_sums_are_the_same_steps_to_rounding(client, monkeypatch):
     # The separate variant: one pass per worker over its share of the batch. The same
     # batches and algorithm; the gradient is added in another order (to rounding).

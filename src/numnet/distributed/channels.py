@@ -38,7 +38,7 @@ import numpy as np
 
 from . import peers as peer_epochs
 from .objective import partition_sums, placement, sums_by_worker
-from .wire import kind_of, pack, receive, unpack, value_of
+from .wire import keepalive, kind_of, pack, receive, unpack, value_of
 
 _STEP, _STEP_WORKER, _CLOSE, _PEERS, _EPOCH, _STOP = 1, 2, 0, 3, 4, 5
 _POLL_SECONDS = 0.2   # how often a client waiting for a peer epoch looks at its signals
@@ -92,14 +92,6 @@ def _start_server(template, loss, parts, token):
     return host, listener.getsockname()[1], worker, peer_listener.getsockname()[1]
 
 
-def _keepalive(sock):
-    """TCP keepalive: a peer whose machine went away is noticed within minutes."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
-        if hasattr(socket, name):
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-
-
 def _serve(listener, peer_listener, net, loss, parts, token):
     """The channel thread: one connection, one request at a time, until it closes.
 
@@ -118,7 +110,7 @@ def _serve(listener, peer_listener, net, loss, parts, token):
         try:
             conn.settimeout(_ACCEPT_SECONDS)  # the token comes at once, or never
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _keepalive(conn)
+            keepalive(conn)
             if not hmac.compare_digest(bytes(receive(conn, len(token))), token):
                 return
             conn.settimeout(None)
@@ -205,7 +197,8 @@ class _Stop:
     """What a client waiting for a peer epoch does at each pause: pass a stop on, check workers.
 
     ``waiting(worker)`` (``receive``'s ``alive``) sends every worker the stop request once
-    ``interrupted()`` is true, and asks the scheduler whether ``worker`` lives every 10 s.
+    ``interrupted()`` is true, and every 10 s asks the scheduler whether all the epoch's
+    workers live: one waiting for a peer that is gone would wait as long as that peer.
     """
 
     def __init__(self, connections, interrupted, alive):
@@ -220,7 +213,7 @@ class _Stop:
         if time.monotonic() - self.checked < _WAIT_SECONDS:
             return True
         self.checked = time.monotonic()
-        return self.alive(worker)
+        return all(self.alive(other) for _, _, other in self.connections)
 
 
 class WorkerChannels:
@@ -300,7 +293,7 @@ class WorkerChannels:
             self.connections.append((sock, indices, worker))
             self.peer_addresses.append((host, peer_port))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _keepalive(sock)
+            keepalive(sock)
             sock.sendall(token)
             sock.settimeout(_WAIT_SECONDS)
 

@@ -33,6 +33,7 @@ Messages are raw arrays behind a JSON header (no pickle), on the channels' authe
 connections; workers reach each other with the same 32-byte token.
 """
 
+import hmac
 import math
 import selectors
 import socket
@@ -45,7 +46,7 @@ from ..optimizers import OPTIMIZERS, clip_grad_norm
 from ..regularizers import REGULARIZERS
 from ..training.gradients import Backprop
 from .objective import partition_sums, reduce_sums
-from .wire import kind_of, pack, unpack, value_of
+from .wire import keepalive, kind_of, pack, receive, unpack, value_of
 
 _OK, _FAILED = 0, 1
 _CONNECT_SECONDS = 10.0
@@ -109,31 +110,22 @@ def connect(read, listener, token):
         for _ in range(me + 1, len(addresses)):
             sock, _ = listener.accept()
             sock.settimeout(_CONNECT_SECONDS)
-            hello = _read_exactly(sock, len(token) + 8)
+            hello = bytes(receive(sock, len(token) + 8))
             (other,) = struct.unpack("<q", hello[len(token):])
-            if hello[:len(token)] != token or not me < other < len(addresses) or other in sockets:
+            if (not hmac.compare_digest(hello[:len(token)], token)
+                    or not me < other < len(addresses) or other in sockets):
                 sock.close()
                 raise ValueError("a peer did not present the run's token")
             sockets[other] = sock
         for sock in sockets.values():
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            keepalive(sock)  # a peer whose machine vanished is noticed within minutes
     except BaseException:
         for sock in sockets.values():
             sock.close()
         raise
     return Peers(me, sockets, [list(p) for p in header["partitions"]])
-
-
-def _read_exactly(sock, n_bytes):
-    buffer = bytearray(n_bytes)
-    view, got = memoryview(buffer), 0
-    while got < n_bytes:
-        n = sock.recv_into(view[got:])
-        if n == 0:
-            raise EOFError("a peer hung up")
-        got += n
-    return buffer
 
 
 def run_epoch(read, net, loss, parts, peers, stop_requested=lambda: False):

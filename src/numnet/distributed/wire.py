@@ -6,6 +6,7 @@ Shared by :mod:`numnet.distributed.channels` (client <-> worker) and
 
 import json
 import math
+import socket
 import struct
 
 import numpy as np
@@ -64,3 +65,11 @@ def unpack(read):
         n_bytes = dtype.itemsize * math.prod(shape)
         arrays.append(np.frombuffer(read(n_bytes), dtype=dtype).reshape(shape).copy())
     return header, arrays
+
+
+def keepalive(sock):
+    """TCP keepalive: a peer whose machine went away is noticed within minutes."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
