@@ -38,7 +38,7 @@ import numpy as np
 
 from . import peers as peer_epochs
 from .objective import partition_sums, placement, sums_by_worker
-from .wire import keepalive, kind_of, pack, receive, unpack, value_of
+from .wire import keepalive, pack, read_sums, receive, sums_bytes, unpack
 
 _STEP, _STEP_WORKER, _CLOSE, _PEERS, _EPOCH, _STOP = 1, 2, 0, 3, 4, 5
 _POLL_SECONDS = 0.2   # how often a client waiting for a peer epoch looks at its signals
@@ -179,14 +179,8 @@ def _step(conn, net, loss, parts, per_worker=False):
         else:
             sums = [None if r is not None and len(r) == 0 else partition_sums(net, loss, part, r)
                     for part, r in zip(parts, rows, strict=True)]
-        reply = [struct.pack("<Bd", _OK, time.perf_counter() - started)]
-        for result in sums:
-            if result is None:
-                reply.append(b"\x00")
-            else:
-                value, grad = result
-                reply += [struct.pack("<Bd", kind_of(value), value),
-                          np.ascontiguousarray(grad, dtype=params.dtype).tobytes()]
+        reply = [struct.pack("<Bd", _OK, time.perf_counter() - started),
+                 sums_bytes(sums, params.dtype)]
     except Exception as error:  # noqa: BLE001 - the step is taken again through the scheduler
         message = f"{type(error).__name__}: {error}".encode("utf-8", "replace")
         reply = [struct.pack("<BdI", _FAILED, 0.0, len(message)), message]
@@ -340,18 +334,14 @@ class WorkerChannels:
             if per_worker:  # one sum, in the place of the worker's first partition
                 present, keys = [any(present)], indices[:1]
             reply = read(sum(9 + theta.nbytes if p else 1 for p in present))
-            offset = 0
-            for i, p in zip(keys, present, strict=True):
-                kind = reply[offset]
-                if (kind != 0) != p:  # an absent sum is one 0 byte, a present one its type
-                    raise ChannelError("the reply does not fit the request")
-                offset += 1
-                if p:
-                    (value,) = struct.unpack_from("<d", reply, offset)
-                    grad = np.frombuffer(reply, dtype=theta.dtype, count=theta.size,
-                                         offset=offset + 8)
-                    results[i] = (value_of(kind, value), grad)
-                    offset += 8 + theta.nbytes
+            try:
+                sums, end = read_sums(reply, 0, len(keys), theta)
+            except (IndexError, ValueError, struct.error):
+                sums, end = [], -1
+            # an absent sum is one 0 byte, a present one its type, value and gradient
+            if end != len(reply) or [s is not None for s in sums] != present:
+                raise ChannelError("the reply does not fit the request")
+            results.update((i, s) for i, s in zip(keys, sums, strict=True) if s is not None)
         self.steps += 1
         self.seconds += time.perf_counter() - started
         self.compute_seconds += compute

@@ -46,7 +46,7 @@ from ..optimizers import OPTIMIZERS, clip_grad_norm
 from ..regularizers import REGULARIZERS
 from ..training.gradients import Backprop
 from .objective import partition_sums, reduce_sums
-from .wire import keepalive, kind_of, pack, receive, unpack, value_of
+from .wire import keepalive, kind_of, pack, read_sums, receive, sums_bytes, unpack, value_of
 
 _OK, _FAILED = 0, 1
 _CONNECT_SECONDS = 10.0
@@ -182,8 +182,8 @@ def _steps(header, arrays, net, loss, parts, peers, stop_requested):
                     sums[k] = None if len(r) == 0 else partition_sums(
                         net, loss, part, r, backprop=backprop, out=outs[j])
                 compute += time.perf_counter() - started
-                theirs, stopped = exchange(bytes([stop]) +
-                                           _sums_message(mine, sums, net.params.dtype))
+                theirs, stopped = exchange(bytes([stop]) + sums_bytes(
+                    [sums[k] for k in mine], net.params.dtype))
                 sums.update(theirs)
                 stop = stop or stopped
                 started = time.perf_counter()
@@ -222,20 +222,6 @@ def _split_rows(arrays, n_parts, n_steps):
             raise ValueError("the epoch's rows do not fit its steps")
         rows.append([flat[bounds[s]:bounds[s + 1]] for s in range(n_steps)])
     return rows
-
-
-def _sums_message(mine, sums, dtype):
-    """The partitions' sums of this worker: per partition a type byte (0: none), value, gradient."""
-    pieces = []
-    for k in mine:
-        result = sums[k]
-        if result is None:
-            pieces.append(b"\x00")
-        else:
-            value, grad = result
-            pieces += [struct.pack("<Bd", kind_of(value), value),
-                       np.ascontiguousarray(grad, dtype=dtype).tobytes()]
-    return b"".join(pieces)
 
 
 class _Exchange:
@@ -304,21 +290,13 @@ class _Exchange:
 
     def _sums(self):
         """The peers' sums by partition, and whether any peer was asked to stop."""
-        params, sums, stop = self.params, {}, False
+        sums, stop = {}, False
         for other, sock in self.peers.sockets.items():
-            data, offset = self.buffers[sock], 9
+            data = self.buffers[sock]
             stop = stop or bool(data[8])
-            for k in self.peers.partitions[other]:
-                kind = data[offset]
-                offset += 1
-                if kind:
-                    (value,) = struct.unpack_from("<d", data, offset)
-                    grad = np.frombuffer(data, dtype=params.dtype, count=params.size,
-                                         offset=offset + 8)
-                    sums[k] = (value_of(kind, value), grad)
-                    offset += 8 + params.nbytes
-                else:
-                    sums[k] = None
+            theirs = self.peers.partitions[other]
+            sums.update(zip(theirs, read_sums(data, 9, len(theirs), self.params)[0],
+                            strict=True))
         return sums, stop
 
     def close(self):

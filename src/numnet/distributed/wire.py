@@ -73,3 +73,38 @@ def keepalive(sock):
     for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
         if hasattr(socket, name):
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+def sums_bytes(results, dtype):
+    """Loss and gradient sums for the wire: per result a type byte (0: none), value, gradient.
+
+    ``results``: ``None`` (no rows) or ``(value, gradient)`` each, in partition order.
+    """
+    pieces = []
+    for result in results:
+        if result is None:
+            pieces.append(b"\x00")
+        else:
+            value, grad = result
+            pieces += [struct.pack("<Bd", kind_of(value), value),
+                       np.ascontiguousarray(grad, dtype=dtype).tobytes()]
+    return b"".join(pieces)
+
+
+def read_sums(data, offset, count, params):
+    """``count`` results of :func:`sums_bytes` from ``data`` at ``offset``; and the end offset.
+
+    The gradients are views into ``data``, in ``params``' dtype and size.
+    """
+    results = []
+    for _ in range(count):
+        kind = data[offset]
+        offset += 1
+        if kind:
+            (value,) = struct.unpack_from("<d", data, offset)
+            grad = np.frombuffer(data, dtype=params.dtype, count=params.size, offset=offset + 8)
+            results.append((value_of(kind, value), grad))
+            offset += 8 + params.nbytes
+        else:
+            results.append(None)
+    return results, offset
