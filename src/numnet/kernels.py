@@ -236,9 +236,9 @@ class DenseStack:
     ``dW = A.T @ dZ``, ``db = dZ.sum(axis=0)`` in NumPy's summation order,
     ``dA = dZ @ W.T * (A > 0)``), so the parameters, the gradients and the losses are the NumPy
     path's bit for bit (the stack is used only where numba's BLAS gives NumPy's products:
-    checked once per process and dtype); what is saved is the Python and NumPy overhead of
-    about 20 calls per step (issue 26 item 4: 36 against 14 us for the forward and backward
-    passes of a 20-64-64-1 network at batch 32).
+    checked once per process for each batch size and layer shape); what is saved is the
+    Python and NumPy overhead of about 20 calls per step (issue 26 item 4: 36 against 14 us
+    for the forward and backward passes of a 20-64-64-1 network at batch 32).
 
     It applies to networks of ``Dense`` layers, each optionally followed by ``ReLU``
     (``Identity`` layers are skipped), under 65,536 parameters (where that overhead matters;
@@ -252,7 +252,8 @@ class DenseStack:
     """
 
     def __init__(self, net, layout):
-        self.net, self.params, self.layers = net, net.params, list(net.layers)
+        # Not the network itself: the weak map's value must not keep its key alive.
+        self.params, self.grads, self.layers = net.params, net.grads, list(net.layers)
         self.layout = layout  # None: the network is not a stack of Dense and ReLU layers
         self._width = None if layout is None else int(layout[-1, 5] + layout[-1, 2])
         self._work = self._back = None
@@ -265,7 +266,8 @@ class DenseStack:
                 or not X.flags.c_contiguous or not X.flags.writeable):
             return None
         stack = _stacks.get(net)
-        if stack is None or stack.params is not net.params or stack.layers != net.layers:
+        if stack is None or stack.params is not net.params or stack.grads is not net.grads or (
+                stack.layers != net.layers):
             stack = _stacks[net] = cls(net, _dense_layout(net))
         if stack.layout is None or X.dtype != stack.params.dtype or (
                 X.shape[1] != stack.layout[0, 1]):
@@ -274,7 +276,13 @@ class DenseStack:
             _numpy_steps += 1
             if _numpy_steps * _STACK_STEP_SAVING < _START_UP or not load():
                 return None
-        return stack if _compiles(stack.layout, stack.params) else None
+        if not _compiles(stack.layout, stack.params):
+            return None
+        dtype, n = stack.params.dtype, X.shape[0]
+        if not all(_same_products(dtype, n, int(n_in), int(n_out))
+                   for _, n_in, n_out, *_ in stack.layout):
+            return None  # at this batch size numba's BLAS rounds differently: NumPy's path
+        return stack
 
     def forward(self, X):
         """The raw output (a view into a work array, overwritten by the next call)."""
@@ -290,20 +298,14 @@ class DenseStack:
     def backward(self, X, d_raw):
         """Write dL/dparams into ``net.grads`` from d_raw = dL/draw (after :meth:`forward`)."""
         d_raw = np.ascontiguousarray(d_raw, dtype=self.params.dtype)
-        _compiled.dense_backward(X, self.params, self.net.grads, self.layout, self._work,
+        _compiled.dense_backward(X, self.params, self.grads, self.layout, self._work,
                                  self._back, d_raw)
 
 
 def _compiles(layout, params):
-    """Compile (or load from numba's cache) both loops for params' dtype; False if numba fails.
-
-    Also False when the BLAS numba calls does not give NumPy's products bit for bit
-    (:func:`_same_products`): then the NumPy path stays the only one.
-    """
+    """Compile (or load from numba's cache) both loops for params' dtype; False if numba fails."""
     if params.dtype in _stack_dtypes:
         return True
-    if params.dtype in _stack_refused:
-        return False
     params = params.copy()
     X = np.zeros((1, int(layout[0, 1])), dtype=params.dtype)
     work = np.zeros(int(layout[-1, 5] + layout[-1, 2]), dtype=params.dtype)
@@ -314,31 +316,30 @@ def _compiles(layout, params):
     except _compiled.numba.core.errors.NumbaError as error:
         _give_up(error)
         return False
-    if not _same_products(params.dtype):
-        _stack_refused.add(params.dtype)
-        return False
     _stack_dtypes.add(params.dtype)
     return True
 
 
-def _same_products(dtype):
-    """Whether numba's ``np.dot`` (SciPy's BLAS) gives NumPy's ``matmul`` bit for bit.
+def _same_products(dtype, n, k, m):
+    """Whether numba's ``np.dot`` gives NumPy's ``matmul`` bit for bit at a layer's shapes.
 
     Both call a BLAS, not necessarily the same build (the wheels of NumPy and SciPy each bring
-    their OpenBLAS; a conda NumPy may use MKL): the Dense stack is used only where the two
-    agree on the stack's three products, at shapes where NumPy takes gemm and gemv (one row,
-    one output) and at random sizes.
+    their OpenBLAS, which can choose other kernels for some sizes; a conda NumPy may use MKL).
+    So for each batch size n and layer (k inputs, m outputs) the stack's three products,
+    ``A @ W``, ``A.T @ dZ`` and ``dZ @ W.T``, are compared once on random numbers (the
+    kernels a BLAS picks depend on the shapes, not on the values), and the answer is kept.
     """
-    rng = np.random.default_rng(0)
-    for n, k, m in ((33, 7, 16), (33, 16, 1), (1, 7, 16), (5, 16, 3), (33, 1, 16),
-                    (64, 64, 64), (101, 50, 9)):
-        A, B, C = (rng.normal(size=shape).astype(dtype) for shape in ((n, k), (k, m), (n, m)))
+    key = (dtype, n, k, m)
+    same = _shapes_checked.get(key)
+    if same is None:
+        rng = np.random.default_rng(0)
+        A, W, D = (rng.normal(size=shape).astype(dtype) for shape in ((n, k), (k, m), (n, m)))
         got = np.empty((n, m), dtype), np.empty((k, m), dtype), np.empty((n, k), dtype)
-        _compiled.products(A, B, C, *got)
-        if any(a.tobytes() != b.tobytes()
-               for a, b in zip(got, (A @ B, A.T @ C, C @ B.T), strict=True)):
-            return False
-    return True
+        _compiled.products(A, W, D, *got)
+        same = _shapes_checked[key] = all(
+            a.tobytes() == b.tobytes()
+            for a, b in zip(got, (A @ W, A.T @ D, D @ W.T), strict=True))
+    return same
 
 
 def _dense_layout(net):
@@ -364,12 +365,14 @@ def _dense_layout(net):
             rows[-1][4] = 1
         elif type(layer) is not Identity:
             return None
-    return np.array(rows, dtype=np.int64) if rows else None
+    if not rows or rows[-1][4]:
+        return None  # a ReLU on the output: its mask would have to go on the loss gradient
+    return np.array(rows, dtype=np.int64)
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _stacks = weakref.WeakKeyDictionary()  # network -> its DenseStack (work arrays, layout)
 _stack_dtypes = set()           # dtypes both DenseStack loops are compiled for
-_stack_refused = set()          # dtypes whose BLAS products differ from NumPy's here
+_shapes_checked = {}            # (dtype, n, k, m) -> whether numba's products are NumPy's
 _numpy_steps = 0                # steps DenseStack could have taken before numba was loaded
 _STACK_STEP_SAVING = 20e-6      # seconds a DenseStack step saves (54 -> 32 us at 20-64-64-1)
 _START_UP = 0.75                # seconds to import numba and start its LLVM runtime
