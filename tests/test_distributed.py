@@ -795,6 +795,26 @@ def test_peer_epochs_are_the_step_by_step_run_bit_for_bit(process_client, monkey
     assert all(type(value) is float for value in results[True][1])
 
 
+def test_a_peer_epoch_keeps_an_overflowed_adam_moment_as_the_step_by_step_run_does(client):
+    # float32 rows of 1e22: g**2 overflows Adam's second moment to inf while the losses and
+    # the parameters stay finite. The workers' state comes back as it is (a checkpoint file
+    # with it would be refused, a run's own state is not), and the run goes on as step by step.
+    rng = np.random.default_rng(3)
+    X, Y, loss, n_out = _data("softmax", rng)
+    X[rng.choice(X.shape[0], 10, replace=False), 0] = 1e22
+    data = nd.DistributedData(da.from_array(X, chunks=((150, 150), (5,))),
+                              da.from_array(Y, chunks=((150, 150), (3,))), client=client,
+                              dtype=np.float32)
+    results = []
+    for peers in (True, False):
+        net = Sequential([Dense(n_out)]).build(5, random_state=0, dtype=np.float32)
+        history = nd.train_distributed(net, loss, Adam(0.01), data, batch_size=16, max_epochs=2,
+                                       random_state=7, peer_epochs=peers)
+        results.append((net.params.tobytes(), history.loss))
+    assert results[0] == results[1]
+    assert np.all(np.isfinite(history.loss))
+
+
 def test_a_peer_epoch_that_fails_is_taken_step_by_step(client, monkeypatch):
     # A worker raises in a peer epoch's 7th partition pass: nothing of that epoch is kept, its
     # steps go one by one from where it stood, later epochs too, and the run ends as an

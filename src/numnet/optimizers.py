@@ -42,6 +42,14 @@ class Optimizer:
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned."""
 
+    def _set_state(self, state):
+        """Restore a state this run computed itself, without :meth:`load_state_dict`'s checks.
+
+        (A data-parallel run's workers send theirs back; it may hold what a run can reach, an
+        overflowed moment for instance, which a checkpoint file must not.)
+        """
+        self.load_state_dict(state)
+
     def get_config(self):
         """Constructor arguments as plain data."""
         return {"learning_rate": self.learning_rate}
@@ -249,9 +257,12 @@ class Adam(Optimizer):
             if np.any(moments[1] < 0):
                 raise InvalidStateError("Adam's second-moment sum V must be >= 0 (a sum of "
                                         f"squares), got {float(moments[1].min())!r}")
-        self.t = int(t)
-        self._m_sum = None if moments[0] is None else moments[0].copy()
-        self._v_sum = None if moments[1] is None else moments[1].copy()
+        self._set_state(state)
+
+    def _set_state(self, state):
+        self.t = int(state["t"])
+        self._m_sum = None if state.get("m_sum") is None else state["m_sum"].copy()
+        self._v_sum = None if state.get("v_sum") is None else state["v_sum"].copy()
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta1": self.beta1, "beta2": self.beta2,

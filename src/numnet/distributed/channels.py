@@ -28,7 +28,7 @@ transports other than TCP (the step goes through the scheduler, as before).
 import copy
 import hmac
 import secrets
-import select
+import selectors
 import socket
 import struct
 import threading
@@ -121,8 +121,12 @@ def _serve(listener, peer_listener, net, loss, parts, token):
                     peers = _connect_peers(read, peer_listener, token, peers)
                     conn.sendall(bytes([_OK if peers is not None else _FAILED]))
                 elif op == _EPOCH:
-                    conn.sendall(peer_epochs.run_epoch(read, net, loss, parts, peers,
-                                                       lambda: _stop_requested(conn)))
+                    poll = _StopPoll(conn)
+                    try:
+                        reply = peer_epochs.run_epoch(read, net, loss, parts, peers, poll)
+                    finally:
+                        poll.close()
+                    conn.sendall(reply)
                 elif op == _STOP:
                     continue  # it came after the epoch had ended
                 else:
@@ -135,10 +139,22 @@ def _serve(listener, peer_listener, net, loss, parts, token):
                 peers.close()
 
 
-def _stop_requested(conn):
-    """Whether the client asked a running peer epoch to stop (or hung up), without waiting."""
-    readable, _, _ = select.select([conn], [], [], 0)
-    return bool(readable) and conn.recv(1) in (bytes([_STOP]), b"")
+class _StopPoll:
+    """``poll()``: whether the client asked a running peer epoch to stop (or hung up), at once.
+
+    A selector (epoll where there is one: no limit on the descriptor's number, as ``select``
+    has), registered once for the connection.
+    """
+
+    def __init__(self, conn):
+        self.conn, self.selector = conn, selectors.DefaultSelector()
+        self.selector.register(conn, selectors.EVENT_READ)
+
+    def __call__(self):
+        return bool(self.selector.select(0)) and self.conn.recv(1) in (bytes([_STOP]), b"")
+
+    def close(self):
+        self.selector.close()
 
 
 def _connect_peers(read, peer_listener, token, peers):
@@ -404,7 +420,11 @@ class WorkerChannels:
     def _alive(self, worker):
         """Whether the scheduler still lists ``worker`` (asked while a step takes long)."""
         try:
-            return worker in self.client.scheduler_info()["workers"]
+            try:
+                info = self.client.scheduler_info(n_workers=-1)  # all, not the first five
+            except TypeError:  # a distributed without the argument lists them all
+                info = self.client.scheduler_info()
+            return worker in info["workers"]
         except Exception:  # noqa: BLE001 - no answer: the scheduler path will say what is wrong
             return False
 

@@ -67,9 +67,17 @@ def _state_message(optimizer):
     return {"numbers": numbers, "names": names}, arrays
 
 
-def _load_state(optimizer, state, arrays):
-    optimizer.load_state_dict({**state["numbers"], **dict(zip(state["names"], arrays,
-                                                              strict=True))})
+def _load_state(optimizer, state, arrays, *, checked=True):
+    """The optimizer state of :func:`_state_message` into ``optimizer``.
+
+    ``checked=False`` for the state the run's own workers computed: it is set as it is, as the
+    step-by-step run would hold it (an overflowed moment included).
+    """
+    state = {**state["numbers"], **dict(zip(state["names"], arrays, strict=True))}
+    if checked:
+        optimizer.load_state_dict(state)
+    else:
+        optimizer._set_state(state)
 
 
 def _rebuild(registry, spec):
@@ -160,7 +168,7 @@ def _steps(header, arrays, net, loss, parts, peers, stop_requested):
     theta, weights, *rest = arrays
     optimizer = _rebuild(OPTIMIZERS, header["optimizer"])
     n_state = len(header["state"]["names"])
-    _load_state(optimizer, header["state"], rest[:n_state])
+    _load_state(optimizer, header["state"], rest[:n_state], checked=False)  # the client's
     regularizer = (None if header["regularizer"] is None
                    else _rebuild(REGULARIZERS, header["regularizer"]))
     clip_norm, proximal = header["clip_norm"], header["proximal"]
@@ -286,17 +294,20 @@ class _Exchange:
             for sock, mask in waiting.items():
                 if mask:
                     self.selector.unregister(sock)
+        self.sizes = size
         return self._sums()
 
     def _sums(self):
         """The peers' sums by partition, and whether any peer was asked to stop."""
         sums, stop = {}, False
         for other, sock in self.peers.sockets.items():
-            data = self.buffers[sock]
+            data, size = self.buffers[sock], self.sizes[sock]
             stop = stop or bool(data[8])
             theirs = self.peers.partitions[other]
-            sums.update(zip(theirs, read_sums(data, 9, len(theirs), self.params)[0],
-                            strict=True))
+            results, end = read_sums(data, 9, len(theirs), self.params)
+            if end != size:
+                raise ValueError("a peer's sums do not fill its message")
+            sums.update(zip(theirs, results, strict=True))
         return sums, stop
 
     def close(self):
@@ -377,8 +388,8 @@ class PeerEpochs:
         After Ctrl-C with a checkpoint the workers stop early; the loop takes the rest, and
         its checkpoint saves before the first of them.
         """
-        if not self._usable(run):
-            return 0
+        if not self._usable(run) or self._interrupted():
+            return 0  # (a signal: the loop's checkpoint saves before the next step)
         started = time.perf_counter()
         kept, weights, n_rows, ends = [], [], [], []
         for position, (_, rows) in enumerate(steps):
@@ -410,16 +421,17 @@ class PeerEpochs:
             return 0
         (reply, (values, theta, *arrays)), compute = replies[0], sum(
             r[0]["compute"] for r in replies)
-        np.copyto(net.params, theta)
-        _load_state(optimizer, reply["state"], arrays)
         self.epochs += 1
         self.channels.record(len(values), time.perf_counter() - started, compute)
         for kind, value, weight, n in zip(reply["kinds"], values, weights, n_rows,
                                           strict=False):
             value = value_of(kind, float(value))
-            self.callbacks.on_loss(run, value)  # the divergence guard raises on a bad one
+            # the divergence guard raises on a bad loss (and restores the epoch's start)
+            self.callbacks.on_loss(run, value)
             run.epoch_total += value * weight
             run.n_seen += n
+        np.copyto(net.params, theta)
+        _load_state(optimizer, reply["state"], arrays, checked=False)
         return ends[len(values) - 1] if len(values) else 0
 
     def _interrupted(self):

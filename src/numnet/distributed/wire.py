@@ -49,18 +49,30 @@ def pack(header, arrays=()):
     """A JSON header (with each array's dtype and shape) and the arrays' bytes."""
     arrays = [np.ascontiguousarray(a) for a in arrays]
     header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
-    text = json.dumps(header).encode()
+    text = json.dumps(header, default=_plain).encode()
     return b"".join([struct.pack("<q", len(text)), text, *(a.tobytes() for a in arrays)])
+
+
+_MAX_HEADER = 1 << 24  # bytes of JSON: settings, names and array shapes, never data
+
+
+def _plain(value):
+    """NumPy scalars in a header as Python numbers (a schedule may set an np.float32 rate)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot go in a message header")
 
 
 def unpack(read):
     """The header and the arrays of :func:`pack`, read with ``read(n_bytes)``."""
     (length,) = struct.unpack("<q", read(8))
+    if not 0 < length <= _MAX_HEADER:
+        raise ValueError(f"a message header of {length} bytes")
     header = json.loads(bytes(read(length)))
     arrays = []
     for dtype, shape in header.pop("arrays"):
         dtype = np.dtype(dtype)
-        if dtype.kind not in "fiub":
+        if dtype.kind not in "fiu" or not dtype.isnative:
             raise ValueError(f"unexpected array type {dtype!r}")
         n_bytes = dtype.itemsize * math.prod(shape)
         arrays.append(np.frombuffer(read(n_bytes), dtype=dtype).reshape(shape).copy())
