@@ -257,6 +257,7 @@ class DenseStack:
         self.layout = layout  # None: the network is not a stack of Dense and ReLU layers
         self._width = None if layout is None else int(layout[-1, 5] + layout[-1, 2])
         self._work = self._back = None
+        self._rows_checked = {}  # batch size -> whether every layer's products are NumPy's
 
     @classmethod
     def of(cls, net, X):
@@ -278,11 +279,13 @@ class DenseStack:
                 return None
         if not _compiles(stack.layout, stack.params):
             return None
-        dtype, n = stack.params.dtype, X.shape[0]
-        if not all(_same_products(dtype, n, int(n_in), int(n_out))
-                   for _, n_in, n_out, *_ in stack.layout):
-            return None  # at this batch size numba's BLAS rounds differently: NumPy's path
-        return stack
+        n = X.shape[0]
+        same = stack._rows_checked.get(n)
+        if same is None:
+            same = stack._rows_checked[n] = all(
+                _same_products(stack.params.dtype, n, int(n_in), int(n_out))
+                for _, n_in, n_out, *_ in stack.layout)
+        return stack if same else None  # else numba's BLAS rounds differently: NumPy's path
 
     def forward(self, X):
         """The raw output (a view into a work array, overwritten by the next call)."""
