@@ -26,6 +26,7 @@ transports other than TCP (the step goes through the scheduler, as before).
 """
 
 import copy
+import functools
 import hmac
 import secrets
 import selectors
@@ -336,9 +337,7 @@ class WorkerChannels:
             sock.sendall(b"".join(message))
         results, compute = {}, 0.0
         for sock, indices, worker in self.connections:
-            def read(n_bytes, sock=sock, worker=worker):
-                return receive(sock, n_bytes, lambda: self._alive(worker))
-
+            read = functools.partial(self._read, sock, worker)
             status, seconds = struct.unpack("<Bd", read(9))
             if status != _OK:
                 (length,) = struct.unpack("<I", read(4))

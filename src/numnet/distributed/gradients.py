@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..training.gradients import GradientComputation
-from .objective import reduce_sums, sums_by_worker
+from .objective import batch_mean, sums_by_worker
 
 
 class WorkerSumGradient(GradientComputation):
@@ -44,7 +44,4 @@ class WorkerSumGradient(GradientComputation):
         else:
             results = self.channels.sums(theta, X_b.local, through_scheduler=self.new_epoch)
         self.new_epoch = False
-        total, grad = reduce_sums(results, net.params.size, net.params.dtype)
-        weight = float(X_b.shape[0] if w_b is None else np.sum(w_b))
-        np.divide(grad, weight, out=net.grads)
-        return total / weight
+        return batch_mean(results, net, float(X_b.shape[0] if w_b is None else np.sum(w_b)))

@@ -105,6 +105,13 @@ def reduce_sums(results, size, dtype):
     return total, grad
 
 
+def batch_mean(results, net, weight):
+    """The batch's loss, its gradient into ``net.grads``: the sums in order, over ``weight``."""
+    total, grad = reduce_sums(results, net.params.size, net.params.dtype)
+    np.divide(grad, weight, out=net.grads)
+    return total / weight
+
+
 class DistributedObjective:
     """``evaluate()``: the full-batch objective and gradient of ``net.params`` over the workers.
 

@@ -39,13 +39,15 @@ import selectors
 import socket
 import struct
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
-from ..optimizers import OPTIMIZERS, clip_grad_norm
+from ..optimizers import OPTIMIZERS
 from ..regularizers import REGULARIZERS
 from ..training.gradients import Backprop
-from .objective import partition_sums, reduce_sums
+from ..training.loop import add_penalty, take_step
+from .objective import batch_mean, partition_sums
 from .wire import keepalive, kind_of, pack, read_sums, receive, sums_bytes, unpack, value_of
 
 _OK, _FAILED = 0, 1
@@ -171,7 +173,9 @@ def _steps(header, arrays, net, loss, parts, peers, stop_requested):
     _load_state(optimizer, header["state"], rest[:n_state], checked=False)  # the client's
     regularizer = (None if header["regularizer"] is None
                    else _rebuild(REGULARIZERS, header["regularizer"]))
-    clip_norm, proximal = header["clip_norm"], header["proximal"]
+    # What the client's loop reads from its Run when it takes a step (add_penalty, take_step).
+    own_run = SimpleNamespace(net=net, optimizer=optimizer, regularizer=regularizer,
+                              proximal=header["proximal"], clip_norm=header["clip_norm"])
     mine = peers.partitions[peers.index]
     rows = _split_rows(rest[n_state:], len(mine), len(weights))
     np.copyto(net.params, theta, casting="no")
@@ -195,23 +199,13 @@ def _steps(header, arrays, net, loss, parts, peers, stop_requested):
                 sums.update(theirs)
                 stop = stop or stopped
                 started = time.perf_counter()
-                total, grad = reduce_sums([sums[k] for k in sorted(sums)
-                                           if sums[k] is not None],
-                                          net.params.size, net.params.dtype)
-                np.divide(grad, float(weight), out=net.grads)
-                value = total / float(weight)
-                if regularizer is not None:
-                    value += regularizer.penalty(net.penalized)
-                    if not proximal:
-                        regularizer.gradient(net.penalized, out=net.penalized_grads)
+                value = batch_mean([sums[k] for k in sorted(sums) if sums[k] is not None],
+                                   net, float(weight))
+                value = add_penalty(own_run, value)
                 values.append(value)
                 if not math.isfinite(value):
                     break  # the client's divergence guard stops the run here
-                if clip_norm is not None:
-                    clip_grad_norm(net.grads, clip_norm)
-                optimizer.step(net.params, net.grads)
-                if proximal and regularizer is not None:
-                    regularizer.prox(net.penalized, optimizer.learning_rate)
+                take_step(own_run)
                 compute += time.perf_counter() - started
                 if stop:
                     break  # every worker saw the same flags: all stop after this step

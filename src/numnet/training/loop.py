@@ -71,9 +71,9 @@ def run_loop(run, sampler, gradient, callbacks, steps=None):
                     if skip_weightless and w_b is not None and not w_b.sum() > 0:
                         continue  # a batch of zero-weight samples carries no gradient
                     value = gradient(net, run.loss, X_b, y_b, w_b, full_batch=sampler.full_batch)
-                    value = _add_penalty(run, value)
+                    value = add_penalty(run, value)
                     callbacks.on_loss(run, value)
-                    _step(run)
+                    take_step(run)
                     run.epoch_total += value * (X_b.shape[0] if w_b is None else float(w_b.sum()))
                     run.n_seen += X_b.shape[0]
                 # a view of the epoch's permutation (enumerate keeps its last pair too): not kept
@@ -91,8 +91,12 @@ def run_loop(run, sampler, gradient, callbacks, steps=None):
     return history
 
 
-def _add_penalty(run, value):
-    """The penalty of the weights, and its gradient unless it is applied by a proximal step."""
+def add_penalty(run, value):
+    """The penalty of the weights, and its gradient unless it is applied by a proximal step.
+
+    ``run`` needs ``net``, ``regularizer`` and ``proximal`` (a :class:`Run`, or the workers'
+    own in a peer epoch, :mod:`numnet.distributed.peers`, which take the same steps).
+    """
     if run.regularizer is not None:
         value += run.regularizer.penalty(run.net.penalized)
         if not run.proximal:
@@ -100,7 +104,11 @@ def _add_penalty(run, value):
     return value
 
 
-def _step(run):
+def take_step(run):
+    """Clip, the optimizer's step, the proximal step.
+
+    ``run`` as for :func:`add_penalty`, with ``optimizer`` and ``clip_norm`` too.
+    """
     net, optimizer = run.net, run.optimizer
     if run.clip_norm is not None:
         clip_grad_norm(net.grads, run.clip_norm)
